@@ -1,0 +1,31 @@
+"""Pure protocol translation between OpenAI Chat Completions and Anthropic Messages.
+
+Data in, data out: no I/O, no HTTP, no terminal. The public API:
+
+- `translate_request(openai_request, *, default_max_tokens=8192, strict=False) -> RequestTranslation`
+- `translate_response(anthropic_message, *, created=None) -> chat.completion dict`
+- `StreamTranslator(include_usage=False, created=None)`: `.feed(event) -> [chunk]`, `.close() -> [chunk]`
+- `translator.sse`: the incremental SSE decoder and the encoder
+"""
+
+from __future__ import annotations
+
+from .errors import IncompleteStreamError, StreamError, TranslationError, UpstreamStreamError
+from .report import Note, RequestTranslation
+from .request import translate_request
+from .response import translate_response
+from .stream import StreamTranslator
+from .tables import DEFAULT_MAX_TOKENS
+
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "IncompleteStreamError",
+    "Note",
+    "RequestTranslation",
+    "StreamError",
+    "StreamTranslator",
+    "TranslationError",
+    "UpstreamStreamError",
+    "translate_request",
+    "translate_response",
+]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .tables import MAPPED_FIELDS
+
 Action = Literal["mapped", "dropped", "approximated", "kept", "defaulted"]
 
 # Actions that change or lose something the caller asked for; `strict=True` refuses them.
@@ -55,11 +57,9 @@ class RequestTranslation:
         rows: list[Note] = []
         for key in request:
             notes = by_field.pop(key, None)
-            if notes is None:
-                rows.append(Note(key, "mapped", "sent as its Anthropic equivalent"))
-            else:
-                if all(n.path != key for n in notes):
-                    rows.append(Note(key, "mapped", "sent as its Anthropic equivalent; details below"))
+            if notes is None or all(n.path != key for n in notes):
+                rows.append(Note(key, "mapped", "-> " + MAPPED_FIELDS.get(key, key)))
+            if notes is not None:
                 rows.extend(notes)
         for notes in by_field.values():  # notes about fields the caller did not send (defaults)
             rows.extend(notes)

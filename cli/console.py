@@ -1,0 +1,55 @@
+"""stderr for people, stdout for data. Everything printed for a person goes through here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO
+
+PROG = "protoshift"
+
+
+class Diagnostics:
+    """Lines on stderr: errors always, warnings and notes unless quiet, details only when verbose."""
+
+    def __init__(self, *, quiet: bool = False, verbose: bool = False, stream: IO[str] | None = None) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self._stream = stream
+
+    @property
+    def stream(self) -> IO[str]:
+        return self._stream or sys.stderr
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self._write(f"{PROG}: error: {message}")
+        if hint:
+            self._write(f"{PROG}: hint: {hint}")
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            self._write(f"{PROG}: {message}")
+
+    def detail(self, message: str) -> None:
+        if self.verbose:
+            self._write(f"{PROG}: {message}")
+
+    def _write(self, line: str) -> None:
+        stream = self.stream
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # stderr gone: nothing more useful to do
+            pass
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def no_color() -> bool:
+    return "NO_COLOR" in os.environ

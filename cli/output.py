@@ -1,0 +1,50 @@
+"""Writing data: JSON documents, JSONL lines and SSE streams, to stdout or to files."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_pretty = json.JSONEncoder(ensure_ascii=False, indent=2).encode
+
+
+def json_document(value: Any) -> bytes:
+    """A whole JSON document as written to stdout or a file: indented, UTF-8, newline-terminated."""
+    return _pretty(value).encode() + b"\n"
+
+
+def json_line(value: Any) -> bytes:
+    """One JSONL line: compact, UTF-8, newline-terminated."""
+    return _compact(value).encode() + b"\n"
+
+
+def stdout() -> IO[bytes]:
+    return sys.stdout.buffer
+
+
+def write_stdout(data: bytes, *, flush: bool = False) -> None:
+    out = sys.stdout.buffer
+    out.write(data)
+    if flush:
+        out.flush()
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[IO[bytes]]:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,186 @@
+"""`protoshift translate request|response|stream`: offline conversion, file by file or line by line."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from translator import (
+    IncompleteStreamError,
+    Note,
+    StreamTranslator,
+    TranslationError,
+    UpstreamStreamError,
+    translate_request,
+    translate_response,
+)
+from translator.report import LOSSY_ACTIONS
+from translator.sse import JSONEventDecoder, SSEDataError, encode_chunk, encode_done
+
+from .console import Diagnostics
+from .exits import BAD_INPUT, OK, PROVIDER_FAILED, CLIError, InputError
+from .inputs import Source, iter_jsonl, parse_json, resolve_sources
+from .output import atomic_file, json_document, json_line, stdout
+
+Kind = Literal["request", "response", "stream"]
+
+
+@dataclass
+class TranslateOptions:
+    out_dir: Path | None = None
+    jsonl: bool = False
+    explain: bool = False
+    strict: bool = False
+    include_usage: bool = False
+    default_max_tokens: int | None = None
+
+
+@dataclass
+class _Run:
+    """What one `translate` invocation saw, reported once at the end."""
+
+    options: TranslateOptions
+    diag: Diagnostics
+    failed: int = 0
+    explained: list[tuple[str, Note]] = field(default_factory=list)
+    note_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+
+def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOptions, diag: Diagnostics) -> int:
+    suffixes = (".jsonl",) if options.jsonl else ((".sse", ".txt") if kind == "stream" else (".json",))
+    sources = resolve_sources(inputs, suffixes=suffixes)
+    if len(sources) > 1 and options.out_dir is None:
+        raise InputError(f"{len(sources)} inputs need --out-dir DIR (one output per input, same names)")
+    _refuse_name_clashes(sources, options.out_dir)
+    run = _Run(options, diag)
+    worst = OK
+    for source in sources:
+        target = options.out_dir / Path(source.name).name if options.out_dir and source.path else None
+        if options.out_dir and source.path is None:
+            target = options.out_dir / f"stdin.{'jsonl' if options.jsonl else 'json'}"
+        try:
+            code = _translate_source(kind, source, target, run)
+        except CLIError as exc:
+            if len(sources) == 1:
+                raise
+            diag.error(exc.message)  # several files: report this one and go on with the rest
+            run.failed += 1
+            code = exc.code
+        worst = max(worst, code)
+    _report(run)
+    if run.failed and worst == OK:
+        worst = BAD_INPUT
+    return worst
+
+
+def _refuse_name_clashes(sources: list[Source], out_dir: Path | None) -> None:
+    if out_dir is None:
+        return
+    seen: dict[str, str] = {}
+    for source in sources:
+        name = Path(source.name).name
+        if name in seen:
+            raise InputError(f"{seen[name]} and {source.name} would both be written to {out_dir / name}")
+        seen[name] = source.name
+
+
+def _translate_source(kind: Kind, source: Source, target: Path | None, run: _Run) -> int:
+    if target is None:
+        return _translate_to(kind, source, stdout(), run)
+    with atomic_file(target) as fh:
+        return _translate_to(kind, source, fh, run)
+
+
+def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: _Run) -> int:
+    if kind == "stream":
+        return _translate_stream(source, out, run)
+    convert = _converter(kind, run)
+    if not run.options.jsonl:
+        value = parse_json(source.read_bytes(), source.name)
+        try:
+            result = convert(value, source.name)
+        except TranslationError as exc:
+            raise InputError(f"{source.name}: {exc}") from None
+        out.write(json_document(result))
+        return OK
+    code = OK
+    for number, line in iter_jsonl(source.read_bytes(), source.name):
+        where = f"{source.name}:{number}"
+        try:
+            result = convert(parse_json(line, source.name, line_offset=number - 1), where)
+        except (InputError, TranslationError) as exc:
+            message = exc.message if isinstance(exc, InputError) else f"{where}: {exc}"
+            run.diag.error(message)
+            error: dict[str, Any] = {"line": number, "message": message}
+            if isinstance(exc, TranslationError):
+                error["path"] = exc.path
+            result = {"error": error}
+            run.failed += 1
+            code = BAD_INPUT
+        out.write(json_line(result))
+    return code
+
+
+def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
+    options = run.options
+    if kind == "response":
+        return lambda value, where: translate_response(value)
+
+    def request(value: Any, where: str) -> Any:
+        kwargs = {} if options.default_max_tokens is None else {"default_max_tokens": options.default_max_tokens}
+        translation = translate_request(value, strict=options.strict, **kwargs)
+        if options.explain:
+            run.explained.extend((where, row) for row in translation.explain(value))
+        elif options.jsonl:
+            for note in translation.notes:
+                if note.action in LOSSY_ACTIONS:
+                    run.note_counts[(note.path, note.action, note.reason)] += 1
+        else:
+            for note in translation.notes:
+                if note.action in LOSSY_ACTIONS:
+                    run.diag.warn(f"note: {note}")
+        if translation.betas:
+            run.diag.warn(f"note: send with header anthropic-beta: {','.join(translation.betas)}")
+        return translation.body
+
+    return request
+
+
+def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
+    decoder = JSONEventDecoder()
+    translator = StreamTranslator(include_usage=run.options.include_usage)
+    try:
+        for data in source.iter_bytes():
+            for event in decoder.feed(data):
+                for chunk in translator.feed(event):
+                    out.write(encode_chunk(chunk))
+            out.flush()
+        for event in decoder.close():
+            for chunk in translator.feed(event):
+                out.write(encode_chunk(chunk))
+        translator.close()
+    except SSEDataError as exc:
+        out.flush()
+        raise InputError(f"{source.name}: {exc}") from None
+    except UpstreamStreamError as exc:
+        out.flush()
+        raise CLIError(f"{source.name}: the stream ended with an error event: {exc}", PROVIDER_FAILED) from None
+    except IncompleteStreamError as exc:
+        out.flush()
+        raise CLIError(f"{source.name}: {exc.reason}: the answer is cut", PROVIDER_FAILED) from None
+    out.write(encode_done())
+    out.flush()
+    return OK
+
+
+def _report(run: _Run) -> None:
+    for (path, action, reason), count in sorted(run.note_counts.items()):
+        lines = "line" if count == 1 else "lines"
+        run.diag.warn(f"note: {path}: {action} on {count} {lines}: {reason}")
+    if run.explained:
+        from .explain import print_explain_table
+
+        print_explain_table(run.explained, run.diag.stream)

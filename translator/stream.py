@@ -1,0 +1,222 @@
+"""Anthropic streaming events -> OpenAI chat.completion.chunk objects, one event at a time."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .completion import completion_id, finish_reason, openai_usage, refusal_explanation, tool_arguments
+from .errors import IncompleteStreamError, UpstreamStreamError
+
+Chunk = dict[str, Any]
+
+# What a content block index stands for while its deltas arrive.
+_TEXT, _THINKING, _TOOL, _OTHER = 0, 1, 2, 3
+
+
+class _Block:
+    __slots__ = ("args_sent", "initial_input", "kind", "signature", "thinking", "tool_index")
+
+    def __init__(self, kind: int) -> None:
+        self.kind = kind
+        self.tool_index = -1
+        self.args_sent = False
+        self.initial_input: Any = None
+        self.thinking: list[str] = []
+        self.signature = ""
+
+
+class StreamTranslator:
+    """Feed Anthropic events (parsed JSON objects); get OpenAI chunks.
+
+    - one id for the whole stream (`msg_X` -> `chatcmpl-X`); the first chunk carries role assistant;
+    - text -> `content`, thinking -> `reasoning_content`; each finished thinking block is repeated
+      once with its signature under `thinking_blocks` so the turn can be handed back;
+    - each tool_use block -> one tool_calls index (0, 1, 2 ... counting tool calls only): id, name and
+      empty arguments first, then the argument fragments as they come;
+    - finish_reason on the last choice chunk; with include_usage a final `choices: []` usage chunk;
+    - an `error` event raises UpstreamStreamError; `close()` before message_stop raises
+      IncompleteStreamError. Chunks given out before stay given out.
+    """
+
+    __slots__ = (
+        "_blocks", "_created", "_finished", "_id", "_include_usage", "_model", "_stopped",
+        "_tool_count", "_usage", "started",
+    )  # fmt: skip
+
+    def __init__(self, *, include_usage: bool = False, created: int | None = None) -> None:
+        self._include_usage = include_usage
+        self._created = int(time.time()) if created is None else created
+        self._id = ""
+        self._model = ""
+        self._blocks: dict[Any, _Block] = {}  # keyed by the event's index, whatever it is
+        self._tool_count = 0
+        self._usage: dict[str, Any] = {}
+        self._finished = False  # a finish_reason chunk was given out
+        self._stopped = False  # message_stop arrived
+        self.started = False  # any chunk was given out
+
+    @property
+    def completion_id(self) -> str:
+        return self._id
+
+    def feed(self, event: dict[str, Any]) -> list[Chunk]:
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            return self._delta(event)
+        if kind == "content_block_start":
+            return self._block_start(event)
+        if kind == "content_block_stop":
+            return self._block_stop(event)
+        if kind == "message_start":
+            return self._message_start(event)
+        if kind == "message_delta":
+            return self._message_delta(event)
+        if kind == "message_stop":
+            return self._message_stop()
+        if kind == "error":
+            error = event.get("error")
+            error = error if isinstance(error, dict) else {}
+            raise UpstreamStreamError(str(error.get("type") or "api_error"), str(error.get("message") or ""))
+        return []  # ping, and event types added after this was written
+
+    def close(self) -> list[Chunk]:
+        if not self._stopped:
+            raise IncompleteStreamError()
+        return []
+
+    # ---- events ------------------------------------------------------------------------------
+
+    def _message_start(self, event: dict[str, Any]) -> list[Chunk]:
+        message = event.get("message")
+        message = message if isinstance(message, dict) else {}
+        self._id = completion_id(message.get("id"))
+        model = message.get("model")
+        self._model = model if isinstance(model, str) else ""
+        usage = message.get("usage")
+        if isinstance(usage, dict):
+            self._usage = dict(usage)
+        return [self._chunk({"role": "assistant", "content": ""})]
+
+    def _block_start(self, event: dict[str, Any]) -> list[Chunk]:
+        block = event.get("content_block")
+        block = block if isinstance(block, dict) else {}
+        kind = block.get("type")
+        index = event.get("index")
+        if kind == "text":
+            self._blocks[index] = _Block(_TEXT)
+            text = block.get("text")
+            return [self._chunk({"content": text})] if isinstance(text, str) and text else []
+        if kind == "tool_use":
+            state = _Block(_TOOL)
+            state.tool_index = self._tool_count
+            state.initial_input = block.get("input")
+            self._tool_count += 1
+            self._blocks[index] = state
+            call = {
+                "index": state.tool_index,
+                "id": str(block.get("id") or ""),
+                "type": "function",
+                "function": {"name": str(block.get("name") or ""), "arguments": ""},
+            }
+            return [self._chunk({"tool_calls": [call]})]
+        if kind == "thinking":
+            state = _Block(_THINKING)
+            self._blocks[index] = state
+            thinking = block.get("thinking")
+            if isinstance(thinking, str) and thinking:
+                state.thinking.append(thinking)
+                return [self._chunk({"reasoning_content": thinking})]
+            return []
+        self._blocks[index] = _Block(_OTHER)
+        if kind == "redacted_thinking":
+            return [self._chunk({"thinking_blocks": [{"type": "redacted_thinking", "data": block.get("data") or ""}]})]
+        return []  # server tools and their results, compaction, fallback markers: nothing OpenAI can carry
+
+    def _delta(self, event: dict[str, Any]) -> list[Chunk]:
+        state = self._blocks.get(event.get("index"))
+        delta = event.get("delta")
+        if state is None or not isinstance(delta, dict):
+            return []
+        kind = delta.get("type")
+        if kind == "text_delta":
+            text = delta.get("text")
+            return [self._chunk({"content": text})] if isinstance(text, str) and text else []
+        if kind == "input_json_delta":
+            fragment = delta.get("partial_json")
+            if state.kind != _TOOL or not isinstance(fragment, str) or not fragment:
+                return []
+            state.args_sent = True
+            return [self._chunk({"tool_calls": [{"index": state.tool_index, "function": {"arguments": fragment}}]})]
+        if kind == "thinking_delta":
+            thinking = delta.get("thinking")
+            if not isinstance(thinking, str) or not thinking:
+                return []
+            state.thinking.append(thinking)
+            return [self._chunk({"reasoning_content": thinking})]
+        if kind == "signature_delta":
+            signature = delta.get("signature")
+            if isinstance(signature, str):
+                state.signature += signature
+        return []  # citations and delta types added after this was written
+
+    def _block_stop(self, event: dict[str, Any]) -> list[Chunk]:
+        state = self._blocks.get(event.get("index"))
+        if state is None:
+            return []
+        if state.kind == _THINKING and state.signature:
+            block = {"type": "thinking", "thinking": "".join(state.thinking), "signature": state.signature}
+            return [self._chunk({"thinking_blocks": [block]})]
+        if state.kind == _TOOL and not state.args_sent:
+            # No input_json_delta came: the arguments are whatever the start event carried ({} -> "{}").
+            arguments = tool_arguments(state.initial_input)
+            state.args_sent = True
+            return [self._chunk({"tool_calls": [{"index": state.tool_index, "function": {"arguments": arguments}}]})]
+        return []
+
+    def _message_delta(self, event: dict[str, Any]) -> list[Chunk]:
+        usage = event.get("usage")
+        if isinstance(usage, dict):
+            self._usage.update(usage)
+        delta = event.get("delta")
+        delta = delta if isinstance(delta, dict) else {}
+        stop_reason = delta.get("stop_reason")
+        if stop_reason is None:
+            return []
+        out: dict[str, Any] = {}
+        if stop_reason == "refusal" and (explanation := refusal_explanation(delta.get("stop_details"))):
+            out["refusal"] = explanation
+        self._finished = True
+        return [self._chunk(out, finish_reason(stop_reason))]
+
+    def _message_stop(self) -> list[Chunk]:
+        self._stopped = True
+        chunks = [] if self._finished else [self._chunk({}, finish_reason(None))]
+        self._finished = True
+        if self._include_usage:
+            chunks.append(
+                {
+                    "id": self._id,
+                    "object": "chat.completion.chunk",
+                    "created": self._created,
+                    "model": self._model,
+                    "choices": [],
+                    "usage": openai_usage(self._usage),
+                }
+            )
+        return chunks
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> Chunk:
+        self.started = True
+        if not self._id:  # events before message_start: still one id for the whole stream
+            self._id = completion_id(None)
+        chunk: Chunk = {
+            "id": self._id,
+            "object": "chat.completion.chunk",
+            "created": self._created,
+            "model": self._model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        if self._include_usage:
+            chunk["usage"] = None
+        return chunk

@@ -112,8 +112,8 @@ def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: _Run) -> int:
         try:
             result = convert(parse_json(line, source.name, line_offset=number - 1), where)
         except (InputError, TranslationError) as exc:
-            message = exc.message if isinstance(exc, InputError) else f"{where}: {exc}"
-            run.diag.error(message)
+            message = exc.message if isinstance(exc, InputError) else str(exc)
+            run.diag.error(message if isinstance(exc, InputError) else f"{where}: {message}")
             error: dict[str, Any] = {"line": number, "message": message}
             if isinstance(exc, TranslationError):
                 error["path"] = exc.path

@@ -1,0 +1,169 @@
+"""The official SDK types as oracles: what protoshift emits must validate against them.
+
+Shared by tests/translator, tests/cloud and tests/cli:
+
+    from tests.oracles import assert_anthropic_body, validate_completion, validate_chunk
+
+Notes on how far the SDK types reach (checked against anthropic 2.x / pydantic 2.x):
+
+- `TypeAdapter(MessageCreateParams, config=ConfigDict(extra="forbid"))` does forbid unknown keys at
+  the top level and in nested TypedDicts (e.g. `cache_control`, image sources), but
+- `messages` and block `content` are typed `Iterable[...]`, which pydantic validates lazily: the
+  returned value holds a `ValidatorIterator` and nothing inside is checked until it is iterated.
+  `validate_message_create_params` therefore walks the whole validated value, forcing every
+  iterator, so a bad message or block fails here and not silently.
+- the block unions also accept the SDK's *response* models (`TextBlock`, `ToolUseBlock`, ...), which
+  allow extra keys, so an unknown key on a text/tool_use/thinking block slips through. We close that
+  gap with `assert_closed_blocks`, which checks each block's keys against the SDK's own TypedDict.
+- `MessageParam` now includes a `system` role; the Messages API we send to takes only user and
+  assistant turns in `messages`, which `assert_anthropic_body` checks (and that they alternate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pydantic
+from anthropic.types import (
+    DocumentBlockParam,
+    ImageBlockParam,
+    Message,
+    MessageCreateParams,
+    RawMessageStreamEvent,
+    RedactedThinkingBlockParam,
+    TextBlockParam,
+    ThinkingBlockParam,
+    ToolResultBlockParam,
+    ToolUseBlockParam,
+)
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+__all__ = [
+    "assert_alternating_roles",
+    "assert_valid_anthropic_body",
+    "assert_valid_chunk",
+    "assert_valid_completion",
+    "assert_anthropic_body",
+    "assert_closed_blocks",
+    "assert_no_empty_text",
+    "iter_blocks",
+    "validate_anthropic_event",
+    "validate_anthropic_message",
+    "validate_chunk",
+    "validate_completion",
+    "validate_message_create_params",
+]
+
+_REQUEST = pydantic.TypeAdapter(MessageCreateParams, config=pydantic.ConfigDict(extra="forbid"))
+_EVENT: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(RawMessageStreamEvent)
+
+# Block type -> the keys the SDK's request TypedDict allows for it.
+_BLOCK_KEYS: dict[str, frozenset[str]] = {
+    name: frozenset(td.__required_keys__ | td.__optional_keys__)
+    for name, td in {
+        "text": TextBlockParam,
+        "image": ImageBlockParam,
+        "document": DocumentBlockParam,
+        "tool_use": ToolUseBlockParam,
+        "tool_result": ToolResultBlockParam,
+        "thinking": ThinkingBlockParam,
+        "redacted_thinking": RedactedThinkingBlockParam,
+    }.items()
+}
+
+
+def _force(value: Any) -> Any:
+    """Walk a validated value, draining every lazy `ValidatorIterator` (this is what validates it)."""
+    if isinstance(value, Mapping):
+        return {k: _force(v) for k, v in value.items()}
+    if isinstance(value, pydantic.BaseModel):
+        return value
+    if isinstance(value, list | tuple | Iterator):
+        return [_force(v) for v in value]
+    return value
+
+
+def validate_message_create_params(body: Any) -> None:
+    """Raises pydantic.ValidationError unless `body` is a valid `anthropic.types.MessageCreateParams`."""
+    _force(_REQUEST.validate_python(body))
+
+
+def iter_blocks(body: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every content block of an Anthropic request body: system, message content, tool results."""
+    system = body.get("system")
+    if isinstance(system, list):
+        yield from system
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for block in content:
+            yield block
+            if block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+                yield from block["content"]
+
+
+def assert_no_empty_text(body: Mapping[str, Any]) -> None:
+    """Anthropic rejects empty and whitespace-only text blocks (and empty string content)."""
+    if isinstance(body.get("system"), str):
+        assert body["system"].strip(), "empty system string"
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, str):
+            assert content.strip(), f"empty string content in {message!r}"
+        else:
+            assert content, f"message without content blocks: {message!r}"
+    for block in iter_blocks(body):
+        if block.get("type") == "text":
+            assert isinstance(block.get("text"), str), block
+            assert block["text"].strip(), f"empty text block sent: {block!r}"
+
+
+def assert_closed_blocks(body: Mapping[str, Any]) -> None:
+    """Each block carries only keys its SDK TypedDict declares (the unions alone let extras through)."""
+    for block in iter_blocks(body):
+        allowed = _BLOCK_KEYS.get(block.get("type"))  # type: ignore[arg-type]
+        assert allowed is not None, f"block type the translator should not produce: {block!r}"
+        extra = set(block) - allowed
+        assert not extra, f"{block['type']} block has keys the API does not take: {sorted(extra)}"
+
+
+def assert_alternating_roles(body: Mapping[str, Any]) -> None:
+    roles = [m["role"] for m in body["messages"]]
+    assert roles, "no messages"
+    assert set(roles) <= {"user", "assistant"}, roles
+    for a, b in zip(roles, roles[1:], strict=False):
+        assert a != b, f"consecutive {a} turns: {roles}"
+
+
+def assert_anthropic_body(body: Mapping[str, Any]) -> None:
+    """Everything a body protoshift sends must satisfy: SDK type, closed blocks, no empty text, roles."""
+    validate_message_create_params(body)
+    assert_closed_blocks(body)
+    assert_no_empty_text(body)
+    assert_alternating_roles(body)
+
+
+def validate_completion(obj: Any) -> ChatCompletion:
+    return ChatCompletion.model_validate(obj)
+
+
+def validate_chunk(obj: Any) -> ChatCompletionChunk:
+    return ChatCompletionChunk.model_validate(obj)
+
+
+def validate_anthropic_message(obj: Any) -> Message:
+    """For test fixtures: an Anthropic response written by hand must be a real `Message`."""
+    return Message.model_validate(obj)
+
+
+def validate_anthropic_event(obj: Any) -> Any:
+    """For test fixtures: a hand-written stream event must be a real `RawMessageStreamEvent`."""
+    return _EVENT.validate_python(obj)
+
+
+# Names tests/cli imports (an earlier version of this module used them).
+assert_valid_anthropic_body = assert_anthropic_body
+assert_valid_completion = validate_completion
+assert_valid_chunk = validate_chunk

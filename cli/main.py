@@ -88,6 +88,56 @@ def translate_stream_command(
     _exit(run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
 
 
+@app.command("chat")
+def chat_command(
+    input: Annotated[
+        str | None, typer.Argument(help="An OpenAI request file, or - for stdin (default: stdin when piped).")
+    ] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", "-p", help="Send this as a user message.")] = None,
+    system: Annotated[str | None, typer.Option("--system", help="Add this system prompt.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model to ask (overrides the request's).")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Answer length limit.")] = None,
+    stream: Annotated[bool, typer.Option("--stream", "-s", help="Stream tokens as they come.")] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="auto | text | json | sse | jsonl (auto: text on a terminal).")
+    ] = "auto",
+    backend: Annotated[
+        str | None, typer.Option("--backend", "-b", help="anthropic | openai | mock [default: anthropic].")
+    ] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="The primary backend's base URL.")] = None,
+    fallback: Annotated[
+        list[str] | None, typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the upstream request body; send nothing.")] = False,
+    interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Chat on the terminal.")] = False,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for the provider [600].")] = None,
+    max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries on failure [2].")] = None,
+    no_breaker: Annotated[bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")] = False,
+    allow_insecure: Annotated[
+        bool, typer.Option("--allow-insecure", help="Allow sending a key over plain http:// to a remote host.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log requests and responses (keys hidden).")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Send an OpenAI chat request to Claude (or any OpenAI-compatible server); print the answer."""
+    from .chat_cmd import ChatOptions, run_chat
+    from .config import resolve_settings
+
+    settings = resolve_settings(
+        backend=backend,
+        model=model,
+        max_tokens=max_tokens,
+        timeout=timeout,
+        max_retries=max_retries,
+        no_breaker=no_breaker,
+        fallbacks=fallback,
+        base_url=base_url,
+        allow_insecure=allow_insecure,
+    )
+    options = ChatOptions(input, prompt, system, stream, fmt, dry_run, interactive)
+    _exit(run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+
+
 def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:
     from .console import Diagnostics
 
@@ -104,10 +154,7 @@ def run() -> None:
     try:
         code = app(standalone_mode=False)
     except CLIError as exc:
-        from .console import Diagnostics
-
-        Diagnostics().error(exc.message, exc.hint)
-        code = exc.code
+        code = _report(exc)
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         code = INTERRUPTED
@@ -116,23 +163,35 @@ def run() -> None:
         code = OK
     except typer.Exit as exc:
         code = exc.exit_code
-    except Exception as exc:  # click's usage errors and aborts
-        code = _click_failure(exc)
+    except Exception as exc:  # provider and translation failures, click's usage errors
+        code = _expected_failure(exc)
     _flush_or_quiet()
     sys.exit(code if isinstance(code, int) else OK)
 
 
-def _click_failure(exc: Exception) -> int:
-    from click import exceptions as click_exc
+def _report(exc: CLIError) -> int:
+    from .console import Diagnostics
 
-    if isinstance(exc, click_exc.ClickException):
-        exc.show()
-        return exc.exit_code
-    if isinstance(exc, click_exc.Abort):
+    Diagnostics().error(exc.message, exc.hint)
+    return exc.code
+
+
+def _expected_failure(exc: Exception) -> int:
+    """Failures that have a one-line message and an exit code; anything else is a bug: re-raised."""
+    if "cloud" in sys.modules or "translator" in sys.modules:
+        from .chat_cmd import map_failure
+
+        mapped = map_failure(exc)
+        if mapped is not None:
+            return _report(mapped)
+    # Usage errors from typer's click (vendored in recent typer): duck-typed across versions.
+    show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+    if callable(show) and isinstance(exit_code, int):
+        show()
+        return exit_code
+    if type(exc).__name__ == "Abort":
         sys.stderr.write("\n")
         return INTERRUPTED
-    if isinstance(exc, click_exc.Exit):
-        return exc.exit_code
     raise exc
 
 

@@ -1,0 +1,190 @@
+"""`protoshift chat`: one OpenAI request in, one answer out, through a backend chain."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from translator import TranslationError
+
+from .config import BackendSpec, Settings
+from .console import Diagnostics, stdin_is_terminal, stdout_is_terminal
+from .exits import OK, CLIError, InputError
+from .inputs import Source, parse_json
+from .output import json_document, write_stdout
+from .render import make_renderer
+
+Format = Literal["auto", "text", "json", "sse", "jsonl"]
+FORMATS: tuple[str, ...] = ("auto", "text", "json", "sse", "jsonl")
+
+
+@dataclass
+class ChatOptions:
+    input: str | None = None
+    prompt: str | None = None
+    system: str | None = None
+    stream: bool = False
+    format: str = "auto"
+    dry_run: bool = False
+    interactive: bool = False
+
+
+def run_chat(options: ChatOptions, settings: Settings, diag: Diagnostics) -> int:
+    if options.format not in FORMATS:
+        raise InputError(f"--format {options.format!r}: use one of {', '.join(FORMATS)}")
+    wants_session = options.interactive or (options.input is None and options.prompt is None and stdin_is_terminal())
+    if wants_session:
+        from .interactive import run_interactive
+
+        return run_interactive(options, settings, diag)
+    request = build_request(options, settings)
+    if options.dry_run:
+        return _dry_run(request, settings, diag)
+    fmt = resolve_format(options.format, streaming=bool(request.get("stream")))
+    if fmt in ("sse", "jsonl"):
+        request["stream"] = True
+    return asyncio.run(_answer(request, fmt, settings, diag))
+
+
+def resolve_format(fmt: str, *, streaming: bool) -> str:
+    """`auto`: text for a person at a terminal; JSON (or SSE when streaming) for a pipe."""
+    if fmt != "auto":
+        return fmt
+    if stdout_is_terminal():
+        return "text"
+    return "sse" if streaming else "json"
+
+
+def build_request(options: ChatOptions, settings: Settings) -> dict[str, Any]:
+    """The OpenAI request: loaded from INPUT/stdin, or built from -p/--system, then the flags applied."""
+    if options.input is not None or (options.prompt is None and not stdin_is_terminal()):
+        source = Source("<stdin>") if options.input in (None, "-") else Source(options.input, _path(options.input))
+        loaded = parse_json(source.read_bytes(), source.name)
+        if not isinstance(loaded, dict):
+            raise InputError(f"{source.name}: a chat request must be a JSON object")
+        request: dict[str, Any] = copy.deepcopy(loaded)
+        if not isinstance(request.get("messages", []), list):
+            raise InputError(f"{source.name}: messages: expected an array")
+        request.setdefault("messages", [])
+    elif options.prompt is None:
+        raise InputError("nothing to send: give a request file, pipe JSON into stdin, or use -p PROMPT")
+    else:
+        request = {"messages": []}
+    messages: list[Any] = request["messages"]
+    if options.system is not None:
+        at = 0
+        while (
+            at < len(messages)
+            and isinstance(messages[at], dict)
+            and messages[at].get("role") in ("system", "developer")
+        ):
+            at += 1
+        messages.insert(at, {"role": "system", "content": options.system})
+    if options.prompt is not None:
+        messages.append({"role": "user", "content": options.prompt})
+    if settings.model or "model" not in request:
+        request["model"] = settings.default_model(settings.backend)
+    if settings.max_tokens is not None:
+        request.pop("max_tokens", None)
+        request["max_completion_tokens"] = settings.max_tokens
+    if options.stream:
+        request["stream"] = True
+    return request
+
+
+def _path(text: str) -> Any:
+    from pathlib import Path
+
+    path = Path(text)
+    if not path.is_file():
+        raise InputError(f"{text}: no such file")
+    return path
+
+
+def _dry_run(request: dict[str, Any], settings: Settings, diag: Diagnostics) -> int:
+    """Print the upstream body that would be sent (headers, key redacted, with -v); send nothing."""
+    backend = create_chain(settings, diag)
+    try:
+        prepared = backend.prepare(request)
+    finally:
+        asyncio.run(backend.aclose())
+    diag.detail(f"{prepared.method} {prepared.url}")
+    for name, value in prepared.headers_redacted.items():
+        diag.detail(f"  {name}: {value}")
+    write_stdout(json_document(prepared.body))
+    return OK
+
+
+def create_chain(settings: Settings, diag: Diagnostics) -> Any:
+    """The primary backend, wrapped in a fallback chain when `--fallback` names others."""
+    import cloud
+
+    sink = event_sink(diag)
+    specs = [BackendSpec(settings.backend, None), *settings.fallbacks]
+    backends: list[tuple[Any, str | None]] = []
+    for position, spec in enumerate(specs):
+        options: dict[str, Any] = {
+            "timeout": settings.timeout,
+            "max_retries": settings.max_retries,
+            "breaker": settings.breaker,
+            "on_event": sink,
+            "allow_insecure": settings.allow_insecure,
+        }
+        if spec.name != "mock":
+            options["api_key"] = settings.api_key_for(spec.name)
+            options["base_url"] = settings.base_url_for(spec.name, primary=position == 0)
+        try:
+            backend = cloud.create_backend(spec.name, **options)
+        except BaseException:
+            for made, _ in backends:
+                asyncio.run(made.aclose())
+            raise
+        backends.append((backend, spec.model))
+    if len(backends) == 1:
+        return backends[0][0]
+    return cloud.FallbackBackend(backends, on_event=sink)
+
+
+def event_sink(diag: Diagnostics) -> Any:
+    def on_event(event: Any) -> None:
+        if event.kind in ("request", "response"):
+            diag.detail(event.message)
+        elif event.kind == "note":
+            diag.warn(f"note: {event.message}")
+        else:
+            diag.warn(event.message)
+
+    return on_event
+
+
+async def _answer(request: dict[str, Any], fmt: str, settings: Settings, diag: Diagnostics) -> int:
+    backend = create_chain(settings, diag)
+    renderer = make_renderer(fmt, diag, tty=stdout_is_terminal())
+    started = time.monotonic()
+    try:
+        if request.get("stream"):
+            async for chunk in backend.stream(request):
+                renderer.chunk(chunk)
+        else:
+            renderer.completion(await backend.complete(request))
+    except BaseException:
+        renderer.abort()
+        raise
+    finally:
+        await backend.aclose()
+    renderer.finish(elapsed=time.monotonic() - started)
+    return OK
+
+
+def map_failure(exc: BaseException) -> CLIError | None:
+    """Expected failures from cloud/ and translator/ -> a CLIError with the right exit code."""
+    if isinstance(exc, TranslationError):
+        return InputError(str(exc))
+    from cloud import CloudError
+
+    if isinstance(exc, CloudError):
+        return CLIError(str(exc), exc.exit_code)
+    return None

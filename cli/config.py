@@ -1,0 +1,229 @@
+"""Settings: flags > environment > config file > defaults, each resolved in one place.
+
+The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshift/config.toml`
+(`~/.config/protoshift/config.toml`):
+
+    backend = "anthropic"          # anthropic | openai | mock
+    model = "claude-sonnet-4-5"
+    max_tokens = 4096
+    timeout = 600
+    max_retries = 2
+    breaker = true
+    fallback = ["openai:gpt-4o-mini"]
+
+    [anthropic]
+    api_key_cmd = "pass show anthropic/api-key"   # or api_key = "..."
+    base_url = "https://api.anthropic.com"
+
+    [openai]
+    base_url = "http://127.0.0.1:11434/v1"       # Ollama: no key needed on loopback
+
+Keys come from the environment the official SDKs read (ANTHROPIC_API_KEY, OPENAI_API_KEY), then
+the config file's `api_key`, then its `api_key_cmd` (run only when needed). Keys are never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .exits import InputError
+
+BACKENDS = ("anthropic", "openai", "mock")
+DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini", "mock": "claude-mock-1"}
+KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+BASE_URL_ENV = {"anthropic": "ANTHROPIC_BASE_URL", "openai": "OPENAI_BASE_URL"}
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_MAX_RETRIES = 2
+KEY_COMMAND_TIMEOUT = 30.0
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("PROTOSHIFT_CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "protoshift" / "config.toml"
+
+
+def load_config_file(path: Path | None = None) -> dict[str, Any]:
+    path = path or config_path()
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """`--backend` or one `--fallback BACKEND[:MODEL]`."""
+
+    name: str
+    model: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, option: str) -> BackendSpec:
+        name, _, model = text.partition(":")
+        if name not in BACKENDS:
+            raise InputError(f"{option} {text!r}: unknown backend {name!r} (use {', '.join(BACKENDS)})")
+        return cls(name, model or None)
+
+
+@dataclass
+class Settings:
+    """What `chat` and `batch` need to build backends, after flags, env and config are merged."""
+
+    backend: str = "anthropic"
+    model: str | None = None
+    max_tokens: int | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    breaker: bool = True
+    fallbacks: list[BackendSpec] = field(default_factory=list)
+    base_url: str | None = None  # --base-url: for the primary backend only
+    allow_insecure: bool = False
+    file: dict[str, Any] = field(default_factory=dict)
+
+    def default_model(self, backend: str) -> str:
+        return self.model or DEFAULT_MODELS[backend]
+
+    def provider_section(self, backend: str) -> dict[str, Any]:
+        section = self.file.get(backend)
+        return section if isinstance(section, dict) else {}
+
+    def base_url_for(self, backend: str, *, primary: bool) -> str | None:
+        if primary and self.base_url:
+            return self.base_url
+        env = BASE_URL_ENV.get(backend)
+        if env and os.environ.get(env):
+            return os.environ[env]
+        value = self.provider_section(backend).get("base_url")
+        return value if isinstance(value, str) and value else None
+
+    def api_key_for(self, backend: str) -> str | None:
+        """Env, then config `api_key`, then config `api_key_cmd`. None lets the backend say what is missing."""
+        env = KEY_ENV.get(backend)
+        if env is None:
+            return None
+        if os.environ.get(env):
+            return os.environ[env]
+        section = self.provider_section(backend)
+        key = section.get("api_key")
+        if isinstance(key, str) and key:
+            return key
+        command = section.get("api_key_cmd")
+        if isinstance(command, str) and command:
+            return _run_key_command(backend, command)
+        return None
+
+
+def resolve_settings(
+    *,
+    backend: str | None,
+    model: str | None,
+    max_tokens: int | None,
+    timeout: float | None,
+    max_retries: int | None,
+    no_breaker: bool,
+    fallbacks: list[str] | None,
+    base_url: str | None,
+    allow_insecure: bool,
+) -> Settings:
+    file = load_config_file()
+    env = os.environ
+    chosen_backend = backend or env.get("PROTOSHIFT_BACKEND") or _str(file, "backend") or "anthropic"
+    primary = BackendSpec.parse(chosen_backend, "--backend")
+    fallback_texts = fallbacks or _split(env.get("PROTOSHIFT_FALLBACK")) or _list(file, "fallback")
+    breaker_off = no_breaker or env.get("PROTOSHIFT_BREAKER", "").lower() in ("off", "0", "false", "no")
+    if not breaker_off and file.get("breaker") is False:
+        breaker_off = True
+    return Settings(
+        backend=primary.name,
+        model=model or primary.model or env.get("PROTOSHIFT_MODEL") or _str(file, "model"),
+        max_tokens=_first_int("max_tokens", max_tokens, env.get("PROTOSHIFT_MAX_TOKENS"), file.get("max_tokens")),
+        timeout=_first_float("timeout", timeout, env.get("PROTOSHIFT_TIMEOUT"), file.get("timeout"), DEFAULT_TIMEOUT),
+        max_retries=_or_default(
+            _first_int("max_retries", max_retries, env.get("PROTOSHIFT_MAX_RETRIES"), file.get("max_retries")),
+            DEFAULT_MAX_RETRIES,
+        ),
+        breaker=not breaker_off,
+        fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
+        base_url=base_url,
+        allow_insecure=allow_insecure,
+        file=file,
+    )
+
+
+def _run_key_command(backend: str, command: str) -> str:
+    """A password-manager command from the config file. Its output is the key: never echoed anywhere."""
+    try:
+        done = subprocess.run(
+            command, shell=True, capture_output=True, text=True, timeout=KEY_COMMAND_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise InputError(f"api_key_cmd for {backend} did not finish in {KEY_COMMAND_TIMEOUT:g}s") from None
+    if done.returncode != 0:
+        raise InputError(
+            f"api_key_cmd for {backend} failed (exit {done.returncode})", hint=f"check [{backend}] in {config_path()}"
+        )
+    key = done.stdout.strip()
+    if not key:
+        raise InputError(f"api_key_cmd for {backend} printed no key")
+    return key
+
+
+def _str(file: dict[str, Any], key: str) -> str | None:
+    value = file.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _list(file: dict[str, Any], key: str) -> list[str]:
+    value = file.get(key)
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else []
+
+
+def _first_int(name: str, *candidates: object) -> int | None:
+    for value in candidates:
+        if value is None or value == "":
+            continue
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise InputError(f"{name}: expected an integer, got {value!r}") from None
+        if number < 0:
+            raise InputError(f"{name}: must not be negative, got {number}")
+        return number
+    return None
+
+
+def _or_default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _first_float(name: str, *candidates: object) -> float:
+    for value in candidates:
+        if value is None or value == "":
+            continue
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise InputError(f"{name}: expected a number of seconds, got {value!r}") from None
+        if number <= 0:
+            raise InputError(f"{name}: must be positive, got {number:g}")
+        return number
+    return DEFAULT_TIMEOUT

@@ -1,0 +1,167 @@
+"""Anthropic's Messages API, spoken to in OpenAI Chat Completions format through the translator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from cloud.base import JSON, HTTPBackend, PreparedRequest, redact_headers
+from cloud.breaker import CircuitBreaker
+from cloud.errors import ResponseFormatError
+from cloud.events import EventSink
+from translator import (
+    RequestTranslation,
+    StreamTranslator,
+    TranslationError,
+    translate_request,
+    translate_response,
+)
+from translator.report import LOSSY_ACTIONS
+
+__all__ = ["ANTHROPIC_VERSION", "DEFAULT_ANTHROPIC_BASE_URL", "AnthropicBackend", "create_anthropic_backend"]
+
+ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+
+
+class _AnthropicEvents:
+    """Anthropic SSE events -> chat.completion.chunk dicts, through `StreamTranslator`."""
+
+    __slots__ = ("_translator", "finished")
+
+    def __init__(self, include_usage: bool) -> None:
+        self._translator = StreamTranslator(include_usage=include_usage)
+        self.finished = False
+
+    def feed(self, event: JSON) -> list[JSON]:
+        chunks = self._translator.feed(event)
+        if event.get("type") == "message_stop":
+            self.finished = True
+        return chunks
+
+    def close(self) -> list[JSON]:
+        return self._translator.close()
+
+
+class AnthropicBackend(HTTPBackend):
+    """POST `{base_url}/v1/messages`. Takes OpenAI requests, gives OpenAI completions and chunks.
+
+    `model` (when set) replaces each request's model. Translation notes that lose or approximate
+    something are reported as `note` events. A `TranslationError` (bad input) propagates as is.
+    """
+
+    name = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    base_url_env = "ANTHROPIC_BASE_URL"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str = DEFAULT_ANTHROPIC_BASE_URL,
+        model: str | None = None,
+        default_max_tokens: int = 8192,
+        strict: bool = False,
+        name: str | None = None,
+        **options: Any,
+    ) -> None:
+        if name:
+            self.name = name
+        self.model = model
+        self.default_max_tokens = default_max_tokens
+        self.strict = strict
+        super().__init__(base_url=base_url, api_key=api_key, **options)
+        self.url = f"{self.base_url}/v1/messages"
+
+    # -- building --------------------------------------------------------------------------------
+
+    def _translate(self, request: Mapping[str, Any], *, stream: bool) -> RequestTranslation:
+        openai_request = dict(request)
+        if self.model:
+            openai_request["model"] = self.model
+        if stream:
+            openai_request["stream"] = True
+        else:
+            openai_request.pop("stream", None)
+            openai_request.pop("stream_options", None)
+        translation = translate_request(openai_request, default_max_tokens=self.default_max_tokens, strict=self.strict)
+        for note in translation.notes:
+            if note.action in LOSSY_ACTIONS:
+                self._emit("note", str(note))
+        return translation
+
+    def _headers(self, translation: RequestTranslation) -> dict[str, str]:
+        headers = {
+            "x-api-key": self._key.reveal(),
+            "anthropic-version": ANTHROPIC_VERSION,
+            "content-type": "application/json",
+            "accept": "text/event-stream" if translation.stream else "application/json",
+        }
+        if translation.betas:
+            headers["anthropic-beta"] = ",".join(translation.betas)
+        return headers
+
+    def prepare(self, request: Mapping[str, Any]) -> PreparedRequest:
+        """Everything `complete`/`stream` would send (per the request's own `stream`), sent nowhere."""
+        translation = self._translate(request, stream=bool(request.get("stream")))
+        return PreparedRequest("POST", self.url, redact_headers(self._headers(translation)), translation.body)
+
+    # -- calling ---------------------------------------------------------------------------------
+
+    async def complete(self, request: Mapping[str, Any]) -> JSON:
+        translation = self._translate(request, stream=False)
+        message = await self._send_json(self.url, self._headers(translation), translation.body)
+        try:
+            return translate_response(message)
+        except TranslationError as exc:
+            raise self._scrubbed(
+                ResponseFormatError(self.name, f"the answer is not an Anthropic message: {exc}")
+            ) from exc
+
+    async def stream(self, request: Mapping[str, Any]) -> AsyncIterator[JSON]:
+        translation = self._translate(request, stream=True)
+        include_usage = translation.include_usage
+        async for chunk in self._send_stream(
+            self.url,
+            self._headers(translation),
+            translation.body,
+            lambda: _AnthropicEvents(include_usage),
+        ):
+            yield chunk
+
+
+def create_anthropic_backend(
+    api_key: str | None = None,
+    base_url: str | None = None,
+    *,
+    model: str | None = None,
+    timeout: float = 600.0,
+    max_retries: int = 2,
+    breaker: bool | CircuitBreaker = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_event: EventSink | None = None,
+    default_max_tokens: int = 8192,
+    strict: bool = False,
+    allow_insecure: bool = False,
+    **options: Any,
+) -> AnthropicBackend:
+    """An `AnthropicBackend`. `api_key` defaults to `$ANTHROPIC_API_KEY`; `base_url` to
+    `$ANTHROPIC_BASE_URL`, then `https://api.anthropic.com`. Raises `ConfigurationError` (no key,
+    bad URL) or `InsecureTransportError` (a key over http:// to a non-loopback host)."""
+    return AnthropicBackend(
+        api_key=api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY"),
+        base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_ANTHROPIC_BASE_URL,
+        model=model,
+        timeout=timeout,
+        max_retries=max_retries,
+        breaker=breaker,
+        transport=transport,
+        on_event=on_event,
+        default_max_tokens=default_max_tokens,
+        strict=strict,
+        allow_insecure=allow_insecure,
+        **options,
+    )

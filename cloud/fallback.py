@@ -1,0 +1,91 @@
+"""A chain of backends: the next one takes the request when the current one fails before any
+output, with an error that says another backend may do better (`allows_fallback`: connection
+errors, timeouts, retries used up on 5xx/529/429, an open circuit). Auth errors, invalid
+requests and `TranslationError` never move on; neither does a stream that has begun."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from cloud.base import JSON, Backend, PreparedRequest
+from cloud.errors import BackendError
+from cloud.events import CloudEvent, EventSink, ignore_events
+
+__all__ = ["FallbackBackend"]
+
+
+class FallbackBackend:
+    """`backends`: `(backend, model)` pairs, tried in order; `model` (when not None) replaces the
+    request's model for that backend. Each switch is one `fallback` event."""
+
+    def __init__(self, backends: Sequence[tuple[Backend, str | None]], on_event: EventSink | None = None) -> None:
+        if not backends:
+            raise ValueError("FallbackBackend needs at least one backend")
+        self.backends = list(backends)
+        self._on_event: EventSink = on_event or ignore_events
+
+    @property
+    def name(self) -> str:
+        return self.backends[0][0].name
+
+    def __repr__(self) -> str:
+        return f"FallbackBackend({', '.join(_label(b, m) for b, m in self.backends)})"
+
+    @staticmethod
+    def _request(request: Mapping[str, Any], model: str | None) -> Mapping[str, Any]:
+        return {**request, "model": model} if model else request
+
+    def _move_on(self, index: int, error: BackendError) -> bool:
+        """Whether to try backend `index + 1` after `error`; reports the switch."""
+        if not error.allows_fallback or index + 1 >= len(self.backends):
+            return False
+        failed = self.backends[index][0].name
+        backend, model = self.backends[index + 1]
+        self._on_event(
+            CloudEvent(
+                "fallback", f"{failed} failed ({error.summary}); falling back to {_label(backend, model)}", failed
+            )
+        )
+        return True
+
+    async def complete(self, request: Mapping[str, Any]) -> JSON:
+        for index, (backend, model) in enumerate(self.backends):
+            try:
+                return await backend.complete(self._request(request, model))
+            except BackendError as error:
+                if not self._move_on(index, error):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def stream(self, request: Mapping[str, Any]) -> AsyncIterator[JSON]:
+        for index, (backend, model) in enumerate(self.backends):
+            started = False
+            try:
+                async for chunk in backend.stream(self._request(request, model)):
+                    started = True
+                    yield chunk
+                return
+            except BackendError as error:
+                if started or not self._move_on(index, error):
+                    raise
+
+    def prepare(self, request: Mapping[str, Any]) -> PreparedRequest:
+        backend, model = self.backends[0]
+        return backend.prepare(self._request(request, model))
+
+    async def aclose(self) -> None:
+        async with contextlib.AsyncExitStack() as stack:  # closes every backend even if one fails
+            for backend, _ in self.backends:
+                stack.push_async_callback(backend.aclose)
+
+    async def __aenter__(self) -> FallbackBackend:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def _label(backend: Backend, model: str | None) -> str:
+    return f"{backend.name}:{model}" if model else backend.name

@@ -1,0 +1,144 @@
+"""Any OpenAI-compatible Chat Completions endpoint (OpenAI, vLLM, Ollama, LM Studio, llama.cpp):
+the same protocol, passed through. Streams are decoded only to give out whole chunks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from cloud.base import JSON, HTTPBackend, PreparedRequest, is_loopback, redact_headers
+from cloud.breaker import CircuitBreaker
+from cloud.events import EventSink
+from translator.errors import IncompleteStreamError, UpstreamStreamError
+from translator.sse import DONE
+
+__all__ = ["DEFAULT_OPENAI_BASE_URL", "OpenAIBackend", "create_openai_backend"]
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class _OpenAIEvents:
+    """Chunks pass through; `[DONE]` ends the stream; an `{"error": ...}` object is an error event."""
+
+    __slots__ = ("_saw_finish", "finished")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self._saw_finish = False
+
+    def feed(self, event: JSON) -> list[JSON]:
+        if event is DONE:
+            self.finished = True
+            return []
+        error = event.get("error")
+        if error is not None and event.get("object") != "chat.completion.chunk":
+            if isinstance(error, dict):
+                kind = error.get("type") or error.get("code") or "api_error"
+                raise UpstreamStreamError(str(kind), str(error.get("message") or kind))
+            raise UpstreamStreamError("api_error", str(error))
+        if not self._saw_finish:
+            for choice in event.get("choices") or ():
+                if isinstance(choice, dict) and choice.get("finish_reason"):
+                    self._saw_finish = True
+        return [event]
+
+    def close(self) -> list[JSON]:
+        # Some compatible servers end without `[DONE]`; a finish_reason is proof enough of an end.
+        if not self.finished and not self._saw_finish:
+            raise IncompleteStreamError("stream ended before [DONE]")
+        return []
+
+
+class OpenAIBackend(HTTPBackend):
+    """POST `{base_url}/chat/completions` with `Authorization: Bearer`. The key is optional when
+    the base URL is loopback (local servers need none)."""
+
+    name = "openai"
+    key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str = DEFAULT_OPENAI_BASE_URL,
+        model: str | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> None:
+        if name:
+            self.name = name
+        self.model = model
+        try:
+            local = is_loopback(httpx.URL(base_url).host)
+        except (httpx.InvalidURL, TypeError):
+            local = False  # the base class reports the bad URL
+        super().__init__(base_url=base_url, api_key=api_key, key_required=not local, **options)
+        self.url = f"{self.base_url}/chat/completions"
+
+    def _body(self, request: Mapping[str, Any], *, stream: bool) -> JSON:
+        body = dict(request)
+        if self.model:
+            body["model"] = self.model
+        if stream:
+            body["stream"] = True
+        else:
+            body.pop("stream", None)
+            body.pop("stream_options", None)
+        return body
+
+    def _headers(self, *, stream: bool) -> dict[str, str]:
+        headers = {
+            "content-type": "application/json",
+            "accept": "text/event-stream" if stream else "application/json",
+        }
+        if self._key:
+            headers["authorization"] = f"Bearer {self._key.reveal()}"
+        return headers
+
+    def prepare(self, request: Mapping[str, Any]) -> PreparedRequest:
+        stream = bool(request.get("stream"))
+        return PreparedRequest(
+            "POST", self.url, redact_headers(self._headers(stream=stream)), self._body(request, stream=stream)
+        )
+
+    async def complete(self, request: Mapping[str, Any]) -> JSON:
+        return await self._send_json(self.url, self._headers(stream=False), self._body(request, stream=False))
+
+    async def stream(self, request: Mapping[str, Any]) -> AsyncIterator[JSON]:
+        async for chunk in self._send_stream(
+            self.url, self._headers(stream=True), self._body(request, stream=True), _OpenAIEvents
+        ):
+            yield chunk
+
+
+def create_openai_backend(
+    api_key: str | None = None,
+    base_url: str | None = None,
+    *,
+    model: str | None = None,
+    timeout: float = 600.0,
+    max_retries: int = 2,
+    breaker: bool | CircuitBreaker = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_event: EventSink | None = None,
+    allow_insecure: bool = False,
+    **options: Any,
+) -> OpenAIBackend:
+    """An `OpenAIBackend`. `api_key` defaults to `$OPENAI_API_KEY`; `base_url` to
+    `$OPENAI_BASE_URL`, then `https://api.openai.com/v1`."""
+    return OpenAIBackend(
+        api_key=api_key if api_key is not None else os.environ.get("OPENAI_API_KEY"),
+        base_url=base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL,
+        model=model,
+        timeout=timeout,
+        max_retries=max_retries,
+        breaker=breaker,
+        transport=transport,
+        on_event=on_event,
+        allow_insecure=allow_insecure,
+        **options,
+    )

@@ -1,0 +1,259 @@
+"""Circuit breaker: trips, fails fast, probes once, and shares its state across processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cloud import APIStatusError, CircuitBreaker, CircuitOpenError, CloudEvent, FileStore, MemoryStore, ServerError
+from cloud.breaker import default_state_dir
+from tests.cloud.cloud_helpers import REQUEST, Clock, Script, anthropic, anthropic_error, ok, run
+
+
+def fail(breaker: CircuitBreaker, times: int = 1) -> None:
+    for _ in range(times):
+        breaker.failure(breaker.acquire())
+
+
+def test_trips_after_n_consecutive_failures_and_fails_fast() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("anthropic", clock=clock, failure_threshold=5, cooldown=30)
+    fail(breaker, 4)
+    assert breaker.state() == "closed"
+    fail(breaker)
+    assert breaker.state() == "open"
+    clock.now += 12.2
+    with pytest.raises(CircuitOpenError) as info:
+        breaker.acquire()
+    assert str(info.value) == "circuit open for anthropic, retry in 18s"
+    assert info.value.retry_in_seconds == 18
+
+
+def test_success_resets_the_count() -> None:
+    breaker = CircuitBreaker("a", clock=Clock(), failure_threshold=3)
+    fail(breaker, 2)
+    breaker.success(breaker.acquire())
+    fail(breaker, 2)
+    assert breaker.state() == "closed"
+    fail(breaker)
+    assert breaker.state() == "open"
+
+
+def test_429_neither_trips_nor_resets() -> None:
+    breaker = CircuitBreaker("a", clock=Clock(), failure_threshold=3)
+    fail(breaker, 2)
+    for _ in range(10):
+        breaker.neutral(breaker.acquire())
+    assert breaker.state() == "closed"
+    fail(breaker)
+    assert breaker.state() == "open"
+
+
+def test_half_open_lets_exactly_one_probe_through() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("a", clock=clock, failure_threshold=1, cooldown=30)
+    fail(breaker)
+    clock.now += 30
+    assert breaker.state() == "half-open"
+    probe = breaker.acquire()
+    assert probe.probe
+    with pytest.raises(CircuitOpenError):
+        breaker.acquire()
+    with pytest.raises(CircuitOpenError):
+        breaker.acquire()
+    breaker.success(probe)
+    assert breaker.state() == "closed"
+    assert not breaker.acquire().probe
+
+
+def test_failed_probe_opens_again_for_a_full_cooldown() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("a", clock=clock, failure_threshold=2, cooldown=30)
+    fail(breaker, 2)
+    clock.now += 31
+    breaker.failure(breaker.acquire())
+    assert breaker.state() == "open"
+    clock.now += 29
+    with pytest.raises(CircuitOpenError) as info:
+        breaker.acquire()
+    assert info.value.retry_in_seconds == 1
+    clock.now += 1
+    assert breaker.acquire().probe
+
+
+def test_a_probe_that_gets_429_releases_the_probe_slot() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("a", clock=clock, failure_threshold=1, cooldown=10)
+    fail(breaker)
+    clock.now += 10
+    breaker.neutral(breaker.acquire())
+    assert breaker.state() == "half-open"
+    assert breaker.acquire().probe
+
+
+def test_a_probe_that_never_reports_expires() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("a", clock=clock, failure_threshold=1, cooldown=10, probe_timeout=60)
+    fail(breaker)
+    clock.now += 10
+    breaker.acquire()  # this process dies mid-probe
+    with pytest.raises(CircuitOpenError):
+        breaker.acquire()
+    clock.now += 60
+    assert breaker.acquire().probe
+
+
+def test_open_time_in_the_future_counts_as_expired() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("a", clock=clock, failure_threshold=1, cooldown=30)
+    fail(breaker)
+    clock.now -= 3600  # the wall clock jumped back
+    assert breaker.acquire().probe
+
+
+# -- shared across processes -------------------------------------------------------------------------
+
+
+def test_state_file_is_shared_between_two_breakers(tmp_path: Path) -> None:
+    """Two CircuitBreakers over the same directory behave like two protoshift processes."""
+    clock = Clock()
+    first = CircuitBreaker("anthropic", FileStore("anthropic", "https://api.anthropic.com", tmp_path), clock=clock)
+    second = CircuitBreaker("anthropic", FileStore("anthropic", "https://api.anthropic.com", tmp_path), clock=clock)
+    fail(first, 3)
+    fail(second, 2)
+    with pytest.raises(CircuitOpenError):
+        first.acquire()
+    clock.now += 30
+    probe = second.acquire()
+    assert probe.probe
+    with pytest.raises(CircuitOpenError):
+        first.acquire()  # the other process's probe is in flight
+    second.success(probe)
+    assert first.state() == "closed"
+
+
+def test_different_base_urls_have_separate_state(tmp_path: Path) -> None:
+    clock = Clock()
+    a = CircuitBreaker(
+        "openai", FileStore("openai", "http://127.0.0.1:8000/v1", tmp_path), clock=clock, failure_threshold=1
+    )
+    b = CircuitBreaker(
+        "openai", FileStore("openai", "https://api.openai.com/v1", tmp_path), clock=clock, failure_threshold=1
+    )
+    fail(a)
+    assert a.state() == "open" and b.state() == "closed"
+    assert len(list(tmp_path.glob("*.json"))) == 1
+
+
+def test_state_file_is_small_json_written_atomically(tmp_path: Path) -> None:
+    store = FileStore("anthropic", "https://api.anthropic.com", tmp_path)
+    breaker = CircuitBreaker("anthropic", store, clock=Clock(100.0), failure_threshold=1)
+    fail(breaker)
+    assert json.loads(store.path.read_text()) == {"failures": 1, "opened_at": 100.0, "probe_started": None}
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"{not json", b"[1,2]", b'{"failures": "many", "opened_at": "x"}', b"\xff\xfe"]
+)
+def test_corrupt_state_file_is_a_closed_breaker(tmp_path: Path, content: bytes) -> None:
+    store = FileStore("anthropic", "https://api.anthropic.com", tmp_path)
+    tmp_path.mkdir(exist_ok=True)
+    store.path.write_bytes(content)
+    breaker = CircuitBreaker("anthropic", store, clock=Clock(), failure_threshold=1)
+    assert breaker.state() == "closed"
+    fail(breaker)
+    assert breaker.state() == "open"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_state_dir_does_not_crash(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        breaker = CircuitBreaker("a", FileStore("a", "https://x", tmp_path / "sub"), clock=Clock(), failure_threshold=1)
+        fail(breaker)
+        assert breaker.state() == "open"
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_state_path_that_is_a_directory_does_not_crash(tmp_path: Path) -> None:
+    store = FileStore("a", "https://x", tmp_path)
+    store.path.mkdir(parents=True)
+    breaker = CircuitBreaker("a", store, clock=Clock(), failure_threshold=1)
+    assert breaker.state() == "closed"
+    fail(breaker)  # cannot persist: degrades to memory
+
+
+def test_default_state_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_state_dir() == tmp_path / "protoshift" / "breaker"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/path")
+    assert default_state_dir() == Path.home() / ".local" / "state" / "protoshift" / "breaker"
+
+
+# -- in the backend ---------------------------------------------------------------------------------
+
+
+def test_backend_trips_and_the_next_call_sends_nothing(tmp_path: Path) -> None:
+    clock = Clock()
+    script = Script(anthropic_error(500, "api_error"))
+    events: list[CloudEvent] = []
+    # two separate backends (two CLI invocations) over the same state dir
+    first = anthropic(script, events, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
+    with pytest.raises(ServerError):
+        run(first.complete(REQUEST))
+    assert len(script.requests) == 5
+    assert any(e.kind == "breaker" and "circuit opened for anthropic" in e.message for e in events)
+    second = anthropic(script, breaker=True, breaker_dir=tmp_path, clock=clock)
+    with pytest.raises(CircuitOpenError) as info:
+        run(second.complete(REQUEST))
+    assert str(info.value) == "circuit open for anthropic, retry in 30s"
+    assert len(script.requests) == 5
+
+
+def test_breaker_is_off_with_breaker_false(tmp_path: Path) -> None:
+    script = Script(anthropic_error(500, "api_error"))
+    backend = anthropic(script, breaker=False, max_retries=9)
+    with pytest.raises(ServerError):
+        run(backend.complete(REQUEST))
+    assert len(script.requests) == 10
+    assert backend.breaker is None
+
+
+def test_4xx_answers_are_not_failures() -> None:
+    store = MemoryStore()
+    breaker = CircuitBreaker("anthropic", store, clock=Clock(), failure_threshold=2)
+    script = Script(anthropic_error(400, "invalid_request_error"))
+    backend = anthropic(script, breaker=breaker)
+    for _ in range(5):
+        with pytest.raises(APIStatusError):
+            run(backend.complete(REQUEST))
+    assert breaker.state() == "closed"
+    assert len(script.requests) == 5
+
+
+def test_429_responses_do_not_trip_the_backend_breaker() -> None:
+    breaker = CircuitBreaker("anthropic", clock=Clock(), failure_threshold=2)
+    script = Script(anthropic_error(429, "rate_limit_error"))
+    with pytest.raises(Exception, match="429"):
+        run(anthropic(script, breaker=breaker, max_retries=5).complete(REQUEST))
+    assert breaker.state() == "closed"
+
+
+def test_probe_success_through_the_backend_closes_the_circuit() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("anthropic", clock=clock, failure_threshold=1, cooldown=5)
+    script = Script(anthropic_error(503, "api_error"), ok("fine"))
+    backend = anthropic(script, breaker=breaker, max_retries=0)
+    with pytest.raises(ServerError):
+        run(backend.complete(REQUEST))
+    with pytest.raises(CircuitOpenError):
+        run(backend.complete(REQUEST))
+    clock.now += 5
+    assert run(backend.complete(REQUEST))["choices"][0]["message"]["content"] == "fine"
+    assert breaker.state() == "closed"
+    assert len(script.requests) == 2

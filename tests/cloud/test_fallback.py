@@ -1,0 +1,163 @@
+"""Fallback moves on only on the errors it should, never after output began."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from cloud import (
+    AuthenticationError,
+    CircuitBreaker,
+    CircuitOpenError,
+    CloudEvent,
+    FallbackBackend,
+    InvalidRequestError,
+    OverloadedError,
+    StreamInterruptedError,
+)
+from cloud.base import Backend
+from tests.cloud.cloud_helpers import (
+    REQUEST,
+    Clock,
+    Script,
+    anthropic,
+    anthropic_error,
+    check_completion,
+    collect,
+    ok,
+    openai_backend,
+    run,
+    sse,
+    sse_response,
+    stream_events,
+)
+from translator import TranslationError
+
+
+def openai_ok(model: str = "gpt-4o-mini") -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "from openai"}, "finish_reason": "stop"}
+            ],
+        },
+    )
+
+
+def chain(primary: Backend, secondary: Backend, model: str | None, events: list[CloudEvent]) -> FallbackBackend:
+    return FallbackBackend([(primary, None), (secondary, model)], on_event=events.append)
+
+
+def test_falls_back_after_retries_used_up_on_529_with_model_override() -> None:
+    primary = Script(anthropic_error(529, "overloaded_error"))
+    secondary = Script(openai_ok())
+    events: list[CloudEvent] = []
+    backend = chain(anthropic(primary), openai_backend(secondary), "gpt-4o-mini", events)
+    completion = check_completion(run(backend.complete(REQUEST)))
+    assert completion["choices"][0]["message"]["content"] == "from openai"
+    assert len(primary.requests) == 3
+    assert secondary.bodies[0]["model"] == "gpt-4o-mini"
+    assert secondary.bodies[0]["messages"] == REQUEST["messages"]
+    assert [e.message for e in events if e.kind == "fallback"] == [
+        "anthropic failed (529 overloaded_error); falling back to openai:gpt-4o-mini"
+    ]
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("slow"),
+        anthropic_error(429, "rate_limit_error"),
+        anthropic_error(500, "api_error"),
+    ],
+)
+def test_falls_back_on_connection_timeout_429_5xx(step: Any) -> None:
+    secondary = Script(openai_ok())
+    events: list[CloudEvent] = []
+    backend = chain(anthropic(Script(step), max_retries=0), openai_backend(secondary), None, events)
+    run(backend.complete(REQUEST))
+    assert len(secondary.requests) == 1
+    assert secondary.bodies[0]["model"] == REQUEST["model"]  # no override: same model
+
+
+def test_falls_back_when_the_circuit_is_open() -> None:
+    breaker = CircuitBreaker("anthropic", clock=Clock(), failure_threshold=1)
+    breaker.failure(breaker.acquire())
+    primary = Script(ok())
+    secondary = Script(openai_ok())
+    events: list[CloudEvent] = []
+    run(chain(anthropic(primary, breaker=breaker), openai_backend(secondary), None, events).complete(REQUEST))
+    assert primary.requests == []
+    assert "(circuit open); falling back to openai" in events[0].message
+
+
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [
+        (anthropic_error(401, "authentication_error"), AuthenticationError),
+        (anthropic_error(400, "invalid_request_error"), InvalidRequestError),
+    ],
+)
+def test_never_falls_back_on_auth_or_invalid_request(step: httpx.Response, error: type[Exception]) -> None:
+    secondary = Script(openai_ok())
+    events: list[CloudEvent] = []
+    with pytest.raises(error):
+        run(chain(anthropic(Script(step)), openai_backend(secondary), None, events).complete(REQUEST))
+    assert secondary.requests == [] and events == []
+
+
+def test_never_falls_back_on_translation_error() -> None:
+    primary = Script(ok())
+    secondary = Script(openai_ok())
+    bad = {"model": "m", "messages": "not a list"}
+    with pytest.raises(TranslationError):
+        run(chain(anthropic(primary), openai_backend(secondary), None, []).complete(bad))
+    assert primary.requests == [] and secondary.requests == []
+
+
+def test_last_backend_error_propagates() -> None:
+    events: list[CloudEvent] = []
+    with pytest.raises(OverloadedError):
+        run(
+            chain(
+                anthropic(Script(anthropic_error(529, "overloaded_error")), max_retries=0),
+                anthropic(Script(anthropic_error(529, "overloaded_error")), max_retries=0),
+                None,
+                events,
+            ).complete(REQUEST)
+        )
+    assert len(events) == 1
+
+
+def test_stream_falls_back_before_output() -> None:
+    primary = Script(httpx.ConnectError("refused"))
+    secondary = Script(sse_response(sse(stream_events(["second"]))))
+    events: list[CloudEvent] = []
+    backend = chain(anthropic(primary, max_retries=0), anthropic(secondary), "claude-other", events)
+    chunks = run(collect(backend.stream(REQUEST)))
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == "second"
+    assert secondary.bodies[0]["model"] == "claude-other"
+
+
+def test_stream_does_not_fall_back_after_output_began() -> None:
+    cut: list[bytes | Exception] = [*sse(stream_events(["first"])[:4]), httpx.ReadError("reset")]
+    secondary = Script(sse_response(sse(stream_events(["second"]))))
+    events: list[CloudEvent] = []
+    got: list[dict[str, Any]] = []
+    backend = chain(anthropic(Script(sse_response(cut))), anthropic(secondary), None, events)
+    with pytest.raises(StreamInterruptedError):
+        run(collect(backend.stream(REQUEST), got))
+    assert secondary.requests == [] and events == []
+    assert any(c["choices"] and c["choices"][0]["delta"].get("content") == "first" for c in got)
+
+
+def test_circuit_open_error_itself_allows_fallback() -> None:
+    assert CircuitOpenError("x", 1).allows_fallback

@@ -1,0 +1,333 @@
+"""Fake provider servers on 127.0.0.1: real sockets, real HTTP, real SSE bytes.
+
+A `FakeServer` runs in a background thread and answers every request with what a scripted
+`Responder` returns for it. Helpers build the replies Anthropic and OpenAI really send:
+
+    with FakeServer(lambda req: anthropic_message_reply("Hello")) as server:
+        run protoshift with ANTHROPIC_BASE_URL=server.url
+        server.requests  # what protoshift sent: method, path, headers, parsed JSON body
+
+Replies can be JSON, an SSE stream sent event by event (with delays), a stream cut mid-way
+(the connection is closed without the end), or a hang (for timeouts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any  # parsed JSON, or raw bytes when not JSON
+
+    @property
+    def json(self) -> dict[str, Any]:
+        assert isinstance(self.body, dict), self.body
+        return self.body
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    events: list[bytes] | None = None  # SSE: sent one by one, flushed each
+    delay: float = 0.0  # before the status line
+    event_delay: float = 0.0  # between SSE events
+    cut_after: int | None = None  # SSE: close the socket after this many events, no end
+
+
+Responder = Callable[[Received], Reply]
+
+
+class FakeServer:
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        self.requests: list[Received] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _record(self, received: Received) -> None:
+        with self._lock:
+            self.requests.append(received)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body: Any = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw
+                received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                server._record(received)
+                reply = server.responder(received)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(reply)
+
+            def _send(self, reply: Reply) -> None:
+                self.send_response(reply.status)
+                headers = {k.lower(): v for k, v in reply.headers.items()}
+                if reply.events is None:
+                    headers.setdefault("content-type", "application/json")
+                    headers["content-length"] = str(len(reply.body))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    self.wfile.flush()
+                    return
+                headers.setdefault("content-type", "text/event-stream")
+                headers["connection"] = "close"
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.close_connection = True
+                for n, event in enumerate(reply.events):
+                    if reply.cut_after is not None and n >= reply.cut_after:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    if reply.event_delay and n:
+                        time.sleep(reply.event_delay)
+                    self.wfile.write(event)
+                    self.wfile.flush()
+
+            do_POST = do_GET = do_DELETE = _handle
+
+        return Handler
+
+
+def sequence(*replies: Reply | Callable[[Received], Reply]) -> Responder:
+    """Answer the n-th request with the n-th reply; the last one repeats."""
+    counter = itertools.count()
+
+    def respond(received: Received) -> Reply:
+        n = min(next(counter), len(replies) - 1)
+        reply = replies[n]
+        return reply(received) if callable(reply) else reply
+
+    return respond
+
+
+# ---- Anthropic wire format ---------------------------------------------------------------------
+
+
+def anthropic_message(
+    content: Iterable[dict[str, Any]] | str = "Hello!",
+    *,
+    stop_reason: str = "end_turn",
+    model: str = "claude-test",
+    usage: dict[str, int] | None = None,
+    message_id: str = "msg_test01",
+) -> dict[str, Any]:
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": blocks,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": usage or {"input_tokens": 10, "output_tokens": 5},
+    }
+
+
+def anthropic_message_reply(content: Iterable[dict[str, Any]] | str = "Hello!", **kwargs: Any) -> Reply:
+    return Reply(body=json.dumps(anthropic_message(content, **kwargs)).encode(), headers={"request-id": "req_fake01"})
+
+
+def anthropic_error_reply(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> Reply:
+    body = {"type": "error", "error": {"type": error_type, "message": message}, "request_id": "req_fakeerr"}
+    return Reply(
+        status=status, body=json.dumps(body).encode(), headers={"request-id": "req_fakeerr", **(headers or {})}
+    )
+
+
+def sse(event: dict[str, Any]) -> bytes:
+    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+
+
+def anthropic_stream_events(
+    texts: Iterable[str] = ("Hel", "lo", "!"),
+    *,
+    tool_calls: Iterable[tuple[str, str, list[str]]] = (),
+    thinking: Iterable[str] = (),
+    signature: str = "sig_fake",
+    stop_reason: str | None = None,
+    model: str = "claude-test",
+    message_id: str = "msg_stream01",
+    error: dict[str, str] | None = None,
+) -> list[bytes]:
+    """The events of one streamed message. tool_calls: (id, name, [partial_json fragments])."""
+    texts, tool_calls, thinking = list(texts), list(tool_calls), list(thinking)
+    events = [
+        sse({
+            "type": "message_start",
+            "message": {**anthropic_message([], model=model, message_id=message_id), "stop_reason": None,
+                        "usage": {"input_tokens": 10, "output_tokens": 1}},
+        }),
+        sse({"type": "ping"}),
+    ]  # fmt: skip
+    index = itertools.count()
+    if thinking:
+        i = next(index)
+        events.append(
+            sse(
+                {
+                    "type": "content_block_start",
+                    "index": i,
+                    "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                }
+            )
+        )
+        events += [
+            sse({"type": "content_block_delta", "index": i, "delta": {"type": "thinking_delta", "thinking": t}})
+            for t in thinking
+        ]
+        events.append(
+            sse(
+                {
+                    "type": "content_block_delta",
+                    "index": i,
+                    "delta": {"type": "signature_delta", "signature": signature},
+                }
+            )
+        )
+        events.append(sse({"type": "content_block_stop", "index": i}))
+    if texts:
+        i = next(index)
+        events.append(sse({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}))
+        events += [
+            sse({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": t}}) for t in texts
+        ]
+        if error is None:
+            events.append(sse({"type": "content_block_stop", "index": i}))
+    if error is not None:
+        return [*events, sse({"type": "error", "error": error})]
+    for call_id, name, fragments in tool_calls:
+        i = next(index)
+        events.append(
+            sse(
+                {
+                    "type": "content_block_start",
+                    "index": i,
+                    "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}},
+                }
+            )
+        )
+        events += [
+            sse({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": f}})
+            for f in fragments
+        ]
+        events.append(sse({"type": "content_block_stop", "index": i}))
+    reason = stop_reason or ("tool_use" if tool_calls else "end_turn")
+    events.append(
+        sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": reason, "stop_sequence": None},
+                "usage": {"output_tokens": 7},
+            }
+        )
+    )
+    events.append(sse({"type": "message_stop"}))
+    return events
+
+
+def anthropic_stream_reply(**kwargs: Any) -> Reply:
+    event_delay = kwargs.pop("event_delay", 0.0)
+    cut_after = kwargs.pop("cut_after", None)
+    return Reply(events=anthropic_stream_events(**kwargs), event_delay=event_delay, cut_after=cut_after,
+                 headers={"request-id": "req_fakestream"})  # fmt: skip
+
+
+# ---- OpenAI wire format ------------------------------------------------------------------------
+
+
+def openai_completion(
+    content: str = "Hello!", *, model: str = "gpt-test", finish_reason: str = "stop"
+) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake01",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
+                     "logprobs": None, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
+    }  # fmt: skip
+
+
+def openai_completion_reply(content: str = "Hello!", **kwargs: Any) -> Reply:
+    return Reply(body=json.dumps(openai_completion(content, **kwargs)).encode(), headers={"x-request-id": "req_oai01"})
+
+
+def openai_stream_events(texts: Iterable[str] = ("Hel", "lo"), *, model: str = "gpt-test") -> list[bytes]:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        body = {"id": "chatcmpl-fakestream", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}  # fmt: skip
+        return f"data: {json.dumps(body)}\n\n".encode()
+
+    return [
+        chunk({"role": "assistant", "content": ""}),
+        *(chunk({"content": t}) for t in texts),
+        chunk({}, "stop"),
+        b"data: [DONE]\n\n",
+    ]
+
+
+def openai_error_reply(status: int, message: str, error_type: str = "server_error") -> Reply:
+    body = {"error": {"message": message, "type": error_type, "code": None}}
+    return Reply(status=status, body=json.dumps(body).encode(), headers={"x-request-id": "req_oaierr"})
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for connection-refused tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def iter_sse_payloads(data: bytes) -> Iterator[str]:
+    for block in data.decode().split("\n\n"):
+        for line in block.splitlines():
+            if line.startswith("data: "):
+                yield line[len("data: ") :]

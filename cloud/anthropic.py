@@ -10,7 +10,7 @@ import httpx
 
 from cloud.base import JSON, HTTPBackend, PreparedRequest, redact_headers
 from cloud.breaker import CircuitBreaker
-from cloud.errors import ResponseFormatError
+from cloud.errors import InvalidRequestError, ResponseFormatError
 from cloud.events import EventSink
 from translator import (
     RequestTranslation,
@@ -20,6 +20,7 @@ from translator import (
     translate_response,
 )
 from translator.report import LOSSY_ACTIONS
+from translator.tables import SAMPLING_FIELDS
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_ANTHROPIC_BASE_URL", "AnthropicBackend", "create_anthropic_backend"]
 
@@ -113,7 +114,13 @@ class AnthropicBackend(HTTPBackend):
 
     async def complete(self, request: Mapping[str, Any]) -> JSON:
         translation = self._translate(request, stream=False)
-        message = await self._send_json(self.url, self._headers(translation), translation.body)
+        headers, body = self._headers(translation), translation.body
+        while True:  # each round drops at least one refused sampling parameter, or re-raises
+            try:
+                message = await self._send_json(self.url, headers, body)
+                break
+            except InvalidRequestError as exc:
+                body = self._without_refused_sampling(exc, body)
         try:
             return translate_response(message)
         except TranslationError as exc:
@@ -124,13 +131,27 @@ class AnthropicBackend(HTTPBackend):
     async def stream(self, request: Mapping[str, Any]) -> AsyncIterator[JSON]:
         translation = self._translate(request, stream=True)
         include_usage = translation.include_usage
-        async for chunk in self._send_stream(
-            self.url,
-            self._headers(translation),
-            translation.body,
-            lambda: _AnthropicEvents(include_usage),
-        ):
-            yield chunk
+        headers, body = self._headers(translation), translation.body
+        while True:  # as in `complete`; a status error comes before any chunk was given out
+            try:
+                async for chunk in self._send_stream(self.url, headers, body, lambda: _AnthropicEvents(include_usage)):
+                    yield chunk
+                return
+            except InvalidRequestError as exc:
+                body = self._without_refused_sampling(exc, body)
+
+    def _without_refused_sampling(self, error: InvalidRequestError, body: JSON) -> JSON:
+        """The body without the sampling parameters a model refused (`temperature` is deprecated
+        for this model; temperature and top_p cannot both be specified); re-raises any other 400."""
+        text = str(error).lower()
+        refused = [key for key in SAMPLING_FIELDS if key in body and key in text]
+        if not refused:
+            raise error
+        if "both" in text:  # "temperature and top_p cannot both be specified": keep temperature
+            refused = [key for key in refused if key != "temperature"] or refused
+        for key in refused:
+            self._emit("note", f"{key}: dropped: {body['model']} refuses it ({error.message}); sent again without it")
+        return {key: value for key, value in body.items() if key not in refused}
 
 
 def create_anthropic_backend(

@@ -67,6 +67,11 @@ REJECTED_FIELDS: dict[str, str] = {
     "web_search_options": "OpenAI's built-in web search is not available; give Claude a web_search tool instead",
 }
 
+# Sampling parameters Anthropic has deprecated (its SDK 1.0 removed them from the request types). The
+# API still takes them on models that support sampling; newer models answer 400. They are sent when
+# the caller sets them, and the Anthropic backend resends without them when a model refuses them.
+SAMPLING_FIELDS: tuple[str, ...] = ("temperature", "top_p", "top_k")
+
 # Anthropic request fields a caller may pass on purpose; forwarded as they are.
 ANTHROPIC_EXTRAS: frozenset[str] = frozenset({"top_k", "thinking", "cache_control"})
 
@@ -79,6 +84,13 @@ THINKING_BUDGETS: dict[str, int] = {
     "xhigh": 32768,
 }
 MIN_THINKING_BUDGET = 1024
+
+# The fields each Anthropic `thinking` type takes (a caller's `thinking` is forwarded after this check).
+THINKING_FIELDS: dict[str, frozenset[str]] = {
+    "enabled": frozenset({"type", "budget_tokens", "display"}),
+    "adaptive": frozenset({"type", "display"}),
+    "disabled": frozenset({"type"}),
+}
 
 # Media types Anthropic accepts as base64 image sources.
 IMAGE_MEDIA_TYPES: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})

@@ -1,0 +1,63 @@
+"""Models that refuse Anthropic's deprecated sampling parameters get the request again without them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cloud import CloudEvent, InvalidRequestError
+from tests.cloud.cloud_helpers import (
+    REQUEST,
+    Script,
+    anthropic,
+    anthropic_error,
+    check_completion,
+    collect,
+    ok,
+    run,
+    sse,
+    sse_response,
+    stream_events,
+)
+
+DEPRECATED = "`temperature` is deprecated for this model."
+BOTH = "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+
+
+def test_a_refused_temperature_is_dropped_with_a_note_and_the_request_sent_again() -> None:
+    script = Script(anthropic_error(400, "invalid_request_error", DEPRECATED), ok("fine"))
+    events: list[CloudEvent] = []
+    completion = run(anthropic(script, events).complete({**REQUEST, "temperature": 0.2}))
+    assert check_completion(completion)["choices"][0]["message"]["content"] == "fine"
+    first, second = script.bodies
+    assert first["temperature"] == 0.2
+    assert "temperature" not in second
+    assert {k: v for k, v in first.items() if k != "temperature"} == second
+    notes = [e.message for e in events if e.kind == "note"]
+    assert len(notes) == 1 and notes[0].startswith("temperature: dropped: claude-test refuses it")
+
+
+def test_temperature_and_top_p_together_keeps_temperature() -> None:
+    script = Script(anthropic_error(400, "invalid_request_error", BOTH), ok())
+    run(anthropic(script).complete({**REQUEST, "temperature": 0.5, "top_p": 0.9}))
+    assert script.bodies[1]["temperature"] == 0.5
+    assert "top_p" not in script.bodies[1]
+
+
+def test_streams_are_sent_again_too() -> None:
+    script = Script(anthropic_error(400, "invalid_request_error", DEPRECATED), sse_response(sse(stream_events())))
+    chunks = run(collect(anthropic(script).stream({**REQUEST, "temperature": 0.3})))
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == "Hello world"
+    assert "temperature" not in script.bodies[1]
+
+
+@pytest.mark.parametrize(
+    "request_extra",
+    [{}, {"temperature": 0.3}],  # no sampling parameter sent / a 400 about something else
+)
+def test_other_400s_are_raised_after_one_attempt(request_extra: dict[str, Any]) -> None:
+    script = Script(anthropic_error(400, "invalid_request_error", "messages: text content blocks must be non-empty"))
+    with pytest.raises(InvalidRequestError):
+        run(anthropic(script).complete({**REQUEST, **request_extra}))
+    assert len(script.requests) == 1

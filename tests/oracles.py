@@ -15,17 +15,23 @@ Notes on how far the SDK types reach (checked against anthropic 2.x / pydantic 2
 - the block unions also accept the SDK's *response* models (`TextBlock`, `ToolUseBlock`, ...), which
   allow extra keys, so an unknown key on a text/tool_use/thinking block slips through. We close that
   gap with `assert_closed_blocks`, which checks each block's keys against the SDK's own TypedDict.
+- the installed SDK (anthropic 2.x) no longer declares `temperature`, `top_p` or `top_k` on
+  MessageCreateParams: Claude Opus 4.7 and later refuse them, older models still take them. The
+  translator still maps them (a design question reported to the lead), so the oracle takes them
+  out before the SDK check and checks their type and range itself (`SAMPLING_KEYS`).
 - `MessageParam` now includes a `system` role; the Messages API we send to takes only user and
   assistant turns in `messages`, which `assert_anthropic_body` checks (and that they alternate).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pydantic
 from anthropic.types import (
+    CacheControlEphemeralParam,
     DocumentBlockParam,
     ImageBlockParam,
     Message,
@@ -41,12 +47,12 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
     "assert_alternating_roles",
-    "assert_valid_anthropic_body",
-    "assert_valid_chunk",
-    "assert_valid_completion",
     "assert_anthropic_body",
     "assert_closed_blocks",
     "assert_no_empty_text",
+    "assert_valid_anthropic_body",
+    "assert_valid_chunk",
+    "assert_valid_completion",
     "iter_blocks",
     "validate_anthropic_event",
     "validate_anthropic_message",
@@ -58,10 +64,14 @@ __all__ = [
 _REQUEST = pydantic.TypeAdapter(MessageCreateParams, config=pydantic.ConfigDict(extra="forbid"))
 _EVENT: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(RawMessageStreamEvent)
 
+_CACHE_CONTROL_KEYS = frozenset(
+    CacheControlEphemeralParam.__required_keys__ | CacheControlEphemeralParam.__optional_keys__
+)
+
 # Block type -> the keys the SDK's request TypedDict allows for it.
 _BLOCK_KEYS: dict[str, frozenset[str]] = {
-    name: frozenset(td.__required_keys__ | td.__optional_keys__)
-    for name, td in {
+    name: frozenset(td.__required_keys__ | td.__optional_keys__)  # type: ignore[attr-defined]
+    for name, td in {  # TypedDict classes: mypy does not see their key sets
         "text": TextBlockParam,
         "image": ImageBlockParam,
         "document": DocumentBlockParam,
@@ -84,8 +94,21 @@ def _force(value: Any) -> Any:
     return value
 
 
+# Sampling fields the SDK types dropped (see the module docstring): name -> (type check, range check).
+SAMPLING_KEYS: dict[str, Any] = {
+    "temperature": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1,
+    "top_p": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1,
+    "top_k": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+}
+
+
 def validate_message_create_params(body: Any) -> None:
-    """Raises pydantic.ValidationError unless `body` is a valid `anthropic.types.MessageCreateParams`."""
+    """Raises unless `body` is a valid `anthropic.types.MessageCreateParams` (+ the sampling fields)."""
+    if isinstance(body, Mapping):
+        for key, ok in SAMPLING_KEYS.items():
+            if key in body:
+                assert ok(body[key]), f"{key}={body[key]!r} is not a valid Anthropic {key}"
+        body = {k: v for k, v in body.items() if k not in SAMPLING_KEYS}
     _force(_REQUEST.validate_python(body))
 
 
@@ -121,19 +144,29 @@ def assert_no_empty_text(body: Mapping[str, Any]) -> None:
 
 
 def assert_closed_blocks(body: Mapping[str, Any]) -> None:
-    """Each block carries only keys its SDK TypedDict declares (the unions alone let extras through)."""
+    """Each block (and its cache_control) carries only keys its SDK TypedDict declares: the unions let extras through."""
     for block in iter_blocks(body):
         allowed = _BLOCK_KEYS.get(block.get("type"))  # type: ignore[arg-type]
         assert allowed is not None, f"block type the translator should not produce: {block!r}"
         extra = set(block) - allowed
         assert not extra, f"{block['type']} block has keys the API does not take: {sorted(extra)}"
+        _assert_cache_control(block)
+    for tool in body.get("tools", []):
+        _assert_cache_control(tool)
+
+
+def _assert_cache_control(obj: Mapping[str, Any]) -> None:
+    cc = obj.get("cache_control")
+    if cc is not None:  # a nested TypedDict the response-model branches of the unions let through
+        extra = set(cc) - _CACHE_CONTROL_KEYS
+        assert not extra, f"cache_control has keys the API does not take: {sorted(extra)}"
 
 
 def assert_alternating_roles(body: Mapping[str, Any]) -> None:
     roles = [m["role"] for m in body["messages"]]
     assert roles, "no messages"
     assert set(roles) <= {"user", "assistant"}, roles
-    for a, b in zip(roles, roles[1:], strict=False):
+    for a, b in itertools.pairwise(roles):
         assert a != b, f"consecutive {a} turns: {roles}"
 
 

@@ -33,6 +33,9 @@ _DATA_URL = re.compile(r"^data:([^;,]*)((?:;[^;,]*)*),", re.DOTALL)
 def cache_control(value: Any, path: str) -> dict[str, Any]:
     """A caller's `cache_control` (an Anthropic extra) is forwarded after a shape check."""
     cc = want_object(value, path)
+    for key in cc:
+        if key not in ("type", "ttl"):
+            raise TranslationError(f"{path}.{key}", "unknown cache_control field (Anthropic takes type and ttl)")
     if cc.get("type") != "ephemeral":
         raise TranslationError(f"{path}.type", 'must be "ephemeral"')
     ttl = cc.get("ttl")

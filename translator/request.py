@@ -24,6 +24,7 @@ from .tables import (
     MIN_THINKING_BUDGET,
     REJECTED_FIELDS,
     THINKING_BUDGETS,
+    THINKING_FIELDS,
 )
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
@@ -309,8 +310,13 @@ def _thinking(req: dict[str, Any], body: dict[str, Any], notes: list[Note]) -> N
     effort = req.get("reasoning_effort")
     if thinking is not None:
         config = want_object(thinking, "thinking")
-        if config.get("type") not in ("enabled", "disabled", "adaptive"):
+        if config.get("type") not in THINKING_FIELDS:
             raise TranslationError("thinking.type", 'expected "enabled", "disabled" or "adaptive"')
+        for key in config:
+            if key not in THINKING_FIELDS[config["type"]]:
+                raise TranslationError(f"thinking.{key}", f"not a field of {config['type']} thinking")
+        if config.get("display") not in (None, "summarized", "omitted"):
+            raise TranslationError("thinking.display", 'expected "summarized" or "omitted"')
         notes.append(Note("thinking", "kept", "Anthropic extended-thinking setting"))
         if effort is not None:
             notes.append(Note("reasoning_effort", "dropped", "thinking takes precedence"))

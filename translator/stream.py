@@ -176,8 +176,8 @@ class StreamTranslator:
 
     def _message_delta(self, event: dict[str, Any]) -> list[Chunk]:
         usage = event.get("usage")
-        if isinstance(usage, dict):
-            self._usage.update(usage)
+        if isinstance(usage, dict):  # a null count means "no update" (MessageDeltaUsage fields are optional)
+            self._usage.update((k, v) for k, v in usage.items() if v is not None)
         delta = event.get("delta")
         delta = delta if isinstance(delta, dict) else {}
         stop_reason = delta.get("stop_reason")

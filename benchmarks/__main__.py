@@ -1,0 +1,72 @@
+"""`python -m benchmarks [--json PATH] [--quick] [--no-litellm] [--no-startup]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import litellm_side, report, startup, streaming, translation
+from .timing import timer_overhead_ns
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH as JSON")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, noisy figures)")
+    parser.add_argument("--no-litellm", action="store_true", help="protoshift alone, even when LiteLLM is installed")
+    parser.add_argument("--no-startup", action="store_true", help="skip the process start-up figures")
+    args = parser.parse_args(argv)
+    reps, warmup, wrapped_reps, runs, cold_runs = (20, 5, 2, 5, 2) if args.quick else (200, 30, 8, 15, 5)
+
+    started = time.perf_counter()
+    figures: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "repetitions": reps,
+        "timer_overhead_ns": timer_overhead_ns(),
+    }
+    print(f"protoshift benchmarks: Python {figures['python']} on {figures['platform']}, {figures['cpus']} CPUs")
+    print(f"timer overhead (perf_counter_ns pair, included in per-call figures): {figures['timer_overhead_ns']:.0f} ns")
+
+    litellm: litellm_side.LiteLLM | None = None
+    if args.no_litellm:
+        print("LiteLLM: skipped (--no-litellm)")
+    else:
+        loaded = litellm_side.load()
+        if isinstance(loaded, str):
+            print(f"LiteLLM: skipped, {loaded}")
+        else:
+            litellm = loaded
+            figures["litellm"] = {"version": litellm.version, "import_seconds": litellm.import_seconds}
+            print(f"LiteLLM {litellm.version} (import took {litellm.import_seconds:.1f} s)")
+    print()
+
+    requests = translation.run(litellm, reps, warmup)
+    figures["requests"] = requests
+    print(report.requests_text(requests), end="\n\n", flush=True)
+
+    streams = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
+    figures["streams"] = streams
+    print(report.streams_text(streams), end="\n\n", flush=True)
+
+    if not args.no_startup:
+        boot = startup.run(runs, cold_runs)
+        figures["startup"] = boot
+        print(report.startup_text(boot), end="\n\n")
+
+    figures["wall_seconds"] = time.perf_counter() - started
+    print(f"total benchmark time: {figures['wall_seconds']:.0f} s")
+    if args.json:
+        report.write_json(args.json, figures)
+        print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

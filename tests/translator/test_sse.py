@@ -1,0 +1,142 @@
+"""translator.sse: the incremental decoder and the encoder (issue 2, section 4)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from translator.sse import (
+    DONE,
+    JSONEventDecoder,
+    ServerSentEvent,
+    SSEDataError,
+    SSEDecoder,
+    encode_chunk,
+    encode_done,
+    encode_event,
+)
+
+
+def decode(*feeds: bytes) -> list[ServerSentEvent]:
+    decoder = SSEDecoder()
+    events: list[ServerSentEvent] = []
+    for feed in feeds:
+        events.extend(decoder.feed(feed))
+    events.extend(decoder.close())
+    return events
+
+
+def bytewise(data: bytes) -> list[ServerSentEvent]:
+    return decode(*(data[i : i + 1] for i in range(len(data))))
+
+
+STREAM = 'event: message_start\ndata: {"a": 1}\n\nevent: ping\ndata: {}\n\n'
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_line_ends_lf_crlf_cr(eol: str) -> None:
+    data = STREAM.replace("\n", eol).encode()
+    expected = [ServerSentEvent('{"a": 1}', "message_start"), ServerSentEvent("{}", "ping")]
+    assert decode(data) == expected
+    assert bytewise(data) == expected
+
+
+def test_cr_at_the_end_of_one_read_and_lf_at_the_start_of_the_next_is_one_line_end() -> None:
+    # If the LF were taken as a second (blank) line, "a" would be dispatched alone, before "b".
+    assert decode(b"data: a\r", b"\ndata: b\r\n\r\n") == [ServerSentEvent("a\nb")]
+    assert decode(b"data: a\r", b"\n", b"\r", b"\n") == [ServerSentEvent("a")]
+
+
+def test_cr_then_something_else_is_still_a_line_end() -> None:
+    assert decode(b"data: a\r", b"data: b\r\r") == [ServerSentEvent("a\nb")]
+
+
+def test_multibyte_utf8_split_across_reads() -> None:
+    data = "data: héllo 🎉 日本\n\n".encode()
+    for cut in range(1, len(data)):
+        assert decode(data[:cut], data[cut:]) == [ServerSentEvent("héllo 🎉 日本")], cut
+    assert bytewise(data) == [ServerSentEvent("héllo 🎉 日本")]
+
+
+def test_comment_lines_are_skipped() -> None:
+    assert decode(b": keep-alive\n\n:another\ndata: x\n: mid\n\n") == [ServerSentEvent("x")]
+
+
+def test_multi_line_data_joins_with_newline() -> None:
+    assert decode(b"data: one\ndata:two\ndata:  three\ndata\n\n") == [ServerSentEvent("one\ntwo\n three\n")]
+
+
+def test_leading_bom_is_ignored_even_split() -> None:
+    data = b"\xef\xbb\xbfdata: x\n\n"
+    assert decode(data) == [ServerSentEvent("x")]
+    assert bytewise(data) == [ServerSentEvent("x")]
+
+
+def test_only_a_leading_bom_is_special() -> None:
+    assert decode("data: x\n\n\ufeffdata: y\n\n".encode()) == [ServerSentEvent("x")]  # field "\ufeffdata" is unknown
+
+
+def test_event_id_and_retry_fields() -> None:
+    (event,) = decode(b"id: 7\nretry: 1500\nevent: update\ndata: x\n\n")
+    assert event == ServerSentEvent("x", "update", "7", 1500)
+
+
+def test_event_type_resets_after_each_event() -> None:
+    assert [e.event for e in decode(b"event: a\ndata: 1\n\ndata: 2\n\n")] == ["a", "message"]
+
+
+def test_blank_lines_without_data_dispatch_nothing() -> None:
+    assert decode(b"\n\n\nevent: lonely\n\n") == []
+
+
+def test_close_flushes_a_last_event_without_a_blank_line() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: first\n\ndata: last\n") == [ServerSentEvent("first")]
+    assert decoder.close() == [ServerSentEvent("last")]
+    assert decode(b"data: no newline at all") == [ServerSentEvent("no newline at all")]
+
+
+def test_json_decoder_takes_the_event_type_from_the_json() -> None:
+    decoder = JSONEventDecoder()
+    objs = decoder.feed(
+        b'event: ping\ndata: {"type": "message_stop"}\n\nevent: content_block_stop\ndata: {"index": 0}\n\n'
+    )
+    assert objs == [{"type": "message_stop"}, {"type": "content_block_stop", "index": 0}]
+
+
+def test_json_decoder_done_marker_and_bad_data() -> None:
+    decoder = JSONEventDecoder()
+    (done,) = decoder.feed(b"data: [DONE]\n\n")
+    assert done is DONE
+    with pytest.raises(SSEDataError):
+        decoder.feed(b"data: {not json\n\n")
+    with pytest.raises(SSEDataError):
+        JSONEventDecoder().feed(b"data: [1, 2]\n\n")
+
+
+def test_json_decoder_close_flushes_the_last_event() -> None:
+    decoder = JSONEventDecoder()
+    assert decoder.feed(b'data: {"type": "message_stop"}') == []
+    assert decoder.close() == [{"type": "message_stop"}]
+
+
+@pytest.mark.parametrize("data", ["plain", "two\nlines", "cr\rand\r\ncrlf", "", "ünïcode 🎉", ": colon first"])
+def test_encode_event_round_trips(data: str) -> None:
+    encoded = encode_event(data, "message_delta")
+    normalised = data.replace("\r\n", "\n").replace("\r", "\n")
+    if data == "":
+        assert decode(encoded) == [ServerSentEvent("", "message_delta")]
+    else:
+        assert decode(encoded) == [ServerSentEvent(normalised, "message_delta")]
+
+
+def test_encode_chunk_is_what_openai_sends() -> None:
+    chunk = {"id": "chatcmpl-1", "choices": [{"delta": {"content": "é\n"}}]}
+    encoded = encode_chunk(chunk)
+    assert encoded.startswith(b"data: {") and encoded.endswith(b"}\n\n")
+    assert encoded.count(b"\n") == 2  # compact JSON: the newline in the content is escaped
+    assert "é".encode() in encoded  # UTF-8, not \\u escapes
+    decoder = JSONEventDecoder()
+    assert decoder.feed(encoded + encode_done()) == [chunk, DONE]
+    assert json.loads(encoded[6:]) == chunk

@@ -19,8 +19,8 @@ from translator import (
     translate_request,
     translate_response,
 )
+from translator.compat import adapt_to_refusal
 from translator.report import LOSSY_ACTIONS
-from translator.tables import SAMPLING_FIELDS
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_ANTHROPIC_BASE_URL", "AnthropicBackend", "create_anthropic_backend"]
 
@@ -115,12 +115,12 @@ class AnthropicBackend(HTTPBackend):
     async def complete(self, request: Mapping[str, Any]) -> JSON:
         translation = self._translate(request, stream=False)
         headers, body = self._headers(translation), translation.body
-        while True:  # each round drops at least one refused sampling parameter, or re-raises
+        while True:  # see `_adapted`
             try:
                 message = await self._send_json(self.url, headers, body)
                 break
             except InvalidRequestError as exc:
-                body = self._without_refused_sampling(exc, body)
+                body = self._adapted(exc, body)
         try:
             return translate_response(message)
         except TranslationError as exc:
@@ -138,20 +138,19 @@ class AnthropicBackend(HTTPBackend):
                     yield chunk
                 return
             except InvalidRequestError as exc:
-                body = self._without_refused_sampling(exc, body)
+                body = self._adapted(exc, body)
 
-    def _without_refused_sampling(self, error: InvalidRequestError, body: JSON) -> JSON:
-        """The body without the sampling parameters a model refused (`temperature` is deprecated
-        for this model; temperature and top_p cannot both be specified); re-raises any other 400."""
-        text = str(error).lower()
-        refused = [key for key in SAMPLING_FIELDS if key in body and key in text]
-        if not refused:
+    def _adapted(self, error: InvalidRequestError, body: JSON) -> JSON:
+        """The body to send again when the model refused a feature other models take (deprecated
+        sampling parameters, budgeted thinking); re-raises any other 400. Each round changes
+        something the 400 named, so the retry loops in `complete` and `stream` end."""
+        adapted = adapt_to_refusal(body, str(error))
+        if adapted is None:
             raise error
-        if "both" in text:  # "temperature and top_p cannot both be specified": keep temperature
-            refused = [key for key in refused if key != "temperature"] or refused
-        for key in refused:
-            self._emit("note", f"{key}: dropped: {body['model']} refuses it ({error.message}); sent again without it")
-        return {key: value for key, value in body.items() if key not in refused}
+        new_body, notes = adapted
+        for note in notes:
+            self._emit("note", f"{note} ({error.message})")
+        return new_body
 
 
 def create_anthropic_backend(

@@ -345,6 +345,15 @@ def _thinking(req: dict[str, Any], body: dict[str, Any], notes: list[Note]) -> N
 
 def _fit_budget(body: dict[str, Any], budget: int, notes: list[Note]) -> None:
     """Anthropic needs budget_tokens < max_tokens; keep the caller's answer room on top of the budget."""
+    for k, note in enumerate(notes):
+        if note.path == "max_tokens" and note.action == "defaulted":  # the caller set no limit
+            body["max_tokens"] += budget
+            notes[k] = Note(
+                "max_tokens",
+                "defaulted",
+                f"Anthropic requires a limit; used {body['max_tokens']} (thinking budget included)",
+            )
+            return
     if body["max_tokens"] <= budget:
         raised = budget + body["max_tokens"]
         notes.append(

@@ -61,3 +61,20 @@ def test_other_400s_are_raised_after_one_attempt(request_extra: dict[str, Any]) 
     with pytest.raises(InvalidRequestError):
         run(anthropic(script).complete({**REQUEST, **request_extra}))
     assert len(script.requests) == 1
+
+
+ADAPTIVE_ONLY = (
+    '"thinking.type.enabled" is not supported for this model. '
+    'Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.'
+)
+
+
+def test_budgeted_thinking_refused_is_sent_again_as_adaptive_with_an_effort() -> None:
+    script = Script(anthropic_error(400, "invalid_request_error", ADAPTIVE_ONLY), ok())
+    events: list[CloudEvent] = []
+    run(anthropic(script, events).complete({**REQUEST, "reasoning_effort": "medium"}))
+    first, second = script.bodies
+    assert first["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert second["thinking"] == {"type": "adaptive"}
+    assert second["output_config"] == {"effort": "medium"}
+    assert [e.message.split(":")[0] for e in events if e.kind == "note"] == ["reasoning_effort"]

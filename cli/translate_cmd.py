@@ -18,7 +18,6 @@ from translator import (
     translate_response,
 )
 from translator.report import LOSSY_ACTIONS
-from translator.sse import JSONEventDecoder, SSEDataError, encode_chunk, encode_done
 
 from .console import Diagnostics
 from .exits import BAD_INPUT, OK, PROVIDER_FAILED, CLIError, InputError
@@ -150,6 +149,8 @@ def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
 
 
 def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
+    from translator.sse import JSONEventDecoder, SSEDataError, encode_chunk, encode_done  # its JSON costs start-up
+
     decoder = JSONEventDecoder()
     translator = StreamTranslator(include_usage=run.options.include_usage)
     try:

@@ -8,13 +8,11 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 import httpx
-from anthropic.types import MessageCreateParams
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from pydantic import TypeAdapter
 
 from cloud import CloudEvent
 from cloud.anthropic import AnthropicBackend
 from cloud.openai import OpenAIBackend
+from tests.oracles import assert_anthropic_body, assert_valid_chunk, assert_valid_completion
 
 T = TypeVar("T")
 
@@ -22,9 +20,6 @@ KEY = "sk-ant-test-SECRET-0123456789"
 OPENAI_KEY = "sk-openai-test-SECRET-9876543210"
 BASE = "https://api.anthropic.test"
 OPENAI_BASE = "https://api.openai.test/v1"
-
-_MESSAGE_PARAMS: TypeAdapter[Any] = TypeAdapter(MessageCreateParams)
-
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
@@ -165,17 +160,17 @@ REQUEST: dict[str, Any] = {"model": "claude-test", "messages": [{"role": "user",
 
 
 def check_completion(completion: dict[str, Any]) -> dict[str, Any]:
-    ChatCompletion.model_validate(completion)
+    assert_valid_completion(completion)
     return completion
 
 
 def check_chunk(chunk: dict[str, Any]) -> dict[str, Any]:
-    ChatCompletionChunk.model_validate(chunk)
+    assert_valid_chunk(chunk)
     return chunk
 
 
 def check_anthropic_body(body: dict[str, Any]) -> dict[str, Any]:
-    _MESSAGE_PARAMS.validate_python(body)
+    assert_anthropic_body(body)
     return body
 
 

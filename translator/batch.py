@@ -138,6 +138,11 @@ class CustomIdMap:
         self._to_original[candidate] = original
         return candidate
 
+    def forget(self, safe_id: str) -> None:
+        """Undo `add` (the item went to another batch after all)."""
+        self._taken.discard(safe_id)
+        self._to_original.pop(safe_id, None)
+
     def original(self, safe_id: str) -> str:
         return self._to_original.get(safe_id, safe_id)
 

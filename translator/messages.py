@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from typing import Any
 
@@ -261,7 +262,8 @@ class MessageConverter:
             return openai_id
         safe = self._ids.get(openai_id)
         if safe is None:
-            safe = _UNSAFE_ID_CHARS.sub("_", openai_id) + f"_{len(self._ids)}"
+            digest = hashlib.blake2s(openai_id.encode(), digest_size=4).hexdigest()  # no clash with real ids
+            safe = f"{_UNSAFE_ID_CHARS.sub('_', openai_id)}_{digest}"
             self._ids[openai_id] = safe
         return safe
 
@@ -303,13 +305,14 @@ class MessageConverter:
 
     def _text_part(self, part: dict[str, Any], path: str) -> Block | None:
         text = want_str(part.get("text"), f"{path}.text")
-        block: Block = {"type": "text", "text": text}
-        if part.get("cache_control") is not None:
-            block["cache_control"] = cache_control(part["cache_control"], f"{path}.cache_control")
-            self.notes.append(Note(f"{path}.cache_control", "kept", "Anthropic prompt-caching breakpoint"))
-        if not text.strip():
+        if not text or text.isspace():
+            if part.get("cache_control") is not None:
+                cache_control(part["cache_control"], f"{path}.cache_control")
+                self.notes.append(
+                    Note(f"{path}.cache_control", "dropped", "it marks an empty text block, which is not sent")
+                )
             return None
-        return block
+        return self._with_cache_control({"type": "text", "text": text}, part, path)
 
     def _image_part(self, part: dict[str, Any], path: str) -> Block:
         image = part.get("image_url")
@@ -321,10 +324,9 @@ class MessageConverter:
             detail = image.get("detail")
         if detail is not None and detail != "auto":
             self.notes.append(Note(f"{path}.image_url.detail", "dropped", "Anthropic chooses image resolution itself"))
-        block: Block = {"type": "image", "source": _image_source(url, f"{path}.image_url.url")}
-        if part.get("cache_control") is not None:
-            block["cache_control"] = cache_control(part["cache_control"], f"{path}.cache_control")
-        return block
+        return self._with_cache_control(
+            {"type": "image", "source": _image_source(url, f"{path}.image_url.url")}, part, path
+        )
 
     def _file_part(self, part: dict[str, Any], path: str) -> Block:
         file = want_object(part.get("file"), f"{path}.file")
@@ -338,8 +340,13 @@ class MessageConverter:
         filename = file.get("filename")
         if isinstance(filename, str) and filename:
             block["title"] = filename
+        return self._with_cache_control(block, part, path)
+
+    def _with_cache_control(self, block: Block, part: dict[str, Any], path: str) -> Block:
+        """A caller's prompt-caching breakpoint on a part stays on the block it becomes."""
         if part.get("cache_control") is not None:
             block["cache_control"] = cache_control(part["cache_control"], f"{path}.cache_control")
+            self.notes.append(Note(f"{path}.cache_control", "kept", "Anthropic prompt-caching breakpoint"))
         return block
 
     def _thinking_blocks(self, value: Any, path: str) -> list[Block]:

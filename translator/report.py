@@ -55,9 +55,11 @@ class RequestTranslation:
             top = note.path.split(".", 1)[0].split("[", 1)[0]
             by_field.setdefault(top, []).append(note)
         rows: list[Note] = []
-        for key in request:
+        for key, value in request.items():
             notes = by_field.pop(key, None)
-            if notes is None or all(n.path != key for n in notes):
+            if value is None and notes is None:
+                rows.append(Note(key, "mapped", "null: the same as leaving it out"))
+            elif notes is None or all(n.path != key for n in notes):
                 rows.append(Note(key, "mapped", "-> " + MAPPED_FIELDS.get(key, key)))
             if notes is not None:
                 rows.extend(notes)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -58,8 +60,9 @@ def resolve_format(fmt: str, *, streaming: bool) -> str:
     return "sse" if streaming else "json"
 
 
-def build_request(options: ChatOptions, settings: Settings) -> dict[str, Any]:
-    """The OpenAI request: loaded from INPUT/stdin, or built from -p/--system, then the flags applied."""
+def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = False) -> dict[str, Any]:
+    """The OpenAI request: loaded from INPUT/stdin, or built from -p/--system, then the flags applied.
+    `empty_ok`: no INPUT and no -p gives a request with no messages (an interactive session's start)."""
     if options.input is not None or (options.prompt is None and not stdin_is_terminal()):
         source = Source("<stdin>") if options.input in (None, "-") else Source(options.input, _path(options.input))
         loaded = parse_json(source.read_bytes(), source.name)
@@ -69,7 +72,7 @@ def build_request(options: ChatOptions, settings: Settings) -> dict[str, Any]:
         if not isinstance(request.get("messages", []), list):
             raise InputError(f"{source.name}: messages: expected an array")
         request.setdefault("messages", [])
-    elif options.prompt is None:
+    elif options.prompt is None and not empty_ok:
         raise InputError("nothing to send: give a request file, pipe JSON into stdin, or use -p PROMPT")
     else:
         request = {"messages": []}
@@ -118,11 +121,19 @@ def _dry_run(request: dict[str, Any], settings: Settings, diag: Diagnostics) -> 
     return OK
 
 
-def create_chain(settings: Settings, diag: Diagnostics) -> Any:
-    """The primary backend, wrapped in a fallback chain when `--fallback` names others."""
+def create_chain(
+    settings: Settings,
+    diag: Diagnostics,
+    *,
+    on_event: Any = None,
+    transport: Callable[[str], Any] | None = None,
+) -> Any:
+    """The primary backend, wrapped in a fallback chain when `--fallback` names others.
+    `on_event` replaces the stderr event sink; `transport(backend_name)` gives each HTTP backend
+    its transport (`batch run`: many small pools), or None for httpx's default."""
     import cloud
 
-    sink = event_sink(diag)
+    sink = on_event or event_sink(diag)
     specs = [BackendSpec(settings.backend, None), *settings.fallbacks]
     backends: list[tuple[Any, str | None]] = []
     for position, spec in enumerate(specs):
@@ -136,13 +147,12 @@ def create_chain(settings: Settings, diag: Diagnostics) -> Any:
         if spec.name != "mock":
             options["api_key"] = settings.api_key_for(spec.name)
             options["base_url"] = settings.base_url_for(spec.name, primary=position == 0)
-        try:
-            backend = cloud.create_backend(spec.name, **options)
-        except BaseException:
-            for made, _ in backends:
-                asyncio.run(made.aclose())
-            raise
-        backends.append((backend, spec.model))
+            if transport is not None:
+                options["transport"] = transport(spec.name)
+        # When one fails to build (no key, a key over http://), those built before it are dropped as
+        # they are: their clients never opened a connection, so there is nothing to close. (They
+        # used to be closed with asyncio.run, which fails inside the running loop `chat` calls this in.)
+        backends.append((cloud.create_backend(spec.name, **options), spec.model))
     if len(backends) == 1:
         return backends[0][0]
     return cloud.FallbackBackend(backends, on_event=sink)
@@ -166,8 +176,10 @@ async def _answer(request: dict[str, Any], fmt: str, settings: Settings, diag: D
     started = time.monotonic()
     try:
         if request.get("stream"):
-            async for chunk in backend.stream(request):
-                renderer.chunk(chunk)
+            # aclosing: a reader gone (`| head`) or Ctrl-C closes the stream here, before the client
+            async with contextlib.aclosing(backend.stream(request)) as chunks:
+                async for chunk in chunks:
+                    renderer.chunk(chunk)
         else:
             renderer.completion(await backend.complete(request))
     except BaseException:

@@ -21,6 +21,7 @@ OPENAI_KEY = "sk-openai-test-SECRET-9876543210"
 BASE = "https://api.anthropic.test"
 OPENAI_BASE = "https://api.openai.test/v1"
 
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 

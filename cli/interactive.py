@@ -1,0 +1,499 @@
+"""`protoshift chat -i`: an interactive chat on the terminal.
+
+One event loop (`asyncio.Runner`) and one backend chain live for the whole session; each reply is
+one `runner.run(...)`, so Ctrl-C during a reply cancels just that reply (the Runner turns SIGINT
+into a cancellation), while Ctrl-C at the prompt is readline's KeyboardInterrupt: the line is cleared.
+Lines are read with readline (history in `$XDG_STATE_HOME/protoshift/history`); replies stream
+through `cli.live.StreamView`; the conversation itself is `cli.session.Conversation`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from translator.accumulate import ChunkAccumulator
+
+from .chat_cmd import ChatOptions, build_request, create_chain, map_failure
+from .config import Settings
+from .console import Diagnostics, no_color
+from .exits import OK, CLIError, InputError
+from .live import StreamView, tool_panel
+from .output import atomic_file, json_document
+from .session import (
+    COMMANDS,
+    NOT_RUN,
+    Command,
+    Composer,
+    Conversation,
+    Usage,
+    history_path,
+    load_request,
+    message_text,
+    parse_command,
+)
+
+HISTORY_LENGTH = 1000
+EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+
+MULTILINE_HELP = (
+    'Multi-line messages: end a line with \\ to go on on the next one, or open a block with """ '
+    'and close it with a line ending in """. Start a message with // to send text beginning with /.'
+)
+KEYS_HELP = (
+    "Keys: Ctrl-C stops a reply (what arrived stays, marked as cut) or clears the line; "
+    "Ctrl-D leaves; Up/Down and Ctrl-R search the history."
+)
+
+
+def run_interactive(options: ChatOptions, settings: Settings, diag: Diagnostics) -> int:
+    if options.dry_run:
+        raise InputError("--dry-run sends nothing, so it cannot start a chat session", hint="drop -i or --dry-run")
+    terminal = _open_terminal()  # first: without a terminal, reading a conversation is pointless
+    request = build_request(replace(options, stream=False), settings, empty_ok=True)
+    source = options.input if options.input not in (None, "-") else "<stdin>"
+    loaded = len(request["messages"]) - (options.prompt is not None) - (options.system is not None)
+    _attach_terminal(terminal)
+    console = Console(highlight=False)
+    conversation = Conversation(request, settings.default_model(settings.backend), settings.model)
+    chat = InteractiveChat(conversation, settings, diag, console)
+    return chat.run(loaded_from=source if loaded > 0 else None)
+
+
+def _open_terminal() -> int | None:
+    """The terminal to read keys from when stdin is not one (a conversation piped in); None when
+    stdin is the terminal already."""
+    if sys.stdin.isatty():
+        return None
+    try:
+        return os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        raise InputError(
+            "an interactive session needs a terminal, and there is none (/dev/tty)",
+            hint="drop -i to send the request once",
+        ) from None
+
+
+def _attach_terminal(fd: int | None) -> None:
+    """Keys come from the terminal even when the conversation came in on stdin: fd 0 becomes it."""
+    if fd is None:
+        return
+    os.dup2(fd, 0)
+    os.close(fd)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+
+
+class LineReader:
+    """Prompt, line editing and history (readline when there is one); multi-line via `Composer`."""
+
+    def __init__(self, path: Path, *, color: bool) -> None:
+        self.path = path
+        self.color = color
+        self._readline: Any = None
+        self._start = 0
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            with contextlib.suppress(ImportError):
+                import readline
+
+                self._readline = readline
+                self._setup(readline)
+
+    def _setup(self, readline: Any) -> None:
+        readline.set_history_length(HISTORY_LENGTH)
+        with contextlib.suppress(OSError):
+            readline.read_history_file(str(self.path))
+        self._start = readline.get_current_history_length()
+        names = sorted(COMMANDS)
+
+        def complete(text: str, state: int) -> str | None:
+            buffer = readline.get_line_buffer()
+            if not buffer.startswith("/") or " " in buffer:
+                return None
+            matches = [f"/{name} " for name in names if f"/{name}".startswith(text)]
+            return matches[state] if state < len(matches) else None
+
+        readline.set_completer(complete)
+        readline.set_completer_delims(" \t\n")
+        readline.parse_and_bind("tab: complete")
+
+    def prompt(self, continuing: bool) -> str:
+        mark = "..." if continuing else ">"
+        if not self.color:
+            return mark + " "
+        # \001 and \002 tell readline the colour codes take no room on the line
+        return f"\001\x1b[1;36m\002{mark}\001\x1b[0m\002 "
+
+    def read_message(self) -> str | None:
+        """The next message or command; None on Ctrl-D at an empty prompt."""
+        composer = Composer()
+        while True:
+            try:
+                line = input(self.prompt(composer.continuing))
+            except KeyboardInterrupt:  # clears the line (and a message being composed)
+                composer.reset()
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                continue
+            except EOFError:
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                return composer.end()
+            text = composer.feed(line)
+            if text is not None and text.strip():
+                return text
+
+    def save(self) -> None:
+        """Append this session's lines to the history file, which keeps the last HISTORY_LENGTH."""
+        readline = self._readline
+        if readline is None:
+            return
+        new = readline.get_current_history_length() - self._start
+        if new <= 0:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                self.path.touch(mode=0o600)
+            readline.append_history_file(min(new, HISTORY_LENGTH), str(self.path))
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+            if len(lines) > 2 * HISTORY_LENGTH:
+                self.path.write_text("".join(lines[-HISTORY_LENGTH:]), encoding="utf-8")
+        except OSError:
+            pass  # no history is no reason to fail on the way out
+
+
+class InteractiveChat:
+    def __init__(self, conversation: Conversation, settings: Settings, diag: Diagnostics, console: Console) -> None:
+        self.conversation = conversation
+        self.settings = settings
+        self.diag = diag
+        self.console = console
+        self.usage = Usage()
+        self.show_reasoning = True
+        self.backend: Any = None
+        self._handlers: dict[str, Callable[[Command, asyncio.Runner], bool]] = {
+            "help": self._help,
+            "model": self._model,
+            "system": self._system,
+            "think": self._think,
+            "effort": self._effort,
+            "retry": self._retry,
+            "tool": self._tool,
+            "clear": self._clear,
+            "save": self._save,
+            "load": self._load,
+            "usage": self._usage,
+            "exit": lambda command, runner: False,
+        }
+
+    # -- the session -----------------------------------------------------------------------------
+
+    def run(self, *, loaded_from: str | None = None) -> int:
+        reader = LineReader(history_path(), color=self.console.is_terminal and not no_color())
+        with asyncio.Runner() as runner:
+            self.backend = create_chain(self.settings, self.diag)
+            try:
+                self._greet(loaded_from)
+                if self.conversation.needs_reply():  # a loaded conversation or -p: answer it first
+                    if loaded_from is None:
+                        self._echo_user()
+                    self._turn(runner)
+                while True:
+                    try:
+                        text = reader.read_message()
+                        if text is None or not self._handle(text, runner):
+                            break
+                    except KeyboardInterrupt:  # Ctrl-C between a reply and the prompt
+                        self.console.print()
+            finally:
+                reader.save()
+                runner.run(self.backend.aclose())
+        return OK
+
+    def _handle(self, text: str, runner: asyncio.Runner) -> bool:
+        """One typed message or command. False: leave."""
+        command = parse_command(text)
+        if command is None:
+            skipped = self.conversation.add_user(message_text(text))
+            if skipped:
+                self._note(f"{len(skipped)} tool call(s) left unanswered: sent {NOT_RUN!r} (answer with /tool TEXT)")
+            self._turn(runner)
+            return True
+        handler = self._handlers.get(command.name)
+        if handler is None:
+            self._error(f"unknown command /{command.name} — /help lists them")
+            return True
+        try:
+            return handler(command, runner)
+        except CLIError as exc:
+            self._error(exc.message)
+            return True
+
+    def _greet(self, loaded_from: str | None) -> None:
+        chain = [
+            self.settings.backend,
+            *(f"{f.name}:{f.model}" if f.model else f.name for f in self.settings.fallbacks),
+        ]
+        self._dim(
+            f"protoshift chat · {self.conversation.model} · {' → '.join(chain)} · /help for commands, Ctrl-D to leave"
+        )
+        if loaded_from is not None:
+            self._show_loaded(loaded_from)
+
+    def _show_loaded(self, name: str) -> None:
+        messages = self.conversation.messages
+        self._dim(f"loaded {len(messages)} message(s) from {name}")
+        shown = [m for m in messages if m.get("role") in ("user", "assistant")][-2:]
+        for message in shown:
+            text = _text_of(message.get("content"))
+            if message.get("role") == "user":
+                self.console.print(Text("> ", style="bold cyan") + Text(text))
+            else:
+                if message.get("reasoning_content") and self.show_reasoning:
+                    self.console.print(Text(message["reasoning_content"], style="dim"))
+                if text:
+                    self.console.print(Markdown(text))
+                panel = tool_panel(message.get("tool_calls") or ())
+                if panel is not None:
+                    self.console.print(panel)
+
+    def _echo_user(self) -> None:
+        last = self.conversation.messages[-1]
+        if last.get("role") == "user":
+            self.console.print(Text("> ", style="bold cyan") + Text(_text_of(last.get("content"))))
+
+    # -- one reply -------------------------------------------------------------------------------
+
+    def _turn(self, runner: asyncio.Runner) -> None:
+        conversation = self.conversation
+        conversation.begin_reply()
+        request = conversation.request_to_send()
+        view = StreamView(self.console, show_reasoning=self.show_reasoning, waiting=conversation.model)
+        accumulator = ChunkAccumulator()
+        started = time.monotonic()
+        failure: CLIError | None = None
+        cut = False
+        try:
+            try:
+                runner.run(self._stream(request, view, accumulator))
+            finally:
+                view.close()
+        except KeyboardInterrupt:
+            cut = True
+        except Exception as exc:
+            failure = map_failure(exc)
+            if failure is None:
+                raise
+        elapsed = time.monotonic() - started
+        message = accumulator.message()
+        completion = accumulator.completion()
+        if failure is None and not cut:
+            conversation.add_reply(message)
+            panel = tool_panel(message.get("tool_calls") or ())
+            if panel is not None:
+                self.console.print(panel)
+                self._dim("the model asked for a tool: answer with /tool TEXT (one per call), or just go on")
+            self.usage.add(accumulator.usage)
+            self._status(completion, elapsed)
+            return
+        arrived = bool((message.get("content") or "").strip())
+        conversation.add_reply(message, cut=True)
+        if accumulator.usage:
+            self.usage.add(accumulator.usage)
+        if cut:
+            self._status(completion, elapsed, note="cut")
+            if arrived:
+                self._note("reply cut: what arrived stays in the conversation; /retry asks again")
+            else:
+                self._note("reply cut before any text arrived; /retry sends your message again")
+            return
+        assert failure is not None
+        kept = "the partial reply is kept; " if arrived else ""
+        self._error(f"{failure.message} ({kept}/retry sends your message again)")
+
+    async def _stream(self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator) -> None:
+        view.start()
+        animation = asyncio.create_task(view.animate())
+        try:
+            await self._receive(request, view, accumulator)
+        finally:
+            animation.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await animation
+
+    async def _receive(self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator) -> None:
+        async with contextlib.aclosing(self.backend.stream(request)) as chunks:
+            async for chunk in chunks:
+                accumulator.add(chunk)
+                for choice in chunk.get("choices") or ():
+                    if choice.get("index", 0) != 0:
+                        continue
+                    delta = choice.get("delta") or {}
+                    if reasoning := delta.get("reasoning_content"):
+                        view.reasoning(reasoning)
+                    if content := delta.get("content"):
+                        view.content(content)
+                    if refusal := delta.get("refusal"):
+                        view.content(refusal)
+
+    def _status(self, completion: dict[str, Any], elapsed: float, note: str | None = None) -> None:
+        """The dim line under each reply: model · tokens in/out · time."""
+        usage = completion.get("usage") or {}
+        parts = [str(completion.get("model") or self.conversation.model)]
+        if usage:
+            parts.append(f"{usage.get('prompt_tokens', 0)} in / {usage.get('completion_tokens', 0)} out")
+        parts.append(f"{elapsed:.1f}s")
+        finish = (completion.get("choices") or [{}])[0].get("finish_reason")
+        if note:
+            parts.append(note)
+        elif finish not in (None, "stop", "tool_calls"):
+            parts.append(f"finish: {finish}")
+        self._dim(" · ".join(parts))
+
+    # -- commands --------------------------------------------------------------------------------
+
+    def _help(self, command: Command, runner: asyncio.Runner) -> bool:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        for name, text in COMMANDS.items():
+            argument, _, what = text.partition(" — ")
+            if not what:
+                argument, what = "", argument
+            table.add_row(f"/{name} {argument}".rstrip(), what)
+        self.console.print(table)
+        self.console.print(Text(MULTILINE_HELP, style="dim"))
+        self.console.print(Text(KEYS_HELP, style="dim"))
+        return True
+
+    def _model(self, command: Command, runner: asyncio.Runner) -> bool:
+        if command.argument:
+            self.conversation.set_model(command.argument)
+        self._dim(f"model: {self.conversation.model}")
+        return True
+
+    def _system(self, command: Command, runner: asyncio.Runner) -> bool:
+        if command.argument == "-":
+            self.conversation.set_system(None)
+            self._dim("system prompt removed")
+        elif command.argument:
+            self.conversation.set_system(command.argument)
+            self._dim("system prompt set")
+        else:
+            self._dim(f"system prompt: {self.conversation.system or '(none)'}")
+        return True
+
+    def _think(self, command: Command, runner: asyncio.Runner) -> bool:
+        choice = command.argument.lower()
+        if choice not in ("", "on", "off"):
+            raise InputError("/think takes on or off")
+        self.show_reasoning = (not self.show_reasoning) if not choice else choice == "on"
+        self._dim(f"reasoning {'shown' if self.show_reasoning else 'hidden'}")
+        return True
+
+    def _effort(self, command: Command, runner: asyncio.Runner) -> bool:
+        level = command.argument.lower()
+        request = self.conversation.request
+        if level == "off":
+            request.pop("reasoning_effort", None)
+        elif level in EFFORTS:
+            request["reasoning_effort"] = level
+        elif level:
+            raise InputError(f"/effort takes {', '.join(EFFORTS)} or off")
+        self._dim(f"reasoning_effort: {request.get('reasoning_effort', 'off')}")
+        return True
+
+    def _retry(self, command: Command, runner: asyncio.Runner) -> bool:
+        if self.conversation.rewind_for_retry():
+            self._turn(runner)
+        else:
+            self._dim("nothing to retry: send a message first")
+        return True
+
+    def _tool(self, command: Command, runner: asyncio.Runner) -> bool:
+        call = self.conversation.answer_tool(command.argument)
+        if call is None:
+            self._dim("no tool call is waiting for a result")
+            return True
+        left = len(self.conversation.pending_tool_calls())
+        if left:
+            self._dim(f"{left} more tool call(s) wait for a result: /tool TEXT")
+        else:
+            self._turn(runner)
+        return True
+
+    def _clear(self, command: Command, runner: asyncio.Runner) -> bool:
+        self.conversation.clear()
+        self._dim("conversation cleared" + (" (the system prompt stays)" if self.conversation.system else ""))
+        return True
+
+    def _save(self, command: Command, runner: asyncio.Runner) -> bool:
+        if not command.argument:
+            raise InputError("/save FILE: say where")
+        path = command.path()
+        request = self.conversation.to_request()
+        try:
+            with atomic_file(path) as fh:
+                fh.write(json_document(request))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        self._dim(f"saved {len(request['messages'])} message(s) to {path} (resume: protoshift chat {path} -i)")
+        return True
+
+    def _load(self, command: Command, runner: asyncio.Runner) -> bool:
+        if not command.argument:
+            raise InputError("/load FILE: say which")
+        path = command.path()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        self.conversation.replace(load_request(data, str(path)))
+        self._show_loaded(str(path))
+        if self.conversation.needs_reply():
+            self._dim("it ends with your message: /retry sends it")
+        return True
+
+    def _usage(self, command: Command, runner: asyncio.Runner) -> bool:
+        usage = self.usage
+        line = (
+            f"{usage.turns} repl{'y' if usage.turns == 1 else 'ies'} · {usage.prompt_tokens} in"
+            f" / {usage.completion_tokens} out · {usage.prompt_tokens + usage.completion_tokens} tokens"
+        )
+        if usage.cached_tokens:
+            line += f" ({usage.cached_tokens} of the input from cache)"
+        self.console.print(line)
+        return True
+
+    # -- lines -----------------------------------------------------------------------------------
+
+    def _dim(self, text: str) -> None:
+        self.console.print(Text(text, style="dim"))
+
+    def _note(self, text: str) -> None:
+        self.console.print(Text(text, style="yellow"))
+
+    def _error(self, text: str) -> None:
+        # one line however long: the terminal wraps it, rich adds no line breaks
+        self.console.print(Text(f"error: {text}", style="red"), soft_wrap=True)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""

@@ -1,0 +1,240 @@
+"""Live markdown for the interactive chat, without duplicated or torn lines in the scrollback.
+
+Redrawing a whole reply on every token (a `rich.live.Live` around one `Markdown`) breaks as soon
+as the reply is taller than the screen: the cursor cannot move back above the top line, so every
+refresh leaves a copy behind. Here a reply is cut into markdown blocks as it streams in:
+
+- a block that something else already follows (a paragraph, a closed code fence, a whole list)
+  can no longer change, and is printed once, for good, into the scrollback;
+- only the last block, still being written, lives in a small `Live` region, and that region is
+  cropped to its last lines so it never grows taller than the screen.
+
+Reasoning is shown dimmed (finished lines printed for good, the current line live), or replaced
+by a spinner when hidden. Tool calls are shown as one compact panel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from markdown_it import MarkdownIt
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.segment import Segment
+from rich.spinner import Spinner
+from rich.text import Text
+
+Kind = Literal["reasoning", "content"]
+
+# The parser rich's Markdown uses, so block boundaries are the ones it renders.
+_parser = MarkdownIt().enable("strikethrough").enable("table")
+
+
+def split_markdown(text: str) -> tuple[str, str]:
+    """(finished, pending): the top-level blocks that another block already follows, and the rest.
+
+    A block is finished when a later block has started after it: markdown can only make the
+    *last* block grow (a paragraph turning into a setext heading or a table, a list gaining
+    items, a fence getting its lines). Split on line starts, so both halves stay valid markdown.
+    """
+    starts = [token.map[0] for token in _parser.parse(text) if token.level == 0 and token.map and token.nesting >= 0]
+    if len(starts) < 2 or starts[-1] == 0:
+        return "", text
+    lines = text.split("\n")
+    cut = starts[-1]
+    return "\n".join(lines[:cut]) + "\n", "\n".join(lines[cut:])
+
+
+class _Tail:
+    """Shows the last `max_lines` lines of a renderable: the live region never outgrows the screen."""
+
+    def __init__(self, renderable: RenderableType, max_lines: int) -> None:
+        self.renderable = renderable
+        self.max_lines = max(1, max_lines)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.renderable, options.update(height=None), pad=False)
+        for line in lines[-self.max_lines :]:
+            yield from line
+            yield Segment.line()
+
+
+class _Lines:
+    """Lines already rendered (segments), printed as they are."""
+
+    def __init__(self, lines: list[list[Segment]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines:
+            yield from line
+            yield Segment.line()
+
+
+class StreamView:
+    """One reply on the terminal, as it streams. `start()`, then `reasoning()`/`content()` per delta,
+    then `close()` (also after Ctrl-C or an error: what arrived is printed for good)."""
+
+    def __init__(self, console: Console, *, show_reasoning: bool = True, waiting: str = "waiting") -> None:
+        self._console = console
+        self._show_reasoning = show_reasoning
+        self._waiting = waiting
+        self._live: Live | None = None
+        self._kind: Kind | None = None
+        self._pending = ""
+        self._gap = False  # the next thing printed needs a blank line before it
+        self._context = ""  # the markdown printed last in this segment: spacing is rich's, as if printed whole
+        self._printed_any = False
+        self._spinner = Spinner("dots", style="dim")
+        self._cache: tuple[str, Kind | None, RenderableType] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self._console.is_terminal:
+            return
+        # No refresh thread: rich's Live renders its region outside its lock, so a refresh from
+        # that thread racing a print from ours can leave a stale copy of the region behind.
+        # `animate()` refreshes from the event loop instead, the thread that prints.
+        self._live = Live(
+            get_renderable=self._region,
+            console=self._console,
+            auto_refresh=False,
+            transient=True,
+            vertical_overflow="crop",
+            redirect_stdout=True,
+            redirect_stderr=True,
+        )
+        self._live.start()
+
+    async def animate(self, interval: float = 1 / 20) -> None:
+        """Redraw the live region (new text, the spinner) every `interval`, until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            if self._live is not None:
+                self._live.refresh()
+
+    def close(self) -> None:
+        """Stop the live region and print what is still pending, for good."""
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.stop()
+        self._flush()
+
+    # -- deltas ----------------------------------------------------------------------------------
+
+    def reasoning(self, text: str) -> None:
+        self._switch("reasoning")
+        if not self._show_reasoning:
+            return
+        self._pending += text
+        done, newline, rest = self._pending.rpartition("\n")
+        if newline:
+            self._print(Text(done, style="dim"))
+            self._pending = rest
+
+    def content(self, text: str) -> None:
+        self._switch("content")
+        self._pending += text
+        if "\n" not in self._pending:
+            return
+        finished, pending = split_markdown(self._pending)
+        if finished:
+            self._print_markdown(finished)
+            self._pending = pending
+
+    def tool_calls(self, calls: Iterable[dict[str, Any]]) -> None:
+        self._flush()
+        panel = tool_panel(calls)
+        if panel is not None:
+            self._gap = self._printed_any
+            self._print(panel)
+
+    @property
+    def printed_any(self) -> bool:
+        return self._printed_any or bool(self._pending)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _switch(self, kind: Kind) -> None:
+        if self._kind != kind:
+            self._flush()
+            self._kind = kind
+            self._gap = self._printed_any
+            self._context = ""
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, ""
+        if self._kind == "content" and pending.strip():
+            self._print_markdown(pending)
+        elif self._kind == "reasoning" and pending:
+            self._print(Text(pending, style="dim"))
+
+    def _print_markdown(self, text: str) -> None:
+        """Print markdown that follows `_context`, spaced exactly as rich spaces a whole document:
+        render context alone and context + text, print the lines the text added."""
+        options = self._console.options
+        skip = len(self._console.render_lines(Markdown(self._context), options, pad=False)) if self._context else 0
+        lines = self._console.render_lines(Markdown(self._context + text), options, pad=False)
+        self._print(_Lines(lines[skip:]))
+        self._context = text
+
+    def _print(self, renderable: RenderableType) -> None:
+        if self._gap:
+            self._console.print()
+            self._gap = False
+        self._console.print(renderable)
+        self._printed_any = True
+
+    def _region(self) -> RenderableType:
+        """What the live region shows now: the block being written, or a spinner."""
+        pending, kind = self._pending, self._kind
+        if self._cache is not None and self._cache[:2] == (pending, kind):
+            return self._cache[2]
+        renderable: RenderableType
+        if kind == "reasoning" and not self._show_reasoning:
+            renderable = Group(self._spinner_line("thinking"))
+        elif not pending.strip():
+            renderable = Group(self._spinner_line("thinking" if kind == "reasoning" else self._waiting))
+        elif kind == "reasoning":
+            renderable = _Tail(Text(pending, style="dim"), self._console.height - 2)
+        else:
+            renderable = _Tail(Markdown(pending), self._console.height - 2)
+        if isinstance(renderable, Group):  # the spinner animates: never cached
+            return renderable
+        self._cache = (pending, kind, renderable)
+        return renderable
+
+    def _spinner_line(self, label: str) -> Spinner:
+        self._spinner.update(text=Text(label + "…", style="dim"))
+        return self._spinner
+
+
+def tool_panel(calls: Iterable[dict[str, Any]]) -> Panel | None:
+    """Tool calls as one compact panel: a `name(args)  id` line per call."""
+    lines = Text()
+    for call in calls:
+        function = call.get("function") or {}
+        if lines:
+            lines.append("\n")
+        lines.append(str(function.get("name") or "?"), style="bold")
+        lines.append(f"({compact_arguments(function.get('arguments'))})")
+        if call.get("id"):
+            lines.append(f"  {call['id']}", style="dim")
+    if not lines:
+        return None
+    return Panel(lines, title="tool call", title_align="left", border_style="dim", expand=False)
+
+
+def compact_arguments(arguments: Any) -> str:
+    if not isinstance(arguments, str):
+        return ""
+    try:
+        return json.dumps(json.loads(arguments), ensure_ascii=False, separators=(",", ":"))
+    except ValueError:
+        return arguments

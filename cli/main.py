@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,6 +32,11 @@ translate_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(translate_app, name="translate")
+batch_app = typer.Typer(
+    help="Run whole JSONL files of requests: locally with N in flight, or on Anthropic's Message Batches.",
+    no_args_is_help=True,
+)
+app.add_typer(batch_app, name="batch")
 
 Inputs = Annotated[
     list[str] | None, typer.Argument(help="Files, folders or - for stdin (default: stdin).", show_default=False)
@@ -120,6 +125,7 @@ def chat_command(
     quiet: Quiet = False,
 ) -> None:
     """Send an OpenAI chat request to Claude (or any OpenAI-compatible server); print the answer."""
+    _without_httpx_cli()
     from .chat_cmd import ChatOptions, run_chat
     from .config import resolve_settings
 
@@ -135,7 +141,216 @@ def chat_command(
         allow_insecure=allow_insecure,
     )
     options = ChatOptions(input, prompt, system, stream, fmt, dry_run, interactive)
-    _exit(run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    try:
+        code = run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose))
+    except BrokenPipeError:  # `| head`: typer would make an EPIPE exit 1 (a provider failure)
+        _quiet_broken_pipe()
+        code = OK
+    _exit(code)
+
+
+# -- batch -----------------------------------------------------------------------------------------
+
+BatchInput = Annotated[str, typer.Argument(help="OpenAI batch input JSONL (or one chat request per line).")]
+BatchId = Annotated[str, typer.Argument(help="A Message Batch id (msgbatch_...).")]
+Backend = Annotated[str | None, typer.Option("--backend", "-b", help="anthropic | openai | mock [anthropic].")]
+Model = Annotated[str | None, typer.Option("--model", "-m", help="Model for every request (overrides each line's).")]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The primary backend's base URL.")]
+Fallback = Annotated[
+    list[str] | None, typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails.")
+]
+Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for the provider [600].")]
+MaxRetries = Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries on failure [2].")]
+NoBreaker = Annotated[bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")]
+AllowInsecure = Annotated[
+    bool, typer.Option("--allow-insecure", help="Allow a key over plain http:// to a remote host.")
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log requests and responses (keys hidden).")]
+IdMap = Annotated[
+    Path | None,
+    typer.Option("--id-map", help="JSON file of safe custom_id -> original (written / read).", dir_okay=False),
+]
+
+
+def _batch_settings(
+    backend: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    fallback: list[str] | None = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    no_breaker: bool = False,
+    allow_insecure: bool = False,
+) -> Any:
+    from .config import resolve_settings
+
+    return resolve_settings(
+        backend=backend,
+        model=model,
+        max_tokens=None,
+        timeout=timeout,
+        max_retries=max_retries,
+        no_breaker=no_breaker,
+        fallbacks=fallback,
+        base_url=base_url,
+        allow_insecure=allow_insecure,
+    )
+
+
+@batch_app.command("run")
+def batch_run_command(
+    input: BatchInput,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="OpenAI Batch output JSONL.", dir_okay=False)
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight.")] = 16,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip the custom_ids already in OUTPUT.")] = False,
+    validate_only: Annotated[bool, typer.Option("--validate-only", help="Check every line; send nothing.")] = False,
+    backend: Backend = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    fallback: Fallback = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    no_breaker: NoBreaker = False,
+    allow_insecure: AllowInsecure = False,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run every line of INPUT through the backend, N at a time; one output line per input line."""
+    from .batch_cmd import RunOptions, run_batch
+
+    settings = _batch_settings(backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure)
+    options = RunOptions(input, output, concurrency, resume, validate_only)
+    _exit(run_batch(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+
+
+@batch_app.command("submit")
+def batch_submit_command(
+    input: BatchInput,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    no_breaker: NoBreaker = False,
+    allow_insecure: AllowInsecure = False,
+    max_requests: Annotated[int, typer.Option("--max-requests-per-batch", min=1, hidden=True)] = 100_000,
+    max_bytes: Annotated[int, typer.Option("--max-batch-bytes", min=1024, hidden=True)] = 256 * 1024 * 1024,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Create Anthropic Message Batches from INPUT (split as the limits need); print their ids."""
+    from .batch_api_cmd import SubmitOptions, run_submit
+
+    settings = _batch_settings("anthropic", model, base_url, None, timeout, max_retries, no_breaker, allow_insecure)
+    options = SubmitOptions(input, max_requests, max_bytes)
+    _exit(run_submit(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+
+
+@batch_app.command("status")
+def batch_status_command(
+    batch_id: BatchId,
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Poll until the batch has ended.")] = False,
+    poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls.")] = 30.0,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """A batch's processing status and request counts (JSON on stdout)."""
+    from .batch_api_cmd import run_status
+
+    settings = _batch_settings("anthropic", None, base_url, None, timeout, max_retries)
+    _exit(run_status(batch_id, wait, poll_interval, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+
+
+@batch_app.command("results")
+def batch_results_command(
+    batch_id: BatchId,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).", dir_okay=False)
+    ] = None,
+    base_url: BaseUrl = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Download an ended batch's results as OpenAI Batch output lines, under the original custom_ids."""
+    from .batch_api_cmd import run_results
+
+    settings = _batch_settings("anthropic", None, base_url, None, timeout, max_retries)
+    _exit(run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+
+
+@batch_app.command("cancel")
+def batch_cancel_command(
+    batch_id: BatchId, base_url: BaseUrl = None, verbose: Verbose = False, quiet: Quiet = False
+) -> None:
+    """Ask Anthropic to cancel a batch (it goes on `canceling`, then `ended`)."""
+    from .batch_api_cmd import run_cancel
+
+    settings = _batch_settings("anthropic", None, base_url)
+    _exit(run_cancel(batch_id, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+
+
+@batch_app.command("list")
+def batch_list_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many, newest first.")] = 20,
+    base_url: BaseUrl = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Your Message Batches, one JSON line each."""
+    from .batch_api_cmd import run_list
+
+    settings = _batch_settings("anthropic", None, base_url)
+    _exit(run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+
+
+@translate_app.command("batch-input")
+def translate_batch_input_command(
+    input: Annotated[str | None, typer.Argument(help="OpenAI batch input JSONL, or - for stdin.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).", dir_okay=False)
+    ] = None,
+    id_map: IdMap = None,
+    model: Model = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse to drop or approximate anything.")] = False,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="max_tokens when a request sets none [default: 8192].")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """OpenAI batch input JSONL -> Anthropic Message Batches `{"requests": [...]}` body."""
+    from .batch_translate_cmd import run_batch_input
+
+    diag = _diagnostics(quiet=quiet)
+    _exit(run_batch_input(input, output, id_map, diag, strict=strict, default_max_tokens=max_tokens, model=model))
+
+
+@translate_app.command("batch-results")
+def translate_batch_results_command(
+    input: Annotated[str | None, typer.Argument(help="Anthropic batch results JSONL, or - for stdin.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).", dir_okay=False)
+    ] = None,
+    id_map: IdMap = None,
+    quiet: Quiet = False,
+) -> None:
+    """Anthropic Message Batches results JSONL -> OpenAI Batch output lines."""
+    from .batch_translate_cmd import run_batch_results
+
+    _exit(run_batch_results(input, output, id_map, _diagnostics(quiet=quiet)))
+
+
+def _without_httpx_cli() -> None:
+    """`import httpx` also imports httpx's own command line (click, rich.console, rich.progress,
+    pygments: ~0.27 s) whenever click and rich are installed, as they are here. protoshift never
+    runs it; a None entry makes httpx fall back to its stub `main` (measured in benchmarks/)."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:

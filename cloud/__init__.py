@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from cloud.anthropic import AnthropicBackend, create_anthropic_backend
 from cloud.base import Backend, PreparedRequest
+from cloud.batches import MessageBatchesClient, create_batches_client
 from cloud.breaker import CircuitBreaker, FileStore, MemoryStore, default_state_dir
 from cloud.errors import (
     APIConnectionError,
@@ -40,6 +41,7 @@ from cloud.factory import BACKEND_NAMES, create_backend
 from cloud.fallback import FallbackBackend
 from cloud.mock import MockBackend
 from cloud.openai import OpenAIBackend, create_openai_backend
+from cloud.pool import ShardedTransport
 from cloud.retry import RetryPolicy
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "InsecureTransportError",
     "InvalidRequestError",
     "MemoryStore",
+    "MessageBatchesClient",
     "MockBackend",
     "NotFoundError",
     "OpenAIBackend",
@@ -75,9 +78,11 @@ __all__ = [
     "ResponseFormatError",
     "RetryPolicy",
     "ServerError",
+    "ShardedTransport",
     "StreamInterruptedError",
     "create_anthropic_backend",
     "create_backend",
+    "create_batches_client",
     "create_openai_backend",
     "default_state_dir",
 ]

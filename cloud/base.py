@@ -14,6 +14,7 @@ that turns each decoded SSE event into output chunks. `HTTPBackend` does the res
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import json
 import time
@@ -49,6 +50,7 @@ __all__ = [
     "Secret",
     "StreamHandler",
     "is_loopback",
+    "last_request_id",
     "redact_headers",
 ]
 
@@ -58,6 +60,10 @@ Sleep = Callable[[float], Awaitable[None]]
 
 CONNECT_TIMEOUT = 10.0
 USER_AGENT = "protoshift/0.1.0"
+
+# The provider's request id of the last response this task received (`request-id`/`x-request-id`),
+# for callers that report it per request (`batch run`). A ContextVar: each asyncio task sees its own.
+last_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("last_request_id", default=None)
 
 # Header names whose values are secrets: shown as `***` in every log and dry run.
 _SECRET_HEADERS = frozenset({"x-api-key", "authorization", "api-key", "proxy-authorization", "cookie"})
@@ -260,6 +266,7 @@ class HTTPBackend:
 
     def _log_response(self, response: httpx.Response, started: float) -> None:
         rid = response.headers.get("request-id") or response.headers.get("x-request-id")
+        last_request_id.set(rid)
         text = f"{self.name}: {response.status_code} {response.reason_phrase}"
         if rid:
             text += f" (request {rid})"
@@ -328,18 +335,26 @@ class HTTPBackend:
     def _encode(body: Mapping[str, Any]) -> bytes:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
-    async def _send_json(self, url: str, headers: dict[str, str], body: Mapping[str, Any]) -> JSON:
-        """POST `body`, retrying; the parsed JSON object of the 2xx answer."""
-        content = self._encode(body)
+    async def _send_json(
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: Mapping[str, Any] | bytes | None,
+        *,
+        method: str = "POST",
+    ) -> JSON:
+        """Send `body` (a JSON object, bytes already encoded, or nothing), retrying; the parsed JSON
+        object of the 2xx answer."""
+        content = body if body is None or isinstance(body, bytes) else self._encode(body)
         state = _Attempt()
         while True:
             permit = self._acquire()
             error: BackendError | None = None
             try:
-                self._log_request("POST", url, headers)
+                self._log_request(method, url, headers)
                 started = time.perf_counter()
                 try:
-                    response = await self._client.post(url, content=content, headers=headers)
+                    response = await self._client.request(method, url, content=content, headers=headers)
                 except httpx.TransportError as exc:
                     error = self._transport_error(exc)
                 else:

@@ -74,6 +74,11 @@ class BreakerStore(Protocol):
         and keep whatever `fn` changed."""
         ...
 
+    def peek(self) -> BreakerState:
+        """The current state, read only and cheaply: the closed-and-healthy fast path of every
+        request looks here first and takes the lock only when something is to change."""
+        ...
+
 
 class MemoryStore:
     """State in this process only (tests, library use). Share one instance to share the state."""
@@ -85,6 +90,10 @@ class MemoryStore:
     def update(self, fn: Callable[[BreakerState], T]) -> T:
         with self._lock:
             return fn(self._state)
+
+    def peek(self) -> BreakerState:
+        with self._lock:
+            return BreakerState(self._state.failures, self._state.opened_at, self._state.probe_started)
 
     @property
     def state(self) -> BreakerState:
@@ -109,7 +118,24 @@ class FileStore:
         self.path = self.directory / f"{safe}-{digest}.json"
         self._lock_path = self.directory / f"{safe}-{digest}.lock"
         self._fallback = MemoryStore()  # used when the directory cannot be written
+        self._degraded = False
         self._thread_lock = threading.Lock()
+        # peek() re-reads the file only when its identity changed (it is replaced, never edited).
+        self._peeked: tuple[tuple[int, int, int] | None, BreakerState] = (None, BreakerState())
+
+    def peek(self) -> BreakerState:
+        if self._degraded:
+            return self._fallback.peek()
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return BreakerState()  # no file yet: closed
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._thread_lock:
+            if self._peeked[0] != key:
+                self._peeked = (key, self._read())
+            state = self._peeked[1]
+        return BreakerState(state.failures, state.opened_at, state.probe_started)
 
     def update(self, fn: Callable[[BreakerState], T]) -> T:
         with self._thread_lock:
@@ -122,6 +148,7 @@ class FileStore:
                         self._write(state)
                     return result
             except OSError:
+                self._degraded = True
                 return self._fallback.update(fn)
 
     @contextlib.contextmanager
@@ -209,6 +236,8 @@ class CircuitBreaker:
 
     def acquire(self) -> Permit:
         """A permit to send one request, or `CircuitOpenError`."""
+        if self.store.peek().opened_at is None:  # closed: nothing to change, no lock to take
+            return Permit(probe=False)
         now = self.clock()
 
         def decide(s: BreakerState) -> Permit | int:
@@ -233,6 +262,10 @@ class CircuitBreaker:
         if permit.done:
             return
         permit.done = True
+        if not permit.probe:
+            seen = self.store.peek()
+            if seen.opened_at is None and seen.failures == 0:  # already healthy: nothing to write
+                return
         opened = False
 
         def reset(s: BreakerState) -> None:

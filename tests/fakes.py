@@ -52,14 +52,19 @@ class Reply:
 Responder = Callable[[Received], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many clients connecting at once (batch runs) are not dropped by the backlog
+    daemon_threads = True
+
+
 class FakeServer:
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
         self.requests: list[Received] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        # serve_forever polls for shutdown: a short interval keeps each test's teardown fast
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def url(self) -> str:

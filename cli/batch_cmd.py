@@ -1,0 +1,266 @@
+"""`protoshift batch run`: a JSONL file of OpenAI requests, N in flight, OpenAI Batch output lines out.
+
+The order of work:
+
+1. Check the whole input (cli.batch_io.check_input): nothing is sent unless every line is good.
+2. `--resume`: read OUTPUT, cut a torn last line, skip the custom_ids already there.
+3. Stream the input again: a reader task feeds a bounded queue, `concurrency` workers send through
+   the backend chain (retries, breaker, fallback), and each answer or failure is appended to OUTPUT
+   as one line, one `write()`, the moment it is known.
+
+The HTTP backends get a `cloud.ShardedTransport` (pools of a few connections each) instead of
+httpx's one pool, which slows down as concurrency grows (encode/httpx#3215; figures in benchmarks/).
+
+If the provider stops taking requests altogether (circuit open, key refused), the run stops
+sending, writes no line for what it did not send, and exits 1: `--resume` picks up from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from translator import TranslationError, translate_request
+from translator.batch import BatchItem, batch_body, error_line, output_line
+from translator.report import LOSSY_ACTIONS
+
+from .batch_io import (
+    AppendOnlyOutput,
+    BadLine,
+    ResumeState,
+    check_input,
+    input_path,
+    iter_lines,
+    parse_line,
+    scan_output,
+)
+from .batch_progress import Progress, Tally
+from .config import Settings
+from .console import Diagnostics
+from .exits import BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
+from .output import json_line
+
+DEFAULT_CONCURRENCY = 16
+QUEUE_PER_WORKER = 2  # lines read ahead of the workers: the input is never all in memory
+
+
+@dataclass
+class RunOptions:
+    input: str
+    output: Path | None
+    concurrency: int = DEFAULT_CONCURRENCY
+    resume: bool = False
+    validate_only: bool = False
+
+
+def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int:
+    path = input_path(options.input)
+    if options.concurrency < 1:
+        raise InputError("--concurrency must be at least 1")
+    translating = settings.backend in ("anthropic", "mock")
+    report = check_input(path, diag, _body_checker(settings) if translating else None)
+    if options.validate_only:
+        diag.warn(f"{path}: {report.lines} requests, all valid")
+        return OK
+    if options.output is None:
+        raise InputError("batch run needs -o OUTPUT.jsonl (output lines are appended as requests finish)")
+    output = options.output
+    if output.exists() and output.is_dir():
+        raise InputError(f"{output}: is a folder")
+    if options.resume:
+        state = scan_output(output)
+        if state.torn:
+            diag.warn(f"{output}: the last line was cut short (the run was killed); it will be redone")
+    else:
+        if output.exists() and output.stat().st_size > 0:
+            raise InputError(
+                f"{output}: already has output lines",
+                hint="add --resume to continue that run, or give another -o",
+            )
+        state = ResumeState()
+    state.keep_only(report.ids)
+    report.ids.clear()
+    tally = Tally(total=report.lines - len(state.done), skipped=len(state.done))
+    if tally.total == 0:
+        diag.warn(f"{output}: nothing left to do ({tally.skipped} requests already done)")
+        return BATCH_PARTIAL if state.failed else OK
+    stopped = asyncio.run(_send_all(path, output, state.done, options.concurrency, settings, diag, tally))
+    _summary(tally, output, diag, stopped)
+    if stopped is not None:
+        left = tally.total - tally.done
+        raise CLIError(
+            f"{stopped}; stopped with {left} requests not sent",
+            PROVIDER_FAILED,
+            hint=f"run the same command again with --resume to send the rest to {output}",
+        )
+    return BATCH_PARTIAL if tally.failed or state.failed else OK
+
+
+# -- checking ------------------------------------------------------------------------------------
+
+
+def prepare_body(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The request as it will be sent: non-streaming, `-m` applied, a default model when it has none."""
+    request = batch_body(body)
+    if settings.model or "model" not in request:
+        request["model"] = settings.default_model(settings.backend)
+    return request
+
+
+def _body_checker(settings: Settings) -> Any:
+    def check(item: BatchItem) -> list[tuple[str, str, str]]:
+        try:
+            translation = translate_request(prepare_body(item.body, settings))
+        except TranslationError as exc:
+            raise TranslationError(f"body.{exc.path}" if exc.path != "$" else "body", exc.reason) from None
+        return [(n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS]
+
+    return check
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Raised inside a worker when the provider refuses everything from now on."""
+
+
+def _stops_the_run(exc: BaseException) -> bool:
+    from cloud import AuthenticationError, CircuitOpenError, PermissionDeniedError
+
+    return isinstance(exc, CircuitOpenError | AuthenticationError | PermissionDeniedError)
+
+
+def error_code(exc: BaseException) -> str:
+    """The `error.code` of an output line for a failure."""
+    from cloud import APIConnectionError, APIStatusError, APITimeoutError, CircuitOpenError, StreamInterruptedError
+
+    if isinstance(exc, APIStatusError):
+        return exc.error_type or f"http_{exc.status}"
+    if isinstance(exc, APITimeoutError):
+        return "timeout"
+    if isinstance(exc, APIConnectionError):
+        return "connection_error"
+    if isinstance(exc, CircuitOpenError):
+        return "circuit_open"
+    if isinstance(exc, StreamInterruptedError):
+        return exc.error_type
+    if isinstance(exc, TranslationError):
+        return "invalid_request"
+    return "provider_error"
+
+
+def _line_id() -> str:
+    return f"batch_req_{uuid.uuid4().hex[:24]}"
+
+
+async def _send_all(
+    path: Path,
+    output_path: Path,
+    done: set[str],
+    concurrency: int,
+    settings: Settings,
+    diag: Diagnostics,
+    tally: Tally,
+) -> str | None:
+    """Send every line not in `done`; returns why the run stopped early, or None when it did not."""
+    from cloud import BackendError, ShardedTransport
+
+    from .chat_cmd import create_chain
+
+    def on_event(event: Any) -> None:
+        if event.kind == "retry":
+            tally.retries += 1
+            diag.detail(event.message)
+        elif event.kind in ("request", "response"):
+            diag.detail(event.message)
+        elif event.kind != "note":  # notes were summed up by the check
+            diag.warn(event.message)
+
+    backend = create_chain(settings, diag, on_event=on_event, transport=lambda name: ShardedTransport(concurrency))
+    output = AppendOnlyOutput(output_path)
+    progress = Progress(tally, diag)
+    queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue(maxsize=concurrency * QUEUE_PER_WORKER)
+    stop: list[str] = []
+
+    async def read() -> None:
+        try:
+            for number, line in iter_lines(path):
+                if stop:
+                    break
+                try:
+                    item = parse_line(line, number)
+                except BadLine:  # changed since the check: leave it for the next run to report
+                    continue
+                if item.custom_id in done:
+                    continue
+                await queue.put((item.custom_id, prepare_body(item.body, settings)))
+        finally:
+            for _ in range(concurrency):
+                await queue.put(None)
+
+    async def work() -> None:
+        from cloud.base import last_request_id
+
+        while (job := await queue.get()) is not None:
+            if stop:
+                continue
+            custom_id, request = job
+            tally.in_flight += 1
+            progress.tick()
+            last_request_id.set(None)
+            try:
+                completion = await backend.complete(request)
+            except (BackendError, TranslationError) as exc:
+                if _stops_the_run(exc):
+                    if not stop:
+                        stop.append(str(exc))
+                    continue
+                line = error_line(_line_id(), custom_id, error_code(exc), str(exc))
+                tally.failed += 1
+            else:
+                line = output_line(_line_id(), custom_id, completion, request_id=last_request_id.get())
+                usage = completion.get("usage")
+                if isinstance(usage, dict):
+                    tally.tokens += int(usage.get("total_tokens") or 0)
+                tally.succeeded += 1
+            finally:
+                tally.in_flight -= 1
+            output.write(json_line(line))
+            progress.tick()
+
+    tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(read())
+            for _ in range(concurrency):
+                group.create_task(work())
+    finally:
+        progress.stop()
+        output.close()
+        with contextlib.suppress(Exception):
+            await backend.aclose()
+    return stop[0] if stop else None
+
+
+def _summary(tally: Tally, output: Path, diag: Diagnostics, stopped: str | None) -> None:
+    elapsed = tally.elapsed
+    rate = tally.done / elapsed if elapsed > 0 else 0.0
+    parts = [f"{tally.succeeded} succeeded", f"{tally.failed} failed"]
+    if tally.skipped:
+        parts.append(f"{tally.skipped} already done")
+    if stopped is not None:
+        parts.append(f"{tally.total - tally.done} not sent")
+    text = (
+        f"batch: {', '.join(parts)} in {elapsed:.1f}s ({rate:.1f}/s, {tally.tokens:,} tokens"
+        f"{f', {tally.retries} retries' if tally.retries else ''}) -> {output}"
+    )
+    diag.warn(text)
+
+
+__all__ = ["RunOptions", "error_code", "prepare_body", "run_batch"]

@@ -1,0 +1,185 @@
+"""Batch files on disk: streaming the input, checking all of it up front, resuming an output, appending lines.
+
+Memory stays flat as files grow: the input is read line by line (twice: once to check, once to send),
+and only custom_ids are kept between lines (to find duplicates, and the ones already done).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from translator import TranslationError
+from translator.batch import BatchItem, parse_input_line
+
+from .console import Diagnostics
+from .exits import InputError
+
+MAX_REPORTED = 20  # invalid lines listed one by one; past this, a count
+
+
+def input_path(text: str) -> Path:
+    if text == "-":
+        raise InputError("a batch INPUT must be a file: it is read twice (checked whole, then sent)")
+    path = Path(text)
+    if not path.is_file():
+        raise InputError(f"{text}: no such file")
+    return path
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) for each non-blank line, read as it goes."""
+    try:
+        with path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    yield number, line
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+class BadLine(ValueError):
+    """An input line that cannot be run; `str()` says why (without the place)."""
+
+
+def parse_line(line: bytes, number: int) -> BatchItem:
+    """One input line -> `BatchItem`. Invalid JSON or a wrong shape -> `BadLine`."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise BadLine(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise BadLine(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return parse_input_line(value, number)
+    except TranslationError as exc:
+        raise BadLine(str(exc)) from None
+
+
+@dataclass
+class CheckReport:
+    """What the up-front pass found. `lines`: valid request lines."""
+
+    lines: int = 0
+    invalid: int = 0
+    notes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    ids: set[str] = field(default_factory=set)
+
+
+def check_input(
+    path: Path,
+    diag: Diagnostics,
+    check_body: Callable[[BatchItem], list[tuple[str, str, str]]] | None,
+) -> CheckReport:
+    """Every line: valid JSON, a batch line or a chat request, a body `check_body` accepts (it returns
+    the lossy translation notes), a custom_id not seen before. Each problem is reported with its line
+    number; any problem -> InputError (exit 2), and nothing has been sent."""
+    report = CheckReport()
+    seen: dict[str, int] = {}
+    name = str(path)
+
+    def bad(number: int, message: str) -> None:
+        report.invalid += 1
+        if report.invalid <= MAX_REPORTED:
+            diag.error(f"{name}:{number}: {message}")
+
+    for number, line in iter_lines(path):
+        try:
+            item = parse_line(line, number)
+            if check_body is not None:
+                report.notes.update(check_body(item))
+        except (BadLine, TranslationError) as exc:
+            bad(number, str(exc))
+            continue
+        first = seen.get(item.custom_id)
+        if first is not None:
+            bad(number, f"custom_id {item.custom_id!r} is already used on line {first}")
+            continue
+        seen[item.custom_id] = number
+        report.lines += 1
+    if report.invalid:
+        more = report.invalid - MAX_REPORTED
+        if more > 0:
+            diag.error(f"{name}: ... and {more} more invalid lines")
+        lines = "line" if report.invalid == 1 else "lines"
+        raise InputError(f"{name}: {report.invalid} invalid {lines}; nothing was sent")
+    report.ids = set(seen)
+    del seen
+    for (note_path, action, reason), count in sorted(report.notes.items()):
+        diag.warn(f"note: {note_path}: {action} on {count} {'line' if count == 1 else 'lines'}: {reason}")
+    return report
+
+
+@dataclass
+class ResumeState:
+    done: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    torn: bool = False
+
+    def keep_only(self, ids: set[str]) -> None:
+        """Forget the ids that are not in the input (an OUTPUT shared with another input)."""
+        self.done &= ids
+        self.failed &= ids
+
+
+def scan_output(path: Path) -> ResumeState:
+    """The custom_ids already in OUTPUT (a run to resume). A torn last line — the process was killed
+    in the middle of writing it — is cut off, so its request runs again."""
+    state = ResumeState()
+    try:
+        fh = path.open("r+b")
+    except FileNotFoundError:
+        return state
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    with fh:
+        good_end = 0
+        for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n"):
+                state.torn = True
+                break
+            good_end += len(line)
+            if not line.strip():
+                continue
+            try:
+                value: Any = json.loads(line)
+            except ValueError:
+                raise InputError(
+                    f"{path}:{number}: not an output line (invalid JSON)", hint="is OUTPUT the right file?"
+                ) from None
+            custom_id = value.get("custom_id") if isinstance(value, dict) else None
+            if not isinstance(custom_id, str):
+                raise InputError(f"{path}:{number}: not a batch output line (no custom_id)")
+            state.done.add(custom_id)
+            if value.get("error") is not None:
+                state.failed.add(custom_id)
+        if state.torn:
+            fh.truncate(good_end)
+    return state
+
+
+class AppendOnlyOutput:
+    """OUTPUT opened for appending. One `write()` per line, no buffering: whatever kills the process,
+    every line before the last is whole, and the last is whole or torn (and `scan_output` cuts it)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        self.path = path
+
+    def write(self, line: bytes) -> None:
+        view = memoryview(line)
+        while view:  # a regular file takes it in one go; loop anyway on a short write
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def close(self) -> None:
+        os.close(self._fd)

@@ -1,0 +1,131 @@
+"""`protoshift translate batch-input|batch-results`: batch files converted offline, nothing sent.
+
+- batch-input: OpenAI batch input JSONL -> the Anthropic Message Batches create body,
+  `{"requests": [{"custom_id", "params"}, ...]}`. Every line is checked first (line numbers, exit 2,
+  nothing written). custom_ids Anthropic would refuse get safe ids; `--id-map FILE` keeps the mapping.
+- batch-results: Anthropic results JSONL -> OpenAI Batch output lines (`--id-map FILE` restores ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
+
+from translator import TranslationError
+from translator.batch import BatchItem, CustomIdMap, result_to_output, to_batch_request
+from translator.report import LOSSY_ACTIONS
+
+from .batch_io import MAX_REPORTED, BadLine, parse_line
+from .console import Diagnostics
+from .exits import BAD_INPUT, OK, InputError
+from .inputs import Source, iter_jsonl
+from .output import atomic_file, json_document, json_line, stdout
+
+
+def _source(text: str | None) -> Source:
+    if text in (None, "-"):
+        return Source("<stdin>")
+    path = Path(text)
+    if not path.is_file():
+        raise InputError(f"{text}: no such file")
+    return Source(text, path)
+
+
+def _write(output: Path | None, data: bytes) -> None:
+    if output is None:
+        out: IO[bytes] = stdout()
+        out.write(data)
+        out.flush()
+        return
+    with atomic_file(output) as fh:
+        fh.write(data)
+
+
+def run_batch_input(
+    input: str | None,
+    output: Path | None,
+    id_map: Path | None,
+    diag: Diagnostics,
+    *,
+    strict: bool = False,
+    default_max_tokens: int | None = None,
+    model: str | None = None,
+) -> int:
+    source = _source(input)
+    ids = CustomIdMap()
+    seen: dict[str, int] = {}
+    items: list[bytes] = []
+    errors = 0
+    notes: Counter[tuple[str, str, str]] = Counter()
+    betas: set[str] = set()
+    kwargs: dict[str, Any] = {} if default_max_tokens is None else {"default_max_tokens": default_max_tokens}
+    for number, line in iter_jsonl(source.read_bytes(), source.name):
+        try:
+            item: BatchItem = parse_line(line, number)
+            if model:
+                item = BatchItem(item.custom_id, {**item.body, "model": model})
+            if item.custom_id in seen:
+                raise BadLine(f"custom_id {item.custom_id!r} is already used on line {seen[item.custom_id]}")
+            request, translation = to_batch_request(item, ids.add(item.custom_id), strict=strict, **kwargs)
+        except (BadLine, TranslationError) as exc:
+            errors += 1
+            if errors <= MAX_REPORTED:
+                diag.error(f"{source.name}:{number}: {exc}")
+            continue
+        seen[item.custom_id] = number
+        notes.update((n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS)
+        betas.update(translation.betas)
+        items.append(json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode())
+    if errors:
+        if errors > MAX_REPORTED:
+            diag.error(f"{source.name}: ... and {errors - MAX_REPORTED} more invalid lines")
+        raise InputError(f"{source.name}: {errors} invalid {'line' if errors == 1 else 'lines'}; nothing written")
+    for (path, action, reason), count in sorted(notes.items()):
+        diag.warn(f"note: {path}: {action} on {count} {'line' if count == 1 else 'lines'}: {reason}")
+    if betas:
+        diag.warn(f"note: create the batch with header anthropic-beta: {','.join(sorted(betas))}")
+    _write(output, b'{"requests": [\n' + b",\n".join(items) + b"\n]}\n")
+    if id_map is not None:
+        with atomic_file(id_map) as fh:
+            fh.write(json_document(ids.mapping))
+    elif len(ids):
+        diag.warn(
+            f"note: {len(ids)} custom_ids did not fit ^[a-zA-Z0-9_-]{{1,64}}$ and were replaced;"
+            " give --id-map FILE to keep the mapping for batch-results"
+        )
+    return OK
+
+
+def run_batch_results(input: str | None, output: Path | None, id_map: Path | None, diag: Diagnostics) -> int:
+    source = _source(input)
+    ids = CustomIdMap(_read_id_map(id_map) if id_map is not None else None)
+    lines: list[bytes] = []
+    errors = 0
+    for number, raw in iter_jsonl(source.read_bytes(), source.name):
+        line_id = "batch_req_" + hashlib.sha256(raw).hexdigest()[:24]
+        try:
+            lines.append(json_line(result_to_output(json.loads(raw), ids, line_id)))
+        except ValueError as exc:  # invalid JSON, and TranslationError (a ValueError)
+            errors += 1
+            if errors <= MAX_REPORTED:
+                diag.error(f"{source.name}:{number}: {exc}")
+    _write(output, b"".join(lines))
+    if errors:
+        diag.error(f"{source.name}: {errors} lines are not Anthropic batch results; they were left out")
+        return BAD_INPUT
+    return OK
+
+
+def _read_id_map(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: invalid JSON: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise InputError(f"{path}: expected an object of safe id -> original custom_id")
+    return data

@@ -1,0 +1,183 @@
+"""Anthropic's Message Batches API: create, retrieve, list, cancel, and stream the results.
+
+    POST /v1/messages/batches                  {"requests": [{"custom_id", "params"}, ...]} -> batch
+    GET  /v1/messages/batches/{id}                                                           -> batch
+    GET  /v1/messages/batches?limit=&after_id=  -> {"data": [batch...], "has_more", "first_id", "last_id"}
+    POST /v1/messages/batches/{id}/cancel                                                    -> batch
+    GET  {results_url}                          -> JSONL, one {"custom_id", "result"} per line
+
+A batch is `{"id", "type": "message_batch", "processing_status": "in_progress"|"canceling"|"ended",
+"request_counts": {"processing", "succeeded", "errored", "canceled", "expired"}, "results_url",
+"created_at", "expires_at", "ended_at", ...}` (anthropic-sdk-python `types/messages/message_batch.py`).
+
+`MessageBatchesClient` is an `HTTPBackend`: the key handling, the retry policy, the circuit breaker
+(shared with the Messages backend of the same base URL), the `-v` trace and the error types are the
+ones every backend uses. Bodies here are Anthropic format as is: translation is the caller's business.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from cloud.anthropic import ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL
+from cloud.base import JSON, HTTPBackend, _Attempt
+from cloud.errors import BackendError, ConfigurationError, ResponseFormatError
+
+__all__ = ["BATCH_STATUSES", "RESULT_COUNTS", "MessageBatchesClient", "create_batches_client"]
+
+BATCH_STATUSES = ("in_progress", "canceling", "ended")
+RESULT_COUNTS = ("processing", "succeeded", "errored", "canceled", "expired")
+_ACCEPT_JSONL = "application/binary"  # what the official SDK asks for when downloading results
+
+
+class MessageBatchesClient(HTTPBackend):
+    name = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    base_url_env = "ANTHROPIC_BASE_URL"
+
+    def __init__(self, *, api_key: str | None, base_url: str = DEFAULT_ANTHROPIC_BASE_URL, **options: Any) -> None:
+        super().__init__(base_url=base_url, api_key=api_key, **options)
+        self.url = f"{self.base_url}/v1/messages/batches"
+
+    def _headers(self, *, betas: Sequence[str] = (), accept: str = "application/json") -> dict[str, str]:
+        headers = {"x-api-key": self._key.reveal(), "anthropic-version": ANTHROPIC_VERSION, "accept": accept}
+        if betas:
+            headers["anthropic-beta"] = ",".join(betas)
+        return headers
+
+    def _batch_url(self, batch_id: str, suffix: str = "") -> str:
+        if not batch_id or batch_id.strip() != batch_id:
+            raise ConfigurationError(f"bad batch id {batch_id!r}")
+        return f"{self.url}/{quote(batch_id, safe='')}{suffix}"
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    async def create(self, body: bytes | Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        """POST a `{"requests": [...]}` body (already encoded bytes, or an object). Returns the batch."""
+        headers = {**self._headers(betas=betas), "content-type": "application/json"}
+        return self._batch(await self._send_json(self.url, headers, body))
+
+    async def retrieve(self, batch_id: str) -> JSON:
+        return self._batch(await self._send_json(self._batch_url(batch_id), self._headers(), None, method="GET"))
+
+    async def cancel(self, batch_id: str) -> JSON:
+        url = self._batch_url(batch_id, "/cancel")
+        return self._batch(await self._send_json(url, self._headers(), None))
+
+    async def list_page(self, *, limit: int = 20, after_id: str | None = None) -> JSON:
+        query: dict[str, str | int] = {"limit": limit}
+        if after_id:
+            query["after_id"] = after_id
+        page = await self._send_json(f"{self.url}?{urlencode(query)}", self._headers(), None, method="GET")
+        if not isinstance(page.get("data"), list):
+            raise self._scrubbed(ResponseFormatError(self.name, "the batch list has no data array"))
+        return page
+
+    async def iter_batches(self, *, limit: int) -> AsyncIterator[JSON]:
+        """Up to `limit` batches, newest first, page after page."""
+        after: str | None = None
+        given = 0
+        while given < limit:
+            page = await self.list_page(limit=min(limit - given, 1000), after_id=after)
+            for batch in page["data"]:
+                if isinstance(batch, dict):
+                    given += 1
+                    yield batch
+            last = page.get("last_id")
+            if not page.get("has_more") or not isinstance(last, str) or not last or not page["data"]:
+                return
+            after = last
+
+    def results_url(self, batch: Mapping[str, Any]) -> str:
+        """Where to download the results: the batch's `results_url`, always on our base URL's origin.
+        A results_url on another host (behind a proxy, say) keeps its path but is fetched from the
+        base URL, so the key never goes to a host the user did not configure."""
+        raw = batch.get("results_url")
+        if not isinstance(raw, str) or not raw:
+            status = batch.get("processing_status", "?")
+            raise self._scrubbed(
+                ResponseFormatError(self.name, f"batch {batch.get('id', '?')} has no results yet ({status})")
+            )
+        url = httpx.URL(raw)
+        base = httpx.URL(self.base_url)
+        if url.is_relative_url or (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+            url = base.copy_with(raw_path=url.raw_path)
+        return str(url)
+
+    async def results(self, batch: Mapping[str, Any]) -> AsyncIterator[bytes]:
+        """The results JSONL of an ended batch, line by line (non-blank lines), as the bytes arrive.
+        Retried like any call until the first line is out; a cut after that raises."""
+        url = self.results_url(batch)
+        headers = self._headers(accept=_ACCEPT_JSONL)
+        state = _Attempt()
+        while True:
+            permit = self._acquire()
+            error: BackendError | None = None
+            try:
+                self._log_request("GET", url, headers)
+                started = time.perf_counter()
+                try:
+                    async with self._client.stream("GET", url, headers=headers) as response:
+                        self._log_response(response, started)
+                        if not response.is_success:
+                            await response.aread()
+                            error = self._status_error(response)
+                        else:
+                            async for line in _lines(response.aiter_bytes()):
+                                state.started = True
+                                yield line
+                            self._score(permit, None)
+                            return
+                except httpx.TransportError as exc:
+                    error = self._stream_failure(state, self._transport_error(exc), "connection_error")
+            except BaseException:
+                if self.breaker and permit:
+                    (self.breaker.success if state.started else self.breaker.neutral)(permit)
+                raise
+            self._score(permit, error)
+            if state.started or not await self._before_retry(state, error):
+                raise error
+
+    def _batch(self, data: JSON) -> JSON:
+        if data.get("type") != "message_batch" or not isinstance(data.get("id"), str):
+            raise self._scrubbed(ResponseFormatError(self.name, "the answer is not a message batch"))
+        return data
+
+
+async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    parts: list[bytes] = []
+    async for chunk in chunks:
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            continue
+        *complete, rest = chunk.split(b"\n")
+        if parts:
+            complete[0] = b"".join((*parts, complete[0]))
+            parts.clear()
+        for line in complete:
+            if line.strip():
+                yield line
+        if rest:
+            parts.append(rest)
+    tail = b"".join(parts)
+    if tail.strip():
+        yield tail
+
+
+def create_batches_client(
+    api_key: str | None = None, base_url: str | None = None, **options: Any
+) -> MessageBatchesClient:
+    """A `MessageBatchesClient`: `api_key` defaults to `$ANTHROPIC_API_KEY`, `base_url` to
+    `$ANTHROPIC_BASE_URL`, then https://api.anthropic.com. Options as for `create_anthropic_backend`
+    (timeout, max_retries, breaker, transport, on_event, allow_insecure)."""
+    return MessageBatchesClient(
+        api_key=api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY"),
+        base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_ANTHROPIC_BASE_URL,
+        **options,
+    )

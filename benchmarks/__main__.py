@@ -1,4 +1,5 @@
-"""`python -m benchmarks [--json PATH] [--quick] [--no-litellm] [--no-startup]`."""
+"""`python -m benchmarks [--json PATH] [--quick] [--no-litellm] [--no-startup] [--no-batch]
+[--no-chat-stream] [--only-chat-stream]`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import litellm_side, report, startup, streaming, translation
+from . import batch, chat_stream, litellm_side, report, startup, streaming, translation
 from .timing import timer_overhead_ns
 
 
@@ -20,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, noisy figures)")
     parser.add_argument("--no-litellm", action="store_true", help="protoshift alone, even when LiteLLM is installed")
     parser.add_argument("--no-startup", action="store_true", help="skip the process start-up figures")
+    parser.add_argument("--no-batch", action="store_true", help="skip the `batch run` throughput and memory figures")
+    parser.add_argument("--no-chat-stream", action="store_true", help="skip the streaming chat path over loopback")
+    parser.add_argument("--only-chat-stream", action="store_true", help="the streaming chat path alone")
     args = parser.parse_args(argv)
     reps, warmup, wrapped_reps, runs, cold_runs = (20, 5, 2, 5, 2) if args.quick else (200, 30, 8, 15, 5)
 
@@ -47,18 +51,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"LiteLLM {litellm.version} (import took {litellm.import_seconds:.1f} s)")
     print()
 
-    requests = translation.run(litellm, reps, warmup)
-    figures["requests"] = requests
-    print(report.requests_text(requests), end="\n\n", flush=True)
+    if args.only_chat_stream:
+        args.no_startup = args.no_batch = True
+    if not args.only_chat_stream:
+        requests = translation.run(litellm, reps, warmup)
+        figures["requests"] = requests
+        print(report.requests_text(requests), end="\n\n", flush=True)
 
-    streams = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
-    figures["streams"] = streams
-    print(report.streams_text(streams), end="\n\n", flush=True)
+        streams = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
+        figures["streams"] = streams
+        print(report.streams_text(streams), end="\n\n", flush=True)
+
+    if not args.no_chat_stream:
+        chat = chat_stream.run(litellm, quick=args.quick)
+        figures["chat_stream"] = {mode: res.as_dict() for mode, res in chat.items()}
+        print(chat_stream.text(chat), end="\n\n", flush=True)
 
     if not args.no_startup:
         boot = startup.run(runs, cold_runs)
         figures["startup"] = boot
         print(report.startup_text(boot), end="\n\n")
+
+    if not args.no_batch:
+        batches = batch.run(quick=args.quick)
+        figures["batch"] = batches.as_dict()
+        print(batch.text(batches), end="\n\n", flush=True)
 
     figures["wall_seconds"] = time.perf_counter() - started
     print(f"total benchmark time: {figures['wall_seconds']:.0f} s")

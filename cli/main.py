@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -64,7 +65,7 @@ def translate_request_command(
     from .translate_cmd import TranslateOptions, run_translate
 
     options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens)
-    _exit(run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
+    _finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
 
 
 @translate_app.command("response")
@@ -74,7 +75,7 @@ def translate_response_command(
     """Anthropic message(s) -> OpenAI chat.completion."""
     from .translate_cmd import TranslateOptions, run_translate
 
-    _exit(run_translate("response", inputs, TranslateOptions(out_dir, jsonl), _diagnostics(quiet=quiet)))
+    _finish(lambda: run_translate("response", inputs, TranslateOptions(out_dir, jsonl), _diagnostics(quiet=quiet)))
 
 
 @translate_app.command("stream")
@@ -90,7 +91,7 @@ def translate_stream_command(
     from .translate_cmd import TranslateOptions, run_translate
 
     options = TranslateOptions(out_dir, include_usage=include_usage)
-    _exit(run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
+    _finish(lambda: run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
 
 
 @app.command("chat")
@@ -125,7 +126,6 @@ def chat_command(
     quiet: Quiet = False,
 ) -> None:
     """Send an OpenAI chat request to Claude (or any OpenAI-compatible server); print the answer."""
-    _without_httpx_cli()
     from .chat_cmd import ChatOptions, run_chat
     from .config import resolve_settings
 
@@ -141,12 +141,7 @@ def chat_command(
         allow_insecure=allow_insecure,
     )
     options = ChatOptions(input, prompt, system, stream, fmt, dry_run, interactive)
-    try:
-        code = run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose))
-    except BrokenPipeError:  # `| head`: typer would make an EPIPE exit 1 (a provider failure)
-        _quiet_broken_pipe()
-        code = OK
-    _exit(code)
+    _finish(lambda: run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 # -- batch -----------------------------------------------------------------------------------------
@@ -222,7 +217,7 @@ def batch_run_command(
 
     settings = _batch_settings(backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure)
     options = RunOptions(input, output, concurrency, resume, validate_only)
-    _exit(run_batch(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    _finish(lambda: run_batch(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("submit")
@@ -244,7 +239,7 @@ def batch_submit_command(
 
     settings = _batch_settings("anthropic", model, base_url, None, timeout, max_retries, no_breaker, allow_insecure)
     options = SubmitOptions(input, max_requests, max_bytes)
-    _exit(run_submit(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    _finish(lambda: run_submit(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("status")
@@ -262,7 +257,7 @@ def batch_status_command(
     from .batch_api_cmd import run_status
 
     settings = _batch_settings("anthropic", None, base_url, None, timeout, max_retries)
-    _exit(run_status(batch_id, wait, poll_interval, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    _finish(lambda: run_status(batch_id, wait, poll_interval, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("results")
@@ -281,7 +276,7 @@ def batch_results_command(
     from .batch_api_cmd import run_results
 
     settings = _batch_settings("anthropic", None, base_url, None, timeout, max_retries)
-    _exit(run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    _finish(lambda: run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("cancel")
@@ -292,7 +287,7 @@ def batch_cancel_command(
     from .batch_api_cmd import run_cancel
 
     settings = _batch_settings("anthropic", None, base_url)
-    _exit(run_cancel(batch_id, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    _finish(lambda: run_cancel(batch_id, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("list")
@@ -306,7 +301,7 @@ def batch_list_command(
     from .batch_api_cmd import run_list
 
     settings = _batch_settings("anthropic", None, base_url)
-    _exit(run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    _finish(lambda: run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @translate_app.command("batch-input")
@@ -327,7 +322,9 @@ def translate_batch_input_command(
     from .batch_translate_cmd import run_batch_input
 
     diag = _diagnostics(quiet=quiet)
-    _exit(run_batch_input(input, output, id_map, diag, strict=strict, default_max_tokens=max_tokens, model=model))
+    _finish(
+        lambda: run_batch_input(input, output, id_map, diag, strict=strict, default_max_tokens=max_tokens, model=model)
+    )
 
 
 @translate_app.command("batch-results")
@@ -342,7 +339,7 @@ def translate_batch_results_command(
     """Anthropic Message Batches results JSONL -> OpenAI Batch output lines."""
     from .batch_translate_cmd import run_batch_results
 
-    _exit(run_batch_results(input, output, id_map, _diagnostics(quiet=quiet)))
+    _finish(lambda: run_batch_results(input, output, id_map, _diagnostics(quiet=quiet)))
 
 
 def _without_httpx_cli() -> None:
@@ -359,13 +356,21 @@ def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:
     return Diagnostics(quiet=quiet, verbose=verbose)
 
 
-def _exit(code: int) -> None:
+def _finish(command: Callable[[], int]) -> None:
+    """Run a command's body. The reader going away (`| head`) is a quiet success: left to click,
+    the EPIPE would become exit 1, which here means the provider failed."""
+    try:
+        code = command()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        code = OK
     if code != OK:
         raise typer.Exit(code)
 
 
 def run() -> None:
     """Console-script entry point: maps every expected failure to one stderr line and an exit code."""
+    _without_httpx_cli()
     try:
         code = app(standalone_mode=False)
     except CLIError as exc:

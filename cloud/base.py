@@ -156,6 +156,10 @@ def _safe_url(url: httpx.URL) -> str:
     return str(url)
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms" if seconds < 0.1 else f"{seconds:.1f}s"
+
+
 class StreamHandler(Protocol):
     """Turns each decoded SSE event into output chunks. `feed` raises `UpstreamStreamError` on an
     error event; `close` raises `IncompleteStreamError` when the stream did not end properly."""
@@ -323,7 +327,7 @@ class HTTPBackend:
         state.retries_taken += 1
         self._emit(
             "retry",
-            f"{self.name}: {error.summary}, retrying in {delay:.1f}s"
+            f"{self.name}: {error.summary}, retrying in {_duration(delay)}"
             f" (attempt {state.retries_taken + 1} of {self.retry_policy.max_attempts})",
         )
         await self._sleep(delay)
@@ -409,7 +413,7 @@ class HTTPBackend:
                             decoder = JSONEventDecoder()
                             events = handler()
                             async for raw in response.aiter_bytes():
-                                for event in decoder.feed(raw):
+                                for event in decoder.iter_feed(raw):
                                     for chunk in events.feed(event):
                                         state.started = True
                                         yield chunk

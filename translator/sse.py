@@ -12,7 +12,7 @@ object's own `type` (Anthropic repeats it in `event:`; the JSON is the authority
 from __future__ import annotations
 
 import codecs
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 # pydantic-core's JSON (Rust) parses an event in a fifth of json.loads's time and encodes a chunk in
@@ -53,12 +53,17 @@ class SSEDecoder:
         self._retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        return list(self.iter_feed(chunk))
+
+    def iter_feed(self, chunk: bytes) -> Iterator[ServerSentEvent]:
+        """`feed` as a generator: the first event of a large read comes out before the rest is
+        split (time to first chunk). Consume it whole before the next call."""
         if self._pending_bytes:
             chunk = self._pending_bytes + chunk
         text, used = codecs.utf_8_decode(chunk, "replace", False)
         self._pending_bytes = chunk[used:]
         if not text:
-            return []
+            return
         if not self._started:
             self._started = True
             if text[0] == "\ufeff":
@@ -72,21 +77,24 @@ class SSEDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" not in text:
             self._tail += text
-            return []
+            return
         lines = (self._tail + text).split("\n") if self._tail else text.split("\n")
         self._tail = lines.pop()
-        return self._lines(lines)
+        yield from self._lines(lines)
 
-    def _lines(self, lines: list[str]) -> list[ServerSentEvent]:
+    def _lines(self, lines: list[str]) -> Iterator[ServerSentEvent]:
         # The hot loop of every stream: `data:` lines and blank lines inline, other fields aside.
-        events: list[ServerSentEvent] = []
         data = self._data
         for line in lines:
             if not line:  # blank line: dispatch
                 if data:
                     payload = data[0] if len(data) == 1 else "\n".join(data)
-                    events.append(ServerSentEvent(payload, self._event or "message", self._id, self._retry))
-                    data = self._data = []
+                    self._data = []
+                    event = ServerSentEvent(payload, self._event or "message", self._id, self._retry)
+                    self._event = ""
+                    yield event
+                    data = self._data
+                    continue
                 self._event = ""
             elif line.startswith("data:"):
                 data.append(line[6:] if line[5:6] == " " else line[5:])
@@ -94,7 +102,6 @@ class SSEDecoder:
                 self._event = line[7:] if line[6:7] == " " else line[6:]
             else:
                 self._field(line)
-        return events
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream. The spec drops an event with no closing blank line; recorded streams and
@@ -102,7 +109,7 @@ class SSEDecoder:
         text = codecs.utf_8_decode(self._pending_bytes, "replace", True)[0]
         self._pending_bytes = b""
         tail, self._tail = self._tail + text, ""
-        return self._lines([tail, ""] if tail else [""])
+        return list(self._lines([tail, ""] if tail else [""]))
 
     def _field(self, line: str) -> None:
         """A line that is neither `data:` nor blank: a comment, `event`, `id` or `retry`."""
@@ -131,7 +138,13 @@ class JSONEventDecoder:
         self._sse = SSEDecoder()
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
-        return [self._parse(e) for e in self._sse.feed(chunk)]
+        return [self._parse(e) for e in self._sse.iter_feed(chunk)]
+
+    def iter_feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
+        """`feed` as a generator: each event is parsed only when asked for. Consume it whole."""
+        parse = self._parse
+        for event in self._sse.iter_feed(chunk):
+            yield parse(event)
 
     def close(self) -> list[dict[str, Any]]:
         return [self._parse(e) for e in self._sse.close()]

@@ -40,6 +40,7 @@ from .session import (
     Composer,
     Conversation,
     Usage,
+    content_text,
     history_path,
     load_request,
     message_text,
@@ -258,7 +259,7 @@ class InteractiveChat:
         self._dim(f"loaded {len(messages)} message(s) from {name}")
         shown = [m for m in messages if m.get("role") in ("user", "assistant")][-2:]
         for message in shown:
-            text = _text_of(message.get("content"))
+            text = content_text(message.get("content"))
             if message.get("role") == "user":
                 self.console.print(Text("> ", style="bold cyan") + Text(text))
             else:
@@ -273,7 +274,7 @@ class InteractiveChat:
     def _echo_user(self) -> None:
         last = self.conversation.messages[-1]
         if last.get("role") == "user":
-            self.console.print(Text("> ", style="bold cyan") + Text(_text_of(last.get("content"))))
+            self.console.print(Text("> ", style="bold cyan") + Text(content_text(last.get("content"))))
 
     # -- one reply -------------------------------------------------------------------------------
 
@@ -489,11 +490,3 @@ class InteractiveChat:
     def _error(self, text: str) -> None:
         # one line however long: the terminal wraps it, rich adds no line breaks
         self.console.print(Text(f"error: {text}", style="red"), soft_wrap=True)
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""

@@ -16,7 +16,6 @@ by a spinner when hidden. Tool calls are shown as one compact panel.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -28,6 +27,8 @@ from rich.panel import Panel
 from rich.segment import Segment
 from rich.spinner import Spinner
 from rich.text import Text
+
+from .render import compact_arguments
 
 Kind = Literal["reasoning", "content"]
 
@@ -229,12 +230,3 @@ def tool_panel(calls: Iterable[dict[str, Any]]) -> Panel | None:
     if not lines:
         return None
     return Panel(lines, title="tool call", title_align="left", border_style="dim", expand=False)
-
-
-def compact_arguments(arguments: Any) -> str:
-    if not isinstance(arguments, str):
-        return ""
-    try:
-        return json.dumps(json.loads(arguments), ensure_ascii=False, separators=(",", ":"))
-    except ValueError:
-        return arguments

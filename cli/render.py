@@ -133,7 +133,7 @@ class TextRenderer:
         for call in (choice.get("message") or {}).get("tool_calls") or ():
             function = call.get("function") or {}
             self._line(
-                f"tool call {call.get('id', '')}: {function.get('name')}({_compact_args(function.get('arguments'))})"
+                f"tool call {call.get('id', '')}: {function.get('name')}({compact_arguments(function.get('arguments'))})"
             )
         if not self._ends_with_newline:
             write_stdout(b"\n", flush=True)
@@ -181,7 +181,8 @@ class TextRenderer:
         stream.flush()
 
 
-def _compact_args(arguments: Any) -> str:
+def compact_arguments(arguments: Any) -> str:
+    """Tool-call arguments on one line, for people."""
     if not isinstance(arguments, str):
         return ""
     try:

@@ -91,7 +91,7 @@ class Conversation:
 
     @property
     def system(self) -> str | None:
-        texts = [_text(m.get("content")) for m in self.messages[: self._system_end()]]
+        texts = [content_text(m.get("content")) for m in self.messages[: self._system_end()]]
         return "\n\n".join(texts) if texts else None
 
     def set_system(self, text: str | None) -> None:
@@ -301,7 +301,8 @@ def message_text(text: str) -> str:
     return text[1:] if text.startswith("//") else text
 
 
-def _text(content: Any) -> str:
+def content_text(content: Any) -> str:
+    """The text of a message's content, a string or text parts."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):

@@ -1,0 +1,127 @@
+"""Settings: flags > environment > config file > defaults; keys from env, config, or a key command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.config import resolve_settings
+from cli.exits import InputError
+from tests.fakes import FakeServer, anthropic_message_reply
+
+from .conftest import RunCLI
+
+NO_FLAGS = {
+    "backend": None,
+    "model": None,
+    "max_tokens": None,
+    "timeout": None,
+    "max_retries": None,
+    "no_breaker": False,
+    "fallbacks": None,
+    "base_url": None,
+    "allow_insecure": False,
+}
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("PROTOSHIFT_CONFIG", str(path))
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("BACKEND", "MODEL", "MAX_TOKENS", "TIMEOUT", "MAX_RETRIES", "FALLBACK", "BREAKER"):
+        monkeypatch.delenv(f"PROTOSHIFT_{name}", raising=False)
+    return path
+
+
+def test_flags_beat_environment_beats_config_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config_file.write_text('backend = "openai"\nmodel = "from-file"\nmax_retries = 7\ntimeout = 5\n')
+    settings = resolve_settings(**NO_FLAGS)
+    assert (settings.backend, settings.model, settings.max_retries, settings.timeout) == ("openai", "from-file", 7, 5)
+
+    monkeypatch.setenv("PROTOSHIFT_MODEL", "from-env")
+    monkeypatch.setenv("PROTOSHIFT_MAX_RETRIES", "0")
+    settings = resolve_settings(**NO_FLAGS)
+    assert (settings.model, settings.max_retries) == ("from-env", 0)
+
+    settings = resolve_settings(**{**NO_FLAGS, "model": "from-flag", "max_retries": 3, "backend": "mock"})
+    assert (settings.backend, settings.model, settings.max_retries) == ("mock", "from-flag", 3)
+
+
+def test_defaults_without_any_setting(config_file: Path) -> None:
+    settings = resolve_settings(**NO_FLAGS)
+    assert (settings.backend, settings.max_retries, settings.timeout, settings.breaker) == ("anthropic", 2, 600.0, True)
+    assert settings.fallbacks == []
+
+
+def test_fallbacks_and_breaker_from_environment(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROTOSHIFT_FALLBACK", "openai:gpt-x, mock")
+    monkeypatch.setenv("PROTOSHIFT_BREAKER", "off")
+    settings = resolve_settings(**NO_FLAGS)
+    assert [(f.name, f.model) for f in settings.fallbacks] == [("openai", "gpt-x"), ("mock", None)]
+    assert settings.breaker is False
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("model = [", "invalid TOML"),
+        ('backend = "bedrock"', "unknown backend 'bedrock'"),
+        ('max_retries = "many"', "max_retries: expected an integer"),
+        ("timeout = -1", "timeout: must be positive"),
+    ],
+)
+def test_bad_config_is_a_one_line_input_error(config_file: Path, content: str, message: str) -> None:
+    config_file.write_text(content + "\n")
+    with pytest.raises(InputError) as caught:
+        resolve_settings(**NO_FLAGS)
+    assert message in caught.value.message
+
+
+def test_key_from_environment_wins_over_config_and_command(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = config_file.parent / "ran"
+    config_file.write_text(f'[anthropic]\napi_key = "from-file"\napi_key_cmd = "touch {marker}; echo from-cmd"\n')
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "from-env")
+    assert resolve_settings(**NO_FLAGS).api_key_for("anthropic") == "from-env"
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    assert resolve_settings(**NO_FLAGS).api_key_for("anthropic") == "from-file"
+    assert not marker.exists()  # the command runs only when nothing else gives a key
+
+
+def test_key_command_output_is_the_key_and_a_failure_never_shows_it(config_file: Path) -> None:
+    config_file.write_text("[anthropic]\napi_key_cmd = \"printf '  sk-from-cmd\\\\n'\"\n")
+    assert resolve_settings(**NO_FLAGS).api_key_for("anthropic") == "sk-from-cmd"
+
+    config_file.write_text('[anthropic]\napi_key_cmd = "echo sk-leaked-secret; exit 3"\n')
+    with pytest.raises(InputError) as caught:
+        resolve_settings(**NO_FLAGS).api_key_for("anthropic")
+    assert "exit 3" in caught.value.message
+    assert "sk-leaked-secret" not in caught.value.message + (caught.value.hint or "")
+
+
+def test_chat_uses_the_key_command_from_the_config_file(run_cli: RunCLI, tmp_path: Path) -> None:
+    config = tmp_path / "protoshift.toml"
+    config.write_text('[anthropic]\napi_key_cmd = "echo sk-ant-from-password-manager"\n')
+    with FakeServer(lambda received: anthropic_message_reply("hi")) as server:
+        done = run_cli(
+            "chat", "-p", "hello", "-v",
+            env={"PROTOSHIFT_CONFIG": str(config), "ANTHROPIC_BASE_URL": server.url},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert server.requests[0].headers["x-api-key"] == "sk-ant-from-password-manager"
+    assert json.loads(done.stdout)["choices"][0]["message"]["content"] == "hi"
+    assert b"sk-ant-from-password-manager" not in done.stdout + done.stderr
+
+
+def test_a_failing_key_command_is_exit_2_and_nothing_is_sent(run_cli: RunCLI, tmp_path: Path) -> None:
+    config = tmp_path / "protoshift.toml"
+    config.write_text('[anthropic]\napi_key_cmd = "echo sk-partial-output; false"\n')
+    with FakeServer(lambda received: anthropic_message_reply("hi")) as server:
+        done = run_cli("chat", "-p", "hello", env={"PROTOSHIFT_CONFIG": str(config), "ANTHROPIC_BASE_URL": server.url})
+        assert server.requests == []
+    assert done.returncode == 2
+    assert b"api_key_cmd for anthropic failed" in done.stderr
+    assert b"sk-partial-output" not in done.stdout + done.stderr

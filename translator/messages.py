@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ._checks import type_name, want_list, want_object, want_str
@@ -181,9 +183,11 @@ class MessageConverter:
         self._append("assistant", blocks)
 
     def _tool(self, msg: dict[str, Any], path: str) -> None:
-        call_id = want_str(msg.get("tool_call_id"), f"{path}.tool_call_id", nonempty=True)
+        call_id = msg.get("tool_call_id")
+        if type(call_id) is not str or not call_id:
+            call_id = want_str(call_id, f"{path}.tool_call_id", nonempty=True)
         tool_use_id = self._ids.get(call_id, call_id)
-        self._add_result(tool_use_id, msg.get("content"), path, f"{path}.tool_call_id")
+        self._add_result(tool_use_id, msg.get("content"), path, "tool_call_id")
 
     def _function(self, msg: dict[str, Any], path: str) -> None:
         name = want_str(msg.get("name"), f"{path}.name", nonempty=True)
@@ -191,21 +195,28 @@ class MessageConverter:
             call_name, call_id = self._legacy_calls[k]
             if call_name == name and call_id in self._open_calls:
                 del self._legacy_calls[k]
-                self._add_result(call_id, msg.get("content"), path, f"{path}.name")
+                self._add_result(call_id, msg.get("content"), path, "name")
                 return
         raise TranslationError(f"{path}.name", f"no earlier function_call to {name!r} is waiting for this result")
 
     # ---- tool calls and results --------------------------------------------------------------
 
     def _tool_call(self, call: Any, path: str) -> Block:
-        call = want_object(call, path)
+        # The hot path of tool-heavy conversations: each check costs one type test, and the JSON
+        # path of a field is spelled out only when that field is wrong.
+        call = call if type(call) is dict else want_object(call, path)
         kind = call.get("type", "function")
         if kind != "function":
             raise TranslationError(f"{path}.type", f"only function tool calls can be sent to Anthropic, got {kind!r}")
-        call_id = want_str(call.get("id"), f"{path}.id", nonempty=True)
-        fn = want_object(call.get("function"), f"{path}.function")
-        name = want_str(fn.get("name"), f"{path}.function.name", nonempty=True)
-        arguments = _parse_arguments(fn.get("arguments"), f"{path}.function.arguments")
+        call_id = call.get("id")
+        if type(call_id) is not str or not call_id:
+            call_id = want_str(call_id, f"{path}.id", nonempty=True)
+        fn = call.get("function")
+        fn = fn if type(fn) is dict else want_object(fn, f"{path}.function")
+        name = fn.get("name")
+        if type(name) is not str or not name:
+            name = want_str(name, f"{path}.function.name", nonempty=True)
+        arguments = _parse_arguments(fn.get("arguments"), path, ".function.arguments")
         tool_use_id = self._anthropic_id(call_id)
         if tool_use_id in self._open_calls or tool_use_id in self._answered:
             raise TranslationError(f"{path}.id", f"tool call id {call_id!r} is used twice")
@@ -215,21 +226,21 @@ class MessageConverter:
     def _legacy_call(self, call: Any, path: str) -> Block:
         call = want_object(call, path)
         name = want_str(call.get("name"), f"{path}.name", nonempty=True)
-        arguments = _parse_arguments(call.get("arguments"), f"{path}.arguments")
+        arguments = _parse_arguments(call.get("arguments"), path, ".arguments")
         tool_use_id = f"call_legacy_{len(self._answered) + len(self._open_calls)}"
         self._legacy_calls.append((name, tool_use_id))
         self._open_calls[tool_use_id] = path
         return {"type": "tool_use", "id": tool_use_id, "name": name, "input": arguments}
 
-    def _add_result(self, tool_use_id: str, content: Any, path: str, id_path: str) -> None:
+    def _add_result(self, tool_use_id: str, content: Any, path: str, id_field: str) -> None:
         if tool_use_id not in self._open_calls:
             if tool_use_id in self._answered:
-                raise TranslationError(id_path, "this tool call already has a result")
-            raise TranslationError(id_path, "no tool call in the assistant message before it has this id")
+                raise TranslationError(f"{path}.{id_field}", "this tool call already has a result")
+            raise TranslationError(f"{path}.{id_field}", "no tool call in the assistant message before it has this id")
         del self._open_calls[tool_use_id]
         self._answered.add(tool_use_id)
         block: Block = {"type": "tool_result", "tool_use_id": tool_use_id}
-        result = self._tool_result_content(content, f"{path}.content")
+        result = content if type(content) is str else self._tool_result_content(content, f"{path}.content")
         if result:
             block["content"] = result
         # Results go first in the user turn right after the call, before any user content there.
@@ -400,27 +411,30 @@ class MessageConverter:
             )
 
 
-def _parse_arguments(raw: Any, path: str) -> dict[str, Any]:
+def _parse_arguments(raw: Any, base: str, field: str) -> dict[str, Any]:
+    """Tool-call arguments (a JSON string) -> the object Anthropic takes as `input`.
+    The field's JSON path is `base + field`, spelled out only for an error."""
     if raw is None or raw == "":
         return {}
     if isinstance(raw, dict):  # already parsed by a lenient client
         return raw
-    text = want_str(raw, path)
+    text = raw if type(raw) is str else want_str(raw, base + field)
     try:
-        value = _from_json(text)
+        value = _json_parser()(text)
     except ValueError as exc:
-        raise TranslationError(path, f"is not valid JSON ({exc})") from None
+        raise TranslationError(base + field, f"is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise TranslationError(path, f"must be a JSON object, got {type_name(value)}")
+        raise TranslationError(base + field, f"must be a JSON object, got {type_name(value)}")
     return value
 
 
-def _from_json(text: str) -> Any:
+@functools.cache
+def _json_parser() -> Callable[[str], Any]:
     """pydantic-core's parser takes a fifth of json.loads's time; imported on first use because it
     adds ~40 ms to start-up, which a request without tool calls need not pay."""
     from pydantic_core import from_json
 
-    return from_json(text)
+    return from_json
 
 
 def _image_source(url: str, path: str) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def _protoshift_bytes(reads: list[bytes]) -> list[bytes]:
     translator = StreamTranslator(include_usage=True)
     out: list[bytes] = []
     for data in reads:
-        for event in decoder.feed(data):
+        for event in decoder.iter_feed(data):
             for chunk in translator.feed(event):
                 out.append(encode_chunk(chunk))
     for event in decoder.close():

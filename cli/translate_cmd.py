@@ -155,7 +155,7 @@ def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
     translator = StreamTranslator(include_usage=run.options.include_usage)
     try:
         for data in source.iter_bytes():
-            for event in decoder.feed(data):
+            for event in decoder.iter_feed(data):
                 for chunk in translator.feed(event):
                     out.write(encode_chunk(chunk))
             out.flush()

@@ -56,14 +56,15 @@ class SSEDecoder:
         return list(self.iter_feed(chunk))
 
     def iter_feed(self, chunk: bytes) -> Iterator[ServerSentEvent]:
-        """`feed` as a generator: the first event of a large read comes out before the rest is
-        split (time to first chunk). Consume it whole before the next call."""
+        """`feed` as an iterator: the first event of a large read comes out before the rest is
+        split (time to first chunk). Consume it whole before the next call. (Not a generator
+        itself: the bookkeeping below runs at once and the line loop is the only generator.)"""
         if self._pending_bytes:
             chunk = self._pending_bytes + chunk
         text, used = codecs.utf_8_decode(chunk, "replace", False)
         self._pending_bytes = chunk[used:]
         if not text:
-            return
+            return iter(())
         if not self._started:
             self._started = True
             if text[0] == "\ufeff":
@@ -77,10 +78,10 @@ class SSEDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" not in text:
             self._tail += text
-            return
+            return iter(())
         lines = (self._tail + text).split("\n") if self._tail else text.split("\n")
         self._tail = lines.pop()
-        yield from self._lines(lines)
+        return self._lines(lines)
 
     def _lines(self, lines: list[str]) -> Iterator[ServerSentEvent]:
         # The hot loop of every stream: `data:` lines and blank lines inline, other fields aside.
@@ -141,10 +142,8 @@ class JSONEventDecoder:
         return [self._parse(e) for e in self._sse.iter_feed(chunk)]
 
     def iter_feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
-        """`feed` as a generator: each event is parsed only when asked for. Consume it whole."""
-        parse = self._parse
-        for event in self._sse.iter_feed(chunk):
-            yield parse(event)
+        """`feed` as an iterator: each event is parsed only when asked for. Consume it whole."""
+        return map(self._parse, self._sse.iter_feed(chunk))
 
     def close(self) -> list[dict[str, Any]]:
         return [self._parse(e) for e in self._sse.close()]

@@ -271,7 +271,7 @@ class HTTPBackend:
     def _log_response(self, response: httpx.Response, started: float) -> None:
         rid = response.headers.get("request-id") or response.headers.get("x-request-id")
         last_request_id.set(rid)
-        text = f"{self.name}: {response.status_code} {response.reason_phrase}"
+        text = f"{self.name}: {response.status_code} {response.reason_phrase}".rstrip()
         if rid:
             text += f" (request {rid})"
         self._emit("response", f"{text} in {time.perf_counter() - started:.2f}s")

@@ -47,6 +47,20 @@ OutDir = Annotated[
 ]
 Jsonl = Annotated[bool, typer.Option("--jsonl", help="One item per line; a failing line gives an error line.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr, errors only.")]
+# Options every command that talks to a provider shares (chat, batch).
+Backend = Annotated[str | None, typer.Option("--backend", "-b", help="anthropic | openai | mock [anthropic].")]
+Model = Annotated[str | None, typer.Option("--model", "-m", help="Model to ask (overrides the request's).")]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The primary backend's base URL.")]
+Fallback = Annotated[
+    list[str] | None, typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails.")
+]
+Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for the provider [600].")]
+MaxRetries = Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries on failure [2].")]
+NoBreaker = Annotated[bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")]
+AllowInsecure = Annotated[
+    bool, typer.Option("--allow-insecure", help="Allow a key over plain http:// to a remote host.")
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log requests and responses (keys hidden).")]
 
 
 @translate_app.command("request")
@@ -101,44 +115,29 @@ def chat_command(
     ] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", "-p", help="Send this as a user message.")] = None,
     system: Annotated[str | None, typer.Option("--system", help="Add this system prompt.")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model to ask (overrides the request's).")] = None,
+    model: Model = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Answer length limit.")] = None,
     stream: Annotated[bool, typer.Option("--stream", "-s", help="Stream tokens as they come.")] = False,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="auto | text | json | sse | jsonl (auto: text on a terminal).")
     ] = "auto",
-    backend: Annotated[
-        str | None, typer.Option("--backend", "-b", help="anthropic | openai | mock [default: anthropic].")
-    ] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="The primary backend's base URL.")] = None,
-    fallback: Annotated[
-        list[str] | None, typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails.")
-    ] = None,
+    backend: Backend = None,
+    base_url: BaseUrl = None,
+    fallback: Fallback = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the upstream request body; send nothing.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Chat on the terminal.")] = False,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for the provider [600].")] = None,
-    max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries on failure [2].")] = None,
-    no_breaker: Annotated[bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")] = False,
-    allow_insecure: Annotated[
-        bool, typer.Option("--allow-insecure", help="Allow sending a key over plain http:// to a remote host.")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log requests and responses (keys hidden).")] = False,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    no_breaker: NoBreaker = False,
+    allow_insecure: AllowInsecure = False,
+    verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
     """Send an OpenAI chat request to Claude (or any OpenAI-compatible server); print the answer."""
     from .chat_cmd import ChatOptions, run_chat
-    from .config import resolve_settings
 
-    settings = resolve_settings(
-        backend=backend,
-        model=model,
-        max_tokens=max_tokens,
-        timeout=timeout,
-        max_retries=max_retries,
-        no_breaker=no_breaker,
-        fallbacks=fallback,
-        base_url=base_url,
-        allow_insecure=allow_insecure,
+    settings = _settings(
+        backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, max_tokens
     )
     options = ChatOptions(input, prompt, system, stream, fmt, dry_run, interactive)
     _finish(lambda: run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
@@ -148,26 +147,13 @@ def chat_command(
 
 BatchInput = Annotated[str, typer.Argument(help="OpenAI batch input JSONL (or one chat request per line).")]
 BatchId = Annotated[str, typer.Argument(help="A Message Batch id (msgbatch_...).")]
-Backend = Annotated[str | None, typer.Option("--backend", "-b", help="anthropic | openai | mock [anthropic].")]
-Model = Annotated[str | None, typer.Option("--model", "-m", help="Model for every request (overrides each line's).")]
-BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The primary backend's base URL.")]
-Fallback = Annotated[
-    list[str] | None, typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails.")
-]
-Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for the provider [600].")]
-MaxRetries = Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries on failure [2].")]
-NoBreaker = Annotated[bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")]
-AllowInsecure = Annotated[
-    bool, typer.Option("--allow-insecure", help="Allow a key over plain http:// to a remote host.")
-]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log requests and responses (keys hidden).")]
 IdMap = Annotated[
     Path | None,
     typer.Option("--id-map", help="JSON file of safe custom_id -> original (written / read).", dir_okay=False),
 ]
 
 
-def _batch_settings(
+def _settings(
     backend: str | None = None,
     model: str | None = None,
     base_url: str | None = None,
@@ -176,13 +162,15 @@ def _batch_settings(
     max_retries: int | None = None,
     no_breaker: bool = False,
     allow_insecure: bool = False,
+    max_tokens: int | None = None,
 ) -> Any:
+    """The shared provider options, merged with the environment and the config file."""
     from .config import resolve_settings
 
     return resolve_settings(
         backend=backend,
         model=model,
-        max_tokens=None,
+        max_tokens=max_tokens,
         timeout=timeout,
         max_retries=max_retries,
         no_breaker=no_breaker,
@@ -215,7 +203,7 @@ def batch_run_command(
     """Run every line of INPUT through the backend, N at a time; one output line per input line."""
     from .batch_cmd import RunOptions, run_batch
 
-    settings = _batch_settings(backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure)
+    settings = _settings(backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure)
     options = RunOptions(input, output, concurrency, resume, validate_only)
     _finish(lambda: run_batch(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
@@ -237,7 +225,7 @@ def batch_submit_command(
     """Create Anthropic Message Batches from INPUT (split as the limits need); print their ids."""
     from .batch_api_cmd import SubmitOptions, run_submit
 
-    settings = _batch_settings("anthropic", model, base_url, None, timeout, max_retries, no_breaker, allow_insecure)
+    settings = _settings("anthropic", model, base_url, None, timeout, max_retries, no_breaker, allow_insecure)
     options = SubmitOptions(input, max_requests, max_bytes)
     _finish(lambda: run_submit(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
@@ -256,7 +244,7 @@ def batch_status_command(
     """A batch's processing status and request counts (JSON on stdout)."""
     from .batch_api_cmd import run_status
 
-    settings = _batch_settings("anthropic", None, base_url, None, timeout, max_retries)
+    settings = _settings("anthropic", None, base_url, None, timeout, max_retries)
     _finish(lambda: run_status(batch_id, wait, poll_interval, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
@@ -275,7 +263,7 @@ def batch_results_command(
     """Download an ended batch's results as OpenAI Batch output lines, under the original custom_ids."""
     from .batch_api_cmd import run_results
 
-    settings = _batch_settings("anthropic", None, base_url, None, timeout, max_retries)
+    settings = _settings("anthropic", None, base_url, None, timeout, max_retries)
     _finish(lambda: run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
@@ -286,7 +274,7 @@ def batch_cancel_command(
     """Ask Anthropic to cancel a batch (it goes on `canceling`, then `ended`)."""
     from .batch_api_cmd import run_cancel
 
-    settings = _batch_settings("anthropic", None, base_url)
+    settings = _settings("anthropic", None, base_url)
     _finish(lambda: run_cancel(batch_id, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
@@ -300,7 +288,7 @@ def batch_list_command(
     """Your Message Batches, one JSON line each."""
     from .batch_api_cmd import run_list
 
-    settings = _batch_settings("anthropic", None, base_url)
+    settings = _settings("anthropic", None, base_url)
     _finish(lambda: run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 

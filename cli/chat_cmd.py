@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,19 +61,25 @@ def resolve_format(fmt: str, *, streaming: bool) -> str:
 
 def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = False) -> dict[str, Any]:
     """The OpenAI request: loaded from INPUT/stdin, or built from -p/--system, then the flags applied.
+
+    With -p, piped stdin is either a request (JSON: the prompt is appended to it) or text the prompt
+    is about (`cat notes.md | protoshift chat -p "Summarize"`: one user message, prompt first).
     `empty_ok`: no INPUT and no -p gives a request with no messages (an interactive session's start)."""
-    if options.input is not None or (options.prompt is None and not stdin_is_terminal()):
-        source = Source("<stdin>") if options.input in (None, "-") else Source(options.input, _path(options.input))
-        loaded = parse_json(source.read_bytes(), source.name)
-        if not isinstance(loaded, dict):
-            raise InputError(f"{source.name}: a chat request must be a JSON object")
-        request: dict[str, Any] = copy.deepcopy(loaded)
-        if not isinstance(request.get("messages", []), list):
-            raise InputError(f"{source.name}: messages: expected an array")
-        request.setdefault("messages", [])
-    elif options.prompt is None and not empty_ok:
-        raise InputError("nothing to send: give a request file, pipe JSON into stdin, or use -p PROMPT")
-    else:
+    request: dict[str, Any] | None = None
+    piped_text: str | None = None
+    if options.input is not None and options.input != "-":
+        request = _parse_request(Source(options.input, _path(options.input)).read_bytes(), options.input)
+    elif options.input == "-" or not stdin_is_terminal():
+        data = Source("<stdin>").read_bytes()
+        if not data.strip():
+            pass  # an empty pipe (`< /dev/null`, a script's closed stdin): nothing loaded
+        elif options.prompt is None or data.lstrip()[:1] == b"{":
+            request = _parse_request(data, "<stdin>")
+        else:
+            piped_text = data.decode("utf-8", errors="replace")
+    if request is None:
+        if options.prompt is None and not empty_ok:
+            raise InputError("nothing to send: give a request file, pipe JSON into stdin, or use -p PROMPT")
         request = {"messages": []}
     messages: list[Any] = request["messages"]
     if options.system is not None:
@@ -87,7 +92,8 @@ def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = 
             at += 1
         messages.insert(at, {"role": "system", "content": options.system})
     if options.prompt is not None:
-        messages.append({"role": "user", "content": options.prompt})
+        text = options.prompt if piped_text is None else f"{options.prompt}\n\n{piped_text}"
+        messages.append({"role": "user", "content": text})
     if settings.model or "model" not in request:
         request["model"] = settings.default_model(settings.backend)
     if settings.max_tokens is not None:
@@ -96,6 +102,16 @@ def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = 
     if options.stream:
         request["stream"] = True
     return request
+
+
+def _parse_request(data: bytes, name: str) -> dict[str, Any]:
+    loaded = parse_json(data, name)
+    if not isinstance(loaded, dict):
+        raise InputError(f"{name}: a chat request must be a JSON object")
+    if not isinstance(loaded.get("messages", []), list):
+        raise InputError(f"{name}: messages: expected an array")
+    loaded.setdefault("messages", [])
+    return loaded
 
 
 def _path(text: str) -> Any:

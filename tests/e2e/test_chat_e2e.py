@@ -382,11 +382,11 @@ def test_empty_stdin_is_bad_input(chat: Chat) -> None:
     assert done.stdout == b""
 
 
-def test_prompt_without_input_does_not_read_stdin(chat: Chat, serve: Serve) -> None:
-    """-p alone builds a fresh request even when stdin is a pipe; `-` appends to the piped request."""
+def test_prompt_appends_to_a_piped_request(chat: Chat, serve: Serve) -> None:
+    """-p appends to the request piped on stdin (as with `-`); with nothing piped it stands alone."""
     server = serve(lambda r: anthropic_message_reply("ok"))
-    assert chat("-p", "only this", input=_request(), server=server).returncode == 0
-    assert chat("-", "-p", "and this", input=_request(), server=server).returncode == 0
+    assert chat("-p", "only this", input=b"", server=server).returncode == 0
+    assert chat("-p", "and this", input=_request(), server=server).returncode == 0
     fresh, appended = anthropic_bodies(server)
     assert [m["content"][0]["text"] for m in fresh["messages"]] == ["only this"]
     # two user turns in a row become one Anthropic user turn with two text blocks

@@ -79,7 +79,8 @@ def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = 
             piped_text = data.decode("utf-8", errors="replace")
     if request is None:
         if options.prompt is None and not empty_ok:
-            raise InputError("nothing to send: give a request file, pipe JSON into stdin, or use -p PROMPT")
+            where = "<stdin> is empty: " if not stdin_is_terminal() else ""
+            raise InputError(f"{where}nothing to send: give a request file, pipe JSON into stdin, or use -p PROMPT")
         request = {"messages": []}
     messages: list[Any] = request["messages"]
     if options.system is not None:

@@ -230,6 +230,7 @@ def _tools(req: dict[str, Any], body: dict[str, Any], notes: list[Note]) -> None
     if not tools:
         if choice not in (None, "none", "auto"):
             raise TranslationError(choice_path, "names a tool choice but the request has no tools")
+        _declare_tools_of_history(body, notes)
         return
     anthropic_choice = _tool_choice(choice, choice_path, names) if choice is not None else None
     if parallel is False:
@@ -239,6 +240,28 @@ def _tools(req: dict[str, Any], body: dict[str, Any], notes: list[Note]) -> None
             anthropic_choice["disable_parallel_tool_use"] = True
     if anthropic_choice is not None:
         body["tool_choice"] = anthropic_choice
+
+
+def _declare_tools_of_history(body: dict[str, Any], notes: list[Note]) -> None:
+    """Anthropic refuses tool_use blocks in a request that defines no tools; OpenAI does not. The
+    tools the history used are declared (any input) and forbidden, as the caller offered none."""
+    used: dict[str, None] = {}
+    for turn in body["messages"]:
+        if turn["role"] == "assistant":
+            for block in turn["content"]:
+                if block["type"] == "tool_use":
+                    used[block["name"]] = None
+    if not used:
+        return
+    body["tools"] = [{"name": name, "input_schema": {"type": "object"}} for name in used]
+    body["tool_choice"] = {"type": "none"}
+    notes.append(
+        Note(
+            "tools",
+            "defaulted",
+            f"declared {', '.join(used)} (used earlier) with tool_choice none: Anthropic needs tools for tool blocks",
+        )
+    )
 
 
 def _tool(tool: dict[str, Any], path: str, notes: list[Note]) -> dict[str, Any]:

@@ -525,3 +525,27 @@ def test_adaptive_thinking_is_kept_and_drops_temperature() -> None:
     result = translate(req(HI, temperature=0.3, thinking={"type": "adaptive", "display": "summarized"}))
     assert result.body["thinking"] == {"type": "adaptive", "display": "summarized"}
     assert "temperature" not in result.body
+
+
+def test_tool_history_without_tools_declares_the_tools_used_and_forbids_new_calls() -> None:
+    """Anthropic needs tools defined for tool blocks; the caller offered none, so none may be called."""
+    request = req(
+        user("Weather?"),
+        assistant(None, tool_calls=[call("c1", "get_weather", '{"city": "Oslo"}'), call("c2", "get_time", "{}")]),
+        tool("c1", "4°C"),
+        tool("c2", "noon"),
+        user("Thanks, and now a poem."),
+    )
+    result = translate(request)
+    assert result.body["tools"] == [
+        {"name": "get_weather", "input_schema": {"type": "object"}},
+        {"name": "get_time", "input_schema": {"type": "object"}},
+    ]
+    assert result.body["tool_choice"] == {"type": "none"}
+    assert "get_weather, get_time" in one_note(result, "tools", "defaulted").reason
+    translate(request, strict=True)  # nothing the caller asked for is lost
+
+
+def test_no_tools_declared_when_the_history_has_no_tool_calls() -> None:
+    result = translate(req(user("hi")))
+    assert "tools" not in result.body and "tool_choice" not in result.body

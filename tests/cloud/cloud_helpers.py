@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 import httpx
+import respx
 
 from cloud import CloudEvent
 from cloud.anthropic import AnthropicBackend
@@ -48,13 +49,15 @@ Step = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 
 class Script:
-    """An httpx transport that answers with the next scripted step (the last one repeats) and
-    records every request it got."""
+    """A respx router, as an httpx transport, that answers with the next scripted step (the last one
+    repeats) and records every request it got."""
 
     def __init__(self, *steps: Step) -> None:
         self.steps = list(steps)
         self.requests: list[httpx.Request] = []
-        self.transport = httpx.MockTransport(self._handle)
+        self.router = respx.Router(assert_all_called=False)
+        self.router.route().mock(side_effect=self._handle)
+        self.transport = httpx.MockTransport(self.router.async_handler)
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)

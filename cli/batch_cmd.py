@@ -12,7 +12,9 @@ The HTTP backends get a `cloud.ShardedTransport` (pools of a few connections eac
 httpx's one pool, which slows down as concurrency grows (encode/httpx#3215; figures in benchmarks/).
 
 If the provider stops taking requests altogether (circuit open, key refused), the run stops
-sending, writes no line for what it did not send, and exits 1: `--resume` picks up from there.
+sending and exits 1. Every line it did not finish still gets its output line, an error with the
+code `stopped`, so OUTPUT always has one line per input line; `--resume` takes those lines out
+and sends their requests again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from translator.batch import BatchItem, batch_body, error_line, output_line
 from translator.report import LOSSY_ACTIONS
 
 from .batch_io import (
+    STOPPED,
     AppendOnlyOutput,
     BadLine,
     ResumeState,
@@ -187,6 +190,7 @@ async def _send_all(
     progress = Progress(tally, diag)
     queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue(maxsize=concurrency * QUEUE_PER_WORKER)
     stop: list[str] = []
+    written: set[str] = set()
 
     async def read() -> None:
         try:
@@ -232,6 +236,7 @@ async def _send_all(
             finally:
                 tally.in_flight -= 1
             output.write(json_line(line))
+            written.add(custom_id)
             progress.tick()
 
     tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside
@@ -240,12 +245,27 @@ async def _send_all(
             group.create_task(read())
             for _ in range(concurrency):
                 group.create_task(work())
+        if stop:
+            _write_stopped_lines(path, output, done | written, stop[0])
     finally:
         progress.stop()
         output.close()
         with contextlib.suppress(Exception):
             await backend.aclose()
     return stop[0] if stop else None
+
+
+def _write_stopped_lines(path: Path, output: AppendOnlyOutput, finished: set[str], reason: str) -> None:
+    """One `stopped` error line for each request the run did not finish: OUTPUT stays one line per
+    input line, and `--resume` (scan_output) knows to send these again."""
+    message = f"the run stopped before this request was done ({reason}); run again with --resume"
+    for number, line in iter_lines(path):
+        try:
+            custom_id = parse_line(line, number).custom_id
+        except BadLine:
+            continue
+        if custom_id not in finished:
+            output.write(json_line(error_line(_line_id(), custom_id, STOPPED, message)))
 
 
 def _summary(tally: Tally, output: Path, diag: Diagnostics, stopped: str | None) -> None:

@@ -19,6 +19,7 @@ from translator.batch import BatchItem, parse_input_line
 
 from .console import Diagnostics
 from .exits import InputError
+from .output import atomic_file
 
 MAX_REPORTED = 20  # invalid lines listed one by one; past this, a count
 
@@ -127,9 +128,14 @@ class ResumeState:
         self.failed &= ids
 
 
+# error.code of the lines a stopped run wrote for the requests it did not finish (cli.batch_cmd).
+STOPPED = "stopped"
+
+
 def scan_output(path: Path) -> ResumeState:
     """The custom_ids already in OUTPUT (a run to resume). A torn last line — the process was killed
-    in the middle of writing it — is cut off, so its request runs again."""
+    in the middle of writing it — is cut off, and `stopped` lines are taken out, so their requests
+    run again."""
     state = ResumeState()
     try:
         fh = path.open("r+b")
@@ -137,6 +143,7 @@ def scan_output(path: Path) -> ResumeState:
         return state
     except OSError as exc:
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    stopped = False
     with fh:
         good_end = 0
         for number, line in enumerate(fh, start=1):
@@ -155,12 +162,28 @@ def scan_output(path: Path) -> ResumeState:
             custom_id = value.get("custom_id") if isinstance(value, dict) else None
             if not isinstance(custom_id, str):
                 raise InputError(f"{path}:{number}: not a batch output line (no custom_id)")
+            error = value.get("error")
+            if isinstance(error, dict) and error.get("code") == STOPPED:
+                stopped = True
+                continue
             state.done.add(custom_id)
-            if value.get("error") is not None:
+            if error is not None:
                 state.failed.add(custom_id)
         if state.torn:
             fh.truncate(good_end)
+    if stopped:
+        _drop_stopped_lines(path)
     return state
+
+
+def _drop_stopped_lines(path: Path) -> None:
+    """OUTPUT without its `stopped` lines (their requests are about to run again), replaced atomically."""
+    with atomic_file(path) as out, path.open("rb") as fh:
+        for line in fh:
+            value = json.loads(line) if line.strip() else None
+            error = value.get("error") if isinstance(value, dict) else None
+            if not (isinstance(error, dict) and error.get("code") == STOPPED):
+                out.write(line)
 
 
 class AppendOnlyOutput:

@@ -199,7 +199,7 @@ def test_existing_output_needs_resume(run_cli: Any, tmp_path: Path) -> None:
     assert [line["custom_id"] for line in read_jsonl(out)] == ["zzz", "a"]
 
 
-def test_a_refused_key_stops_the_run_and_writes_nothing_unsent(run_cli: Any, tmp_path: Path) -> None:
+def test_a_refused_key_stops_the_run_and_resume_sends_the_rest(run_cli: Any, tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", [batch_line(f"r{n}", f"q {n}") for n in range(50)])
     out = tmp_path / "out.jsonl"
     with FakeServer(lambda received: anthropic_error_reply(401, "authentication_error", "invalid x-api-key")) as server:
@@ -209,4 +209,16 @@ def test_a_refused_key_stops_the_run_and_writes_nothing_unsent(run_cli: Any, tmp
     stderr = done.stderr.decode()
     assert "not sent" in stderr and "--resume" in stderr
     assert sent <= 8  # the workers stop at the first refusal instead of trying all 50
-    assert read_jsonl(out) == [] if out.exists() else True
+    # still one output line per input line: each says the run stopped before it was done
+    stopped = read_jsonl(out)
+    assert sorted(line["custom_id"] for line in stopped) == sorted(f"r{n}" for n in range(50))
+    assert {line["error"]["code"] for line in stopped} == {"stopped"}
+    assert all("--resume" in line["error"]["message"] for line in stopped)
+
+    with FakeServer(lambda received: anthropic_message_reply("fine")) as server:
+        resumed = run_cli("batch", "run", str(source), "-o", str(out), "-c", "4", "--resume", env=_env(server))
+        assert len(server.requests) == 50
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    lines = read_jsonl(out)
+    assert sorted(line["custom_id"] for line in lines) == sorted(f"r{n}" for n in range(50))  # no duplicate
+    assert all(line["error"] is None for line in lines)

@@ -37,6 +37,10 @@ class ServerSentEvent(NamedTuple):  # a tuple: made once per event, cheaper than
     retry: int | None = None
 
 
+# A read of more lines than this is turned into events lazily, this many lines at a time.
+_LAZY_LINES = 96
+
+
 class SSEDecoder:
     """Feed bytes, get complete events. `close()` at end of stream gives a last unterminated event."""
 
@@ -53,18 +57,29 @@ class SSEDecoder:
         self._retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        return list(self.iter_feed(chunk))
+        return self._events(self._split(chunk))
 
     def iter_feed(self, chunk: bytes) -> Iterator[ServerSentEvent]:
-        """`feed` as an iterator: the first event of a large read comes out before the rest is
-        split (time to first chunk). Consume it whole before the next call. (Not a generator
-        itself: the bookkeeping below runs at once and the line loop is the only generator.)"""
+        """`feed` as an iterator: a large read (a burst of many events) is turned into events a
+        slice of lines at a time, so the first one comes out before the rest is worked through
+        (time to first chunk). Consume it whole before the next call."""
+        lines = self._split(chunk)
+        if len(lines) <= _LAZY_LINES:
+            return iter(self._events(lines))
+        return self._events_lazily(lines)
+
+    def _events_lazily(self, lines: list[str]) -> Iterator[ServerSentEvent]:
+        for start in range(0, len(lines), _LAZY_LINES):
+            yield from self._events(lines[start : start + _LAZY_LINES])
+
+    def _split(self, chunk: bytes) -> list[str]:
+        """Bytes -> the complete lines they end; the rest waits for the next read."""
         if self._pending_bytes:
             chunk = self._pending_bytes + chunk
         text, used = codecs.utf_8_decode(chunk, "replace", False)
         self._pending_bytes = chunk[used:]
         if not text:
-            return iter(())
+            return []
         if not self._started:
             self._started = True
             if text[0] == "\ufeff":
@@ -78,31 +93,34 @@ class SSEDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" not in text:
             self._tail += text
-            return iter(())
+            return []
         lines = (self._tail + text).split("\n") if self._tail else text.split("\n")
         self._tail = lines.pop()
-        return self._lines(lines)
+        return lines
 
-    def _lines(self, lines: list[str]) -> Iterator[ServerSentEvent]:
-        # The hot loop of every stream: `data:` lines and blank lines inline, other fields aside.
+    def _events(self, lines: list[str]) -> list[ServerSentEvent]:
+        # The hot loop of every stream: blank, `data:` and `event:` lines inline, with the event
+        # type in a local; the rarer fields go through _field.
+        events: list[ServerSentEvent] = []
         data = self._data
+        event = self._event
         for line in lines:
             if not line:  # blank line: dispatch
                 if data:
                     payload = data[0] if len(data) == 1 else "\n".join(data)
-                    self._data = []
-                    event = ServerSentEvent(payload, self._event or "message", self._id, self._retry)
-                    self._event = ""
-                    yield event
-                    data = self._data
-                    continue
-                self._event = ""
-            elif line.startswith("data:"):
+                    events.append(ServerSentEvent(payload, event or "message", self._id, self._retry))
+                    data = self._data = []
+                event = ""
+            elif line[:5] == "data:":
                 data.append(line[6:] if line[5:6] == " " else line[5:])
-            elif line.startswith("event:"):
-                self._event = line[7:] if line[6:7] == " " else line[6:]
+            elif line[:6] == "event:":
+                event = line[7:] if line[6:7] == " " else line[6:]
             else:
+                self._event = event
                 self._field(line)
+                event = self._event
+        self._event = event
+        return events
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream. The spec drops an event with no closing blank line; recorded streams and
@@ -110,7 +128,7 @@ class SSEDecoder:
         text = codecs.utf_8_decode(self._pending_bytes, "replace", True)[0]
         self._pending_bytes = b""
         tail, self._tail = self._tail + text, ""
-        return list(self._lines([tail, ""] if tail else [""]))
+        return self._events([tail, ""] if tail else [""])
 
     def _field(self, line: str) -> None:
         """A line that is neither `data:` nor blank: a comment, `event`, `id` or `retry`."""

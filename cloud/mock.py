@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -90,6 +91,9 @@ def _forced_tool(body: JSON) -> JSON | None:
     return None
 
 
+_WORDS = re.compile(r"\s*\S+")
+
+
 class _Answer:
     """The reply to one request, as a list of content blocks plus stop reason and usage."""
 
@@ -109,15 +113,16 @@ class _Answer:
             (m for m in reversed(body.get("messages", [])) if isinstance(m, dict) and m.get("role") == "user"),
             {},
         )
-        said = _text_of(last.get("content", "")).split()
-        words = ["You", "said:", *said] if said else ["You", "said", "nothing."]
+        said = _text_of(last.get("content", "")).strip()
+        text = f"You said: {said}" if said else "You said nothing."
         self.stop_reason = "end_turn"
         for stop in body.get("stop_sequences") or []:
-            text = " ".join(words)
             if isinstance(stop, str) and stop and stop in text:
-                words = text[: text.index(stop)].split()
+                text = text[: text.index(stop)]
                 self.stop_reason, self.stop_sequence = "stop_sequence", stop
                 break
+        # One word per token, each with the whitespace before it: markdown and line breaks survive.
+        words = _WORDS.findall(text)
         max_tokens = body.get("max_tokens")
         if isinstance(max_tokens, int) and len(words) > max_tokens:
             words = words[:max_tokens]
@@ -126,8 +131,8 @@ class _Answer:
         self.output_tokens = len(words)
 
     def pieces(self) -> list[str]:
-        """The text as the deltas that make it up: one word each, spaces kept."""
-        return [w if i == 0 else " " + w for i, w in enumerate(self.words)]
+        """The text as the deltas that make it up: one word each, with the whitespace before it."""
+        return self.words
 
     def usage(self, output_tokens: int) -> JSON:
         return {

@@ -147,13 +147,20 @@ def run_cli(base_url: str, lines: int, tmp: Path, concurrency: int = CONCURRENCY
         "XDG_CONFIG_HOME": str(tmp / "config"),
     }
     args = [str(_bin()), "batch", "run", str(source), "-o", str(output), "-c", str(concurrency)]
+    # The child's ru_maxrss counts the image it was forked from (this process, LiteLLM and all), so
+    # the peak RSS comes from GNU time, which forks small and measures the exec'd protoshift alone.
+    gnu_time = os.path.exists("/usr/bin/time")
+    measured = ["/usr/bin/time", "-f", "maxrss_kb=%M", *args] if gnu_time else args
     started = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(measured, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     stderr = proc.stderr.read().decode()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
+    rss_kb = usage.ru_maxrss
+    if gnu_time and (found := re.search(r"maxrss_kb=(\d+)", stderr)):
+        rss_kb = int(found.group(1))
     match = _SUMMARY.search(stderr)
     if proc.returncode != 0 or match is None or int(match.group(1)) != lines:
         raise RuntimeError(f"batch run exited {proc.returncode}: {stderr.strip()[-300:]}")
@@ -164,7 +171,7 @@ def run_cli(base_url: str, lines: int, tmp: Path, concurrency: int = CONCURRENCY
         "process_rate": lines / wall,
         "send_s": float(match.group(3)),
         "send_rate": float(match.group(4)),
-        "max_rss_mb": usage.ru_maxrss / 1024,  # Linux: kilobytes
+        "max_rss_mb": rss_kb / 1024,  # Linux: kilobytes
     }
 
 

@@ -58,7 +58,7 @@ def stream_events(total: int = EVENTS) -> list[bytes]:
         return f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
     usage = {"input_tokens": 12, "output_tokens": 1}
-    message = {"id": "msg_bench_stream", "type": "message", "role": "assistant", "model": "claude-bench",
+    message: dict[str, Any] = {"id": "msg_bench_stream", "type": "message", "role": "assistant", "model": "claude-bench",
                "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}  # fmt: skip
     head = [
         sse({"type": "message_start", "message": message}),
@@ -146,7 +146,7 @@ class Side:
     samples: list[Sample] = field(default_factory=list)
 
     def median(self, attr: str) -> float:
-        return statistics.median(getattr(s, attr) for s in self.samples)
+        return float(statistics.median(getattr(s, attr) for s in self.samples))
 
     @property
     def cpu_us_per_event(self) -> float:

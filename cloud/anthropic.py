@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import httpx
@@ -128,7 +128,7 @@ class AnthropicBackend(HTTPBackend):
                 ResponseFormatError(self.name, f"the answer is not an Anthropic message: {exc}")
             ) from exc
 
-    async def stream(self, request: Mapping[str, Any]) -> AsyncIterator[JSON]:
+    async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
         translation = self._translate(request, stream=True)
         include_usage = translation.include_usage
         headers, body = self._headers(translation), translation.body

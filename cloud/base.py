@@ -18,7 +18,7 @@ import contextvars
 import ipaddress
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -77,7 +77,7 @@ class Backend(Protocol):
 
     async def complete(self, request: Mapping[str, Any]) -> JSON: ...
 
-    def stream(self, request: Mapping[str, Any]) -> AsyncIterator[JSON]: ...
+    def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]: ...
 
     def prepare(self, request: Mapping[str, Any]) -> PreparedRequest: ...
 
@@ -390,7 +390,7 @@ class HTTPBackend:
 
     async def _send_stream(
         self, url: str, headers: dict[str, str], body: Mapping[str, Any], handler: Callable[[], StreamHandler]
-    ) -> AsyncIterator[JSON]:
+    ) -> AsyncGenerator[JSON, None]:
         """POST `body` and yield the chunks `handler` makes of the SSE events, as they arrive.
         Retried like `_send_json` until the first chunk is out; after that a failure raises
         `StreamInterruptedError` and the chunks given out stay given out."""

@@ -6,7 +6,7 @@ requests and `TranslationError` never move on; neither does a stream that has be
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 from cloud.base import JSON, Backend, PreparedRequest
@@ -59,7 +59,7 @@ class FallbackBackend:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def stream(self, request: Mapping[str, Any]) -> AsyncIterator[JSON]:
+    async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
         for index, (backend, model) in enumerate(self.backends):
             started = False
             try:

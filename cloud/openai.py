@@ -4,7 +4,7 @@ the same protocol, passed through. Streams are decoded only to give out whole ch
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import httpx
@@ -108,7 +108,7 @@ class OpenAIBackend(HTTPBackend):
     async def complete(self, request: Mapping[str, Any]) -> JSON:
         return await self._send_json(self.url, self._headers(stream=False), self._body(request, stream=False))
 
-    async def stream(self, request: Mapping[str, Any]) -> AsyncIterator[JSON]:
+    async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
         async for chunk in self._send_stream(
             self.url, self._headers(stream=True), self._body(request, stream=True), _OpenAIEvents
         ):

@@ -76,7 +76,10 @@ def load() -> LiteLLM | str:
         model, messages, params = split(request)
         messages = config.translate_developer_role_to_system_role(messages=messages)
         optional = config.map_openai_params(params, {}, model, True)
-        return config.transform_request(model, messages, optional, {}, {})
+        body: dict[str, Any] = config.transform_request(
+            model, messages, optional, {}, {}
+        )  # typed with or without litellm
+        return body
 
     def completion_path(request: dict[str, Any]) -> dict[str, Any]:
         model, messages, params = split(request)
@@ -91,10 +94,12 @@ def load() -> LiteLLM | str:
         optional = get_optional_params(
             model=model, custom_llm_provider="anthropic", messages=messages, drop_params=True, **params
         )
-        return provider.transform_request(model, messages, optional, {}, {})
+        body: dict[str, Any] = provider.transform_request(model, messages, optional, {}, {})
+        return body
 
     def new_parser() -> Callable[[Event], Any]:
-        return ModelResponseIterator(None, sync_stream=True, json_mode=False).chunk_parser
+        parser: Callable[[Event], Any] = ModelResponseIterator(None, sync_stream=True, json_mode=False).chunk_parser
+        return parser
 
     def bytes_path(reads: list[bytes]) -> list[bytes]:
         def lines() -> Iterator[str]:  # httpx.Response.iter_lines(), minus the socket

@@ -23,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .servers import serve
 
 THROUGHPUT_TARGET = 500.0  # requests/s
 LATENCY_TARGET = 4.0  # x the ideal
@@ -47,22 +48,9 @@ class BatchResults:
         return asdict(self)
 
 
-@contextmanager
-def server(latency: float = 0.0) -> Iterator[str]:
+def server(latency: float = 0.0) -> AbstractContextManager[str]:
     """benchmarks.fastserver in its own process; yields its base URL."""
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.fastserver", "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        cwd=root,
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return serve("benchmarks.fastserver", "--latency", str(latency))
 
 
 # -- raw httpx: one pool vs many small ones --------------------------------------------------------

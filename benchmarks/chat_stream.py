@@ -27,16 +27,15 @@ import gc
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .litellm_side import LiteLLM
+from .servers import serve
 
 EVENTS = 2000
 REQUEST: dict[str, Any] = {
@@ -112,21 +111,6 @@ async def _serve(port: int = 0) -> None:
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
-
-
-@contextlib.contextmanager
-def server_process() -> Iterator[str]:
-    """The fake server in its own process; yields its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.chat_stream", "--serve"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 # -- the clients -----------------------------------------------------------------------------------
@@ -252,7 +236,7 @@ MODES = {"trickled": "", "burst": "/burst"}  # mode -> base URL path the server 
 def run(litellm: LiteLLM | None, *, quick: bool = False) -> dict[str, ChatStreamResults]:
     """mode -> results."""
     reps, warmup = (5, 2) if quick else (30, 5)
-    with server_process() as server:
+    with serve("benchmarks.chat_stream", "--serve") as server:
         return {mode: _run_mode(server + path, litellm, reps, warmup) for mode, path in MODES.items()}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from cloud.base import JSON, HTTPBackend, PreparedRequest, redact_headers
+from cloud.base import JSON, HTTPBackend, PreparedRequest, redact_headers, shape_request
 from cloud.breaker import CircuitBreaker
 from cloud.errors import InvalidRequestError, ResponseFormatError
 from cloud.events import EventSink
@@ -80,14 +80,7 @@ class AnthropicBackend(HTTPBackend):
     # -- building --------------------------------------------------------------------------------
 
     def _translate(self, request: Mapping[str, Any], *, stream: bool) -> RequestTranslation:
-        openai_request = dict(request)
-        if self.model:
-            openai_request["model"] = self.model
-        if stream:
-            openai_request["stream"] = True
-        else:
-            openai_request.pop("stream", None)
-            openai_request.pop("stream_options", None)
+        openai_request = shape_request(request, model=self.model, stream=stream)
         translation = translate_request(openai_request, default_max_tokens=self.default_max_tokens, strict=self.strict)
         for note in translation.notes:
             if note.action in LOSSY_ACTIONS:

@@ -52,6 +52,7 @@ __all__ = [
     "is_loopback",
     "last_request_id",
     "redact_headers",
+    "shape_request",
 ]
 
 T = TypeVar("T")
@@ -154,6 +155,20 @@ def _safe_url(url: httpx.URL) -> str:
     if url.password:
         url = url.copy_with(password="***")
     return str(url)
+
+
+def shape_request(request: Mapping[str, Any], *, model: str | None, stream: bool) -> JSON:
+    """The caller's OpenAI request as a backend sends it: its `model` override applied, and `stream`
+    (with `stream_options`) set or removed to match the call."""
+    shaped = dict(request)
+    if model:
+        shaped["model"] = model
+    if stream:
+        shaped["stream"] = True
+    else:
+        shaped.pop("stream", None)
+        shaped.pop("stream_options", None)
+    return shaped
 
 
 def _duration(seconds: float) -> str:

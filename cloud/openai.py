@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from cloud.base import JSON, HTTPBackend, PreparedRequest, is_loopback, redact_headers
+from cloud.base import JSON, HTTPBackend, PreparedRequest, is_loopback, redact_headers, shape_request
 from cloud.breaker import CircuitBreaker
 from cloud.events import EventSink
 from translator.errors import IncompleteStreamError, UpstreamStreamError
@@ -80,15 +80,7 @@ class OpenAIBackend(HTTPBackend):
         self.url = f"{self.base_url}/chat/completions"
 
     def _body(self, request: Mapping[str, Any], *, stream: bool) -> JSON:
-        body = dict(request)
-        if self.model:
-            body["model"] = self.model
-        if stream:
-            body["stream"] = True
-        else:
-            body.pop("stream", None)
-            body.pop("stream_options", None)
-        return body
+        return shape_request(request, model=self.model, stream=stream)
 
     def _headers(self, *, stream: bool) -> dict[str, str]:
         headers = {

@@ -78,7 +78,7 @@ async def _hammer(url: str, requests: int, concurrency: int, transport: Any, lim
 def pools(requests: int, concurrency: int = CONCURRENCY) -> dict[str, float]:
     import httpx
 
-    from cloud.pool import ShardedTransport
+    from protoshift.cloud.pool import ShardedTransport
 
     configs: dict[str, Any] = {
         "httpx default (1 pool, keep-alive 20)": lambda: (None, None),

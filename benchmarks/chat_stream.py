@@ -178,8 +178,8 @@ async def _raw(url: str) -> Sample:
 
 
 async def _protoshift(url: str, state_dir: Path) -> Sample:
-    import cloud
-    from translator.sse import encode_chunk
+    from protoshift import cloud
+    from protoshift.translator.sse import encode_chunk
 
     out: list[bytes] = []
     backend = cloud.create_anthropic_backend(api_key="x", base_url=url, breaker_dir=state_dir)

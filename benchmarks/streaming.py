@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from translator import StreamTranslator
-from translator.sse import JSONEventDecoder, encode_chunk, encode_done
+from protoshift.translator import StreamTranslator
+from protoshift.translator.sse import JSONEventDecoder, encode_chunk, encode_done
 
 from .corpus import Event, sse_reads, streams
 from .litellm_side import LiteLLM
@@ -38,7 +38,7 @@ def _protoshift_parser() -> Callable[[Event], Any]:
 
 
 def _protoshift_bytes(reads: list[bytes]) -> list[bytes]:
-    """cli.translate_cmd._translate_stream, writing to a list instead of stdout."""
+    """cli.translate.run._translate_stream, writing to a list instead of stdout."""
     decoder = JSONEventDecoder()
     translator = StreamTranslator(include_usage=True)
     out: list[bytes] = []

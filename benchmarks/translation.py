@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from translator import translate_request
+from protoshift.translator import translate_request
 
 from .corpus import Request, requests
 from .litellm_side import LiteLLM

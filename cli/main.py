@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .exits import BAD_INPUT, INTERRUPTED, OK, CLIError
+from protoshift.cli.exits import BAD_INPUT, INTERRUPTED, OK, CLIError
 
 if TYPE_CHECKING:
-    from .console import Diagnostics
+    from protoshift.cli.io.console import Diagnostics
 
 app = typer.Typer(
     name="protoshift",
@@ -76,7 +76,7 @@ def translate_request_command(
     quiet: Quiet = False,
 ) -> None:
     """OpenAI chat request(s) -> Anthropic Messages request body."""
-    from .translate_cmd import TranslateOptions, run_translate
+    from protoshift.cli.translate.run import TranslateOptions, run_translate
 
     options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens)
     _finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
@@ -87,7 +87,7 @@ def translate_response_command(
     inputs: Inputs = None, out_dir: OutDir = None, jsonl: Jsonl = False, quiet: Quiet = False
 ) -> None:
     """Anthropic message(s) -> OpenAI chat.completion."""
-    from .translate_cmd import TranslateOptions, run_translate
+    from protoshift.cli.translate.run import TranslateOptions, run_translate
 
     _finish(lambda: run_translate("response", inputs, TranslateOptions(out_dir, jsonl), _diagnostics(quiet=quiet)))
 
@@ -102,7 +102,7 @@ def translate_stream_command(
     quiet: Quiet = False,
 ) -> None:
     """Anthropic SSE stream -> OpenAI chat.completion.chunk SSE stream, live as it arrives."""
-    from .translate_cmd import TranslateOptions, run_translate
+    from protoshift.cli.translate.run import TranslateOptions, run_translate
 
     options = TranslateOptions(out_dir, include_usage=include_usage)
     _finish(lambda: run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
@@ -134,7 +134,7 @@ def chat_command(
     quiet: Quiet = False,
 ) -> None:
     """Send an OpenAI chat request to Claude (or any OpenAI-compatible server); print the answer."""
-    from .chat_cmd import ChatOptions, run_chat
+    from protoshift.cli.chat.oneshot import ChatOptions, run_chat
 
     settings = _settings(
         backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, max_tokens
@@ -165,7 +165,7 @@ def _settings(
     max_tokens: int | None = None,
 ) -> Any:
     """The shared provider options, merged with the environment and the config file."""
-    from .config import resolve_settings
+    from protoshift.cli.settings import resolve_settings
 
     return resolve_settings(
         backend=backend,
@@ -201,7 +201,7 @@ def batch_run_command(
     quiet: Quiet = False,
 ) -> None:
     """Run every line of INPUT through the backend, N at a time; one output line per input line."""
-    from .batch_cmd import RunOptions, run_batch
+    from protoshift.cli.batch.run import RunOptions, run_batch
 
     settings = _settings(backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure)
     options = RunOptions(input, output, concurrency, resume, validate_only)
@@ -223,7 +223,7 @@ def batch_submit_command(
     quiet: Quiet = False,
 ) -> None:
     """Create Anthropic Message Batches from INPUT (split as the limits need); print their ids."""
-    from .batch_api_cmd import SubmitOptions, run_submit
+    from protoshift.cli.batch.message_batches import SubmitOptions, run_submit
 
     settings = _settings("anthropic", model, base_url, None, timeout, max_retries, no_breaker, allow_insecure)
     options = SubmitOptions(input, max_requests, max_bytes)
@@ -242,7 +242,7 @@ def batch_status_command(
     quiet: Quiet = False,
 ) -> None:
     """A batch's processing status and request counts (JSON on stdout)."""
-    from .batch_api_cmd import run_status
+    from protoshift.cli.batch.message_batches import run_status
 
     settings = _settings("anthropic", None, base_url, None, timeout, max_retries)
     _finish(lambda: run_status(batch_id, wait, poll_interval, settings, _diagnostics(quiet=quiet, verbose=verbose)))
@@ -261,7 +261,7 @@ def batch_results_command(
     quiet: Quiet = False,
 ) -> None:
     """Download an ended batch's results as OpenAI Batch output lines, under the original custom_ids."""
-    from .batch_api_cmd import run_results
+    from protoshift.cli.batch.message_batches import run_results
 
     settings = _settings("anthropic", None, base_url, None, timeout, max_retries)
     _finish(lambda: run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
@@ -272,7 +272,7 @@ def batch_cancel_command(
     batch_id: BatchId, base_url: BaseUrl = None, verbose: Verbose = False, quiet: Quiet = False
 ) -> None:
     """Ask Anthropic to cancel a batch (it goes on `canceling`, then `ended`)."""
-    from .batch_api_cmd import run_cancel
+    from protoshift.cli.batch.message_batches import run_cancel
 
     settings = _settings("anthropic", None, base_url)
     _finish(lambda: run_cancel(batch_id, settings, _diagnostics(quiet=quiet, verbose=verbose)))
@@ -286,7 +286,7 @@ def batch_list_command(
     quiet: Quiet = False,
 ) -> None:
     """Your Message Batches, one JSON line each."""
-    from .batch_api_cmd import run_list
+    from protoshift.cli.batch.message_batches import run_list
 
     settings = _settings("anthropic", None, base_url)
     _finish(lambda: run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
@@ -307,7 +307,7 @@ def translate_batch_input_command(
     quiet: Quiet = False,
 ) -> None:
     """OpenAI batch input JSONL -> Anthropic Message Batches `{"requests": [...]}` body."""
-    from .batch_translate_cmd import run_batch_input
+    from protoshift.cli.translate.batch_files import run_batch_input
 
     diag = _diagnostics(quiet=quiet)
     _finish(
@@ -325,7 +325,7 @@ def translate_batch_results_command(
     quiet: Quiet = False,
 ) -> None:
     """Anthropic Message Batches results JSONL -> OpenAI Batch output lines."""
-    from .batch_translate_cmd import run_batch_results
+    from protoshift.cli.translate.batch_files import run_batch_results
 
     _finish(lambda: run_batch_results(input, output, id_map, _diagnostics(quiet=quiet)))
 
@@ -339,7 +339,7 @@ def _without_httpx_cli() -> None:
 
 
 def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:
-    from .console import Diagnostics
+    from protoshift.cli.io.console import Diagnostics
 
     return Diagnostics(quiet=quiet, verbose=verbose)
 
@@ -378,7 +378,7 @@ def run() -> None:
 
 
 def _report(exc: CLIError) -> int:
-    from .console import Diagnostics
+    from protoshift.cli.io.console import Diagnostics
 
     Diagnostics().error(exc.message, exc.hint)
     return exc.code
@@ -386,8 +386,8 @@ def _report(exc: CLIError) -> int:
 
 def _expected_failure(exc: Exception) -> int:
     """Failures that have a one-line message and an exit code; anything else is a bug: re-raised."""
-    if "cloud" in sys.modules or "translator" in sys.modules:
-        from .chat_cmd import map_failure
+    if "protoshift.cloud" in sys.modules or "protoshift.translator" in sys.modules:
+        from protoshift.cli.chat.oneshot import map_failure
 
         mapped = map_failure(exc)
         if mapped is not None:

@@ -11,11 +11,11 @@ with an `exit_code`; `translator.TranslationError` (exit 2) passes through uncha
 
 from __future__ import annotations
 
-from cloud.anthropic import AnthropicBackend, create_anthropic_backend
-from cloud.base import Backend, PreparedRequest
-from cloud.batches import MessageBatchesClient, create_batches_client
-from cloud.breaker import CircuitBreaker, FileStore, MemoryStore, default_state_dir
-from cloud.errors import (
+from protoshift.cloud.anthropic import AnthropicBackend, create_anthropic_backend
+from protoshift.cloud.base import Backend, PreparedRequest
+from protoshift.cloud.batches import MessageBatchesClient, create_batches_client
+from protoshift.cloud.breaker import CircuitBreaker, FileStore, MemoryStore, default_state_dir
+from protoshift.cloud.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -36,13 +36,13 @@ from cloud.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from cloud.events import CloudEvent, EventKind, EventSink
-from cloud.factory import BACKEND_NAMES, create_backend
-from cloud.fallback import FallbackBackend
-from cloud.mock import MockBackend
-from cloud.openai import OpenAIBackend, create_openai_backend
-from cloud.pool import ShardedTransport
-from cloud.retry import RetryPolicy
+from protoshift.cloud.events import CloudEvent, EventKind, EventSink
+from protoshift.cloud.fallback import FallbackBackend
+from protoshift.cloud.mock import MockBackend
+from protoshift.cloud.openai import OpenAIBackend, create_openai_backend
+from protoshift.cloud.pool import ShardedTransport
+from protoshift.cloud.registry import BACKEND_NAMES, create_backend
+from protoshift.cloud.retry import RetryPolicy
 
 __all__ = [
     "BACKEND_NAMES",

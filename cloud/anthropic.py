@@ -8,19 +8,19 @@ from typing import Any
 
 import httpx
 
-from cloud.base import JSON, HTTPBackend, PreparedRequest, redact_headers, shape_request
-from cloud.breaker import CircuitBreaker
-from cloud.errors import InvalidRequestError, ResponseFormatError
-from cloud.events import EventSink
-from translator import (
+from protoshift.cloud.base import JSON, HTTPBackend, PreparedRequest, redact_headers, shape_request
+from protoshift.cloud.breaker import CircuitBreaker
+from protoshift.cloud.errors import InvalidRequestError, ResponseFormatError
+from protoshift.cloud.events import EventSink
+from protoshift.translator import (
     RequestTranslation,
     StreamTranslator,
     TranslationError,
     translate_request,
     translate_response,
 )
-from translator.compat import adapt_to_refusal
-from translator.report import LOSSY_ACTIONS
+from protoshift.translator.report import LOSSY_ACTIONS
+from protoshift.translator.to_anthropic.compat import adapt_to_refusal
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_ANTHROPIC_BASE_URL", "AnthropicBackend", "create_anthropic_backend"]
 

@@ -26,8 +26,8 @@ from typing import Any, Protocol, Self, TypeVar
 
 import httpx
 
-from cloud.breaker import CircuitBreaker, FileStore, Permit
-from cloud.errors import (
+from protoshift.cloud.breaker import CircuitBreaker, FileStore, Permit
+from protoshift.cloud.errors import (
     APIConnectionError,
     APITimeoutError,
     BackendError,
@@ -38,10 +38,10 @@ from cloud.errors import (
     error_from_response,
     error_from_stream_event,
 )
-from cloud.events import CloudEvent, EventKind, EventSink, ignore_events
-from cloud.retry import RetryPolicy
-from translator.errors import IncompleteStreamError, UpstreamStreamError
-from translator.sse import JSONEventDecoder, SSEDataError
+from protoshift.cloud.events import CloudEvent, EventKind, EventSink, ignore_events
+from protoshift.cloud.retry import RetryPolicy
+from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
+from protoshift.translator.sse import JSONEventDecoder, SSEDataError
 
 __all__ = [
     "Backend",

@@ -25,9 +25,9 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from cloud.anthropic import ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL
-from cloud.base import JSON, HTTPBackend, _Attempt
-from cloud.errors import BackendError, ConfigurationError, ResponseFormatError
+from protoshift.cloud.anthropic import ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL
+from protoshift.cloud.base import JSON, HTTPBackend, _Attempt
+from protoshift.cloud.errors import BackendError, ConfigurationError, ResponseFormatError
 
 __all__ = ["BATCH_STATUSES", "RESULT_COUNTS", "MessageBatchesClient", "create_batches_client"]
 

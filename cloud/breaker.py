@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from cloud.errors import CircuitOpenError
+from protoshift.cloud.errors import CircuitOpenError
 
 __all__ = [
     "BreakerState",

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from cloud.retry import is_retryable_status
+from protoshift.cloud.retry import is_retryable_status
 
 __all__ = [
     "APIConnectionError",

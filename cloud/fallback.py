@@ -9,9 +9,9 @@ import contextlib
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
-from cloud.base import JSON, Backend, PreparedRequest
-from cloud.errors import BackendError
-from cloud.events import CloudEvent, EventSink, ignore_events
+from protoshift.cloud.base import JSON, Backend, PreparedRequest
+from protoshift.cloud.errors import BackendError
+from protoshift.cloud.events import CloudEvent, EventSink, ignore_events
 
 __all__ = ["FallbackBackend"]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from cloud.anthropic import AnthropicBackend
-from translator import RequestTranslation
+from protoshift.cloud.anthropic import AnthropicBackend
+from protoshift.translator import RequestTranslation
 
 __all__ = ["MOCK_BASE_URL", "MockBackend", "mock_transport"]
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
-from cloud.base import JSON, HTTPBackend, PreparedRequest, is_loopback, redact_headers, shape_request
-from cloud.breaker import CircuitBreaker
-from cloud.events import EventSink
-from translator.errors import IncompleteStreamError, UpstreamStreamError
-from translator.sse import DONE
+from protoshift.cloud.base import JSON, HTTPBackend, PreparedRequest, is_loopback, redact_headers, shape_request
+from protoshift.cloud.breaker import CircuitBreaker
+from protoshift.cloud.events import EventSink
+from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
+from protoshift.translator.sse import DONE
 
 __all__ = ["DEFAULT_OPENAI_BASE_URL", "OpenAIBackend", "create_openai_backend"]
 

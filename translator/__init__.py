@@ -10,12 +10,12 @@ Data in, data out: no I/O, no HTTP, no terminal. The public API:
 
 from __future__ import annotations
 
-from .errors import IncompleteStreamError, StreamError, TranslationError, UpstreamStreamError
-from .report import Note, RequestTranslation
-from .request import translate_request
-from .response import translate_response
-from .stream import StreamTranslator
-from .tables import DEFAULT_MAX_TOKENS
+from protoshift.translator.errors import IncompleteStreamError, StreamError, TranslationError, UpstreamStreamError
+from protoshift.translator.report import Note, RequestTranslation
+from protoshift.translator.tables import DEFAULT_MAX_TOKENS
+from protoshift.translator.to_anthropic.request import translate_request
+from protoshift.translator.to_openai.response import translate_response
+from protoshift.translator.to_openai.stream import StreamTranslator
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TranslationError
-from .report import RequestTranslation
-from .request import translate_request
-from .response import translate_response
-from .tables import DEFAULT_MAX_TOKENS
+from protoshift.translator.errors import TranslationError
+from protoshift.translator.report import RequestTranslation
+from protoshift.translator.tables import DEFAULT_MAX_TOKENS
+from protoshift.translator.to_anthropic.request import translate_request
+from protoshift.translator.to_openai.response import translate_response
 
 __all__ = [
     "BATCH_URL",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .tables import MAPPED_FIELDS
+from protoshift.translator.tables import MAPPED_FIELDS
 
 Action = Literal["mapped", "dropped", "approximated", "kept", "defaulted"]
 

@@ -8,10 +8,10 @@ import re
 import httpx
 import pytest
 
-from cloud.batches import MessageBatchesClient
-from cloud.pool import ShardedTransport
-from translator import TranslationError
-from translator.batch import CustomIdMap, parse_input_line, result_to_output
+from protoshift.cloud.batches import MessageBatchesClient
+from protoshift.cloud.pool import ShardedTransport
+from protoshift.translator import TranslationError
+from protoshift.translator.batch import CustomIdMap, parse_input_line, result_to_output
 
 SAFE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 

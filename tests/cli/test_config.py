@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.config import resolve_settings
-from cli.exits import InputError
+from protoshift.cli.exits import InputError
+from protoshift.cli.settings import resolve_settings
 from tests.fakes import FakeServer, anthropic_message_reply
 
 from .conftest import RunCLI

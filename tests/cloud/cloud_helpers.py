@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 import httpx
 import respx
 
-from cloud import CloudEvent
-from cloud.anthropic import AnthropicBackend
-from cloud.openai import OpenAIBackend
+from protoshift.cloud import CloudEvent
+from protoshift.cloud.anthropic import AnthropicBackend
+from protoshift.cloud.openai import OpenAIBackend
 from tests.oracles import assert_anthropic_body, assert_valid_chunk, assert_valid_completion
 
 T = TypeVar("T")

@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from cloud import APIStatusError, CircuitBreaker, CircuitOpenError, CloudEvent, FileStore, MemoryStore, ServerError
-from cloud.breaker import default_state_dir
+from protoshift.cloud import (
+    APIStatusError,
+    CircuitBreaker,
+    CircuitOpenError,
+    CloudEvent,
+    FileStore,
+    MemoryStore,
+    ServerError,
+)
+from protoshift.cloud.breaker import default_state_dir
 from tests.cloud.cloud_helpers import REQUEST, Clock, Script, anthropic, anthropic_error, ok, run
 
 

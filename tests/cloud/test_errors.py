@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from cloud import (
+from protoshift.cloud import (
     AuthenticationError,
     BackendError,
     CircuitOpenError,
@@ -18,7 +18,7 @@ from cloud import (
     ServerError,
     StreamInterruptedError,
 )
-from cloud.errors import error_from_response, error_from_stream_event, parse_error_body
+from protoshift.cloud.errors import error_from_response, error_from_stream_event, parse_error_body
 from tests.cloud.cloud_helpers import KEY, OPENAI_KEY, REQUEST, Script, anthropic, anthropic_error, openai_backend, run
 
 HTML_502 = b"""<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>

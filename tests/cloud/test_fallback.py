@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cloud import (
+from protoshift.cloud import (
     AuthenticationError,
     CircuitBreaker,
     CircuitOpenError,
@@ -17,7 +17,8 @@ from cloud import (
     OverloadedError,
     StreamInterruptedError,
 )
-from cloud.base import Backend
+from protoshift.cloud.base import Backend
+from protoshift.translator import TranslationError
 from tests.cloud.cloud_helpers import (
     REQUEST,
     Clock,
@@ -33,7 +34,6 @@ from tests.cloud.cloud_helpers import (
     sse_response,
     stream_events,
 )
-from translator import TranslationError
 
 
 def openai_ok(model: str = "gpt-4o-mini") -> httpx.Response:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cloud import MockBackend, StreamInterruptedError, create_backend
+from protoshift.cloud import MockBackend, StreamInterruptedError, create_backend
 from tests.cloud.cloud_helpers import (
     OPENAI_BASE,
     REQUEST,

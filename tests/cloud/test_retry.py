@@ -7,7 +7,7 @@ import email.utils
 import httpx
 import pytest
 
-from cloud import (
+from protoshift.cloud import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -23,7 +23,7 @@ from cloud import (
     RetryPolicy,
     ServerError,
 )
-from cloud.retry import RETRYABLE_STATUSES, is_retryable_status
+from protoshift.cloud.retry import RETRYABLE_STATUSES, is_retryable_status
 from tests.cloud.cloud_helpers import (
     REQUEST,
     Clock,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cloud import CloudEvent, InvalidRequestError
+from protoshift.cloud import CloudEvent, InvalidRequestError
 from tests.cloud.cloud_helpers import (
     REQUEST,
     Script,

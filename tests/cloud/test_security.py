@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from cloud import (
+from protoshift.cloud import (
     CloudEvent,
     ConfigurationError,
     InsecureTransportError,

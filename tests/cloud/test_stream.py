@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cloud import (
+from protoshift.cloud import (
     APIConnectionError,
     CircuitBreaker,
     CloudEvent,

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from protoshift.translator.sse import encode_chunk
 from tests.fakes import anthropic_message_reply, anthropic_stream_reply
-from translator.sse import encode_chunk
 
 from .conftest import ANTHROPIC_KEY, PROTOSHIFT_CMD, Chat, Serve
 from .helpers import (

@@ -9,8 +9,8 @@ import pytest
 from rich.console import Console
 from rich.markdown import Markdown
 
-from cli.live import StreamView, split_markdown
-from cli.session import NOT_RUN, Command, Composer, Conversation, parse_command
+from protoshift.cli.chat.conversation import NOT_RUN, Command, Composer, Conversation, parse_command
+from protoshift.cli.chat.live import StreamView, split_markdown
 
 
 def feed(composer: Composer, *lines: str) -> list[str | None]:

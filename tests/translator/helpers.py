@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from protoshift.translator import Note, RequestTranslation, TranslationError, translate_request
 from tests.oracles import assert_anthropic_body
-from translator import Note, RequestTranslation, TranslationError, translate_request
 
 MODEL = "claude-sonnet-4-5"
 

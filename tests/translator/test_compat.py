@@ -1,12 +1,12 @@
-"""translator.compat: the body to send when a model refuses a feature other Claude models take."""
+"""translator.to_anthropic.compat: the body to send when a model refuses a feature other Claude models take."""
 
 from __future__ import annotations
 
 import pytest
 
+from protoshift.translator import translate_request
+from protoshift.translator.to_anthropic.compat import adapt_to_refusal
 from tests.oracles import assert_valid_anthropic_body
-from translator import translate_request
-from translator.compat import adapt_to_refusal
 
 BASE = {"model": "claude-opus-4-8", "messages": [{"role": "user", "content": "hi"}]}
 

@@ -8,10 +8,10 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from protoshift.translator import TranslationError, translate_request
+from protoshift.translator.report import LOSSY_ACTIONS
+from protoshift.translator.sse import ServerSentEvent, SSEDecoder
 from tests.oracles import assert_anthropic_body
-from translator import TranslationError, translate_request
-from translator.report import LOSSY_ACTIONS
-from translator.sse import ServerSentEvent, SSEDecoder
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

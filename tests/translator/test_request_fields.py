@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from translator import DEFAULT_MAX_TOKENS, translate_request
-from translator.report import LOSSY_ACTIONS
+from protoshift.translator import DEFAULT_MAX_TOKENS, translate_request
+from protoshift.translator.report import LOSSY_ACTIONS
 
 from .helpers import assistant, call, fn_tool, notes_at, one_note, refused, req, text, tool, translate, user
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from protoshift.translator import TranslationError, translate_response
 from tests.oracles import validate_completion
-from translator import TranslationError, translate_response
 
 from .anthropic_fixtures import message, text_block, thinking, tool_use
 from .helpers import req, tool, translate, user

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from translator.sse import (
+from protoshift.translator.sse import (
     DONE,
     JSONEventDecoder,
     ServerSentEvent,

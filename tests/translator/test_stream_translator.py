@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from anthropic.types import ErrorResponse
 
+from protoshift.translator import IncompleteStreamError, StreamTranslator, UpstreamStreamError, translate_response
 from tests.oracles import validate_chunk, validate_completion
-from translator import IncompleteStreamError, StreamTranslator, UpstreamStreamError, translate_response
 
 from .anthropic_fixtures import (
     accumulate_anthropic,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import TranslationError
+from protoshift.translator.errors import TranslationError
 
 
 def type_name(value: object) -> str:

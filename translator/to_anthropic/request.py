@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._checks import want_bool, want_int, want_list, want_number, want_object, want_str
-from .errors import TranslationError
-from .messages import MessageConverter, cache_control
-from .report import LOSSY_ACTIONS, Note, RequestTranslation
-from .tables import (
+from protoshift.translator.checks import want_bool, want_int, want_list, want_number, want_object, want_str
+from protoshift.translator.errors import TranslationError
+from protoshift.translator.report import LOSSY_ACTIONS, Note, RequestTranslation
+from protoshift.translator.tables import (
     ANTHROPIC_EXTRAS,
     DEFAULT_MAX_TOKENS,
     DROPPED_FIELDS,
@@ -26,6 +25,7 @@ from .tables import (
     THINKING_BUDGETS,
     THINKING_FIELDS,
 )
+from protoshift.translator.to_anthropic.messages import MessageConverter, cache_control
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _SERVER_TOOL_TYPE = re.compile(r"^[a-z_]+_\d{8}$")  # Anthropic server tools, e.g. web_search_20250305

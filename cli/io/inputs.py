@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .exits import InputError
+from protoshift.cli.exits import InputError
 
 STDIN = "-"
 READ_SIZE = 65536

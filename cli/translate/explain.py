@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import IO
 
-from translator import Note
-
-from .console import no_color
+from protoshift.cli.io.console import no_color
+from protoshift.translator import Note
 
 _STYLES = {"mapped": "green", "kept": "cyan", "defaulted": "blue", "approximated": "yellow", "dropped": "red"}
 

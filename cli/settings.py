@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .exits import InputError
+from protoshift.cli.exits import InputError
 
 BACKENDS = ("anthropic", "openai", "mock")
 DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini", "mock": "claude-mock-1"}

@@ -6,11 +6,10 @@ import json
 import sys
 from typing import Any, Protocol
 
-from translator.accumulate import ChunkAccumulator
-from translator.sse import encode_chunk, encode_done
-
-from .console import Diagnostics, no_color
-from .output import json_document, json_line, write_stdout
+from protoshift.cli.io.console import Diagnostics, no_color
+from protoshift.cli.io.output import json_document, json_line, write_stdout
+from protoshift.translator.accumulate import ChunkAccumulator
+from protoshift.translator.sse import encode_chunk, encode_done
 
 
 class Renderer(Protocol):

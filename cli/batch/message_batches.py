@@ -18,16 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from translator import TranslationError
-from translator.batch import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, CustomIdMap, result_to_output, to_batch_request
-
-from .batch_cmd import prepare_body
-from .batch_io import BadLine, check_input, input_path, iter_lines, parse_line
-from .batch_progress import Progress, Tally
-from .config import Settings
-from .console import Diagnostics
-from .exits import BAD_INPUT, BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
-from .output import atomic_file, json_document, json_line, stdout
+from protoshift.cli.batch.files import BadLine, check_input, input_path, iter_lines, parse_line
+from protoshift.cli.batch.progress import Progress, Tally
+from protoshift.cli.batch.run import prepare_body
+from protoshift.cli.exits import BAD_INPUT, BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
+from protoshift.cli.settings import Settings
+from protoshift.translator import TranslationError
+from protoshift.translator.batch import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_REQUESTS,
+    CustomIdMap,
+    result_to_output,
+    to_batch_request,
+)
 
 T = TypeVar("T")
 DEFAULT_POLL_INTERVAL = 30.0
@@ -37,7 +42,7 @@ DEFAULT_POLL_INTERVAL = 30.0
 
 
 def manifest_dir() -> Path:
-    from cloud import default_state_dir
+    from protoshift.cloud import default_state_dir
 
     return default_state_dir().parent / "batches"
 
@@ -81,9 +86,8 @@ def read_manifest(batch_id: str) -> CustomIdMap | None:
 
 
 def _client(settings: Settings, diag: Diagnostics) -> Any:
-    import cloud
-
-    from .chat_cmd import event_sink
+    from protoshift import cloud
+    from protoshift.cli.chat.oneshot import event_sink
 
     if settings.backend != "anthropic":
         raise InputError(
@@ -113,7 +117,7 @@ def _with_client(settings: Settings, diag: Diagnostics, body: Callable[[Any], Aw
 
 
 def _counts(batch: dict[str, Any]) -> str:
-    from cloud.batches import RESULT_COUNTS
+    from protoshift.cloud.batches import RESULT_COUNTS
 
     counts = batch.get("request_counts")
     counts = counts if isinstance(counts, dict) else {}
@@ -161,7 +165,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
         _client(settings, diag)  # says why
 
     def check(item: Any) -> list[tuple[str, str, str]]:
-        from translator.report import LOSSY_ACTIONS
+        from protoshift.translator.report import LOSSY_ACTIONS
 
         _, translation = to_batch_request(_prepared(item, settings), "check")
         return [(n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS]
@@ -206,7 +210,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
 
 
 def _prepared(item: Any, settings: Settings) -> Any:
-    from translator.batch import BatchItem
+    from protoshift.translator.batch import BatchItem
 
     return BatchItem(item.custom_id, prepare_body(item.body, settings))
 
@@ -250,7 +254,7 @@ def run_status(batch_id: str, wait: bool, poll_interval: float, settings: Settin
 async def _wait(client: Any, batch: dict[str, Any], poll_interval: float, diag: Diagnostics) -> dict[str, Any]:
     """Poll until the batch has ended. A poll that fails with an error worth retrying (after the
     client's own retries) is reported and the polling goes on; any other error ends the wait."""
-    from cloud import BackendError
+    from protoshift.cloud import BackendError
 
     tally = Tally(total=_total(batch))
     progress = Progress(tally, diag, label=str(batch.get("id")))

@@ -9,14 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from translator import TranslationError
-
-from .config import BackendSpec, Settings
-from .console import Diagnostics, stdin_is_terminal, stdout_is_terminal
-from .exits import OK, CLIError, InputError
-from .inputs import Source, parse_json
-from .output import json_document, write_stdout
-from .render import make_renderer
+from protoshift.cli.chat.render import make_renderer
+from protoshift.cli.exits import OK, CLIError, InputError
+from protoshift.cli.io.console import Diagnostics, stdin_is_terminal, stdout_is_terminal
+from protoshift.cli.io.inputs import Source, parse_json
+from protoshift.cli.io.output import json_document, write_stdout
+from protoshift.cli.settings import BackendSpec, Settings
+from protoshift.translator import TranslationError
 
 Format = Literal["auto", "text", "json", "sse", "jsonl"]
 FORMATS: tuple[str, ...] = ("auto", "text", "json", "sse", "jsonl")
@@ -38,7 +37,7 @@ def run_chat(options: ChatOptions, settings: Settings, diag: Diagnostics) -> int
         raise InputError(f"--format {options.format!r}: use one of {', '.join(FORMATS)}")
     wants_session = options.interactive or (options.input is None and options.prompt is None and stdin_is_terminal())
     if wants_session:
-        from .interactive import run_interactive
+        from protoshift.cli.chat.session import run_interactive
 
         return run_interactive(options, settings, diag)
     request = build_request(options, settings)
@@ -148,7 +147,7 @@ def create_chain(
     """The primary backend, wrapped in a fallback chain when `--fallback` names others.
     `on_event` replaces the stderr event sink; `transport(backend_name)` gives each HTTP backend
     its transport (`batch run`: many small pools), or None for httpx's default."""
-    import cloud
+    from protoshift import cloud
 
     sink = on_event or event_sink(diag)
     specs = [BackendSpec(settings.backend, None), *settings.fallbacks]
@@ -212,7 +211,7 @@ def map_failure(exc: BaseException) -> CLIError | None:
     """Expected failures from cloud/ and translator/ -> a CLIError with the right exit code."""
     if isinstance(exc, TranslationError):
         return InputError(str(exc))
-    from cloud import CloudError
+    from protoshift.cloud import CloudError
 
     if isinstance(exc, CloudError):
         return CLIError(str(exc), exc.exit_code)

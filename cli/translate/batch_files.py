@@ -14,15 +14,14 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
-from translator import TranslationError
-from translator.batch import BatchItem, CustomIdMap, result_to_output, to_batch_request
-from translator.report import LOSSY_ACTIONS
-
-from .batch_io import MAX_REPORTED, BadLine, parse_line
-from .console import Diagnostics
-from .exits import BAD_INPUT, OK, InputError
-from .inputs import Source, iter_jsonl
-from .output import atomic_file, json_document, json_line, stdout
+from protoshift.cli.batch.files import MAX_REPORTED, BadLine, parse_line
+from protoshift.cli.exits import BAD_INPUT, OK, InputError
+from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.io.inputs import Source, iter_jsonl
+from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
+from protoshift.translator import TranslationError
+from protoshift.translator.batch import BatchItem, CustomIdMap, result_to_output, to_batch_request
+from protoshift.translator.report import LOSSY_ACTIONS
 
 
 def _source(text: str | None) -> Source:

@@ -5,9 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._checks import want_list, want_object
-from .completion import completion_id, finish_reason, openai_usage, refusal_explanation, tool_arguments
-from .errors import TranslationError
+from protoshift.translator.checks import want_list, want_object
+from protoshift.translator.errors import TranslationError
+from protoshift.translator.to_openai.completion import (
+    completion_id,
+    finish_reason,
+    openai_usage,
+    refusal_explanation,
+    tool_arguments,
+)
 
 
 def translate_response(message: Any, *, created: int | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .console import Diagnostics, no_color
+from protoshift.cli.io.console import Diagnostics, no_color
 
 
 @dataclass

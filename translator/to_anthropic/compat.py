@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .report import Note
-from .tables import SAMPLING_FIELDS, THINKING_BUDGETS
+from protoshift.translator.report import Note
+from protoshift.translator.tables import SAMPLING_FIELDS, THINKING_BUDGETS
 
 # budget_tokens -> output_config.effort for models that only think adaptively (upper bounds).
 _EFFORT_FOR_BUDGET: tuple[tuple[int, str], ...] = (

@@ -2,7 +2,7 @@
 
 The order of work:
 
-1. Check the whole input (cli.batch_io.check_input): nothing is sent unless every line is good.
+1. Check the whole input (batch.files.check_input): nothing is sent unless every line is good.
 2. `--resume`: read OUTPUT, cut a torn last line, skip the custom_ids already there.
 3. Stream the input again: a reader task feeds a bounded queue, `concurrency` workers send through
    the backend chain (retries, breaker, fallback), and each answer or failure is appended to OUTPUT
@@ -27,11 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from translator import TranslationError, translate_request
-from translator.batch import BatchItem, batch_body, error_line, output_line
-from translator.report import LOSSY_ACTIONS
-
-from .batch_io import (
+from protoshift.cli.batch.files import (
     STOPPED,
     AppendOnlyOutput,
     BadLine,
@@ -42,11 +38,14 @@ from .batch_io import (
     parse_line,
     scan_output,
 )
-from .batch_progress import Progress, Tally
-from .config import Settings
-from .console import Diagnostics
-from .exits import BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
-from .output import json_line
+from protoshift.cli.batch.progress import Progress, Tally
+from protoshift.cli.exits import BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.io.output import json_line
+from protoshift.cli.settings import Settings
+from protoshift.translator import TranslationError, translate_request
+from protoshift.translator.batch import BatchItem, batch_body, error_line, output_line
+from protoshift.translator.report import LOSSY_ACTIONS
 
 DEFAULT_CONCURRENCY = 16
 QUEUE_PER_WORKER = 2  # lines read ahead of the workers: the input is never all in memory
@@ -134,14 +133,20 @@ class _Stop(Exception):
 
 
 def _stops_the_run(exc: BaseException) -> bool:
-    from cloud import AuthenticationError, CircuitOpenError, PermissionDeniedError
+    from protoshift.cloud import AuthenticationError, CircuitOpenError, PermissionDeniedError
 
     return isinstance(exc, CircuitOpenError | AuthenticationError | PermissionDeniedError)
 
 
 def error_code(exc: BaseException) -> str:
     """The `error.code` of an output line for a failure."""
-    from cloud import APIConnectionError, APIStatusError, APITimeoutError, CircuitOpenError, StreamInterruptedError
+    from protoshift.cloud import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        CircuitOpenError,
+        StreamInterruptedError,
+    )
 
     if isinstance(exc, APIStatusError):
         return exc.error_type or f"http_{exc.status}"
@@ -172,9 +177,8 @@ async def _send_all(
     tally: Tally,
 ) -> str | None:
     """Send every line not in `done`; returns why the run stopped early, or None when it did not."""
-    from cloud import BackendError, ShardedTransport
-
-    from .chat_cmd import create_chain
+    from protoshift.cli.chat.oneshot import create_chain
+    from protoshift.cloud import BackendError, ShardedTransport
 
     def on_event(event: Any) -> None:
         if event.kind == "retry":
@@ -209,7 +213,7 @@ async def _send_all(
                 await queue.put(None)
 
     async def work() -> None:
-        from cloud.base import last_request_id
+        from protoshift.cloud.base import last_request_id
 
         while (job := await queue.get()) is not None:
             if stop:

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from .tables import DEFAULT_FINISH_REASON, FINISH_REASONS
+from protoshift.translator.tables import DEFAULT_FINISH_REASON, FINISH_REASONS
 
 _json_args = json.JSONEncoder(ensure_ascii=False).encode  # OpenAI's own spacing: {"a": 1}
 

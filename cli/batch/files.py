@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from translator import TranslationError
-from translator.batch import BatchItem, parse_input_line
-
-from .console import Diagnostics
-from .exits import InputError
-from .output import atomic_file
+from protoshift.cli.exits import InputError
+from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.io.output import atomic_file
+from protoshift.translator import TranslationError
+from protoshift.translator.batch import BatchItem, parse_input_line
 
 MAX_REPORTED = 20  # invalid lines listed one by one; past this, a count
 
@@ -128,7 +127,7 @@ class ResumeState:
         self.failed &= ids
 
 
-# error.code of the lines a stopped run wrote for the requests it did not finish (cli.batch_cmd).
+# error.code of the lines a stopped run wrote for the requests it did not finish (batch.run).
 STOPPED = "stopped"
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cloud.anthropic import create_anthropic_backend
-from cloud.base import Backend
-from cloud.errors import ConfigurationError
-from cloud.mock import MockBackend
-from cloud.openai import create_openai_backend
+from protoshift.cloud.anthropic import create_anthropic_backend
+from protoshift.cloud.base import Backend
+from protoshift.cloud.errors import ConfigurationError
+from protoshift.cloud.mock import MockBackend
+from protoshift.cloud.openai import create_openai_backend
 
 __all__ = ["BACKEND_NAMES", "create_backend"]
 

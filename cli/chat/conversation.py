@@ -1,5 +1,5 @@
 """The interactive chat's model: the conversation (an OpenAI request), usage, and how typed lines
-become messages and commands. No terminal I/O here: `cli.interactive` drives it.
+become messages and commands. No terminal I/O here: `chat.session` drives it.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .exits import InputError
-from .inputs import parse_json
+from protoshift.cli.exits import InputError
+from protoshift.cli.io.inputs import parse_json
 
 SYSTEM_ROLES = ("system", "developer")
 REPLY_ROLES = ("assistant",)

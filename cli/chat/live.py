@@ -28,7 +28,7 @@ from rich.segment import Segment
 from rich.spinner import Spinner
 from rich.text import Text
 
-from .render import compact_arguments
+from protoshift.cli.chat.render import compact_arguments
 
 Kind = Literal["reasoning", "content"]
 

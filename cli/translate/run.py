@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from translator import (
+from protoshift.cli.exits import BAD_INPUT, OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.io.inputs import Source, iter_jsonl, parse_json, resolve_sources
+from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
+from protoshift.translator import (
     IncompleteStreamError,
     Note,
     StreamTranslator,
@@ -17,12 +21,7 @@ from translator import (
     translate_request,
     translate_response,
 )
-from translator.report import LOSSY_ACTIONS
-
-from .console import Diagnostics
-from .exits import BAD_INPUT, OK, PROVIDER_FAILED, CLIError, InputError
-from .inputs import Source, iter_jsonl, parse_json, resolve_sources
-from .output import atomic_file, json_document, json_line, stdout
+from protoshift.translator.report import LOSSY_ACTIONS
 
 Kind = Literal["request", "response", "stream"]
 
@@ -149,7 +148,12 @@ def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
 
 
 def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
-    from translator.sse import JSONEventDecoder, SSEDataError, encode_chunk, encode_done  # its JSON costs start-up
+    from protoshift.translator.sse import (  # its JSON costs start-up
+        JSONEventDecoder,
+        SSEDataError,
+        encode_chunk,
+        encode_done,
+    )
 
     decoder = JSONEventDecoder()
     translator = StreamTranslator(include_usage=run.options.include_usage)
@@ -182,6 +186,6 @@ def _report(run: _Run) -> None:
         lines = "line" if count == 1 else "lines"
         run.diag.warn(f"note: {path}: {action} on {count} {lines}: {reason}")
     if run.explained:
-        from .explain import print_explain_table
+        from protoshift.cli.translate.explain import print_explain_table
 
         print_explain_table(run.explained, run.diag.stream)

@@ -5,8 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .completion import completion_id, finish_reason, openai_usage, refusal_explanation, tool_arguments
-from .errors import IncompleteStreamError, UpstreamStreamError
+from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
+from protoshift.translator.to_openai.completion import (
+    completion_id,
+    finish_reason,
+    openai_usage,
+    refusal_explanation,
+    tool_arguments,
+)
 
 Chunk = dict[str, Any]
 

@@ -20,10 +20,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ._checks import type_name, want_list, want_object, want_str
-from .errors import TranslationError
-from .report import Note
-from .tables import IMAGE_MEDIA_TYPES
+from protoshift.translator.checks import type_name, want_list, want_object, want_str
+from protoshift.translator.errors import TranslationError
+from protoshift.translator.report import Note
+from protoshift.translator.tables import IMAGE_MEDIA_TYPES
 
 Block = dict[str, Any]
 

@@ -4,7 +4,7 @@ One event loop (`asyncio.Runner`) and one backend chain live for the whole sessi
 one `runner.run(...)`, so Ctrl-C during a reply cancels just that reply (the Runner turns SIGINT
 into a cancellation), while Ctrl-C at the prompt is readline's KeyboardInterrupt: the line is cleared.
 Lines are read with readline (history in `$XDG_STATE_HOME/protoshift/history`); replies stream
-through `cli.live.StreamView`; the conversation itself is `cli.session.Conversation`.
+through `chat.live.StreamView`; the conversation itself is `chat.conversation.Conversation`.
 """
 
 from __future__ import annotations
@@ -25,15 +25,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
-from translator.accumulate import ChunkAccumulator
-
-from .chat_cmd import ChatOptions, build_request, create_chain, map_failure
-from .config import Settings
-from .console import Diagnostics, no_color
-from .exits import OK, CLIError, InputError
-from .live import StreamView, tool_panel
-from .output import atomic_file, json_document
-from .session import (
+from protoshift.cli.chat.conversation import (
     COMMANDS,
     NOT_RUN,
     Command,
@@ -46,6 +38,13 @@ from .session import (
     message_text,
     parse_command,
 )
+from protoshift.cli.chat.live import StreamView, tool_panel
+from protoshift.cli.chat.oneshot import ChatOptions, build_request, create_chain, map_failure
+from protoshift.cli.exits import OK, CLIError, InputError
+from protoshift.cli.io.console import Diagnostics, no_color
+from protoshift.cli.io.output import atomic_file, json_document
+from protoshift.cli.settings import Settings
+from protoshift.translator.accumulate import ChunkAccumulator
 
 HISTORY_LENGTH = 1000
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh")

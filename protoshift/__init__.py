@@ -1,0 +1,19 @@
+"""protoshift: OpenAI Chat Completions in, Anthropic Messages (or any OpenAI-compatible endpoint) out.
+
+The code lives in three rooms at the top of the repository, installed under this package:
+
+- `protoshift.translator`: pure protocol translation, both directions (no I/O);
+- `protoshift.cloud`: talking to providers over HTTP (backends, retries, breaker, fallback);
+- `protoshift.cli`: the `protoshift` command.
+
+Imports flow one way: cli -> cloud -> translator. See docs/ARCHITECTURE.md.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("protoshift")
+except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = ["__version__"]

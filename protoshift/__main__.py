@@ -1,0 +1,5 @@
+"""`python -m protoshift`: the same as the `protoshift` command."""
+
+from protoshift.cli.main import run
+
+run()

@@ -357,10 +357,16 @@ def _finish(command: Callable[[], int]) -> None:
 
 
 def run() -> None:
-    """Console-script entry point: maps every expected failure to one stderr line and an exit code."""
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on `argv` (default: `sys.argv[1:]`) and return the exit code. Every
+    expected failure becomes one stderr line and its code; drivable in-process (tests)."""
     _without_httpx_cli()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, prog_name="protoshift", standalone_mode=False)
     except CLIError as exc:
         code = _report(exc)
     except KeyboardInterrupt:
@@ -374,7 +380,7 @@ def run() -> None:
     except Exception as exc:  # provider and translation failures, click's usage errors
         code = _expected_failure(exc)
     _flush_or_quiet()
-    sys.exit(code if isinstance(code, int) else OK)
+    return code if isinstance(code, int) else OK
 
 
 def _report(exc: CLIError) -> int:
@@ -416,4 +422,4 @@ def _quiet_broken_pipe() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-__all__ = ["BAD_INPUT", "app", "run"]
+__all__ = ["BAD_INPUT", "app", "main", "run"]

@@ -1,6 +1,15 @@
-"""Exit codes (DESIGN.md): one table, used by every command."""
+"""Exit codes (DESIGN.md), and the one table that turns an expected failure into what the user
+sees: an error line, a hint, an exit code. cloud/ and translator/ raise facts; only this module
+knows flags and exit codes."""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from protoshift.cloud.errors import BackendError, ConfigurationError
 
 OK = 0
 PROVIDER_FAILED = 1  # API error, timeout, circuit open, stream cut
@@ -10,12 +19,17 @@ INTERRUPTED = 130  # Ctrl-C
 
 
 class CLIError(Exception):
-    """An expected failure: one line (maybe two) on stderr and an exit code, never a traceback."""
+    """An expected failure: one line (maybe two) on stderr and an exit code, never a traceback.
+    `details` are further lines, one per item, when one failure is made of several (a fallback
+    chain's backends)."""
 
-    def __init__(self, message: str, code: int = BAD_INPUT, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, code: int = BAD_INPUT, hint: str | None = None, details: tuple[str, ...] = ()
+    ) -> None:
         self.message = message
         self.code = code
         self.hint = hint
+        self.details = details
         super().__init__(message)
 
 
@@ -24,3 +38,76 @@ class InputError(CLIError):
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message, BAD_INPUT, hint)
+
+
+def _key_hint(error: Any) -> str:
+    from protoshift.cloud.registry import BACKENDS
+
+    kind = BACKENDS.get(error.backend)
+    env = kind.key_env if kind is not None and kind.key_env else "the API key"
+    return f"check {env} (or api_key / api_key_cmd under [{error.backend}] in the config file)"
+
+
+def _circuit_hint(error: Any) -> str:
+    return f"recent calls failed; wait {error.retry_in_seconds}s, add a --fallback, or pass --no-breaker"
+
+
+Hint = str | Callable[[Any], str]
+
+
+@functools.cache
+def _hints() -> tuple[tuple[type[Exception], Hint], ...]:
+    """The one table: failure class (most specific first) -> what to do about it. Exit codes:
+    configuration errors and TranslationError are bad input (2); every BackendError is the
+    provider or the network failing (1). Built on first use: cloud/ is not imported at start-up."""
+    from protoshift.cloud import errors as e
+
+    return (
+        (
+            e.MissingKeyError,
+            lambda e: f"set {e.setting} (or api_key / api_key_cmd under [{e.backend}] in the config file)",
+        ),
+        (e.InsecureTransportError, "use https://, a loopback address, or pass --allow-insecure"),
+        (e.InvalidBaseURLError, lambda e: f"set {e.setting} or --base-url to http(s)://host[:port][/path]"),
+        (e.UnknownBackendError, lambda e: f"use one of: {', '.join(e.known)}"),
+        (e.AuthenticationError, _key_hint),
+        (e.PermissionDeniedError, "check that the key has access to this model and endpoint"),
+        (e.NotFoundError, "check the model name and the base URL"),
+        (e.InvalidRequestError, "fix the request; it will fail the same way if sent again"),
+        (e.RateLimitError, "wait and retry, lower the request rate, or add a --fallback"),
+        (e.OverloadedError, "the provider is overloaded; retry later or add a --fallback"),
+        (e.RequestTimeout, "retry later, or raise --timeout"),
+        (e.ServerError, "the provider failed; retry later or add a --fallback"),
+        (e.ConflictError, "retry later"),
+        (e.APITimeoutError, "retry later, or raise --timeout"),
+        (e.APIConnectionError, "check the network and the base URL"),
+        (e.CircuitOpenError, _circuit_hint),
+        (e.StreamInterruptedError, "the output above is incomplete; run the request again"),
+        (e.ResponseFormatError, "check the base URL points at the right API"),
+    )
+
+
+def hint_for(error: BackendError | ConfigurationError) -> str | None:
+    for cls, hint in _hints():
+        if isinstance(error, cls):
+            return hint if isinstance(hint, str) else hint(error)
+    return None
+
+
+def map_failure(exc: BaseException) -> CLIError | None:
+    """Expected failures from cloud/ and translator/ -> a CLIError with its exit code and hint;
+    None for anything else (a bug, which is re-raised)."""
+    from protoshift.translator import TranslationError
+
+    if isinstance(exc, TranslationError):
+        return InputError(str(exc))
+    from protoshift.cloud.errors import BackendError, ConfigurationError, FallbackExceptionGroup
+
+    if isinstance(exc, FallbackExceptionGroup):
+        lines = tuple(f"{error}" + (f" — {hint}" if (hint := hint_for(error)) else "") for error in exc.failures)
+        return CLIError(exc.message, PROVIDER_FAILED, details=lines)
+    if isinstance(exc, ConfigurationError):
+        return CLIError(exc.message, BAD_INPUT, hint_for(exc))
+    if isinstance(exc, BackendError):
+        return CLIError(str(exc), PROVIDER_FAILED, hint_for(exc))
+    return None

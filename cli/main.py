@@ -1,20 +1,19 @@
-"""The `protoshift` command line.
+"""The `protoshift` command line: the commands and their options, declared; nothing else.
 
 Only typer is imported at start-up: every command imports what it needs when it runs, so
-`protoshift --help` and `translate request` start fast (measured in benchmarks/).
+`protoshift --help` and `translate request` start fast (measured in benchmarks/). Running and
+error reporting live in cli/runner.py; the entry point is `protoshift.cli.main:run`.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from protoshift.cli.exits import BAD_INPUT, INTERRUPTED, OK, CLIError
+from protoshift.cli.runner import finish, main, run
+from protoshift.cloud.registry import BACKEND_NAMES
 
 if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
@@ -48,7 +47,9 @@ OutDir = Annotated[
 Jsonl = Annotated[bool, typer.Option("--jsonl", help="One item per line; a failing line gives an error line.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr, errors only.")]
 # Options every command that talks to a provider shares (chat, batch).
-Backend = Annotated[str | None, typer.Option("--backend", "-b", help="anthropic | openai | mock [anthropic].")]
+Backend = Annotated[
+    str | None, typer.Option("--backend", "-b", help=f"{' | '.join(BACKEND_NAMES)} [{BACKEND_NAMES[0]}].")
+]
 Model = Annotated[str | None, typer.Option("--model", "-m", help="Model to ask (overrides the request's).")]
 BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The primary backend's base URL.")]
 Fallback = Annotated[
@@ -79,7 +80,7 @@ def translate_request_command(
     from protoshift.cli.translate.run import TranslateOptions, run_translate
 
     options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens)
-    _finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
+    finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
 
 
 @translate_app.command("response")
@@ -89,7 +90,7 @@ def translate_response_command(
     """Anthropic message(s) -> OpenAI chat.completion."""
     from protoshift.cli.translate.run import TranslateOptions, run_translate
 
-    _finish(lambda: run_translate("response", inputs, TranslateOptions(out_dir, jsonl), _diagnostics(quiet=quiet)))
+    finish(lambda: run_translate("response", inputs, TranslateOptions(out_dir, jsonl), _diagnostics(quiet=quiet)))
 
 
 @translate_app.command("stream")
@@ -105,7 +106,7 @@ def translate_stream_command(
     from protoshift.cli.translate.run import TranslateOptions, run_translate
 
     options = TranslateOptions(out_dir, include_usage=include_usage)
-    _finish(lambda: run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
+    finish(lambda: run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
 
 
 @app.command("chat")
@@ -134,13 +135,14 @@ def chat_command(
     quiet: Quiet = False,
 ) -> None:
     """Send an OpenAI chat request to Claude (or any OpenAI-compatible server); print the answer."""
-    from protoshift.cli.chat.oneshot import ChatOptions, run_chat
+    from protoshift.cli.chat.oneshot import run_chat
+    from protoshift.cli.chat.request import ChatOptions
 
     settings = _settings(
-        backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, max_tokens
+        backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, max_tokens, quiet=quiet
     )
     options = ChatOptions(input, prompt, system, stream, fmt, dry_run, interactive)
-    _finish(lambda: run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    finish(lambda: run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 # -- batch -----------------------------------------------------------------------------------------
@@ -163,6 +165,8 @@ def _settings(
     no_breaker: bool = False,
     allow_insecure: bool = False,
     max_tokens: int | None = None,
+    *,
+    quiet: bool = False,
 ) -> Any:
     """The shared provider options, merged with the environment and the config file."""
     from protoshift.cli.settings import resolve_settings
@@ -177,6 +181,7 @@ def _settings(
         fallbacks=fallback,
         base_url=base_url,
         allow_insecure=allow_insecure,
+        warn=_diagnostics(quiet=quiet).warn,
     )
 
 
@@ -203,9 +208,11 @@ def batch_run_command(
     """Run every line of INPUT through the backend, N at a time; one output line per input line."""
     from protoshift.cli.batch.run import RunOptions, run_batch
 
-    settings = _settings(backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure)
+    settings = _settings(
+        backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, quiet=quiet
+    )
     options = RunOptions(input, output, concurrency, resume, validate_only)
-    _finish(lambda: run_batch(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    finish(lambda: run_batch(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("submit")
@@ -217,17 +224,20 @@ def batch_submit_command(
     max_retries: MaxRetries = None,
     no_breaker: NoBreaker = False,
     allow_insecure: AllowInsecure = False,
-    max_requests: Annotated[int, typer.Option("--max-requests-per-batch", min=1, hidden=True)] = 100_000,
-    max_bytes: Annotated[int, typer.Option("--max-batch-bytes", min=1024, hidden=True)] = 256 * 1024 * 1024,
+    # Anthropic's limits per batch are the defaults (translator.batch); lower them to test the splitting.
+    max_requests: Annotated[int | None, typer.Option("--max-requests-per-batch", min=1, hidden=True)] = None,
+    max_bytes: Annotated[int | None, typer.Option("--max-batch-bytes", min=1024, hidden=True)] = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
     """Create Anthropic Message Batches from INPUT (split as the limits need); print their ids."""
     from protoshift.cli.batch.message_batches import SubmitOptions, run_submit
 
-    settings = _settings("anthropic", model, base_url, None, timeout, max_retries, no_breaker, allow_insecure)
-    options = SubmitOptions(input, max_requests, max_bytes)
-    _finish(lambda: run_submit(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    settings = _settings(
+        "anthropic", model, base_url, None, timeout, max_retries, no_breaker, allow_insecure, quiet=quiet
+    )
+    options = SubmitOptions.with_limits(input, max_requests, max_bytes)
+    finish(lambda: run_submit(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("status")
@@ -244,8 +254,8 @@ def batch_status_command(
     """A batch's processing status and request counts (JSON on stdout)."""
     from protoshift.cli.batch.message_batches import run_status
 
-    settings = _settings("anthropic", None, base_url, None, timeout, max_retries)
-    _finish(lambda: run_status(batch_id, wait, poll_interval, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    settings = _settings("anthropic", None, base_url, None, timeout, max_retries, quiet=quiet)
+    finish(lambda: run_status(batch_id, wait, poll_interval, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("results")
@@ -263,8 +273,8 @@ def batch_results_command(
     """Download an ended batch's results as OpenAI Batch output lines, under the original custom_ids."""
     from protoshift.cli.batch.message_batches import run_results
 
-    settings = _settings("anthropic", None, base_url, None, timeout, max_retries)
-    _finish(lambda: run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    settings = _settings("anthropic", None, base_url, None, timeout, max_retries, quiet=quiet)
+    finish(lambda: run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("cancel")
@@ -274,8 +284,8 @@ def batch_cancel_command(
     """Ask Anthropic to cancel a batch (it goes on `canceling`, then `ended`)."""
     from protoshift.cli.batch.message_batches import run_cancel
 
-    settings = _settings("anthropic", None, base_url)
-    _finish(lambda: run_cancel(batch_id, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    settings = _settings("anthropic", None, base_url, quiet=quiet)
+    finish(lambda: run_cancel(batch_id, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("list")
@@ -288,8 +298,8 @@ def batch_list_command(
     """Your Message Batches, one JSON line each."""
     from protoshift.cli.batch.message_batches import run_list
 
-    settings = _settings("anthropic", None, base_url)
-    _finish(lambda: run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    settings = _settings("anthropic", None, base_url, quiet=quiet)
+    finish(lambda: run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @translate_app.command("batch-input")
@@ -310,7 +320,7 @@ def translate_batch_input_command(
     from protoshift.cli.translate.batch_files import run_batch_input
 
     diag = _diagnostics(quiet=quiet)
-    _finish(
+    finish(
         lambda: run_batch_input(input, output, id_map, diag, strict=strict, default_max_tokens=max_tokens, model=model)
     )
 
@@ -327,15 +337,7 @@ def translate_batch_results_command(
     """Anthropic Message Batches results JSONL -> OpenAI Batch output lines."""
     from protoshift.cli.translate.batch_files import run_batch_results
 
-    _finish(lambda: run_batch_results(input, output, id_map, _diagnostics(quiet=quiet)))
-
-
-def _without_httpx_cli() -> None:
-    """`import httpx` also imports httpx's own command line (click, rich.console, rich.progress,
-    pygments: ~0.27 s) whenever click and rich are installed, as they are here. protoshift never
-    runs it; a None entry makes httpx fall back to its stub `main` (measured in benchmarks/)."""
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    finish(lambda: run_batch_results(input, output, id_map, _diagnostics(quiet=quiet)))
 
 
 def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:
@@ -344,82 +346,4 @@ def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:
     return Diagnostics(quiet=quiet, verbose=verbose)
 
 
-def _finish(command: Callable[[], int]) -> None:
-    """Run a command's body. The reader going away (`| head`) is a quiet success: left to click,
-    the EPIPE would become exit 1, which here means the provider failed."""
-    try:
-        code = command()
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-        code = OK
-    if code != OK:
-        raise typer.Exit(code)
-
-
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line on `argv` (default: `sys.argv[1:]`) and return the exit code. Every
-    expected failure becomes one stderr line and its code; drivable in-process (tests)."""
-    _without_httpx_cli()
-    try:
-        code = app(args=argv, prog_name="protoshift", standalone_mode=False)
-    except CLIError as exc:
-        code = _report(exc)
-    except KeyboardInterrupt:
-        sys.stderr.write("\n")
-        code = INTERRUPTED
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-        code = OK
-    except typer.Exit as exc:
-        code = exc.exit_code
-    except Exception as exc:  # provider and translation failures, click's usage errors
-        code = _expected_failure(exc)
-    _flush_or_quiet()
-    return code if isinstance(code, int) else OK
-
-
-def _report(exc: CLIError) -> int:
-    from protoshift.cli.io.console import Diagnostics
-
-    Diagnostics().error(exc.message, exc.hint)
-    return exc.code
-
-
-def _expected_failure(exc: Exception) -> int:
-    """Failures that have a one-line message and an exit code; anything else is a bug: re-raised."""
-    if "protoshift.cloud" in sys.modules or "protoshift.translator" in sys.modules:
-        from protoshift.cli.chat.oneshot import map_failure
-
-        mapped = map_failure(exc)
-        if mapped is not None:
-            return _report(mapped)
-    # Usage errors from typer's click (vendored in recent typer): duck-typed across versions.
-    show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-    if callable(show) and isinstance(exit_code, int):
-        show()
-        return exit_code
-    if type(exc).__name__ == "Abort":
-        sys.stderr.write("\n")
-        return INTERRUPTED
-    raise exc
-
-
-def _flush_or_quiet() -> None:
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-
-
-def _quiet_broken_pipe() -> None:
-    """The reader went away (`| head`): stop quietly, and keep Python from complaining at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
-__all__ = ["BAD_INPUT", "app", "main", "run"]
+__all__ = ["app", "main", "run"]

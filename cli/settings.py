@@ -27,19 +27,22 @@ from __future__ import annotations
 import os
 import subprocess
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from protoshift.cli.exits import InputError
+from protoshift.cloud.backend import DEFAULT_TIMEOUT
+from protoshift.cloud.registry import BACKEND_NAMES, BACKENDS
+from protoshift.cloud.retry import DEFAULT_MAX_RETRIES
 
-BACKENDS = ("anthropic", "openai", "mock")
-DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini", "mock": "claude-mock-1"}
-KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
-BASE_URL_ENV = {"anthropic": "ANTHROPIC_BASE_URL", "openai": "OPENAI_BASE_URL"}
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_MAX_RETRIES = 2
 KEY_COMMAND_TIMEOUT = 30.0
+
+# The keys the config file may hold; any other is reported (a typo such as `modle` would
+# otherwise be ignored without a word). A provider section is named after its backend.
+TOP_LEVEL_KEYS = frozenset({"backend", "model", "max_tokens", "timeout", "max_retries", "breaker", "fallback"})
+PROVIDER_KEYS = frozenset({"api_key", "api_key_cmd", "base_url"})
 
 
 def config_path() -> Path:
@@ -50,17 +53,33 @@ def config_path() -> Path:
     return Path(base) / "protoshift" / "config.toml"
 
 
-def load_config_file(path: Path | None = None) -> dict[str, Any]:
+def load_config_file(path: Path | None = None, warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The config file as a dict ({} when there is none); `warn` hears of every key it does not know."""
     path = path or config_path()
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            loaded = tomllib.load(fh)
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if warn is not None:
+        for key in unknown_keys(loaded):
+            warn(f"{path}: unknown setting {key!r} ignored")
+    return loaded
+
+
+def unknown_keys(config: Mapping[str, Any]) -> list[str]:
+    """The dotted names of the settings protoshift does not know, in file order."""
+    unknown: list[str] = []
+    for key, value in config.items():
+        if key in BACKENDS and BACKENDS[key].key_env is not None and isinstance(value, dict):
+            unknown.extend(f"{key}.{sub}" for sub in value if sub not in PROVIDER_KEYS)
+        elif key not in TOP_LEVEL_KEYS:
+            unknown.append(key)
+    return unknown
 
 
 @dataclass(frozen=True)
@@ -74,7 +93,7 @@ class BackendSpec:
     def parse(cls, text: str, option: str) -> BackendSpec:
         name, _, model = text.partition(":")
         if name not in BACKENDS:
-            raise InputError(f"{option} {text!r}: unknown backend {name!r} (use {', '.join(BACKENDS)})")
+            raise InputError(f"{option} {text!r}: unknown backend {name!r} (use {', '.join(BACKEND_NAMES)})")
         return cls(name, model or None)
 
 
@@ -94,7 +113,7 @@ class Settings:
     file: dict[str, Any] = field(default_factory=dict)
 
     def default_model(self, backend: str) -> str:
-        return self.model or DEFAULT_MODELS[backend]
+        return self.model or BACKENDS[backend].default_model
 
     def provider_section(self, backend: str) -> dict[str, Any]:
         section = self.file.get(backend)
@@ -103,19 +122,20 @@ class Settings:
     def base_url_for(self, backend: str, *, primary: bool) -> str | None:
         if primary and self.base_url:
             return self.base_url
-        env = BASE_URL_ENV.get(backend)
-        if env and os.environ.get(env):
-            return os.environ[env]
+        from_env = BACKENDS[backend].base_url_from_env()
+        if from_env:
+            return from_env
         value = self.provider_section(backend).get("base_url")
         return value if isinstance(value, str) and value else None
 
     def api_key_for(self, backend: str) -> str | None:
         """Env, then config `api_key`, then config `api_key_cmd`. None lets the backend say what is missing."""
-        env = KEY_ENV.get(backend)
-        if env is None:
+        kind = BACKENDS[backend]
+        if kind.key_env is None:
             return None
-        if os.environ.get(env):
-            return os.environ[env]
+        from_env = kind.key_from_env()
+        if from_env:
+            return from_env
         section = self.provider_section(backend)
         key = section.get("api_key")
         if isinstance(key, str) and key:
@@ -137,8 +157,9 @@ def resolve_settings(
     fallbacks: list[str] | None,
     base_url: str | None,
     allow_insecure: bool,
+    warn: Callable[[str], None] | None = None,
 ) -> Settings:
-    file = load_config_file()
+    file = load_config_file(warn=warn)
     env = os.environ
     chosen_backend = backend or env.get("PROTOSHIFT_BACKEND") or _str(file, "backend") or "anthropic"
     primary = BackendSpec.parse(chosen_backend, "--backend")

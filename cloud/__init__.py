@@ -5,46 +5,126 @@ Every backend takes and gives OpenAI Chat Completions format:
 of chat.completion.chunk`, `backend.prepare(request) -> PreparedRequest` (for `--dry-run`),
 `await backend.aclose()` (or `async with`). What happens along the way (retries, fallbacks,
 translation notes, the `-v` trace) comes out as `CloudEvent`s through `on_event`; cloud/ prints
-nothing. Errors: `BackendError` (exit 1) and `ConfigurationError` (exit 2), both `CloudError`
-with an `exit_code`; `translator.TranslationError` (exit 2) passes through unchanged.
+nothing and knows no terminal. Errors carry facts (cloud.errors): `ConfigurationError` (nothing
+was sent), `BackendError` (the provider or the network failed), `FallbackExceptionGroup` (every
+backend of a chain failed); `translator.TranslationError` (bad input) passes through unchanged.
+
+The names below are loaded on first use: `from protoshift.cloud.registry import BACKENDS` costs
+no httpx import (the CLI reads the backend records at start-up).
 """
 
 from __future__ import annotations
 
-from protoshift.cloud.anthropic import AnthropicBackend, create_anthropic_backend
-from protoshift.cloud.base import Backend, PreparedRequest
-from protoshift.cloud.batches import MessageBatchesClient, create_batches_client
-from protoshift.cloud.breaker import CircuitBreaker, FileStore, MemoryStore, default_state_dir
-from protoshift.cloud.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BackendError,
-    CircuitOpenError,
-    CloudError,
-    ConfigurationError,
-    ConflictError,
-    InsecureTransportError,
-    InvalidRequestError,
-    NotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestTimeout,
-    ResponseFormatError,
-    ServerError,
-    StreamInterruptedError,
-)
-from protoshift.cloud.events import CloudEvent, EventKind, EventSink
-from protoshift.cloud.fallback import FallbackBackend
-from protoshift.cloud.mock import MockBackend
-from protoshift.cloud.openai import OpenAIBackend, create_openai_backend
-from protoshift.cloud.pool import ShardedTransport
-from protoshift.cloud.registry import BACKEND_NAMES, create_backend
-from protoshift.cloud.retry import RetryPolicy
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from protoshift.cloud.anthropic import AnthropicBackend, create_anthropic_backend
+    from protoshift.cloud.backend import Backend, PreparedRequest
+    from protoshift.cloud.batches import MessageBatchesClient, create_batches_client
+    from protoshift.cloud.breaker import CircuitBreaker, FileStore, MemoryStore, default_state_dir
+    from protoshift.cloud.errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BackendError,
+        CircuitOpenError,
+        CloudError,
+        ConfigurationError,
+        ConflictError,
+        FallbackExceptionGroup,
+        InsecureTransportError,
+        InvalidBaseURLError,
+        InvalidRequestError,
+        MissingKeyError,
+        NotFoundError,
+        OverloadedError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequestTimeout,
+        ResponseFormatError,
+        ServerError,
+        StreamInterruptedError,
+        UnknownBackendError,
+    )
+    from protoshift.cloud.events import CloudEvent, EventKind, EventSink
+    from protoshift.cloud.fallback import FallbackBackend
+    from protoshift.cloud.mock import MockBackend
+    from protoshift.cloud.openai import OpenAIBackend, create_openai_backend
+    from protoshift.cloud.pool import ShardedTransport
+    from protoshift.cloud.registry import BACKEND_NAMES, BACKENDS, BackendKind, create_backend
+    from protoshift.cloud.retry import RetryPolicy
+
+# The module that defines each public name (tests check this against the imports above).
+_MODULES: dict[str, tuple[str, ...]] = {
+    "anthropic": (
+        "AnthropicBackend",
+        "create_anthropic_backend",
+    ),
+    "backend": (
+        "Backend",
+        "PreparedRequest",
+    ),
+    "batches": (
+        "MessageBatchesClient",
+        "create_batches_client",
+    ),
+    "breaker": (
+        "CircuitBreaker",
+        "FileStore",
+        "MemoryStore",
+        "default_state_dir",
+    ),
+    "errors": (
+        "APIConnectionError",
+        "APIStatusError",
+        "APITimeoutError",
+        "AuthenticationError",
+        "BackendError",
+        "CircuitOpenError",
+        "CloudError",
+        "ConfigurationError",
+        "ConflictError",
+        "FallbackExceptionGroup",
+        "InsecureTransportError",
+        "InvalidBaseURLError",
+        "InvalidRequestError",
+        "MissingKeyError",
+        "NotFoundError",
+        "OverloadedError",
+        "PermissionDeniedError",
+        "RateLimitError",
+        "RequestTimeout",
+        "ResponseFormatError",
+        "ServerError",
+        "StreamInterruptedError",
+        "UnknownBackendError",
+    ),
+    "events": (
+        "CloudEvent",
+        "EventKind",
+        "EventSink",
+    ),
+    "fallback": ("FallbackBackend",),
+    "mock": ("MockBackend",),
+    "openai": (
+        "OpenAIBackend",
+        "create_openai_backend",
+    ),
+    "pool": ("ShardedTransport",),
+    "registry": (
+        "BACKEND_NAMES",
+        "BACKENDS",
+        "BackendKind",
+        "create_backend",
+    ),
+    "retry": ("RetryPolicy",),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
+    "BACKENDS",
     "BACKEND_NAMES",
     "APIConnectionError",
     "APIStatusError",
@@ -53,6 +133,7 @@ __all__ = [
     "AuthenticationError",
     "Backend",
     "BackendError",
+    "BackendKind",
     "CircuitBreaker",
     "CircuitOpenError",
     "CloudError",
@@ -62,11 +143,14 @@ __all__ = [
     "EventKind",
     "EventSink",
     "FallbackBackend",
+    "FallbackExceptionGroup",
     "FileStore",
     "InsecureTransportError",
+    "InvalidBaseURLError",
     "InvalidRequestError",
     "MemoryStore",
     "MessageBatchesClient",
+    "MissingKeyError",
     "MockBackend",
     "NotFoundError",
     "OpenAIBackend",
@@ -80,9 +164,23 @@ __all__ = [
     "ServerError",
     "ShardedTransport",
     "StreamInterruptedError",
+    "UnknownBackendError",
     "create_anthropic_backend",
     "create_backend",
     "create_batches_client",
     "create_openai_backend",
     "default_state_dir",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

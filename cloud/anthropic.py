@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from typing import Any
 
-import httpx
-
-from protoshift.cloud.base import JSON, HTTPBackend, PreparedRequest, redact_headers, shape_request
-from protoshift.cloud.breaker import CircuitBreaker
+from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
+from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import InvalidRequestError, ResponseFormatError
-from protoshift.cloud.events import EventSink
+from protoshift.cloud.registry import BACKENDS, create_backend
+from protoshift.cloud.security import redact_headers
 from protoshift.translator import (
+    DEFAULT_MAX_TOKENS,
     RequestTranslation,
     StreamTranslator,
     TranslationError,
@@ -20,12 +20,16 @@ from protoshift.translator import (
     translate_response,
 )
 from protoshift.translator.report import LOSSY_ACTIONS
-from protoshift.translator.to_anthropic.compat import adapt_to_refusal
+from protoshift.translator.tables import SAMPLING_FIELDS
+from protoshift.translator.to_anthropic.compat import adapt_to_rejected_parameter
 
-__all__ = ["ANTHROPIC_VERSION", "DEFAULT_ANTHROPIC_BASE_URL", "AnthropicBackend", "create_anthropic_backend"]
+__all__ = ["ANTHROPIC_VERSION", "AnthropicBackend", "create_anthropic_backend"]
 
 ANTHROPIC_VERSION = "2023-06-01"
-DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+
+# Each resend after a 400 takes out one parameter the model rejected (a sampling parameter, or
+# budgeted thinking), so a call is sent at most this many times more.
+_MAX_ADAPTATIONS = len(SAMPLING_FIELDS) + 1
 
 
 class _AnthropicEvents:
@@ -47,7 +51,7 @@ class _AnthropicEvents:
         return self._translator.close()
 
 
-class AnthropicBackend(HTTPBackend):
+class AnthropicBackend(HTTPClient):
     """POST `{base_url}/v1/messages`. Takes OpenAI requests, gives OpenAI completions and chunks.
 
     `model` (when set) replaces each request's model. Translation notes that lose or approximate
@@ -55,16 +59,16 @@ class AnthropicBackend(HTTPBackend):
     """
 
     name = "anthropic"
-    key_env = "ANTHROPIC_API_KEY"
-    base_url_env = "ANTHROPIC_BASE_URL"
+    key_env = BACKENDS["anthropic"].key_env or ""
+    base_url_env = BACKENDS["anthropic"].base_url_env or ""
 
     def __init__(
         self,
         *,
         api_key: str | None,
-        base_url: str = DEFAULT_ANTHROPIC_BASE_URL,
+        base_url: str = BACKENDS["anthropic"].default_base_url,
         model: str | None = None,
-        default_max_tokens: int = 8192,
+        default_max_tokens: int = DEFAULT_MAX_TOKENS,
         strict: bool = False,
         name: str | None = None,
         **options: Any,
@@ -108,12 +112,12 @@ class AnthropicBackend(HTTPBackend):
     async def complete(self, request: Mapping[str, Any]) -> JSON:
         translation = self._translate(request, stream=False)
         headers, body = self._headers(translation), translation.body
-        while True:  # see `_adapted`
+        for adaptations_left in range(_MAX_ADAPTATIONS, -1, -1):
             try:
                 message = await self._send_json(self.url, headers, body)
                 break
             except InvalidRequestError as exc:
-                body = self._adapted(exc, body)
+                body = self._adapted(exc, body, adaptations_left)
         try:
             return translate_response(message)
         except TranslationError as exc:
@@ -125,19 +129,21 @@ class AnthropicBackend(HTTPBackend):
         translation = self._translate(request, stream=True)
         include_usage = translation.include_usage
         headers, body = self._headers(translation), translation.body
-        while True:  # as in `complete`; a status error comes before any chunk was given out
+        # As in `complete`: a status error comes before any chunk was given out.
+        for adaptations_left in range(_MAX_ADAPTATIONS, -1, -1):
             try:
-                async for chunk in self._send_stream(self.url, headers, body, lambda: _AnthropicEvents(include_usage)):
-                    yield chunk
+                chunks = self._send_stream(self.url, headers, body, lambda: _AnthropicEvents(include_usage))
+                async with aclosing(chunks):
+                    async for chunk in chunks:
+                        yield chunk
                 return
             except InvalidRequestError as exc:
-                body = self._adapted(exc, body)
+                body = self._adapted(exc, body, adaptations_left)
 
-    def _adapted(self, error: InvalidRequestError, body: JSON) -> JSON:
-        """The body to send again when the model refused a feature other models take (deprecated
-        sampling parameters, budgeted thinking); re-raises any other 400. Each round changes
-        something the 400 named, so the retry loops in `complete` and `stream` end."""
-        adapted = adapt_to_refusal(body, str(error))
+    def _adapted(self, error: InvalidRequestError, body: JSON, adaptations_left: int) -> JSON:
+        """The body to send again when the model rejected a parameter other models take
+        (deprecated sampling parameters, budgeted thinking); re-raises any other 400."""
+        adapted = adapt_to_rejected_parameter(body, str(error)) if adaptations_left else None
         if adapted is None:
             raise error
         new_body, notes = adapted
@@ -147,34 +153,13 @@ class AnthropicBackend(HTTPBackend):
 
 
 def create_anthropic_backend(
-    api_key: str | None = None,
-    base_url: str | None = None,
-    *,
-    model: str | None = None,
-    timeout: float = 600.0,
-    max_retries: int = 2,
-    breaker: bool | CircuitBreaker = True,
-    transport: httpx.AsyncBaseTransport | None = None,
-    on_event: EventSink | None = None,
-    default_max_tokens: int = 8192,
-    strict: bool = False,
-    allow_insecure: bool = False,
-    **options: Any,
+    api_key: str | None = None, base_url: str | None = None, **options: Any
 ) -> AnthropicBackend:
     """An `AnthropicBackend`. `api_key` defaults to `$ANTHROPIC_API_KEY`; `base_url` to
-    `$ANTHROPIC_BASE_URL`, then `https://api.anthropic.com`. Raises `ConfigurationError` (no key,
-    bad URL) or `InsecureTransportError` (a key over http:// to a non-loopback host)."""
-    return AnthropicBackend(
-        api_key=api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY"),
-        base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_ANTHROPIC_BASE_URL,
-        model=model,
-        timeout=timeout,
-        max_retries=max_retries,
-        breaker=breaker,
-        transport=transport,
-        on_event=on_event,
-        default_max_tokens=default_max_tokens,
-        strict=strict,
-        allow_insecure=allow_insecure,
-        **options,
-    )
+    `$ANTHROPIC_BASE_URL`, then `https://api.anthropic.com`. Other options as `AnthropicBackend`
+    takes them (model, timeout, max_retries, breaker, transport, on_event, default_max_tokens,
+    strict, allow_insecure). Raises `MissingKeyError`, `InvalidBaseURLError` or
+    `InsecureTransportError` (a key over http:// to a non-loopback host)."""
+    backend = create_backend("anthropic", api_key=api_key, base_url=base_url, **options)
+    assert isinstance(backend, AnthropicBackend)
+    return backend

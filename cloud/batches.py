@@ -10,24 +10,26 @@ A batch is `{"id", "type": "message_batch", "processing_status": "in_progress"|"
 "request_counts": {"processing", "succeeded", "errored", "canceled", "expired"}, "results_url",
 "created_at", "expires_at", "ended_at", ...}` (anthropic-sdk-python `types/messages/message_batch.py`).
 
-`MessageBatchesClient` is an `HTTPBackend`: the key handling, the retry policy, the circuit breaker
+`MessageBatchesClient` is an `HTTPClient`: the key handling, the retry policy, the circuit breaker
 (shared with the Messages backend of the same base URL), the `-v` trace and the error types are the
 ones every backend uses. Bodies here are Anthropic format as is: translation is the caller's business.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 
-from protoshift.cloud.anthropic import ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL
-from protoshift.cloud.base import JSON, HTTPBackend, _Attempt
-from protoshift.cloud.errors import BackendError, ConfigurationError, ResponseFormatError
+from protoshift.cloud.anthropic import ANTHROPIC_VERSION, AnthropicBackend
+from protoshift.cloud.attempts import Attempt
+from protoshift.cloud.backend import JSON
+from protoshift.cloud.client import HTTPClient
+from protoshift.cloud.errors import ConfigurationError, ResponseFormatError
+from protoshift.cloud.registry import BACKENDS
 
 __all__ = ["BATCH_STATUSES", "RESULT_COUNTS", "MessageBatchesClient", "create_batches_client"]
 
@@ -36,12 +38,15 @@ RESULT_COUNTS = ("processing", "succeeded", "errored", "canceled", "expired")
 _ACCEPT_JSONL = "application/binary"  # what the official SDK asks for when downloading results
 
 
-class MessageBatchesClient(HTTPBackend):
-    name = "anthropic"
-    key_env = "ANTHROPIC_API_KEY"
-    base_url_env = "ANTHROPIC_BASE_URL"
+class MessageBatchesClient(HTTPClient):
+    # The same name as the Messages backend: one breaker for one host, and errors that name it alike.
+    name = AnthropicBackend.name
+    key_env = AnthropicBackend.key_env
+    base_url_env = AnthropicBackend.base_url_env
 
-    def __init__(self, *, api_key: str | None, base_url: str = DEFAULT_ANTHROPIC_BASE_URL, **options: Any) -> None:
+    def __init__(
+        self, *, api_key: str | None, base_url: str = BACKENDS["anthropic"].default_base_url, **options: Any
+    ) -> None:
         super().__init__(base_url=base_url, api_key=api_key, **options)
         self.url = f"{self.base_url}/v1/messages/batches"
 
@@ -115,34 +120,18 @@ class MessageBatchesClient(HTTPBackend):
         Retried like any call until the first line is out; a cut after that raises."""
         url = self.results_url(batch)
         headers = self._headers(accept=_ACCEPT_JSONL)
-        state = _Attempt()
-        while True:
-            permit = self._acquire()
-            error: BackendError | None = None
-            try:
-                self._log_request("GET", url, headers)
-                started = time.perf_counter()
-                try:
-                    async with self._client.stream("GET", url, headers=headers) as response:
-                        self._log_response(response, started)
-                        if not response.is_success:
-                            await response.aread()
-                            error = self._status_error(response)
-                        else:
-                            async for line in _lines(response.aiter_bytes()):
-                                state.started = True
-                                yield line
-                            self._score(permit, None)
-                            return
-                except httpx.TransportError as exc:
-                    error = self._stream_failure(state, self._transport_error(exc), "connection_error")
-            except BaseException:
-                if self.breaker and permit:
-                    (self.breaker.success if state.started else self.breaker.neutral)(permit)
-                raise
-            self._score(permit, error)
-            if state.started or not await self._before_retry(state, error):
-                raise error
+
+        async def once(attempt: Attempt) -> AsyncGenerator[bytes, None]:
+            async with (
+                self._exchange("GET", url, headers, None, attempt) as response,
+                aclosing(_lines(response.aiter_bytes())) as lines,
+            ):
+                async for line in lines:
+                    yield line
+
+        async with aclosing(self._attempts.run(once)) as lines:
+            async for line in lines:
+                yield line
 
     def _batch(self, data: JSON) -> JSON:
         if data.get("type") != "message_batch" or not isinstance(data.get("id"), str):
@@ -150,7 +139,7 @@ class MessageBatchesClient(HTTPBackend):
         return data
 
 
-async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _lines(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
     parts: list[bytes] = []
     async for chunk in chunks:
         if b"\n" not in chunk:
@@ -176,8 +165,9 @@ def create_batches_client(
     """A `MessageBatchesClient`: `api_key` defaults to `$ANTHROPIC_API_KEY`, `base_url` to
     `$ANTHROPIC_BASE_URL`, then https://api.anthropic.com. Options as for `create_anthropic_backend`
     (timeout, max_retries, breaker, transport, on_event, allow_insecure)."""
+    kind = BACKENDS["anthropic"]
     return MessageBatchesClient(
-        api_key=api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY"),
-        base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_ANTHROPIC_BASE_URL,
+        api_key=api_key if api_key is not None else kind.key_from_env(),
+        base_url=base_url or kind.base_url_from_env() or kind.default_base_url,
         **options,
     )

@@ -1,15 +1,18 @@
 """The errors cloud/ raises, and how a provider's error response becomes one of them.
 
-Two families, told apart by `exit_code` (what the CLI exits with):
+They carry facts, not advice: which backend, what kind of failure, the HTTP status and error type,
+the provider's request id, how long the server asked us to wait (`retry_after`), how many attempts
+were made. What a failure means for a user (an exit code, a hint naming a flag) is the CLI's
+business (cli/exits.py), so cloud/ stays usable from any program.
 
-- `BackendError` (exit 1): the provider or the network failed. Each carries the backend name and
-  three flags the machinery and the CLI act on: `retryable` (the retry loop tries again),
-  `trips_breaker` (counts as a failure for the circuit breaker), `allows_fallback` (a fallback
-  chain may move on to the next backend).
-- `ConfigurationError` (exit 2): the call could not be made as configured (missing key, bad base
-  URL, a key about to be sent in clear text). Nothing was sent.
+- `ConfigurationError`: the call could not be made as configured (no key, a bad base URL, a key
+  about to travel in clear text). Nothing was sent.
+- `BackendError`: the provider or the network failed. Three flags the machinery acts on:
+  `retryable` (the retry loop tries again), `trips_breaker` (a failure for the circuit breaker),
+  `allows_fallback` (a fallback chain may move on to the next backend).
+- `FallbackExceptionGroup`: every backend of a chain failed; holds each failure.
 
-Every message is one line: what failed, then what to do. Messages never contain a key.
+Every message is one line. Messages never contain a key.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from protoshift.cloud.retry import is_retryable_status
+from protoshift.cloud.retry import is_retryable_status, retry_after_seconds
 
 __all__ = [
     "APIConnectionError",
@@ -33,8 +36,12 @@ __all__ = [
     "CloudError",
     "ConfigurationError",
     "ConflictError",
+    "ErrorKind",
+    "FallbackExceptionGroup",
     "InsecureTransportError",
+    "InvalidBaseURLError",
     "InvalidRequestError",
+    "MissingKeyError",
     "NotFoundError",
     "OverloadedError",
     "PermissionDeniedError",
@@ -43,6 +50,7 @@ __all__ = [
     "ResponseFormatError",
     "ServerError",
     "StreamInterruptedError",
+    "UnknownBackendError",
     "error_from_response",
     "error_from_stream_event",
     "parse_error_body",
@@ -50,35 +58,70 @@ __all__ = [
 
 
 class CloudError(Exception):
-    """Root of everything cloud/ raises on purpose. `exit_code` is the CLI's exit status for it."""
-
-    exit_code: ClassVar[int] = 1
+    """Root of everything cloud/ raises on purpose."""
 
 
 class ConfigurationError(CloudError):
-    """The backend cannot be used as configured (missing key, bad base URL). Nothing was sent."""
+    """The backend cannot be used as configured. Nothing was sent. `setting` names what to change
+    (an environment variable or option name), when one thing does."""
 
-    exit_code: ClassVar[int] = 2
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        self.message = message
+        self.setting = setting
+        super().__init__(message)
+
+
+class MissingKeyError(ConfigurationError):
+    """The backend needs a key and none was given."""
+
+    def __init__(self, backend: str, key_env: str) -> None:
+        self.backend = backend
+        super().__init__(f"{backend}: no API key ({key_env} is not set)", setting=key_env)
 
 
 class InsecureTransportError(ConfigurationError):
     """A key would travel in clear text (`http://` to a host that is not loopback)."""
 
+    def __init__(self, backend: str, host: str) -> None:
+        self.backend = backend
+        self.host = host
+        super().__init__(f"{backend}: refusing to send the API key in clear text to {host} over http://")
+
+
+class InvalidBaseURLError(ConfigurationError):
+    """A base URL that is not `http(s)://host[:port][/path]`."""
+
+
+class UnknownBackendError(ConfigurationError):
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(f"unknown backend {name!r} (known: {', '.join(known)})")
+
+
+ErrorKind = Literal["status", "connection", "timeout", "circuit_open", "stream_interrupted", "bad_response", "fallback"]
+
 
 class BackendError(CloudError):
     """The provider or the network failed. One-line `str()`; `summary` is the short reason."""
 
-    exit_code: ClassVar[int] = 1
+    kind: ClassVar[ErrorKind] = "connection"
+    message: str
     retryable: bool = False
     trips_breaker: bool = False
     allows_fallback: bool = False
 
-    def __init__(self, backend: str, message: str, *, hint: str = "") -> None:
+    def __init__(self, backend: str, message: str, *, request_id: str | None = None) -> None:
         self.backend = backend
         self.message = _one_line(message)
-        self.hint = hint
+        self.request_id = request_id
         self.attempts = 1  # set by the retry loop when it gives up
         super().__init__(self.message)
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the provider asked callers to wait before trying again, when it said."""
+        return None
 
     @property
     def summary(self) -> str:
@@ -89,8 +132,7 @@ class BackendError(CloudError):
         return f" after {self.attempts} attempts" if self.attempts > 1 else ""
 
     def __str__(self) -> str:
-        text = f"{self.backend}: {self.message}{self._attempts_suffix()}"
-        return f"{text} — {self.hint}" if self.hint else text
+        return f"{self.backend}: {self.message}{self._attempts_suffix()}"
 
 
 # --- HTTP status errors -------------------------------------------------------------------------
@@ -115,7 +157,7 @@ class APIStatusError(BackendError):
     """The provider answered with an error status. `retryable` follows the SDK rule for the status
     unless the server said otherwise (`x-should-retry`)."""
 
-    default_hint: ClassVar[str] = ""
+    kind: ClassVar[ErrorKind] = "status"
 
     def __init__(
         self,
@@ -125,18 +167,18 @@ class APIStatusError(BackendError):
         message: str,
         request_id: str | None = None,
         *,
-        hint: str | None = None,
         headers: Mapping[str, str] | None = None,
         retryable: bool | None = None,
     ) -> None:
         self.status = status
         self.error_type = error_type
-        self.request_id = request_id
         self.headers: Mapping[str, str] = dict(headers or {})
-        if retryable is None:
-            retryable = is_retryable_status(status)
-        self.retryable = retryable
-        super().__init__(backend, message, hint=self.default_hint if hint is None else hint)
+        self.retryable = is_retryable_status(status) if retryable is None else retryable
+        super().__init__(backend, message, request_id=request_id)
+
+    @property
+    def retry_after(self) -> float | None:
+        return retry_after_seconds(self.headers)
 
     @property
     def trips_breaker(self) -> bool:  # type: ignore[override]
@@ -157,44 +199,43 @@ class APIStatusError(BackendError):
             text += f": {self.message}"
         if self.request_id:
             text += f" (request {self.request_id})"
-        text += self._attempts_suffix()
-        return f"{text} — {self.hint}" if self.hint else text
+        return text + self._attempts_suffix()
 
 
 class InvalidRequestError(APIStatusError):
-    default_hint = "fix the request; it will fail the same way if sent again"
+    """400, 413, 422: sending it again fails the same way."""
 
 
 class AuthenticationError(APIStatusError):
-    default_hint = "check the API key"
+    """401: the key was refused."""
 
 
 class PermissionDeniedError(APIStatusError):
-    default_hint = "check that the key has access to this model and endpoint"
+    """403: the key has no access to this model or endpoint."""
 
 
 class NotFoundError(APIStatusError):
-    default_hint = "check the model name and the base URL"
+    """404: the model or the endpoint does not exist there."""
 
 
 class ConflictError(APIStatusError):
-    default_hint = "retry later"
+    """409."""
 
 
 class RequestTimeout(APIStatusError):
-    default_hint = "retry later, or raise --timeout"
+    """408: the server gave up waiting."""
 
 
 class RateLimitError(APIStatusError):
-    default_hint = "wait and retry, lower the request rate, or add a --fallback"
+    """429."""
 
 
 class ServerError(APIStatusError):
-    default_hint = "the provider failed; retry later or add a --fallback"
+    """5xx."""
 
 
 class OverloadedError(ServerError):
-    default_hint = "the provider is overloaded; retry later or add a --fallback"
+    """529: Anthropic's "overloaded"."""
 
 
 # One table: which class stands for which status (anything else >= 500 is a ServerError).
@@ -225,29 +266,34 @@ def status_error_class(status: int) -> type[APIStatusError]:
 class APIConnectionError(BackendError):
     """No usable answer: the connection failed, was refused or cut before any output."""
 
+    kind: ClassVar[ErrorKind] = "connection"
     retryable = True
     trips_breaker = True
     allows_fallback = True
-
-    def __init__(self, backend: str, message: str, *, hint: str | None = None) -> None:
-        super().__init__(backend, message, hint="check the network and the base URL" if hint is None else hint)
 
 
 class APITimeoutError(APIConnectionError):
     """The provider did not answer within the timeout."""
 
-    def __init__(self, backend: str, message: str = "request timed out", *, hint: str | None = None) -> None:
-        super().__init__(backend, message, hint="retry later, or raise --timeout" if hint is None else hint)
+    kind: ClassVar[ErrorKind] = "timeout"
+
+    def __init__(self, backend: str, message: str = "request timed out", *, request_id: str | None = None) -> None:
+        super().__init__(backend, message, request_id=request_id)
 
 
 class CircuitOpenError(BackendError):
     """The breaker is open: recent calls to this backend failed, so this one was not sent."""
 
+    kind: ClassVar[ErrorKind] = "circuit_open"
     allows_fallback = True
 
     def __init__(self, backend: str, retry_in_seconds: int) -> None:
         self.retry_in_seconds = retry_in_seconds
         super().__init__(backend, f"circuit open for {backend}, retry in {retry_in_seconds}s")
+
+    @property
+    def retry_after(self) -> float | None:
+        return float(self.retry_in_seconds)
 
     @property
     def summary(self) -> str:
@@ -261,6 +307,8 @@ class StreamInterruptedError(BackendError):
     """A stream failed after output had been given out (an `error` event, or the connection cut).
     The chunks already given out stay given out; nothing is retried and no fallback is tried."""
 
+    kind: ClassVar[ErrorKind] = "stream_interrupted"
+
     # Mid-stream error types that mean the provider is in trouble (they count for the breaker).
     _BREAKER_TYPES: ClassVar[frozenset[str]] = frozenset(
         {"overloaded_error", "api_error", "connection_error", "timeout_error"}
@@ -268,8 +316,7 @@ class StreamInterruptedError(BackendError):
 
     def __init__(self, backend: str, error_type: str, message: str, request_id: str | None = None) -> None:
         self.error_type = error_type
-        self.request_id = request_id
-        super().__init__(backend, message, hint="the output above is incomplete; run the request again")
+        super().__init__(backend, message, request_id=request_id)
 
     @property
     def trips_breaker(self) -> bool:  # type: ignore[override]
@@ -285,16 +332,44 @@ class StreamInterruptedError(BackendError):
             text += f": {self.message}"
         if self.request_id:
             text += f" (request {self.request_id})"
-        return f"{text} — {self.hint}"
+        return text
 
 
 class ResponseFormatError(BackendError):
     """The provider answered 2xx with something that is not the protocol (HTML, invalid JSON)."""
 
+    kind: ClassVar[ErrorKind] = "bad_response"
     allows_fallback = True
 
-    def __init__(self, backend: str, message: str) -> None:
-        super().__init__(backend, message, hint="check the base URL points at the right API")
+
+class FallbackExceptionGroup(ExceptionGroup[BackendError], BackendError):  # type: ignore[override]
+    """Every backend of a fallback chain failed: `exceptions` holds each one's failure, in order.
+
+    Also a `BackendError` (so whoever handles one handles this), named after the first backend;
+    none of its flags is set: the chain already tried everything it could."""
+
+    kind: ClassVar[ErrorKind] = "fallback"
+
+    def __init__(self, message: str, exceptions: Sequence[BackendError]) -> None:
+        # BaseExceptionGroup.__new__ stored message and exceptions; `message` is read-only there.
+        self.backend = exceptions[0].backend
+        self.request_id = None
+        self.attempts = sum(error.attempts for error in exceptions)
+
+    def derive(self, excs: Sequence[BackendError]) -> FallbackExceptionGroup:  # type: ignore[override]
+        return FallbackExceptionGroup(self.message, excs)
+
+    @property
+    def failures(self) -> tuple[BackendError, ...]:
+        """Each backend's failure, in the order they were tried."""
+        return tuple(error for error in self.exceptions if isinstance(error, BackendError))
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(error.summary for error in self.failures)
+
+    def __str__(self) -> str:
+        return f"{self.message}: " + "; ".join(str(error) for error in self.failures)
 
 
 # --- parsing error responses --------------------------------------------------------------------
@@ -368,23 +443,13 @@ def _text_of(body: bytes) -> str:
     return _one_line(text)
 
 
-def error_from_response(
-    backend: str,
-    status: int,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    key_env: str | None = None,
-) -> APIStatusError:
+def error_from_response(backend: str, status: int, body: bytes, headers: Mapping[str, str]) -> APIStatusError:
     """The typed error for an error response. `x-should-retry: true|false` overrides the status rule."""
     error_type, message, request_id = parse_error_body(status, body, headers)
     should_retry = headers.get("x-should-retry")
     retryable = {"true": True, "false": False}.get(should_retry) if should_retry else None
     cls = status_error_class(status)
-    hint: str | None = None
-    if cls is AuthenticationError and key_env:
-        hint = f"check {key_env}"
-    return cls(backend, status, error_type, message, request_id, hint=hint, headers=headers, retryable=retryable)
+    return cls(backend, status, error_type, message, request_id, headers=headers, retryable=retryable)
 
 
 def error_from_stream_event(

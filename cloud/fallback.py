@@ -1,7 +1,10 @@
 """A chain of backends: the next one takes the request when the current one fails before any
 output, with an error that says another backend may do better (`allows_fallback`: connection
 errors, timeouts, retries used up on 5xx/529/429, an open circuit). Auth errors, invalid
-requests and `TranslationError` never move on; neither does a stream that has begun."""
+requests and `TranslationError` never move on; neither does a stream that has begun.
+
+When the chain ends in failure after moving on, the error is a `FallbackExceptionGroup` holding
+each backend's failure in order (one backend tried: its own error)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ import contextlib
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
-from protoshift.cloud.base import JSON, Backend, PreparedRequest
-from protoshift.cloud.errors import BackendError
+from protoshift.cloud.backend import JSON, Backend, PreparedRequest
+from protoshift.cloud.errors import BackendError, FallbackExceptionGroup
 from protoshift.cloud.events import CloudEvent, EventSink, ignore_events
 
 __all__ = ["FallbackBackend"]
@@ -50,26 +53,39 @@ class FallbackBackend:
         )
         return True
 
+    @staticmethod
+    def _group(errors: list[BackendError]) -> FallbackExceptionGroup:
+        return FallbackExceptionGroup(f"all {len(errors)} backends tried failed", errors)
+
     async def complete(self, request: Mapping[str, Any]) -> JSON:
+        errors: list[BackendError] = []
         for index, (backend, model) in enumerate(self.backends):
             try:
                 return await backend.complete(self._request(request, model))
             except BackendError as error:
+                errors.append(error)
                 if not self._move_on(index, error):
-                    raise
+                    if len(errors) == 1:
+                        raise
+                    raise self._group(errors) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
+        errors: list[BackendError] = []
         for index, (backend, model) in enumerate(self.backends):
             started = False
             try:
-                async for chunk in backend.stream(self._request(request, model)):
-                    started = True
-                    yield chunk
+                async with contextlib.aclosing(backend.stream(self._request(request, model))) as chunks:
+                    async for chunk in chunks:
+                        started = True
+                        yield chunk
                 return
             except BackendError as error:
+                errors.append(error)
                 if started or not self._move_on(index, error):
-                    raise
+                    if len(errors) == 1:
+                        raise
+                    raise self._group(errors) from None
 
     def prepare(self, request: Mapping[str, Any]) -> PreparedRequest:
         backend, model = self.backends[0]

@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 
 from protoshift.cloud.anthropic import AnthropicBackend
+from protoshift.cloud.registry import BACKENDS
 from protoshift.translator import RequestTranslation
 
-__all__ = ["MOCK_BASE_URL", "MockBackend", "mock_transport"]
+__all__ = ["MOCK_BASE_URL", "MOCK_MODEL", "MockBackend", "mock_transport"]
 
-MOCK_BASE_URL = "https://mock.protoshift.invalid"
-MOCK_MODEL = "protoshift-mock"
+MOCK_BASE_URL = BACKENDS["mock"].default_base_url
+MOCK_MODEL = BACKENDS["mock"].default_model
 _DUMMY_KEY = "mock-key-not-a-secret"
 
 JSON = dict[str, Any]

@@ -3,21 +3,20 @@ the same protocol, passed through. Streams are decoded only to give out whole ch
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 
-from protoshift.cloud.base import JSON, HTTPBackend, PreparedRequest, is_loopback, redact_headers, shape_request
-from protoshift.cloud.breaker import CircuitBreaker
-from protoshift.cloud.events import EventSink
+from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
+from protoshift.cloud.client import HTTPClient
+from protoshift.cloud.registry import BACKENDS, create_backend
+from protoshift.cloud.security import is_loopback, redact_headers
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
 from protoshift.translator.sse import DONE
 
-__all__ = ["DEFAULT_OPENAI_BASE_URL", "OpenAIBackend", "create_openai_backend"]
-
-DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+__all__ = ["OpenAIBackend", "create_openai_backend"]
 
 
 class _OpenAIEvents:
@@ -52,19 +51,19 @@ class _OpenAIEvents:
         return []
 
 
-class OpenAIBackend(HTTPBackend):
+class OpenAIBackend(HTTPClient):
     """POST `{base_url}/chat/completions` with `Authorization: Bearer`. The key is optional when
     the base URL is loopback (local servers need none)."""
 
     name = "openai"
-    key_env = "OPENAI_API_KEY"
-    base_url_env = "OPENAI_BASE_URL"
+    key_env = BACKENDS["openai"].key_env or ""
+    base_url_env = BACKENDS["openai"].base_url_env or ""
 
     def __init__(
         self,
         *,
         api_key: str | None,
-        base_url: str = DEFAULT_OPENAI_BASE_URL,
+        base_url: str = BACKENDS["openai"].default_base_url,
         model: str | None = None,
         name: str | None = None,
         **options: Any,
@@ -101,36 +100,17 @@ class OpenAIBackend(HTTPBackend):
         return await self._send_json(self.url, self._headers(stream=False), self._body(request, stream=False))
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
-        async for chunk in self._send_stream(
+        chunks = self._send_stream(
             self.url, self._headers(stream=True), self._body(request, stream=True), _OpenAIEvents
-        ):
-            yield chunk
+        )
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
 
 
-def create_openai_backend(
-    api_key: str | None = None,
-    base_url: str | None = None,
-    *,
-    model: str | None = None,
-    timeout: float = 600.0,
-    max_retries: int = 2,
-    breaker: bool | CircuitBreaker = True,
-    transport: httpx.AsyncBaseTransport | None = None,
-    on_event: EventSink | None = None,
-    allow_insecure: bool = False,
-    **options: Any,
-) -> OpenAIBackend:
+def create_openai_backend(api_key: str | None = None, base_url: str | None = None, **options: Any) -> OpenAIBackend:
     """An `OpenAIBackend`. `api_key` defaults to `$OPENAI_API_KEY`; `base_url` to
     `$OPENAI_BASE_URL`, then `https://api.openai.com/v1`."""
-    return OpenAIBackend(
-        api_key=api_key if api_key is not None else os.environ.get("OPENAI_API_KEY"),
-        base_url=base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL,
-        model=model,
-        timeout=timeout,
-        max_retries=max_retries,
-        breaker=breaker,
-        transport=transport,
-        on_event=on_event,
-        allow_insecure=allow_insecure,
-        **options,
-    )
+    backend = create_backend("openai", api_key=api_key, base_url=base_url, **options)
+    assert isinstance(backend, OpenAIBackend)
+    return backend

@@ -13,14 +13,15 @@ Randomness and the wall clock (for HTTP dates) are injectable; sleeping is the c
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random as _random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "is_retryable_status"]
+__all__ = ["DEFAULT_MAX_RETRIES", "RETRYABLE_STATUSES", "RetryPolicy", "is_retryable_status", "retry_after_seconds"]
+
+DEFAULT_MAX_RETRIES = 2
 
 # The one table of statuses worth sending again: request timeout, lock conflict, rate limit, and
 # every server error (529 is Anthropic's "overloaded").
@@ -33,7 +34,7 @@ def is_retryable_status(status: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_retries: int = 2
+    max_retries: int = DEFAULT_MAX_RETRIES
     initial_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
@@ -59,21 +60,7 @@ class RetryPolicy:
 
     def retry_after(self, headers: Mapping[str, str] | None) -> float | None:
         """Seconds the server asked us to wait (`retry-after-ms`, `retry-after` seconds or date)."""
-        if not headers:
-            return None
-        value = _float(headers.get("retry-after-ms"))
-        if value is not None:
-            return value / 1000
-        raw = headers.get("retry-after")
-        if raw is None:
-            return None
-        value = _float(raw)
-        if value is not None:
-            return value
-        parsed = email.utils.parsedate_tz(raw)
-        if parsed is None:
-            return None
-        return float(email.utils.mktime_tz(parsed) - self.now())
+        return retry_after_seconds(headers, now=self.now)
 
     def delay(self, retries_taken: int, headers: Mapping[str, str] | None = None) -> float:
         """How long to wait before retry number `retries_taken + 1`."""
@@ -83,6 +70,28 @@ class RetryPolicy:
         sleep = min(self.initial_delay * math.pow(2.0, min(retries_taken, 1000)), self.max_delay)
         jitter = 1 - 0.25 * self.random()
         return max(sleep * jitter, 0.0)
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds the server asked callers to wait: `retry-after-ms`, else `retry-after` (seconds or an
+    HTTP date); None when it said nothing readable."""
+    if not headers:
+        return None
+    value = _float(headers.get("retry-after-ms"))
+    if value is not None:
+        return value / 1000
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    value = _float(raw)
+    if value is not None:
+        return value
+    import email.utils  # 5 ms of imports, for the rare HTTP-date form
+
+    parsed = email.utils.parsedate_tz(raw)
+    if parsed is None:
+        return None
+    return float(email.utils.mktime_tz(parsed) - now())
 
 
 def _float(raw: str | None) -> float | None:

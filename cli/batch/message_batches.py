@@ -87,7 +87,7 @@ def read_manifest(batch_id: str) -> CustomIdMap | None:
 
 def _client(settings: Settings, diag: Diagnostics) -> Any:
     from protoshift import cloud
-    from protoshift.cli.chat.oneshot import event_sink
+    from protoshift.cli.chain import event_sink
 
     if settings.backend != "anthropic":
         raise InputError(
@@ -136,6 +136,10 @@ class SubmitOptions:
     input: str
     max_requests: int = MAX_BATCH_REQUESTS
     max_bytes: int = MAX_BATCH_BYTES
+
+    @classmethod
+    def with_limits(cls, input: str, max_requests: int | None, max_bytes: int | None) -> SubmitOptions:
+        return cls(input, max_requests or MAX_BATCH_REQUESTS, max_bytes or MAX_BATCH_BYTES)
 
 
 _OPEN = b'{"requests":['

@@ -177,7 +177,7 @@ async def _send_all(
     tally: Tally,
 ) -> str | None:
     """Send every line not in `done`; returns why the run stopped early, or None when it did not."""
-    from protoshift.cli.chat.oneshot import create_chain
+    from protoshift.cli.chain import create_chain
     from protoshift.cloud import BackendError, ShardedTransport
 
     def on_event(event: Any) -> None:
@@ -213,7 +213,7 @@ async def _send_all(
                 await queue.put(None)
 
     async def work() -> None:
-        from protoshift.cloud.base import last_request_id
+        from protoshift.cloud.client import last_request_id
 
         while (job := await queue.get()) is not None:
             if stop:

@@ -25,6 +25,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
+from protoshift.cli.chain import create_chain
 from protoshift.cli.chat.conversation import (
     COMMANDS,
     NOT_RUN,
@@ -39,8 +40,8 @@ from protoshift.cli.chat.conversation import (
     parse_command,
 )
 from protoshift.cli.chat.live import StreamView, tool_panel
-from protoshift.cli.chat.oneshot import ChatOptions, build_request, create_chain, map_failure
-from protoshift.cli.exits import OK, CLIError, InputError
+from protoshift.cli.chat.request import ChatOptions, build_request
+from protoshift.cli.exits import OK, CLIError, InputError, map_failure
 from protoshift.cli.io.console import Diagnostics, no_color
 from protoshift.cli.io.output import atomic_file, json_document
 from protoshift.cli.settings import Settings

@@ -24,7 +24,10 @@ class Diagnostics:
     def error(self, message: str, hint: str | None = None) -> None:
         self._write(f"{PROG}: error: {message}")
         if hint:
-            self._write(f"{PROG}: hint: {hint}")
+            self.hint(hint)
+
+    def hint(self, text: str) -> None:
+        self._write(f"{PROG}: hint: {text}")
 
     def warn(self, message: str) -> None:
         if not self.quiet:

@@ -62,7 +62,6 @@ def test_html_page_gives_a_clean_line() -> None:
     text = str(err)
     assert "\n" not in text and "<" not in text
     assert text.startswith("anthropic: 502 ")
-    assert "retry later" in text
 
 
 def test_empty_and_garbage_bodies() -> None:
@@ -73,15 +72,23 @@ def test_empty_and_garbage_bodies() -> None:
     assert len(long) <= 300
 
 
-def test_message_format_what_failed_and_what_to_do() -> None:
+def test_message_format_says_what_failed() -> None:
     body = (
         b'{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},"request_id":"req_123"}'
     )
-    err = error_from_response("anthropic", 401, body, {}, key_env="ANTHROPIC_API_KEY")
+    err = error_from_response("anthropic", 401, body, {})
     assert isinstance(err, AuthenticationError)
-    assert (
-        str(err) == "anthropic: 401 authentication_error: invalid x-api-key (request req_123) — check ANTHROPIC_API_KEY"
-    )
+    assert str(err) == "anthropic: 401 authentication_error: invalid x-api-key (request req_123)"
+    assert (err.kind, err.status, err.request_id) == ("status", 401, "req_123")
+
+
+def test_errors_carry_facts_not_advice() -> None:
+    """cloud/ knows no flags: what to do about a failure is the CLI's (cli/exits.py)."""
+    rate = error_from_response("anthropic", 429, b"", {"retry-after": "7"})
+    assert rate.retry_after == 7.0 and rate.kind == "status"
+    assert CircuitOpenError("anthropic", 12).retry_after == 12.0
+    for error in (rate, CircuitOpenError("anthropic", 12), StreamInterruptedError("a", "api_error", "x")):
+        assert "--" not in str(error), str(error)
 
 
 def test_multiline_message_is_one_line() -> None:
@@ -105,10 +112,8 @@ def test_flags_by_family() -> None:
     assert not StreamInterruptedError("anthropic", "invalid_request_error", "x").trips_breaker
 
 
-def test_exit_codes() -> None:
-    assert BackendError.exit_code == 1
-    assert ConfigurationError.exit_code == 2
-    assert InsecureTransportError.exit_code == 2
+def test_error_families() -> None:
+    assert issubclass(InsecureTransportError, ConfigurationError)
     assert issubclass(BackendError, CloudError) and issubclass(ConfigurationError, CloudError)
     assert not issubclass(ConfigurationError, BackendError)
 
@@ -122,7 +127,7 @@ def test_stream_error_event_maps_to_status() -> None:
     assert unknown.status == 500
 
 
-def test_backend_401_names_the_env_var_and_hides_the_key() -> None:
+def test_backend_401_hides_the_key() -> None:
     # A server that echoes the key back must not get it onto the user's terminal.
     body = {"type": "error", "error": {"type": "authentication_error", "message": f"invalid x-api-key {KEY}"}}
     script = Script(httpx.Response(401, json=body, headers={"request-id": "req_9"}))
@@ -130,16 +135,16 @@ def test_backend_401_names_the_env_var_and_hides_the_key() -> None:
         run(anthropic(script).complete(REQUEST))
     text = str(info.value)
     assert KEY not in text and KEY not in repr(info.value) and KEY not in str(info.value.args)
-    assert "check ANTHROPIC_API_KEY" in text and "(request req_9)" in text
+    assert "401 authentication_error" in text and "(request req_9)" in text
 
 
-def test_openai_backend_errors_name_openai_key() -> None:
+def test_openai_backend_errors_hide_openai_key() -> None:
     body = {"error": {"message": f"Incorrect API key provided: {OPENAI_KEY}", "type": "invalid_request_error"}}
     script = Script(httpx.Response(401, json=body, headers={"x-request-id": "req_o"}))
     with pytest.raises(AuthenticationError) as info:
         run(openai_backend(script).complete(REQUEST))
     assert OPENAI_KEY not in str(info.value)
-    assert "check OPENAI_API_KEY" in str(info.value) and "req_o" in str(info.value)
+    assert info.value.backend == "openai" and "req_o" in str(info.value)
 
 
 def test_200_with_html_is_a_response_format_error() -> None:
@@ -155,7 +160,4 @@ def test_anthropic_body_via_backend_keeps_type_and_id() -> None:
     with pytest.raises(OverloadedError) as info:
         run(anthropic(script, max_retries=0).complete(REQUEST))
     # the message that only repeats the status is not said twice
-    assert str(info.value) == (
-        "anthropic: 529 overloaded_error (request req_err) — the provider is overloaded;"
-        " retry later or add a --fallback"
-    )
+    assert str(info.value) == "anthropic: 529 overloaded_error (request req_err)"

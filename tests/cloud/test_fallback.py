@@ -9,15 +9,18 @@ import pytest
 
 from protoshift.cloud import (
     AuthenticationError,
+    BackendError,
     CircuitBreaker,
     CircuitOpenError,
     CloudEvent,
     FallbackBackend,
+    FallbackExceptionGroup,
     InvalidRequestError,
     OverloadedError,
+    ServerError,
     StreamInterruptedError,
 )
-from protoshift.cloud.base import Backend
+from protoshift.cloud.backend import Backend
 from protoshift.translator import TranslationError
 from tests.cloud.cloud_helpers import (
     REQUEST,
@@ -123,18 +126,35 @@ def test_never_falls_back_on_translation_error() -> None:
     assert primary.requests == [] and secondary.requests == []
 
 
-def test_last_backend_error_propagates() -> None:
+def test_every_failure_of_the_chain_comes_back_in_one_group() -> None:
     events: list[CloudEvent] = []
-    with pytest.raises(OverloadedError):
+    with pytest.raises(FallbackExceptionGroup) as info:
         run(
             chain(
                 anthropic(Script(anthropic_error(529, "overloaded_error")), max_retries=0),
-                anthropic(Script(anthropic_error(529, "overloaded_error")), max_retries=0),
+                anthropic(Script(anthropic_error(503, "api_error")), max_retries=1),
                 None,
                 events,
             ).complete(REQUEST)
         )
-    assert len(events) == 1
+    assert [e.kind for e in events] == ["fallback"]
+    group = info.value
+    assert [type(e) for e in group.exceptions] == [OverloadedError, ServerError]
+    assert [e.attempts for e in group.failures] == [1, 2]
+    assert isinstance(group, BackendError) and not group.allows_fallback and not group.retryable
+    assert "529 overloaded_error" in str(group) and "503 api_error" in str(group)
+
+
+def test_a_chain_that_stops_on_its_first_backend_raises_that_error_itself() -> None:
+    with pytest.raises(AuthenticationError):
+        run(
+            chain(
+                anthropic(Script(anthropic_error(401, "authentication_error")), max_retries=0),
+                anthropic(Script(ok()), max_retries=0),
+                None,
+                [],
+            ).complete(REQUEST)
+        )
 
 
 def test_stream_falls_back_before_output() -> None:

@@ -168,4 +168,4 @@ def test_mock_calls_a_forced_tool_with_required_placeholders() -> None:
 def test_mock_needs_no_key_or_network_and_is_built_by_name() -> None:
     backend = create_backend("mock")
     assert isinstance(backend, MockBackend)
-    assert run(backend.complete({"messages": [{"role": "user", "content": "hi"}]}))["model"] == "protoshift-mock"
+    assert run(backend.complete({"messages": [{"role": "user", "content": "hi"}]}))["model"] == "claude-mock-1"

@@ -33,8 +33,12 @@ from tests.cloud.cloud_helpers import (
     anthropic_error,
     check_anthropic_body,
     check_completion,
+    collect,
     ok,
     run,
+    sse,
+    sse_response,
+    stream_events,
 )
 
 
@@ -154,7 +158,7 @@ def test_non_retryable_statuses_send_exactly_one_request(
     err = info.value
     assert (err.status, err.error_type, err.request_id) == (status, error_type, "req_err")
     assert not err.retryable and not err.allows_fallback and not err.trips_breaker
-    assert err.exit_code == 1
+    assert err.kind == "status" and not err.retryable
 
 
 @pytest.mark.parametrize("max_retries", [0, 1, 2, 4])
@@ -242,7 +246,7 @@ def test_connection_errors_exhaust_retries() -> None:
     assert len(script.requests) == 3
     err = info.value
     assert err.retryable and err.allows_fallback and err.trips_breaker
-    assert str(err).startswith("anthropic: connection error (ConnectError: refused) after 3 attempts — ")
+    assert str(err) == "anthropic: connection error (ConnectError: refused) after 3 attempts"
 
 
 def test_timeouts_are_retried_and_typed() -> None:
@@ -250,10 +254,29 @@ def test_timeouts_are_retried_and_typed() -> None:
     with pytest.raises(APITimeoutError) as info:
         run(anthropic(script, max_retries=1).complete(REQUEST))
     assert len(script.requests) == 2
-    assert "timed out" in str(info.value) and "--timeout" in str(info.value)
+    assert "timed out" in str(info.value) and info.value.kind == "timeout"
 
 
 def test_client_timeouts_come_from_the_timeout_argument() -> None:
     backend = anthropic(Script(ok()), timeout=42.0)
     timeout = backend._client.timeout
     assert (timeout.connect, timeout.read, timeout.write, timeout.pool) == (10.0, 42.0, 42.0, 42.0)
+
+
+def test_retries_carry_one_idempotency_key_and_count_themselves() -> None:
+    """The server can tell a retry from a new request: one key per logical call, reused by its retries."""
+    script = Script(anthropic_error(529, "overloaded_error"), anthropic_error(529, "overloaded_error"), ok())
+    backend = anthropic(script, max_retries=2)
+    run(backend.complete(REQUEST))
+    keys = [r.headers["idempotency-key"] for r in script.requests]
+    assert len(set(keys)) == 1 and keys[0].startswith("protoshift-")
+    assert [r.headers["x-stainless-retry-count"] for r in script.requests] == ["0", "1", "2"]
+    run(backend.complete(REQUEST))
+    assert script.requests[-1].headers["idempotency-key"] != keys[0]  # a new call, a new key
+    assert script.requests[-1].headers["x-stainless-retry-count"] == "0"
+
+
+def test_streams_are_retried_with_the_same_key_until_output_begins() -> None:
+    script = Script(anthropic_error(529, "overloaded_error"), sse_response(sse(stream_events())))
+    chunks = run(collect(anthropic(script, max_retries=1).stream(REQUEST)))
+    assert chunks and len({r.headers["idempotency-key"] for r in script.requests}) == 1

@@ -135,7 +135,7 @@ def test_error_event_mid_stream_keeps_earlier_chunks_and_is_not_retried() -> Non
     assert sleep.delays == []
     err = info.value
     assert err.error_type == "overloaded_error"
-    assert not err.allows_fallback and err.trips_breaker and err.exit_code == 1
+    assert not err.allows_fallback and err.trips_breaker and err.kind == "stream_interrupted"
     assert str(err).startswith("anthropic: stream interrupted: overloaded_error: Overloaded (request req_stream)")
 
 
@@ -194,7 +194,7 @@ def test_invalid_json_in_stream_is_a_clean_error() -> None:
     script = Script(sse_response([b"event: message_start\ndata: {nope\n\n"]))
     with pytest.raises(Exception, match="invalid stream") as info:
         run(collect(anthropic(script).stream(REQUEST)))
-    assert getattr(info.value, "exit_code", None) == 1
+    assert info.value.kind == "bad_response"
     assert len(script.requests) == 1
 
 

@@ -14,6 +14,7 @@ from tests.fakes import (
     anthropic_stream_reply,
     free_port,
     openai_completion_reply,
+    openai_error_reply,
     openai_stream_events,
     sequence,
 )
@@ -23,6 +24,7 @@ from .helpers import (
     PROG,
     anthropic_bodies,
     completion,
+    error_lines,
     one_error,
     sse_chunks,
     stderr_lines,
@@ -112,7 +114,8 @@ def test_401_one_attempt_names_the_key_variable(chat: Chat, serve: Serve) -> Non
     for run, server in zip(runs, servers, strict=True):
         done = run.wait()
         line = one_error(done, 1)
-        assert "401" in line and "ANTHROPIC_API_KEY" in line, line
+        assert "401" in line, line
+        assert "protoshift: hint: check ANTHROPIC_API_KEY" in done.stderr.decode()
         assert _retry_lines(done) == []
         assert done.stdout == b""
         _same_bodies(server, 1)
@@ -250,6 +253,19 @@ def test_fallback_dead_primary_to_openai(chat: Chat, serve: Serve) -> None:
     assert received.json["messages"] == [{"role": "user", "content": "hi"}]
 
 
+def test_every_backend_failing_says_why_for_each(chat: Chat, serve: Serve) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    openai = serve(lambda r: openai_error_reply(401, "Incorrect API key provided", "invalid_request_error"))
+    for flags in ([], ["--stream"]):
+        done = chat("-p", "hi", "--max-retries", "0", "--fallback", "openai", *flags, server=dead, openai=openai)
+        assert done.returncode == 1 and done.stdout == b""
+        errors = error_lines(done)
+        assert errors[0] == PROG + "error: all 2 backends tried failed", errors
+        assert errors[1].startswith(PROG + "error: anthropic: connection error") and "base URL" in errors[1]
+        assert errors[2].startswith(PROG + "error: openai: 401") and "check OPENAI_API_KEY" in errors[2]
+        assert len(errors) == 3
+
+
 def test_fallback_dead_primary_to_openai_stream(chat: Chat, serve: Serve) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     openai = serve(lambda r: Reply(events=openai_stream_events(["str", "eam"], model="gpt-x")))
@@ -356,7 +372,8 @@ def test_plain_http_to_remote_host_refused(chat: Chat) -> None:
     for run in runs:
         done = run.wait()
         line = one_error(done, 2)
-        assert "--allow-insecure" in line and "192.0.2.1" in line, line
+        assert "clear text" in line and "192.0.2.1" in line, line
+        assert "--allow-insecure" in done.stderr.decode()  # the hint line says how to allow it
         assert not any(" POST " in line for line in stderr_lines(done)), "no request was attempted"
         assert done.stdout == b""
     assert time.monotonic() - started < 8

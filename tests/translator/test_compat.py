@@ -1,11 +1,11 @@
-"""translator.to_anthropic.compat: the body to send when a model refuses a feature other Claude models take."""
+"""translator.to_anthropic.compat: the body to send when a model rejects a parameter other Claude models take."""
 
 from __future__ import annotations
 
 import pytest
 
 from protoshift.translator import translate_request
-from protoshift.translator.to_anthropic.compat import adapt_to_refusal
+from protoshift.translator.to_anthropic.compat import adapt_to_rejected_parameter
 from tests.oracles import assert_valid_anthropic_body
 
 BASE = {"model": "claude-opus-4-8", "messages": [{"role": "user", "content": "hi"}]}
@@ -17,7 +17,7 @@ BASE = {"model": "claude-opus-4-8", "messages": [{"role": "user", "content": "hi
 )
 def test_budgeted_thinking_becomes_adaptive_with_the_matching_effort(effort: str, expected: str) -> None:
     body = translate_request({**BASE, "reasoning_effort": effort}).body
-    adapted = adapt_to_refusal(body, '"thinking.type.enabled" is not supported for this model.')
+    adapted = adapt_to_rejected_parameter(body, '"thinking.type.enabled" is not supported for this model.')
     assert adapted is not None
     new_body, notes = adapted
     assert new_body["thinking"] == {"type": "adaptive"}
@@ -34,18 +34,18 @@ def test_structured_output_survives_the_switch_to_adaptive_thinking() -> None:
         "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
     }
     body = translate_request(request).body
-    new_body, _ = adapt_to_refusal(body, "thinking.type.enabled is not supported") or ({}, [])
+    new_body, _ = adapt_to_rejected_parameter(body, "thinking.type.enabled is not supported") or ({}, [])
     assert new_body["output_config"] == {"format": {"type": "json_schema", "schema": schema}, "effort": "high"}
 
 
 def test_sampling_parameters_named_in_the_refusal_are_dropped() -> None:
     body = translate_request({**BASE, "temperature": 0.2, "top_p": 0.5}).body
-    new_body, notes = adapt_to_refusal(body, "`top_p` is deprecated for this model.") or ({}, [])
+    new_body, notes = adapt_to_rejected_parameter(body, "`top_p` is deprecated for this model.") or ({}, [])
     assert "top_p" not in new_body and new_body["temperature"] == 0.2
     assert [n.path for n in notes] == ["top_p"]
 
 
 def test_a_refusal_about_something_else_changes_nothing() -> None:
     body = translate_request({**BASE, "temperature": 0.2}).body
-    assert adapt_to_refusal(body, "messages.0.content: text content blocks must be non-empty") is None
-    assert adapt_to_refusal(body, '"thinking.type.enabled" is not supported') is None  # no thinking sent
+    assert adapt_to_rejected_parameter(body, "messages.0.content: text content blocks must be non-empty") is None
+    assert adapt_to_rejected_parameter(body, '"thinking.type.enabled" is not supported') is None  # no thinking sent

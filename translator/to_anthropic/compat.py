@@ -23,7 +23,7 @@ _EFFORT_FOR_BUDGET: tuple[tuple[int, str], ...] = (
 _LARGEST_EFFORT = "xhigh"
 
 
-def adapt_to_refusal(body: dict[str, Any], message: str) -> tuple[dict[str, Any], list[Note]] | None:
+def adapt_to_rejected_parameter(body: dict[str, Any], message: str) -> tuple[dict[str, Any], list[Note]] | None:
     """The body to send instead of `body`, which a model refused with `message`; None if nothing fits."""
     text = message.lower()
     thinking = body.get("thinking")

@@ -1,0 +1,66 @@
+"""The backend chain every command that talks to a provider uses (chat, the interactive session,
+batch run): the primary backend from the settings, wrapped in a fallback chain when `--fallback`
+names others; and the sink that turns cloud events into stderr lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from protoshift.cli.settings import BackendSpec, Settings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from protoshift.cli.io.console import Diagnostics
+    from protoshift.cloud.backend import Backend
+    from protoshift.cloud.events import CloudEvent, EventSink
+
+
+def create_chain(
+    settings: Settings,
+    diag: Diagnostics,
+    *,
+    on_event: EventSink | None = None,
+    transport: Callable[[str], httpx.AsyncBaseTransport] | None = None,
+) -> Backend:
+    """`on_event` replaces the stderr event sink; `transport(backend_name)` gives each HTTP backend
+    its transport (`batch run`: many small pools), or None for httpx's default."""
+    from protoshift import cloud
+
+    sink = on_event or event_sink(diag)
+    specs = [BackendSpec(settings.backend, None), *settings.fallbacks]
+    backends: list[tuple[Backend, str | None]] = []
+    for position, spec in enumerate(specs):
+        options: dict[str, Any] = {
+            "timeout": settings.timeout,
+            "max_retries": settings.max_retries,
+            "breaker": settings.breaker,
+            "on_event": sink,
+            "allow_insecure": settings.allow_insecure,
+        }
+        if cloud.BACKENDS[spec.name].key_env is not None:
+            options["api_key"] = settings.api_key_for(spec.name)
+            options["base_url"] = settings.base_url_for(spec.name, primary=position == 0)
+            if transport is not None:
+                options["transport"] = transport(spec.name)
+        # When one fails to build (no key, a key over http://), those built before it are dropped as
+        # they are: their clients never opened a connection, so there is nothing to close.
+        backends.append((cloud.create_backend(spec.name, **options), spec.model))
+    if len(backends) == 1:
+        return backends[0][0]
+    return cloud.FallbackBackend(backends, on_event=sink)
+
+
+def event_sink(diag: Diagnostics) -> EventSink:
+    """Cloud events as stderr lines: the `-v` trace only when verbose, notes and the rest unless quiet."""
+
+    def on_event(event: CloudEvent) -> None:
+        if event.kind in ("request", "response"):
+            diag.detail(event.message)
+        elif event.kind == "note":
+            diag.warn(f"note: {event.message}")
+        else:
+            diag.warn(event.message)
+
+    return on_event

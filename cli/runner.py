@@ -1,0 +1,105 @@
+"""Running the command line: `main(argv) -> int` (in-process, tests drive it) and `run()` (the console
+script). Every expected failure becomes an error line (and a hint) on stderr and its exit code;
+anything else is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+import typer
+
+from protoshift.cli.exits import INTERRUPTED, OK, CLIError
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on `argv` (default: `sys.argv[1:]`) and return the exit code."""
+    from protoshift.cli.main import app
+
+    _without_httpx_cli()
+    try:
+        code = app(args=argv, prog_name="protoshift", standalone_mode=False)
+    except CLIError as exc:
+        code = report(exc)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        code = INTERRUPTED
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        code = OK
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except Exception as exc:  # provider and translation failures, click's usage errors
+        code = _expected_failure(exc)
+    _flush_or_quiet()
+    return code if isinstance(code, int) else OK
+
+
+def finish(command: Callable[[], int]) -> None:
+    """Run a command's body. The reader going away (`| head`) is a quiet success: left to click,
+    the EPIPE would become exit 1, which here means the provider failed."""
+    try:
+        code = command()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        code = OK
+    if code != OK:
+        raise typer.Exit(code)
+
+
+def report(exc: CLIError) -> int:
+    from protoshift.cli.io.console import Diagnostics
+
+    diag = Diagnostics()
+    diag.error(exc.message, None if exc.details else exc.hint)
+    for line in exc.details:
+        diag.error(line)
+    if exc.details and exc.hint:
+        diag.hint(exc.hint)
+    return exc.code
+
+
+def _expected_failure(exc: Exception) -> int:
+    """Failures that have a one-line message and an exit code; anything else is a bug: re-raised."""
+    if "protoshift.cloud" in sys.modules or "protoshift.translator" in sys.modules:
+        from protoshift.cli.exits import map_failure
+
+        mapped = map_failure(exc)
+        if mapped is not None:
+            return report(mapped)
+    # Usage errors from typer's click (vendored in recent typer): duck-typed across versions.
+    show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+    if callable(show) and isinstance(exit_code, int):
+        show()
+        return exit_code
+    if type(exc).__name__ == "Abort":
+        sys.stderr.write("\n")
+        return INTERRUPTED
+    raise exc
+
+
+def _without_httpx_cli() -> None:
+    """`import httpx` also imports httpx's own command line (click, rich.console, rich.progress,
+    pygments: ~0.27 s) whenever click and rich are installed, as they are here. protoshift never
+    runs it; a None entry makes httpx fall back to its stub `main` (measured in benchmarks/)."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
+def _flush_or_quiet() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+
+
+def quiet_broken_pipe() -> None:
+    """The reader went away (`| head`): stop quietly, and keep Python from complaining at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

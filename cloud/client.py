@@ -1,0 +1,314 @@
+"""`HTTPClient`: what every client of a provider's HTTP API shares — the backends
+(`AnthropicBackend`, `OpenAIBackend`) and the Message Batches client.
+
+One `httpx.AsyncClient` per instance; every call through the one retry loop (`cloud.attempts`);
+the key wrapped as a `Secret`, checked against the base URL's scheme, and scrubbed from every
+event and error. A subclass builds URLs, headers and bodies, and (for streams) a `StreamHandler`
+that turns each decoded SSE event into output chunks:
+
+- `_send_json`: one request, the parsed JSON object of its 2xx answer.
+- `_send_stream`: a POST whose SSE answer becomes chunks as each read arrives (no buffering: time
+  to first chunk matters); retried only until the first chunk is out, after which a failure is a
+  `StreamInterruptedError`.
+- Events: `retry` per retry, `breaker` when it opens/closes, and the `-v` trace (`request` with
+  headers redacted, `response` with status and request id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import aclosing, asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import httpx
+
+from protoshift import __version__
+from protoshift.cloud.attempts import Attempt, Attempts, Sleep
+from protoshift.cloud.backend import DEFAULT_TIMEOUT, JSON
+from protoshift.cloud.breaker import CircuitBreaker, FileStore
+from protoshift.cloud.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    BackendError,
+    MissingKeyError,
+    ResponseFormatError,
+    StreamInterruptedError,
+    error_from_response,
+    error_from_stream_event,
+)
+from protoshift.cloud.events import CloudEvent, EventKind, EventSink, ignore_events
+from protoshift.cloud.retry import DEFAULT_MAX_RETRIES, RetryPolicy
+from protoshift.cloud.security import Secret, check_transport, parse_base_url, redact_headers, safe_url, scrub
+from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
+from protoshift.translator.sse import JSONEventDecoder, SSEDataError
+
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "HTTPClient",
+    "StreamHandler",
+    "last_request_id",
+]
+
+CONNECT_TIMEOUT = 10.0
+USER_AGENT = f"protoshift/{__version__}"
+
+# The provider's request id of the last response this task received (`request-id`/`x-request-id`),
+# for callers that report it per request (`batch run`). A ContextVar: each asyncio task sees its own.
+last_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("last_request_id", default=None)
+
+
+class StreamHandler(Protocol):
+    """Turns each decoded SSE event into output chunks. `feed` raises `UpstreamStreamError` on an
+    error event; `close` raises `IncompleteStreamError` when the stream did not end properly."""
+
+    finished: bool
+
+    def feed(self, event: JSON) -> list[JSON]: ...
+
+    def close(self) -> list[JSON]: ...
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms" if seconds < 0.1 else f"{seconds:.1f}s"
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    rid: str | None = response.headers.get("request-id") or response.headers.get("x-request-id")
+    return rid
+
+
+class HTTPClient:
+    """Shared HTTP machinery. Subclasses set `name`, `key_env` and `base_url_env`, and build requests."""
+
+    name: str = "http"
+    key_env: str = "API_KEY"
+    base_url_env: str = "BASE_URL"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        key_required: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        breaker: bool | CircuitBreaker = True,
+        breaker_dir: Path | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_event: EventSink | None = None,
+        sleep: Sleep | None = None,
+        retry_policy: RetryPolicy | None = None,
+        clock: Callable[[], float] | None = None,
+        allow_insecure: bool = False,
+    ) -> None:
+        url = parse_base_url(base_url, self.base_url_env)
+        if not api_key and key_required:
+            raise MissingKeyError(self.name, self.key_env)
+        check_transport(self.name, url, has_key=bool(api_key), allow_insecure=allow_insecure)
+        self.base_url = str(url).rstrip("/")
+        self._key = Secret(api_key or "")
+        self.timeout = timeout
+        self._on_event: EventSink = on_event or ignore_events
+        self.breaker = self._make_breaker(breaker, breaker_dir, clock)
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._attempts = Attempts(
+            self.retry_policy, self.breaker, sleep=sleep or asyncio.sleep, on_retry=self._on_retry
+        )
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
+            headers={"user-agent": USER_AGENT},
+            follow_redirects=False,
+        )
+
+    def _make_breaker(
+        self, breaker: bool | CircuitBreaker, directory: Path | None, clock: Callable[[], float] | None
+    ) -> CircuitBreaker | None:
+        if isinstance(breaker, CircuitBreaker):
+            return breaker
+        if not breaker:
+            return None
+        return CircuitBreaker(
+            self.name,
+            FileStore(self.name, self.base_url, directory),
+            clock=clock or time.time,
+            on_change=lambda message: self._emit("breaker", message),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, base_url={safe_url(httpx.URL(self.base_url))!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- events and secrets ----------------------------------------------------------------------
+
+    def _emit(self, kind: EventKind, message: str) -> None:
+        self._on_event(CloudEvent(kind, scrub(message, self._key), self.name))
+
+    def _on_retry(self, error: BackendError, delay: float, next_attempt: int) -> None:
+        self._emit(
+            "retry",
+            f"{self.name}: {error.summary}, retrying in {_duration(delay)}"
+            f" (attempt {next_attempt} of {self.retry_policy.max_attempts})",
+        )
+
+    def _log_request(self, method: str, url: str, headers: Mapping[str, str]) -> None:
+        shown = ", ".join(f"{k}: {v}" for k, v in redact_headers(headers).items())
+        self._emit("request", f"{self.name}: {method} {safe_url(httpx.URL(url))} [{shown}]")
+
+    def _log_response(self, response: httpx.Response, started: float, attempt: Attempt) -> None:
+        attempt.request_id = rid = _request_id(response)
+        last_request_id.set(rid)
+        text = f"{self.name}: {response.status_code} {response.reason_phrase}".rstrip()
+        if rid:
+            text += f" (request {rid})"
+        self._emit("response", f"{text} in {time.perf_counter() - started:.2f}s")
+
+    def _scrubbed(self, error: BackendError) -> BackendError:
+        error.message = scrub(error.message, self._key)
+        error.args = (error.message,)
+        return error
+
+    # -- classifying failures --------------------------------------------------------------------
+
+    def _transport_error(self, exc: httpx.TransportError) -> BackendError:
+        if isinstance(exc, httpx.TimeoutException):
+            error: BackendError = APITimeoutError(self.name, f"request timed out ({type(exc).__name__})")
+        else:
+            detail = str(exc) or type(exc).__name__
+            error = APIConnectionError(self.name, f"connection error ({type(exc).__name__}: {detail})")
+        error.__cause__ = exc
+        return self._scrubbed(error)
+
+    def _status_error(self, response: httpx.Response) -> BackendError:
+        return self._scrubbed(error_from_response(self.name, response.status_code, response.content, response.headers))
+
+    def _after_output(self, attempt: Attempt, error: BackendError, error_type: str) -> BackendError:
+        """A failure as is before any output; once output was given out, a `StreamInterruptedError`."""
+        if not attempt.started:
+            return error
+        interrupted = StreamInterruptedError(self.name, error_type, error.message, attempt.request_id)
+        interrupted.__cause__ = error.__cause__
+        return self._scrubbed(interrupted)
+
+    # -- one attempt -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _encode(body: Mapping[str, Any]) -> bytes:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    @asynccontextmanager
+    async def _exchange(
+        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, attempt: Attempt
+    ) -> AsyncIterator[httpx.Response]:
+        """Send one attempt and give its 2xx response, its body not yet read; an error status, a
+        failed connection or a timeout become the `BackendError` they stand for."""
+        headers = {**headers, **attempt.retry_headers(method)}
+        self._log_request(method, url, headers)
+        started = time.perf_counter()
+        try:
+            async with self._client.stream(method, url, content=content, headers=headers) as response:
+                self._log_response(response, started, attempt)
+                if not response.is_success:
+                    await response.aread()
+                    raise self._status_error(response)
+                yield response
+        except httpx.TransportError as exc:
+            raise self._after_output(attempt, self._transport_error(exc), "connection_error") from exc
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    async def _send_json(
+        self, url: str, headers: dict[str, str], body: Mapping[str, Any] | bytes | None, *, method: str = "POST"
+    ) -> JSON:
+        """Send `body` (a JSON object, bytes already encoded, or nothing), retrying; the parsed JSON
+        object of the 2xx answer."""
+        content = body if body is None or isinstance(body, bytes) else self._encode(body)
+
+        async def once(attempt: Attempt) -> AsyncGenerator[JSON, None]:
+            async with self._exchange(method, url, headers, content, attempt) as response:
+                yield self._parse_json(response.status_code, await response.aread(), response.headers)
+
+        answers: list[JSON] = []
+        async with aclosing(self._attempts.run(once)) as attempts:
+            async for answer in attempts:  # `once` gives one answer; reading to the end scores it
+                answers.append(answer)
+        return answers[0]
+
+    def _parse_json(self, status: int, content: bytes, headers: Mapping[str, str]) -> JSON:
+        try:
+            data = json.loads(content)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            ctype = headers.get("content-type", "?")
+            raise self._scrubbed(ResponseFormatError(self.name, f"{status} answer is not a JSON object ({ctype})"))
+        return data
+
+    async def _send_stream(
+        self, url: str, headers: dict[str, str], body: Mapping[str, Any], handler: Callable[[], StreamHandler]
+    ) -> AsyncGenerator[JSON, None]:
+        """POST `body` and yield the chunks `handler` makes of the SSE events, as they arrive."""
+        content = self._encode(body)
+
+        async def once(attempt: Attempt) -> AsyncGenerator[JSON, None]:
+            async with self._exchange("POST", url, headers, content, attempt) as response:
+                try:
+                    async with aclosing(_chunks(response, handler())) as chunks:
+                        async for chunk in chunks:
+                            yield chunk
+                except UpstreamStreamError as exc:
+                    raise self._stream_error_event(exc, attempt) from exc
+                except IncompleteStreamError as exc:
+                    cut = APIConnectionError(self.name, f"connection error ({exc.reason})")
+                    raise self._after_output(attempt, cut, "connection_error") from exc
+                except SSEDataError as exc:
+                    bad: BackendError = ResponseFormatError(self.name, f"invalid stream: {exc}")
+                    raise self._after_output(attempt, bad, "invalid_stream") from exc
+
+        async with aclosing(self._attempts.run(once)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    def _stream_error_event(self, exc: UpstreamStreamError, attempt: Attempt) -> BackendError:
+        """An `error` event: before any output it stands for the status it names (and is retried
+        like one); after, the stream is interrupted."""
+        if attempt.started:
+            error: BackendError = StreamInterruptedError(self.name, exc.error_type, exc.message, attempt.request_id)
+        else:
+            error = error_from_stream_event(self.name, exc.error_type, exc.message, attempt.request_id)
+        return self._scrubbed(error)
+
+
+async def _chunks(response: httpx.Response, events: StreamHandler) -> AsyncGenerator[JSON, None]:
+    """The SSE body of `response` as `events` turns it into chunks, read by read."""
+    decoder = JSONEventDecoder()
+    async for raw in response.aiter_bytes():
+        for event in decoder.iter_feed(raw):
+            for chunk in events.feed(event):
+                yield chunk
+        if events.finished:
+            break
+    if not events.finished:
+        for event in decoder.close():
+            for chunk in events.feed(event):
+                yield chunk
+    for chunk in events.close():
+        yield chunk

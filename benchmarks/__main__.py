@@ -15,7 +15,7 @@ from . import batch, chat_stream, litellm_side, report, startup, streaming, tran
 from .timing import timer_overhead_ns
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH as JSON")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, noisy figures)")
@@ -24,7 +24,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-batch", action="store_true", help="skip the `batch run` throughput and memory figures")
     parser.add_argument("--no-chat-stream", action="store_true", help="skip the streaming chat path over loopback")
     parser.add_argument("--only-chat-stream", action="store_true", help="the streaming chat path alone")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _load_litellm(args: argparse.Namespace, figures: dict[str, Any]) -> litellm_side.LiteLLM | None:
+    if args.no_litellm:
+        print("LiteLLM: skipped (--no-litellm)")
+        return None
+    loaded = litellm_side.load()
+    if isinstance(loaded, str):
+        print(f"LiteLLM: skipped, {loaded}")
+        return None
+    figures["litellm"] = {"version": loaded.version, "import_seconds": loaded.import_seconds}
+    print(f"LiteLLM {loaded.version} (import took {loaded.import_seconds:.1f} s)")
+    return loaded
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     reps, warmup, wrapped_reps, runs, cold_runs = (20, 5, 2, 5, 2) if args.quick else (200, 30, 8, 15, 5)
 
     started = time.perf_counter()
@@ -37,41 +54,23 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"protoshift benchmarks: Python {figures['python']} on {figures['platform']}, {figures['cpus']} CPUs")
     print(f"timer overhead (perf_counter_ns pair, included in per-call figures): {figures['timer_overhead_ns']:.0f} ns")
-
-    litellm: litellm_side.LiteLLM | None = None
-    if args.no_litellm:
-        print("LiteLLM: skipped (--no-litellm)")
-    else:
-        loaded = litellm_side.load()
-        if isinstance(loaded, str):
-            print(f"LiteLLM: skipped, {loaded}")
-        else:
-            litellm = loaded
-            figures["litellm"] = {"version": litellm.version, "import_seconds": litellm.import_seconds}
-            print(f"LiteLLM {litellm.version} (import took {litellm.import_seconds:.1f} s)")
+    litellm = _load_litellm(args, figures)
     print()
 
     if args.only_chat_stream:
         args.no_startup = args.no_batch = True
     if not args.only_chat_stream:
-        requests = translation.run(litellm, reps, warmup)
-        figures["requests"] = requests
-        print(report.requests_text(requests), end="\n\n", flush=True)
-
-        streams = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
-        figures["streams"] = streams
-        print(report.streams_text(streams), end="\n\n", flush=True)
-
+        figures["requests"] = translation.run(litellm, reps, warmup)
+        print(report.requests_text(figures["requests"]), end="\n\n", flush=True)
+        figures["streams"] = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
+        print(report.streams_text(figures["streams"]), end="\n\n", flush=True)
     if not args.no_chat_stream:
         chat = chat_stream.run(litellm, quick=args.quick)
         figures["chat_stream"] = {mode: res.as_dict() for mode, res in chat.items()}
         print(chat_stream.text(chat), end="\n\n", flush=True)
-
     if not args.no_startup:
-        boot = startup.run(runs, cold_runs)
-        figures["startup"] = boot
-        print(report.startup_text(boot), end="\n\n")
-
+        figures["startup"] = startup.run(runs, cold_runs)
+        print(report.startup_text(figures["startup"]), end="\n\n")
     if not args.no_batch:
         batches = batch.run(quick=args.quick)
         figures["batch"] = batches.as_dict()

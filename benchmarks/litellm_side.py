@@ -47,102 +47,118 @@ def load() -> LiteLLM | str:
         from importlib.metadata import version
 
         import litellm
-        from httpx._decoders import LineDecoder, TextDecoder
-        from litellm.litellm_core_utils.litellm_logging import Logging
-        from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
-        from litellm.llms.anthropic.chat.handler import ModelResponseIterator
-        from litellm.llms.anthropic.chat.transformation import AnthropicConfig
-        from litellm.types.utils import LlmProviders, ModelResponseStream
-        from litellm.utils import (
-            ProviderConfigManager,
-            get_optional_params,
-            validate_and_fix_openai_messages,
-            validate_and_fix_openai_tools,
-            validate_and_fix_thinking_param,
-            validate_chat_completion_tool_choice,
-            validate_openai_optional_params,
-        )
+        import litellm.litellm_core_utils.litellm_logging
+        import litellm.litellm_core_utils.streaming_handler
+        import litellm.llms.anthropic.chat.handler
+        import litellm.llms.anthropic.chat.transformation
+        import litellm.types.utils
+        import litellm.utils
     except ImportError as exc:
         return f"not installed ({exc.name or exc}); run `uv run --group bench python -m benchmarks`"
     import_seconds = time.perf_counter() - t0
     litellm.suppress_debug_info = True
-    config = AnthropicConfig()
-
-    def split(request: dict[str, Any]) -> tuple[str, list[Any], dict[str, Any]]:
-        params = {k: v for k, v in request.items() if k not in ("model", "messages")}
-        return request["model"], request["messages"], params
-
-    def transform(request: dict[str, Any]) -> dict[str, Any]:
-        model, messages, params = split(request)
-        messages = config.translate_developer_role_to_system_role(messages=messages)
-        optional = config.map_openai_params(params, {}, model, True)
-        body: dict[str, Any] = config.transform_request(
-            model, messages, optional, {}, {}
-        )  # typed with or without litellm
-        return body
-
-    def completion_path(request: dict[str, Any]) -> dict[str, Any]:
-        model, messages, params = split(request)
-        messages = validate_and_fix_openai_messages(messages=messages)
-        params["tools"] = validate_and_fix_openai_tools(tools=params.get("tools"))
-        params["tool_choice"] = validate_chat_completion_tool_choice(tool_choice=params.get("tool_choice"), model=model)
-        params["stop"] = validate_openai_optional_params(stop=params.get("stop"))
-        params["thinking"] = validate_and_fix_thinking_param(thinking=params.get("thinking"))
-        provider = ProviderConfigManager.get_provider_chat_config(model=model, provider=LlmProviders.ANTHROPIC)
-        assert provider is not None
-        messages = provider.translate_developer_role_to_system_role(messages=messages)
-        optional = get_optional_params(
-            model=model, custom_llm_provider="anthropic", messages=messages, drop_params=True, **params
-        )
-        body: dict[str, Any] = provider.transform_request(model, messages, optional, {}, {})
-        return body
-
-    def new_parser() -> Callable[[Event], Any]:
-        parser: Callable[[Event], Any] = ModelResponseIterator(None, sync_stream=True, json_mode=False).chunk_parser
-        return parser
-
-    def bytes_path(reads: list[bytes]) -> list[bytes]:
-        def lines() -> Iterator[str]:  # httpx.Response.iter_lines(), minus the socket
-            text, line = TextDecoder(), LineDecoder()
-            for read in reads:
-                yield from line.decode(text.decode(read))
-            yield from line.decode(text.flush())
-            yield from line.flush()
-
-        out: list[bytes] = []
-        for chunk in ModelResponseIterator(lines(), sync_stream=True, json_mode=False):
-            if isinstance(chunk, ModelResponseStream):  # the rest are empty chunks for event:/blank lines
-                out.append(b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n")
-        return out
-
-    def wrapped_stream(events: list[Event]) -> list[Any]:
-        logging = Logging(
-            model=MODEL,
-            messages=[{"role": "user", "content": "hi"}],
-            stream=True,
-            call_type="completion",
-            start_time=datetime.datetime.now(),
-            litellm_call_id=str(uuid.uuid4()),
-            function_id="benchmarks",
-        )
-        logging.update_environment_variables(
-            model=MODEL, user=None, optional_params={}, litellm_params={}, custom_llm_provider="anthropic"
-        )
-        parse = new_parser()
-        wrapper = CustomStreamWrapper(
-            completion_stream=(parse(e) for e in events),
-            model=MODEL,
-            custom_llm_provider="anthropic",
-            logging_obj=logging,
-        )
-        return list(wrapper)
-
     return LiteLLM(
         version=version("litellm"),
         import_seconds=import_seconds,
-        transform=transform,
-        completion_path=completion_path,
-        new_parser=new_parser,
-        bytes_path=bytes_path,
-        wrapped_stream=wrapped_stream,
+        transform=_transform,
+        completion_path=_completion_path,
+        new_parser=_new_parser,
+        bytes_path=_bytes_path,
+        wrapped_stream=_wrapped_stream,
     )
+
+
+def _split(request: dict[str, Any]) -> tuple[str, list[Any], dict[str, Any]]:
+    params = {k: v for k, v in request.items() if k not in ("model", "messages")}
+    return request["model"], request["messages"], params
+
+
+def _transform(request: dict[str, Any]) -> dict[str, Any]:
+    from litellm.llms.anthropic.chat.transformation import AnthropicConfig
+
+    config = AnthropicConfig()
+    model, messages, params = _split(request)
+    messages = config.translate_developer_role_to_system_role(messages=messages)
+    optional = config.map_openai_params(params, {}, model, True)
+    body: dict[str, Any] = config.transform_request(model, messages, optional, {}, {})  # typed with or without litellm
+    return body
+
+
+def _completion_path(request: dict[str, Any]) -> dict[str, Any]:
+    from litellm.types.utils import LlmProviders
+    from litellm.utils import (
+        ProviderConfigManager,
+        get_optional_params,
+        validate_and_fix_openai_messages,
+        validate_and_fix_openai_tools,
+        validate_and_fix_thinking_param,
+        validate_chat_completion_tool_choice,
+        validate_openai_optional_params,
+    )
+
+    model, messages, params = _split(request)
+    messages = validate_and_fix_openai_messages(messages=messages)
+    params["tools"] = validate_and_fix_openai_tools(tools=params.get("tools"))
+    params["tool_choice"] = validate_chat_completion_tool_choice(tool_choice=params.get("tool_choice"), model=model)
+    params["stop"] = validate_openai_optional_params(stop=params.get("stop"))
+    params["thinking"] = validate_and_fix_thinking_param(thinking=params.get("thinking"))
+    provider = ProviderConfigManager.get_provider_chat_config(model=model, provider=LlmProviders.ANTHROPIC)
+    assert provider is not None
+    messages = provider.translate_developer_role_to_system_role(messages=messages)
+    optional = get_optional_params(
+        model=model, custom_llm_provider="anthropic", messages=messages, drop_params=True, **params
+    )
+    body: dict[str, Any] = provider.transform_request(model, messages, optional, {}, {})
+    return body
+
+
+def _new_parser() -> Callable[[Event], Any]:
+    from litellm.llms.anthropic.chat.handler import ModelResponseIterator
+
+    parser: Callable[[Event], Any] = ModelResponseIterator(None, sync_stream=True, json_mode=False).chunk_parser
+    return parser
+
+
+def _bytes_path(reads: list[bytes]) -> list[bytes]:
+    from httpx._decoders import LineDecoder, TextDecoder
+    from litellm.llms.anthropic.chat.handler import ModelResponseIterator
+    from litellm.types.utils import ModelResponseStream
+
+    def lines() -> Iterator[str]:  # httpx.Response.iter_lines(), minus the socket
+        text, line = TextDecoder(), LineDecoder()
+        for read in reads:
+            yield from line.decode(text.decode(read))
+        yield from line.decode(text.flush())
+        yield from line.flush()
+
+    out: list[bytes] = []
+    for chunk in ModelResponseIterator(lines(), sync_stream=True, json_mode=False):
+        if isinstance(chunk, ModelResponseStream):  # the rest are empty chunks for event:/blank lines
+            out.append(b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n")
+    return out
+
+
+def _wrapped_stream(events: list[Event]) -> list[Any]:
+    from litellm.litellm_core_utils.litellm_logging import Logging
+    from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+
+    logging = Logging(
+        model=MODEL,
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        call_type="completion",
+        start_time=datetime.datetime.now(),
+        litellm_call_id=str(uuid.uuid4()),
+        function_id="benchmarks",
+    )
+    logging.update_environment_variables(
+        model=MODEL, user=None, optional_params={}, litellm_params={}, custom_llm_provider="anthropic"
+    )
+    parse = _new_parser()
+    wrapper = CustomStreamWrapper(
+        completion_stream=(parse(e) for e in events),
+        model=MODEL,
+        custom_llm_provider="anthropic",
+        logging_obj=logging,
+    )
+    return list(wrapper)

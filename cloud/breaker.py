@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from protoshift.cloud.errors import CircuitOpenError
+from protoshift.cloud.state import state_dir
 
 __all__ = [
     "BreakerState",
@@ -101,11 +102,8 @@ class MemoryStore:
 
 
 def default_state_dir() -> Path:
-    """`$XDG_STATE_HOME/protoshift/breaker` (XDG_STATE_HOME must be absolute), else
-    `~/.local/state/protoshift/breaker`."""
-    base = os.environ.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
-    return root / "protoshift" / "breaker"
+    """`breaker/` under protoshift's state directory (cloud.state)."""
+    return state_dir() / "breaker"
 
 
 class FileStore:

@@ -17,8 +17,9 @@ from typing import Any
 from protoshift.cli.exits import InputError
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import atomic_file
+from protoshift.cli.settings import Settings
 from protoshift.translator import TranslationError
-from protoshift.translator.batch import BatchItem, parse_input_line
+from protoshift.translator.batch import BatchItem, batch_body, parse_input_line
 
 MAX_REPORTED = 20  # invalid lines listed one by one; past this, a count
 
@@ -148,31 +149,33 @@ def scan_output(path: Path) -> ResumeState:
         for number, line in enumerate(fh, start=1):
             if not line.endswith(b"\n"):
                 state.torn = True
+                fh.truncate(good_end)
                 break
             good_end += len(line)
             if not line.strip():
                 continue
-            try:
-                value: Any = json.loads(line)
-            except ValueError:
-                raise InputError(
-                    f"{path}:{number}: not an output line (invalid JSON)", hint="is OUTPUT the right file?"
-                ) from None
-            custom_id = value.get("custom_id") if isinstance(value, dict) else None
-            if not isinstance(custom_id, str):
-                raise InputError(f"{path}:{number}: not a batch output line (no custom_id)")
-            error = value.get("error")
+            custom_id, error = _output_line(line, f"{path}:{number}")
             if isinstance(error, dict) and error.get("code") == STOPPED:
                 stopped = True
                 continue
             state.done.add(custom_id)
             if error is not None:
                 state.failed.add(custom_id)
-        if state.torn:
-            fh.truncate(good_end)
     if stopped:
         _drop_stopped_lines(path)
     return state
+
+
+def _output_line(line: bytes, where: str) -> tuple[str, Any]:
+    """(custom_id, error) of one OUTPUT line; anything else means OUTPUT is not a batch output."""
+    try:
+        value: Any = json.loads(line)
+    except ValueError:
+        raise InputError(f"{where}: not an output line (invalid JSON)", hint="is OUTPUT the right file?") from None
+    custom_id = value.get("custom_id") if isinstance(value, dict) else None
+    if not isinstance(custom_id, str):
+        raise InputError(f"{where}: not a batch output line (no custom_id)")
+    return custom_id, value.get("error")
 
 
 def _drop_stopped_lines(path: Path) -> None:
@@ -205,3 +208,11 @@ class AppendOnlyOutput:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def prepare_body(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The request as it will be sent: non-streaming, `-m` applied, a default model when it has none."""
+    request = batch_body(body)
+    if settings.model or "model" not in request:
+        request["model"] = settings.default_model(settings.backend)
+    return request

@@ -10,7 +10,6 @@ line under the id the user gave.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -18,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from protoshift.cli.batch.files import BadLine, check_input, input_path, iter_lines, parse_line
+from protoshift.cli.batch.files import BadLine, check_input, input_path, iter_lines, parse_line, prepare_body
+from protoshift.cli.batch.manifest import read_manifest, write_manifest
 from protoshift.cli.batch.progress import Progress, Tally
-from protoshift.cli.batch.run import prepare_body
 from protoshift.cli.exits import BAD_INPUT, BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
@@ -36,50 +35,6 @@ from protoshift.translator.batch import (
 
 T = TypeVar("T")
 DEFAULT_POLL_INTERVAL = 30.0
-
-
-# -- the manifest --------------------------------------------------------------------------------
-
-
-def manifest_dir() -> Path:
-    from protoshift.cloud import default_state_dir
-
-    return default_state_dir().parent / "batches"
-
-
-def manifest_path(batch_id: str) -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in batch_id)
-    if safe != batch_id:  # an odd id from a server: still one file per id
-        safe += "-" + hashlib.sha256(batch_id.encode()).hexdigest()[:12]
-    return manifest_dir() / f"{safe}.json"
-
-
-def write_manifest(batch_id: str, source: Path, requests: int, ids: CustomIdMap) -> Path:
-    path = manifest_path(batch_id)
-    document = {
-        "batch_id": batch_id,
-        "input": str(source.resolve()),
-        "requests": requests,
-        "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "custom_ids": ids.mapping,  # safe id -> original, only the ids that had to change
-    }
-    with atomic_file(path) as fh:
-        fh.write(json_document(document))
-    return path
-
-
-def read_manifest(batch_id: str) -> CustomIdMap | None:
-    path = manifest_path(batch_id)
-    try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable batch manifest ({exc})") from None
-    mapping = data.get("custom_ids") if isinstance(data, dict) else None
-    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
-        raise InputError(f"{path}: not a batch manifest (no custom_ids mapping)")
-    return CustomIdMap(mapping)
 
 
 # -- the client ----------------------------------------------------------------------------------
@@ -147,8 +102,8 @@ _CLOSE = b"]}"
 
 
 @dataclass
-class _Chunk:
-    """The batch being filled: encoded request items, their total size, the ids, the betas."""
+class _FillingBatch:
+    """The next batch to create, being filled: encoded request items, their total size, the ids, the betas."""
 
     items: list[bytes]
     size: int
@@ -156,7 +111,7 @@ class _Chunk:
     betas: set[str]
 
     @classmethod
-    def empty(cls) -> _Chunk:
+    def empty(cls) -> _FillingBatch:
         return cls([], len(_OPEN) + len(_CLOSE), CustomIdMap(), set())
 
     def body(self) -> bytes:
@@ -178,7 +133,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
 
     async def submit(client: Any) -> list[str]:
         created: list[str] = []
-        chunk = _Chunk.empty()
+        chunk = _FillingBatch.empty()
         for number, line in iter_lines(path):
             try:
                 item = _prepared(parse_line(line, number), settings)
@@ -194,7 +149,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
             ):
                 chunk.ids.forget(safe_id)
                 created.append(await _create(client, chunk, path, diag))
-                chunk = _Chunk.empty()
+                chunk = _FillingBatch.empty()
                 safe_id = chunk.ids.add(item.custom_id)
                 request["custom_id"] = safe_id
                 encoded = json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()
@@ -219,7 +174,7 @@ def _prepared(item: Any, settings: Settings) -> Any:
     return BatchItem(item.custom_id, prepare_body(item.body, settings))
 
 
-async def _create(client: Any, chunk: _Chunk, source: Path, diag: Diagnostics) -> str:
+async def _create(client: Any, chunk: _FillingBatch, source: Path, diag: Diagnostics) -> str:
     batch = await client.create(chunk.body(), betas=sorted(chunk.betas))
     batch_id = str(batch["id"])
     try:

@@ -8,9 +8,6 @@ The order of work:
    the backend chain (retries, breaker, fallback), and each answer or failure is appended to OUTPUT
    as one line, one `write()`, the moment it is known.
 
-The HTTP backends get a `cloud.ShardedTransport` (pools of a few connections each) instead of
-httpx's one pool, which slows down as concurrency grows (encode/httpx#3215; figures in benchmarks/).
-
 If the provider stops taking requests altogether (circuit open, key refused), the run stops
 sending and exits 1. Every line it did not finish still gets its output line, an error with the
 code `stopped`, so OUTPUT always has one line per input line; `--resume` takes those lines out
@@ -25,7 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.batch.files import (
     STOPPED,
@@ -36,16 +33,22 @@ from protoshift.cli.batch.files import (
     input_path,
     iter_lines,
     parse_line,
+    prepare_body,
     scan_output,
 )
 from protoshift.cli.batch.progress import Progress, Tally
+from protoshift.cli.chain import create_chain
 from protoshift.cli.exits import BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import json_line
 from protoshift.cli.settings import Settings
 from protoshift.translator import TranslationError, translate_request
-from protoshift.translator.batch import BatchItem, batch_body, error_line, output_line
+from protoshift.translator.batch import BatchItem, error_line, output_line
 from protoshift.translator.report import LOSSY_ACTIONS
+
+if TYPE_CHECKING:
+    from protoshift.cloud.backend import Backend
+    from protoshift.cloud.events import CloudEvent
 
 DEFAULT_CONCURRENCY = 16
 QUEUE_PER_WORKER = 2  # lines read ahead of the workers: the input is never all in memory
@@ -106,14 +109,6 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
 # -- checking ------------------------------------------------------------------------------------
 
 
-def prepare_body(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The request as it will be sent: non-streaming, `-m` applied, a default model when it has none."""
-    request = batch_body(body)
-    if settings.model or "model" not in request:
-        request["model"] = settings.default_model(settings.backend)
-    return request
-
-
 def _body_checker(settings: Settings) -> Any:
     def check(item: BatchItem) -> list[tuple[str, str, str]]:
         try:
@@ -167,6 +162,84 @@ def _line_id() -> str:
     return f"batch_req_{uuid.uuid4().hex[:24]}"
 
 
+Job = tuple[str, dict[str, Any]]  # (custom_id, the request as it will be sent)
+
+
+class _Sender:
+    """One run's sending: a reader feeds a bounded queue from the input, `concurrency` workers send
+    through the backend chain, and each answer or failure is appended to OUTPUT as one line."""
+
+    def __init__(
+        self, path: Path, output: AppendOnlyOutput, done: set[str], settings: Settings, diag: Diagnostics, tally: Tally
+    ) -> None:
+        self.path = path
+        self.output = output
+        self.done = done
+        self.settings = settings
+        self.diag = diag
+        self.tally = tally
+        self.progress = Progress(tally, diag)
+        self.stop: str | None = None  # why the run stopped sending early
+        self.written: set[str] = set()
+
+    def on_event(self, event: CloudEvent) -> None:
+        if event.kind == "retry":
+            self.tally.retries += 1
+            self.diag.detail(event.message)
+        elif event.kind in ("request", "response"):
+            self.diag.detail(event.message)
+        elif event.kind != "note":  # notes were summed up by the check
+            self.diag.warn(event.message)
+
+    async def read(self, queue: asyncio.Queue[Job | None], workers: int) -> None:
+        try:
+            for number, line in iter_lines(self.path):
+                if self.stop is not None:
+                    break
+                try:
+                    item = parse_line(line, number)
+                except BadLine:  # changed since the check: leave it for the next run to report
+                    continue
+                if item.custom_id not in self.done:
+                    await queue.put((item.custom_id, prepare_body(item.body, self.settings)))
+        finally:
+            for _ in range(workers):
+                await queue.put(None)
+
+    async def work(self, queue: asyncio.Queue[Job | None], backend: Backend) -> None:
+        while (job := await queue.get()) is not None:
+            if self.stop is None:
+                await self.send(job, backend)
+
+    async def send(self, job: Job, backend: Backend) -> None:
+        from protoshift.cloud import BackendError
+        from protoshift.cloud.client import last_request_id
+
+        custom_id, request = job
+        self.tally.in_flight += 1
+        self.progress.tick()
+        last_request_id.set(None)
+        try:
+            completion = await backend.complete(request)
+        except (BackendError, TranslationError) as exc:
+            if _stops_the_run(exc):
+                self.stop = self.stop or str(exc)
+                return
+            line = error_line(_line_id(), custom_id, error_code(exc), str(exc))
+            self.tally.failed += 1
+        else:
+            line = output_line(_line_id(), custom_id, completion, request_id=last_request_id.get())
+            usage = completion.get("usage")
+            if isinstance(usage, dict):
+                self.tally.tokens += int(usage.get("total_tokens") or 0)
+            self.tally.succeeded += 1
+        finally:
+            self.tally.in_flight -= 1
+        self.output.write(json_line(line))
+        self.written.add(custom_id)
+        self.progress.tick()
+
+
 async def _send_all(
     path: Path,
     output_path: Path,
@@ -176,87 +249,32 @@ async def _send_all(
     diag: Diagnostics,
     tally: Tally,
 ) -> str | None:
-    """Send every line not in `done`; returns why the run stopped early, or None when it did not."""
-    from protoshift.cli.chain import create_chain
-    from protoshift.cloud import BackendError, ShardedTransport
+    """Send every line not in `done`; returns why the run stopped early, or None when it did not.
 
-    def on_event(event: Any) -> None:
-        if event.kind == "retry":
-            tally.retries += 1
-            diag.detail(event.message)
-        elif event.kind in ("request", "response"):
-            diag.detail(event.message)
-        elif event.kind != "note":  # notes were summed up by the check
-            diag.warn(event.message)
+    The HTTP backends get a `cloud.ShardedTransport` (pools of a few connections each) instead of
+    httpx's one pool, which slows down as concurrency grows (encode/httpx#3215)."""
+    from protoshift.cloud import ShardedTransport
 
-    backend = create_chain(settings, diag, on_event=on_event, transport=lambda name: ShardedTransport(concurrency))
     output = AppendOnlyOutput(output_path)
-    progress = Progress(tally, diag)
-    queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue(maxsize=concurrency * QUEUE_PER_WORKER)
-    stop: list[str] = []
-    written: set[str] = set()
-
-    async def read() -> None:
-        try:
-            for number, line in iter_lines(path):
-                if stop:
-                    break
-                try:
-                    item = parse_line(line, number)
-                except BadLine:  # changed since the check: leave it for the next run to report
-                    continue
-                if item.custom_id in done:
-                    continue
-                await queue.put((item.custom_id, prepare_body(item.body, settings)))
-        finally:
-            for _ in range(concurrency):
-                await queue.put(None)
-
-    async def work() -> None:
-        from protoshift.cloud.client import last_request_id
-
-        while (job := await queue.get()) is not None:
-            if stop:
-                continue
-            custom_id, request = job
-            tally.in_flight += 1
-            progress.tick()
-            last_request_id.set(None)
-            try:
-                completion = await backend.complete(request)
-            except (BackendError, TranslationError) as exc:
-                if _stops_the_run(exc):
-                    if not stop:
-                        stop.append(str(exc))
-                    continue
-                line = error_line(_line_id(), custom_id, error_code(exc), str(exc))
-                tally.failed += 1
-            else:
-                line = output_line(_line_id(), custom_id, completion, request_id=last_request_id.get())
-                usage = completion.get("usage")
-                if isinstance(usage, dict):
-                    tally.tokens += int(usage.get("total_tokens") or 0)
-                tally.succeeded += 1
-            finally:
-                tally.in_flight -= 1
-            output.write(json_line(line))
-            written.add(custom_id)
-            progress.tick()
-
+    sender = _Sender(path, output, done, settings, diag, tally)
+    backend = create_chain(
+        settings, diag, on_event=sender.on_event, transport=lambda name: ShardedTransport(concurrency)
+    )
+    queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=concurrency * QUEUE_PER_WORKER)
     tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(read())
+            group.create_task(sender.read(queue, concurrency))
             for _ in range(concurrency):
-                group.create_task(work())
-        if stop:
-            _write_stopped_lines(path, output, done | written, stop[0])
+                group.create_task(sender.work(queue, backend))
+        if sender.stop is not None:
+            _write_stopped_lines(path, output, done | sender.written, sender.stop)
     finally:
-        progress.stop()
+        sender.progress.stop()
         output.close()
         with contextlib.suppress(Exception):
             await backend.aclose()
-    return stop[0] if stop else None
+    return sender.stop
 
 
 def _write_stopped_lines(path: Path, output: AppendOnlyOutput, finished: set[str], reason: str) -> None:
@@ -287,4 +305,4 @@ def _summary(tally: Tally, output: Path, diag: Diagnostics, stopped: str | None)
     diag.warn(text)
 
 
-__all__ = ["RunOptions", "error_code", "prepare_body", "run_batch"]
+__all__ = ["RunOptions", "error_code", "run_batch"]

@@ -5,7 +5,6 @@ become messages and commands. No terminal I/O here: `chat.session` drives it.
 from __future__ import annotations
 
 import copy
-import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +21,10 @@ SESSION_KEYS = ("stream", "stream_options")
 
 
 def history_path() -> Path:
-    """`$XDG_STATE_HOME/protoshift/history` (an absolute XDG_STATE_HOME), else ~/.local/state/..."""
-    base = os.environ.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
-    return root / "protoshift" / "history"
+    """The interactive session's line history, in protoshift's state directory."""
+    from protoshift.cloud.state import state_dir
+
+    return state_dir() / "history"
 
 
 def load_request(data: bytes, name: str) -> dict[str, Any]:

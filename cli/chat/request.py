@@ -32,18 +32,7 @@ def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = 
     With -p, piped stdin is either a request (JSON: the prompt is appended to it) or text the prompt
     is about (`cat notes.md | protoshift chat -p "Summarize"`: one user message, prompt first).
     `empty_ok`: no INPUT and no -p gives a request with no messages (an interactive session's start)."""
-    request: dict[str, Any] | None = None
-    piped_text: str | None = None
-    if options.input is not None and options.input != "-":
-        request = _parse_request(Source(options.input, _path(options.input)).read_bytes(), options.input)
-    elif options.input == "-" or not stdin_is_terminal():
-        data = Source("<stdin>").read_bytes()
-        if not data.strip():
-            pass  # an empty pipe (`< /dev/null`, a script's closed stdin): nothing loaded
-        elif options.prompt is None or data.lstrip()[:1] == b"{":
-            request = _parse_request(data, "<stdin>")
-        else:
-            piped_text = data.decode("utf-8", errors="replace")
+    request, piped_text = _load(options)
     if request is None:
         if options.prompt is None and not empty_ok:
             where = "<stdin> is empty: " if not stdin_is_terminal() else ""
@@ -51,14 +40,7 @@ def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = 
         request = {"messages": []}
     messages: list[Any] = request["messages"]
     if options.system is not None:
-        at = 0
-        while (
-            at < len(messages)
-            and isinstance(messages[at], dict)
-            and messages[at].get("role") in ("system", "developer")
-        ):
-            at += 1
-        messages.insert(at, {"role": "system", "content": options.system})
+        messages.insert(_after_system_messages(messages), {"role": "system", "content": options.system})
     if options.prompt is not None:
         text = options.prompt if piped_text is None else f"{options.prompt}\n\n{piped_text}"
         messages.append({"role": "user", "content": text})
@@ -70,6 +52,28 @@ def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = 
     if options.stream:
         request["stream"] = True
     return request
+
+
+def _load(options: ChatOptions) -> tuple[dict[str, Any] | None, str | None]:
+    """(the request INPUT or stdin holds, or None; the text piped in for -p to be about, or None)."""
+    if options.input is not None and options.input != "-":
+        return _parse_request(Source(options.input, _path(options.input)).read_bytes(), options.input), None
+    if options.input != "-" and stdin_is_terminal():
+        return None, None
+    data = Source("<stdin>").read_bytes()
+    if not data.strip():  # an empty pipe (`< /dev/null`, a script's closed stdin): nothing loaded
+        return None, None
+    if options.prompt is None or data.lstrip()[:1] == b"{":
+        return _parse_request(data, "<stdin>"), None
+    return None, data.decode("utf-8", errors="replace")
+
+
+def _after_system_messages(messages: list[Any]) -> int:
+    """Where the leading system/developer messages end."""
+    at = 0
+    while at < len(messages) and isinstance(messages[at], dict) and messages[at].get("role") in ("system", "developer"):
+        at += 1
+    return at
 
 
 def _parse_request(data: bytes, name: str) -> dict[str, Any]:

@@ -82,11 +82,20 @@ def run_batch_input(
         if errors > MAX_REPORTED:
             diag.error(f"{source.name}: ... and {errors - MAX_REPORTED} more invalid lines")
         raise InputError(f"{source.name}: {errors} invalid {'line' if errors == 1 else 'lines'}; nothing written")
+    _report_notes(notes, betas, diag)
+    _write(output, b'{"requests": [\n' + b",\n".join(items) + b"\n]}\n")
+    _keep_id_map(ids, id_map, diag)
+    return OK
+
+
+def _report_notes(notes: Counter[tuple[str, str, str]], betas: set[str], diag: Diagnostics) -> None:
     for (path, action, reason), count in sorted(notes.items()):
         diag.warn(f"note: {path}: {action} on {count} {'line' if count == 1 else 'lines'}: {reason}")
     if betas:
         diag.warn(f"note: create the batch with header anthropic-beta: {','.join(sorted(betas))}")
-    _write(output, b'{"requests": [\n' + b",\n".join(items) + b"\n]}\n")
+
+
+def _keep_id_map(ids: CustomIdMap, id_map: Path | None, diag: Diagnostics) -> None:
     if id_map is not None:
         with atomic_file(id_map) as fh:
             fh.write(json_document(ids.mapping))
@@ -95,7 +104,6 @@ def run_batch_input(
             f"note: {len(ids)} custom_ids did not fit ^[a-zA-Z0-9_-]{{1,64}}$ and were replaced;"
             " give --id-map FILE to keep the mapping for batch-results"
         )
-    return OK
 
 
 def run_batch_results(input: str | None, output: Path | None, id_map: Path | None, diag: Diagnostics) -> int:

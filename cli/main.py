@@ -8,7 +8,7 @@ error reporting live in cli/runner.py; the entry point is `protoshift.cli.main:r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,7 @@ from protoshift.cloud.registry import BACKEND_NAMES
 
 if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
+    from protoshift.cli.settings import Settings
 
 app = typer.Typer(
     name="protoshift",
@@ -167,7 +168,7 @@ def _settings(
     max_tokens: int | None = None,
     *,
     quiet: bool = False,
-) -> Any:
+) -> Settings:
     """The shared provider options, merged with the environment and the config file."""
     from protoshift.cli.settings import resolve_settings
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from protoshift.cli.batch.files import BadLine, check_input, input_path, iter_lines, parse_line, prepare_body
 from protoshift.cli.batch.manifest import read_manifest, write_manifest
@@ -28,10 +28,14 @@ from protoshift.translator import TranslationError
 from protoshift.translator.batch import (
     MAX_BATCH_BYTES,
     MAX_BATCH_REQUESTS,
+    BatchItem,
     CustomIdMap,
     result_to_output,
     to_batch_request,
 )
+
+if TYPE_CHECKING:
+    from protoshift.cloud.batches import MessageBatchesClient
 
 T = TypeVar("T")
 DEFAULT_POLL_INTERVAL = 30.0
@@ -40,7 +44,7 @@ DEFAULT_POLL_INTERVAL = 30.0
 # -- the client ----------------------------------------------------------------------------------
 
 
-def _client(settings: Settings, diag: Diagnostics) -> Any:
+def _client(settings: Settings, diag: Diagnostics) -> MessageBatchesClient:
     from protoshift import cloud
     from protoshift.cli.chain import event_sink
 
@@ -60,7 +64,7 @@ def _client(settings: Settings, diag: Diagnostics) -> Any:
     )
 
 
-def _with_client(settings: Settings, diag: Diagnostics, body: Callable[[Any], Awaitable[T]]) -> T:
+def _with_client(settings: Settings, diag: Diagnostics, body: Callable[[MessageBatchesClient], Awaitable[T]]) -> T:
     async def main() -> T:
         client = _client(settings, diag)
         try:
@@ -123,7 +127,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
     if settings.backend != "anthropic":
         _client(settings, diag)  # says why
 
-    def check(item: Any) -> list[tuple[str, str, str]]:
+    def check(item: BatchItem) -> list[tuple[str, str, str]]:
         from protoshift.translator.report import LOSSY_ACTIONS
 
         _, translation = to_batch_request(_prepared(item, settings), "check")
@@ -131,7 +135,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
 
     report = check_input(path, diag, check)
 
-    async def submit(client: Any) -> list[str]:
+    async def submit(client: MessageBatchesClient) -> list[str]:
         created: list[str] = []
         chunk = _FillingBatch.empty()
         for number, line in iter_lines(path):
@@ -168,13 +172,11 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
     return OK
 
 
-def _prepared(item: Any, settings: Settings) -> Any:
-    from protoshift.translator.batch import BatchItem
-
+def _prepared(item: BatchItem, settings: Settings) -> BatchItem:
     return BatchItem(item.custom_id, prepare_body(item.body, settings))
 
 
-async def _create(client: Any, chunk: _FillingBatch, source: Path, diag: Diagnostics) -> str:
+async def _create(client: MessageBatchesClient, chunk: _FillingBatch, source: Path, diag: Diagnostics) -> str:
     batch = await client.create(chunk.body(), betas=sorted(chunk.betas))
     batch_id = str(batch["id"])
     try:
@@ -198,7 +200,7 @@ def run_status(batch_id: str, wait: bool, poll_interval: float, settings: Settin
     if poll_interval <= 0:
         raise InputError("--poll-interval must be positive")
 
-    async def status(client: Any) -> dict[str, Any]:
+    async def status(client: MessageBatchesClient) -> dict[str, Any]:
         batch: dict[str, Any] = await client.retrieve(batch_id)
         if not wait or batch.get("processing_status") == "ended":
             return batch
@@ -210,7 +212,9 @@ def run_status(batch_id: str, wait: bool, poll_interval: float, settings: Settin
     return OK
 
 
-async def _wait(client: Any, batch: dict[str, Any], poll_interval: float, diag: Diagnostics) -> dict[str, Any]:
+async def _wait(
+    client: MessageBatchesClient, batch: dict[str, Any], poll_interval: float, diag: Diagnostics
+) -> dict[str, Any]:
     """Poll until the batch has ended. A poll that fails with an error worth retrying (after the
     client's own retries) is reported and the polling goes on; any other error ends the wait."""
     from protoshift.cloud import BackendError
@@ -263,7 +267,7 @@ def run_list(limit: int, settings: Settings, diag: Diagnostics) -> int:
     if limit < 1:
         raise InputError("--limit must be at least 1")
 
-    async def listing(client: Any) -> int:
+    async def listing(client: MessageBatchesClient) -> int:
         out = stdout()
         count = 0
         async for batch in client.iter_batches(limit=limit):
@@ -286,7 +290,7 @@ def run_results(batch_id: str, output: Path | None, settings: Settings, diag: Di
         diag.warn(f"no local manifest for {batch_id}: custom_ids are written as Anthropic has them")
         ids = CustomIdMap()
 
-    async def download(client: Any) -> tuple[int, int]:
+    async def download(client: MessageBatchesClient) -> tuple[int, int]:
         batch = await client.retrieve(batch_id)
         status = batch.get("processing_status")
         if status != "ended":
@@ -306,7 +310,9 @@ def run_results(batch_id: str, output: Path | None, settings: Settings, diag: Di
     return BATCH_PARTIAL if failed else OK
 
 
-async def _write_results(client: Any, batch: dict[str, Any], ids: CustomIdMap, out: IO[bytes]) -> tuple[int, int]:
+async def _write_results(
+    client: MessageBatchesClient, batch: dict[str, Any], ids: CustomIdMap, out: IO[bytes]
+) -> tuple[int, int]:
     written = failed = 0
     async for raw in client.results(batch):
         written += 1

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -46,6 +46,9 @@ from protoshift.cli.io.console import Diagnostics, no_color
 from protoshift.cli.io.output import atomic_file, json_document
 from protoshift.cli.settings import Settings
 from protoshift.translator.accumulate import ChunkAccumulator
+
+if TYPE_CHECKING:
+    from protoshift.cloud.backend import Backend
 
 HISTORY_LENGTH = 1000
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
@@ -184,7 +187,7 @@ class InteractiveChat:
         self.console = console
         self.usage = Usage()
         self.show_reasoning = True
-        self.backend: Any = None
+        self.backend: Backend | None = None  # the chain lives as long as the session (set in run)
         self._handlers: dict[str, Callable[[Command, asyncio.Runner], bool]] = {
             "help": self._help,
             "model": self._model,
@@ -221,7 +224,8 @@ class InteractiveChat:
                         self.console.print()
             finally:
                 reader.save()
-                runner.run(self.backend.aclose())
+                if self.backend is not None:
+                    runner.run(self.backend.aclose())
         return OK
 
     def _handle(self, text: str, runner: asyncio.Runner) -> bool:
@@ -336,6 +340,7 @@ class InteractiveChat:
                 await animation
 
     async def _receive(self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator) -> None:
+        assert self.backend is not None
         async with contextlib.aclosing(self.backend.stream(request)) as chunks:
             async for chunk in chunks:
                 accumulator.add(chunk)

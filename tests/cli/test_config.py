@@ -125,3 +125,23 @@ def test_a_failing_key_command_is_exit_2_and_nothing_is_sent(run_cli: RunCLI, tm
     assert done.returncode == 2
     assert b"api_key_cmd for anthropic failed" in done.stderr
     assert b"sk-partial-output" not in done.stdout + done.stderr
+
+
+def test_unknown_settings_are_named_with_the_file(config_file: Path) -> None:
+    config_file.write_text('modle = "x"\nmodel = "ok"\n[anthropic]\napi_kye = "k"\nbase_url = "https://a.example"\n')
+    warnings: list[str] = []
+    settings = resolve_settings(**NO_FLAGS, warn=warnings.append)
+    assert settings.model == "ok"
+    assert warnings == [
+        f"{config_file}: unknown setting 'modle' ignored",
+        f"{config_file}: unknown setting 'anthropic.api_kye' ignored",
+    ]
+
+
+def test_a_typo_in_the_config_file_is_reported_on_stderr(config_file: Path, run_cli: RunCLI) -> None:
+    config_file.write_text('backend = "mock"\nmax_retires = 3\n')
+    done = run_cli("chat", "--backend", "mock", "-p", "hi", "-f", "json", env={"PROTOSHIFT_CONFIG": str(config_file)})
+    assert done.returncode == 0
+    assert f"protoshift: {config_file}: unknown setting 'max_retires' ignored" in done.stderr.decode()
+    quiet = run_cli("chat", "-q", "-p", "hi", "-f", "json", env={"PROTOSHIFT_CONFIG": str(config_file)})
+    assert quiet.returncode == 0 and quiet.stderr == b""

@@ -23,13 +23,16 @@ def create_chain(
     *,
     on_event: EventSink | None = None,
     transport: Callable[[str], httpx.AsyncBaseTransport] | None = None,
+    primary: str | None = None,
 ) -> Backend:
     """`on_event` replaces the stderr event sink; `transport(backend_name)` gives each HTTP backend
-    its transport (`batch run`: many small pools), or None for httpx's default."""
+    its transport (`batch run`: many small pools), or None for httpx's default. `primary` starts
+    the chain with another backend than the settings' (a `serve` alias naming one); `--base-url`
+    applies to the settings' own backend only."""
     from protoshift import cloud
 
     sink = on_event or event_sink(diag)
-    specs = [BackendSpec(settings.backend, None), *settings.fallbacks]
+    specs = [BackendSpec(primary or settings.backend, None), *settings.fallbacks]
     backends: list[tuple[Backend, str | None]] = []
     for position, spec in enumerate(specs):
         options: dict[str, Any] = {
@@ -41,7 +44,9 @@ def create_chain(
         }
         if cloud.BACKENDS[spec.name].key_env is not None:
             options["api_key"] = settings.api_key_for(spec.name)
-            options["base_url"] = settings.base_url_for(spec.name, primary=position == 0)
+            options["base_url"] = settings.base_url_for(
+                spec.name, primary=position == 0 and spec.name == settings.backend
+            )
             if transport is not None:
                 options["transport"] = transport(spec.name)
         # When one fails to build (no key, a key over http://), those built before it are dropped as

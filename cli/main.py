@@ -146,6 +146,51 @@ def chat_command(
     finish(lambda: run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; other than loopback needs --api-key.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8080,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes sharing the port.")] = 1,
+    api_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--api-key", help="A key clients must send as a bearer token (repeatable; or PROTOSHIFT_SERVER_KEYS)."
+        ),
+    ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option("--log", help="Write the request log (one JSON line each) here, not stderr.", dir_okay=False),
+    ] = None,
+    log_bodies: Annotated[bool, typer.Option("--log-bodies", help="Also log prompts and answers.")] = False,
+    grace: Annotated[
+        float, typer.Option("--grace", min=0, help="Seconds streams in flight may finish after SIGTERM [30].")
+    ] = 30.0,
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.001, help="Largest request body [32].")] = 32.0,
+    max_in_flight: Annotated[
+        int, typer.Option("--max-in-flight", min=1, help="Requests answered at once per worker; past it, 429 [512].")
+    ] = 512,
+    backend: Backend = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model for requests that name none.")] = None,
+    base_url: BaseUrl = None,
+    fallback: Fallback = None,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    no_breaker: NoBreaker = False,
+    allow_insecure: AllowInsecure = False,
+    quiet: Quiet = False,
+) -> None:
+    """An OpenAI-compatible endpoint (/v1/chat/completions, /v1/models) in front of the backend."""
+    from protoshift.cli.serve.command import ServeOptions, run_serve
+
+    settings = _settings(
+        backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, quiet=quiet
+    )
+    options = ServeOptions(host, port, workers, api_key or [], log, log_bodies, grace, max_body_mb, max_in_flight)
+    finish(lambda: run_serve(options, settings, _diagnostics(quiet=quiet)))
+
+
 # -- batch -----------------------------------------------------------------------------------------
 
 BatchInput = Annotated[str, typer.Argument(help="OpenAI batch input JSONL (or one chat request per line).")]

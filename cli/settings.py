@@ -30,9 +30,12 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.exits import InputError
+
+if TYPE_CHECKING:
+    from protoshift.cli.aliases import Aliases
 from protoshift.cloud.backend import DEFAULT_TIMEOUT
 from protoshift.cloud.registry import BACKEND_NAMES, BACKENDS
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES
@@ -41,7 +44,9 @@ KEY_COMMAND_TIMEOUT = 30.0
 
 # The keys the config file may hold; any other is reported (a typo such as `modle` would
 # otherwise be ignored without a word). A provider section is named after its backend.
-TOP_LEVEL_KEYS = frozenset({"backend", "model", "max_tokens", "timeout", "max_retries", "breaker", "fallback"})
+TOP_LEVEL_KEYS = frozenset(
+    {"backend", "model", "max_tokens", "timeout", "max_retries", "breaker", "fallback", "aliases", "serve"}
+)
 PROVIDER_KEYS = frozenset({"api_key", "api_key_cmd", "base_url"})
 
 
@@ -111,6 +116,12 @@ class Settings:
     base_url: str | None = None  # --base-url: for the primary backend only
     allow_insecure: bool = False
     file: dict[str, Any] = field(default_factory=dict)
+
+    def aliases(self) -> Aliases:
+        """The `[aliases]` table of the config file."""
+        from protoshift.cli.aliases import Aliases
+
+        return Aliases.from_config(self.file, str(config_path()))
 
     def default_model(self, backend: str) -> str:
         return self.model or BACKENDS[backend].default_model

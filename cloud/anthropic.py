@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from typing import Any
+from urllib.parse import quote
 
-from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
+from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import InvalidRequestError, ResponseFormatError
 from protoshift.cloud.registry import BACKENDS, create_backend
@@ -30,6 +33,7 @@ ANTHROPIC_VERSION = "2023-06-01"
 # Each resend after a 400 takes out one parameter the model rejected (a sampling parameter, or
 # budgeted thinking), so a call is sent at most this many times more.
 _MAX_ADAPTATIONS = len(SAMPLING_FIELDS) + 1
+_MAX_MODEL_PAGES = 20  # 1,000 models a page: far more than any provider lists
 
 
 class _AnthropicEvents:
@@ -140,6 +144,30 @@ class AnthropicBackend(HTTPClient):
             except InvalidRequestError as exc:
                 body = self._adapted(exc, body, adaptations_left)
 
+    async def list_models(self) -> list[JSON]:
+        """`GET /v1/models`, every page, as OpenAI model objects."""
+        headers = {
+            "x-api-key": self._key.reveal(),
+            "anthropic-version": ANTHROPIC_VERSION,
+            "accept": "application/json",
+        }
+        models: list[JSON] = []
+        after: str | None = None
+        for _ in range(_MAX_MODEL_PAGES):
+            query = f"?limit=1000&after_id={quote(after, safe='')}" if after else "?limit=1000"
+            page = await self._send_json(f"{self.base_url}/v1/models{query}", headers, None, method="GET")
+            data = page.get("data")
+            if not isinstance(data, list):
+                raise self._scrubbed(ResponseFormatError(self.name, "the model list has no data array"))
+            models.extend(
+                _openai_model(entry) for entry in data if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+            )
+            last = page.get("last_id")
+            if not page.get("has_more") or not isinstance(last, str) or not data:
+                break
+            after = last
+        return models
+
     def _adapted(self, error: InvalidRequestError, body: JSON, adaptations_left: int) -> JSON:
         """The body to send again when the model rejected a parameter other models take
         (deprecated sampling parameters, budgeted thinking); re-raises any other 400."""
@@ -150,6 +178,16 @@ class AnthropicBackend(HTTPClient):
         for note in notes:
             self._emit("note", f"{note} ({error.message})")
         return new_body
+
+
+def _openai_model(entry: JSON) -> JSON:
+    """An Anthropic model object (`{"type": "model", "id", "display_name", "created_at"}`) as OpenAI's."""
+    created = 0
+    raw = entry.get("created_at")
+    if isinstance(raw, str):
+        with contextlib.suppress(ValueError):
+            created = int(datetime.datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp())
+    return openai_model(entry["id"], created=created, owned_by="anthropic")
 
 
 def create_anthropic_backend(

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["DEFAULT_TIMEOUT", "JSON", "Backend", "PreparedRequest", "shape_request"]
+__all__ = ["DEFAULT_TIMEOUT", "JSON", "Backend", "PreparedRequest", "openai_model", "shape_request"]
 
 JSON = dict[str, Any]
 
@@ -25,6 +25,11 @@ class Backend(Protocol):
 
     def prepare(self, request: Mapping[str, Any]) -> PreparedRequest: ...
 
+    async def list_models(self) -> list[JSON]:
+        """The models the provider offers, as OpenAI model objects (`{"id", "object": "model",
+        "created", "owned_by"}`)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -36,6 +41,11 @@ class PreparedRequest:
     url: str
     headers_redacted: dict[str, str]
     body: JSON
+
+
+def openai_model(model_id: str, *, created: int = 0, owned_by: str) -> JSON:
+    """An OpenAI `model` object, the shape `GET /v1/models` lists."""
+    return {"id": model_id, "object": "model", "created": created, "owned_by": owned_by}
 
 
 def shape_request(request: Mapping[str, Any], *, model: str | None, stream: bool) -> JSON:

@@ -87,6 +87,10 @@ class FallbackBackend:
                         raise
                     raise self._group(errors) from None
 
+    async def list_models(self) -> list[JSON]:
+        """The primary backend's models: the ones a request names without a fallback in mind."""
+        return await self.backends[0][0].list_models()
+
     def prepare(self, request: Mapping[str, Any]) -> PreparedRequest:
         backend, model = self.backends[0]
         return backend.prepare(self._request(request, model))

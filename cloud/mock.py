@@ -206,7 +206,14 @@ async def _sse(events: list[JSON]) -> AsyncIterator[bytes]:
         yield f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
 
+def _models() -> httpx.Response:
+    model = {"type": "model", "id": MOCK_MODEL, "display_name": "protoshift mock", "created_at": "2025-01-01T00:00:00Z"}
+    return httpx.Response(200, json={"data": [model], "has_more": False, "first_id": MOCK_MODEL, "last_id": MOCK_MODEL})
+
+
 def _handle(request: httpx.Request) -> httpx.Response:
+    if request.method == "GET" and request.url.path == "/v1/models":
+        return _models()
     if request.method != "POST" or request.url.path != "/v1/messages":
         return _error(404, "not_found_error", f"{request.method} {request.url.path} not found")
     if not request.headers.get("x-api-key"):

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
-from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
+from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
 from protoshift.cloud.client import HTTPClient
+from protoshift.cloud.errors import ResponseFormatError
 from protoshift.cloud.registry import BACKENDS, create_backend
 from protoshift.cloud.security import is_loopback, redact_headers
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
@@ -99,6 +100,14 @@ class OpenAIBackend(HTTPClient):
     async def complete(self, request: Mapping[str, Any]) -> JSON:
         return await self._send_json(self.url, self._headers(stream=False), self._body(request, stream=False))
 
+    async def list_models(self) -> list[JSON]:
+        """`GET {base_url}/models`: the models the server offers (OpenAI, Ollama, vLLM... list them alike)."""
+        page = await self._send_json(f"{self.base_url}/models", self._headers(stream=False), None, method="GET")
+        data = page.get("data")
+        if not isinstance(data, list):
+            raise self._scrubbed(ResponseFormatError(self.name, "the model list has no data array"))
+        return [model for entry in data if (model := _model(entry, self.name)) is not None]
+
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
         chunks = self._send_stream(
             self.url, self._headers(stream=True), self._body(request, stream=True), _OpenAIEvents
@@ -106,6 +115,18 @@ class OpenAIBackend(HTTPClient):
         async with aclosing(chunks):
             async for chunk in chunks:
                 yield chunk
+
+
+def _model(entry: Any, owner: str) -> JSON | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        return None
+    created = entry.get("created")
+    owned_by = entry.get("owned_by")
+    return openai_model(
+        entry["id"],
+        created=created if isinstance(created, int) and not isinstance(created, bool) else 0,
+        owned_by=owned_by if isinstance(owned_by, str) else owner,
+    )
 
 
 def create_openai_backend(api_key: str | None = None, base_url: str | None = None, **options: Any) -> OpenAIBackend:

@@ -1,0 +1,198 @@
+"""`protoshift serve`: checks, then uvicorn (uvloop + httptools) running the gateway.
+
+- Bound to 127.0.0.1 by default. Any other address needs server keys (`--api-key`, or
+  `PROTOSHIFT_SERVER_KEYS` with one or more, comma-separated): clients then send one as a bearer token.
+- SIGTERM (or Ctrl-C): stop accepting, let requests and streams in flight finish for `--grace`
+  seconds, close them, exit (0 after SIGTERM, 130 after Ctrl-C).
+- `--workers N`: N processes on one socket; each has its own backend chains and they share the
+  breaker (a file, as every protoshift process does) and the metrics (cli.serve.metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.serve.limits import MB, Limits
+from protoshift.cli.settings import Settings
+from protoshift.cloud.security import is_loopback
+
+KEYS_ENV = "PROTOSHIFT_SERVER_KEYS"
+_WORKER_STATE_ENV = "PROTOSHIFT_SERVE_WORKER"  # how the parent hands the options to its workers
+DEFAULT_PORT = 8080
+DEFAULT_GRACE = 30.0
+
+
+@dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    api_keys: list[str] = field(default_factory=list)
+    log: Path | None = None
+    log_bodies: bool = False
+    grace: float = DEFAULT_GRACE
+    max_body_mb: float = 32
+    max_in_flight: int = 512
+
+    def limits(self) -> Limits:
+        return Limits(max_body_bytes=int(self.max_body_mb * MB), max_in_flight=self.max_in_flight)
+
+
+def run_serve(options: ServeOptions, settings: Settings, diag: Diagnostics) -> int:
+    keys = options.api_keys or [k.strip() for k in os.environ.get(KEYS_ENV, "").split(",") if k.strip()]
+    _check(options, keys)
+    _check_backend(settings, diag)  # a missing key or a bad URL is exit 2 now, not a failed worker later
+    import uvicorn
+
+    sock = _bind(options.host, options.port)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    diag.warn(
+        f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)});"
+        f" OpenAI SDK: base_url={url}/v1; Ctrl-C to stop"
+    )
+    _on_sigterm()
+    if options.workers == 1:
+        app = _gateway(options, keys, settings, diag, metrics_dir=None)
+        server = uvicorn.Server(_config(uvicorn, app, options))
+        server.run(sockets=[sock])
+        if not server.started:
+            raise CLIError("the server did not start (the reason is above)", PROVIDER_FAILED)
+    else:
+        _run_workers(uvicorn, options, keys, settings, sock)
+    return OK
+
+
+def _check(options: ServeOptions, keys: list[str]) -> None:
+    if options.workers < 1:
+        raise InputError("--workers must be at least 1")
+    if not 0 <= options.port <= 65535:
+        raise InputError(f"--port {options.port}: not a port number")
+    if not is_loopback(options.host) and not keys:
+        raise InputError(
+            f"--host {options.host} opens the server to other machines, and it would spend your provider key for"
+            " anyone who reaches it",
+            hint=f"give --api-key KEY (or {KEYS_ENV}=KEY1,KEY2): clients must then send it as a bearer token",
+        )
+
+
+def _check_backend(settings: Settings, diag: Diagnostics) -> None:
+    import asyncio
+
+    from protoshift.cli.chain import create_chain
+
+    chain = create_chain(settings, diag)
+    asyncio.run(chain.aclose())
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(uvicorn: Any, app: Any, options: ServeOptions) -> Any:
+    return uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,  # the gateway writes its own line per request
+        log_level="warning",
+        timeout_graceful_shutdown=options.grace,
+        timeout_keep_alive=5,
+        server_header=False,
+        workers=options.workers,
+    )
+
+
+def _gateway(
+    options: ServeOptions, keys: list[str], settings: Settings, diag: Diagnostics, metrics_dir: Path | None
+) -> Any:
+    from protoshift.cli.serve.app import Gateway, GatewayConfig
+    from protoshift.cli.serve.auth import ServerKeys
+    from protoshift.cli.serve.openai_routes import PREFIXED, ROUTES
+
+    config = GatewayConfig(
+        settings=settings,
+        diag=diag,
+        limits=options.limits(),
+        keys=ServerKeys(keys),
+        log_path=options.log,
+        log_bodies=options.log_bodies,
+        metrics_dir=metrics_dir,
+    )
+    return Gateway(config, ROUTES, PREFIXED)
+
+
+def _on_sigterm() -> None:
+    """uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one
+    lets the command end with exit 0 instead of dying by the signal."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+
+
+# -- several workers -----------------------------------------------------------------------------
+
+
+def _run_workers(uvicorn: Any, options: ServeOptions, keys: list[str], settings: Settings, sock: socket.socket) -> None:
+    from uvicorn.supervisors import Multiprocess
+
+    with tempfile.TemporaryDirectory(prefix="protoshift-serve-") as metrics_dir:
+        state = {
+            "options": {**asdict(options), "log": str(options.log) if options.log else None},
+            "keys": keys,
+            "flags": _settings_flags(settings),
+            "metrics_dir": metrics_dir,
+        }
+        os.environ[_WORKER_STATE_ENV] = json.dumps(state)  # the workers are new processes: they read it back
+        config = _config(uvicorn, "protoshift.cli.serve.command:worker_app", options)
+        config.factory = True
+        Multiprocess(config, sockets=[sock]).run()
+
+
+def _settings_flags(settings: Settings) -> dict[str, Any]:
+    """What the command line set, for a worker to resolve the same settings (keys come from the
+    environment and the config file again: they never travel through the state variable)."""
+    return {
+        "backend": settings.backend,
+        "model": settings.model,
+        "max_tokens": settings.max_tokens,
+        "timeout": settings.timeout,
+        "max_retries": settings.max_retries,
+        "no_breaker": not settings.breaker,
+        "fallbacks": [f"{f.name}:{f.model}" if f.model else f.name for f in settings.fallbacks],
+        "base_url": settings.base_url,
+        "allow_insecure": settings.allow_insecure,
+    }
+
+
+def worker_app() -> Any:
+    """The app of one worker process (uvicorn calls this factory in each)."""
+    from protoshift.cli.settings import resolve_settings
+
+    state = json.loads(os.environ[_WORKER_STATE_ENV])
+    raw = state["options"]
+    options = ServeOptions(**{**raw, "log": Path(raw["log"]) if raw["log"] else None})
+    settings = resolve_settings(**state["flags"])
+    diag = Diagnostics()
+    with contextlib.suppress(OSError):
+        sys.stdin.close()
+    return _gateway(options, state["keys"], settings, diag, Path(state["metrics_dir"]))

@@ -1,0 +1,165 @@
+"""`GET /metrics` in Prometheus' text format: requests by route and status, failures by kind, upstream
+latency (a histogram), tokens in and out, requests in flight, and each backend's breaker state.
+
+Each worker counts in memory. With several workers, each also writes its counts to a shared folder
+once a second, and whichever worker answers a scrape adds the others' latest counts to its own, so a
+scrape sees the whole server (at most a second behind for the other workers).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+# Upstream latency buckets, seconds: a zero-latency fake answers in a millisecond; a long generation
+# takes a minute.
+BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, int]] = Counter()  # (route, status)
+        self.errors: Counter[str] = Counter()  # kind
+        self.tokens: Counter[str] = Counter()  # "in" | "out"
+        self.latency_buckets = [0] * (len(BUCKETS) + 1)  # the last one is +Inf
+        self.latency_sum = 0.0
+        self.in_flight = 0
+        self.changed = False
+
+    def request(self, route: str, status: int) -> None:
+        self.requests[(route, status)] += 1
+        self.changed = True
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] += 1
+
+    def upstream(self, seconds: float) -> None:
+        self.latency_buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
+        self.latency_sum += seconds
+
+    def usage(self, usage: Any) -> tuple[int, int]:
+        """Counts a completion's (or a final chunk's) usage; returns (tokens in, tokens out)."""
+        if not isinstance(usage, dict):
+            return 0, 0
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        tokens_in = prompt if isinstance(prompt, int) else 0
+        tokens_out = completion if isinstance(completion, int) else 0
+        self.tokens["in"] += tokens_in
+        self.tokens["out"] += tokens_out
+        return tokens_in, tokens_out
+
+    # -- sharing between workers -----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": [[route, status, n] for (route, status), n in self.requests.items()],
+            "errors": dict(self.errors),
+            "tokens": dict(self.tokens),
+            "latency_buckets": self.latency_buckets,
+            "latency_sum": self.latency_sum,
+            "in_flight": self.in_flight,
+        }
+
+    def add(self, snapshot: dict[str, Any]) -> None:
+        for route, status, n in snapshot.get("requests", ()):
+            self.requests[(str(route), int(status))] += int(n)
+        self.errors.update({str(k): int(v) for k, v in snapshot.get("errors", {}).items()})
+        self.tokens.update({str(k): int(v) for k, v in snapshot.get("tokens", {}).items()})
+        for i, n in enumerate(snapshot.get("latency_buckets", ())[: len(self.latency_buckets)]):
+            self.latency_buckets[i] += int(n)
+        self.latency_sum += float(snapshot.get("latency_sum", 0.0))
+        self.in_flight += int(snapshot.get("in_flight", 0))
+
+    # -- the text format -------------------------------------------------------------------------
+
+    def render(self, breakers: Iterable[tuple[str, str]] = ()) -> bytes:
+        lines: list[str] = []
+        metric = _Metric(lines)
+        metric.head("protoshift_requests_total", "counter", "Requests answered, by route and HTTP status.")
+        for (route, status), n in sorted(self.requests.items()):
+            metric.sample("protoshift_requests_total", n, route=route, status=str(status))
+        metric.head("protoshift_errors_total", "counter", "Failed requests, by kind of failure.")
+        for kind, n in sorted(self.errors.items()):
+            metric.sample("protoshift_errors_total", n, kind=kind)
+        metric.head(
+            "protoshift_upstream_seconds",
+            "histogram",
+            "Time the upstream took: to the whole answer, or to the first chunk of a stream.",
+        )
+        cumulative = 0
+        for bound, n in zip((*BUCKETS, float("inf")), self.latency_buckets, strict=True):
+            cumulative += n
+            metric.sample("protoshift_upstream_seconds_bucket", cumulative, le=_le(bound))
+        metric.sample("protoshift_upstream_seconds_sum", self.latency_sum)
+        metric.sample("protoshift_upstream_seconds_count", cumulative)
+        metric.head("protoshift_tokens_total", "counter", "Tokens, as the provider counted them.")
+        for direction in ("in", "out"):
+            metric.sample("protoshift_tokens_total", self.tokens[direction], direction=direction)
+        metric.head("protoshift_in_flight", "gauge", "Requests being answered now.")
+        metric.sample("protoshift_in_flight", self.in_flight)
+        metric.head("protoshift_breaker_state", "gauge", "Circuit breaker per backend: 0 closed, 1 half-open, 2 open.")
+        for backend, state in breakers:
+            metric.sample("protoshift_breaker_state", BREAKER_STATES.get(state, 0), backend=backend)
+        return ("\n".join(lines) + "\n").encode()
+
+
+class _Metric:
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def head(self, name: str, kind: str, help_text: str) -> None:
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+
+    def sample(self, name: str, value: float, **labels: str) -> None:
+        if labels:
+            inner = ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items())
+            self.lines.append(f"{name}{{{inner}}} {_number(value)}")
+        else:
+            self.lines.append(f"{name} {_number(value)}")
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)
+
+
+class SharedCounts:
+    """The folder where the workers of one server leave their counts for each other."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.own = directory / f"metrics-{os.getpid()}.json"
+
+    def publish(self, metrics: Metrics) -> None:
+        tmp = self.own.with_suffix(".tmp")
+        with contextlib.suppress(OSError):
+            tmp.write_text(json.dumps(metrics.snapshot()))
+            os.replace(tmp, self.own)
+
+    def others(self) -> Iterable[dict[str, Any]]:
+        try:
+            files = [p for p in self.directory.glob("metrics-*.json") if p != self.own]
+        except OSError:
+            return []
+        snapshots = []
+        for path in files:
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(path.read_text())
+                if isinstance(data, dict):
+                    snapshots.append(data)
+        return snapshots

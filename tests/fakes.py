@@ -13,7 +13,6 @@ Replies can be JSON, an SSE stream sent event by event (with delays), a stream c
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import socket
@@ -61,6 +60,9 @@ class FakeServer:
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
         self.requests: list[Received] = []
+        # Requests whose reply the client cut off (its socket closed while the reply was being sent).
+        self.cut_by_client: list[Received] = []
+        self.client_cut = threading.Event()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         # serve_forever polls for shutdown: a short interval keeps each test's teardown fast
@@ -104,8 +106,12 @@ class FakeServer:
                 reply = server.responder(received)
                 if reply.delay:
                     time.sleep(reply.delay)
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                try:
                     self._send(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    with server._lock:
+                        server.cut_by_client.append(received)
+                    server.client_cut.set()
 
             def _send(self, reply: Reply) -> None:
                 self.send_response(reply.status)

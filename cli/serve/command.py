@@ -23,7 +23,13 @@ from typing import Any
 
 from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.cli.io.console import Diagnostics
-from protoshift.cli.serve.limits import MB, Limits
+from protoshift.cli.serve.limits import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_MESSAGES,
+    MB,
+    Limits,
+)
 from protoshift.cli.settings import Settings
 from protoshift.cloud.security import is_loopback
 
@@ -44,9 +50,18 @@ class ServeOptions:
     grace: float = DEFAULT_GRACE
     max_body_mb: float = 32
     max_in_flight: int = 512
+    max_messages: int = DEFAULT_MAX_MESSAGES
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     def limits(self) -> Limits:
-        return Limits(max_body_bytes=int(self.max_body_mb * MB), max_in_flight=self.max_in_flight)
+        return Limits(
+            max_body_bytes=int(self.max_body_mb * MB),
+            max_messages=self.max_messages,
+            max_header_bytes=self.max_header_bytes,
+            max_in_flight=self.max_in_flight,
+            body_timeout=self.body_timeout,
+        )
 
 
 def run_serve(options: ServeOptions, settings: Settings, diag: Diagnostics) -> int:
@@ -64,7 +79,7 @@ def run_serve(options: ServeOptions, settings: Settings, diag: Diagnostics) -> i
     )
     _on_sigterm()
     if options.workers == 1:
-        app = _gateway(options, keys, settings, diag, metrics_dir=None)
+        app = build_gateway(options, keys, settings, diag, metrics_dir=None)
         server = uvicorn.Server(_config(uvicorn, app, options))
         server.run(sockets=[sock])
         if not server.started:
@@ -105,6 +120,7 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)  # connections wait in the backlog until uvicorn takes them: none is refused at start
     sock.set_inheritable(True)
     return sock
 
@@ -124,7 +140,7 @@ def _config(uvicorn: Any, app: Any, options: ServeOptions) -> Any:
     )
 
 
-def _gateway(
+def build_gateway(
     options: ServeOptions, keys: list[str], settings: Settings, diag: Diagnostics, metrics_dir: Path | None
 ) -> Any:
     from protoshift.cli.serve.app import Gateway, GatewayConfig
@@ -195,4 +211,4 @@ def worker_app() -> Any:
     diag = Diagnostics()
     with contextlib.suppress(OSError):
         sys.stdin.close()
-    return _gateway(options, state["keys"], settings, diag, Path(state["metrics_dir"]))
+    return build_gateway(options, state["keys"], settings, diag, Path(state["metrics_dir"]))

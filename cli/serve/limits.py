@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MB = 1024 * 1024
+DEFAULT_MAX_MESSAGES = 10_000
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_BODY_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_body_bytes: int = 32 * MB  # a request body; past it, 413
-    max_messages: int = 10_000  # messages in one request; past it, 400
-    max_header_bytes: int = 64 * 1024  # all request headers together; past it, 431
+    max_messages: int = DEFAULT_MAX_MESSAGES  # messages in one request; past it, 400
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES  # all request headers together; past it, 431
     max_in_flight: int = 512  # requests being answered at once (per worker); past it, 429
-    body_timeout: float = 30.0  # seconds to receive a whole body; past it, 408
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to receive a whole body; past it, 408

@@ -31,6 +31,7 @@ from protoshift.cli.serve.asgi import (
 )
 from protoshift.cli.serve.errors import HTTPFailure, failure_for
 from protoshift.cloud.backend import openai_model
+from protoshift.translator import TranslationError
 from protoshift.translator.sse import encode_chunk, encode_done
 
 MODELS_TTL = 60.0  # seconds a model list from upstream is reused
@@ -186,7 +187,9 @@ async def _fail_upstream(gateway: Gateway, exchange: Exchange, send: Send, exc: 
     failure = failure_for(exc)
     if failure is None:
         raise exc
-    exchange.upstream_seconds = time.perf_counter() - began
+    if not isinstance(exc, TranslationError):  # the upstream answered (with an error): its time counts
+        exchange.upstream_seconds = elapsed = time.perf_counter() - began
+        gateway.metrics.upstream(elapsed)
     await gateway.fail(exchange, send, failure)
 
 

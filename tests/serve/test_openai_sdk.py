@@ -240,3 +240,13 @@ def test_assistant_answers_validate_as_completions(gateway: GatewayFactory, upst
     assert completion.choices[0].message.content == "42"
     assert json.loads(raw.http_response.text)["choices"][0]["message"]["reasoning_content"] == "hmm"
     assert bodies(server)[0]["thinking"]["type"] == "enabled"
+
+
+def test_log_bodies_puts_prompts_and_answers_in_the_log(gateway: GatewayFactory, upstream: Any) -> None:
+    server = upstream(lambda r: anthropic_message_reply("the answer"))
+    running = gateway.start(server, log_bodies=True)
+    client(running.base_url).chat.completions.create(model="m", messages=[{"role": "user", "content": "the question"}])
+    [entry] = running.requests_logged()
+    assert entry["request"]["messages"][0]["content"] == "the question"
+    assert entry["response"]["choices"][0]["message"]["content"] == "the answer"
+    assert PROVIDER_KEY not in running.log_path.read_text()

@@ -13,6 +13,8 @@ from protoshift.cloud.breaker import CircuitBreaker
 from protoshift.cloud.errors import InvalidRequestError, ResponseFormatError
 from protoshift.cloud.events import EventSink
 from protoshift.translator import (
+    DEFAULT_TABLE,
+    ModelTable,
     RequestTranslation,
     StreamTranslator,
     TranslationError,
@@ -50,7 +52,8 @@ class _AnthropicEvents:
 class AnthropicBackend(HTTPBackend):
     """POST `{base_url}/v1/messages`. Takes OpenAI requests, gives OpenAI completions and chunks.
 
-    `model` (when set) replaces each request's model. Translation notes that lose or approximate
+    `model` (when set) replaces each request's model. `models` is the model capability table the
+    bodies are shaped by (default: the built-in one). Translation notes that lose or approximate
     something are reported as `note` events. A `TranslationError` (bad input) propagates as is.
     """
 
@@ -67,11 +70,13 @@ class AnthropicBackend(HTTPBackend):
         default_max_tokens: int = 8192,
         strict: bool = False,
         name: str | None = None,
+        models: ModelTable | None = None,
         **options: Any,
     ) -> None:
         if name:
             self.name = name
         self.model = model
+        self.models = models if models is not None else DEFAULT_TABLE
         self.default_max_tokens = default_max_tokens
         self.strict = strict
         super().__init__(base_url=base_url, api_key=api_key, **options)
@@ -81,7 +86,9 @@ class AnthropicBackend(HTTPBackend):
 
     def _translate(self, request: Mapping[str, Any], *, stream: bool) -> RequestTranslation:
         openai_request = shape_request(request, model=self.model, stream=stream)
-        translation = translate_request(openai_request, default_max_tokens=self.default_max_tokens, strict=self.strict)
+        translation = translate_request(
+            openai_request, default_max_tokens=self.default_max_tokens, strict=self.strict, models=self.models
+        )
         for note in translation.notes:
             if note.action in LOSSY_ACTIONS:
                 self._emit("note", str(note))
@@ -136,14 +143,17 @@ class AnthropicBackend(HTTPBackend):
     def _adapted(self, error: InvalidRequestError, body: JSON) -> JSON:
         """The body to send again when the model refused a feature other models take (deprecated
         sampling parameters, budgeted thinking); re-raises any other 400. Each round changes
-        something the 400 named, so the retry loops in `complete` and `stream` end."""
+        something the 400 named, so the retry loops in `complete` and `stream` end. What the
+        refusal taught about the model shapes this backend's later bodies for it."""
         adapted = adapt_to_refusal(body, str(error))
         if adapted is None:
             raise error
-        new_body, notes = adapted
-        for note in notes:
+        model = body.get("model")
+        if isinstance(model, str) and model:
+            self.models = self.models.learn(model, adapted.facts)
+        for note in adapted.notes:
             self._emit("note", f"{note} ({error.message})")
-        return new_body
+        return adapted.body
 
 
 def create_anthropic_backend(
@@ -159,10 +169,12 @@ def create_anthropic_backend(
     default_max_tokens: int = 8192,
     strict: bool = False,
     allow_insecure: bool = False,
+    models: ModelTable | None = None,
     **options: Any,
 ) -> AnthropicBackend:
     """An `AnthropicBackend`. `api_key` defaults to `$ANTHROPIC_API_KEY`; `base_url` to
-    `$ANTHROPIC_BASE_URL`, then `https://api.anthropic.com`. Raises `ConfigurationError` (no key,
+    `$ANTHROPIC_BASE_URL`, then `https://api.anthropic.com`; `models` the model capability table
+    (e.g. `translator.DEFAULT_TABLE.with_overrides(config)`). Raises `ConfigurationError` (no key,
     bad URL) or `InsecureTransportError` (a key over http:// to a non-loopback host)."""
     return AnthropicBackend(
         api_key=api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY"),
@@ -176,5 +188,6 @@ def create_anthropic_backend(
         default_max_tokens=default_max_tokens,
         strict=strict,
         allow_insecure=allow_insecure,
+        models=models,
         **options,
     )

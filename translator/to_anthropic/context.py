@@ -27,7 +27,8 @@ class Context:
     here and translation goes on, so one run reports them all."""
 
     __slots__ = (
-        "betas", "breakpoints", "default_max_tokens", "facts", "max_tokens_defaulted", "model", "notes", "problems",
+        "betas", "breakpoints", "default_max_tokens", "facts", "include_usage", "max_tokens_defaulted", "model",
+        "notes", "problems", "tool_use_seen",
     )  # fmt: skip
 
     def __init__(self, model: str, facts: ModelFacts | None) -> None:
@@ -40,6 +41,8 @@ class Context:
         self.breakpoints: list[tuple[dict[str, Any], str]] = []
         self.default_max_tokens = 0  # max_tokens when the caller sets none
         self.max_tokens_defaulted = False  # the caller set no limit (a thinking budget may add to it)
+        self.include_usage = False  # stream_options.include_usage
+        self.tool_use_seen = False  # the history has tool calls (their tools must be declared)
 
     def note(self, path: str, action: Action, reason: str) -> None:
         self.notes.append(Note(path, action, reason))

@@ -49,6 +49,8 @@ _SAFE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _UNSAFE_ID_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 _DATA_URL = re.compile(r"^data:([^;,]*)((?:;[^;,]*)*),", re.DOTALL)
 _TEXT_PART_KEYS = PART_KEYS["text"]
+# An assistant message with these keys only needs none of the rarer fields read.
+_PLAIN_ASSISTANT_KEYS = frozenset({"role", "content", "tool_calls", "name", "cache_control"})
 # Blocks that can carry a cache_control breakpoint (thinking blocks cannot).
 _CACHEABLE = frozenset({"text", "image", "document", "tool_use", "tool_result"})
 
@@ -107,7 +109,7 @@ class MessageConverter:
         return self.system, self.turns
 
     def _message(self, message: Any, path: str, i: int) -> None:
-        msg = want_object(message, path)
+        msg = message if type(message) is dict else want_object(message, path)
         role = msg.get("role")
         known = MESSAGE_KEYS.get(role) if isinstance(role, str) else None
         if known is None or not isinstance(role, str):
@@ -121,7 +123,8 @@ class MessageConverter:
             self.ctx.unknown_keys(msg, known, path)
         if role != "function" and msg.get("name") is not None:
             self.ctx.note(f"{path}.name", "dropped", "Anthropic messages have no participant name")
-        mark = self._mark()
+        cc = msg.get("cache_control")
+        mark = self._mark() if cc is not None else (0, 0, 0)
         if role == "user":
             self._user(msg, path)
         elif role == "assistant":
@@ -132,8 +135,8 @@ class MessageConverter:
             self._tool(msg, path)
         else:
             self._function(msg, path)
-        if msg.get("cache_control") is not None:
-            self._message_cache_control(msg["cache_control"], path, role, mark)
+        if cc is not None:
+            self._message_cache_control(cc, path, role, mark)
 
     # ---- roles -------------------------------------------------------------------------------
 
@@ -179,40 +182,33 @@ class MessageConverter:
         self._seen_conversation = True
         before = len(self.ctx.problems)
         blocks: list[Block] = []
-        thinking = msg.get("thinking_blocks")
-        if thinking is not None:  # reasoning_content, if any, is the same text: thinking_blocks carry it
-            blocks.extend(self._thinking_blocks(thinking, f"{path}.thinking_blocks"))
-        elif msg.get("reasoning_content"):
-            self.ctx.note(
-                f"{path}.reasoning_content",
-                "dropped",
-                "reasoning without its signature cannot be handed back to Anthropic",
-            )
+        rare = not _PLAIN_ASSISTANT_KEYS.issuperset(msg)  # LiteLLM's reasoning, refusals, audio, legacy calls
+        if rare:
+            thinking = msg.get("thinking_blocks")
+            if thinking is not None:  # reasoning_content, if any, is the same text: thinking_blocks carry it
+                blocks.extend(self._thinking_blocks(thinking, f"{path}.thinking_blocks"))
+            elif msg.get("reasoning_content"):
+                self.ctx.note(
+                    f"{path}.reasoning_content",
+                    "dropped",
+                    "reasoning without its signature cannot be handed back to Anthropic",
+                )
         content = msg.get("content")
         if content is not None:
             blocks.extend(self._content(content, f"{path}.content", allow_media=False))
-        refusal = msg.get("refusal")
-        if refusal is not None:
-            text = want_str(refusal, f"{path}.refusal")
-            if text.strip():
-                blocks.append({"type": "text", "text": text})
-                self.ctx.note(f"{path}.refusal", "approximated", "an earlier refusal is sent back as plain text")
-        if msg.get("annotations"):
-            self.ctx.note(
-                f"{path}.annotations", "dropped", "citations of an earlier answer cannot be handed back to Anthropic"
-            )
-        if msg.get("audio") is not None:
-            self.ctx.note(f"{path}.audio", "dropped", "Anthropic has no audio turns")
+        if rare:
+            self._assistant_extras(msg, path, i, blocks)
         tool_calls = msg.get("tool_calls")
         if tool_calls is not None:
-            for j, call in enumerate(want_list(tool_calls, f"{path}.tool_calls")):
+            for j, call in enumerate(
+                tool_calls if type(tool_calls) is list else want_list(tool_calls, f"{path}.tool_calls")
+            ):
                 try:
                     blocks.append(self._tool_call(call, f"{path}.tool_calls[{j}]"))
                 except TranslationError as exc:
                     self.ctx.failed(exc)
                     self._keep_failed_call_open(call, f"{path}.tool_calls[{j}]")
-        function_call = msg.get("function_call")
-        if function_call is not None:
+        if rare and (function_call := msg.get("function_call")) is not None:
             try:
                 blocks.append(self._legacy_call(function_call, f"{path}.function_call"))
             except TranslationError as exc:
@@ -226,6 +222,20 @@ class MessageConverter:
             return
         self._last_assistant = i
         self._append("assistant", blocks)
+
+    def _assistant_extras(self, msg: dict[str, Any], path: str, i: int, blocks: list[Block]) -> None:
+        refusal = msg.get("refusal")
+        if refusal is not None:
+            text = want_str(refusal, f"{path}.refusal")
+            if text.strip():
+                blocks.append({"type": "text", "text": text})
+                self.ctx.note(f"{path}.refusal", "approximated", "an earlier refusal is sent back as plain text")
+        if msg.get("annotations"):
+            self.ctx.note(
+                f"{path}.annotations", "dropped", "citations of an earlier answer cannot be handed back to Anthropic"
+            )
+        if msg.get("audio") is not None:
+            self.ctx.note(f"{path}.audio", "dropped", "Anthropic has no audio turns")
 
     def _tool(self, msg: dict[str, Any], path: str) -> None:
         call_id = msg.get("tool_call_id")
@@ -306,6 +316,7 @@ class MessageConverter:
         if tool_use_id in self._open_calls or tool_use_id in self._answered:
             raise TranslationError(f"{path}.id", f"tool call id {call_id!r} is used twice")
         self._open_calls[tool_use_id] = path
+        self.ctx.tool_use_seen = True
         return {"type": "tool_use", "id": tool_use_id, "name": name, "input": arguments}
 
     def _keep_failed_call_open(self, call: Any, path: str) -> None:
@@ -325,6 +336,7 @@ class MessageConverter:
         tool_use_id = f"call_legacy_{len(self._answered) + len(self._open_calls)}"
         self._legacy_calls.append((name, tool_use_id))
         self._open_calls[tool_use_id] = path
+        self.ctx.tool_use_seen = True
         return {"type": "tool_use", "id": tool_use_id, "name": name, "input": arguments}
 
     def _add_result(self, tool_use_id: str, content: Any, path: str, id_field: str) -> None:

@@ -82,7 +82,7 @@ def translate_request(
             ctx.failed(exc)
         model = ""
     else:
-        ctx = Context(model, _table(models).lookup(model))
+        ctx = Context(model, (DEFAULT_TABLE if models is None else _table(models)).lookup(model))
     ctx.default_max_tokens = default_max_tokens
     body: dict[str, Any] = {"model": model, "max_tokens": 0, "system": []}
     try:
@@ -95,14 +95,22 @@ def translate_request(
     except TranslationError as exc:
         ctx.failed(exc)
         body["messages"] = []
-    result = RequestTranslation(body, ctx.notes, ctx.betas)
-    for step in _STEPS:
-        try:
-            step(req, body, ctx)
-        except TranslationError as exc:
-            ctx.failed(exc)
-    if _stream_usage(req):
-        result.include_usage = True
+    # Only the steps for the fields the request has (most requests have a few): a step costs a call.
+    wanted = 1
+    for key in req:
+        wanted |= _STEP_OF.get(key, _OTHER_FIELDS)
+    if ctx.tool_use_seen:
+        wanted |= _TOOLS  # a tool history needs its tools declared
+    if wanted == 1:
+        _max_tokens(req, body, ctx)
+    else:
+        for bit, step in _STEPS:
+            if wanted & bit:
+                try:
+                    step(req, body, ctx)
+                except TranslationError as exc:
+                    ctx.failed(exc)
+    result = RequestTranslation(body, ctx.notes, ctx.betas, ctx.include_usage)
     if not body["system"]:
         del body["system"]
     if ctx.breakpoints:
@@ -159,16 +167,19 @@ def _max_tokens(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None
     body["max_tokens"] = value
 
 
+# Fields whose loss would change what the caller gets back, and when a value is harmless (n=1 ...).
+_REFUSED_WHEN: tuple[tuple[str, Callable[[Any], bool]], ...] = (
+    ("n", lambda v: want_int(v, "n", minimum=1) > 1),
+    ("logprobs", lambda v: want_bool(v, "logprobs")),
+    ("top_logprobs", lambda v: want_int(v, "top_logprobs", minimum=0) > 0),
+    ("audio", lambda v: True),
+    ("moderation", lambda v: True),
+)
+
+
 def _rejected_fields(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
     """Fields whose loss would change what the caller gets back: each one is a problem of its own."""
-    checks: tuple[tuple[str, Callable[[Any], bool]], ...] = (
-        ("n", lambda v: want_int(v, "n", minimum=1) > 1),
-        ("logprobs", lambda v: want_bool(v, "logprobs")),
-        ("top_logprobs", lambda v: want_int(v, "top_logprobs", minimum=0) > 0),
-        ("audio", lambda v: True),
-        ("moderation", lambda v: True),
-    )
-    for key, refused in checks:
+    for key, refused in _REFUSED_WHEN:
         value = req.get(key)
         if value is None:
             continue
@@ -281,16 +292,11 @@ def _stream(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
     if not STREAM_OPTIONS_KEYS.issuperset(options):
         ctx.unknown_keys(options, STREAM_OPTIONS_KEYS, "stream_options")
     if (include := options.get("include_usage")) is not None:
-        want_bool(include, "stream_options.include_usage")
+        ctx.include_usage = want_bool(include, "stream_options.include_usage")
     if (obfuscation := options.get("include_obfuscation")) is not None and want_bool(
         obfuscation, "stream_options.include_obfuscation"
     ):
         ctx.note("stream_options.include_obfuscation", "dropped", "Anthropic streams carry no obfuscation padding")
-
-
-def _stream_usage(req: dict[str, Any]) -> bool:
-    options = req.get("stream_options")
-    return req.get("stream") is True and isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _response_format(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
@@ -370,15 +376,40 @@ def _top_k(value: Any, body: dict[str, Any], ctx: Context) -> None:
         ctx.note("top_k", "kept", "Anthropic sampling parameter")
 
 
-_STEPS: tuple[Callable[[dict[str, Any], dict[str, Any], Context], None], ...] = (
-    _max_tokens,
-    _rejected_fields,
-    _sampling,
-    _stop,
-    _user,
-    _stream,
-    _response_format,
-    translate_tools,
-    translate_thinking,
-    _other_fields,
+_Step = Callable[[dict[str, Any], dict[str, Any], Context], None]
+# The steps in the order they run, each with its bit; the request fields that need each step.
+_STEPS: tuple[tuple[int, _Step], ...] = tuple(
+    (1 << k, step)
+    for k, step in enumerate(
+        (
+            _max_tokens,
+            _rejected_fields,
+            _sampling,
+            _stop,
+            _user,
+            _stream,
+            _response_format,
+            translate_tools,
+            translate_thinking,
+            _other_fields,
+        )
+    )
 )
+_TOOLS = 1 << 7
+_OTHER_FIELDS = 1 << 9
+_STEP_OF: dict[str, int] = {
+    "model": 0,
+    "messages": 0,
+    "max_tokens": 1,
+    "max_completion_tokens": 1,
+    **dict.fromkeys(("n", "logprobs", "top_logprobs", "audio", "moderation", "modalities"), 1 << 1),
+    **dict.fromkeys(("temperature", "top_p"), 1 << 2),
+    "stop": 1 << 3,
+    **dict.fromkeys(("user", "safety_identifier"), 1 << 4),
+    **dict.fromkeys(("stream", "stream_options"), 1 << 5),
+    "response_format": 1 << 6,
+    **dict.fromkeys(
+        ("tools", "functions", "web_search_options", "tool_choice", "function_call", "parallel_tool_calls"), _TOOLS
+    ),
+    **dict.fromkeys(("reasoning_effort", "thinking"), 1 << 8),
+}

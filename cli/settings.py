@@ -18,6 +18,10 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     [openai]
     base_url = "http://127.0.0.1:11434/v1"       # Ollama: no key needed on loopback
 
+    [models."claude-opus-4-7*"]                  # extends/overrides the model capability table
+    max_output = 64000                           # (cells: see protoshift.translator.models)
+    sampling = "none"
+
 Keys come from the environment the official SDKs read (ANTHROPIC_API_KEY, OPENAI_API_KEY), then
 the config file's `api_key`, then its `api_key_cmd` (run only when needed). Keys are never printed.
 """
@@ -29,9 +33,12 @@ import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.exits import InputError
+
+if TYPE_CHECKING:
+    from protoshift.translator import ModelTable
 
 BACKENDS = ("anthropic", "openai", "mock")
 DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini", "mock": "claude-mock-1"}
@@ -63,6 +70,22 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+def model_table(file: dict[str, Any] | None = None) -> ModelTable:
+    """The built-in model capability table extended by the config file's `[models."pattern"]` tables
+    (read here when `file` is not given). A malformed cell: InputError naming the file and the cell."""
+    from protoshift.translator import DEFAULT_TABLE, TranslationError
+
+    if file is None:
+        file = load_config_file()
+    models = file.get("models")
+    if models is None:
+        return DEFAULT_TABLE
+    try:
+        return DEFAULT_TABLE.with_overrides(models)
+    except TranslationError as exc:
+        raise InputError(f"{config_path()}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class BackendSpec:
     """`--backend` or one `--fallback BACKEND[:MODEL]`."""
@@ -92,6 +115,10 @@ class Settings:
     base_url: str | None = None  # --base-url: for the primary backend only
     allow_insecure: bool = False
     file: dict[str, Any] = field(default_factory=dict)
+
+    def model_table(self) -> ModelTable:
+        """The model capability table, with the config file's `[models."pattern"]` rows."""
+        return model_table(self.file)
 
     def default_model(self, backend: str) -> str:
         return self.model or DEFAULT_MODELS[backend]

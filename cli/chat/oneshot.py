@@ -160,6 +160,8 @@ def create_chain(
             "on_event": sink,
             "allow_insecure": settings.allow_insecure,
         }
+        if spec.name in ("anthropic", "mock"):  # the backends that translate to Anthropic bodies
+            options["models"] = settings.model_table()
         if spec.name != "mock":
             options["api_key"] = settings.api_key_for(spec.name)
             options["base_url"] = settings.base_url_for(spec.name, primary=position == 0)

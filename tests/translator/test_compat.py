@@ -51,7 +51,7 @@ def test_sampling_parameters_named_in_the_refusal_are_dropped() -> None:
 def test_temperature_and_top_p_together_keep_temperature_and_learn_one_of_them() -> None:
     body = translate_request({**BASE, "temperature": 0.2, "top_p": 0.5}).body
     message = "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
-    new_body, notes, facts = adapt_to_refusal(body, message) or ({}, [], {})
+    new_body, _notes, facts = adapt_to_refusal(body, message) or ({}, [], {})
     assert new_body["temperature"] == 0.2 and "top_p" not in new_body
     assert facts == {"sampling": "one"}
 
@@ -59,7 +59,7 @@ def test_temperature_and_top_p_together_keep_temperature_and_learn_one_of_them()
 def test_disabled_thinking_refused_by_an_always_thinking_model_is_left_out() -> None:
     body = {**translate_request(BASE).body, "thinking": {"type": "disabled"}}
     message = '"thinking.type.disabled" is not supported for this model.'
-    new_body, notes, facts = adapt_to_refusal(body, message) or ({}, [], {})
+    new_body, _notes, facts = adapt_to_refusal(body, message) or ({}, [], {})
     assert "thinking" not in new_body and facts == {"thinking": "always"}
     assert_valid_anthropic_body(new_body)
 

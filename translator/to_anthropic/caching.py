@@ -49,17 +49,17 @@ def fit_breakpoints(body: dict[str, Any], ctx: Context) -> None:
         return
     for holder, path in ordered[:-MAX_BREAKPOINTS]:
         del holder["cache_control"]
-        ctx.note(
+        ctx.renote(
             path,
             "dropped",
             f"Anthropic takes at most {MAX_BREAKPOINTS} cache breakpoints; the last {MAX_BREAKPOINTS} are kept",
         )
     kept = ordered[-MAX_BREAKPOINTS:]
-    last_long = max((k for k, (holder, _) in enumerate(kept) if _ttl(holder) == "1h"), default=-1)
+    last_long = max((k for k, (holder, _) in enumerate(kept) if _ttl(holder) == "1h"), default=0)
     for holder, path in kept[:last_long]:
         if _ttl(holder) != "1h":
             holder["cache_control"] = {**holder["cache_control"], "ttl": "1h"}  # a new dict: never the caller's
-            ctx.note(
+            ctx.renote(
                 path,
                 "approximated",
                 "ttl raised to 1h: Anthropic needs every 1h breakpoint before any 5m one (tools, system, messages)",

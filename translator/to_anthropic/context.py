@@ -14,11 +14,14 @@ UNKNOWN_KEY = "unknown field, not sent"
 
 
 def child(path: str, key: str) -> str:
-    """The JSON path of `key` inside the object at `path` (`$` is the request itself)."""
+    """The JSON path of `key` inside the object at `path`. The request's own fields (`path` is `$`)
+    are named as they are, as everywhere in the report; a nested key that is not an identifier is
+    quoted (`messages[0]["x y"]`)."""
+    if path == "$":
+        return key
     if key.isidentifier():
-        return key if path == "$" else f"{path}.{key}"
-    quoted = f"[{json.dumps(key, ensure_ascii=False)}]"
-    return quoted if path == "$" else path + quoted
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
 
 class Context:
@@ -45,6 +48,14 @@ class Context:
         self.tool_use_seen = False  # the history has tool calls (their tools must be declared)
 
     def note(self, path: str, action: Action, reason: str) -> None:
+        self.notes.append(Note(path, action, reason))
+
+    def renote(self, path: str, action: Action, reason: str) -> None:
+        """What was "kept" at `path` is now `action` after all: the note says so, in its place."""
+        for k, note in enumerate(self.notes):
+            if note.path == path and note.action == "kept":
+                self.notes[k] = Note(path, action, reason)
+                return
         self.notes.append(Note(path, action, reason))
 
     def refuse(self, path: str, reason: str) -> None:

@@ -145,9 +145,13 @@ def _max_tokens(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None
     completion = req.get("max_completion_tokens")
     legacy = req.get("max_tokens")
     if completion is not None:
+        if legacy is not None:  # checked on its own: both can be wrong
+            try:
+                if want_int(legacy, "max_tokens", minimum=1) != completion:
+                    ctx.note("max_tokens", "dropped", "max_completion_tokens takes precedence")
+            except TranslationError as exc:
+                ctx.failed(exc)
         path, value = "max_completion_tokens", want_int(completion, "max_completion_tokens", minimum=1)
-        if legacy is not None and want_int(legacy, "max_tokens", minimum=1) != value:
-            ctx.note("max_tokens", "dropped", "max_completion_tokens takes precedence")
     elif legacy is not None:
         path, value = "max_tokens", want_int(legacy, "max_tokens", minimum=1)
     else:

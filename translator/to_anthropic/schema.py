@@ -8,7 +8,7 @@ string formats the API lacks, `minItems` above 1 and every other keyword the API
 
 What this adds to the SDK's rules: each change is a note with the JSON path of the keyword; a list
 `type` (`["string", "null"]`, common in OpenAI strict schemas) becomes the equivalent `anyOf`, where
-the SDK would fail; and a schema that cannot be adapted (no type, an unknown type, not an object) is
+the SDK would fail (when no enum or const decides the values); and a schema that cannot be adapted (no type, an unknown type, not an object) is
 refused with its path instead of raising a bare ValueError.
 """
 
@@ -61,8 +61,6 @@ def _adapt(schema: Any, path: str, ctx: Context) -> dict[str, Any]:
         return out
 
     type_ = rest.pop("type", None)
-    if isinstance(type_, list):
-        return _type_list(type_, rest, out, path, ctx)
     any_of = rest.pop("anyOf", None)
     one_of = rest.pop("oneOf", None)
     all_of = rest.pop("allOf", None)
@@ -74,7 +72,13 @@ def _adapt(schema: Any, path: str, ctx: Context) -> dict[str, Any]:
         out["const"] = rest.pop("const")
     has_literals = "enum" in out or "const" in out
     if has_literals:
-        type_ = None  # the values say it all
+        type_ = None  # the values say it all (a list of types too: the values must also match it)
+    elif isinstance(type_, list):
+        if any_of is not None or one_of is not None or all_of is not None:
+            raise TranslationError(
+                child(path, "type"), "a list of types beside anyOf, oneOf or allOf cannot be adapted"
+            )
+        return _type_list(type_, rest, out, path, ctx)
 
     if isinstance(any_of, list):
         out["anyOf"] = [_adapt(variant, f"{child(path, 'anyOf')}[{k}]", ctx) for k, variant in enumerate(any_of)]

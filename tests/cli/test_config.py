@@ -125,3 +125,21 @@ def test_a_failing_key_command_is_exit_2_and_nothing_is_sent(run_cli: RunCLI, tm
     assert done.returncode == 2
     assert b"api_key_cmd for anthropic failed" in done.stderr
     assert b"sk-partial-output" not in done.stdout + done.stderr
+
+
+def test_models_tables_of_the_config_file_extend_the_capability_table(config_file: Path) -> None:
+    config_file.write_text(
+        '[models."claude-opus-4-7*"]\nmax_output = 2000\n\n[models."my-claude"]\nsampling = "none"\n'
+    )
+    table = resolve_settings(**NO_FLAGS).model_table()
+    opus = table.lookup("claude-opus-4-7")
+    assert opus is not None and opus.max_output == 2000 and opus.thinking == "adaptive"  # the rest stays
+    mine = table.lookup("my-claude")
+    assert mine is not None and mine.sampling == "none" and mine.max_output is None
+
+
+def test_a_malformed_models_table_is_bad_input_naming_the_file_and_cell(config_file: Path) -> None:
+    config_file.write_text('[models."claude-x"]\nmax_output = -1\n')
+    with pytest.raises(InputError) as info:
+        resolve_settings(**NO_FLAGS).model_table()
+    assert info.value.message == f'{config_file}: models."claude-x".max_output: expected a positive integer'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,10 +61,6 @@ class TranslationError(ValueError):
         if not isinstance(request, dict):
             return refused
         return explain_rows(request, [*self.notes, *refused])
-
-
-def problems_of(errors: Iterable[TranslationError]) -> list[Problem]:
-    return [problem for error in errors for problem in error.problems]
 
 
 class StreamError(Exception):

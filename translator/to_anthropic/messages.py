@@ -82,22 +82,33 @@ class MessageConverter:
         for i, message in enumerate(messages):
             # Most turns of a long conversation are {"role": ..., "content": "some text"}: they take
             # this short path. Anything else, empty text included, goes through the full rules below.
-            if type(message) is dict and len(message) == 2:
-                role, content = message.get("role"), message.get("content")
-                if (
-                    type(content) is str
-                    and (role == "user" or (role == "assistant" and not self._open_calls))
-                    and content
-                    and not content.isspace()
-                ):
-                    self._seen_conversation = True
-                    if role == "assistant":
-                        self._last_assistant = i
-                    if turns and turns[-1]["role"] == role:
-                        turns[-1]["content"].append({"type": "text", "text": content})
-                    else:
-                        turns.append({"role": role, "content": [{"type": "text", "text": content}]})
-                    continue
+            if type(message) is dict:
+                size = len(message)
+                if size == 2:
+                    role, content = message.get("role"), message.get("content")
+                    if (
+                        type(content) is str
+                        and (role == "user" or (role == "assistant" and not self._open_calls))
+                        and content
+                        and not content.isspace()
+                    ):
+                        self._seen_conversation = True
+                        if role == "assistant":
+                            self._last_assistant = i
+                        if turns and turns[-1]["role"] == role:
+                            turns[-1]["content"].append({"type": "text", "text": content})
+                        else:
+                            turns.append({"role": role, "content": [{"type": "text", "text": content}]})
+                        continue
+                elif size == 3 and message.get("role") == "tool":
+                    # A tool loop's results: {"role": "tool", "tool_call_id": ..., "content": "..."} and nothing else.
+                    call_id, content = message.get("tool_call_id"), message.get("content")
+                    if type(call_id) is str and call_id and type(content) is str:
+                        try:
+                            self._add_result(self._ids.get(call_id, call_id), content, f"messages[{i}]", "tool_call_id")
+                        except TranslationError as exc:
+                            self.ctx.failed(exc)
+                        continue
             try:
                 self._message(message, f"messages[{i}]", i)
             except TranslationError as exc:
@@ -296,22 +307,25 @@ class MessageConverter:
         # The hot path of tool-heavy conversations: each check costs one type test, and the JSON
         # path of a field is spelled out only when that field is wrong.
         call = call if type(call) is dict else want_object(call, path)
-        if not TOOL_CALL_KEYS.issuperset(call):
-            self.ctx.unknown_keys(call, TOOL_CALL_KEYS, path)
-        kind = call.get("type", "function")
+        kind = call.get("type")
+        call_id = call.get("id")
+        fn = call.get("function")
+        if len(call) != 3 or kind is None or call_id is None or fn is None:  # the usual three keys, or else
+            if not TOOL_CALL_KEYS.issuperset(call):
+                self.ctx.unknown_keys(call, TOOL_CALL_KEYS, path)
+            kind = "function" if kind is None else kind
         if kind != "function":
             raise TranslationError(f"{path}.type", f"only function tool calls can be sent to Anthropic, got {kind!r}")
-        call_id = call.get("id")
         if type(call_id) is not str or not call_id:
             call_id = want_str(call_id, f"{path}.id", nonempty=True)
-        fn = call.get("function")
         fn = fn if type(fn) is dict else want_object(fn, f"{path}.function")
-        if not CALL_FUNCTION_KEYS.issuperset(fn):
-            self.ctx.unknown_keys(fn, CALL_FUNCTION_KEYS, f"{path}.function")
         name = fn.get("name")
+        raw_arguments = fn.get("arguments")
+        if (len(fn) != 2 or name is None or raw_arguments is None) and not CALL_FUNCTION_KEYS.issuperset(fn):
+            self.ctx.unknown_keys(fn, CALL_FUNCTION_KEYS, f"{path}.function")
         if type(name) is not str or not name:
             name = want_str(name, f"{path}.function.name", nonempty=True)
-        arguments = _parse_arguments(fn.get("arguments"), path, ".function.arguments")
+        arguments = _parse_arguments(raw_arguments, path, ".function.arguments")
         tool_use_id = self._anthropic_id(call_id)
         if tool_use_id in self._open_calls or tool_use_id in self._answered:
             raise TranslationError(f"{path}.id", f"tool call id {call_id!r} is used twice")

@@ -425,9 +425,10 @@ class MessageConverter:
 
     def _part(self, part: dict[str, Any], path: str, allow_media: bool) -> Block | None:
         kind = part.get("type")
-        known = PART_KEYS.get(kind) if isinstance(kind, str) else None
-        if known is not None and not known.issuperset(part):
-            self.ctx.unknown_keys(part, known, path)
+        if len(part) != 2 or type(kind) is not str or kind not in part:  # {"type": k, k: ...}: no other key
+            known = PART_KEYS.get(kind) if isinstance(kind, str) else None
+            if known is not None and not known.issuperset(part):
+                self.ctx.unknown_keys(part, known, path)
         match kind:
             case "text":
                 return self._text_part(part, path)

@@ -49,6 +49,7 @@ from protoshift.translator.to_anthropic.tools import translate_tools
 Models = ModelTable | Mapping[str, Mapping[str, Any]] | None
 
 # `user` values that look like personal data: an e-mail address, a phone number, a name (spaces).
+_OPAQUE = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_USER_ID}}}")
 _PHONE = re.compile(r"\+?[\d\s().-]{7,}")
 _HASH_PREFIX = "sha256:"
 
@@ -278,7 +279,7 @@ def _user(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
 
 def _looks_personal(user_id: str) -> bool:
     """An e-mail address, a phone number, anything with spaces, or too long for an opaque id."""
-    if "@" in user_id or len(user_id) > MAX_USER_ID or any(c.isspace() for c in user_id):
+    if _OPAQUE.fullmatch(user_id) is None:  # "@", spaces, other punctuation, or too long
         return True
     return _PHONE.fullmatch(user_id) is not None and 7 <= sum(c.isdigit() for c in user_id) <= 15
 

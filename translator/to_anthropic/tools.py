@@ -96,7 +96,7 @@ def translate_tools(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> 
 def _tool(tool: dict[str, Any], path: str, ctx: Context) -> dict[str, Any]:
     kind = tool.get("type", "function")
     if kind == "function":
-        if not FUNCTION_TOOL_KEYS.issuperset(tool):
+        if len(tool) != 2 and not FUNCTION_TOOL_KEYS.issuperset(tool):  # two keys: type and function
             ctx.unknown_keys(tool, FUNCTION_TOOL_KEYS, path)
         converted = _function(
             want_object(tool.get("function"), f"{path}.function"), f"{path}.function", ctx, FUNCTION_KEYS
@@ -117,7 +117,8 @@ def _tool(tool: dict[str, Any], path: str, ctx: Context) -> dict[str, Any]:
 
 
 def _function(fn: dict[str, Any], path: str, ctx: Context, known: frozenset[str]) -> dict[str, Any]:
-    if not known.issuperset(fn):
+    plain = _PLAIN_FUNCTION_KEYS.issuperset(fn)  # the usual case: nothing else to look at
+    if not plain and not known.issuperset(fn):
         ctx.unknown_keys(fn, known, path)
     name = want_str(fn.get("name"), f"{path}.name", nonempty=True)
     if not _TOOL_NAME.match(name):
@@ -143,7 +144,7 @@ def _function(fn: dict[str, Any], path: str, ctx: Context, known: frozenset[str]
             schema = adapt_schema(schema, f"{path}.parameters", ctx)
             tool["strict"] = True
     tool["input_schema"] = schema
-    if known is FUNCTION_KEYS and not _PLAIN_FUNCTION_KEYS.issuperset(fn):
+    if not plain and known is FUNCTION_KEYS:
         _extras(fn, path, tool, ctx)
         if fn.get("cache_control") is not None:
             _tool_cache_control(tool, fn["cache_control"], f"{path}.cache_control", ctx)

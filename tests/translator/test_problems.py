@@ -121,3 +121,33 @@ def test_a_single_problem_keeps_the_old_one_line_message() -> None:
 
 def test_a_valid_request_still_translates() -> None:
     translate(req(HI, tools=[fn_tool()], temperature=0.5))
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"thinking": {"type": {"x": 1}}}, "thinking.type"),
+        ({"web_search_options": {"search_context_size": ["low"]}}, "web_search_options.search_context_size"),
+        ({"tools": [{**fn_tool(), "allowed_callers": [{"direct": True}]}]}, "tools[0].allowed_callers[0]"),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"schema": {"type": {"a": 1}}}}},
+            "response_format.json_schema.schema.type",
+        ),
+        (
+            {"response_format": {"type": {"json_schema": 1}}},
+            "response_format.type",
+        ),
+    ],
+)
+def test_objects_where_a_name_is_expected_are_refused_not_crashed_on(fields: dict[str, Any], path: str) -> None:
+    assert problems_of(req(HI, **fields)).problems[0].path == path
+
+
+def test_a_string_format_that_is_not_a_string_goes_to_the_description() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"d": {"type": "string", "format": ["date"]}},
+        "additionalProperties": False,
+    }
+    result = translate(req(HI, response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}))
+    assert "format" not in result.body["output_config"]["format"]["schema"]["properties"]["d"]

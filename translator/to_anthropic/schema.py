@@ -109,7 +109,7 @@ def _adapt(schema: Any, path: str, ctx: Context) -> dict[str, Any]:
         _object(rest, out, path, ctx)
     elif type_ == "string":
         fmt = rest.pop("format", None)
-        if fmt and fmt in SUPPORTED_STRING_FORMATS:
+        if isinstance(fmt, str) and fmt in SUPPORTED_STRING_FORMATS:
             out["format"] = fmt
         elif fmt:
             rest["format"] = fmt  # left over: goes to the description
@@ -122,7 +122,7 @@ def _adapt(schema: Any, path: str, ctx: Context) -> dict[str, Any]:
             out["minItems"] = min_items
         elif min_items is not None:
             rest["minItems"] = min_items
-    elif type_ is not None and type_ not in _SIMPLE_TYPES:
+    elif type_ is not None and (not isinstance(type_, str) or type_ not in _SIMPLE_TYPES):
         raise TranslationError(child(path, "type"), f"unknown JSON schema type {type_!r}")
 
     if rest:

@@ -71,7 +71,7 @@ def translate_thinking(req: dict[str, Any], body: dict[str, Any], ctx: Context) 
 def _checked(thinking: Any) -> dict[str, Any]:
     config = want_object(thinking, "thinking")
     kind = config.get("type")
-    if kind not in THINKING_FIELDS:
+    if not isinstance(kind, str) or kind not in THINKING_FIELDS:
         raise TranslationError("thinking.type", f"expected {', '.join(repr(k) for k in THINKING_FIELDS)}")
     for key in config:
         if key not in THINKING_FIELDS[kind]:

@@ -165,7 +165,7 @@ def _extras(source: dict[str, Any], path: str, tool: dict[str, Any], ctx: Contex
                 want_object(example, f"{field_path}[{k}]")
         else:  # allowed_callers
             for k, caller in enumerate(want_list(value, field_path)):
-                if caller not in ALLOWED_CALLERS:
+                if not isinstance(caller, str) or caller not in ALLOWED_CALLERS:
                     raise TranslationError(
                         f"{field_path}[{k}]", f"expected one of {', '.join(sorted(ALLOWED_CALLERS))}, got {caller!r}"
                     )
@@ -214,7 +214,7 @@ def _web_search(value: Any, ctx: Context) -> dict[str, Any]:
     tool: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
     size = options.get("search_context_size")
     if size is not None:
-        if size not in SEARCH_CONTEXT_MAX_USES:
+        if not isinstance(size, str) or size not in SEARCH_CONTEXT_MAX_USES:
             raise TranslationError("web_search_options.search_context_size", 'expected "low", "medium" or "high"')
         tool["max_uses"] = SEARCH_CONTEXT_MAX_USES[size]
         ctx.note(

@@ -42,6 +42,8 @@ def create_chain(
             "on_event": sink,
             "allow_insecure": settings.allow_insecure,
         }
+        if cloud.BACKENDS[spec.name].speaks == "anthropic":  # bodies shaped by the model capability table
+            options["models"] = settings.model_table()
         if cloud.BACKENDS[spec.name].key_env is not None:
             options["api_key"] = settings.api_key_for(spec.name)
             options["base_url"] = settings.base_url_for(

@@ -75,12 +75,13 @@ def translate_request_command(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", min=1, help="max_tokens when the request sets none [default: 8192].")
     ] = None,
+    model: Model = None,
     quiet: Quiet = False,
 ) -> None:
-    """OpenAI chat request(s) -> Anthropic Messages request body."""
+    """OpenAI chat request(s) -> Anthropic Messages request body, right for the model it names."""
     from protoshift.cli.translate.run import TranslateOptions, run_translate
 
-    options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens)
+    options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens, model=model)
     finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
 
 

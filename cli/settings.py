@@ -18,6 +18,10 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     [openai]
     base_url = "http://127.0.0.1:11434/v1"       # Ollama: no key needed on loopback
 
+    [models."claude-opus-4-7*"]                  # extends/overrides the model capability table
+    max_output = 64000                           # (cells: see protoshift.translator.models)
+    sampling = "none"
+
 Keys come from the environment the official SDKs read (ANTHROPIC_API_KEY, OPENAI_API_KEY), then
 the config file's `api_key`, then its `api_key_cmd` (run only when needed). Keys are never printed.
 """
@@ -36,6 +40,7 @@ from protoshift.cli.exits import InputError
 
 if TYPE_CHECKING:
     from protoshift.cli.aliases import Aliases
+    from protoshift.translator import ModelTable
 from protoshift.cloud.backend import DEFAULT_TIMEOUT
 from protoshift.cloud.registry import BACKEND_NAMES, BACKENDS
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES
@@ -45,7 +50,7 @@ KEY_COMMAND_TIMEOUT = 30.0
 # The keys the config file may hold; any other is reported (a typo such as `modle` would
 # otherwise be ignored without a word). A provider section is named after its backend.
 TOP_LEVEL_KEYS = frozenset(
-    {"backend", "model", "max_tokens", "timeout", "max_retries", "breaker", "fallback", "aliases", "serve"}
+    {"backend", "model", "max_tokens", "timeout", "max_retries", "breaker", "fallback", "aliases", "models", "serve"}
 )
 PROVIDER_KEYS = frozenset({"api_key", "api_key_cmd", "base_url"})
 
@@ -87,6 +92,22 @@ def unknown_keys(config: Mapping[str, Any]) -> list[str]:
     return unknown
 
 
+def model_table(file: dict[str, Any] | None = None) -> ModelTable:
+    """The built-in model capability table extended by the config file's `[models."pattern"]` tables
+    (read here when `file` is not given). A malformed cell: InputError naming the file and the cell."""
+    from protoshift.translator import DEFAULT_TABLE, TranslationError
+
+    if file is None:
+        file = load_config_file()
+    models = file.get("models")
+    if models is None:
+        return DEFAULT_TABLE
+    try:
+        return DEFAULT_TABLE.with_overrides(models)
+    except TranslationError as exc:
+        raise InputError(f"{config_path()}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class BackendSpec:
     """`--backend` or one `--fallback BACKEND[:MODEL]`."""
@@ -122,6 +143,10 @@ class Settings:
         from protoshift.cli.aliases import Aliases
 
         return Aliases.from_config(self.file, str(config_path()))
+
+    def model_table(self) -> ModelTable:
+        """The model capability table, with the config file's `[models."pattern"]` rows."""
+        return model_table(self.file)
 
     def default_model(self, backend: str) -> str:
         return self.model or BACKENDS[backend].default_model

@@ -16,6 +16,8 @@ from protoshift.cloud.registry import BACKENDS, create_backend
 from protoshift.cloud.security import redact_headers
 from protoshift.translator import (
     DEFAULT_MAX_TOKENS,
+    DEFAULT_TABLE,
+    ModelTable,
     RequestTranslation,
     StreamTranslator,
     TranslationError,
@@ -58,7 +60,8 @@ class _AnthropicEvents:
 class AnthropicBackend(HTTPClient):
     """POST `{base_url}/v1/messages`. Takes OpenAI requests, gives OpenAI completions and chunks.
 
-    `model` (when set) replaces each request's model. Translation notes that lose or approximate
+    `model` (when set) replaces each request's model. `models` is the model capability table the
+    bodies are shaped by (default: the built-in one). Translation notes that lose or approximate
     something are reported as `note` events. A `TranslationError` (bad input) propagates as is.
     """
 
@@ -75,11 +78,13 @@ class AnthropicBackend(HTTPClient):
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
         strict: bool = False,
         name: str | None = None,
+        models: ModelTable | None = None,
         **options: Any,
     ) -> None:
         if name:
             self.name = name
         self.model = model
+        self.models = models if models is not None else DEFAULT_TABLE
         self.default_max_tokens = default_max_tokens
         self.strict = strict
         super().__init__(base_url=base_url, api_key=api_key, **options)
@@ -89,7 +94,9 @@ class AnthropicBackend(HTTPClient):
 
     def _translate(self, request: Mapping[str, Any], *, stream: bool) -> RequestTranslation:
         openai_request = shape_request(request, model=self.model, stream=stream)
-        translation = translate_request(openai_request, default_max_tokens=self.default_max_tokens, strict=self.strict)
+        translation = translate_request(
+            openai_request, default_max_tokens=self.default_max_tokens, strict=self.strict, models=self.models
+        )
         for note in translation.notes:
             if note.action in LOSSY_ACTIONS:
                 self._emit("note", str(note))
@@ -170,14 +177,17 @@ class AnthropicBackend(HTTPClient):
 
     def _adapted(self, error: InvalidRequestError, body: JSON, adaptations_left: int) -> JSON:
         """The body to send again when the model rejected a parameter other models take
-        (deprecated sampling parameters, budgeted thinking); re-raises any other 400."""
+        (deprecated sampling parameters, budgeted thinking); re-raises any other 400. What the
+        rejection taught about the model shapes this backend's later bodies for it."""
         adapted = adapt_to_rejected_parameter(body, str(error)) if adaptations_left else None
         if adapted is None:
             raise error
-        new_body, notes = adapted
-        for note in notes:
+        model = body.get("model")
+        if isinstance(model, str) and model:
+            self.models = self.models.learn(model, adapted.facts)
+        for note in adapted.notes:
             self._emit("note", f"{note} ({error.message})")
-        return new_body
+        return adapted.body
 
 
 def _openai_model(entry: JSON) -> JSON:
@@ -196,7 +206,8 @@ def create_anthropic_backend(
     """An `AnthropicBackend`. `api_key` defaults to `$ANTHROPIC_API_KEY`; `base_url` to
     `$ANTHROPIC_BASE_URL`, then `https://api.anthropic.com`. Other options as `AnthropicBackend`
     takes them (model, timeout, max_retries, breaker, transport, on_event, default_max_tokens,
-    strict, allow_insecure). Raises `MissingKeyError`, `InvalidBaseURLError` or
+    strict, allow_insecure, models: the model capability table, e.g.
+    `translator.DEFAULT_TABLE.with_overrides(config)`). Raises `MissingKeyError`, `InvalidBaseURLError` or
     `InsecureTransportError` (a key over http:// to a non-loopback host)."""
     backend = create_backend("anthropic", api_key=api_key, base_url=base_url, **options)
     assert isinstance(backend, AnthropicBackend)

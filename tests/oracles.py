@@ -26,7 +26,8 @@ Notes on how far the SDK types reach (checked against anthropic 2.x / pydantic 2
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pydantic
@@ -43,6 +44,7 @@ from anthropic.types import (
     ToolResultBlockParam,
     ToolUseBlockParam,
 )
+from anthropic.types.beta.message_create_params import MessageCreateParams as BetaMessageCreateParams
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
@@ -62,6 +64,11 @@ __all__ = [
 ]
 
 _REQUEST = pydantic.TypeAdapter(MessageCreateParams, config=pydantic.ConfigDict(extra="forbid"))
+# A body sent with an anthropic-beta header (computer use tools, ...) is checked against the beta types
+# (one of which allows extra items; pydantic warns that "forbid" does not apply to it).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    _BETA_REQUEST = pydantic.TypeAdapter(BetaMessageCreateParams, config=pydantic.ConfigDict(extra="forbid"))
 _EVENT: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(RawMessageStreamEvent)
 
 _CACHE_CONTROL_KEYS = frozenset(
@@ -102,14 +109,15 @@ SAMPLING_KEYS: dict[str, Any] = {
 }
 
 
-def validate_message_create_params(body: Any) -> None:
-    """Raises unless `body` is a valid `anthropic.types.MessageCreateParams` (+ the sampling fields)."""
+def validate_message_create_params(body: Any, *, beta: bool = False) -> None:
+    """Raises unless `body` is a valid `anthropic.types.MessageCreateParams` (+ the sampling fields);
+    with `beta`, a valid `anthropic.types.beta.MessageCreateParams` (a body sent with betas)."""
     if isinstance(body, Mapping):
         for key, ok in SAMPLING_KEYS.items():
             if key in body:
                 assert ok(body[key]), f"{key}={body[key]!r} is not a valid Anthropic {key}"
         body = {k: v for k, v in body.items() if k not in SAMPLING_KEYS}
-    _force(_REQUEST.validate_python(body))
+    _force((_BETA_REQUEST if beta else _REQUEST).validate_python(body))
 
 
 def iter_blocks(body: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -170,9 +178,10 @@ def assert_alternating_roles(body: Mapping[str, Any]) -> None:
         assert a != b, f"consecutive {a} turns: {roles}"
 
 
-def assert_anthropic_body(body: Mapping[str, Any]) -> None:
-    """Everything a body protoshift sends must satisfy: SDK type, closed blocks, no empty text, roles."""
-    validate_message_create_params(body)
+def assert_anthropic_body(body: Mapping[str, Any], betas: Sequence[str] = ()) -> None:
+    """Everything a body protoshift sends must satisfy: SDK type (the beta one when it is sent with
+    anthropic-beta headers), closed blocks, no empty text, alternating roles."""
+    validate_message_create_params(body, beta=bool(betas))
     assert_closed_blocks(body)
     assert_no_empty_text(body)
     assert_alternating_roles(body)

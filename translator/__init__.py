@@ -2,7 +2,9 @@
 
 Data in, data out: no I/O, no HTTP, no terminal. The public API:
 
-- `translate_request(openai_request, *, default_max_tokens=8192, strict=False) -> RequestTranslation`
+- `translate_request(openai_request, *, default_max_tokens=8192, strict=False, models=None) -> RequestTranslation`;
+  `TranslationError.problems` lists every problem of a refused request
+- `ModelTable` / `DEFAULT_TABLE`: what each Claude model accepts (translator/models.py), extendable
 - `translate_response(anthropic_message, *, created=None) -> chat.completion dict`
 - `StreamTranslator(include_usage=False, created=None)`: `.feed(event) -> [chunk]`, `.close() -> [chunk]`
 - `translator.sse`: the incremental SSE decoder and the encoder
@@ -10,7 +12,14 @@ Data in, data out: no I/O, no HTTP, no terminal. The public API:
 
 from __future__ import annotations
 
-from protoshift.translator.errors import IncompleteStreamError, StreamError, TranslationError, UpstreamStreamError
+from protoshift.translator.errors import (
+    IncompleteStreamError,
+    Problem,
+    StreamError,
+    TranslationError,
+    UpstreamStreamError,
+)
+from protoshift.translator.models import DEFAULT_TABLE, ModelFacts, ModelTable
 from protoshift.translator.report import Note, RequestTranslation
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS
 from protoshift.translator.to_anthropic.request import translate_request
@@ -19,8 +28,12 @@ from protoshift.translator.to_openai.stream import StreamTranslator
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
+    "DEFAULT_TABLE",
     "IncompleteStreamError",
+    "ModelFacts",
+    "ModelTable",
     "Note",
+    "Problem",
     "RequestTranslation",
     "StreamError",
     "StreamTranslator",

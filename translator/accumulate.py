@@ -11,8 +11,10 @@ from typing import Any
 
 class ChunkAccumulator:
     __slots__ = (
+        "_annotations",
         "_content",
         "_created",
+        "_extra",
         "_finish",
         "_id",
         "_model",
@@ -34,6 +36,8 @@ class ChunkAccumulator:
         self._tools: dict[int, dict[str, Any]] = {}
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
+        self._annotations: list[dict[str, Any]] = []
+        self._extra: dict[str, list[Any]] = {}  # provider_specific_fields: lists, added up
 
     def add(self, chunk: dict[str, Any]) -> None:
         self._id = self._id or str(chunk.get("id") or "")
@@ -53,6 +57,12 @@ class ChunkAccumulator:
                 self._refusal.append(refusal)
             if blocks := delta.get("thinking_blocks"):
                 self._thinking.extend(blocks)
+            if annotations := delta.get("annotations"):
+                self._annotations.extend(annotations)
+            if isinstance(extra := delta.get("provider_specific_fields"), dict):
+                for key, values in extra.items():
+                    if isinstance(values, list):
+                        self._extra.setdefault(key, []).extend(values)
             for call in delta.get("tool_calls") or ():
                 self._add_tool_call(call)
             if choice.get("finish_reason"):
@@ -96,6 +106,10 @@ class ChunkAccumulator:
             message["reasoning_content"] = "".join(self._reasoning)
         if self._thinking:
             message["thinking_blocks"] = self._thinking
+        if self._annotations:
+            message["annotations"] = self._annotations
+        if self._extra:
+            message["provider_specific_fields"] = self._extra
         return message
 
     def completion(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from protoshift.translator.errors import TranslationError
+from protoshift.translator.models import ModelTable
 from protoshift.translator.report import RequestTranslation
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS
 from protoshift.translator.to_anthropic.request import translate_request
@@ -100,13 +101,21 @@ def batch_body(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_batch_request(
-    item: BatchItem, safe_id: str, *, default_max_tokens: int = DEFAULT_MAX_TOKENS, strict: bool = False
+    item: BatchItem,
+    safe_id: str,
+    *,
+    default_max_tokens: int = DEFAULT_MAX_TOKENS,
+    strict: bool = False,
+    models: ModelTable | None = None,
 ) -> tuple[dict[str, Any], RequestTranslation]:
-    """`{"custom_id": safe_id, "params": <Anthropic body>}` and the translation (notes, betas)."""
+    """`{"custom_id": safe_id, "params": <Anthropic body>}` and the translation (notes, betas).
+    A TranslationError lists every problem of the line, with paths under `body`."""
     try:
-        translation = translate_request(batch_body(item.body), default_max_tokens=default_max_tokens, strict=strict)
+        translation = translate_request(
+            batch_body(item.body), default_max_tokens=default_max_tokens, strict=strict, models=models
+        )
     except TranslationError as exc:
-        raise TranslationError(f"body.{exc.path}" if exc.path != "$" else "body", exc.reason) from None
+        raise exc.prefixed("body") from None
     return {"custom_id": safe_id, "params": translation.body}, translation
 
 

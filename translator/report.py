@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from protoshift.translator.tables import MAPPED_FIELDS
 
-Action = Literal["mapped", "dropped", "approximated", "kept", "defaulted"]
+Action = Literal["mapped", "dropped", "approximated", "kept", "defaulted", "refused"]
 
 # Actions that change or lose something the caller asked for; `strict=True` refuses them.
 LOSSY_ACTIONS: frozenset[str] = frozenset({"dropped", "approximated"})
@@ -33,7 +34,8 @@ class RequestTranslation:
     """What `translate_request` returns.
 
     - `body`: the Anthropic Messages request body, ready to POST to /v1/messages.
-    - `notes`: every field that was dropped, approximated, kept as an Anthropic extra or defaulted.
+    - `notes`: every field that was dropped, approximated, kept as an Anthropic extra or defaulted,
+      every unknown key (at any depth) and every change made for the target model.
       Fields that map one to one have no note (`explain()` lists them as mapped).
     - `betas`: values for the `anthropic-beta` header a translated feature needs (often empty).
     - `include_usage`: the caller asked for `stream_options.include_usage` (a final usage chunk).
@@ -50,19 +52,26 @@ class RequestTranslation:
 
     def explain(self, request: dict[str, Any]) -> list[Note]:
         """One row per top-level field of `request` plus every nested note, in request order."""
-        by_field: dict[str, list[Note]] = {}
-        for note in self.notes:
-            top = note.path.split(".", 1)[0].split("[", 1)[0]
-            by_field.setdefault(top, []).append(note)
-        rows: list[Note] = []
-        for key, value in request.items():
-            notes = by_field.pop(key, None)
-            if value is None and notes is None:
-                rows.append(Note(key, "mapped", "null: the same as leaving it out"))
-            elif notes is None or all(n.path != key for n in notes):
-                rows.append(Note(key, "mapped", "-> " + MAPPED_FIELDS.get(key, key)))
-            if notes is not None:
-                rows.extend(notes)
-        for notes in by_field.values():  # notes about fields the caller did not send (defaults)
-            rows.extend(notes)
-        return rows
+        return explain_rows(request, self.notes)
+
+
+def explain_rows(request: dict[str, Any], notes: Iterable[Note]) -> list[Note]:
+    """Every top-level field of `request` gets a row (mapped unless a note says otherwise), each
+    followed by the notes about the fields inside it; notes about fields the caller did not send
+    (defaults) come last."""
+    by_field: dict[str, list[Note]] = {}
+    for note in notes:
+        top = note.path.split(".", 1)[0].split("[", 1)[0]
+        by_field.setdefault(top, []).append(note)
+    rows: list[Note] = []
+    for key, value in request.items():
+        found = by_field.pop(key, None)
+        if value is None and found is None:
+            rows.append(Note(key, "mapped", "null: the same as leaving it out"))
+        elif found is None or all(n.path != key for n in found):
+            rows.append(Note(key, "mapped", "-> " + MAPPED_FIELDS.get(key, key)))
+        if found is not None:
+            rows.extend(found)
+    for rest in by_field.values():
+        rows.extend(rest)
+    return rows

@@ -31,6 +31,7 @@ MAPPED_FIELDS: dict[str, str] = {
     "response_format": "output_config.format",
     "tools": "tools",
     "functions": "tools",
+    "web_search_options": "tools: Anthropic's web search server tool",
     "tool_choice": "tool_choice",
     "function_call": "tool_choice",
     "parallel_tool_calls": "tool_choice.disable_parallel_tool_use",
@@ -54,6 +55,7 @@ DROPPED_FIELDS: dict[str, str] = {
     "prompt_cache_key": "Anthropic caches by cache_control breakpoints, not by key",
     "prompt_cache_retention": "Anthropic caches by cache_control breakpoints, not by key",
     "verbosity": "Anthropic has no verbosity setting",
+    "prompt_cache_options": "Anthropic caches at cache_control breakpoints (prompt_cache_breakpoint parts become them)",
 }
 
 # OpenAI request fields whose loss would change what the caller gets: refused (path, reason).
@@ -64,7 +66,7 @@ REJECTED_FIELDS: dict[str, str] = {
     "top_logprobs": "Anthropic does not return log probabilities",
     "audio": "Anthropic has no audio output",
     "modalities": "Anthropic produces text only",
-    "web_search_options": "OpenAI's built-in web search is not available; give Claude a web_search tool instead",
+    "moderation": "OpenAI's moderation has no Anthropic equivalent; moderate the input and output separately",
 }
 
 # Sampling parameters Anthropic has deprecated (its SDK 1.0 removed them from the request types). The
@@ -72,7 +74,7 @@ REJECTED_FIELDS: dict[str, str] = {
 # the caller sets them, and the Anthropic backend resends without them when a model refuses them.
 SAMPLING_FIELDS: tuple[str, ...] = ("temperature", "top_p", "top_k")
 
-# Anthropic request fields a caller may pass on purpose; forwarded as they are.
+# Anthropic request fields a caller may pass on purpose; forwarded after a shape check.
 ANTHROPIC_EXTRAS: frozenset[str] = frozenset({"top_k", "thinking", "cache_control"})
 
 # reasoning_effort -> extended-thinking budget_tokens. Anthropic's minimum budget is 1024.
@@ -82,14 +84,35 @@ THINKING_BUDGETS: dict[str, int] = {
     "medium": 8192,
     "high": 16384,
     "xhigh": 32768,
+    "max": 65536,
 }
 MIN_THINKING_BUDGET = 1024
+
+# reasoning_effort -> output_config.effort for models that think adaptively. Anthropic has no "minimal".
+EFFORTS: dict[str, str] = {
+    "minimal": "low",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "xhigh",
+    "max": "max",
+}
+
+# A caller's thinking budget -> the effort an adaptive-only model takes instead (upper bounds, in order).
+EFFORT_FOR_BUDGET: tuple[tuple[int, str], ...] = (
+    (THINKING_BUDGETS["low"], "low"),
+    (THINKING_BUDGETS["medium"], "medium"),
+    (THINKING_BUDGETS["high"], "high"),
+    (THINKING_BUDGETS["xhigh"], "xhigh"),
+)
+LARGEST_EFFORT = "max"
 
 # The fields each Anthropic `thinking` type takes (a caller's `thinking` is forwarded after this check).
 THINKING_FIELDS: dict[str, frozenset[str]] = {
     "enabled": frozenset({"type", "budget_tokens", "display"}),
     "adaptive": frozenset({"type", "display"}),
     "disabled": frozenset({"type"}),
+    "between_tools": frozenset({"type"}),
 }
 
 # Media types Anthropic accepts as base64 image sources.
@@ -97,5 +120,126 @@ IMAGE_MEDIA_TYPES: frozenset[str] = frozenset({"image/jpeg", "image/png", "image
 
 # Instruction added to `system` for response_format json_object (Anthropic has no schema-less JSON mode).
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else: no prose, no code fences."
+# ... and for response_format json_schema on a model without structured outputs (the schema follows).
+JSON_SCHEMA_INSTRUCTION = (
+    "Respond with a single valid JSON object that matches this JSON schema and nothing else:"
+    " no prose, no code fences.\n"
+)
 
 DEFAULT_MAX_TOKENS = 8192
+
+# ---- the keys of every object of an OpenAI request ---------------------------------------------
+# From the openai SDK's request TypedDicts (openai.types.chat), plus what OpenAI-compatible clients
+# send on purpose (Anthropic's `cache_control`, LiteLLM's `thinking_blocks` / `reasoning_content`).
+# A key not listed for its object is unknown: it gets a "dropped" note with its path, never a
+# silent drop. A key listed here is handled by the code that reads that object.
+
+MESSAGE_KEYS: dict[str, frozenset[str]] = {
+    "system": frozenset({"role", "content", "name", "cache_control"}),
+    "developer": frozenset({"role", "content", "name", "cache_control"}),
+    "user": frozenset({"role", "content", "name", "cache_control"}),
+    "assistant": frozenset(
+        {
+            "role",
+            "content",
+            "name",
+            "refusal",
+            "tool_calls",
+            "function_call",
+            "audio",
+            "annotations",
+            "thinking_blocks",
+            "reasoning_content",
+            "cache_control",
+        }
+    ),
+    "tool": frozenset({"role", "content", "tool_call_id", "cache_control"}),
+    "function": frozenset({"role", "content", "name"}),
+}
+_CACHE_KEYS = frozenset({"cache_control", "prompt_cache_breakpoint"})
+PART_KEYS: dict[str, frozenset[str]] = {
+    "text": frozenset({"type", "text"}) | _CACHE_KEYS,
+    "image_url": frozenset({"type", "image_url"}) | _CACHE_KEYS,
+    "file": frozenset({"type", "file"}) | _CACHE_KEYS,
+    "refusal": frozenset({"type", "refusal"}),
+}
+IMAGE_URL_KEYS: frozenset[str] = frozenset({"url", "detail"})
+FILE_KEYS: frozenset[str] = frozenset({"file_data", "file_id", "filename"})
+TOOL_CALL_KEYS: frozenset[str] = frozenset({"id", "type", "function"})
+CALL_FUNCTION_KEYS: frozenset[str] = frozenset({"name", "arguments"})  # also a legacy function_call
+THINKING_BLOCK_KEYS: dict[str, frozenset[str]] = {
+    "thinking": frozenset({"type", "thinking", "signature"}),
+    "redacted_thinking": frozenset({"type", "data"}),
+}
+PROMPT_CACHE_BREAKPOINT_KEYS: frozenset[str] = frozenset({"mode"})
+
+# Anthropic fields of a custom tool an OpenAI client may pass through, on the tool or inside
+# `function`; GA fields of `anthropic.types.ToolParam`, so no beta header. Forwarded after a shape check.
+TOOL_EXTRAS: frozenset[str] = frozenset({"defer_loading", "eager_input_streaming", "input_examples", "allowed_callers"})
+ALLOWED_CALLERS: frozenset[str] = frozenset(
+    {"direct", "code_execution_20250825", "code_execution_20260120", "code_execution_20260521"}
+)
+FUNCTION_TOOL_KEYS: frozenset[str] = frozenset({"type", "function", "cache_control"}) | TOOL_EXTRAS
+FUNCTION_KEYS: frozenset[str] = (
+    frozenset({"name", "description", "parameters", "strict", "cache_control"}) | TOOL_EXTRAS
+)
+LEGACY_FUNCTION_KEYS: frozenset[str] = frozenset({"name", "description", "parameters"})
+NAMED_TOOL_CHOICE_KEYS: frozenset[str] = frozenset({"type", "function"})
+NAMED_TOOL_CHOICE_FUNCTION_KEYS: frozenset[str] = frozenset({"name"})
+RESPONSE_FORMAT_KEYS: dict[str, frozenset[str]] = {
+    "text": frozenset({"type"}),
+    "json_object": frozenset({"type"}),
+    "json_schema": frozenset({"type", "json_schema"}),
+}
+JSON_SCHEMA_FORMAT_KEYS: frozenset[str] = frozenset({"name", "description", "schema", "strict"})
+STREAM_OPTIONS_KEYS: frozenset[str] = frozenset({"include_usage", "include_obfuscation"})
+WEB_SEARCH_OPTIONS_KEYS: frozenset[str] = frozenset({"search_context_size", "user_location"})
+USER_LOCATION_KEYS: frozenset[str] = frozenset({"type", "approximate"})
+APPROXIMATE_LOCATION_KEYS: frozenset[str] = frozenset({"city", "country", "region", "timezone"})
+
+# ---- Anthropic server tools (and Anthropic-defined client tools) passed in `tools` ---------------
+# type -> (the name it must carry, or None for toolsets that carry none; its keys; the anthropic-beta
+# header it needs, or None). From `anthropic.types.ToolUnionParam` (GA) and `anthropic.types.beta`
+# (the ones that need a header), anthropic 2.12.
+_SERVER_COMMON = frozenset({"type", "name", "cache_control", "allowed_callers", "defer_loading", "strict"})
+_CLIENT_COMMON = _SERVER_COMMON | {"input_examples"}
+_WEB_SEARCH = _SERVER_COMMON | {"allowed_domains", "blocked_domains", "max_uses", "user_location"}
+_WEB_FETCH = _SERVER_COMMON | {
+    "allowed_domains", "blocked_domains", "citations", "max_content_tokens", "max_uses", "url_sources",
+}  # fmt: skip
+_COMPUTER = _CLIENT_COMMON | {"display_height_px", "display_width_px", "display_number"}
+_TOOLSET = frozenset({"type", "cache_control", "configs"})
+SERVER_TOOLS: dict[str, tuple[str | None, frozenset[str], str | None]] = {
+    "web_search_20250305": ("web_search", _WEB_SEARCH, None),
+    "web_search_20260209": ("web_search", _WEB_SEARCH, None),
+    "web_search_20260318": ("web_search", _WEB_SEARCH | {"response_inclusion"}, None),
+    "web_fetch_20250910": ("web_fetch", _WEB_FETCH, None),
+    "web_fetch_20260209": ("web_fetch", _WEB_FETCH, None),
+    "web_fetch_20260309": ("web_fetch", _WEB_FETCH | {"use_cache"}, None),
+    "web_fetch_20260318": ("web_fetch", _WEB_FETCH | {"use_cache", "response_inclusion"}, None),
+    "code_execution_20250522": ("code_execution", _SERVER_COMMON, None),
+    "code_execution_20250825": ("code_execution", _SERVER_COMMON, None),
+    "code_execution_20260120": ("code_execution", _SERVER_COMMON, None),
+    "code_execution_20260521": ("code_execution", _SERVER_COMMON, None),
+    "bash_20241022": ("bash", _CLIENT_COMMON, "computer-use-2024-10-22"),
+    "bash_20250124": ("bash", _CLIENT_COMMON, None),
+    "text_editor_20241022": ("str_replace_editor", _CLIENT_COMMON, "computer-use-2024-10-22"),
+    "text_editor_20250124": ("str_replace_editor", _CLIENT_COMMON, None),
+    "text_editor_20250429": ("str_replace_based_edit_tool", _CLIENT_COMMON, None),
+    "text_editor_20250728": ("str_replace_based_edit_tool", _CLIENT_COMMON | {"max_characters"}, None),
+    "computer_20241022": ("computer", _COMPUTER, "computer-use-2024-10-22"),
+    "computer_20250124": ("computer", _COMPUTER, "computer-use-2025-01-24"),
+    "computer_20251124": ("computer", _COMPUTER | {"enable_zoom"}, "computer-use-2025-11-24"),
+    "computer_toolset_20260801": (None, _TOOLSET, None),
+    "browser_toolset_20260801": (None, _TOOLSET, None),
+    "memory_20250818": ("memory", _CLIENT_COMMON, None),
+    "tool_search_tool_bm25_20251119": ("tool_search_tool_bm25", _SERVER_COMMON, None),
+    "tool_search_tool_regex_20251119": ("tool_search_tool_regex", _SERVER_COMMON, None),
+}
+
+# OpenAI's web_search_options.search_context_size -> the web search tool's max_uses (LiteLLM's mapping).
+SEARCH_CONTEXT_MAX_USES: dict[str, int] = {"low": 1, "medium": 5, "high": 10}
+WEB_SEARCH_TOOL = "web_search_20250305"  # the version every web-search-capable model takes
+
+# metadata.user_id: Anthropic wants an opaque id (a uuid or a hash), never personal data; at most 256 chars.
+MAX_USER_ID = 256

@@ -21,7 +21,7 @@ from protoshift.cli.settings import Settings
 from protoshift.translator import TranslationError
 from protoshift.translator.batch import BatchItem, batch_body, parse_input_line
 
-MAX_REPORTED = 20  # invalid lines listed one by one; past this, a count
+MAX_REPORTED = 20  # lines of a results file that are not results, listed one by one; past this, a count
 
 
 def input_path(text: str) -> Path:
@@ -78,15 +78,16 @@ def check_input(
     check_body: Callable[[BatchItem], list[tuple[str, str, str]]] | None,
 ) -> CheckReport:
     """Every line: valid JSON, a batch line or a chat request, a body `check_body` accepts (it returns
-    the lossy translation notes), a custom_id not seen before. Each problem is reported with its line
-    number; any problem -> InputError (exit 2), and nothing has been sent."""
+    the lossy translation notes), a custom_id not seen before. Every problem of every line is
+    reported, one error line each, with the line number and the JSON path; any problem ->
+    InputError (exit 2), and nothing has been sent."""
     report = CheckReport()
     seen: dict[str, int] = {}
     name = str(path)
 
-    def bad(number: int, message: str) -> None:
+    def bad(number: int, messages: list[str]) -> None:
         report.invalid += 1
-        if report.invalid <= MAX_REPORTED:
+        for message in messages:
             diag.error(f"{name}:{number}: {message}")
 
     for number, line in iter_lines(path):
@@ -94,19 +95,19 @@ def check_input(
             item = parse_line(line, number)
             if check_body is not None:
                 report.notes.update(check_body(item))
-        except (BadLine, TranslationError) as exc:
-            bad(number, str(exc))
+        except BadLine as exc:
+            bad(number, [str(exc)])
+            continue
+        except TranslationError as exc:
+            bad(number, [str(problem) for problem in exc.problems])
             continue
         first = seen.get(item.custom_id)
         if first is not None:
-            bad(number, f"custom_id {item.custom_id!r} is already used on line {first}")
+            bad(number, [f"custom_id {item.custom_id!r} is already used on line {first}"])
             continue
         seen[item.custom_id] = number
         report.lines += 1
     if report.invalid:
-        more = report.invalid - MAX_REPORTED
-        if more > 0:
-            diag.error(f"{name}: ... and {more} more invalid lines")
         lines = "line" if report.invalid == 1 else "lines"
         raise InputError(f"{name}: {report.invalid} invalid {lines}; nothing was sent")
     report.ids = set(seen)

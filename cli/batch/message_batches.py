@@ -127,10 +127,12 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
     if settings.backend != "anthropic":
         _client(settings, diag)  # says why
 
+    models = settings.model_table()  # Message Batches have no second chance: bodies right for the model
+
     def check(item: BatchItem) -> list[tuple[str, str, str]]:
         from protoshift.translator.report import LOSSY_ACTIONS
 
-        _, translation = to_batch_request(_prepared(item, settings), "check")
+        _, translation = to_batch_request(_prepared(item, settings), "check", models=models)
         return [(n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS]
 
     report = check_input(path, diag, check)
@@ -142,7 +144,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
             try:
                 item = _prepared(parse_line(line, number), settings)
                 safe_id = chunk.ids.add(item.custom_id)
-                request, translation = to_batch_request(item, safe_id)
+                request, translation = to_batch_request(item, safe_id, models=models)
             except (BadLine, TranslationError) as exc:  # the file changed since the check
                 raise InputError(f"{path}:{number}: {exc}") from None
             encoded = json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()

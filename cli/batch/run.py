@@ -110,11 +110,13 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
 
 
 def _body_checker(settings: Settings) -> Any:
+    models = settings.model_table()
+
     def check(item: BatchItem) -> list[tuple[str, str, str]]:
         try:
-            translation = translate_request(prepare_body(item.body, settings))
+            translation = translate_request(prepare_body(item.body, settings), models=models)
         except TranslationError as exc:
-            raise TranslationError(f"body.{exc.path}" if exc.path != "$" else "body", exc.reason) from None
+            raise exc.prefixed("body") from None
         return [(n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS]
 
     return check

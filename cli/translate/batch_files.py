@@ -1,8 +1,9 @@
 """`protoshift translate batch-input|batch-results`: batch files converted offline, nothing sent.
 
 - batch-input: OpenAI batch input JSONL -> the Anthropic Message Batches create body,
-  `{"requests": [{"custom_id", "params"}, ...]}`. Every line is checked first (line numbers, exit 2,
-  nothing written). custom_ids Anthropic would refuse get safe ids; `--id-map FILE` keeps the mapping.
+  `{"requests": [{"custom_id", "params"}, ...]}`. Every line is checked first (every problem of every
+  line, with its line number and JSON path; exit 2, nothing written); bodies are shaped for their
+  model by the capability table (with the config file's `[models."pattern"]` rows). custom_ids Anthropic would refuse get safe ids; `--id-map FILE` keeps the mapping.
 - batch-results: Anthropic results JSONL -> OpenAI Batch output lines (`--id-map FILE` restores ids).
 """
 
@@ -19,6 +20,7 @@ from protoshift.cli.exits import BAD_INPUT, OK, InputError
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.inputs import Source, iter_jsonl
 from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
+from protoshift.cli.settings import model_table
 from protoshift.translator import TranslationError
 from protoshift.translator.batch import BatchItem, CustomIdMap, result_to_output, to_batch_request
 from protoshift.translator.report import LOSSY_ACTIONS
@@ -61,6 +63,7 @@ def run_batch_input(
     notes: Counter[tuple[str, str, str]] = Counter()
     betas: set[str] = set()
     kwargs: dict[str, Any] = {} if default_max_tokens is None else {"default_max_tokens": default_max_tokens}
+    kwargs["models"] = model_table()
     for number, line in iter_jsonl(source.read_bytes(), source.name):
         try:
             item: BatchItem = parse_line(line, number)
@@ -69,18 +72,20 @@ def run_batch_input(
             if item.custom_id in seen:
                 raise BadLine(f"custom_id {item.custom_id!r} is already used on line {seen[item.custom_id]}")
             request, translation = to_batch_request(item, ids.add(item.custom_id), strict=strict, **kwargs)
-        except (BadLine, TranslationError) as exc:
+        except BadLine as exc:
             errors += 1
-            if errors <= MAX_REPORTED:
-                diag.error(f"{source.name}:{number}: {exc}")
+            diag.error(f"{source.name}:{number}: {exc}")
+            continue
+        except TranslationError as exc:
+            errors += 1
+            for problem in exc.problems:
+                diag.error(f"{source.name}:{number}: {problem}")
             continue
         seen[item.custom_id] = number
         notes.update((n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS)
         betas.update(translation.betas)
         items.append(json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode())
     if errors:
-        if errors > MAX_REPORTED:
-            diag.error(f"{source.name}: ... and {errors - MAX_REPORTED} more invalid lines")
         raise InputError(f"{source.name}: {errors} invalid {'line' if errors == 1 else 'lines'}; nothing written")
     _report_notes(notes, betas, diag)
     _write(output, b'{"requests": [\n' + b",\n".join(items) + b"\n]}\n")

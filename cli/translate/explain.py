@@ -7,7 +7,14 @@ from typing import IO
 from protoshift.cli.io.console import no_color
 from protoshift.translator import Note
 
-_STYLES = {"mapped": "green", "kept": "cyan", "defaulted": "blue", "approximated": "yellow", "dropped": "red"}
+_STYLES = {
+    "mapped": "green",
+    "kept": "cyan",
+    "defaulted": "blue",
+    "approximated": "yellow",
+    "dropped": "red",
+    "refused": "bold red",
+}
 
 
 def print_explain_table(rows: list[tuple[str, Note]], stream: IO[str]) -> None:

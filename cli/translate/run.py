@@ -1,4 +1,10 @@
-"""`protoshift translate request|response|stream`: offline conversion, file by file or line by line."""
+"""`protoshift translate request|response|stream`: offline conversion, file by file or line by line.
+
+A request that cannot be translated prints one error line per problem (`FILE[:LINE]: PATH: reason`)
+and exits 2; with `--explain` its table still shows every field, refused rows included. Request
+bodies are shaped for their model (`-m` replaces it) by the capability table, with the config
+file's `[models."pattern"]` rows.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +40,11 @@ class TranslateOptions:
     strict: bool = False
     include_usage: bool = False
     default_max_tokens: int | None = None
+    model: str | None = None  # -m: replaces each request's model
+
+
+class _Reported(Exception):
+    """An input failed and its problems were printed; its output is not written."""
 
 
 @dataclass
@@ -61,6 +72,9 @@ def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOption
             target = options.out_dir / f"stdin.{'jsonl' if options.jsonl else 'json'}"
         try:
             code = _translate_source(kind, source, target, run)
+        except _Reported:
+            run.failed += 1
+            code = BAD_INPUT
         except CLIError as exc:
             if len(sources) == 1:
                 raise
@@ -101,7 +115,9 @@ def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: _Run) -> int:
         try:
             result = convert(value, source.name)
         except TranslationError as exc:
-            raise InputError(f"{source.name}: {exc}") from None
+            for problem in exc.problems:
+                run.diag.error(f"{source.name}: {problem}")
+            raise _Reported from None  # nothing is written for this input
         out.write(json_document(result))
         return OK
     code = OK
@@ -109,13 +125,16 @@ def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: _Run) -> int:
         where = f"{source.name}:{number}"
         try:
             result = convert(parse_json(line, source.name, line_offset=number - 1), where)
-        except (InputError, TranslationError) as exc:
-            message = exc.message if isinstance(exc, InputError) else str(exc)
-            run.diag.error(message if isinstance(exc, InputError) else f"{where}: {message}")
-            error: dict[str, Any] = {"line": number, "message": message}
-            if isinstance(exc, TranslationError):
-                error["path"] = exc.path
-            result = {"error": error}
+        except InputError as exc:
+            run.diag.error(exc.message)
+            result = {"error": {"line": number, "message": exc.message}}
+            run.failed += 1
+            code = BAD_INPUT
+        except TranslationError as exc:
+            for problem in exc.problems:
+                run.diag.error(f"{where}: {problem}")
+            problems = [{"path": p.path, "reason": p.reason} for p in exc.problems]
+            result = {"error": {"line": number, "message": str(exc), "path": exc.path, "problems": problems}}
             run.failed += 1
             code = BAD_INPUT
         out.write(json_line(result))
@@ -127,9 +146,20 @@ def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
     if kind == "response":
         return lambda value, where: translate_response(value)
 
+    from protoshift.cli.settings import model_table
+
+    models = model_table()
+    kwargs = {} if options.default_max_tokens is None else {"default_max_tokens": options.default_max_tokens}
+
     def request(value: Any, where: str) -> Any:
-        kwargs = {} if options.default_max_tokens is None else {"default_max_tokens": options.default_max_tokens}
-        translation = translate_request(value, strict=options.strict, **kwargs)
+        if options.model and isinstance(value, dict):
+            value = {**value, "model": options.model}
+        try:
+            translation = translate_request(value, strict=options.strict, models=models, **kwargs)
+        except TranslationError as exc:
+            if options.explain:
+                run.explained.extend((where, row) for row in exc.explain(value))
+            raise
         if options.explain:
             run.explained.extend((where, row) for row in translation.explain(value))
         elif options.jsonl:

@@ -222,3 +222,24 @@ def test_a_refused_key_stops_the_run_and_resume_sends_the_rest(run_cli: Any, tmp
     lines = read_jsonl(out)
     assert sorted(line["custom_id"] for line in lines) == sorted(f"r{n}" for n in range(50))  # no duplicate
     assert all(line["error"] is None for line in lines)
+
+
+def test_validate_only_lists_every_problem_of_every_line(run_cli: Any, tmp_path: Path) -> None:
+    """Issue 10: not the first problem of the first 20 lines, all of them, each with line and path."""
+    bad = {"n": 3, "logprobs": True, "modalities": ["text", "audio"]}
+    lines = [batch_line(f"r{k}", "hi", **bad) for k in range(25)]
+    lines.insert(3, batch_line("fine", "hi"))
+    source = write_jsonl(tmp_path / "in.jsonl", lines)
+    with FakeServer(lambda received: _ok(0, 0)) as server:
+        done = run_cli("batch", "run", str(source), "--validate-only", env=_env(server))
+        assert server.requests == []
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.decode().splitlines() if line.startswith("protoshift: error: ")]
+    assert len(errors) == 25 * 3 + 1  # three problems on each of 25 lines, and the summary
+    assert errors[:3] == [
+        f"protoshift: error: {source}:1: body.n: Anthropic returns one choice per request; send n separate requests",
+        f"protoshift: error: {source}:1: body.logprobs: Anthropic does not return log probabilities",
+        f"protoshift: error: {source}:1: body.modalities[1]: Anthropic produces text only",
+    ]
+    assert f"{source}:26: body.modalities[1]" in errors[-2]
+    assert errors[-1].endswith("25 invalid lines; nothing was sent")

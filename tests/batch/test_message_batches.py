@@ -165,3 +165,29 @@ def test_batches_need_the_anthropic_backend_and_a_key(run_cli: Any, tmp_path: Pa
         missing = run_cli("batch", "status", "msgbatch_nope", env=_env(server))
     assert missing.returncode == 1 and b"404" in missing.stderr
     assert source.exists()
+
+
+def test_submit_lists_every_problem_and_sends_bodies_right_for_the_model(run_cli: Any, tmp_path: Path) -> None:
+    """Message Batches have no second chance: a model that refuses sampling parameters gets none."""
+    api = FakeBatchesAPI()
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl",
+        [
+            batch_line("a", "x", n=2, tools=[{"type": "function", "function": {"name": "no spaces"}}]),
+            batch_line("b", "ok"),
+        ],
+    )
+    with FakeServer(api) as server:
+        done = run_cli("batch", "submit", str(bad), env=_env(server))
+        assert done.returncode == 2 and api.calls == []
+        errors = [line for line in done.stderr.decode().splitlines() if ": body." in line]
+        assert [line.split(": ")[3] for line in errors] == ["body.n", "body.tools[0].function.name"]
+
+        good = write_jsonl(tmp_path / "good.jsonl", [batch_line(f"r{k}", "hi", temperature=0.3) for k in range(3)])
+        done = run_cli("batch", "submit", str(good), "-m", "claude-opus-4-7", env=_env(server))
+        assert done.returncode == 0, done.stderr.decode()
+    for request in api.batches["msgbatch_0001"].requests:
+        assert request["params"]["model"] == "claude-opus-4-7"
+        assert "temperature" not in request["params"]
+        assert_valid_anthropic_body(request["params"])
+    assert b"temperature: dropped on 3 lines: claude-opus-4-7 takes no sampling parameters" in done.stderr

@@ -145,3 +145,21 @@ def test_a_typo_in_the_config_file_is_reported_on_stderr(config_file: Path, run_
     assert f"protoshift: {config_file}: unknown setting 'max_retires' ignored" in done.stderr.decode()
     quiet = run_cli("chat", "-q", "-p", "hi", "-f", "json", env={"PROTOSHIFT_CONFIG": str(config_file)})
     assert quiet.returncode == 0 and quiet.stderr == b""
+
+
+def test_models_tables_of_the_config_file_extend_the_capability_table(config_file: Path) -> None:
+    config_file.write_text(
+        '[models."claude-opus-4-7*"]\nmax_output = 2000\n\n[models."my-claude"]\nsampling = "none"\n'
+    )
+    table = resolve_settings(**NO_FLAGS).model_table()
+    opus = table.lookup("claude-opus-4-7")
+    assert opus is not None and opus.max_output == 2000 and opus.thinking == "adaptive"  # the rest stays
+    mine = table.lookup("my-claude")
+    assert mine is not None and mine.sampling == "none" and mine.max_output is None
+
+
+def test_a_malformed_models_table_is_bad_input_naming_the_file_and_cell(config_file: Path) -> None:
+    config_file.write_text('[models."claude-x"]\nmax_output = -1\n')
+    with pytest.raises(InputError) as info:
+        resolve_settings(**NO_FLAGS).model_table()
+    assert info.value.message == f'{config_file}: models."claude-x".max_output: expected a positive integer'

@@ -283,3 +283,87 @@ def test_reader_going_away_is_a_quiet_exit(cli_env: dict[str, str], tmp_path: Pa
     assert len(result.stdout.splitlines()) == 1
     assert b"Traceback" not in result.stderr
     assert b"Broken pipe" not in result.stderr
+
+
+# ---- every problem at once, bodies right for the model (issue 10) -----------------------------
+
+FIVE_PROBLEMS = {
+    "model": "claude-sonnet-4-5",
+    "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}],
+    "temperature": 7,
+    "n": 3,
+    "logprobs": True,
+    "tools": [{"type": "function", "function": {"name": "bad name!"}}],
+}
+FIVE_PATHS = ["messages[0].content[0].type", "temperature", "n", "logprobs", "tools[0].function.name"]
+
+
+def error_lines(stderr: bytes) -> list[str]:
+    return [line for line in stderr.decode().splitlines() if line.startswith("protoshift: error: ")]
+
+
+def test_a_request_with_five_problems_prints_five_error_lines_and_writes_nothing(
+    run_cli: RunCLI, tmp_path: Path
+) -> None:
+    source = tmp_path / "five.json"
+    source.write_text(json.dumps(FIVE_PROBLEMS))
+    result = run_cli("translate", "request", str(source))
+    assert result.returncode == 2
+    assert result.stdout == b""
+    lines = error_lines(result.stderr)
+    assert [line.removeprefix(f"protoshift: error: {source}: ").split(":")[0] for line in lines] == FIVE_PATHS
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_jsonl_error_lines_name_the_line_and_carry_every_problem(run_cli: RunCLI) -> None:
+    result = run_cli(
+        "translate", "request", "--jsonl", input=json.dumps(HELLO) + "\n" + json.dumps(FIVE_PROBLEMS) + "\n"
+    )
+    assert result.returncode == 2
+    out = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [p["path"] for p in out[1]["error"]["problems"]] == FIVE_PATHS
+    assert [line.split(": ")[2] for line in error_lines(result.stderr)] == ["<stdin>:2"] * 5
+
+
+def test_explain_shows_the_whole_table_of_a_refused_request(run_cli: RunCLI) -> None:
+    request = {**FIVE_PROBLEMS, "seed": 3, "mystery": 1}
+    result = run_cli("translate", "request", "--explain", input=json.dumps(request))
+    assert result.returncode == 2
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in result.stderr.decode().splitlines()
+        if line[:1].strip() and not line.startswith("protoshift")  # not a wrapped continuation
+    }
+    assert rows["n"] == "refused" and rows["tools[0].function.name"] == "refused"
+    assert rows["seed"] == "dropped" and rows["mystery"] == "dropped" and rows["model"] == "mapped"
+
+
+def test_dash_m_replaces_the_model_and_shapes_the_body_for_it(run_cli: RunCLI) -> None:
+    request = {**HELLO, "temperature": 0.3, "reasoning_effort": "low"}
+    result = run_cli("translate", "request", "-m", "claude-opus-4-7", input=json.dumps(request))
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["model"] == "claude-opus-4-7"
+    assert "temperature" not in body and body["thinking"] == {"type": "adaptive"}
+    assert b"temperature: dropped: claude-opus-4-7 takes no sampling parameters" in result.stderr
+
+
+def test_config_file_rows_extend_the_model_table(run_cli: RunCLI, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[models."claude-x*"]\nmax_output = 1024\nsampling = "none"\n')
+    result = run_cli(
+        "translate", "request", input=json.dumps({**HELLO, "temperature": 0.5}), env={"PROTOSHIFT_CONFIG": str(config)}
+    )
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["max_tokens"] == 1024 and "temperature" not in body
+
+
+def test_a_malformed_model_row_in_the_config_is_one_error_line(run_cli: RunCLI, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[models."claude-x*"]\nsampling = "sometimes"\n')
+    result = run_cli("translate", "request", input=json.dumps(HELLO), env={"PROTOSHIFT_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [
+        f'protoshift: error: {config}: models."claude-x*".sampling: expected one of all, one, none'
+    ]

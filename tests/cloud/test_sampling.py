@@ -78,3 +78,28 @@ def test_budgeted_thinking_refused_is_sent_again_as_adaptive_with_an_effort() ->
     assert second["thinking"] == {"type": "adaptive"}
     assert second["output_config"] == {"effort": "medium"}
     assert [e.message.split(":")[0] for e in events if e.kind == "note"] == ["reasoning_effort"]
+
+
+def test_what_a_refusal_teaches_makes_the_next_bodies_right_the_first_time() -> None:
+    """Issue 10: the adaptation is learned for the model, and the note says how to teach the table."""
+    script = Script(anthropic_error(400, "invalid_request_error", DEPRECATED), ok("one"), ok("two"))
+    events: list[CloudEvent] = []
+    backend = anthropic(script, events)
+    run(backend.complete({**REQUEST, "temperature": 0.2}))
+    run(backend.complete({**REQUEST, "temperature": 0.7}))
+    assert len(script.requests) == 3  # one 400, then two answers: the second request was not refused
+    assert "temperature" not in script.bodies[2]
+    notes = [e.message for e in events if e.kind == "note"]
+    assert '[models."claude-test"] sampling = "none"' in notes[0]
+    assert any(n.startswith("temperature: dropped: claude-test takes no sampling parameters") for n in notes[1:])
+
+
+def test_a_model_the_table_knows_is_sent_a_right_body_without_a_400() -> None:
+    from protoshift.translator import DEFAULT_TABLE
+
+    table = DEFAULT_TABLE.with_overrides({"claude-test": {"sampling": "none", "thinking": "adaptive"}})
+    script = Script(ok())
+    run(anthropic(script, models=table).complete({**REQUEST, "temperature": 0.2, "reasoning_effort": "high"}))
+    (body,) = script.bodies
+    assert "temperature" not in body and body["thinking"] == {"type": "adaptive"}
+    assert body["output_config"] == {"effort": "high"}

@@ -166,6 +166,8 @@ def accumulate_anthropic(events: list[dict[str, Any]]) -> dict[str, Any]:
                         block["signature"] += d["signature"]
                     case "input_json_delta":
                         partial_json[e["index"]] = partial_json.get(e["index"], "") + d["partial_json"]
+                    case "citations_delta":
+                        block["citations"] = [*(block.get("citations") or []), d["citation"]]
             case "content_block_stop":
                 if e["index"] in partial_json:
                     msg["content"][e["index"]]["input"] = json.loads(partial_json.pop(e["index"]))
@@ -184,6 +186,8 @@ def accumulate_openai(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     reasoning: list[str] = []
     thinking_blocks: list[dict[str, Any]] = []
     calls: dict[int, dict[str, Any]] = {}
+    annotations: list[dict[str, Any]] = []
+    extra: dict[str, list[Any]] = {}
     finish = None
     usage = None
     for chunk in chunks:
@@ -196,6 +200,9 @@ def accumulate_openai(chunks: list[dict[str, Any]]) -> dict[str, Any]:
             if d.get("reasoning_content"):
                 reasoning.append(d["reasoning_content"])
             thinking_blocks.extend(d.get("thinking_blocks") or [])
+            annotations.extend(d.get("annotations") or [])
+            for key, values in (d.get("provider_specific_fields") or {}).items():
+                extra.setdefault(key, []).extend(values)
             for tc in d.get("tool_calls") or []:
                 slot = calls.setdefault(tc["index"], {"id": None, "type": None, "name": "", "arguments": ""})
                 if tc.get("id"):
@@ -216,6 +223,10 @@ def accumulate_openai(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     if thinking_blocks:
         message["reasoning_content"] = "".join(reasoning)
         message["thinking_blocks"] = thinking_blocks
+    if annotations:
+        message["annotations"] = annotations
+    if extra:
+        message["provider_specific_fields"] = extra
     return {
         "id": chunks[0]["id"],
         "model": chunks[0]["model"],

@@ -55,7 +55,7 @@ def fn_tool(name: str = "get_weather", **function: Any) -> dict[str, Any]:
 def translate(request: Any, **kwargs: Any) -> RequestTranslation:
     """translate_request, and the body it gives must be one the Anthropic API takes."""
     result = translate_request(request, **kwargs)
-    assert_anthropic_body(result.body)
+    assert_anthropic_body(result.body, result.betas)
     return result
 
 

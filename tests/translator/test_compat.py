@@ -1,4 +1,4 @@
-"""translator.to_anthropic.compat: the body to send when a model rejects a parameter other Claude models take."""
+"""translator.to_anthropic.compat: the body to send when a model refuses a feature other Claude models take."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from protoshift.translator import translate_request
 from protoshift.translator.to_anthropic.compat import adapt_to_rejected_parameter
 from tests.oracles import assert_valid_anthropic_body
 
-BASE = {"model": "claude-opus-4-8", "messages": [{"role": "user", "content": "hi"}]}
+BASE = {"model": "claude-future-9", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,8 @@ def test_budgeted_thinking_becomes_adaptive_with_the_matching_effort(effort: str
     body = translate_request({**BASE, "reasoning_effort": effort}).body
     adapted = adapt_to_rejected_parameter(body, '"thinking.type.enabled" is not supported for this model.')
     assert adapted is not None
-    new_body, notes = adapted
+    new_body, notes, facts = adapted
+    assert facts == {"thinking": "adaptive"}
     assert new_body["thinking"] == {"type": "adaptive"}
     assert new_body["output_config"]["effort"] == expected
     assert notes[0].path == "reasoning_effort" and notes[0].action == "approximated"
@@ -34,15 +35,33 @@ def test_structured_output_survives_the_switch_to_adaptive_thinking() -> None:
         "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
     }
     body = translate_request(request).body
-    new_body, _ = adapt_to_rejected_parameter(body, "thinking.type.enabled is not supported") or ({}, [])
+    new_body, _, _ = adapt_to_rejected_parameter(body, "thinking.type.enabled is not supported") or ({}, [], {})
     assert new_body["output_config"] == {"format": {"type": "json_schema", "schema": schema}, "effort": "high"}
 
 
 def test_sampling_parameters_named_in_the_refusal_are_dropped() -> None:
     body = translate_request({**BASE, "temperature": 0.2, "top_p": 0.5}).body
-    new_body, notes = adapt_to_rejected_parameter(body, "`top_p` is deprecated for this model.") or ({}, [])
+    new_body, notes, facts = adapt_to_rejected_parameter(body, "`top_p` is deprecated for this model.") or ({}, [], {})
     assert "top_p" not in new_body and new_body["temperature"] == 0.2
     assert [n.path for n in notes] == ["top_p"]
+    assert facts == {"sampling": "none"}
+    assert '[models."claude-future-9"] sampling = "none"' in notes[0].reason  # how to teach the table
+
+
+def test_temperature_and_top_p_together_keep_temperature_and_learn_one_of_them() -> None:
+    body = translate_request({**BASE, "temperature": 0.2, "top_p": 0.5}).body
+    message = "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+    new_body, _notes, facts = adapt_to_rejected_parameter(body, message) or ({}, [], {})
+    assert new_body["temperature"] == 0.2 and "top_p" not in new_body
+    assert facts == {"sampling": "one"}
+
+
+def test_disabled_thinking_refused_by_an_always_thinking_model_is_left_out() -> None:
+    body = {**translate_request(BASE).body, "thinking": {"type": "disabled"}}
+    message = '"thinking.type.disabled" is not supported for this model.'
+    new_body, _notes, facts = adapt_to_rejected_parameter(body, message) or ({}, [], {})
+    assert "thinking" not in new_body and facts == {"thinking": "always"}
+    assert_valid_anthropic_body(new_body)
 
 
 def test_a_refusal_about_something_else_changes_nothing() -> None:

@@ -5,12 +5,36 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from protoshift.translator import TranslationError, translate_request
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.sse import ServerSentEvent, SSEDecoder
+from protoshift.translator.tables import (
+    APPROXIMATE_LOCATION_KEYS,
+    CALL_FUNCTION_KEYS,
+    DROPPED_FIELDS,
+    FILE_KEYS,
+    FUNCTION_KEYS,
+    FUNCTION_TOOL_KEYS,
+    IMAGE_URL_KEYS,
+    JSON_SCHEMA_FORMAT_KEYS,
+    MAPPED_FIELDS,
+    MESSAGE_KEYS,
+    NAMED_TOOL_CHOICE_FUNCTION_KEYS,
+    NAMED_TOOL_CHOICE_KEYS,
+    PART_KEYS,
+    REJECTED_FIELDS,
+    RESPONSE_FORMAT_KEYS,
+    STREAM_OPTIONS_KEYS,
+    TOOL_CALL_KEYS,
+    USER_LOCATION_KEYS,
+    WEB_SEARCH_OPTIONS_KEYS,
+)
+from protoshift.translator.to_anthropic.context import UNKNOWN_KEY as UNKNOWN
+from protoshift.translator.to_anthropic.context import child
 from tests.oracles import assert_anthropic_body
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -337,7 +361,7 @@ def check_never_crashes(request: Any, strict: bool) -> None:
         assert isinstance(err.reason, str) and err.reason and "\n" not in err.reason
         return
     event("translated")
-    assert_anthropic_body(result.body)  # SDK type, closed blocks, no empty text, alternating user/assistant
+    assert_anthropic_body(result.body, result.betas)  # SDK type, closed blocks, no empty text, alternating roles
     assert all(n.action in {"dropped", "approximated", "kept", "defaulted"} for n in result.notes)
     if strict:
         assert not [n for n in result.notes if n.action in LOSSY_ACTIONS]
@@ -527,3 +551,118 @@ def test_translate_request_on_mostly_valid_input_gives_a_body_or_a_translation_e
     request: dict[str, Any], strict: bool
 ) -> None:
     check_never_crashes(request, strict)
+
+
+# ---- unknown keys at every level: each one is in the report, with its path (issue 10) -------------
+
+_KNOWN_KEY_NAMES = {
+    key
+    for table in (
+        *MESSAGE_KEYS.values(), *PART_KEYS.values(), IMAGE_URL_KEYS, FILE_KEYS, TOOL_CALL_KEYS, CALL_FUNCTION_KEYS,
+        FUNCTION_TOOL_KEYS, FUNCTION_KEYS, NAMED_TOOL_CHOICE_KEYS, NAMED_TOOL_CHOICE_FUNCTION_KEYS,
+        *RESPONSE_FORMAT_KEYS.values(), JSON_SCHEMA_FORMAT_KEYS, STREAM_OPTIONS_KEYS, WEB_SEARCH_OPTIONS_KEYS,
+        USER_LOCATION_KEYS, APPROXIMATE_LOCATION_KEYS,
+    )
+    for key in table
+} | set(MAPPED_FIELDS) | set(DROPPED_FIELDS) | set(REJECTED_FIELDS) | {"top_k", "thinking", "cache_control"}  # fmt: skip
+UNKNOWN_KEY = st.text(alphabet="abcxyz_-. 9", min_size=1, max_size=8).filter(lambda k: k not in _KNOWN_KEY_NAMES)
+UNKNOWN_VALUE = st.one_of(st.booleans(), st.integers(), st.text(max_size=4), st.just({"nested": [1]}), st.just([None]))
+
+
+@st.composite
+def valid_requests_with_their_objects(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]:
+    """A request that translates, using every kind of object of the request schema, and every
+    object in it with its JSON path (the places an unknown key can go)."""
+    objects: list[tuple[dict[str, Any], str]] = []
+
+    def obj(value: dict[str, Any], path: str) -> dict[str, Any]:
+        objects.append((value, path))
+        return value
+
+    image = obj({"url": f"data:image/png;base64,{PNG}", "detail": "auto"}, "messages[1].content[1].image_url")
+    file = obj({"file_data": f"data:application/pdf;base64,{PDF}", "filename": "a.pdf"}, "messages[1].content[2].file")
+    arguments = obj({"name": "get_weather", "arguments": '{"city": "Oslo"}'}, "messages[2].tool_calls[0].function")
+    tool_call = obj({"id": "c1", "type": "function", "function": arguments}, "messages[2].tool_calls[0]")
+    messages = [
+        obj({"role": draw(st.sampled_from(["system", "developer"])), "content": "rules"}, "messages[0]"),
+        obj(
+            {
+                "role": "user",
+                "content": [
+                    obj({"type": "text", "text": "look"}, "messages[1].content[0]"),
+                    obj({"type": "image_url", "image_url": image}, "messages[1].content[1]"),
+                    obj({"type": "file", "file": file}, "messages[1].content[2]"),
+                ],
+            },
+            "messages[1]",
+        ),
+        obj({"role": "assistant", "content": "checking", "tool_calls": [tool_call]}, "messages[2]"),
+        obj({"role": "tool", "tool_call_id": "c1", "content": "4C"}, "messages[3]"),
+        obj(
+            {"role": "user", "content": [obj({"type": "text", "text": "thanks"}, "messages[4].content[0]")]},
+            "messages[4]",
+        ),
+    ]
+    function = obj({"name": "get_weather", "parameters": {"type": "object"}}, "tools[0].function")
+    request = obj(
+        {
+            "model": draw(st.sampled_from(["claude-sonnet-4-5", "claude-future-1", "claude-opus-4-7"])),
+            "messages": messages,
+            "tools": [obj({"type": "function", "function": function}, "tools[0]")],
+            "tool_choice": obj(
+                {"type": "function", "function": obj({"name": "get_weather"}, "tool_choice.function")}, "tool_choice"
+            ),
+            "stream": True,
+            "stream_options": obj({"include_usage": True}, "stream_options"),
+            "web_search_options": obj(
+                {
+                    "user_location": obj(
+                        {
+                            "type": "approximate",
+                            "approximate": obj({"city": "Oslo"}, "web_search_options.user_location.approximate"),
+                        },
+                        "web_search_options.user_location",
+                    )
+                },
+                "web_search_options",
+            ),
+        },
+        "$",
+    )
+    if draw(st.booleans()):  # response_format needs a request without a forced tool choice... it has none here
+        del request["tool_choice"]
+        request["response_format"] = obj(
+            {
+                "type": "json_schema",
+                "json_schema": obj(
+                    {"name": "x", "schema": {"type": "object", "properties": {}, "additionalProperties": False}},
+                    "response_format.json_schema",
+                ),
+            },
+            "response_format",
+        )
+        objects[:] = [(o, p) for o, p in objects if not p.startswith("tool_choice")]
+    return request, objects
+
+
+@SETTINGS
+@given(valid_requests_with_their_objects(), st.data())
+def test_an_unknown_key_anywhere_is_a_dropped_note_with_its_path(
+    case: tuple[dict[str, Any], list[tuple[dict[str, Any], str]]], data: st.DataObject
+) -> None:
+    request, objects = case
+    chosen = data.draw(st.lists(st.sampled_from(objects), min_size=1, max_size=5, unique_by=lambda o: o[1]))
+    expected: set[str] = set()
+    for target, path in chosen:
+        key = data.draw(UNKNOWN_KEY)
+        target[key] = data.draw(UNKNOWN_VALUE)
+        expected.add(child(path, key))
+    result = translate_request(request)
+    assert_anthropic_body(result.body, result.betas)
+    unknown = {n.path for n in result.notes if n.action == "dropped" and n.reason == UNKNOWN}
+    assert unknown == expected
+    with pytest.raises(TranslationError) as info:
+        translate_request(request, strict=True)
+    assert expected <= {p.path for p in info.value.problems}
+    explained = {row.path for row in result.explain(request)}
+    assert expected <= explained

@@ -245,7 +245,12 @@ def test_anthropic_thinking_passed_on_purpose_is_kept() -> None:
 
 
 def test_json_schema_becomes_output_config_format() -> None:
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+        "additionalProperties": False,
+    }
     fmt = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
     body = translate(req(HI, response_format=fmt)).body
     assert body["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
@@ -522,7 +527,8 @@ def test_cache_control_with_unknown_fields_is_refused_here(where: str) -> None:
 
 
 def test_adaptive_thinking_is_kept_and_drops_temperature() -> None:
-    result = translate(req(HI, temperature=0.3, thinking={"type": "adaptive", "display": "summarized"}))
+    request = req(HI, temperature=0.3, thinking={"type": "adaptive", "display": "summarized"})
+    result = translate({**request, "model": "claude-sonnet-4-6"})  # a model that thinks adaptively
     assert result.body["thinking"] == {"type": "adaptive", "display": "summarized"}
     assert "temperature" not in result.body
 
@@ -549,3 +555,82 @@ def test_tool_history_without_tools_declares_the_tools_used_and_forbids_new_call
 def test_no_tools_declared_when_the_history_has_no_tool_calls() -> None:
     result = translate(req(user("hi")))
     assert "tools" not in result.body and "tool_choice" not in result.body
+
+
+# ---- user, stream_options, new OpenAI fields (issue 10) -----------------------------------------
+
+
+@pytest.mark.parametrize("user_id", ["user-42", "a1b2c3d4-uuid-like", "12345", "sha256:0123abcd"])
+def test_an_opaque_user_id_is_sent_as_it_is(user_id: str) -> None:
+    result = translate(req(HI, user=user_id))
+    assert result.body["metadata"] == {"user_id": user_id}
+    assert not notes_at(result, "user")
+
+
+@pytest.mark.parametrize(
+    "user_id", ["jane.doe@example.com", "+1 (555) 123-4567", "+447700900123", "5551234567", "Jane Doe", "x" * 300]
+)
+def test_a_user_that_looks_like_personal_data_is_sent_as_a_stable_hash(user_id: str) -> None:
+    import hashlib
+
+    result = translate(req(HI, user=user_id))
+    sent = result.body["metadata"]["user_id"]
+    assert sent == "sha256:" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+    assert user_id not in str(result.body) and user_id not in str(result.notes)  # never echoed
+    assert sent in one_note(result, "user", "approximated").reason
+    assert translate(req(HI, user=user_id)).body["metadata"]["user_id"] == sent  # stable
+
+
+def test_safety_identifier_gets_the_same_treatment() -> None:
+    result = translate(req(HI, safety_identifier="ops@example.org"))
+    assert result.body["metadata"]["user_id"].startswith("sha256:")
+    one_note(result, "safety_identifier", "approximated")
+
+
+@pytest.mark.parametrize("stream", [None, False])
+def test_stream_options_without_stream_true_are_refused_as_openai_refuses_them(stream: bool | None) -> None:
+    fields: dict[str, Any] = {"stream_options": {"include_usage": True}}
+    if stream is not None:
+        fields["stream"] = stream
+    refused(req(HI, **fields), "stream_options", "stream")
+
+
+def test_stream_options_keys_are_read() -> None:
+    result = translate(
+        req(HI, stream=True, stream_options={"include_usage": True, "include_obfuscation": True, "x": 1})
+    )
+    assert result.include_usage
+    one_note(result, "stream_options.include_obfuscation", "dropped")
+    one_note(result, "stream_options.x", "dropped")
+
+
+def test_moderation_is_refused_and_prompt_cache_options_dropped_with_a_note() -> None:
+    refused(req(HI, moderation={"model": "omni-moderation-latest"}), "moderation", "moderat")
+    one_note(translate(req(HI, prompt_cache_options={"mode": "explicit"})), "prompt_cache_options", "dropped")
+
+
+def test_an_assistant_refusal_is_sent_back_as_text_and_old_annotations_are_noted() -> None:
+    """What openai-python's `message.model_dump()` gives when a client hands an answer back."""
+    answer = {
+        "role": "assistant",
+        "content": None,
+        "refusal": "I can't help with that.",
+        "annotations": [
+            {
+                "type": "url_citation",
+                "url_citation": {"url": "https://x", "title": "x", "start_index": 0, "end_index": 1},
+            }
+        ],
+        "audio": None,
+        "function_call": None,
+        "tool_calls": None,
+    }
+    result = translate(req(HI, answer, user("why not?")))
+    assert result.body["messages"][1]["content"] == [{"type": "text", "text": "I can't help with that."}]
+    one_note(result, "messages[1].refusal", "approximated")
+    one_note(result, "messages[1].annotations", "dropped")
+
+
+def test_reasoning_effort_max_is_known() -> None:
+    request = {**req(HI, reasoning_effort="max", max_tokens=100_000), "model": "claude-future-1"}  # not in the table
+    assert translate(request).body["thinking"]["budget_tokens"] == 65536

@@ -153,7 +153,7 @@ def test_usage_with_null_cache_fields() -> None:
     assert usage["prompt_tokens_details"]["cached_tokens"] == 0
 
 
-def test_unknown_block_types_are_skipped() -> None:
+def test_server_tool_and_unknown_blocks_are_kept_in_provider_specific_fields_not_skipped() -> None:
     msg = message(
         [
             text_block("Searching. "),
@@ -166,6 +166,75 @@ def test_unknown_block_types_are_skipped() -> None:
     answer = complete(msg)["choices"][0]["message"]
     assert answer["content"] == "Searching. Found it."
     assert "tool_calls" not in answer  # a server tool is not a call the client must answer
+    assert answer["provider_specific_fields"]["content_blocks"] == [
+        msg["content"][1],
+        msg["content"][2],
+        msg["content"][3],
+    ]
+
+
+# ---- web search citations -> message.annotations (issue 10) --------------------------------------
+
+
+def cited(text: str, *citations: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "text", "text": text, "citations": list(citations)}
+
+
+def web_citation(url: str, title: str | None = "A page") -> dict[str, Any]:
+    return {
+        "type": "web_search_result_location",
+        "url": url,
+        "title": title,
+        "encrypted_index": "Eo8BCioIAhgB",
+        "cited_text": "Claude Shannon was born on April 30, 1916",
+    }
+
+
+def test_web_search_citations_become_url_citation_annotations_over_the_cited_text() -> None:
+    from openai.types.chat.chat_completion_message import Annotation
+
+    msg = message(
+        [
+            text_block("Based on the search results, "),
+            cited(
+                "Claude Shannon was born on April 30, 1916",
+                web_citation("https://en.wikipedia.org/wiki/Claude_Shannon"),
+            ),
+            text_block(", in Petoskey. "),
+            cited(
+                "He died in 2001.",
+                web_citation("https://example.org/obit", None),
+                web_citation("https://example.com/b"),
+            ),
+        ]
+    )
+    answer = complete(msg)["choices"][0]["message"]
+    content = answer["content"]
+    annotations = [Annotation.model_validate(a) for a in answer["annotations"]]
+    assert [
+        (a.url_citation.url, content[a.url_citation.start_index : a.url_citation.end_index]) for a in annotations
+    ] == [
+        ("https://en.wikipedia.org/wiki/Claude_Shannon", "Claude Shannon was born on April 30, 1916"),
+        ("https://example.org/obit", "He died in 2001."),
+        ("https://example.com/b", "He died in 2001."),
+    ]
+    assert annotations[0].url_citation.title == "A page"
+    assert annotations[1].url_citation.title == "https://example.org/obit"  # no title: the URL stands in
+    assert "provider_specific_fields" not in answer
+
+
+def test_document_citations_are_kept_with_their_range_where_openai_has_no_annotation() -> None:
+    char = {
+        "type": "char_location",
+        "cited_text": "grass is green",
+        "document_index": 0,
+        "document_title": "Facts",
+        "start_char_index": 0,
+        "end_char_index": 14,
+    }
+    answer = complete(message([text_block("So: "), cited("the grass is green", char)]))["choices"][0]["message"]
+    assert "annotations" not in answer
+    assert answer["provider_specific_fields"]["citations"] == [{"start_index": 4, "end_index": 22, "citation": char}]
 
 
 def test_an_error_object_is_not_translated_as_a_message() -> None:

@@ -127,6 +127,51 @@ def test_server_tool_blocks_produce_no_tool_calls() -> None:
     assert not [d for d in deltas(chunks) if "tool_calls" in d]
     assert "".join(d.get("content") or "" for d in deltas(chunks)) == "It is sunny."
     assert choice_chunks(chunks)[-1]["choices"][0]["finish_reason"] == "stop"
+    blocks = [b for d in deltas(chunks) for b in (d.get("provider_specific_fields") or {}).get("content_blocks", [])]
+    assert [b["type"] for b in blocks] == ["server_tool_use", "web_search_tool_result"]
+    assert blocks[0]["input"] == {"query": "weather"}  # assembled from its input_json_delta fragments
+
+
+CITATION = {
+    "type": "web_search_result_location",
+    "url": "https://en.wikipedia.org/wiki/Claude_Shannon",
+    "title": "Claude Shannon - Wikipedia",
+    "encrypted_index": "Eo8BCioIAhgB",
+    "cited_text": "Claude Shannon was born on April 30, 1916",
+}
+
+
+def cited_text_events(index: int, *texts: str) -> list[dict[str, Any]]:
+    """A text block as Anthropic streams a cited one: citations_delta first, then the text."""
+    return [
+        block_start(index, {"type": "text", "text": "", "citations": []}),
+        delta(index, {"type": "citations_delta", "citation": CITATION}),
+        *(delta(index, {"type": "text_delta", "text": t}) for t in texts),
+        block_stop(index),
+    ]
+
+
+CITED_STREAM = [
+    message_start(),
+    *server_tool_events(0),
+    *text_events(2, "Based on the results, "),
+    *cited_text_events(3, "Claude Shannon was born ", "on April 30, 1916"),
+    *text_events(4, "."),
+    message_delta("end_turn"),
+    message_stop(),
+]
+
+
+def test_citations_in_a_stream_become_annotations_once_the_cited_block_is_complete() -> None:
+    from openai.types.chat.chat_completion_message import Annotation
+
+    chunks = run(CITED_STREAM)
+    content = "".join(d.get("content") or "" for d in deltas(chunks))
+    found = [Annotation.model_validate(a) for d in deltas(chunks) for a in d.get("annotations") or []]
+    assert len(found) == 1
+    cite = found[0].url_citation
+    assert (cite.url, cite.title) == (CITATION["url"], CITATION["title"])
+    assert content[cite.start_index : cite.end_index] == "Claude Shannon was born on April 30, 1916"
 
 
 def test_finish_reason_only_on_the_last_choice_chunk() -> None:
@@ -249,6 +294,7 @@ STREAMS = {
         message_stop(),
     ],
     "max-tokens": [message_start(), *text_events(0, "trunc"), message_delta("max_tokens"), message_stop()],
+    "citations": CITED_STREAM,
     "only-tool": [
         message_start(),
         *tool_events(0, "toolu_x", "f", {"q": [1, 2, {"deep": "é"}]}, cuts=7),
@@ -276,3 +322,18 @@ def test_streamed_result_equals_translate_response_of_the_accumulated_message(ev
         for tc in message.get("tool_calls", []):
             tc["function"]["arguments"] = json.loads(tc["function"]["arguments"])
     assert streamed["message"] == expected
+
+
+def test_the_chunk_accumulator_adds_up_annotations_and_kept_blocks_as_translate_response_gives_them() -> None:
+    """What `chat --stream --format json` and batch results keep of a stream."""
+    from protoshift.translator.accumulate import ChunkAccumulator
+
+    accumulator = ChunkAccumulator()
+    for chunk in run(CITED_STREAM):
+        accumulator.add(chunk)
+    completion = accumulator.completion()
+    validate_completion(completion)
+    expected = translate_response(accumulate_anthropic(CITED_STREAM))["choices"][0]["message"]
+    message = completion["choices"][0]["message"]
+    assert message["annotations"] == expected["annotations"]
+    assert message["provider_specific_fields"] == expected["provider_specific_fields"]

@@ -59,3 +59,38 @@ def refusal_explanation(stop_details: Any) -> str | None:
         if isinstance(explanation, str) and explanation:
             return explanation
     return None
+
+
+def citation_annotations(citations: Any, start: int, end: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An Anthropic text block's citations -> OpenAI `url_citation` annotations over the block's
+    characters in the joined content (`start`, `end`: Python string indices, end exclusive), and
+    the citations OpenAI has no annotation for (documents, pages, ...), each with the same range."""
+    annotations: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    if not isinstance(citations, list):
+        return annotations, others
+    for citation in citations:
+        if not isinstance(citation, dict):
+            continue
+        kind = citation.get("type")
+        url = citation.get("url") if kind == "web_search_result_location" else citation.get("source")
+        if kind in ("web_search_result_location", "search_result_location") and _is_url(url):
+            title = citation.get("title")
+            annotations.append(
+                {
+                    "type": "url_citation",
+                    "url_citation": {
+                        "url": url,
+                        "title": title if isinstance(title, str) and title else url,
+                        "start_index": start,
+                        "end_index": end,
+                    },
+                }
+            )
+        else:
+            others.append({"start_index": start, "end_index": end, "citation": citation})
+    return annotations, others
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))

@@ -8,6 +8,7 @@ from typing import Any
 from protoshift.translator.checks import want_list, want_object
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.to_openai.completion import (
+    citation_annotations,
     completion_id,
     finish_reason,
     openai_usage,
@@ -21,7 +22,11 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
 
     Text blocks are joined exactly as they are; tool_use blocks become tool_calls; thinking goes to
     `message.reasoning_content`, and the thinking blocks with their signatures to
-    `message.thinking_blocks`, so a later turn can hand them back. Unknown block types are skipped.
+    `message.thinking_blocks`, so a later turn can hand them back. Citations of web search results
+    become `message.annotations` (`url_citation`, over the characters of the text they back).
+    What OpenAI has no field for is kept, as Anthropic sent it, under
+    `message.provider_specific_fields` (LiteLLM's name): `citations` (other citations, with their
+    character range) and `content_blocks` (server tool calls and results, and any other block type).
     """
     msg = want_object(message, "$")
     if msg.get("type") == "error":
@@ -29,6 +34,10 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
         raise TranslationError("error", f"this is an Anthropic error, not a message: {error.get('message', '')}")
     blocks = want_list(msg.get("content"), "content")
     texts: list[str] = []
+    length = 0  # characters of content so far
+    annotations: list[dict[str, Any]] = []
+    other_citations: list[dict[str, Any]] = []
+    other_blocks: list[dict[str, Any]] = []
     reasoning: list[str] = []
     thinking_blocks: list[dict[str, Any]] = []
     tool_calls: list[dict[str, Any]] = []
@@ -39,6 +48,11 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
         if kind == "text":
             if isinstance(text := block.get("text"), str):
                 texts.append(text)
+                if block.get("citations"):
+                    found, others = citation_annotations(block["citations"], length, length + len(text))
+                    annotations += found
+                    other_citations += others
+                length += len(text)
         elif kind == "tool_use":
             tool_calls.append(
                 {
@@ -58,7 +72,8 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
             )
         elif kind == "redacted_thinking":
             thinking_blocks.append({"type": "redacted_thinking", "data": block.get("data") or ""})
-        # server tools, their results, compaction, fallback markers ...: nothing OpenAI can carry
+        else:  # server tool calls and results, compaction, ...: no OpenAI field, kept as they are
+            other_blocks.append(block)
 
     answer: dict[str, Any] = {
         "role": "assistant",
@@ -70,6 +85,15 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
     if thinking_blocks:
         answer["reasoning_content"] = "".join(reasoning)
         answer["thinking_blocks"] = thinking_blocks
+    if annotations:
+        answer["annotations"] = annotations
+    if other_citations or other_blocks:
+        extra: dict[str, Any] = {}
+        if other_citations:
+            extra["citations"] = other_citations
+        if other_blocks:
+            extra["content_blocks"] = other_blocks
+        answer["provider_specific_fields"] = extra
     return {
         "id": completion_id(msg.get("id")),
         "object": "chat.completion",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
 from protoshift.translator.to_openai.completion import (
+    citation_annotations,
     completion_id,
     finish_reason,
     openai_usage,
@@ -21,15 +23,28 @@ _TEXT, _THINKING, _TOOL, _OTHER = 0, 1, 2, 3
 
 
 class _Block:
-    __slots__ = ("args_sent", "initial_input", "kind", "signature", "thinking", "tool_index")
+    __slots__ = (
+        "args_sent",
+        "block",
+        "citations",
+        "initial_input",
+        "kind",
+        "signature",
+        "start",
+        "thinking",
+        "tool_index",
+    )
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
         self.tool_index = -1
         self.args_sent = False
         self.initial_input: Any = None
-        self.thinking: list[str] = []
+        self.thinking: list[str] = []  # thinking text, or the input JSON fragments of an _OTHER block
         self.signature = ""
+        self.start = 0  # a text block's first character in the content
+        self.citations: list[Any] | None = None  # a text block's citations
+        self.block: dict[str, Any] | None = None  # an _OTHER block as it started
 
 
 class StreamTranslator:
@@ -40,13 +55,17 @@ class StreamTranslator:
       once with its signature under `thinking_blocks` so the turn can be handed back;
     - each tool_use block -> one tool_calls index (0, 1, 2 ... counting tool calls only): id, name and
       empty arguments first, then the argument fragments as they come;
+    - a text block's citations of web search results -> `annotations` (`url_citation`) once the block
+      is complete, over its characters in the content; other citations, server tool calls and their
+      results (any block OpenAI has no field for) -> `provider_specific_fields` (`citations`,
+      `content_blocks`), as Anthropic sent them, once each is complete;
     - finish_reason on the last choice chunk; with include_usage a final `choices: []` usage chunk;
     - an `error` event raises UpstreamStreamError; `close()` before message_stop raises
       IncompleteStreamError. Chunks given out before stay given out.
     """
 
     __slots__ = (
-        "_blocks", "_created", "_finished", "_id", "_include_usage", "_model", "_stopped",
+        "_blocks", "_chars", "_created", "_finished", "_id", "_include_usage", "_model", "_stopped",
         "_tool_count", "_usage", "started",
     )  # fmt: skip
 
@@ -57,6 +76,7 @@ class StreamTranslator:
         self._model = ""
         self._blocks: dict[Any, _Block] = {}  # keyed by the event's index, whatever it is
         self._tool_count = 0
+        self._chars = 0  # characters of content given out (annotation ranges)
         self._usage: dict[str, Any] = {}
         self._finished = False  # a finish_reason chunk was given out
         self._stopped = False  # message_stop arrived
@@ -110,9 +130,16 @@ class StreamTranslator:
         kind = block.get("type")
         index = event.get("index")
         if kind == "text":
-            self._blocks[index] = _Block(_TEXT)
+            state = _Block(_TEXT)
+            state.start = self._chars
+            self._blocks[index] = state
+            if block.get("citations"):
+                state.citations = list(block["citations"])
             text = block.get("text")
-            return [self._chunk({"content": text})] if isinstance(text, str) and text else []
+            if isinstance(text, str) and text:
+                self._chars += len(text)
+                return [self._chunk({"content": text})]
+            return []
         if kind == "tool_use":
             state = _Block(_TOOL)
             state.tool_index = self._tool_count
@@ -134,10 +161,12 @@ class StreamTranslator:
                 state.thinking.append(thinking)
                 return [self._chunk({"reasoning_content": thinking})]
             return []
-        self._blocks[index] = _Block(_OTHER)
+        state = _Block(_OTHER)
+        self._blocks[index] = state
         if kind == "redacted_thinking":
             return [self._chunk({"thinking_blocks": [{"type": "redacted_thinking", "data": block.get("data") or ""}]})]
-        return []  # server tools and their results, compaction, fallback markers: nothing OpenAI can carry
+        state.block = dict(block)  # server tool calls and results, ...: given out whole at their stop
+        return []
 
     def _delta(self, event: dict[str, Any]) -> list[Chunk]:
         state = self._blocks.get(event.get("index"))
@@ -147,10 +176,17 @@ class StreamTranslator:
         kind = delta.get("type")
         if kind == "text_delta":
             text = delta.get("text")
-            return [self._chunk({"content": text})] if isinstance(text, str) and text else []
+            if isinstance(text, str) and text:
+                self._chars += len(text)
+                return [self._chunk({"content": text})]
+            return []
         if kind == "input_json_delta":
             fragment = delta.get("partial_json")
-            if state.kind != _TOOL or not isinstance(fragment, str) or not fragment:
+            if not isinstance(fragment, str) or not fragment:
+                return []
+            if state.kind != _TOOL:
+                if state.block is not None:  # a server tool call's input, given out with the block
+                    state.thinking.append(fragment)
                 return []
             state.args_sent = True
             return [self._chunk({"tool_calls": [{"index": state.tool_index, "function": {"arguments": fragment}}]})]
@@ -164,7 +200,11 @@ class StreamTranslator:
             signature = delta.get("signature")
             if isinstance(signature, str):
                 state.signature += signature
-        return []  # citations and delta types added after this was written
+        elif kind == "citations_delta" and state.kind == _TEXT:
+            if state.citations is None:
+                state.citations = []
+            state.citations.append(delta.get("citation"))
+        return []  # delta types added after this was written
 
     def _block_stop(self, event: dict[str, Any]) -> list[Chunk]:
         state = self._blocks.get(event.get("index"))
@@ -178,7 +218,27 @@ class StreamTranslator:
             arguments = tool_arguments(state.initial_input)
             state.args_sent = True
             return [self._chunk({"tool_calls": [{"index": state.tool_index, "function": {"arguments": arguments}}]})]
+        if state.kind == _TEXT and state.citations:
+            return self._citations(state)
+        if state.block is not None:
+            block, state.block = state.block, None
+            if state.thinking:
+                try:
+                    block["input"] = json.loads("".join(state.thinking))
+                except ValueError:
+                    block["input"] = "".join(state.thinking)  # cut or malformed: kept as sent
+            return [self._chunk({"provider_specific_fields": {"content_blocks": [block]}})]
         return []
+
+    def _citations(self, state: _Block) -> list[Chunk]:
+        annotations, others = citation_annotations(state.citations, state.start, self._chars)
+        state.citations = None
+        delta: dict[str, Any] = {}
+        if annotations:
+            delta["annotations"] = annotations
+        if others:
+            delta["provider_specific_fields"] = {"citations": others}
+        return [self._chunk(delta)] if delta else []
 
     def _message_delta(self, event: dict[str, Any]) -> list[Chunk]:
         usage = event.get("usage")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
@@ -245,31 +245,61 @@ def parse_row(pattern: Any, cells: Any) -> ModelFacts:
     values: dict[str, Any] = {}
     for key, value in table.items():
         path = f"{where}.{key}"
-        if key in ("max_output", "context_window"):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise TranslationError(path, "expected a positive integer")
-        elif key == "sampling":
-            if value not in SAMPLING_VALUES:
-                raise TranslationError(path, f"expected one of {', '.join(SAMPLING_VALUES)}")
-        elif key == "thinking":
-            if value not in THINKING_VALUES:
-                raise TranslationError(path, f"expected one of {', '.join(THINKING_VALUES)}")
-        elif key == "efforts":
-            if not isinstance(value, list) or not value or any(v not in EFFORT_LEVELS for v in value):
-                raise TranslationError(path, f"expected a list of effort levels ({', '.join(EFFORT_LEVELS)})")
-            values[key] = tuple(level for level in EFFORT_LEVELS if level in value)
-            continue
-        elif key in ("structured_outputs", "forced_tool_choice", "prefill", "vision", "pdf"):
-            if not isinstance(value, bool):
-                raise TranslationError(path, "expected true or false")
-        elif key in ("checked", "source"):
-            if not isinstance(value, str):
-                raise TranslationError(path, "expected a string")
-        else:
+        cell = _CELLS.get(key)
+        if cell is None:
             known = ", ".join(f.name for f in fields(ModelFacts) if f.name != "pattern")
             raise TranslationError(path, f"unknown model fact (known: {known})")
-        values[key] = value
+        values[key] = cell(value, path)
     return ModelFacts(pattern, **values)
+
+
+# ---- one checker per kind of cell: the value as the row keeps it, or TranslationError ----------
+
+
+def _positive_int(value: Any, path: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise TranslationError(path, "expected a positive integer")
+    return value
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any, str], Any]:
+    def check(value: Any, path: str) -> Any:
+        if value not in choices:
+            raise TranslationError(path, f"expected one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _efforts(value: Any, path: str) -> tuple[str, ...]:
+    """A list of effort levels, kept lowest first."""
+    if not isinstance(value, list) or not value or any(v not in EFFORT_LEVELS for v in value):
+        raise TranslationError(path, f"expected a list of effort levels ({', '.join(EFFORT_LEVELS)})")
+    return tuple(level for level in EFFORT_LEVELS if level in value)
+
+
+def _flag(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise TranslationError(path, "expected true or false")
+    return value
+
+
+def _text(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise TranslationError(path, "expected a string")
+    return value
+
+
+_CELLS: dict[str, Callable[[Any, str], Any]] = {
+    "max_output": _positive_int,
+    "context_window": _positive_int,
+    "sampling": _one_of(SAMPLING_VALUES),
+    "thinking": _one_of(THINKING_VALUES),
+    "efforts": _efforts,
+    **dict.fromkeys(("structured_outputs", "forced_tool_choice", "prefill", "vision", "pdf"), _flag),
+    "checked": _text,
+    "source": _text,
+}
 
 
 def exact_pattern(model: str) -> str:

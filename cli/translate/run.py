@@ -21,6 +21,7 @@ from protoshift.cli.io.output import atomic_file, json_document, json_line, stdo
 from protoshift.translator import (
     IncompleteStreamError,
     Note,
+    RequestTranslation,
     StreamTranslator,
     TranslationError,
     UpstreamStreamError,
@@ -160,21 +161,27 @@ def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
             if options.explain:
                 run.explained.extend((where, row) for row in exc.explain(value))
             raise
-        if options.explain:
-            run.explained.extend((where, row) for row in translation.explain(value))
-        elif options.jsonl:
-            for note in translation.notes:
-                if note.action in LOSSY_ACTIONS:
-                    run.note_counts[(note.path, note.action, note.reason)] += 1
-        else:
-            for note in translation.notes:
-                if note.action in LOSSY_ACTIONS:
-                    run.diag.warn(f"note: {note}")
-        if translation.betas:
-            run.diag.warn(f"note: send with header anthropic-beta: {','.join(translation.betas)}")
+        _report_translation(translation, value, where, run)
         return translation.body
 
     return request
+
+
+def _report_translation(translation: RequestTranslation, value: Any, where: str, run: _Run) -> None:
+    """A translated request's notes: its --explain rows, or the lossy ones (counted per note with --jsonl,
+    printed otherwise); and the anthropic-beta header it needs."""
+    if run.options.explain:
+        run.explained.extend((where, row) for row in translation.explain(value))
+    elif run.options.jsonl:
+        for note in translation.notes:
+            if note.action in LOSSY_ACTIONS:
+                run.note_counts[(note.path, note.action, note.reason)] += 1
+    else:
+        for note in translation.notes:
+            if note.action in LOSSY_ACTIONS:
+                run.diag.warn(f"note: {note}")
+    if translation.betas:
+        run.diag.warn(f"note: send with header anthropic-beta: {','.join(translation.betas)}")
 
 
 def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:

@@ -101,18 +101,18 @@ class MessageConverter:
                             turns.append({"role": role, "content": [{"type": "text", "text": content}]})
                         continue
                 elif size == 3 and message.get("role") == "tool":
-                    # A tool loop's results: {"role": "tool", "tool_call_id": ..., "content": "..."} and nothing else.
+                    # A tool loop's results: {"role": "tool", "tool_call_id": ..., "content": "..."} and nothing else,
+                    # answering a call that waits for it. Anything else, a wrong id included, goes the full way.
                     call_id, content = message.get("tool_call_id"), message.get("content")
-                    if type(call_id) is str and call_id and type(content) is str:
-                        try:
-                            self._add_result(self._ids.get(call_id, call_id), content, f"messages[{i}]", "tool_call_id")
-                        except TranslationError as exc:
-                            self.ctx.failed(exc)
+                    if (
+                        type(call_id) is str
+                        and call_id
+                        and type(content) is str
+                        and (tool_use_id := self._ids.get(call_id, call_id)) in self._open_calls
+                    ):
+                        self._add_result(tool_use_id, content, f"messages[{i}]", "tool_call_id")
                         continue
-            try:
-                self._message(message, f"messages[{i}]", i)
-            except TranslationError as exc:
-                self.ctx.failed(exc)
+            self._message(message, f"messages[{i}]", i)
         self._require_results_answered()
         self._check_prefill()
         if not self.turns and len(problems) == before:
@@ -120,38 +120,28 @@ class MessageConverter:
         return self.system, self.turns
 
     def _message(self, message: Any, path: str, i: int) -> None:
-        msg = message if type(message) is dict else want_object(message, path)
-        role = msg.get("role")
-        known = MESSAGE_KEYS.get(role) if isinstance(role, str) else None
-        if known is None or not isinstance(role, str):
-            if role is None:
-                raise TranslationError(f"{path}.role", "is required")
-            raise TranslationError(
-                f"{path}.role",
-                f"unknown role {role!r} (expected system, developer, user, assistant, tool or function)",
-            )
-        if not known.issuperset(msg):
-            self.ctx.unknown_keys(msg, known, path)
-        if role != "function" and msg.get("name") is not None:
-            self.ctx.note(f"{path}.name", "dropped", "Anthropic messages have no participant name")
-        cc = msg.get("cache_control")
-        mark = self._mark() if cc is not None else (0, 0, 0)
-        if role == "user":
-            self._user(msg, path)
-        elif role == "assistant":
-            self._assistant(msg, path, i)
-        elif role in ("system", "developer"):
-            self._system(msg, path)
-        elif role == "tool":
-            self._tool(msg, path)
-        else:
-            self._function(msg, path)
-        if cc is not None:
-            self._message_cache_control(cc, path, role, mark)
+        """One message by the full rules; what cannot be translated is added to the problems."""
+        try:
+            msg = message if type(message) is dict else want_object(message, path)
+            role = msg.get("role")
+            known = MESSAGE_KEYS.get(role) if isinstance(role, str) else None
+            if known is None or not isinstance(role, str):
+                raise _role_error(role, path)
+            if not known.issuperset(msg):
+                self.ctx.unknown_keys(msg, known, path)
+            if role != "function" and msg.get("name") is not None:
+                self.ctx.note(f"{path}.name", "dropped", "Anthropic messages have no participant name")
+            cc = msg.get("cache_control")
+            mark = self._mark() if cc is not None else (0, 0, 0)
+            _ROLES[role](self, msg, path, i)
+            if cc is not None:
+                self._message_cache_control(cc, path, role, mark)
+        except TranslationError as exc:
+            self.ctx.failed(exc)
 
     # ---- roles -------------------------------------------------------------------------------
 
-    def _system(self, msg: dict[str, Any], path: str) -> None:
+    def _system(self, msg: dict[str, Any], path: str, i: int) -> None:
         if self._seen_conversation:
             self.ctx.note(
                 path,
@@ -178,7 +168,7 @@ class MessageConverter:
             if block is not None:
                 self.system.append(block)
 
-    def _user(self, msg: dict[str, Any], path: str) -> None:
+    def _user(self, msg: dict[str, Any], path: str, i: int) -> None:
         self._seen_conversation = True
         before = len(self.ctx.problems)
         blocks = self._content(msg.get("content"), f"{path}.content", allow_media=True)
@@ -192,18 +182,8 @@ class MessageConverter:
         self._require_results_answered()
         self._seen_conversation = True
         before = len(self.ctx.problems)
-        blocks: list[Block] = []
         rare = not _PLAIN_ASSISTANT_KEYS.issuperset(msg)  # LiteLLM's reasoning, refusals, audio, legacy calls
-        if rare:
-            thinking = msg.get("thinking_blocks")
-            if thinking is not None:  # reasoning_content, if any, is the same text: thinking_blocks carry it
-                blocks.extend(self._thinking_blocks(thinking, f"{path}.thinking_blocks"))
-            elif msg.get("reasoning_content"):
-                self.ctx.note(
-                    f"{path}.reasoning_content",
-                    "dropped",
-                    "reasoning without its signature cannot be handed back to Anthropic",
-                )
+        blocks: list[Block] = self._reasoning(msg, path) if rare else []
         content = msg.get("content")
         if content is not None:
             blocks.extend(self._content(content, f"{path}.content", allow_media=False))
@@ -220,19 +200,36 @@ class MessageConverter:
                     self.ctx.failed(exc)
                     self._keep_failed_call_open(call, f"{path}.tool_calls[{j}]")
         if rare and (function_call := msg.get("function_call")) is not None:
-            try:
-                blocks.append(self._legacy_call(function_call, f"{path}.function_call"))
-            except TranslationError as exc:
-                self.ctx.failed(exc)
-                if isinstance(function_call, dict) and isinstance(function_call.get("name"), str):
-                    self._legacy_calls.append((function_call["name"], f"call_legacy_failed_{i}"))
-                    self._open_calls[f"call_legacy_failed_{i}"] = f"{path}.function_call"
+            self._function_call(function_call, f"{path}.function_call", i, blocks)
         if not blocks:
             if len(self.ctx.problems) == before:
                 self.ctx.note(path, "dropped", _EMPTY_ASSISTANT)
             return
         self._last_assistant = i
         self._append("assistant", blocks)
+
+    def _reasoning(self, msg: dict[str, Any], path: str) -> list[Block]:
+        """An earlier answer's reasoning: its thinking blocks, handed back as they were."""
+        thinking = msg.get("thinking_blocks")
+        if thinking is not None:  # reasoning_content, if any, is the same text: thinking_blocks carry it
+            return self._thinking_blocks(thinking, f"{path}.thinking_blocks")
+        if msg.get("reasoning_content"):
+            self.ctx.note(
+                f"{path}.reasoning_content",
+                "dropped",
+                "reasoning without its signature cannot be handed back to Anthropic",
+            )
+        return []
+
+    def _function_call(self, function_call: Any, path: str, i: int, blocks: list[Block]) -> None:
+        """A legacy `function_call`: a tool_use block; if it fails, its result is still awaited by name."""
+        try:
+            blocks.append(self._legacy_call(function_call, path))
+        except TranslationError as exc:
+            self.ctx.failed(exc)
+            if isinstance(function_call, dict) and isinstance(function_call.get("name"), str):
+                self._legacy_calls.append((function_call["name"], f"call_legacy_failed_{i}"))
+                self._open_calls[f"call_legacy_failed_{i}"] = path
 
     def _assistant_extras(self, msg: dict[str, Any], path: str, i: int, blocks: list[Block]) -> None:
         refusal = msg.get("refusal")
@@ -248,14 +245,14 @@ class MessageConverter:
         if msg.get("audio") is not None:
             self.ctx.note(f"{path}.audio", "dropped", "Anthropic has no audio turns")
 
-    def _tool(self, msg: dict[str, Any], path: str) -> None:
+    def _tool(self, msg: dict[str, Any], path: str, i: int) -> None:
         call_id = msg.get("tool_call_id")
         if type(call_id) is not str or not call_id:
             call_id = want_str(call_id, f"{path}.tool_call_id", nonempty=True)
         tool_use_id = self._ids.get(call_id, call_id)
         self._add_result(tool_use_id, msg.get("content"), path, "tool_call_id")
 
-    def _function(self, msg: dict[str, Any], path: str) -> None:
+    def _function(self, msg: dict[str, Any], path: str, i: int) -> None:
         name = want_str(msg.get("name"), f"{path}.name", nonempty=True)
         for k in range(len(self._legacy_calls) - 1, -1, -1):
             call_name, call_id = self._legacy_calls[k]
@@ -588,6 +585,26 @@ class MessageConverter:
                 "approximated",
                 "trailing whitespace removed: Anthropic rejects a final assistant message (prefill) ending in it",
             )
+
+
+# Each role's rules (every handler takes the message, its JSON path and its index).
+_ROLES: dict[str, Callable[[MessageConverter, dict[str, Any], str, int], None]] = {
+    "user": MessageConverter._user,
+    "assistant": MessageConverter._assistant,
+    "system": MessageConverter._system,
+    "developer": MessageConverter._system,
+    "tool": MessageConverter._tool,
+    "function": MessageConverter._function,
+}
+
+
+def _role_error(role: Any, path: str) -> TranslationError:
+    if role is None:
+        return TranslationError(f"{path}.role", "is required")
+    return TranslationError(
+        f"{path}.role",
+        f"unknown role {role!r} (expected system, developer, user, assistant, tool or function)",
+    )
 
 
 def _parse_arguments(raw: Any, base: str, field: str) -> dict[str, Any]:

@@ -73,19 +73,12 @@ def translate_request(
     """
     req = want_object(request, "$")
     model = req.get("model")
-    if type(model) is not str or not model:
-        ctx = Context("", None)
-        try:
-            if model is None:
-                raise TranslationError("model", "is required")
-            want_str(model, "model", nonempty=True)
-        except TranslationError as exc:
-            ctx.failed(exc)
-        model = ""
-    else:
+    if type(model) is str and model:
         ctx = Context(model, (DEFAULT_TABLE if models is None else _table(models)).lookup(model))
+    else:
+        ctx = _context_without_model(model)
     ctx.default_max_tokens = default_max_tokens
-    body: dict[str, Any] = {"model": model, "max_tokens": 0, "system": []}
+    body: dict[str, Any] = {"model": ctx.model, "max_tokens": 0, "system": []}
     try:
         messages = req.get("messages")
         if messages is None:
@@ -96,6 +89,33 @@ def translate_request(
     except TranslationError as exc:
         ctx.failed(exc)
         body["messages"] = []
+    _run_steps(req, body, ctx)
+    result = RequestTranslation(body, ctx.notes, ctx.betas, ctx.include_usage)
+    if not body["system"]:
+        del body["system"]
+    if ctx.breakpoints:
+        fit_breakpoints(body, ctx)
+    if strict:
+        _refuse_lossy(ctx)
+    if ctx.problems:
+        raise TranslationError.of(_in_request_order(ctx, req), ctx.notes)
+    return result
+
+
+def _context_without_model(model: Any) -> Context:
+    """The context of a request whose model is missing or not a non-empty string: that is its first problem."""
+    ctx = Context("", None)
+    try:
+        if model is None:
+            raise TranslationError("model", "is required")
+        want_str(model, "model", nonempty=True)
+    except TranslationError as exc:
+        ctx.failed(exc)
+    return ctx
+
+
+def _run_steps(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
+    """Every other field, one step each (`_STEPS`); a step that fails adds its problems and the rest go on."""
     # Only the steps for the fields the request has (most requests have a few): a step costs a call.
     wanted = 1
     for key in req:
@@ -104,25 +124,20 @@ def translate_request(
         wanted |= _TOOLS  # a tool history needs its tools declared
     if wanted == 1:
         _max_tokens(req, body, ctx)
-    else:
-        for bit, step in _STEPS:
-            if wanted & bit:
-                try:
-                    step(req, body, ctx)
-                except TranslationError as exc:
-                    ctx.failed(exc)
-    result = RequestTranslation(body, ctx.notes, ctx.betas, ctx.include_usage)
-    if not body["system"]:
-        del body["system"]
-    if ctx.breakpoints:
-        fit_breakpoints(body, ctx)
-    if strict:
-        for note in ctx.notes:
-            if note.action in LOSSY_ACTIONS:
-                ctx.refuse(note.path, f"would be {note.action} ({note.reason}); refused in strict mode")
-    if ctx.problems:
-        raise TranslationError.of(_in_request_order(ctx, req), ctx.notes)
-    return result
+        return
+    for bit, step in _STEPS:
+        if wanted & bit:
+            try:
+                step(req, body, ctx)
+            except TranslationError as exc:
+                ctx.failed(exc)
+
+
+def _refuse_lossy(ctx: Context) -> None:
+    """Strict mode: whatever would be dropped or approximated is a problem instead."""
+    for note in ctx.notes:
+        if note.action in LOSSY_ACTIONS:
+            ctx.refuse(note.path, f"would be {note.action} ({note.reason}); refused in strict mode")
 
 
 def _table(models: Models) -> ModelTable:
@@ -201,15 +216,7 @@ def _rejected_fields(req: dict[str, Any], body: dict[str, Any], ctx: Context) ->
 
 def _sampling(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
     if (temperature := req.get("temperature")) is not None:
-        try:
-            value = want_number(temperature, "temperature", 0, 2)
-        except TranslationError as exc:
-            ctx.failed(exc)  # and top_p is still checked
-        else:
-            if value > 1:
-                ctx.note("temperature", "approximated", f"Anthropic's range is 0-1; {value} clamped to 1")
-                value = 1
-            body["temperature"] = value
+        _temperature(temperature, body, ctx)
     if (top_p := req.get("top_p")) is not None:
         value = want_number(top_p, "top_p", 0, 1)
         if value < 1:  # 1 is the default: sending it only risks "temperature and top_p" conflicts
@@ -218,18 +225,33 @@ def _sampling(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
     if facts is None or facts.sampling in (None, "all"):
         return
     if facts.sampling == "none":
-        for key in ("temperature", "top_p"):
-            if key in body:
-                value = body.pop(key)
-                if value == 1:
-                    ctx.note(
-                        key, "defaulted", f"not sent: {ctx.model} takes no sampling parameters, and 1 is the default"
-                    )
-                else:
-                    ctx.note(key, "dropped", f"{ctx.model} takes no sampling parameters")
+        _no_sampling(body, ctx)
     elif "temperature" in body and "top_p" in body:
         del body["top_p"]
         ctx.note("top_p", "dropped", f"{ctx.model} takes temperature or top_p, not both: temperature is sent")
+
+
+def _temperature(temperature: Any, body: dict[str, Any], ctx: Context) -> None:
+    try:
+        value = want_number(temperature, "temperature", 0, 2)
+    except TranslationError as exc:
+        ctx.failed(exc)  # and top_p is still checked
+        return
+    if value > 1:
+        ctx.note("temperature", "approximated", f"Anthropic's range is 0-1; {value} clamped to 1")
+        value = 1
+    body["temperature"] = value
+
+
+def _no_sampling(body: dict[str, Any], ctx: Context) -> None:
+    """A model that takes no sampling parameters: temperature and top_p are taken out of the body."""
+    for key in ("temperature", "top_p"):
+        if key in body:
+            value = body.pop(key)
+            if value == 1:
+                ctx.note(key, "defaulted", f"not sent: {ctx.model} takes no sampling parameters, and 1 is the default")
+            else:
+                ctx.note(key, "dropped", f"{ctx.model} takes no sampling parameters")
 
 
 def _stop(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:

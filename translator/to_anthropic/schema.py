@@ -14,6 +14,7 @@ refused with its path instead of raising a bare ValueError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from protoshift.translator.checks import type_name
@@ -41,45 +42,67 @@ def _is_primitive(value: object) -> bool:
 def _adapt(schema: Any, path: str, ctx: Context) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise TranslationError(path, f"a JSON schema must be an object here, got {type_name(schema)}")
-    rest = dict(schema)
+    rest = dict(schema)  # what no rule has taken yet: described at the end
     out: dict[str, Any] = {}
-
     # $defs first, so a root {"$ref": ..., "$defs": ...} keeps its definitions (as the SDK does).
     defs = rest.pop("$defs", None)
     if defs is not None:
-        if not isinstance(defs, dict):
-            raise TranslationError(child(path, "$defs"), f"expected an object, got {type_name(defs)}")
-        defs_path = child(path, "$defs")
-        out["$defs"] = {name: _adapt(sub, child(defs_path, name), ctx) for name, sub in defs.items()}
-
+        out["$defs"] = _defs(defs, path, ctx)
     ref = rest.pop("$ref", None)
     if ref is not None:
-        out["$ref"] = ref
-        for key, value in rest.items():
-            if value is not None:
-                ctx.note(child(path, key), "dropped", "Anthropic structured outputs take a $ref on its own")
-        return out
-
+        return _ref(ref, rest, out, path, ctx)
     type_ = rest.pop("type", None)
-    any_of = rest.pop("anyOf", None)
-    one_of = rest.pop("oneOf", None)
-    all_of = rest.pop("allOf", None)
+    combinators = rest.pop("anyOf", None), rest.pop("oneOf", None), rest.pop("allOf", None)
+    has_literals = ("enum" in rest or "const" in rest) and _literals(rest, out)
+    if has_literals:
+        type_ = None  # the values say it all (a list of types too: the values must also match it)
+    elif isinstance(type_, list):
+        return _type_list(type_, combinators, rest, out, path, ctx)
+    _values(type_, combinators, has_literals, out, path, ctx)
+    if "description" in rest or "title" in rest:
+        _annotations(rest, out, path)
+    keywords = _TYPE_KEYWORDS.get(type_) if isinstance(type_, str) else None
+    if keywords is not None:
+        keywords(rest, out, path, ctx)
+    elif type_ is not None and (not isinstance(type_, str) or type_ not in _SIMPLE_TYPES):
+        raise TranslationError(child(path, "type"), f"unknown JSON schema type {type_!r}")
+    if rest:
+        _describe(rest, out, path, ctx)
+    return out
 
+
+def _defs(defs: Any, path: str, ctx: Context) -> dict[str, Any]:
+    defs_path = child(path, "$defs")
+    if not isinstance(defs, dict):
+        raise TranslationError(defs_path, f"expected an object, got {type_name(defs)}")
+    return {name: _adapt(sub, child(defs_path, name), ctx) for name, sub in defs.items()}
+
+
+def _ref(ref: Any, rest: dict[str, Any], out: dict[str, Any], path: str, ctx: Context) -> dict[str, Any]:
+    """A $ref stands alone: the schema's other keywords are dropped ($defs excepted)."""
+    out["$ref"] = ref
+    for key, value in rest.items():
+        if value is not None:
+            ctx.note(child(path, key), "dropped", "Anthropic structured outputs take a $ref on its own")
+    return out
+
+
+def _literals(rest: dict[str, Any], out: dict[str, Any]) -> bool:
+    """An enum of primitive values and a primitive const are kept; True if either was."""
     enum = rest.get("enum")
     if isinstance(enum, list) and enum and all(_is_primitive(value) for value in enum):
         out["enum"] = list(rest.pop("enum"))
     if "const" in rest and _is_primitive(rest["const"]):
         out["const"] = rest.pop("const")
-    has_literals = "enum" in out or "const" in out
-    if has_literals:
-        type_ = None  # the values say it all (a list of types too: the values must also match it)
-    elif isinstance(type_, list):
-        if any_of is not None or one_of is not None or all_of is not None:
-            raise TranslationError(
-                child(path, "type"), "a list of types beside anyOf, oneOf or allOf cannot be adapted"
-            )
-        return _type_list(type_, rest, out, path, ctx)
+    return "enum" in out or "const" in out
 
+
+def _values(
+    type_: Any, combinators: tuple[Any, Any, Any], has_literals: bool, out: dict[str, Any], path: str, ctx: Context
+) -> None:
+    """Which values the schema takes: any of its variants (oneOf sent as anyOf), all of them, or its
+    type, unless an enum or a const already says."""
+    any_of, one_of, all_of = combinators
     if isinstance(any_of, list):
         out["anyOf"] = [_adapt(variant, f"{child(path, 'anyOf')}[{k}]", ctx) for k, variant in enumerate(any_of)]
     elif isinstance(one_of, list):
@@ -96,6 +119,8 @@ def _adapt(schema: Any, path: str, ctx: Context) -> dict[str, Any]:
             )
         out["type"] = type_
 
+
+def _annotations(rest: dict[str, Any], out: dict[str, Any], path: str) -> None:
     description = rest.pop("description", None)
     if description is not None:
         if not isinstance(description, str):
@@ -105,37 +130,37 @@ def _adapt(schema: Any, path: str, ctx: Context) -> dict[str, Any]:
     if title is not None:
         out["title"] = title
 
-    if type_ == "object":
-        _object(rest, out, path, ctx)
-    elif type_ == "string":
-        fmt = rest.pop("format", None)
-        if isinstance(fmt, str) and fmt in SUPPORTED_STRING_FORMATS:
-            out["format"] = fmt
-        elif fmt:
-            rest["format"] = fmt  # left over: goes to the description
-    elif type_ == "array":
-        items = rest.pop("items", None)
-        if items is not None:
-            out["items"] = _adapt(items, child(path, "items"), ctx)
-        min_items = rest.pop("minItems", None)
-        if min_items in (0, 1) and not isinstance(min_items, bool):
-            out["minItems"] = min_items
-        elif min_items is not None:
-            rest["minItems"] = min_items
-    elif type_ is not None and (not isinstance(type_, str) or type_ not in _SIMPLE_TYPES):
-        raise TranslationError(child(path, "type"), f"unknown JSON schema type {type_!r}")
 
-    if rest:
-        described = out.get("description")
-        out["description"] = (
-            (described + "\n\n" if described is not None else "")
-            + "{"
-            + ", ".join(f"{key}: {value}" for key, value in rest.items())
-            + "}"
-        )
-        for key in rest:
-            ctx.note(child(path, key), "approximated", _MOVED)
-    return out
+def _string(rest: dict[str, Any], out: dict[str, Any], path: str, ctx: Context) -> None:
+    fmt = rest.pop("format", None)
+    if isinstance(fmt, str) and fmt in SUPPORTED_STRING_FORMATS:
+        out["format"] = fmt
+    elif fmt:
+        rest["format"] = fmt  # left over: goes to the description
+
+
+def _array(rest: dict[str, Any], out: dict[str, Any], path: str, ctx: Context) -> None:
+    items = rest.pop("items", None)
+    if items is not None:
+        out["items"] = _adapt(items, child(path, "items"), ctx)
+    min_items = rest.pop("minItems", None)
+    if min_items in (0, 1) and not isinstance(min_items, bool):
+        out["minItems"] = min_items
+    elif min_items is not None:
+        rest["minItems"] = min_items
+
+
+def _describe(rest: dict[str, Any], out: dict[str, Any], path: str, ctx: Context) -> None:
+    """Keywords no rule took are appended to the description, where the model reads them."""
+    described = out.get("description")
+    out["description"] = (
+        (described + "\n\n" if described is not None else "")
+        + "{"
+        + ", ".join(f"{key}: {value}" for key, value in rest.items())
+        + "}"
+    )
+    for key in rest:
+        ctx.note(child(path, key), "approximated", _MOVED)
 
 
 def _object(rest: dict[str, Any], out: dict[str, Any], path: str, ctx: Context) -> None:
@@ -163,10 +188,19 @@ def _object(rest: dict[str, Any], out: dict[str, Any], path: str, ctx: Context) 
         out["required"] = list(required) if isinstance(required, list) else required
 
 
-def _type_list(types: list[Any], rest: dict[str, Any], out: dict[str, Any], path: str, ctx: Context) -> dict[str, Any]:
+def _type_list(
+    types: list[Any],
+    combinators: tuple[Any, Any, Any],
+    rest: dict[str, Any],
+    out: dict[str, Any],
+    path: str,
+    ctx: Context,
+) -> dict[str, Any]:
     """`{"type": ["string", "null"], ...}` -> `{"anyOf": [{"type": "string", ...}, {"type": "null"}]}`:
     the same values, in the form the rules above handle. Keywords go to the non-null variants (whose
     notes keep this schema's path); description and title stay outside."""
+    if any(combinator is not None for combinator in combinators):
+        raise TranslationError(child(path, "type"), "a list of types beside anyOf, oneOf or allOf cannot be adapted")
     if not types or not all(isinstance(t, str) for t in types):
         raise TranslationError(child(path, "type"), "expected a type name or a non-empty list of type names")
     outer = {key: rest.pop(key) for key in ("description", "title") if key in rest}
@@ -183,3 +217,11 @@ def _type_list(types: list[Any], rest: dict[str, Any], out: dict[str, Any], path
     if outer.get("title") is not None:
         result["title"] = outer["title"]
     return result
+
+
+# The keywords of these types have rules of their own; the other types' go to the description.
+_TYPE_KEYWORDS: dict[str, Callable[[dict[str, Any], dict[str, Any], str, Context], None]] = {
+    "object": _object,
+    "string": _string,
+    "array": _array,
+}

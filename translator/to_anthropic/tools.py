@@ -47,47 +47,56 @@ _TWICE = "set both on the tool and inside function; the one inside function is s
 def translate_tools(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
     tools: list[dict[str, Any]] = []
     names: dict[str, str] = {}  # tool name -> path of the tool that defined it
-
-    def add(converted: dict[str, Any], path: str) -> None:
-        name = converted.get("name")
-        if isinstance(name, str):
-            if name in names:
-                ctx.refuse(
-                    path, f"a tool named {name!r} is already defined at {names[name]} (Anthropic needs unique names)"
-                )
-                return
-            names[name] = path
-        tools.append(converted)
-
     if (raw := req.get("tools")) is not None:
         for j, tool in enumerate(want_list(raw, "tools")):
             path = f"tools[{j}]"
             try:
-                add(_tool(tool if type(tool) is dict else want_object(tool, path), path, ctx), path)
+                _add(_tool(tool if type(tool) is dict else want_object(tool, path), path, ctx), path, tools, names, ctx)
             except TranslationError as exc:
                 ctx.failed(exc)
     if (legacy := req.get("functions")) is not None:
-        for j, fn in enumerate(want_list(legacy, "functions")):
-            path = f"functions[{j}]"
-            try:
-                add(_function(want_object(fn, path), path, ctx, LEGACY_FUNCTION_KEYS), path)
-            except TranslationError as exc:
-                ctx.failed(exc)
+        _add_functions(legacy, tools, names, ctx)
     if (search := req.get("web_search_options")) is not None:
-        try:
-            web_search = _web_search(search, ctx)
-        except TranslationError as exc:
-            ctx.failed(exc)
-        else:
-            if "web_search" in names:
-                ctx.note(
-                    "web_search_options", "dropped", f"{names['web_search']} already gives Claude a web_search tool"
-                )
-            else:
-                add(web_search, "web_search_options")
+        _add_web_search(search, tools, names, ctx)
     if tools:
         body["tools"] = tools
     _tool_choice(req, body, ctx, set(names))
+
+
+def _add_functions(legacy: Any, tools: list[dict[str, Any]], names: dict[str, str], ctx: Context) -> None:
+    for j, fn in enumerate(want_list(legacy, "functions")):
+        path = f"functions[{j}]"
+        try:
+            _add(_function(want_object(fn, path), path, ctx, LEGACY_FUNCTION_KEYS), path, tools, names, ctx)
+        except TranslationError as exc:
+            ctx.failed(exc)
+
+
+def _add_web_search(search: Any, tools: list[dict[str, Any]], names: dict[str, str], ctx: Context) -> None:
+    try:
+        web_search = _web_search(search, ctx)
+    except TranslationError as exc:
+        ctx.failed(exc)
+        return
+    if "web_search" in names:
+        ctx.note("web_search_options", "dropped", f"{names['web_search']} already gives Claude a web_search tool")
+    else:
+        _add(web_search, "web_search_options", tools, names, ctx)
+
+
+def _add(
+    converted: dict[str, Any], path: str, tools: list[dict[str, Any]], names: dict[str, str], ctx: Context
+) -> None:
+    """One more tool for the body, unless its name is taken: Anthropic needs unique names."""
+    name = converted.get("name")
+    if isinstance(name, str):
+        if name in names:
+            ctx.refuse(
+                path, f"a tool named {name!r} is already defined at {names[name]} (Anthropic needs unique names)"
+            )
+            return
+        names[name] = path
+    tools.append(converted)
 
 
 # ---- one tool ------------------------------------------------------------------------------------
@@ -102,9 +111,7 @@ def _tool(tool: dict[str, Any], path: str, ctx: Context) -> dict[str, Any]:
             want_object(tool.get("function"), f"{path}.function"), f"{path}.function", ctx, FUNCTION_KEYS
         )
         if len(tool) > 2:
-            _extras(tool, path, converted, ctx)
-            if tool.get("cache_control") is not None:
-                _tool_cache_control(converted, tool["cache_control"], f"{path}.cache_control", ctx)
+            _anthropic_fields(tool, path, converted, ctx)
         return converted
     if isinstance(kind, str) and kind in SERVER_TOOLS:
         return _server_tool(tool, kind, path, ctx)
@@ -137,18 +144,30 @@ def _function(fn: dict[str, Any], path: str, ctx: Context, known: frozenset[str]
         elif schema["type"] != "object":
             raise TranslationError(f"{path}.parameters.type", 'Anthropic tool input must be "object"')
     if (strict := fn.get("strict")) is not None and want_bool(strict, f"{path}.strict"):
-        facts = ctx.facts
-        if facts is not None and facts.structured_outputs is False:
-            ctx.note(f"{path}.strict", "dropped", f"{ctx.model} has no structured outputs: the input is not enforced")
-        else:
-            schema = adapt_schema(schema, f"{path}.parameters", ctx)
-            tool["strict"] = True
+        schema = _strict(schema, tool, path, ctx)
     tool["input_schema"] = schema
     if not plain and known is FUNCTION_KEYS:
-        _extras(fn, path, tool, ctx)
-        if fn.get("cache_control") is not None:
-            _tool_cache_control(tool, fn["cache_control"], f"{path}.cache_control", ctx)
+        _anthropic_fields(fn, path, tool, ctx)
     return tool
+
+
+def _strict(schema: dict[str, Any], tool: dict[str, Any], path: str, ctx: Context) -> dict[str, Any]:
+    """A strict function: its schema adapted for structured outputs, or `strict` dropped on a model
+    known to lack them."""
+    facts = ctx.facts
+    if facts is not None and facts.structured_outputs is False:
+        ctx.note(f"{path}.strict", "dropped", f"{ctx.model} has no structured outputs: the input is not enforced")
+        return schema
+    adapted = adapt_schema(schema, f"{path}.parameters", ctx)
+    tool["strict"] = True
+    return adapted
+
+
+def _anthropic_fields(source: dict[str, Any], path: str, tool: dict[str, Any], ctx: Context) -> None:
+    """Anthropic's own custom-tool fields and `cache_control`, on the OpenAI tool or inside its `function`."""
+    _extras(source, path, tool, ctx)
+    if source.get("cache_control") is not None:
+        _tool_cache_control(tool, source["cache_control"], f"{path}.cache_control", ctx)
 
 
 def _extras(source: dict[str, Any], path: str, tool: dict[str, Any], ctx: Context) -> None:
@@ -214,33 +233,42 @@ def _web_search(value: Any, ctx: Context) -> dict[str, Any]:
     tool: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
     size = options.get("search_context_size")
     if size is not None:
-        if not isinstance(size, str) or size not in SEARCH_CONTEXT_MAX_USES:
-            raise TranslationError("web_search_options.search_context_size", 'expected "low", "medium" or "high"')
-        tool["max_uses"] = SEARCH_CONTEXT_MAX_USES[size]
-        ctx.note(
-            "web_search_options.search_context_size",
-            "approximated",
-            f"Anthropic's web search has no context size; {size} sent as at most {tool['max_uses']} searches",
-        )
+        tool["max_uses"] = _max_uses(size, ctx)
     location = options.get("user_location")
     if location is not None:
-        path = "web_search_options.user_location"
-        location = want_object(location, path)
-        if not USER_LOCATION_KEYS.issuperset(location):
-            ctx.unknown_keys(location, USER_LOCATION_KEYS, path)
-        if location.get("type", "approximate") != "approximate":
-            raise TranslationError(f"{path}.type", 'expected "approximate"')
-        approximate = location.get("approximate")
-        where: dict[str, Any] = {"type": "approximate"}
-        if approximate is not None:
-            approximate = want_object(approximate, f"{path}.approximate")
-            if not APPROXIMATE_LOCATION_KEYS.issuperset(approximate):
-                ctx.unknown_keys(approximate, APPROXIMATE_LOCATION_KEYS, f"{path}.approximate")
-            for key in ("city", "region", "country", "timezone"):
-                if (part := approximate.get(key)) is not None:
-                    where[key] = want_str(part, f"{path}.approximate.{key}")
-        tool["user_location"] = where
+        tool["user_location"] = _user_location(location, "web_search_options.user_location", ctx)
     return tool
+
+
+def _max_uses(size: Any, ctx: Context) -> int:
+    """search_context_size -> the most searches Claude may run (Anthropic's web search has no context size)."""
+    if not isinstance(size, str) or size not in SEARCH_CONTEXT_MAX_USES:
+        raise TranslationError("web_search_options.search_context_size", 'expected "low", "medium" or "high"')
+    max_uses = SEARCH_CONTEXT_MAX_USES[size]
+    ctx.note(
+        "web_search_options.search_context_size",
+        "approximated",
+        f"Anthropic's web search has no context size; {size} sent as at most {max_uses} searches",
+    )
+    return max_uses
+
+
+def _user_location(value: Any, path: str, ctx: Context) -> dict[str, Any]:
+    location = want_object(value, path)
+    if not USER_LOCATION_KEYS.issuperset(location):
+        ctx.unknown_keys(location, USER_LOCATION_KEYS, path)
+    if location.get("type", "approximate") != "approximate":
+        raise TranslationError(f"{path}.type", 'expected "approximate"')
+    where: dict[str, Any] = {"type": "approximate"}
+    approximate = location.get("approximate")
+    if approximate is not None:
+        approximate = want_object(approximate, f"{path}.approximate")
+        if not APPROXIMATE_LOCATION_KEYS.issuperset(approximate):
+            ctx.unknown_keys(approximate, APPROXIMATE_LOCATION_KEYS, f"{path}.approximate")
+        for key in ("city", "region", "country", "timezone"):
+            if (part := approximate.get(key)) is not None:
+                where[key] = want_str(part, f"{path}.approximate.{key}")
+    return where
 
 
 # ---- tool_choice ---------------------------------------------------------------------------------
@@ -264,10 +292,7 @@ def _tool_choice(req: dict[str, Any], body: dict[str, Any], ctx: Context, names:
         return
     anthropic_choice = _anthropic_choice(choice, choice_path, names, ctx) if choice is not None else None
     if parallel is False:
-        if anthropic_choice is None:
-            anthropic_choice = {"type": "auto"}
-        if anthropic_choice["type"] != "none":
-            anthropic_choice["disable_parallel_tool_use"] = True
+        anthropic_choice = _one_call_at_a_time(anthropic_choice)
     if anthropic_choice is not None:
         facts = ctx.facts
         if anthropic_choice["type"] in ("any", "tool") and facts is not None and facts.forced_tool_choice is False:
@@ -276,6 +301,15 @@ def _tool_choice(req: dict[str, Any], body: dict[str, Any], ctx: Context, names:
                 f"{ctx.model} does not take a forced tool choice; use auto and ask for the tool in the prompt",
             )
         body["tool_choice"] = anthropic_choice
+
+
+def _one_call_at_a_time(choice: dict[str, Any] | None) -> dict[str, Any]:
+    """parallel_tool_calls false: Anthropic's disable_parallel_tool_use, on the choice (auto if none)."""
+    if choice is None:
+        choice = {"type": "auto"}
+    if choice["type"] != "none":
+        choice["disable_parallel_tool_use"] = True
+    return choice
 
 
 def _declare_tools_of_history(body: dict[str, Any], ctx: Context) -> None:

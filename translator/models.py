@@ -1,4 +1,5 @@
 """What each Claude model accepts: one row per model-id pattern, one fact per cell, each row dated and sourced.
+(And the OpenAI models an Anthropic request may be sent to: their output limit and whether they reason.)
 
 `translate_request` looks the request's model up here so that offline bodies, Message Batches (which
 have no second chance) and live calls are right the first time. A cell left `None` is not known:
@@ -177,6 +178,27 @@ BUILTIN: tuple[ModelFacts, ...] = (
         "claude-3-haiku*", max_output=4_096, context_window=200_000, sampling="all", thinking="none",
         structured_outputs=False, vision=True,
         checked="2026-11-30", source=f"{_DOCS}/about-claude/models/overview#legacy-models",
+    ),
+    # -- OpenAI models, for the other direction (Anthropic requests to an OpenAI-compatible backend):
+    # max_tokens is lowered to max_output; reasoning models get reasoning_effort (low/medium/high)
+    # and no sampling parameters; the others get no reasoning_effort.
+    ModelFacts(
+        "gpt-4.1*", max_output=32_768, context_window=1_047_576, thinking="none", vision=True, pdf=True,
+        checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-4.1-fast.md (-> platform.openai.com/docs/models/gpt-4.1)",
+    ),
+    ModelFacts(
+        "gpt-4o*", max_output=16_384, context_window=128_000, thinking="none", vision=True, pdf=True,
+        checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-4o-mini-fast.md; docs.uipath.com supported-models-and-limits (GPT-4o)",
+    ),
+    ModelFacts(
+        "gpt-5*", max_output=128_000, sampling="none", thinking="adaptive", efforts=("low", "medium", "high"),
+        vision=True, pdf=True,
+        checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-5-fast.md, .../openai/gpt-5.2-fast.md, .../gpt-5.4.md",
+    ),
+    ModelFacts(
+        "o[34]*", max_output=100_000, context_window=200_000, sampling="none", thinking="adaptive",
+        efforts=("low", "medium", "high"), vision=True, pdf=True,
+        checked="2026-11-30", source="https://vercel.com/ai-gateway/models/o4-mini-fast.md; RooCodeInc/Roo-Code#2691 (-> platform.openai.com/docs/models/o3)",
     ),
 )  # fmt: skip
 

@@ -83,9 +83,9 @@ class AnthropicMessages:
         return out
 
     def _message(self, message: Any, path: str, i: int) -> None:
-        msg = want_object(message, path)
+        msg = message if type(message) is dict else want_object(message, path)
         role = msg.get("role")
-        if not ANTHROPIC_MESSAGE_KEYS.issuperset(msg):
+        if len(msg) != 2 and not ANTHROPIC_MESSAGE_KEYS.issuperset(msg):
             self.ctx.unknown_keys(msg, ANTHROPIC_MESSAGE_KEYS, path)
         content = msg.get("content")
         if content is None:
@@ -134,7 +134,9 @@ class AnthropicMessages:
         parts: list[Part] = []
         answered: set[str] = set()
         problems = len(self.ctx.problems)
-        for j, item in enumerate(want_list(content, path)):
+        for j, item in enumerate(content if type(content) is list else want_list(content, path)):
+            if type(item) is dict and self._plain_user_block(item, parts, tool_messages, answered):
+                continue
             bpath = f"{path}[{j}]"
             try:
                 block = item if type(item) is dict else want_object(item, bpath)
@@ -151,6 +153,31 @@ class AnthropicMessages:
         elif not tool_messages and len(self.ctx.problems) == problems:
             self.ctx.note(path, "dropped", "an empty user turn")
 
+    def _plain_user_block(
+        self, item: dict[str, Any], parts: list[Part], tool_messages: list[Message], answered: set[str]
+    ) -> bool:
+        """The short paths of a user turn: a text block, or a tool result of text with nothing else in it
+        (a tool loop's); False for anything else (the full rules then read it)."""
+        kind, size = item.get("type"), len(item)
+        if kind == "text" and size == 2 and type(item.get("text")) is str:
+            parts.append({"type": "text", "text": item["text"]})
+            return True
+        if kind == "tool_result" and size == 3:
+            call_id, result = item.get("tool_use_id"), item.get("content")
+            if type(call_id) is not str or call_id not in self._open_calls:
+                return False
+            if type(result) is list and all(
+                type(b) is dict and len(b) == 2 and b.get("type") == "text" and type(b.get("text")) is str
+                for b in result
+            ):
+                texts = [{"type": "text", "text": b["text"]} for b in result]
+                result = _content(texts) if texts else ""
+            if type(result) is str:
+                answered.add(call_id)
+                tool_messages.append({"role": "tool", "tool_call_id": call_id, "content": result})
+                return True
+        return False
+
     def _assistant(self, content: Any, path: str, message_path: str) -> None:
         if isinstance(content, str):
             self.out.append({"role": "assistant", "content": content})
@@ -158,13 +185,21 @@ class AnthropicMessages:
         texts: list[str] = []
         reasoning: list[str] = []
         calls: list[dict[str, Any]] = []
+        call_paths: dict[str, str] = {}
         thinking_path = ""
-        for j, item in enumerate(want_list(content, path)):
+        for j, item in enumerate(content if type(content) is list else want_list(content, path)):
+            if type(item) is dict and _plain_assistant_block(item, texts, calls):
+                if len(calls) > len(call_paths):
+                    call_paths[calls[-1]["id"]] = f"{path}[{j}]"
+                continue
             bpath = f"{path}[{j}]"
             try:
                 block = item if type(item) is dict else want_object(item, bpath)
+                before = len(calls)
                 if self._assistant_block(block, bpath, texts, reasoning, calls) and not thinking_path:
                     thinking_path = bpath
+                if len(calls) > before:
+                    call_paths[calls[-1]["id"]] = bpath
             except TranslationError as exc:
                 self.ctx.failed(exc)
         if thinking_path:
@@ -174,13 +209,23 @@ class AnthropicMessages:
                 "thinking sent as the message's reasoning_content (the DeepSeek/vLLM convention); its signature is"
                 " not sent",
             )
+        self._assistant_message(texts, reasoning, calls, call_paths, message_path)
+
+    def _assistant_message(
+        self,
+        texts: list[str],
+        reasoning: list[str],
+        calls: list[dict[str, Any]],
+        call_paths: dict[str, str],
+        message_path: str,
+    ) -> None:
         if not texts and not calls and not reasoning:
             self.ctx.note(message_path, "dropped", "nothing in this assistant turn can be sent")
             return
         message: Message = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
         if calls:
             message["tool_calls"] = calls
-            self._open_calls = {call["id"]: f"{path}[{k}]" for k, call in enumerate(calls)}
+            self._open_calls = call_paths
         if reasoning:
             message["reasoning_content"] = "".join(reasoning)
         self.out.append(message)
@@ -413,6 +458,22 @@ class AnthropicMessages:
         for call_path in self._open_calls.values():
             self.ctx.refuse(call_path, "no tool_result answers this call in a user turn after it")
         self._open_calls = {}
+
+
+def _plain_assistant_block(item: dict[str, Any], texts: list[str], calls: list[dict[str, Any]]) -> bool:
+    """The short paths of an assistant turn: a text block or a tool_use block with nothing else in it.
+    False for anything else (the full rules then read it)."""
+    kind, size = item.get("type"), len(item)
+    if kind == "text" and size == 2 and type(item.get("text")) is str:
+        texts.append(item["text"])
+        return True
+    if kind == "tool_use" and size == 4:
+        call_id, name, arguments = item.get("id"), item.get("name"), item.get("input")
+        if type(call_id) is str and call_id and type(name) is str and name and type(arguments) is dict:
+            function = {"name": name, "arguments": tool_arguments(arguments)}
+            calls.append({"id": call_id, "type": "function", "function": function})
+            return True
+    return False
 
 
 def _content(parts: list[Part]) -> str | list[Part]:

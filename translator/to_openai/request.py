@@ -12,6 +12,7 @@ takes sampling parameters, images and PDFs.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,11 +66,11 @@ def translate_anthropic_request(
     ctx.default_max_tokens = default_max_tokens or 0
     body: dict[str, Any] = {"model": ctx.model, "messages": []}
     _messages(req, body, ctx)
-    steps: set[_Step] = {_max_tokens}
+    wanted = 1  # the steps of the fields the request has (a step costs a call), as bits
     for key in req:
-        steps.add(_STEP_OF.get(key, _other_fields))
-    for step in _STEPS:
-        if step in steps:
+        wanted |= _STEP_OF.get(key, _OTHER)
+    for bit, step in _STEPS:
+        if wanted & bit:
             try:
                 step(req, body, ctx)
             except TranslationError as exc:
@@ -142,8 +143,11 @@ def _max_tokens(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None
     body[field] = value
 
 
+_COMPLETION_TOKENS = re.compile("|".join(fnmatch.translate(pattern) for pattern in MAX_COMPLETION_TOKENS_MODELS))
+
+
 def _takes_completion_tokens(model: str) -> bool:
-    return any(fnmatch.fnmatchcase(model, pattern) for pattern in MAX_COMPLETION_TOKENS_MODELS)
+    return _COMPLETION_TOKENS.match(model) is not None
 
 
 def _sampling(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
@@ -226,21 +230,26 @@ def _other_fields(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> No
 
 
 _Step = Callable[[dict[str, Any], dict[str, Any], Context], None]
-_STEPS: tuple[_Step, ...] = (
-    _max_tokens, _sampling, _stop, _metadata, _stream, translate_tools, translate_reasoning, _other_fields,
-)  # fmt: skip
-_STEP_OF: dict[str, _Step] = {
-    "model": _max_tokens,
-    "messages": _max_tokens,
-    "system": _max_tokens,
-    "max_tokens": _max_tokens,
-    "temperature": _sampling,
-    "top_p": _sampling,
-    "stop_sequences": _stop,
-    "metadata": _metadata,
-    "stream": _stream,
-    "tools": translate_tools,
-    "tool_choice": translate_tools,
-    "thinking": translate_reasoning,
-    "output_config": translate_reasoning,
+# The steps in the order they run, each with its bit; the request fields that need each step.
+_STEPS: tuple[tuple[int, _Step], ...] = tuple(
+    (1 << k, step)
+    for k, step in enumerate(
+        (_max_tokens, _sampling, _stop, _metadata, _stream, translate_tools, translate_reasoning, _other_fields)
+    )
+)
+_OTHER = 1 << 7
+_STEP_OF: dict[str, int] = {
+    "model": 1,
+    "messages": 1,
+    "system": 1,
+    "max_tokens": 1,
+    "temperature": 1 << 1,
+    "top_p": 1 << 1,
+    "stop_sequences": 1 << 2,
+    "metadata": 1 << 3,
+    "stream": 1 << 4,
+    "tools": 1 << 5,
+    "tool_choice": 1 << 5,
+    "thinking": 1 << 6,
+    "output_config": 1 << 6,
 }

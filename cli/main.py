@@ -196,7 +196,8 @@ def serve_command(
     allow_insecure: AllowInsecure = False,
     quiet: Quiet = False,
 ) -> None:
-    """An OpenAI-compatible endpoint (/v1/chat/completions, /v1/models) in front of the backend."""
+    """An OpenAI-compatible endpoint (/v1/chat/completions, /v1/models) and an Anthropic-compatible one
+    (/v1/messages, /v1/messages/count_tokens: Claude Code, the anthropic SDK) in front of the backend."""
     from protoshift.cli.serve.command import ServeOptions, run_serve
 
     settings = _settings(

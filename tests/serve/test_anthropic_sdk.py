@@ -9,6 +9,7 @@ message and event it gives validates as the `anthropic` types."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import anthropic
@@ -74,6 +75,14 @@ def openai_bodies(server: FakeServer) -> list[dict[str, Any]]:
     return out
 
 
+def logged(running: Running, count: int = 1) -> list[dict[str, Any]]:
+    """The request log's lines: the gateway writes one once the answer is out, so it may lag the client a little."""
+    deadline = time.monotonic() + 10
+    while len(entries := running.requests_logged()) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return entries
+
+
 def sse_events(raw: bytes) -> list[dict[str, Any]]:
     """Anthropic SSE bytes -> events, checking the framing: `event: NAME`, `data: JSON` of that type, a blank line."""
     events = []
@@ -109,7 +118,7 @@ def test_create_returns_an_anthropic_message_from_an_openai_model(gateway: Gatew
         {"role": "user", "content": "Capital of France?"},
     ]
     assert body["model"] == "llama3.2" and body["max_tokens"] == 100
-    [entry] = running.requests_logged()
+    [entry] = logged(running)
     assert entry["route"] == "/v1/messages" and entry["status"] == 200
     assert (entry["prompt_tokens"], entry["completion_tokens"]) == (9, 3)
 
@@ -159,7 +168,7 @@ def test_stream_text_stream_and_final_message(gateway: GatewayFactory, upstream:
     assert (final.usage.input_tokens, final.usage.output_tokens) == (21, 5)
     [body] = openai_bodies(server)
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
-    [entry] = running.requests_logged()
+    [entry] = logged(running)
     assert entry["stream"] is True and (entry["prompt_tokens"], entry["completion_tokens"]) == (21, 5)
 
 

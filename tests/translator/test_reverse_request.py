@@ -491,3 +491,19 @@ def test_output_format_becomes_a_strict_json_schema_response_format() -> None:
 def test_every_note_is_lossy_or_informative_never_silent() -> None:
     t = translate(areq(user([{"type": "text", "text": "x", "cache_control": {"type": "ephemeral", "ttl": "1h"}}])))
     assert [(n.path, n.action in LOSSY_ACTIONS) for n in t.notes] == [("messages[0].content[0].cache_control", True)]
+
+
+def test_the_openai_rows_serve_this_direction_only() -> None:
+    from protoshift.translator import translate_request
+    from protoshift.translator.models import OPENAI_BUILTIN
+
+    for row in OPENAI_BUILTIN:  # dated and sourced, as the Claude rows are
+        assert row.checked == "2026-11-30" and row.source.startswith("https://") and row.max_output, row.pattern
+    assert DEFAULT_TABLE.lookup("gpt-4o") is None  # an OpenAI request naming gpt-4o is not reshaped for gpt-4o
+    forward = translate_request({"model": "gpt-4o", "max_tokens": 50000, "reasoning_effort": "low",
+                                 "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    assert forward.body["thinking"]["type"] == "enabled" and forward.body["max_tokens"] == 50000  # not 16384
+    assert DEFAULT_TABLE.openai_side().lookup("gpt-4o-mini") is not None
+    # a config row reaches both sides; the built-in rows of one side never reach the other
+    models = DEFAULT_TABLE.with_overrides({"gpt-4o*": {"max_output": 100}})
+    assert models.lookup("gpt-4o") is not None and models.openai_side().lookup("gpt-4o").max_output == 100  # type: ignore[union-attr]

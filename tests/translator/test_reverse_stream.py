@@ -212,3 +212,24 @@ def test_the_sse_framing_is_anthropics() -> None:
     )
     [decoded] = SSEDecoder().feed(raw)
     assert decoded.event == "content_block_delta"
+
+
+def test_arguments_repeated_whole_after_they_were_complete_are_not_given_out_twice() -> None:
+    events = run(
+        chunk({"tool_calls": [call(0, id="c", name="f", args='{"a": ')]}),
+        chunk({"tool_calls": [call(0, args="1}")]}),
+        chunk({"tool_calls": [call(0, args='{"a": 1}')]}, "tool_calls"),  # the whole arguments again, with the finish
+    )
+    assert_anthropic_event_sequence(events)
+    [tool] = accumulate_anthropic_events(events).content
+    assert tool.input == {"a": 1}  # type: ignore[union-attr]
+
+
+def test_a_nested_object_fragment_is_not_mistaken_for_a_repeat() -> None:
+    events = run(
+        chunk({"tool_calls": [call(0, id="c", name="f", args='{"a": ')]}),
+        chunk({"tool_calls": [call(0, args='{"b": 1}}')]}),
+        chunk({}, "tool_calls"),
+    )
+    [tool] = accumulate_anthropic_events(events).content
+    assert tool.input == {"a": {"b": 1}}  # type: ignore[union-attr]

@@ -327,6 +327,8 @@ class OpenAIStreamTranslator:
             delta = {"type": "thinking_delta", "thinking": text}
         else:
             assert call is not None
+            if call.complete or (call.args and text[0] == "{" and self._is_complete(call)):
+                return  # the arguments are a whole JSON value already (a server repeating them): nothing can follow
             call.args.append(text)
             delta = {"type": "input_json_delta", "partial_json": text}
         out.append({"type": "content_block_delta", "index": self._index, "delta": delta})

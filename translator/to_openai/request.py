@@ -58,7 +58,8 @@ def translate_anthropic_request(
     request. Raises TranslationError listing every problem (`problems`), each with its JSON path.
 
     `models`: the model capability table (a `ModelTable`, override rows as plain data, or None for
-    the built-in one). `default_max_tokens`: the limit for a request without `max_tokens` (which
+    the built-in one); its override rows are read over the built-in rows of OpenAI's models
+    (`ModelTable.openai_side()`), never over Claude's. `default_max_tokens`: the limit for a request without `max_tokens` (which
     Anthropic requires; None: it is required here too).
     """
     req = want_object(request, "$")
@@ -114,11 +115,12 @@ def _context(req: dict[str, Any], models: Models) -> Context:
 
 
 def _table(models: Models) -> ModelTable:
+    """The table of the other direction: OpenAI's models, under the caller's override rows."""
     if models is None:
-        return DEFAULT_TABLE
+        return DEFAULT_TABLE.openai_side()
     if isinstance(models, ModelTable):
-        return models
-    return DEFAULT_TABLE.with_overrides(models)
+        return models.openai_side()
+    return DEFAULT_TABLE.with_overrides(models).openai_side()
 
 
 # ---- the fields, one step each -------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """`python -m benchmarks [--json PATH] [--quick] [--no-litellm] [--no-startup] [--no-batch]
-[--no-chat-stream] [--only-chat-stream]`."""
+[--no-chat-stream] [--only-chat-stream] [--no-reverse]`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import batch, chat_stream, litellm_side, report, startup, streaming, translation
+from . import batch, chat_stream, litellm_side, report, reverse, startup, streaming, translation
 from .timing import timer_overhead_ns
 
 
@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-batch", action="store_true", help="skip the `batch run` throughput and memory figures")
     parser.add_argument("--no-chat-stream", action="store_true", help="skip the streaming chat path over loopback")
     parser.add_argument("--only-chat-stream", action="store_true", help="the streaming chat path alone")
+    parser.add_argument(
+        "--no-reverse", action="store_true", help="skip the other direction (Anthropic requests, OpenAI streams)"
+    )
     return parser
 
 
@@ -64,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         print(report.requests_text(figures["requests"]), end="\n\n", flush=True)
         figures["streams"] = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
         print(report.streams_text(figures["streams"]), end="\n\n", flush=True)
+    if not args.only_chat_stream and not args.no_reverse:
+        adapter = reverse.load_litellm() if litellm is not None else "skipped with LiteLLM"
+        if isinstance(adapter, str):
+            print(f"LiteLLM's /v1/messages adapter: {adapter}")
+        figures["reverse"] = reverse.run(None if isinstance(adapter, str) else adapter, reps, warmup)
+        print(reverse.text(figures["reverse"]), end="\n\n", flush=True)
     if not args.no_chat_stream:
         chat = chat_stream.run(litellm, quick=args.quick)
         figures["chat_stream"] = {mode: res.as_dict() for mode, res in chat.items()}

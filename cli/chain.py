@@ -34,6 +34,7 @@ def create_chain(
     sink = on_event or event_sink(diag)
     specs = [BackendSpec(primary or settings.backend, None), *settings.fallbacks]
     backends: list[tuple[Backend, str | None]] = []
+    models = settings.model_table()
     for position, spec in enumerate(specs):
         options: dict[str, Any] = {
             "timeout": settings.timeout,
@@ -42,8 +43,9 @@ def create_chain(
             "on_event": sink,
             "allow_insecure": settings.allow_insecure,
         }
-        if cloud.BACKENDS[spec.name].speaks == "anthropic":  # bodies shaped by the model capability table
-            options["models"] = settings.model_table()
+        # Bodies shaped by the model capability table: Anthropic bodies for a backend that speaks Anthropic,
+        # OpenAI bodies (from Anthropic requests, issue 14) for one that speaks OpenAI.
+        options["models"] = models
         if cloud.BACKENDS[spec.name].key_env is not None:
             options["api_key"] = settings.api_key_for(spec.name)
             options["base_url"] = settings.base_url_for(

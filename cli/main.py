@@ -29,7 +29,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 translate_app = typer.Typer(
-    help="Translate offline: OpenAI requests to Anthropic bodies, Anthropic responses and streams to OpenAI.",
+    help="Translate offline: OpenAI requests to Anthropic bodies, Anthropic responses and streams to OpenAI"
+    " (--from anthropic: the other way).",
     no_args_is_help=True,
 )
 app.add_typer(translate_app, name="translate")
@@ -47,6 +48,14 @@ OutDir = Annotated[
 ]
 Jsonl = Annotated[bool, typer.Option("--jsonl", help="One item per line; a failing line gives an error line.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr, errors only.")]
+Side = Annotated[
+    str,
+    typer.Option(
+        "--from",
+        help="The client's side: openai (OpenAI requests in, Anthropic answers back to OpenAI) or anthropic"
+        " (Anthropic requests in, OpenAI answers back to Anthropic).",
+    ),
+]
 # Options every command that talks to a provider shares (chat, batch).
 Backend = Annotated[
     str | None, typer.Option("--backend", "-b", help=f"{' | '.join(BACKEND_NAMES)} [{BACKEND_NAMES[0]}].")
@@ -76,23 +85,26 @@ def translate_request_command(
         int | None, typer.Option("--max-tokens", min=1, help="max_tokens when the request sets none [default: 8192].")
     ] = None,
     model: Model = None,
+    side: Side = "openai",
     quiet: Quiet = False,
 ) -> None:
-    """OpenAI chat request(s) -> Anthropic Messages request body, right for the model it names."""
+    """OpenAI chat request(s) -> Anthropic Messages request body, right for the model it names
+    (--from anthropic: Anthropic request(s) -> OpenAI Chat Completions body)."""
     from protoshift.cli.translate.run import TranslateOptions, run_translate
 
-    options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens, model=model)
+    options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens, model=model, side=side)
     finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
 
 
 @translate_app.command("response")
 def translate_response_command(
-    inputs: Inputs = None, out_dir: OutDir = None, jsonl: Jsonl = False, quiet: Quiet = False
+    inputs: Inputs = None, out_dir: OutDir = None, jsonl: Jsonl = False, side: Side = "openai", quiet: Quiet = False
 ) -> None:
-    """Anthropic message(s) -> OpenAI chat.completion."""
+    """Anthropic message(s) -> OpenAI chat.completion (--from anthropic: chat.completion -> Anthropic message)."""
     from protoshift.cli.translate.run import TranslateOptions, run_translate
 
-    finish(lambda: run_translate("response", inputs, TranslateOptions(out_dir, jsonl), _diagnostics(quiet=quiet)))
+    options = TranslateOptions(out_dir, jsonl, side=side)
+    finish(lambda: run_translate("response", inputs, options, _diagnostics(quiet=quiet)))
 
 
 @translate_app.command("stream")
@@ -102,12 +114,14 @@ def translate_stream_command(
     include_usage: Annotated[
         bool, typer.Option("--include-usage", help="End with a usage chunk (stream_options.include_usage).")
     ] = False,
+    side: Side = "openai",
     quiet: Quiet = False,
 ) -> None:
-    """Anthropic SSE stream -> OpenAI chat.completion.chunk SSE stream, live as it arrives."""
+    """Anthropic SSE stream -> OpenAI chat.completion.chunk SSE stream, live as it arrives
+    (--from anthropic: OpenAI SSE -> Anthropic SSE)."""
     from protoshift.cli.translate.run import TranslateOptions, run_translate
 
-    options = TranslateOptions(out_dir, include_usage=include_usage)
+    options = TranslateOptions(out_dir, include_usage=include_usage, side=side)
     finish(lambda: run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
 
 
@@ -182,7 +196,8 @@ def serve_command(
     allow_insecure: AllowInsecure = False,
     quiet: Quiet = False,
 ) -> None:
-    """An OpenAI-compatible endpoint (/v1/chat/completions, /v1/models) in front of the backend."""
+    """An OpenAI-compatible endpoint (/v1/chat/completions, /v1/models) and an Anthropic-compatible one
+    (/v1/messages, /v1/messages/count_tokens: Claude Code, the anthropic SDK) in front of the backend."""
     from protoshift.cli.serve.command import ServeOptions, run_serve
 
     settings = _settings(

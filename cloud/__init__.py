@@ -3,7 +3,9 @@
 Every backend takes and gives OpenAI Chat Completions format:
 `await backend.complete(request) -> chat.completion`, `backend.stream(request) -> async iterator
 of chat.completion.chunk`, `backend.prepare(request) -> PreparedRequest` (for `--dry-run`),
-`await backend.aclose()` (or `async with`). What happens along the way (retries, fallbacks,
+`await backend.aclose()` (or `async with`); and, beside it, Anthropic Messages format:
+`await backend.create_message(body, betas=...) -> message`, `backend.stream_message(body) -> async
+iterator of events`, `await backend.count_tokens(body) -> {"input_tokens", "exact"}`. What happens along the way (retries, fallbacks,
 translation notes, the `-v` trace) comes out as `CloudEvent`s through `on_event`; cloud/ prints
 nothing and knows no terminal. Errors carry facts (cloud.errors): `ConfigurationError` (nothing
 was sent), `BackendError` (the provider or the network failed), `FallbackExceptionGroup` (every

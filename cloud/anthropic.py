@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +12,7 @@ from urllib.parse import quote
 from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import InvalidRequestError, ResponseFormatError
+from protoshift.cloud.messages import COUNT_TOKENS_FIELDS, AnthropicEventStream, beta_header, message_body, token_count
 from protoshift.cloud.registry import BACKENDS, create_backend
 from protoshift.cloud.security import redact_headers
 from protoshift.translator import (
@@ -174,6 +175,44 @@ class AnthropicBackend(HTTPClient):
                 break
             after = last
         return models
+
+    # -- the Anthropic surface: a pass-through (no translation; the same retries, breaker and errors) --
+
+    def _message_headers(self, betas: Sequence[str], *, stream: bool) -> dict[str, str]:
+        headers = {
+            "x-api-key": self._key.reveal(),
+            "anthropic-version": ANTHROPIC_VERSION,
+            "content-type": "application/json",
+            "accept": "text/event-stream" if stream else "application/json",
+        }
+        if (beta := beta_header(betas)) is not None:
+            headers["anthropic-beta"] = beta
+        return headers
+
+    async def create_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        """POST /v1/messages with the caller's Anthropic request as it is; the Anthropic message."""
+        shaped = message_body(body, model=self.model, stream=False)
+        return await self._send_json(self.url, self._message_headers(betas, stream=False), shaped)
+
+    async def stream_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> AsyncGenerator[JSON, None]:
+        """POST /v1/messages with `stream: true`; Anthropic's events as they arrive."""
+        shaped = message_body(body, model=self.model, stream=True)
+        events = self._send_stream(self.url, self._message_headers(betas, stream=True), shaped, AnthropicEventStream)
+        async with aclosing(events):
+            async for event in events:
+                yield event
+
+    async def count_tokens(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        """POST /v1/messages/count_tokens (the fields it takes): `{"input_tokens": n, "exact": True}`."""
+        shaped = {key: value for key, value in body.items() if key in COUNT_TOKENS_FIELDS}
+        if self.model:
+            shaped["model"] = self.model
+        url = f"{self.base_url}/v1/messages/count_tokens"
+        answer = await self._send_json(url, self._message_headers(betas, stream=False), shaped)
+        try:
+            return token_count(answer, exact=True)
+        except ValueError as exc:
+            raise self._scrubbed(ResponseFormatError(self.name, f"count_tokens: {exc}")) from None
 
     def _adapted(self, error: InvalidRequestError, body: JSON, adaptations_left: int) -> JSON:
         """The body to send again when the model rejected a parameter other models take

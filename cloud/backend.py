@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,7 +14,9 @@ DEFAULT_TIMEOUT = 600.0  # seconds a call may take, as the official SDKs default
 
 
 class Backend(Protocol):
-    """What every backend offers. All take and give OpenAI Chat Completions format."""
+    """What every backend offers: the OpenAI surface (`complete`, `stream`, `prepare`: OpenAI Chat
+    Completions in and out) and, beside it, the Anthropic one (`create_message`, `stream_message`,
+    `count_tokens`: Anthropic Messages in and out; `betas` are the caller's `anthropic-beta` values)."""
 
     @property
     def name(self) -> str: ...
@@ -24,6 +26,18 @@ class Backend(Protocol):
     def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]: ...
 
     def prepare(self, request: Mapping[str, Any]) -> PreparedRequest: ...
+
+    async def create_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        """An Anthropic `MessageCreateParams` -> the Anthropic `Message`."""
+        ...
+
+    def stream_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> AsyncGenerator[JSON, None]:
+        """An Anthropic request -> Anthropic stream events (message_start ... message_stop), as they come."""
+        ...
+
+    async def count_tokens(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        """`{"input_tokens": n, "exact": bool}`: exact when the provider counted, else an estimate."""
+        ...
 
     async def list_models(self) -> list[JSON]:
         """The models the provider offers, as OpenAI model objects (`{"id", "object": "model",

@@ -9,7 +9,7 @@ each backend's failure in order (one backend tried: its own error)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from protoshift.cloud.backend import JSON, Backend, PreparedRequest
@@ -57,11 +57,14 @@ class FallbackBackend:
     def _group(errors: list[BackendError]) -> FallbackExceptionGroup:
         return FallbackExceptionGroup(f"all {len(errors)} backends tried failed", errors)
 
-    async def complete(self, request: Mapping[str, Any]) -> JSON:
+    async def _first(
+        self, call: Callable[[Backend, Mapping[str, Any]], Awaitable[JSON]], request: Mapping[str, Any]
+    ) -> JSON:
+        """`call` on each backend in turn until one answers (or the error says not to move on)."""
         errors: list[BackendError] = []
         for index, (backend, model) in enumerate(self.backends):
             try:
-                return await backend.complete(self._request(request, model))
+                return await call(backend, self._request(request, model))
             except BackendError as error:
                 errors.append(error)
                 if not self._move_on(index, error):
@@ -70,15 +73,21 @@ class FallbackBackend:
                     raise self._group(errors) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
+    async def _first_stream(
+        self,
+        open_stream: Callable[[Backend, Mapping[str, Any]], AsyncGenerator[JSON, None]],
+        request: Mapping[str, Any],
+    ) -> AsyncGenerator[JSON, None]:
+        """The stream `open_stream` gives on each backend in turn until one gives anything; once output
+        began, a failure ends it (no fallback mid-stream)."""
         errors: list[BackendError] = []
         for index, (backend, model) in enumerate(self.backends):
             started = False
             try:
-                async with contextlib.aclosing(backend.stream(self._request(request, model))) as chunks:
-                    async for chunk in chunks:
+                async with contextlib.aclosing(open_stream(backend, self._request(request, model))) as items:
+                    async for item in items:
                         started = True
-                        yield chunk
+                        yield item
                 return
             except BackendError as error:
                 errors.append(error)
@@ -86,6 +95,28 @@ class FallbackBackend:
                     if len(errors) == 1:
                         raise
                     raise self._group(errors) from None
+
+    async def complete(self, request: Mapping[str, Any]) -> JSON:
+        return await self._first(lambda backend, req: backend.complete(req), request)
+
+    async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
+        async with contextlib.aclosing(self._first_stream(lambda backend, req: backend.stream(req), request)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    # -- the Anthropic surface, chained the same way --------------------------------------------------
+
+    async def create_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        return await self._first(lambda backend, req: backend.create_message(req, betas=betas), body)
+
+    async def stream_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> AsyncGenerator[JSON, None]:
+        events = self._first_stream(lambda backend, req: backend.stream_message(req, betas=betas), body)
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
+
+    async def count_tokens(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        return await self._first(lambda backend, req: backend.count_tokens(req, betas=betas), body)
 
     async def list_models(self) -> list[JSON]:
         """The primary backend's models: the ones a request names without a fallback in mind."""

@@ -6,6 +6,7 @@ content_block_*, message_delta, message_stop), so every call goes through the re
 headers and SSE decoding. It answers `You said: <last user text>`, one word per token and per
 `text_delta`; honours `stop_sequences` and `max_tokens`; and calls a tool when `tool_choice`
 forces one (`any` or `tool`), with an input built from the schema's required properties.
+`/v1/messages/count_tokens` counts one token per word of the request, as the answers do.
 """
 
 from __future__ import annotations
@@ -214,7 +215,7 @@ def _models() -> httpx.Response:
 def _handle(request: httpx.Request) -> httpx.Response:
     if request.method == "GET" and request.url.path == "/v1/models":
         return _models()
-    if request.method != "POST" or request.url.path != "/v1/messages":
+    if request.method != "POST" or request.url.path not in ("/v1/messages", "/v1/messages/count_tokens"):
         return _error(404, "not_found_error", f"{request.method} {request.url.path} not found")
     if not request.headers.get("x-api-key"):
         return _error(401, "authentication_error", "x-api-key header is required")
@@ -226,6 +227,8 @@ def _handle(request: httpx.Request) -> httpx.Response:
         return _error(400, "invalid_request_error", "body is not JSON")
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return _error(400, "invalid_request_error", "messages: field required")
+    if request.url.path == "/v1/messages/count_tokens":  # one token per word, as the answers count them
+        return httpx.Response(200, json={"input_tokens": _words_in(body)}, headers={"request-id": "req_mock_count"})
     answer = _Answer(body)
     headers = {"request-id": "req_mock_" + answer.id[-12:]}
     if body.get("stream"):

@@ -3,7 +3,7 @@ the same protocol, passed through. Streams are decoded only to give out whole ch
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -14,7 +14,18 @@ from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import ResponseFormatError
 from protoshift.cloud.registry import BACKENDS, create_backend
 from protoshift.cloud.security import is_loopback, redact_headers
+from protoshift.translator import (
+    DEFAULT_TABLE,
+    ModelTable,
+    OpenAIRequestTranslation,
+    OpenAIStreamTranslator,
+    TranslationError,
+    translate_anthropic_request,
+    translate_openai_response,
+)
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
+from protoshift.translator.estimate import estimate_input_tokens
+from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.sse import DONE
 
 __all__ = ["OpenAIBackend", "create_openai_backend"]
@@ -34,7 +45,9 @@ class _OpenAIEvents:
             self.finished = True
             return []
         error = event.get("error")
-        if error is not None and event.get("object") != "chat.completion.chunk":
+        if event.get("object") == "error":  # vLLM's: the error's fields at the top level
+            error = event
+        if error:  # OpenAI's {"error": ...}; OpenRouter's comes inside a chunk, with finish_reason "error"
             if isinstance(error, dict):
                 kind = error.get("type") or error.get("code") or "api_error"
                 raise UpstreamStreamError(str(kind), str(error.get("message") or kind))
@@ -54,7 +67,11 @@ class _OpenAIEvents:
 
 class OpenAIBackend(HTTPClient):
     """POST `{base_url}/chat/completions` with `Authorization: Bearer`. The key is optional when
-    the base URL is loopback (local servers need none)."""
+    the base URL is loopback (local servers need none).
+
+    The Anthropic surface (`create_message`, `stream_message`, `count_tokens`) translates: Anthropic
+    requests in, shaped by the model capability table `models` for the model they go to, the OpenAI
+    call as `complete` / `stream` make it, Anthropic messages and events out."""
 
     name = "openai"
     key_env = BACKENDS["openai"].key_env or ""
@@ -67,11 +84,15 @@ class OpenAIBackend(HTTPClient):
         base_url: str = BACKENDS["openai"].default_base_url,
         model: str | None = None,
         name: str | None = None,
+        models: ModelTable | None = None,
+        strict: bool = False,
         **options: Any,
     ) -> None:
         if name:
             self.name = name
         self.model = model
+        self.models = models if models is not None else DEFAULT_TABLE
+        self.strict = strict
         try:
             local = is_loopback(httpx.URL(base_url).host)
         except (httpx.InvalidURL, TypeError):
@@ -115,6 +136,49 @@ class OpenAIBackend(HTTPClient):
         async with aclosing(chunks):
             async for chunk in chunks:
                 yield chunk
+
+    # -- the Anthropic surface, through the translator ---------------------------------------------
+
+    def _from_anthropic(
+        self, body: Mapping[str, Any], *, default_max_tokens: int | None = None
+    ) -> OpenAIRequestTranslation:
+        """The OpenAI request for an Anthropic one (model override applied first: the table is read
+        for the model the request goes to); lossy notes become `note` events."""
+        request = {**body, "model": self.model} if self.model else body
+        translation = translate_anthropic_request(
+            request, strict=self.strict, models=self.models, default_max_tokens=default_max_tokens
+        )
+        for note in translation.notes:
+            if note.action in LOSSY_ACTIONS:
+                self._emit("note", str(note))
+        return translation
+
+    async def create_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        """An Anthropic request answered by the OpenAI-compatible model: the Anthropic message."""
+        translation = self._from_anthropic(body)
+        completion = await self.complete(translation.body)
+        try:
+            return translate_openai_response(completion, model=translation.body["model"])
+        except TranslationError as exc:
+            raise self._scrubbed(
+                ResponseFormatError(self.name, f"the answer cannot be an Anthropic message: {exc}")
+            ) from exc
+
+    async def stream_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> AsyncGenerator[JSON, None]:
+        """An Anthropic request streamed by the OpenAI-compatible model: Anthropic events as the chunks arrive."""
+        translation = self._from_anthropic({**body, "stream": True})
+        translator = OpenAIStreamTranslator(model=translation.body["model"])
+        async with aclosing(self.stream(translation.body)) as chunks:
+            async for chunk in chunks:
+                for event in translator.feed(chunk):
+                    yield event
+        for event in translator.close():
+            yield event
+
+    async def count_tokens(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
+        """An estimate (OpenAI-compatible servers cannot count): `{"input_tokens": n, "exact": False}`."""
+        translation = self._from_anthropic(body, default_max_tokens=1)  # count requests carry no max_tokens
+        return {"input_tokens": estimate_input_tokens(translation.body), "exact": False}
 
 
 def _model(entry: Any, owner: str) -> JSON | None:

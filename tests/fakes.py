@@ -342,3 +342,78 @@ def iter_sse_payloads(data: bytes) -> Iterator[str]:
         for line in block.splitlines():
             if line.startswith("data: "):
                 yield line[len("data: ") :]
+
+
+# ---- OpenAI-compatible streams, with the quirks real servers have (issue 14) ----------------------
+
+
+def openai_chunk(
+    delta: dict[str, Any] | None = None,
+    finish: str | None = None,
+    *,
+    usage: dict[str, int] | None = None,
+    model: str = "gpt-test",
+    chunk_id: str = "chatcmpl-fakestream",
+    **extra: Any,
+) -> dict[str, Any]:
+    """One chat.completion.chunk; `delta=None` gives a chunk with no choices (a usage-only chunk, or Azure's first)."""
+    body: dict[str, Any] = {"id": chunk_id, "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model}
+    body["choices"] = [] if delta is None else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+    if usage is not None:
+        body["usage"] = {**usage, "total_tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)}
+    return {**body, **extra}
+
+
+def openai_data(obj: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(obj)}\n\n".encode()
+
+
+def openai_stream_reply(
+    chunks: Iterable[dict[str, Any]], *, done: bool = True, event_delay: float = 0.0, cut_after: int | None = None
+) -> Reply:
+    """An OpenAI-compatible SSE answer; `done=False` leaves out `[DONE]` (Ollama captures, some proxies)."""
+    events = [openai_data(c) for c in chunks] + ([b"data: [DONE]\n\n"] if done else [])
+    return Reply(events=events, event_delay=event_delay, cut_after=cut_after, headers={"x-request-id": "req_oaistream"})
+
+
+def openai_text_chunks(
+    texts: Iterable[str], *, finish: str = "stop", usage: dict[str, int] | None = None, reasoning: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """A role-only first chunk, reasoning_content deltas, content deltas, the finish chunk, and a usage-only chunk."""
+    chunks = [openai_chunk({"role": "assistant", "content": ""})]
+    chunks += [openai_chunk({"reasoning_content": r}) for r in reasoning]
+    chunks += [openai_chunk({"content": t}) for t in texts]
+    chunks.append(openai_chunk({}, finish))
+    if usage is not None:
+        chunks.append(openai_chunk(None, usage=usage))
+    return chunks
+
+
+def openai_tool_call_chunks(
+    calls: Iterable[tuple[str, str, list[str]]],
+    *,
+    interleave: bool = False,
+    name_late: bool = False,
+    repeat_id: bool = False,
+) -> list[dict[str, Any]]:
+    """Tool-call deltas for `calls` ((id, name, argument fragments)): one after the other, or with their
+    fragments interleaved; with the function name after the first fragment; with the id on every chunk."""
+    calls = list(calls)
+    per_call: list[list[dict[str, Any]]] = []
+    for index, (call_id, name, fragments) in enumerate(calls):
+        deltas: list[dict[str, Any]] = []
+        for k, fragment in enumerate(fragments or [""]):
+            entry: dict[str, Any] = {"index": index, "function": {"arguments": fragment}}
+            if k == 0 or repeat_id:
+                entry["id"] = call_id
+                entry["type"] = "function"
+            if k == 1 if name_late and len(fragments) > 1 else k == 0:
+                entry["function"]["name"] = name
+            deltas.append(openai_chunk({"tool_calls": [entry]}))
+        per_call.append(deltas)
+    if not interleave:
+        return [chunk for deltas in per_call for chunk in deltas]
+    out: list[dict[str, Any]] = []
+    for round_ in itertools.zip_longest(*per_call):
+        out += [chunk for chunk in round_ if chunk is not None]
+    return out

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pydantic
+from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import (
     CacheControlEphemeralParam,
     DocumentBlockParam,
@@ -46,18 +47,23 @@ from anthropic.types import (
 )
 from anthropic.types.beta.message_create_params import MessageCreateParams as BetaMessageCreateParams
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import CompletionCreateParams as OpenAICompletionCreateParams
 
 __all__ = [
+    "accumulate_anthropic_events",
     "assert_alternating_roles",
     "assert_anthropic_body",
+    "assert_anthropic_event_sequence",
     "assert_closed_blocks",
     "assert_no_empty_text",
+    "assert_openai_body",
     "assert_valid_anthropic_body",
     "assert_valid_chunk",
     "assert_valid_completion",
     "iter_blocks",
     "validate_anthropic_event",
     "validate_anthropic_message",
+    "validate_anthropic_message_closed",
     "validate_chunk",
     "validate_completion",
     "validate_message_create_params",
@@ -209,3 +215,90 @@ def validate_anthropic_event(obj: Any) -> Any:
 assert_valid_anthropic_body = assert_anthropic_body
 assert_valid_completion = validate_completion
 assert_valid_chunk = validate_chunk
+
+
+# ---- the other direction: Anthropic requests in, OpenAI-compatible models out ------------------------
+
+_OPENAI_REQUEST = pydantic.TypeAdapter(OpenAICompletionCreateParams, config=pydantic.ConfigDict(extra="forbid"))
+
+
+def assert_openai_body(body: Mapping[str, Any]) -> None:
+    """Every OpenAI body protoshift sends must be a valid `openai.types.chat.CompletionCreateParams`
+    (unknown keys forbidden, lazy iterables forced). The one extension it sends on purpose,
+    `reasoning_content` on an assistant message (the DeepSeek/vLLM convention for thinking in a
+    history), is checked here and taken out before the SDK check."""
+    messages = []
+    for message in body.get("messages", []):
+        if message.get("role") == "assistant" and "reasoning_content" in message:
+            assert isinstance(message["reasoning_content"], str), message
+            messages.append({k: v for k, v in message.items() if k != "reasoning_content"})
+        else:
+            messages.append(message)
+    _force(_OPENAI_REQUEST.validate_python({**body, "messages": messages}))
+
+
+def _assert_no_extras(value: Any, where: str) -> None:
+    """The anthropic response models allow extra keys; what protoshift makes must have none."""
+    if isinstance(value, pydantic.BaseModel):
+        extra = value.model_extra or {}
+        assert not extra, f"{where}: keys the anthropic types do not have: {sorted(extra)}"
+        for name in type(value).model_fields:
+            _assert_no_extras(getattr(value, name), f"{where}.{name}")
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            _assert_no_extras(item, f"{where}[{k}]")
+
+
+def validate_anthropic_message_closed(obj: Any) -> Message:
+    """An Anthropic message protoshift made: a valid `Message` with no key the type lacks."""
+    message = Message.model_validate(obj)
+    _assert_no_extras(message, "message")
+    return message
+
+
+def assert_anthropic_event_sequence(events: Sequence[Mapping[str, Any]]) -> None:
+    """Each event a valid `RawMessageStreamEvent` (no extra keys), in the order the API sends them:
+    message_start, ping, then per block start/deltas/stop with indices 0, 1, 2... never
+    interleaved, then message_delta and message_stop (or an `error` event, which ends it)."""
+    assert events, "no events"
+    assert events[0]["type"] == "message_start", events[0]
+    open_index: int | None = None
+    next_index = 0
+    state = "blocks"
+    for n, event in enumerate(events):
+        kind = event["type"]
+        if kind == "error":
+            assert set(event) == {"type", "error"} and set(event["error"]) == {"type", "message"}, event
+            assert n == len(events) - 1, "an error event ends the stream"
+            return
+        if kind != "ping":
+            _assert_no_extras(_EVENT.validate_python(event), f"events[{n}]")
+        if kind == "content_block_start":
+            assert state == "blocks" and open_index is None, f"events[{n}]: a block starts inside another"
+            assert event["index"] == next_index, f"events[{n}]: index {event['index']}, expected {next_index}"
+            open_index, next_index = event["index"], next_index + 1
+        elif kind == "content_block_delta":
+            assert event["index"] == open_index, f"events[{n}]: a delta for a block that is not open"
+        elif kind == "content_block_stop":
+            assert event["index"] == open_index, f"events[{n}]: stop of a block that is not open"
+            open_index = None
+        elif kind == "message_delta":
+            assert open_index is None and state == "blocks", f"events[{n}]: message_delta with a block open"
+            state = "delta"
+        elif kind == "message_stop":
+            assert state == "delta", f"events[{n}]: message_stop before message_delta"
+            assert n == len(events) - 1, "message_stop is the last event"
+            state = "stopped"
+    assert state == "stopped", "the stream does not end with message_stop"
+
+
+def accumulate_anthropic_events(events: Sequence[Mapping[str, Any]]) -> Message:
+    """The message the anthropic SDK's own accumulator makes of `events` (what `get_final_message()` gives)."""
+    snapshot: Any = None
+    json_bufs: dict[int, bytes] = {}
+    for event in events:
+        if event["type"] in ("ping", "error"):
+            continue
+        snapshot = accumulate_event(event=_EVENT.validate_python(event), current_snapshot=snapshot, json_bufs=json_bufs)
+    assert snapshot is not None, "no message_start"
+    return Message.model_validate(snapshot.model_dump())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,12 +55,15 @@ class TranslationError(ValueError):
             [Note(under(n.path), n.action, n.reason) for n in self.notes],
         )
 
-    def explain(self, request: Any) -> list[Note]:
-        """The `--explain` table of the request that failed: its fields, the notes, and a refused row per problem."""
+    def explain(self, request: Any, mapped: Mapping[str, str] | None = None) -> list[Note]:
+        """The `--explain` table of the request that failed: its fields, the notes, and a refused row per problem.
+        `mapped`: where each field goes, for a request of the other direction (an Anthropic request)."""
         refused = [Note(p.path, "refused", p.reason) for p in self.problems]
         if not isinstance(request, dict):
             return refused
-        return explain_rows(request, [*self.notes, *refused])
+        if mapped is None:
+            return explain_rows(request, [*self.notes, *refused])
+        return explain_rows(request, [*self.notes, *refused], mapped)
 
 
 class StreamError(Exception):

@@ -1,4 +1,6 @@
 """What each Claude model accepts: one row per model-id pattern, one fact per cell, each row dated and sourced.
+(And, in OPENAI_BUILTIN, the OpenAI models an Anthropic request may be sent to: their output limit and
+whether they reason.)
 
 `translate_request` looks the request's model up here so that offline bodies, Message Batches (which
 have no second chance) and live calls are right the first time. A cell left `None` is not known:
@@ -180,18 +182,51 @@ BUILTIN: tuple[ModelFacts, ...] = (
     ),
 )  # fmt: skip
 
+# The other direction (issue 14): the OpenAI models an Anthropic request may be sent to, read by
+# `translate_anthropic_request` (through `ModelTable.openai_side()`, under the same config override rows),
+# never by `translate_request`. `max_tokens` is lowered to max_output; reasoning models get
+# reasoning_effort (low/medium/high) and no sampling parameters; the others get no reasoning_effort.
+OPENAI_BUILTIN: tuple[ModelFacts, ...] = (
+    ModelFacts(
+        "gpt-4.1*", max_output=32_768, context_window=1_047_576, thinking="none", vision=True, pdf=True,
+        checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-4.1-fast.md (-> platform.openai.com/docs/models/gpt-4.1)",
+    ),
+    ModelFacts(
+        "gpt-4o*", max_output=16_384, context_window=128_000, thinking="none", vision=True, pdf=True,
+        checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-4o-mini-fast.md; docs.uipath.com supported-models-and-limits (GPT-4o)",
+    ),
+    ModelFacts(
+        "gpt-5*", max_output=128_000, sampling="none", thinking="adaptive", efforts=("low", "medium", "high"),
+        vision=True, pdf=True,
+        checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-5-fast.md, .../openai/gpt-5.2-fast.md, .../gpt-5.4.md",
+    ),
+    ModelFacts(
+        "o[34]*", max_output=100_000, context_window=200_000, sampling="none", thinking="adaptive",
+        efforts=("low", "medium", "high"), vision=True, pdf=True,
+        checked="2026-11-30", source="https://vercel.com/ai-gateway/models/o4-mini-fast.md; RooCodeInc/Roo-Code#2691 (-> platform.openai.com/docs/models/o3)",
+    ),
+)  # fmt: skip
+
 _MEMO_LIMIT = 512  # distinct model names remembered per table (a server sees what clients send)
 
 
 class ModelTable:
     """The capability table: built-in rows, plus override rows from a config file."""
 
-    __slots__ = ("_builtin", "_memo", "_overrides")
+    __slots__ = ("_builtin", "_memo", "_openai", "_overrides")
 
     def __init__(self, overrides: tuple[ModelFacts, ...] = (), builtin: tuple[ModelFacts, ...] = BUILTIN) -> None:
         self._overrides = tuple((re.compile(fnmatch.translate(row.pattern)), row) for row in overrides)
         self._builtin = tuple((re.compile(fnmatch.translate(row.pattern)), row) for row in builtin)
         self._memo: dict[str, ModelFacts | None] = {}
+        self._openai: ModelTable | None = None
+
+    def openai_side(self) -> ModelTable:
+        """The table of the other direction: these override rows over the built-in rows of OpenAI's models
+        (OPENAI_BUILTIN), for Anthropic requests sent to an OpenAI-compatible model. Built once."""
+        if self._openai is None:
+            self._openai = ModelTable(tuple(row for _, row in self._overrides), OPENAI_BUILTIN)
+        return self._openai
 
     @property
     def rows(self) -> tuple[ModelFacts, ...]:

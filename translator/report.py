@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -55,10 +55,12 @@ class RequestTranslation:
         return explain_rows(request, self.notes)
 
 
-def explain_rows(request: dict[str, Any], notes: Iterable[Note]) -> list[Note]:
+def explain_rows(
+    request: dict[str, Any], notes: Iterable[Note], mapped: Mapping[str, str] = MAPPED_FIELDS
+) -> list[Note]:
     """Every top-level field of `request` gets a row (mapped unless a note says otherwise), each
     followed by the notes about the fields inside it; notes about fields the caller did not send
-    (defaults) come last."""
+    (defaults) come last. `mapped`: where each field goes (the table of the translation's direction)."""
     by_field: dict[str, list[Note]] = {}
     for note in notes:
         top = note.path.split(".", 1)[0].split("[", 1)[0]
@@ -69,7 +71,7 @@ def explain_rows(request: dict[str, Any], notes: Iterable[Note]) -> list[Note]:
         if value is None and found is None:
             rows.append(Note(key, "mapped", "null: the same as leaving it out"))
         elif found is None or all(n.path != key for n in found):
-            rows.append(Note(key, "mapped", "-> " + MAPPED_FIELDS.get(key, key)))
+            rows.append(Note(key, "mapped", "-> " + mapped.get(key, key)))
         if found is not None:
             rows.extend(found)
     for rest in by_field.values():

@@ -243,3 +243,116 @@ WEB_SEARCH_TOOL = "web_search_20250305"  # the version every web-search-capable 
 
 # metadata.user_id: Anthropic wants an opaque id (a uuid or a hash), never personal data; at most 256 chars.
 MAX_USER_ID = 256
+
+# ==== the other direction: Anthropic Messages requests in, OpenAI-compatible models out ==========
+# The facts `translate_anthropic_request` (to_openai/request.py), `translate_openai_response` and
+# `OpenAIStreamTranslator` (to_anthropic/) rest on. The stop-reason map above is read backwards here.
+
+# OpenAI finish_reason -> Anthropic stop_reason: FINISH_REASONS read backwards, the first Anthropic
+# reason listed for each finish reason winning (stop -> end_turn, length -> max_tokens); plus the
+# functions-era `function_call`. Anything else (or none) -> DEFAULT_STOP_REASON.
+STOP_REASONS: dict[str, str] = {
+    **{finish: stop for stop, finish in reversed(FINISH_REASONS.items())},
+    "function_call": "tool_use",
+}
+DEFAULT_STOP_REASON = "end_turn"
+
+# Anthropic request fields that have an OpenAI equivalent -> where they go (shown by --explain).
+ANTHROPIC_MAPPED_FIELDS: dict[str, str] = {
+    "model": "model",
+    "max_tokens": "max_tokens (max_completion_tokens for OpenAI's reasoning models)",
+    "messages": "messages (tool results -> tool messages)",
+    "system": "a system message first",
+    "stop_sequences": "stop",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "stream": "stream, with stream_options.include_usage",
+    "metadata": "user (metadata.user_id)",
+    "tools": "tools (function)",
+    "tool_choice": "tool_choice (+ parallel_tool_calls)",
+    "thinking": "reasoning_effort",
+    "output_config": "response_format json_schema (format), reasoning_effort (effort)",
+}
+
+# Anthropic request fields with no OpenAI equivalent whose absence does not change what the caller
+# gets back: dropped with a note (an error under strict=True).
+ANTHROPIC_DROPPED_FIELDS: dict[str, str] = {
+    "top_k": "OpenAI has no top_k",
+    "cache_control": "OpenAI-compatible servers cache prompt prefixes on their own, without breakpoints",
+    "service_tier": "Anthropic's service tiers do not map to OpenAI's",
+    "inference_geo": "Anthropic's inference regions have no OpenAI equivalent",
+    "speed": "Anthropic's speed setting has no OpenAI equivalent",
+    "container": "Anthropic's code execution containers have no OpenAI equivalent",
+    "diagnostics": "Anthropic's request diagnostics have no OpenAI equivalent",
+    "context_management": "Anthropic's context editing has no OpenAI equivalent",
+    "user_profile_id": "Anthropic user profiles have no OpenAI equivalent",
+    "workspace_id": "Anthropic workspaces have no OpenAI equivalent",
+}
+
+# Anthropic request fields whose loss would change what the caller gets: refused (path, reason).
+ANTHROPIC_REFUSED_FIELDS: dict[str, str] = {
+    "mcp_servers": "Anthropic's MCP connector has no OpenAI equivalent; declare the MCP tools as client tools",
+}
+
+# The keys of every object of an Anthropic request, from the anthropic SDK's request TypedDicts
+# (anthropic.types, anthropic 2.12). A key not listed for its object is unknown: a "dropped" note.
+ANTHROPIC_MESSAGE_KEYS: frozenset[str] = frozenset({"role", "content"})
+ANTHROPIC_BLOCK_KEYS: dict[str, frozenset[str]] = {
+    "text": frozenset({"type", "text", "cache_control", "citations"}),
+    "image": frozenset({"type", "source", "cache_control", "transformations"}),
+    "document": frozenset({"type", "source", "cache_control", "citations", "context", "title"}),
+    "search_result": frozenset({"type", "source", "title", "content", "cache_control", "citations"}),
+    "thinking": frozenset({"type", "thinking", "signature"}),
+    "redacted_thinking": frozenset({"type", "data"}),
+    "tool_use": frozenset({"type", "id", "name", "input", "cache_control", "caller", "toolset_name"}),
+    "tool_result": frozenset({"type", "tool_use_id", "content", "is_error", "cache_control", "toolset_name"}),
+}
+ANTHROPIC_SOURCE_KEYS: dict[str, frozenset[str]] = {
+    "base64": frozenset({"type", "media_type", "data"}),
+    "url": frozenset({"type", "url"}),
+    "text": frozenset({"type", "media_type", "data"}),
+    "content": frozenset({"type", "content"}),
+    "file": frozenset({"type", "file_id"}),
+}
+ANTHROPIC_TOOL_KEYS: frozenset[str] = frozenset(
+    {"type", "name", "description", "input_schema", "cache_control", "strict"} | TOOL_EXTRAS
+)
+ANTHROPIC_TOOL_CHOICE_KEYS: dict[str, frozenset[str]] = {
+    "auto": frozenset({"type", "disable_parallel_tool_use"}),
+    "any": frozenset({"type", "disable_parallel_tool_use"}),
+    "tool": frozenset({"type", "name", "disable_parallel_tool_use"}),
+    "none": frozenset({"type"}),
+}
+OUTPUT_CONFIG_KEYS: frozenset[str] = frozenset({"effort", "format"})
+OUTPUT_FORMAT_KEYS: frozenset[str] = frozenset({"type", "schema"})
+METADATA_KEYS: frozenset[str] = frozenset({"user_id"})
+# Block types that only an Anthropic server tool produces (server tool calls and their results).
+SERVER_TOOL_BLOCKS: frozenset[str] = frozenset(
+    {
+        "server_tool_use",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+        "container_upload",
+        "mcp_tool_use",
+        "mcp_tool_result",
+    }
+)
+
+# The reasoning_effort values OpenAI-compatible servers take (vLLM, Ollama and OpenAI all take these
+# three), lowest first. A thinking budget goes to the one whose THINKING_BUDGETS entry is nearest
+# (by ratio); an Anthropic effort above "high" is sent as "high".
+OPENAI_REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")
+
+# Models whose API refuses `max_tokens` and takes `max_completion_tokens` (OpenAI's reasoning models).
+# Every other model gets `max_tokens`, the field every OpenAI-compatible server reads (Ollama and
+# LM Studio read no other).
+MAX_COMPLETION_TOKENS_MODELS: tuple[str, ...] = ("o1*", "o3*", "o4*", "gpt-5*")
+
+# The name an OpenAI json_schema response format needs (Anthropic's output_config.format has none).
+JSON_SCHEMA_NAME = "response"
+# OpenAI file parts need a filename with file_data; a PDF document without a title gets this one.
+DEFAULT_PDF_FILENAME = "document.pdf"

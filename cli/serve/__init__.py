@@ -9,6 +9,9 @@ stack costs nothing to the other commands.
 - `app.py`: the ASGI app: routing, lifespan (one backend chain per backend kind, per worker).
 - `asgi.py`: the few ASGI primitives it needs (bodies with limits, JSON and SSE responses, disconnects).
 - `openai_routes.py`: `POST /v1/chat/completions`, `GET /v1/models`.
-- `errors.py`: the one table from failures to HTTP statuses and OpenAI's error shape.
+- `anthropic_routes.py`: `POST /v1/messages` (JSON and SSE), `POST /v1/messages/count_tokens`, and
+  `GET /v1/models` in Anthropic's shape when asked with `anthropic-version`.
+- `errors.py`: the one table from failures to HTTP statuses and OpenAI's error shape;
+  `anthropic_errors.py`: the same failures in Anthropic's shape.
 - `auth.py`, `limits.py`, `metrics.py`, `log.py`: keys, limits, Prometheus metrics, request log lines.
 """

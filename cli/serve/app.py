@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.aliases import Aliases, Target
 from protoshift.cli.chain import create_chain
-from protoshift.cli.serve.asgi import Receive, Scope, Send, headers_size, send_response
+from protoshift.cli.serve.anthropic_errors import anthropic_error_body, anthropic_failure
+from protoshift.cli.serve.asgi import Receive, Scope, Send, header, headers_size, send_response
 from protoshift.cli.serve.auth import ServerKeys
 from protoshift.cli.serve.errors import HTTPFailure, failure_for, internal_error
 from protoshift.cli.serve.limits import Limits
@@ -39,6 +40,8 @@ class Route:
     handler: Handler
     name: str
     auth: bool = True
+    # Errors in Anthropic's shape (True), OpenAI's (False), or as the request's `anthropic-version` header says (None).
+    anthropic: bool | None = False
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Exchange:
     tokens: tuple[int, int] = (0, 0)
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    anthropic: bool = False  # the client speaks Anthropic's API: errors go back in its shape
 
     def entry(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"id": self.id, "route": self.route, "status": self.status}
@@ -191,6 +195,8 @@ class Gateway:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._route(scope["path"])
         exchange = Exchange(route.name if route is not None else "unknown")
+        dialect = route.anthropic if route is not None else None
+        exchange.anthropic = dialect if dialect is not None else header(scope, b"anthropic-version") is not None
         try:
             failure = self._refusal(route, scope)
             if failure is not None:
@@ -228,10 +234,13 @@ class Gateway:
         return None
 
     async def fail(self, exchange: Exchange, send: Send, failure: HTTPFailure) -> None:
+        if exchange.anthropic:
+            failure = anthropic_failure(failure)
         exchange.status = failure.status
         exchange.error = exchange.error or failure.message
         self.metrics.error(failure.kind)
-        await send_response(send, failure.status, failure.body(), failure.all_headers())
+        body = anthropic_error_body(failure, exchange.id) if exchange.anthropic else failure.body()
+        await send_response(send, failure.status, body, failure.all_headers())
 
 
 def _members(chain: Backend) -> list[Backend]:

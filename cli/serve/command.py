@@ -75,7 +75,7 @@ def run_serve(options: ServeOptions, settings: Settings, diag: Diagnostics) -> i
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     diag.warn(
         f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)});"
-        f" OpenAI SDK: base_url={url}/v1; Ctrl-C to stop"
+        f" OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code: ANTHROPIC_BASE_URL={url}; Ctrl-C to stop"
     )
     _on_sigterm()
     if options.workers == 1:
@@ -143,9 +143,9 @@ def _config(uvicorn: Any, app: Any, options: ServeOptions) -> Any:
 def build_gateway(
     options: ServeOptions, keys: list[str], settings: Settings, diag: Diagnostics, metrics_dir: Path | None
 ) -> Any:
+    from protoshift.cli.serve import anthropic_routes, openai_routes
     from protoshift.cli.serve.app import Gateway, GatewayConfig
     from protoshift.cli.serve.auth import ServerKeys
-    from protoshift.cli.serve.openai_routes import PREFIXED, ROUTES
 
     config = GatewayConfig(
         settings=settings,
@@ -156,7 +156,9 @@ def build_gateway(
         log_bodies=options.log_bodies,
         metrics_dir=metrics_dir,
     )
-    return Gateway(config, ROUTES, PREFIXED)
+    # Both sides: the Anthropic table's /v1/models answers in either shape (by the anthropic-version header).
+    routes = {**openai_routes.ROUTES, **anthropic_routes.ROUTES}
+    return Gateway(config, routes, {**openai_routes.PREFIXED, **anthropic_routes.PREFIXED})
 
 
 def _on_sigterm() -> None:

@@ -47,7 +47,7 @@ async def chat_completions(gateway: Gateway, exchange: Exchange, scope: Scope, r
         return
     metrics.in_flight += 1
     try:
-        request = await _read_request(gateway, exchange, scope, receive, send)
+        request = await read_request(gateway, exchange, scope, receive, send)
         if request is None:
             return
         target = gateway.target(request.get("model"))
@@ -66,10 +66,16 @@ async def chat_completions(gateway: Gateway, exchange: Exchange, scope: Scope, r
         metrics.in_flight -= 1
 
 
-async def _read_request(
-    gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send
+async def read_request(
+    gateway: Gateway,
+    exchange: Exchange,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    what: str = "a chat completion request",
 ) -> dict[str, Any] | None:
-    """The request body as a JSON object, or None once an error answer was sent."""
+    """The request body as a JSON object (`what` it should be, for the error), or None once an error
+    answer was sent. Shared by both sides of the gateway."""
     limits = gateway.limits
     try:
         async with asyncio.timeout(limits.body_timeout):
@@ -90,7 +96,7 @@ async def _read_request(
     except ValueError as exc:
         await gateway.fail(exchange, send, HTTPFailure.client(400, f"the body is not valid JSON: {exc}"))
         return None
-    failure = _check_shape(request, limits.max_messages)
+    failure = _check_shape(request, limits.max_messages, what)
     if failure is not None:
         await gateway.fail(exchange, send, failure)
         return None
@@ -99,9 +105,9 @@ async def _read_request(
     return request  # type: ignore[no-any-return]
 
 
-def _check_shape(request: Any, max_messages: int) -> HTTPFailure | None:
+def _check_shape(request: Any, max_messages: int, what: str) -> HTTPFailure | None:
     if not isinstance(request, dict):
-        return HTTPFailure.client(400, "the body must be a JSON object (a chat completion request)")
+        return HTTPFailure.client(400, f"the body must be a JSON object ({what})")
     messages = request.get("messages")
     if isinstance(messages, list) and len(messages) > max_messages:
         return HTTPFailure.client(
@@ -210,13 +216,13 @@ def _stream_headers(exchange: Exchange) -> list[tuple[bytes, bytes]]:
 
 
 async def models(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
-    listed = await _model_list(gateway, exchange)
+    listed = await model_list(gateway, exchange)
     await send_response(send, 200, to_json({"object": "list", "data": listed}))
 
 
 async def model(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
     wanted = scope["path"].rsplit("/", 1)[-1]
-    for entry in await _model_list(gateway, exchange):
+    for entry in await model_list(gateway, exchange):
         if entry["id"] == wanted:
             await send_response(send, 200, to_json(entry))
             return
@@ -225,7 +231,7 @@ async def model(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Rec
     )
 
 
-async def _model_list(gateway: Gateway, exchange: Exchange) -> list[dict[str, Any]]:
+async def model_list(gateway: Gateway, exchange: Exchange) -> list[dict[str, Any]]:
     """The backend's models (cached a minute), then the aliases, each once. When the backend cannot
     list them, the default model stands in and the log says why."""
     now = time.monotonic()

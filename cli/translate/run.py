@@ -42,6 +42,7 @@ class TranslateOptions:
     include_usage: bool = False
     default_max_tokens: int | None = None
     model: str | None = None  # -m: replaces each request's model
+    side: str = "openai"  # --from: the client's side; "anthropic" is the other direction (from_anthropic.py)
 
 
 class _Reported(Exception):
@@ -60,6 +61,10 @@ class _Run:
 
 
 def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOptions, diag: Diagnostics) -> int:
+    if options.side != "openai":
+        from protoshift.cli.translate.from_anthropic import check_side
+
+        check_side(options.side)
     suffixes = (".jsonl",) if options.jsonl else ((".sse", ".txt") if kind == "stream" else (".json",))
     sources = resolve_sources(inputs, suffixes=suffixes)
     if len(sources) > 1 and options.out_dir is None:
@@ -109,8 +114,8 @@ def _translate_source(kind: Kind, source: Source, target: Path | None, run: _Run
 
 def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: _Run) -> int:
     if kind == "stream":
-        return _translate_stream(source, out, run)
-    convert = _converter(kind, run)
+        return _stream_translation(run)(source, out, run)
+    convert = _side_converter(kind, run)
     if not run.options.jsonl:
         value = parse_json(source.read_bytes(), source.name)
         try:
@@ -140,6 +145,22 @@ def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: _Run) -> int:
             code = BAD_INPUT
         out.write(json_line(result))
     return code
+
+
+def _stream_translation(run: _Run) -> Callable[[Source, IO[bytes], _Run], int]:
+    if run.options.side == "anthropic":
+        from protoshift.cli.translate.from_anthropic import translate_stream
+
+        return translate_stream
+    return _translate_stream
+
+
+def _side_converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
+    if run.options.side == "anthropic":
+        from protoshift.cli.translate.from_anthropic import converter
+
+        return converter(kind, run)
+    return _converter(kind, run)
 
 
 def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:

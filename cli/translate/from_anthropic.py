@@ -1,0 +1,107 @@
+"""`protoshift translate request|response|stream --from anthropic`: the other direction, for a client that
+speaks Anthropic's Messages API in front of an OpenAI-compatible model (issue 14). `--from` names the
+client's side:
+
+- `request`: Anthropic Messages requests -> OpenAI Chat Completions bodies (the same notes, `--explain`,
+  `--strict`, `--jsonl` and one error line per problem as the other direction), shaped for their model
+  by the capability table (`-m` replaces it; `--max-tokens` stands in for a missing `max_tokens`);
+- `response`: OpenAI chat.completion -> Anthropic message;
+- `stream`: OpenAI SSE -> Anthropic SSE (`event: NAME` / `data: JSON`), live as the input arrives. A
+  stream that ends with an error object gives the `error` event and exits 1; a cut one exits 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
+
+from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.translator import (
+    IncompleteStreamError,
+    OpenAIStreamTranslator,
+    TranslationError,
+    encode_anthropic_event,
+    translate_anthropic_request,
+    translate_openai_response,
+)
+from protoshift.translator.report import LOSSY_ACTIONS
+from protoshift.translator.tables import ANTHROPIC_MAPPED_FIELDS
+
+if TYPE_CHECKING:
+    from protoshift.cli.io.inputs import Source
+    from protoshift.cli.translate.run import _Run
+
+SIDES = ("openai", "anthropic")
+
+
+def check_side(side: str) -> None:
+    if side not in SIDES:
+        raise InputError(f"--from {side!r}: expected openai (OpenAI clients, the default) or anthropic")
+
+
+def converter(kind: str, run: _Run) -> Callable[[Any, str], Any]:
+    """The function that translates one input of `kind` (request or response) from Anthropic's side."""
+    if kind == "response":
+        return lambda value, where: translate_openai_response(value)
+
+    from protoshift.cli.settings import model_table
+
+    options = run.options
+    models = model_table()
+
+    def request(value: Any, where: str) -> Any:
+        if options.model and isinstance(value, dict):
+            value = {**value, "model": options.model}
+        try:
+            translation = translate_anthropic_request(
+                value, strict=options.strict, models=models, default_max_tokens=options.default_max_tokens
+            )
+        except TranslationError as exc:
+            if options.explain:
+                run.explained.extend((where, row) for row in exc.explain(value, ANTHROPIC_MAPPED_FIELDS))
+            raise
+        if options.explain:
+            run.explained.extend((where, row) for row in translation.explain(value))
+        else:
+            for note in translation.notes:
+                if note.action not in LOSSY_ACTIONS:
+                    continue
+                if options.jsonl:
+                    run.note_counts[(note.path, note.action, note.reason)] += 1
+                else:
+                    run.diag.warn(f"note: {note}")
+        return translation.body
+
+    return request
+
+
+def translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
+    """OpenAI SSE in, Anthropic SSE out, each event written as soon as its chunk is read."""
+    from protoshift.translator.sse import JSONEventDecoder, SSEDataError
+
+    decoder = JSONEventDecoder()
+    translator = OpenAIStreamTranslator(model=run.options.model)
+    try:
+        for data in source.iter_bytes():
+            for chunk in decoder.iter_feed(data):
+                for event in translator.feed(chunk):
+                    out.write(encode_anthropic_event(event))
+            out.flush()
+        for chunk in decoder.close():
+            for event in translator.feed(chunk):
+                out.write(encode_anthropic_event(event))
+        for event in translator.close():
+            out.write(encode_anthropic_event(event))
+    except SSEDataError as exc:
+        out.flush()
+        raise InputError(f"{source.name}: {exc}") from None
+    except IncompleteStreamError as exc:
+        out.flush()
+        raise CLIError(f"{source.name}: {exc.reason}: the answer is cut", PROVIDER_FAILED) from None
+    out.flush()
+    if translator.failed is not None:
+        error = translator.failed["error"]
+        raise CLIError(
+            f"{source.name}: the stream ended with an error: {error['type']}: {error['message']}", PROVIDER_FAILED
+        )
+    return OK

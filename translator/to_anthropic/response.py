@@ -1,0 +1,105 @@
+"""OpenAI chat.completion -> Anthropic Message (the other direction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protoshift.translator.checks import type_name, want_list, want_object
+from protoshift.translator.errors import TranslationError
+from protoshift.translator.to_anthropic.message import anthropic_usage, message_id, stop_reason, tool_use_id
+
+
+def translate_openai_response(completion: Any, *, model: str | None = None) -> dict[str, Any]:
+    """Translate an OpenAI chat.completion into an Anthropic `Message`.
+
+    Blocks in the order a Claude answer has them: thinking (`reasoning_content`, or `reasoning` as
+    vLLM, Ollama and OpenRouter name it; no signature), text (a refusal is text too, with stop_reason
+    `refusal`), then one `tool_use` block per tool call with its arguments parsed. Arguments that
+    are not a JSON object are a TranslationError naming the call. `model`: the model to name when
+    the completion names none. Only the first choice is read.
+    """
+    data = want_object(completion, "$")
+    if data.get("error") is not None and data.get("choices") is None:
+        error = data["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+        raise TranslationError("error", f"this is an error, not a completion: {message}")
+    choices = want_list(data.get("choices"), "choices")
+    if not choices:
+        raise TranslationError("choices", "is empty: the completion has no answer")
+    choice = want_object(choices[0], "choices[0]")
+    answer = want_object(choice.get("message"), "choices[0].message")
+    path = "choices[0].message"
+    content: list[dict[str, Any]] = []
+    reasoning = answer.get("reasoning_content") or answer.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+    text = _text(answer.get("content"), f"{path}.content")
+    if text:
+        content.append({"type": "text", "text": text})
+    refusal = answer.get("refusal")
+    if isinstance(refusal, str) and refusal:
+        content.append({"type": "text", "text": refusal})
+    calls = answer.get("tool_calls")
+    if calls:
+        for k, call in enumerate(want_list(calls, f"{path}.tool_calls")):
+            content.append(_tool_use(want_object(call, f"{path}.tool_calls[{k}]"), f"{path}.tool_calls[{k}]"))
+    elif isinstance(legacy := answer.get("function_call"), dict):
+        content.append(_tool_use({"function": legacy}, f"{path}.function_call", function_path=""))
+    finish = choice.get("finish_reason")
+    reason = "refusal" if refusal else stop_reason(finish, tool_calls=any(b["type"] == "tool_use" for b in content))
+    upstream_model = data.get("model")
+    return {
+        "id": message_id(data.get("id")),
+        "type": "message",
+        "role": "assistant",
+        "model": upstream_model if isinstance(upstream_model, str) and upstream_model else (model or ""),
+        "content": content,
+        "stop_reason": reason,
+        "stop_sequence": None,
+        "usage": anthropic_usage(data.get("usage")),
+    }
+
+
+def _text(value: Any, path: str) -> str:
+    """`content` as a string, or the text of its parts (some servers answer with a list)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    texts = []
+    for k, item in enumerate(want_list(value, path)):
+        part = want_object(item, f"{path}[{k}]")
+        if isinstance(part.get("text"), str):
+            texts.append(part["text"])
+    return "".join(texts)
+
+
+def _tool_use(call: dict[str, Any], path: str, function_path: str = ".function") -> dict[str, Any]:
+    function = want_object(call.get("function"), f"{path}{function_path}")
+    name = function.get("name")
+    if not isinstance(name, str) or not name:
+        raise TranslationError(f"{path}{function_path}.name", "a tool call needs the name of its function")
+    call_id = call.get("id")
+    return {
+        "type": "tool_use",
+        "id": call_id if isinstance(call_id, str) and call_id else tool_use_id(),
+        "name": name,
+        "input": parse_arguments(function.get("arguments"), f"{path}{function_path}.arguments"),
+    }
+
+
+def parse_arguments(raw: Any, path: str) -> dict[str, Any]:
+    """Tool-call arguments (JSON text; some servers send the object itself) -> the tool_use input."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, str):
+        raise TranslationError(path, f"expected JSON text, got {type_name(raw)}")
+    from pydantic_core import from_json  # imported on first use: start-up time
+
+    try:
+        value = from_json(raw)
+    except ValueError as exc:
+        raise TranslationError(path, f"the model's tool arguments are not valid JSON ({exc}): {raw[:80]!r}") from None
+    if not isinstance(value, dict):
+        raise TranslationError(path, f"the model's tool arguments must be a JSON object, got {type_name(value)}")
+    return value

@@ -1,0 +1,414 @@
+"""OpenAI chat.completion.chunk stream -> Anthropic Messages stream events, one chunk at a time.
+
+The events are exactly the sequence the `anthropic` SDK's accumulator (`lib/streaming/_messages.py`)
+expects: `message_start` (usage with the input tokens known so far), one `ping`, then per content
+block `content_block_start`, its deltas and `content_block_stop` (indices 0, 1, 2... in order; blocks
+never interleave), then `message_delta` (stop_reason, and usage once the provider gave it) and
+`message_stop`.
+
+- `reasoning_content` / `reasoning` deltas -> a thinking block; `content` (and `refusal`) -> a text block;
+  each tool call -> a tool_use block whose arguments go out as `input_json_delta` fragments as they
+  arrive, never held to the end;
+- parallel calls are separate blocks. A provider that interleaves two calls' argument fragments gets
+  the open call streamed live and the other's fragments held until the open one's arguments are a
+  complete JSON value (then it is closed and the held ones follow), or the stream ends;
+- a call starts when its function name is known (some providers send it after the first fragment);
+  a tool id repeated on every chunk is the same call; a call with no id gets one;
+- the end: a finish_reason closes the blocks; `message_delta` + `message_stop` follow with the usage
+  chunk after it (`choices: []`), `[DONE]`, or `close()` — a finish_reason is proof of an end when
+  `[DONE]` never comes. Chunks with no choices, usage-only chunks and role-only first chunks are fine;
+- an `{"error": ...}` object in the stream -> an Anthropic `error` event (`.failed` holds it), and the
+  stream is over. `close()` without a finish_reason or `[DONE]` raises IncompleteStreamError.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from protoshift.translator.errors import IncompleteStreamError
+from protoshift.translator.to_anthropic.message import anthropic_usage, message_id, stop_reason, tool_use_id
+
+Event = dict[str, Any]
+
+_TEXT, _THINKING, _TOOL = 0, 1, 2
+_NONE = -1
+
+# OpenAI error `type`/`code` words -> Anthropic's error types (anything else is an api_error).
+_ERROR_TYPES: tuple[tuple[str, str], ...] = (
+    ("overloaded", "overloaded_error"),
+    ("rate_limit", "rate_limit_error"),
+    ("quota", "rate_limit_error"),
+    ("invalid_request", "invalid_request_error"),
+    ("context_length", "invalid_request_error"),
+    ("authentication", "authentication_error"),
+    ("api_key", "authentication_error"),
+    ("permission", "permission_error"),
+    ("not_found", "not_found_error"),
+    ("timeout", "timeout_error"),
+)
+ANTHROPIC_ERROR_TYPES = frozenset(
+    {
+        "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
+        "request_too_large", "rate_limit_error", "api_error", "timeout_error", "overloaded_error",
+    }
+)  # fmt: skip
+
+
+# An error object's numeric `code` (OpenRouter sends the HTTP status there) -> the Anthropic error type.
+_ERROR_STATUS_TYPES: dict[int, str] = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+def anthropic_error_type(kind: Any) -> str:
+    """An OpenAI-compatible server's error type or code -> the Anthropic error type it stands for."""
+    if isinstance(kind, int) and not isinstance(kind, bool):
+        return _ERROR_STATUS_TYPES.get(kind, "api_error")
+    if not isinstance(kind, str) or not kind:
+        return "api_error"
+    if kind in ANTHROPIC_ERROR_TYPES:
+        return kind
+    lowered = kind.lower()
+    return next((anthropic for word, anthropic in _ERROR_TYPES if word in lowered), "api_error")
+
+
+@functools.cache
+def _json() -> tuple[Callable[..., Any], Callable[..., bytes]]:
+    """pydantic-core's JSON (a fifth of json's time), imported on first use: it costs ~40 ms of start-up,
+    which `protoshift --help` and `translate request` need not pay."""
+    from pydantic_core import from_json, to_json
+
+    return from_json, to_json
+
+
+def encode_anthropic_event(event: Event) -> bytes:
+    """One event exactly as Anthropic frames it: `event: TYPE`, `data: JSON`, a blank line."""
+    kind: str = event["type"]
+    return b"event: " + kind.encode() + b"\ndata: " + _json()[1](event) + b"\n\n"
+
+
+class _Call:
+    """One OpenAI tool call (one `index`) on its way to a tool_use block."""
+
+    __slots__ = ("args", "block", "complete", "id", "name", "pending", "queued")
+
+    def __init__(self, call_id: str) -> None:
+        self.id = call_id
+        self.name = ""
+        self.args: list[str] = []  # fragments given out
+        self.pending: list[str] = []  # fragments that came before the name
+        self.block = -1  # the Anthropic index once its block started
+        self.queued = False  # handed to the block machinery (its name is known)
+        self.complete = False  # its arguments are a whole JSON value
+
+
+class OpenAIStreamTranslator:
+    """Feed OpenAI chunks (parsed JSON objects, or `translator.sse.DONE`); get Anthropic events.
+
+    `model`: the model to name when the chunks name none (the request's)."""
+
+    __slots__ = (
+        "_by_id", "_calls", "_ended", "_finish", "_finished", "_held", "_id", "_index", "_model", "_open",
+        "_open_call", "_refusal", "_started", "_tool_used", "_usage", "failed", "started",
+    )  # fmt: skip
+
+    def __init__(self, *, model: str | None = None) -> None:
+        self._model = model or ""
+        self._id = ""
+        self._started = False  # message_start was given out
+        self._ended = False  # message_stop (or an error event) was given out
+        self._finish: Any = None
+        self._finished = False  # a finish_reason or [DONE] came: the blocks are closed
+        self._usage: dict[str, Any] | None = None
+        self._index = -1  # the Anthropic index of the last block started
+        self._open = _NONE  # what the open block is (_TEXT, _THINKING, _TOOL), or _NONE
+        self._open_call: _Call | None = None
+        self._calls: dict[int, _Call] = {}  # by OpenAI index
+        self._by_id: dict[str, _Call] = {}
+        self._held: list[tuple[int, _Call | None, str]] = []
+        self._refusal = False
+        self._tool_used = False
+        self.failed: Event | None = None  # the error event, when the stream ended with one
+        self.started = False  # any event was given out
+
+    @property
+    def message_id(self) -> str:
+        return self._id
+
+    def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        if self._ended:
+            return []
+        if chunk.get("type") == "[DONE]":  # translator.sse.DONE
+            return self._end()
+        if chunk.get("error") is not None:  # OpenAI's, OpenRouter's (in a chunk) error object
+            return self._error(chunk["error"])
+        if chunk.get("object") == "error":  # vLLM's: the error's fields at the top level
+            return self._error(chunk)
+        out: list[Event] = []
+        if not self._started:
+            self._start(chunk, out)
+        usage = chunk.get("usage")
+        if usage:
+            self._usage = usage
+        choices = chunk.get("choices")
+        if choices:
+            self._choices(choices, out)
+        elif usage and self._finished:  # the usage chunk after the finish reason: the end
+            out.extend(self._end())
+        return out
+
+    def close(self) -> list[Event]:
+        if self._ended:
+            return []
+        if self._finished:
+            return self._end()
+        raise IncompleteStreamError(
+            "stream ended before a finish_reason or [DONE]" if self._started else "empty stream"
+        )
+
+    # ---- deltas ------------------------------------------------------------------------------
+
+    def _choices(self, choices: list[Any], out: list[Event]) -> None:
+        for choice in choices:
+            if choice.get("index", 0) != 0:  # n > 1: the first choice only
+                continue
+            delta = choice.get("delta")
+            if delta:
+                self._delta(delta, out)
+            finish = choice.get("finish_reason")
+            if finish and not self._finished:
+                self._finish = finish
+                self._finish_blocks(out)
+
+    def _delta(self, delta: dict[str, Any], out: list[Event]) -> None:
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning and type(reasoning) is str:
+            self._put(_THINKING, None, reasoning, out)
+        content = delta.get("content")
+        if content and type(content) is str:
+            if self._open == _TEXT and not self._held:  # the hot path: text on an open text block
+                out.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": self._index,
+                        "delta": {"type": "text_delta", "text": content},
+                    }
+                )
+            else:
+                self._put(_TEXT, None, content, out)
+        refusal = delta.get("refusal")
+        if refusal and type(refusal) is str:
+            self._refusal = True
+            self._put(_TEXT, None, refusal, out)
+        calls = delta.get("tool_calls")
+        if calls:
+            for entry in calls:
+                if isinstance(entry, dict):
+                    self._tool_call(entry, out)
+
+    def _tool_call(self, entry: dict[str, Any], out: list[Event]) -> None:
+        call = self._call_for(entry.get("index"), entry.get("id"))
+        function = entry.get("function")
+        function = function if isinstance(function, dict) else {}
+        arguments = function.get("arguments")
+        if isinstance(arguments, dict):  # a server that sends the object itself
+            arguments = _json()[1](arguments).decode()
+        fragment = arguments if isinstance(arguments, str) else ""
+        name = function.get("name")
+        if not call.name and isinstance(name, str) and name:
+            call.name = name
+        if call.queued:
+            if fragment:
+                self._put(_TOOL, call, fragment, out)
+        elif call.name:  # its name is known now: it can start, with what came before
+            call.queued = True
+            self._put(_TOOL, call, "".join(call.pending) + fragment, out)
+            call.pending = []
+        elif fragment:
+            call.pending.append(fragment)
+
+    def _call_for(self, index: Any, call_id: Any) -> _Call:
+        call_id = call_id if isinstance(call_id, str) else ""
+        if not isinstance(index, int):  # no index: the id tells the call, else the last one
+            if call_id in self._by_id:
+                return self._by_id[call_id]
+            if not call_id and self._calls:
+                return self._calls[max(self._calls)]
+            index = max(self._calls, default=-1) + 1
+        call = self._calls.get(index)
+        if call is not None and (not call_id or not call.id or call.id == call_id):
+            if call_id and not call.id:
+                call.id = call_id
+                self._by_id[call_id] = call
+            return call
+        if call is not None:  # a new id at a used index: a provider that numbers every call 0
+            index = max(self._calls) + 1
+        call = _Call(call_id)
+        self._calls[index] = call
+        if call_id:
+            self._by_id[call_id] = call
+        return call
+
+    # ---- blocks ------------------------------------------------------------------------------
+
+    def _put(self, kind: int, call: _Call | None, text: str, out: list[Event]) -> None:
+        """`text` for a block of `kind` (and `call`): out now, or held while an open tool call's
+        arguments are still incomplete."""
+        if self._held:
+            if kind == _TOOL and call is self._open_call:
+                self._emit(kind, call, text, out)
+                if self._is_complete(call):
+                    self._close(out)
+                    self._replay(out)
+            else:
+                self._held.append((kind, call, text))
+            return
+        if kind == self._open and (kind != _TOOL or call is self._open_call):
+            self._emit(kind, call, text, out)
+            return
+        if self._open == _TOOL and not self._is_complete(self._open_call):
+            self._held.append((kind, call, text))
+            return
+        if call is not None and call.block >= 0:
+            return  # more for a call whose arguments were already a whole JSON value: nothing can follow that
+        self._close(out)
+        self._start_block(kind, call, out)
+        self._emit(kind, call, text, out)
+
+    def _replay(self, out: list[Event]) -> None:
+        held, self._held = self._held, []
+        for kind, call, text in held:
+            self._put(kind, call, text, out)
+
+    def _is_complete(self, call: _Call | None) -> bool:
+        if call is None or call.complete:
+            return True
+        if not call.args:
+            return False
+        try:
+            _json()[0]("".join(call.args))
+        except ValueError:
+            return False
+        call.complete = True
+        return True
+
+    def _start_block(self, kind: int, call: _Call | None, out: list[Event]) -> None:
+        self._index += 1
+        self._open = kind
+        self._open_call = call
+        block: dict[str, Any]
+        if kind == _TEXT:
+            block = {"type": "text", "text": ""}
+        elif kind == _THINKING:
+            block = {"type": "thinking", "thinking": "", "signature": ""}
+        else:
+            assert call is not None
+            call.block = self._index
+            if not call.id:
+                call.id = tool_use_id()
+            self._tool_used = True
+            block = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
+        out.append({"type": "content_block_start", "index": self._index, "content_block": block})
+
+    def _emit(self, kind: int, call: _Call | None, text: str, out: list[Event]) -> None:
+        if not text:
+            return
+        if kind == _TEXT:
+            delta = {"type": "text_delta", "text": text}
+        elif kind == _THINKING:
+            delta = {"type": "thinking_delta", "thinking": text}
+        else:
+            assert call is not None
+            if call.complete or (call.args and text[0] == "{" and self._is_complete(call)):
+                return  # the arguments are a whole JSON value already (a server repeating them): nothing can follow
+            call.args.append(text)
+            delta = {"type": "input_json_delta", "partial_json": text}
+        out.append({"type": "content_block_delta", "index": self._index, "delta": delta})
+
+    def _close(self, out: list[Event]) -> None:
+        if self._open != _NONE:
+            out.append({"type": "content_block_stop", "index": self._index})
+            self._open = _NONE
+            self._open_call = None
+
+    def _finish_blocks(self, out: list[Event]) -> None:
+        """The answer is complete: the open block closes, then what was held goes out, one block per
+        destination in the order each first came, then the calls whose name never came."""
+        self._finished = True
+        self._close(out)
+        groups: dict[tuple[int, int], tuple[int, _Call | None, list[str]]] = {}
+        for kind, call, text in self._held:
+            if call is not None and call.block >= 0:
+                continue
+            groups.setdefault((kind, id(call)), (kind, call, []))[2].append(text)
+        self._held = []
+        for kind, call, texts in groups.values():
+            self._start_block(kind, call, out)
+            self._emit(kind, call, "".join(texts), out)
+            self._close(out)
+        for index in sorted(self._calls):
+            call = self._calls[index]
+            if not call.queued:  # no name ever came: the client sees a call to "" and says so
+                self._start_block(_TOOL, call, out)
+                self._emit(_TOOL, call, "".join(call.pending), out)
+                self._close(out)
+
+    # ---- the message -------------------------------------------------------------------------
+
+    def _start(self, chunk: dict[str, Any], out: list[Event]) -> None:
+        self._started = self.started = True
+        self._id = message_id(chunk.get("id"))
+        model = chunk.get("model")
+        if isinstance(model, str) and model:
+            self._model = model
+        usage = anthropic_usage(chunk.get("usage"))
+        usage["output_tokens"] = 0
+        message: Event = {
+            "id": self._id,
+            "type": "message",
+            "role": "assistant",
+            "model": self._model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        out.append({"type": "message_start", "message": message})
+        out.append({"type": "ping"})
+
+    def _end(self) -> list[Event]:
+        out: list[Event] = []
+        if not self._started:
+            self._start({}, out)
+        if not self._finished:
+            self._finish_blocks(out)
+        usage = anthropic_usage(self._usage)
+        if self._usage is None:
+            usage = {"output_tokens": 0}  # the provider said nothing: no counts to overwrite message_start's
+        reason = "refusal" if self._refusal else stop_reason(self._finish, tool_calls=self._tool_used)
+        out.append({"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": None}, "usage": usage})
+        out.append({"type": "message_stop"})
+        self._ended = True
+        return out
+
+    def _error(self, error: Any) -> list[Event]:
+        if isinstance(error, dict):
+            kind = anthropic_error_type(error.get("type"))
+            if kind == "api_error":  # no telling type (vLLM's "BadRequestError", "error"): the code may tell
+                kind = anthropic_error_type(error.get("code"))
+            message = str(error.get("message") or kind)
+        else:
+            kind, message = "api_error", str(error)
+        event: Event = {"type": "error", "error": {"type": kind, "message": message}}
+        self.failed = event
+        self._ended = True
+        self.started = True
+        return [event]

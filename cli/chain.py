@@ -23,9 +23,11 @@ def create_chain(
     *,
     on_event: EventSink | None = None,
     transport: Callable[[str], httpx.AsyncBaseTransport] | None = None,
+    connections: int | None = None,
 ) -> Backend:
     """`on_event` replaces the stderr event sink; `transport(backend_name)` gives each HTTP backend
-    its transport (`batch run`: many small pools), or None for httpx's default."""
+    its transport, or None for `cloud.transport.default_transport`, sized for `connections` requests
+    in flight (`batch run`: its concurrency)."""
     from protoshift import cloud
 
     sink = on_event or event_sink(diag)
@@ -44,6 +46,8 @@ def create_chain(
             options["base_url"] = settings.base_url_for(spec.name, primary=position == 0)
             if transport is not None:
                 options["transport"] = transport(spec.name)
+            if connections is not None:
+                options["connections"] = connections
         # When one fails to build (no key, a key over http://), those built before it are dropped as
         # they are: their clients never opened a connection, so there is nothing to close.
         backends.append((cloud.create_backend(spec.name, **options), spec.model))
@@ -57,7 +61,8 @@ def event_sink(diag: Diagnostics) -> EventSink:
 
     def on_event(event: CloudEvent) -> None:
         if event.kind in ("request", "response"):
-            diag.detail(event.message)
+            if diag.verbose:  # read only when shown: the trace's message is made on first read
+                diag.detail(event.message)
         elif event.kind == "note":
             diag.warn(f"note: {event.message}")
         else:

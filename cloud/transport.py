@@ -17,7 +17,7 @@ Which path uses which, decided once per backend from its base URL and the enviro
   proxy of another scheme (`socks5://`: aiohttp speaks none), or `PROTOSHIFT_HTTP_TRANSPORT=httpx`
   (an escape hatch: the transport `batch run` had before issue 11).
 
-aiohttp is imported when the first backend is built, never by `protoshift --help`.
+aiohttp is imported by the first request a backend sends: never by `protoshift --help`, nor by the mock.
 """
 
 from __future__ import annotations

@@ -422,6 +422,37 @@ def run(quick: bool = False, only: list[str] | None = None) -> list[Figures]:
     return figures
 
 
+def chat_startup(runs: int = 10, before: Path | None = None) -> dict[str, float]:
+    """Wall ms of a whole `protoshift chat -p hi` against the local server (start-up, one request, exit),
+    median of `runs`, round-robin: with protoshift's transport, with httpx's (`PROTOSHIFT_HTTP_TRANSPORT=httpx`,
+    the transport `chat` had before issue 11), and another install's script (`before`)."""
+    script = Path(sys.prefix) / "bin" / "protoshift"
+    with serve("benchmarks.fastserver") as base, tempfile.TemporaryDirectory() as state:
+        env = _clean_env(ANTHROPIC_BASE_URL=base, ANTHROPIC_API_KEY="sk-ant-bench", XDG_STATE_HOME=state)
+        env = {k: v for k, v in env.items() if not k.startswith("PROTOSHIFT_")}
+        sides: dict[str, tuple[Path, dict[str, str]]] = {
+            "chat, protoshift's transport": (script, env),
+            "chat, httpx's transport": (script, env | {"PROTOSHIFT_HTTP_TRANSPORT": "httpx"}),
+        }
+        if before is not None:
+            sides["chat, --before"] = (before, env)
+        samples: dict[str, list[float]] = {name: [] for name in sides}
+        for i in range(runs + 2):
+            for name, (binary, side_env) in sides.items():
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [str(binary), "chat", "-p", "hi", "-m", "claude-bench"],
+                    capture_output=True,
+                    env=side_env,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"{name}: exit {done.returncode}: {done.stderr.decode()[-200:]}")
+                if i >= 2:  # warm-up: .pyc files
+                    samples[name].append((time.perf_counter() - started) * 1e3)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def _tls_figures(figures: list[Figures]) -> None:
     with _certificates() as (ca, cert, key), serve("benchmarks.fastserver", "--tls", str(cert), str(key)) as base:
         url = base.replace("http://", "https://") + "/v1/messages"
@@ -511,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", help="comma-separated candidate names")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--before", type=Path, help="another install's protoshift script, for the chat start-up")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--test", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -523,8 +555,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     figures = run(quick=args.quick, only=args.only.split(",") if args.only else None)
     print(text(figures))
+    startup = chat_startup(5 if args.quick else 15, args.before)
+    print("\n`protoshift chat -p hi` against the local server, whole process, median wall time:")
+    for name, ms in startup.items():
+        print(f"  {name:<32} {ms:7.0f} ms")
     if args.json:
-        args.json.write_text(json.dumps({f.name: f.results for f in figures}, indent=2))
+        args.json.write_text(json.dumps({"clients": {f.name: f.results for f in figures}, "chat": startup}, indent=2))
     return 0
 
 

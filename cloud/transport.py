@@ -196,6 +196,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode()
+        if response.content.is_eof():  # the whole body came with the head (a JSON answer): no stream to wrap
+            body = response.content.read_nowait()
+            response.release()
+            return httpx.Response(
+                response.status, headers=response.raw_headers, content=body, request=request, extensions=extensions
+            )
         return httpx.Response(
             response.status,
             headers=response.raw_headers,

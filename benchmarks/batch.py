@@ -5,8 +5,9 @@
 - throughput: the whole `protoshift batch run` process (check pass, translation, HTTP, output lines,
   breaker state file) on a zero-latency server at concurrency 16, 64 and 256, next to the same number
   of POSTs from raw aiohttp and from a raw asyncio socket client (benchmarks/transports.py) in the same
-  run: the floors. "send rate" is the rate the run reports (after its check pass); "process" is lines /
-  wall time; "CPU/line" is the process's user + system time per line, start-up and check pass included.
+  run: the floors. "req/s" is the rate the run reports (after its check pass; in brackets: lines / wall
+  time of the whole process); "CPU/req" is the process's user + system time per request for the sending
+  alone (a `--validate-only` run of the same input, start-up and check pass, taken away).
   Target (issue 11): at least 3,000 requests/s at concurrency 64.
 - latency: 10,000 requests to a server answering after 50 ms, concurrency 256, against the ideal
   10000 / 256 x 0.05 s = 1.95 s. Target (issue 11): within 1.3x.
@@ -82,6 +83,28 @@ def _input(path: Path, lines: int) -> Path:
 
 
 _SUMMARY = re.compile(r"(\d+) succeeded, (\d+) failed in ([\d.]+)s \(([\d.]+)/s")
+_CHECK_CPU: dict[tuple[str, int], float] = {}  # (script, lines) -> CPU seconds of start-up + check pass
+
+
+def _env(base_url: str, tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PROTOSHIFT_"))}
+    return env | {
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": "sk-ant-bench",
+        "XDG_STATE_HOME": str(tmp / "state"),
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+    }
+
+
+def _check_cpu(binary: Path, source: Path, lines: int, env: dict[str, str]) -> float:
+    """CPU seconds of `batch run --validate-only` on the same input: start-up and check pass, no sending."""
+    key = (str(binary), lines)
+    if key not in _CHECK_CPU:
+        proc = subprocess.Popen([str(binary), "batch", "run", str(source), "--validate-only"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        _, _, usage = os.wait4(proc.pid, 0)
+        _CHECK_CPU[key] = usage.ru_utime + usage.ru_stime
+    return _CHECK_CPU[key]
 
 
 def run_cli(
@@ -90,14 +113,9 @@ def run_cli(
     """One `protoshift batch run`: wall seconds, send seconds and rate (from its summary), CPU, max RSS."""
     source = _input(tmp / f"in-{lines}.jsonl", lines)
     output = tmp / f"out-{lines}-{time.monotonic_ns()}.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PROTOSHIFT_"))}
-    env |= {
-        "ANTHROPIC_BASE_URL": base_url,
-        "ANTHROPIC_API_KEY": "sk-ant-bench",
-        "XDG_STATE_HOME": str(tmp / "state"),
-        "XDG_CONFIG_HOME": str(tmp / "config"),
-    }
-    args = [str(binary or _bin()), "batch", "run", str(source), "-o", str(output), "-c", str(concurrency)]
+    env = _env(base_url, tmp)
+    binary = binary or _bin()
+    args = [str(binary), "batch", "run", str(source), "-o", str(output), "-c", str(concurrency)]
     # The child's ru_maxrss counts the image it was forked from (this process), so the peak RSS comes
     # from GNU time, which forks small and measures the exec'd protoshift alone.
     gnu_time = os.path.exists("/usr/bin/time")
@@ -116,13 +134,16 @@ def run_cli(
     if proc.returncode != 0 or match is None or int(match.group(1)) != lines:
         raise RuntimeError(f"batch run exited {proc.returncode}: {stderr.strip()[-300:]}")
     output.unlink()
+    cpu = usage.ru_utime + usage.ru_stime
     return {
         "lines": lines,
         "wall_s": wall,
         "process_rate": lines / wall,
         "send_s": float(match.group(3)),
         "send_rate": float(match.group(4)),
-        "cpu_us_per_line": (usage.ru_utime + usage.ru_stime) / lines * 1e6,
+        "cpu_us_per_line": cpu / lines * 1e6,
+        # the sending alone: the CPU of a --validate-only run of the same input taken away
+        "send_cpu_us": max(0.0, cpu - _check_cpu(binary, source, lines, env)) / lines * 1e6,
         "max_rss_mb": rss_kb / 1024,  # Linux: kilobytes
     }
 
@@ -132,7 +153,8 @@ def _reference(name: str, url: str, requests: int, concurrency: int) -> dict[str
     result = _run_child(name, "throughput", *args)
     if "error" in result:
         raise RuntimeError(result["error"])
-    return {"send_rate": result["rate"], "send_s": result["wall_s"], "cpu_us_per_line": result["cpu_us"]}
+    cpu = result["cpu_us"]
+    return {"send_rate": result["rate"], "send_s": result["wall_s"], "cpu_us_per_line": cpu, "send_cpu_us": cpu}
 
 
 def _sides(before: Path | None) -> dict[str, Path | None]:
@@ -229,13 +251,13 @@ def _verdict(ok: bool) -> str:
 
 def text(res: BatchResults) -> str:
     lines = ["batch run vs raw clients, zero-latency local server in its own process (best of 2 rounds)"]
-    head = f"  {'':<22}" + "".join(f"{f'c={c} req/s':>13}{'CPU/line':>10}" for c in CONCURRENCIES)
-    lines.append(head + "   (batch run: send rate; process rate incl. start-up and check pass in brackets)")
+    head = f"  {'':<22}" + "".join(f"{f'c={c} req/s':>13}{'CPU/req':>10}" for c in CONCURRENCIES)
+    lines.append(head + "   (process rate, start-up and check pass included)")
     for name, side in res.throughput.items():
         row = f"  {name:<22}"
         for c in CONCURRENCIES:
             f = side.get(f"c{c}")
-            row += "-".rjust(23) if f is None else f"{f['send_rate']:>13,.0f}{f['cpu_us_per_line']:>7.0f} µs"
+            row += "-".rjust(23) if f is None else f"{f['send_rate']:>13,.0f}{f['send_cpu_us']:>7.0f} µs"
         if "process_rate" in next(iter(side.values()), {}):
             row += (
                 "   ("
@@ -249,12 +271,13 @@ def text(res: BatchResults) -> str:
         lines.append(f"  target >= {THROUGHPUT_TARGET:,.0f}/s at c=64: {ours['send_rate']:,.0f}/s {_verdict(ok)}")
     if res.latency:
         lines.append(
-            f"  {LATENCY_REQUESTS:,} requests, {LATENCY * 1000:.0f} ms latency, concurrency {LATENCY_CONCURRENCY}:"
+            f"  {next(iter(res.latency.values()))['lines']:,.0f} requests, {LATENCY * 1000:.0f} ms latency,"
+            f" concurrency {LATENCY_CONCURRENCY}:"
         )
         for name, lat in res.latency.items():
             lines.append(
                 f"    {name:<22} {lat['send_s']:6.2f} s vs ideal {lat['ideal_s']:.2f} s = {lat['x_ideal']:.2f}x"
-                f"  CPU/line {lat['cpu_us_per_line']:.0f} µs"
+                f"  CPU/req {lat['send_cpu_us']:.0f} µs"
             )
         ours_lat = res.latency.get("protoshift batch run")
         if ours_lat:

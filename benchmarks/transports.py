@@ -218,7 +218,7 @@ IMPORTS = {  # what each adds over `import httpx` (the stand-alone clients: thei
     "httpx-aiohttp": ["httpx_aiohttp"],
     "pyreqwest": ["pyreqwest.compatibility.httpx"],
     "httpx2": ["httpx2"],
-    "protoshift": ["protoshift.cloud.transport"],
+    "protoshift": ["protoshift.cloud.transport", "aiohttp"],  # aiohttp: imported by its first request
     "raw aiohttp": ["aiohttp"],
     "raw asyncio": [],
 }
@@ -353,10 +353,13 @@ class Figures:
 def _run_child(name: str, test: str, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.transports", "--child", name, "--test", test, *extra]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
-    if done.returncode != 0:
+    printed = done.stdout.strip().splitlines()
+    if done.returncode != 0 and not printed:
         last = (done.stderr.strip().splitlines() or ["?"])[-1]
         return {"error": last[:200]}
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(printed[-1])
+    if done.returncode != 0:  # it did its work, then the process died (pyreqwest at exit: SIGABRT)
+        result["exit"] = done.returncode
     return result
 
 
@@ -498,7 +501,7 @@ def text(figures: list[Figures]) -> str:
     lines.append("")
     lines.append(
         f"{'':<15}{'10k @50ms c=256':>17}{'first chunk':>13}{'early close':>13}"
-        f"{'TLS+CA':>8}{'no CA':>8}{'proxy':>8}{'import':>10}"
+        f"{'TLS+CA':>8}{'no CA':>17}{'proxy':>11}{'import':>10}"
     )
     for fig in figures:
         res = fig.results
@@ -513,13 +516,16 @@ def text(figures: list[Figures]) -> str:
         )
         tls = res.get("tls", {})
         trusted = _cell(tls.get("trusted"), lambda r: "ok" if r["ok"] else "FAIL")
-        refused = _cell(tls.get("untrusted"), lambda r: "refused" if not r["ok"] else "ACCEPTED")
+        refused = _cell(
+            tls.get("untrusted"),
+            lambda r: ("refused" if not r["ok"] else "ACCEPTED") + (f" exit {r['exit']}" if "exit" in r else ""),
+        )
         proxied = _cell(
             tls.get("proxied"), lambda r: ("ok" if r["ok"] else "FAIL") + ("" if r.get("tunnels") else " direct")
         )
         imp = res.get("import_ms")
         lines.append(
-            f"{fig.name:<15}{lat:>17}{first:>13}{close:>13}{trusted:>8}{refused:>8}{proxied:>8}"
+            f"{fig.name:<15}{lat:>17}{first:>13}{close:>13}{trusted:>8}{refused:>17}{proxied:>11}"
             f"{'-' if imp is None else f'{imp:.0f} ms':>10}"
         )
     lines.append(

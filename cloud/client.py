@@ -1,7 +1,8 @@
 """`HTTPClient`: what every client of a provider's HTTP API shares — the backends
 (`AnthropicBackend`, `OpenAIBackend`) and the Message Batches client.
 
-One `httpx.AsyncClient` per instance; every call through the one retry loop (`cloud.attempts`);
+One `httpx.AsyncClient` per instance, its transport from `cloud.transport` unless one is given (the
+mock's, a test's); every call through the one retry loop (`cloud.attempts`);
 the key wrapped as a `Secret`, checked against the base URL's scheme, and scrubbed from every
 event and error. A subclass builds URLs, headers and bodies, and (for streams) a `StreamHandler`
 that turns each decoded SSE event into output chunks:

@@ -22,6 +22,7 @@ aiohttp is imported by the first request a backend sends: never by `protoshift -
 
 from __future__ import annotations
 
+import base64
 import os
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -82,6 +83,18 @@ def _httpx_transport(size: int, proxy: str | None) -> httpx.AsyncBaseTransport:
 # -- aiohttp under httpx ---------------------------------------------------------------------------
 
 
+def _proxy_and_credentials(proxy: str | None) -> tuple[str | None, dict[str, str] | None]:
+    """The proxy URL without its `user:password@`, and those as the `Proxy-Authorization` header
+    (httpx sends them so): on the CONNECT of an https request, on the request itself for http."""
+    if proxy is None:
+        return None, None
+    url = httpx.URL(proxy)
+    if not url.username:
+        return proxy, None
+    credentials = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
+    return str(url.copy_with(username=None, password=None)), {"Proxy-Authorization": f"Basic {credentials}"}
+
+
 @contextmanager
 def _mapped_errors() -> Iterator[None]:
     """aiohttp's errors as the httpx errors they stand for (the client above classifies those)."""
@@ -137,7 +150,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, connections: int = DEFAULT_CONNECTIONS, proxy: str | None = None, tls: bool = True) -> None:
         self._connections = connections
-        self._proxy = proxy
+        self._proxy, self._proxy_headers = _proxy_and_credentials(proxy)
         # The same CA bundle httpx would use (certifi, or SSL_CERT_FILE/SSL_CERT_DIR); ~30 ms to load.
         self._ssl = httpx.create_ssl_context() if tls else True
         self._session: aiohttp.ClientSession | None = None
@@ -146,9 +159,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _open(self) -> aiohttp.ClientSession:
         import aiohttp
 
-        connector = aiohttp.TCPConnector(
-            limit=self._connections, keepalive_timeout=KEEPALIVE_EXPIRY, ssl=self._ssl, enable_cleanup_closed=False
-        )
+        connector = aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=KEEPALIVE_EXPIRY, ssl=self._ssl)
         self._session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # httpx's client keeps the cookies, as before
@@ -178,14 +189,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             content: bytes | None = request.content
         except httpx.RequestNotRead:
             content = await request.aread()
+        headers = request.headers.multi_items()
+        if self._proxy_headers and request.url.scheme == "http":  # no tunnel: the proxy reads the request
+            headers += self._proxy_headers.items()
         with _mapped_errors():
             response = await session.request(
                 request.method,
                 self._url(request.url),
-                headers=request.headers.multi_items(),
+                headers=headers,
                 data=content or None,
                 allow_redirects=False,
                 proxy=self._proxy,
+                proxy_headers=self._proxy_headers,
                 timeout=aiohttp.ClientTimeout(
                     total=None,
                     connect=timeout.get("pool"),

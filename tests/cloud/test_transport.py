@@ -81,6 +81,21 @@ def test_a_call_goes_through_an_http_proxy_from_the_environment(
 
         assert asyncio.run(call()) == "via proxy"
     assert proxy.requests[0].path == "http://127.0.0.1:9/v1/messages"
+    assert "proxy-authorization" not in proxy.requests[0].headers
+
+
+def test_proxy_credentials_in_the_url_are_sent_to_the_proxy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with FakeServer(lambda r: anthropic_message_reply("via proxy")) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://alice:s3cret@"))
+
+        async def call() -> None:
+            async with _backend("http://127.0.0.1:9", tmp_path, breaker=False) as backend:
+                await backend.complete(REQUEST)
+
+        asyncio.run(call())
+    received = proxy.requests[0]
+    assert received.path == "http://127.0.0.1:9/v1/messages"
+    assert received.headers["proxy-authorization"] == "Basic YWxpY2U6czNjcmV0"  # alice:s3cret
 
 
 def test_stream_chunks_come_as_the_events_arrive(tmp_path: Path) -> None:

@@ -98,7 +98,14 @@ def test_proxy_credentials_in_the_url_are_sent_to_the_proxy(monkeypatch: pytest.
     assert received.headers["proxy-authorization"] == "Basic YWxpY2U6czNjcmV0"  # alice:s3cret
 
 
-def test_stream_chunks_come_as_the_events_arrive(tmp_path: Path) -> None:
+BOTH = pytest.mark.parametrize("transport", ["aiohttp", "httpx"])  # the default, and the escape hatch
+
+
+@BOTH
+def test_stream_chunks_come_as_the_events_arrive(
+    transport: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TRANSPORT_ENV, transport)
     reply = anthropic_stream_reply(texts=["first", " second", " third"], event_delay=0.3)
     with FakeServer(lambda r: reply) as server:
 
@@ -119,7 +126,11 @@ def test_stream_chunks_come_as_the_events_arrive(tmp_path: Path) -> None:
     assert seen[1][0] - seen[0][0] > 0.2 and seen[2][0] - seen[1][0] > 0.2
 
 
-def test_a_cut_stream_and_a_refused_connection_are_connection_errors(tmp_path: Path) -> None:
+@BOTH
+def test_a_cut_stream_and_a_refused_connection_are_connection_errors(
+    transport: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TRANSPORT_ENV, transport)
     with FakeServer(lambda r: anthropic_stream_reply(cut_after=4)) as server:
 
         async def cut() -> None:
@@ -143,7 +154,10 @@ def test_a_cut_stream_and_a_refused_connection_are_connection_errors(tmp_path: P
         asyncio.run(refused())
 
 
-def test_a_silent_server_is_a_read_timeout(tmp_path: Path) -> None:
+@BOTH
+def test_a_silent_server_is_a_read_timeout(transport: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TRANSPORT_ENV, transport)
+
     def slow(received: Received) -> Reply:
         reply = anthropic_message_reply("late")
         reply.delay = 1.0

@@ -2,7 +2,7 @@
 
 Memory stays flat as files grow: the input is read line by line (twice: once to check, once to send),
 and only custom_ids are kept between lines (to find duplicates, and the ones already done), as
-16-byte fingerprints (batch.ids.IdSet).
+8-byte fingerprints (batch.ids.IdSet).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 A batch run keeps custom_ids in three places: the check pass (a duplicate is an error), the ids a
 resumed OUTPUT already has, and the ids this run wrote (the `stopped` lines of a run cut short). As
-Python strings in a set each id costs about 100 bytes; here it costs 16 (an 8-byte fingerprint in a
-table kept at most half full), in one flat array, with no Python object per id: 200,000 ids take
-3 MB instead of 20 (benchmarks/batch.py measures peak RSS at 20k and 200k lines).
+Python strings in a set each id costs about 100 bytes; here it costs 16 to 32 (an 8-byte fingerprint
+in a table kept between a quarter and half full), in one flat array, with no Python object per id:
+200,000 ids take 4 MB instead of 20 (benchmarks/batch.py measures peak RSS at 20k and 200k lines).
 
 Two different ids share a fingerprint with a chance of 2^-64 per pair; where that would matter (a
 duplicate reported as an error), the caller confirms with the ids themselves.

@@ -1,21 +1,26 @@
 """`protoshift batch run` against a fast local server (benchmarks/fastserver.py, its own process).
 
-- pools: raw httpx, 3,000 POSTs at 64 in flight, one connection pool vs the same connections split
-  over small pools (`cloud.ShardedTransport`): the measurement behind batch run's transport
-  (encode/httpx#3215).
+`python -m benchmarks.batch [--quick] [--before PROTOSHIFT]`
+
 - throughput: the whole `protoshift batch run` process (check pass, translation, HTTP, output lines,
-  breaker state file) on a zero-latency server at concurrency 64. Target: at least 500 requests/s.
-  "send rate" is the rate the run itself reports (after the check pass); "process" is lines / wall time.
-- latency: 2,000 requests on a server answering after 20 ms, concurrency 64, against the ideal
-  (requests x latency / concurrency). Target: within 4x.
-- memory: peak RSS of the `protoshift batch run` process (wait4 rusage, that process alone) for an
-  input of N lines and of 10 N lines. Target: it grows by less than 20 MB.
+  breaker state file) on a zero-latency server at concurrency 16, 64 and 256, next to the same number
+  of POSTs from raw aiohttp and from a raw asyncio socket client (benchmarks/transports.py) in the same
+  run: the floors. "req/s" is the rate the run reports (after its check pass; in brackets: lines / wall
+  time of the whole process); "CPU/req" is the process's user + system time per request for the sending
+  alone (a `--validate-only` run of the same input, start-up and check pass, taken away).
+  Target (issue 11): at least 3,000 requests/s at concurrency 64.
+- latency: 10,000 requests to a server answering after 50 ms, concurrency 256, against the ideal
+  10000 / 256 x 0.05 s = 1.95 s. Target (issue 11): within 1.3x.
+- memory: peak RSS of the `protoshift batch run` process (GNU time, that process alone) for 20,000 and
+  200,000 lines. Target: flat (less than 20 MB more for 10x the lines).
+
+`--before PROTOSHIFT` also runs the throughput and latency cases with another install's console
+script (e.g. main's `.venv/bin/protoshift`): before and after in one run, on one machine.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
+import argparse
 import json
 import os
 import re
@@ -29,18 +34,22 @@ from pathlib import Path
 from typing import Any
 
 from .servers import serve
+from .transports import _run_child
 
-THROUGHPUT_TARGET = 500.0  # requests/s
-LATENCY_TARGET = 4.0  # x the ideal
+THROUGHPUT_TARGET = 3000.0  # requests/s at concurrency 64
+LATENCY_TARGET = 1.3  # x the ideal
 MEMORY_TARGET_MB = 20.0
-CONCURRENCY = 64
+CONCURRENCIES = (16, 64, 256)
+LATENCY = 0.05
+LATENCY_REQUESTS = 10_000
+LATENCY_CONCURRENCY = 256
+REFERENCES = ("raw aiohttp", "raw asyncio")
 
 
 @dataclass
 class BatchResults:
-    pools: dict[str, float] = field(default_factory=dict)  # configuration -> requests/s
-    throughput: dict[str, float] = field(default_factory=dict)
-    latency: dict[str, float] = field(default_factory=dict)
+    throughput: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # side -> c -> figures
+    latency: dict[str, dict[str, float]] = field(default_factory=dict)  # side -> figures
     memory: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -53,55 +62,6 @@ def server(latency: float = 0.0) -> AbstractContextManager[str]:
     return serve("benchmarks.fastserver", "--latency", str(latency))
 
 
-# -- raw httpx: one pool vs many small ones --------------------------------------------------------
-
-
-async def _hammer(url: str, requests: int, concurrency: int, transport: Any, limits: Any) -> float:
-    import httpx
-
-    kwargs: dict[str, Any] = {"transport": transport} if transport is not None else {}
-    if limits is not None:
-        kwargs["limits"] = limits
-    async with httpx.AsyncClient(**kwargs) as client:
-        counter = itertools.count()
-
-        async def worker() -> None:
-            while next(counter) < requests:
-                response = await client.post(url, content=b'{"model":"m"}')
-                response.json()
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return requests / (time.perf_counter() - started)
-
-
-def pools(requests: int, concurrency: int = CONCURRENCY) -> dict[str, float]:
-    import httpx
-
-    from protoshift.cloud.pool import ShardedTransport
-
-    configs: dict[str, Any] = {
-        "httpx default (1 pool, keep-alive 20)": lambda: (None, None),
-        f"1 pool x {concurrency}": lambda: (
-            None,
-            httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        ),
-        f"{concurrency // 16} pools x 16": lambda: (ShardedTransport(concurrency, per_pool=16), None),
-        f"{concurrency // 8} pools x 8": lambda: (ShardedTransport(concurrency, per_pool=8), None),
-        f"{concurrency // 4} pools x 4 (batch run)": lambda: (ShardedTransport(concurrency, per_pool=4), None),
-        f"{concurrency} pools x 1": lambda: (ShardedTransport(concurrency, per_pool=1), None),
-    }
-    figures: dict[str, float] = {}
-    with server() as base:
-        url = f"{base}/v1/messages"
-        for _round in range(2):  # two rounds, best of each: the machine is shared with the server
-            for name, make in configs.items():
-                transport, limits = make()
-                rate = asyncio.run(_hammer(url, requests, concurrency, transport, limits))
-                figures[name] = max(figures.get(name, 0.0), rate)
-    return figures
-
-
 # -- the CLI process -------------------------------------------------------------------------------
 
 
@@ -110,6 +70,8 @@ def _bin() -> Path:
 
 
 def _input(path: Path, lines: int) -> Path:
+    if path.exists():
+        return path
     with path.open("w") as fh:
         for n in range(lines):
             body = {"model": "claude-bench", "messages": [{"role": "user", "content": f"question number {n}"}]}
@@ -121,22 +83,41 @@ def _input(path: Path, lines: int) -> Path:
 
 
 _SUMMARY = re.compile(r"(\d+) succeeded, (\d+) failed in ([\d.]+)s \(([\d.]+)/s")
+_CHECK_CPU: dict[tuple[str, int], float] = {}  # (script, lines) -> CPU seconds of start-up + check pass
 
 
-def run_cli(base_url: str, lines: int, tmp: Path, concurrency: int = CONCURRENCY) -> dict[str, float]:
-    """One `protoshift batch run`: wall seconds, send seconds and rate (from its summary), max RSS."""
-    source = _input(tmp / f"in-{lines}.jsonl", lines)
-    output = tmp / f"out-{lines}-{time.monotonic_ns()}.jsonl"
+def _env(base_url: str, tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PROTOSHIFT_"))}
-    env |= {
+    return env | {
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": "sk-ant-bench",
         "XDG_STATE_HOME": str(tmp / "state"),
         "XDG_CONFIG_HOME": str(tmp / "config"),
     }
-    args = [str(_bin()), "batch", "run", str(source), "-o", str(output), "-c", str(concurrency)]
-    # The child's ru_maxrss counts the image it was forked from (this process, LiteLLM and all), so
-    # the peak RSS comes from GNU time, which forks small and measures the exec'd protoshift alone.
+
+
+def _check_cpu(binary: Path, source: Path, lines: int, env: dict[str, str]) -> float:
+    """CPU seconds of `batch run --validate-only` on the same input: start-up and check pass, no sending."""
+    key = (str(binary), lines)
+    if key not in _CHECK_CPU:
+        proc = subprocess.Popen([str(binary), "batch", "run", str(source), "--validate-only"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        _, _, usage = os.wait4(proc.pid, 0)
+        _CHECK_CPU[key] = usage.ru_utime + usage.ru_stime
+    return _CHECK_CPU[key]
+
+
+def run_cli(
+    base_url: str, lines: int, tmp: Path, concurrency: int = 64, binary: Path | None = None
+) -> dict[str, float]:
+    """One `protoshift batch run`: wall seconds, send seconds and rate (from its summary), CPU, max RSS."""
+    source = _input(tmp / f"in-{lines}.jsonl", lines)
+    output = tmp / f"out-{lines}-{time.monotonic_ns()}.jsonl"
+    env = _env(base_url, tmp)
+    binary = binary or _bin()
+    args = [str(binary), "batch", "run", str(source), "-o", str(output), "-c", str(concurrency)]
+    # The child's ru_maxrss counts the image it was forked from (this process), so the peak RSS comes
+    # from GNU time, which forks small and measures the exec'd protoshift alone.
     gnu_time = os.path.exists("/usr/bin/time")
     measured = ["/usr/bin/time", "-f", "maxrss_kb=%M", *args] if gnu_time else args
     started = time.perf_counter()
@@ -153,56 +134,115 @@ def run_cli(base_url: str, lines: int, tmp: Path, concurrency: int = CONCURRENCY
     if proc.returncode != 0 or match is None or int(match.group(1)) != lines:
         raise RuntimeError(f"batch run exited {proc.returncode}: {stderr.strip()[-300:]}")
     output.unlink()
+    cpu = usage.ru_utime + usage.ru_stime
     return {
         "lines": lines,
         "wall_s": wall,
         "process_rate": lines / wall,
         "send_s": float(match.group(3)),
         "send_rate": float(match.group(4)),
+        "cpu_us_per_line": cpu / lines * 1e6,
+        # the sending alone: the CPU of a --validate-only run of the same input taken away
+        "send_cpu_us": max(0.0, cpu - _check_cpu(binary, source, lines, env)) / lines * 1e6,
         "max_rss_mb": rss_kb / 1024,  # Linux: kilobytes
     }
 
 
-def run(quick: bool = False) -> BatchResults:
+def _reference(name: str, url: str, requests: int, concurrency: int) -> dict[str, float]:
+    args = ("--url", url, "--requests", str(requests), "--concurrency", str(concurrency))
+    result = _run_child(name, "throughput", *args)
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    cpu = result["cpu_us"]
+    return {"send_rate": result["rate"], "send_s": result["wall_s"], "cpu_us_per_line": cpu, "send_cpu_us": cpu}
+
+
+def _sides(before: Path | None) -> dict[str, Path | None]:
+    sides: dict[str, Path | None] = {"protoshift batch run": None}
+    if before is not None:
+        sides["before (--before)"] = before
+    return sides
+
+
+def _best(kept: dict[str, float] | None, new: dict[str, float]) -> dict[str, float]:
+    return new if kept is None or new["send_rate"] > kept["send_rate"] else kept
+
+
+def _throughput(results: BatchResults, tmp: Path, quick: bool, before: Path | None) -> None:
+    lines = 2000 if quick else 6000
+    with server() as base:
+        for binary in _sides(before).values():
+            run_cli(base, 200, tmp, binary=binary)  # warm-up: .pyc files, page cache
+        for concurrency in CONCURRENCIES:
+            key = f"c{concurrency}"
+            for _round in range(1 if quick else 2):  # best of rounds: the machine is shared
+                for name, binary in _sides(before).items():
+                    try:
+                        figures = run_cli(base, lines, tmp, concurrency, binary)
+                    except Exception as exc:  # a figure missing is reported, not fatal
+                        results.errors[f"{name} {key}"] = repr(exc)
+                        continue
+                    side = results.throughput.setdefault(name, {})
+                    side[key] = _best(side.get(key), figures)
+                for name in REFERENCES:
+                    try:
+                        figures = _reference(name, f"{base}/v1/messages", lines, concurrency)
+                    except Exception as exc:
+                        results.errors[f"{name} {key}"] = repr(exc)
+                        continue
+                    side = results.throughput.setdefault(name, {})
+                    side[key] = _best(side.get(key), figures)
+
+
+def _latency(results: BatchResults, tmp: Path, quick: bool, before: Path | None) -> None:
+    total = LATENCY_REQUESTS // 4 if quick else LATENCY_REQUESTS
+    ideal = total / LATENCY_CONCURRENCY * LATENCY
+    with server(latency=LATENCY) as base:
+        for name, binary in _sides(before).items():
+            try:
+                figures = run_cli(base, total, tmp, LATENCY_CONCURRENCY, binary)
+            except Exception as exc:
+                results.errors[f"{name} latency"] = repr(exc)
+                continue
+            results.latency[name] = {**figures, "ideal_s": ideal, "x_ideal": figures["send_s"] / ideal}
+        for name in REFERENCES:
+            try:
+                figures = _reference(name, f"{base}/v1/messages", total, LATENCY_CONCURRENCY)
+            except Exception as exc:
+                results.errors[f"{name} latency"] = repr(exc)
+                continue
+            results.latency[name] = {**figures, "lines": total, "ideal_s": ideal, "x_ideal": figures["send_s"] / ideal}
+
+
+def _memory(results: BatchResults, tmp: Path, quick: bool) -> None:
+    small, large = (10_000, 100_000) if quick else (20_000, 200_000)
+    with server() as base:
+        low = run_cli(base, small, tmp)
+        high = run_cli(base, large, tmp)
+    results.memory = {
+        "small_lines": small,
+        "small_rss_mb": low["max_rss_mb"],
+        "large_lines": large,
+        "large_rss_mb": high["max_rss_mb"],
+        "growth_mb": high["max_rss_mb"] - low["max_rss_mb"],
+        "large_send_rate": high["send_rate"],
+    }
+
+
+def run(quick: bool = False, before: Path | None = None) -> BatchResults:
     results = BatchResults()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
+        _throughput(results, tmp, quick, before)
+        _latency(results, tmp, quick, before)
         try:
-            results.pools = pools(1000 if quick else 2000)
-        except Exception as exc:  # a figure missing is reported, not fatal
-            results.errors["pools"] = repr(exc)
-        try:
-            with server() as base:
-                run_cli(base, 200, tmp)  # warm-up: .pyc files, page cache
-                best = max(
-                    (run_cli(base, 1000 if quick else 3000, tmp) for _ in range(2)), key=lambda r: r["send_rate"]
-                )
-            results.throughput = best
-        except Exception as exc:
-            results.errors["throughput"] = repr(exc)
-        try:
-            with server(latency=0.02) as base:
-                figures = run_cli(base, 2000, tmp)
-            ideal = 2000 * 0.02 / CONCURRENCY
-            results.latency = {**figures, "ideal_s": ideal, "x_ideal": figures["send_s"] / ideal}
-        except Exception as exc:
-            results.errors["latency"] = repr(exc)
-        try:
-            small, large = (1000, 10_000) if quick else (2000, 20_000)
-            with server() as base:
-                low = run_cli(base, small, tmp)
-                high = run_cli(base, large, tmp)
-            results.memory = {
-                "small_lines": small,
-                "small_rss_mb": low["max_rss_mb"],
-                "large_lines": large,
-                "large_rss_mb": high["max_rss_mb"],
-                "growth_mb": high["max_rss_mb"] - low["max_rss_mb"],
-                "large_send_rate": high["send_rate"],
-            }
+            _memory(results, tmp, quick)
         except Exception as exc:
             results.errors["memory"] = repr(exc)
     return results
+
+
+# -- the report ------------------------------------------------------------------------------------
 
 
 def _verdict(ok: bool) -> str:
@@ -210,30 +250,45 @@ def _verdict(ok: bool) -> str:
 
 
 def text(res: BatchResults) -> str:
-    lines = [f"batch run (concurrency {CONCURRENCY}, local server in its own process)"]
-    if res.pools:
-        lines.append("  httpx alone, requests/s by connection pool layout (best of 2 rounds):")
-        width = max(len(k) for k in res.pools)
-        for name, rate in res.pools.items():
-            lines.append(f"    {name.ljust(width)}  {rate:8,.0f}")
-    if res.throughput:
-        t = res.throughput
-        lines.append(
-            f"  throughput, zero latency, {t['lines']:,.0f} lines: send rate {t['send_rate']:,.0f}/s"
-            f" (process incl. start-up and check pass: {t['process_rate']:,.0f}/s, {t['wall_s']:.2f} s)"
-            f"  target >= {THROUGHPUT_TARGET:.0f}/s: {_verdict(t['send_rate'] >= THROUGHPUT_TARGET)}"
-        )
+    lines = ["batch run vs raw clients, zero-latency local server in its own process (best of 2 rounds)"]
+    head = f"  {'':<22}" + "".join(f"{f'c={c} req/s':>13}{'CPU/req':>10}" for c in CONCURRENCIES)
+    lines.append(head + "   (process rate, start-up and check pass included)")
+    for name, side in res.throughput.items():
+        row = f"  {name:<22}"
+        for c in CONCURRENCIES:
+            f = side.get(f"c{c}")
+            row += "-".rjust(23) if f is None else f"{f['send_rate']:>13,.0f}{f['send_cpu_us']:>7.0f} µs"
+        if "process_rate" in next(iter(side.values()), {}):
+            row += (
+                "   ("
+                + ", ".join(f"{side[f'c{c}']['process_rate']:,.0f}" for c in CONCURRENCIES if f"c{c}" in side)
+                + ")"
+            )
+        lines.append(row)
+    ours = res.throughput.get("protoshift batch run", {}).get("c64")
+    if ours:
+        ok = ours["send_rate"] >= THROUGHPUT_TARGET
+        lines.append(f"  target >= {THROUGHPUT_TARGET:,.0f}/s at c=64: {ours['send_rate']:,.0f}/s {_verdict(ok)}")
     if res.latency:
-        lat = res.latency
         lines.append(
-            f"  2,000 requests, 20 ms latency: {lat['send_s']:.2f} s vs ideal {lat['ideal_s']:.3f} s"
-            f" = {lat['x_ideal']:.2f}x  target <= {LATENCY_TARGET:.0f}x: {_verdict(lat['x_ideal'] <= LATENCY_TARGET)}"
+            f"  {next(iter(res.latency.values()))['lines']:,.0f} requests, {LATENCY * 1000:.0f} ms latency,"
+            f" concurrency {LATENCY_CONCURRENCY}:"
         )
+        for name, lat in res.latency.items():
+            lines.append(
+                f"    {name:<22} {lat['send_s']:6.2f} s vs ideal {lat['ideal_s']:.2f} s = {lat['x_ideal']:.2f}x"
+                f"  CPU/req {lat['send_cpu_us']:.0f} µs"
+            )
+        ours_lat = res.latency.get("protoshift batch run")
+        if ours_lat:
+            ok = ours_lat["x_ideal"] <= LATENCY_TARGET
+            lines.append(f"  target <= {LATENCY_TARGET}x the ideal: {ours_lat['x_ideal']:.2f}x {_verdict(ok)}")
     if res.memory:
         m = res.memory
         lines.append(
             f"  peak RSS: {m['small_lines']:,.0f} lines {m['small_rss_mb']:.1f} MB, {m['large_lines']:,.0f} lines"
-            f" {m['large_rss_mb']:.1f} MB: +{m['growth_mb']:.1f} MB"
+            f" {m['large_rss_mb']:.1f} MB: {m['growth_mb']:+.1f} MB"
+            f" (send rate at {m['large_lines']:,.0f}: {m['large_send_rate']:,.0f}/s)"
             f"  target < {MEMORY_TARGET_MB:.0f} MB: {_verdict(m['growth_mb'] < MEMORY_TARGET_MB)}"
         )
     for name, error in res.errors.items():
@@ -241,5 +296,18 @@ def text(res: BatchResults) -> str:
     return "\n".join(lines)
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.batch", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--before", type=Path, help="another install's protoshift script, run beside this one")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    results = run(quick=args.quick, before=args.before)
+    print(text(results))
+    if args.json:
+        args.json.write_text(json.dumps(results.as_dict(), indent=2))
+    return 0
+
+
 if __name__ == "__main__":
-    print(text(run(quick="--quick" in sys.argv)))
+    raise SystemExit(main())

@@ -11,6 +11,8 @@ cost per event, without the wake-ups). Three clients read it, each from a fresh 
 - protoshift: `cloud.create_anthropic_backend(api_key=..., base_url=server)` -> `backend.stream(request)`,
   each chunk encoded with `translator.sse.encode_chunk` (what `protoshift chat --stream` writes):
   request translation, retries/breaker bookkeeping, SSE + JSON decoding, StreamTranslator, encoding.
+- ps/httpx: the same on httpx's own transport (`PROTOSHIFT_HTTP_TRANSPORT=httpx`), the transport
+  `chat` had before issue 11: the transport's share of the figures, in the same run.
 - litellm: `litellm.acompletion(model="anthropic/...", api_base=server, stream=True)`, every chunk iterated.
 
 Per request: time to the first chunk (first byte read for raw), total wall time, and CPU time of this
@@ -177,12 +179,16 @@ async def _raw(url: str) -> Sample:
         return await _measure(reads())
 
 
-async def _protoshift(url: str, state_dir: Path) -> Sample:
+async def _protoshift(url: str, state_dir: Path, transport: str = "") -> Sample:
+    """`transport`: "" for the default (cloud.transport: aiohttp), "httpx" for httpx's own (as before issue 11)."""
     from protoshift import cloud
+    from protoshift.cloud.transport import TRANSPORT_ENV
     from protoshift.translator.sse import encode_chunk
 
     out: list[bytes] = []
+    os.environ[TRANSPORT_ENV] = transport
     backend = cloud.create_anthropic_backend(api_key="x", base_url=url, breaker_dir=state_dir)
+    os.environ.pop(TRANSPORT_ENV)
     async with backend, contextlib.aclosing(backend.stream({**REQUEST, "stream": True})) as chunks:
         return await _measure(chunks, lambda chunk: out.append(encode_chunk(chunk)))
 
@@ -242,13 +248,14 @@ def run(litellm: LiteLLM | None, *, quick: bool = False) -> dict[str, ChatStream
 
 def _run_mode(url: str, litellm: LiteLLM | None, reps: int, warmup: int) -> ChatStreamResults:
     with tempfile.TemporaryDirectory(prefix="protoshift-bench-") as state:
-        sides = {"raw": Side("raw"), "protoshift": Side("protoshift")}
+        sides = {"raw": Side("raw"), "protoshift": Side("protoshift"), "ps/httpx": Side("ps/httpx")}
         if litellm is not None:
             sides["litellm"] = Side("litellm")
 
         runners: dict[str, Callable[[], Awaitable[Sample]]] = {
             "raw": lambda: _raw(url),
             "protoshift": lambda: _protoshift(url, Path(state)),
+            "ps/httpx": lambda: _protoshift(url, Path(state), "httpx"),
             "litellm": lambda: _litellm(url),
         }
 
@@ -284,6 +291,12 @@ def _mode_text(mode: str, res: ChatStreamResults) -> str:
     raw, ours = res.sides["raw"], res.sides["protoshift"]
     over_raw_us = ours.cpu_us_per_event - raw.cpu_us_per_event
     lines.append(f"protoshift over raw: {over_raw_us:.2f} µs CPU per event (translation + encoding)")
+    if "ps/httpx" in res.sides:
+        lines.append(
+            "ps/httpx: protoshift on httpx's own transport (PROTOSHIFT_HTTP_TRANSPORT=httpx, the transport before"
+            f" issue 11): {res.sides['ps/httpx'].cpu_us_per_event - ours.cpu_us_per_event:+.2f} µs CPU per event"
+            " vs protoshift's default"
+        )
     first_gap = ours.median("first_ms") - raw.median("first_ms")
     verdict = "MET" if first_gap <= TARGET_FIRST_CHUNK_MS else "MISSED"
     lines.append(

@@ -24,11 +24,12 @@ def create_chain(
     on_event: EventSink | None = None,
     transport: Callable[[str], httpx.AsyncBaseTransport] | None = None,
     primary: str | None = None,
+    connections: int | None = None,
 ) -> Backend:
     """`on_event` replaces the stderr event sink; `transport(backend_name)` gives each HTTP backend
-    its transport (`batch run`: many small pools), or None for httpx's default. `primary` starts
-    the chain with another backend than the settings' (a `serve` alias naming one); `--base-url`
-    applies to the settings' own backend only."""
+    its transport, or None for `cloud.transport.default_transport`, sized for `connections` requests
+    in flight (`batch run`: its concurrency). `primary` starts the chain with another backend than
+    the settings' (a `serve` alias naming one); `--base-url` applies to the settings' own backend only."""
     from protoshift import cloud
 
     sink = on_event or event_sink(diag)
@@ -53,6 +54,8 @@ def create_chain(
             )
             if transport is not None:
                 options["transport"] = transport(spec.name)
+            if connections is not None:
+                options["connections"] = connections
         # When one fails to build (no key, a key over http://), those built before it are dropped as
         # they are: their clients never opened a connection, so there is nothing to close.
         backends.append((cloud.create_backend(spec.name, **options), spec.model))
@@ -66,7 +69,8 @@ def event_sink(diag: Diagnostics) -> EventSink:
 
     def on_event(event: CloudEvent) -> None:
         if event.kind in ("request", "response"):
-            diag.detail(event.message)
+            if diag.verbose:  # read only when shown: the trace's message is made on first read
+                diag.detail(event.message)
         elif event.kind == "note":
             diag.warn(f"note: {event.message}")
         else:

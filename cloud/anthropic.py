@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
@@ -104,14 +105,17 @@ class AnthropicBackend(HTTPClient):
         return translation
 
     def _headers(self, translation: RequestTranslation) -> dict[str, str]:
+        return self._headers_for(stream=translation.stream, betas=translation.betas)
+
+    def _headers_for(self, *, stream: bool, betas: Sequence[str]) -> dict[str, str]:
         headers = {
             "x-api-key": self._key.reveal(),
             "anthropic-version": ANTHROPIC_VERSION,
             "content-type": "application/json",
-            "accept": "text/event-stream" if translation.stream else "application/json",
+            "accept": "text/event-stream" if stream else "application/json",
         }
-        if translation.betas:
-            headers["anthropic-beta"] = ",".join(translation.betas)
+        if betas:
+            headers["anthropic-beta"] = ",".join(betas)
         return headers
 
     def prepare(self, request: Mapping[str, Any]) -> PreparedRequest:
@@ -123,13 +127,18 @@ class AnthropicBackend(HTTPClient):
 
     async def complete(self, request: Mapping[str, Any]) -> JSON:
         translation = self._translate(request, stream=False)
-        headers, body = self._headers(translation), translation.body
+        return await self.complete_translated(translation.body, translation.betas)
+
+    async def complete_translated(self, body: JSON | bytes, betas: Sequence[str] = ()) -> JSON:
+        """`complete` for a request translated already (`batch run` translates each line once, in its
+        check pass): the Anthropic body, as a dict or its JSON bytes, and its beta flags."""
+        headers = self._headers_for(stream=False, betas=betas)
         for adaptations_left in range(_MAX_ADAPTATIONS, -1, -1):
             try:
                 message = await self._send_json(self.url, headers, body)
                 break
             except InvalidRequestError as exc:
-                body = self._adapted(exc, body, adaptations_left)
+                body = self._adapted(exc, body if isinstance(body, dict) else json.loads(body), adaptations_left)
         try:
             return translate_response(message)
         except TranslationError as exc:

@@ -1,11 +1,13 @@
 """Batch files on disk: streaming the input, checking all of it up front, resuming an output, appending lines.
 
 Memory stays flat as files grow: the input is read line by line (twice: once to check, once to send),
-and only custom_ids are kept between lines (to find duplicates, and the ones already done).
+and only custom_ids are kept between lines (to find duplicates, and the ones already done), as
+8-byte fingerprints (batch.ids.IdSet).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from protoshift.cli.batch.ids import IdSet
 from protoshift.cli.exits import InputError
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import atomic_file
@@ -69,7 +72,7 @@ class CheckReport:
     lines: int = 0
     invalid: int = 0
     notes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    ids: set[str] = field(default_factory=set)
+    ids: IdSet = field(default_factory=IdSet)
 
 
 def check_input(
@@ -82,7 +85,7 @@ def check_input(
     reported, one error line each, with the line number and the JSON path; any problem ->
     InputError (exit 2), and nothing has been sent."""
     report = CheckReport()
-    seen: dict[str, int] = {}
+    seen = report.ids
     name = str(path)
 
     def bad(number: int, messages: list[str]) -> None:
@@ -101,32 +104,49 @@ def check_input(
         except TranslationError as exc:
             bad(number, [str(problem) for problem in exc.problems])
             continue
-        first = seen.get(item.custom_id)
-        if first is not None:
-            bad(number, [f"custom_id {item.custom_id!r} is already used on line {first}"])
+        if not seen.add(item.custom_id) and (duplicate := _duplicate(path, item.custom_id, number, report)):
+            bad(number, [duplicate])
             continue
-        seen[item.custom_id] = number
         report.lines += 1
     if report.invalid:
         lines = "line" if report.invalid == 1 else "lines"
         raise InputError(f"{name}: {report.invalid} invalid {lines}; nothing was sent")
-    report.ids = set(seen)
-    del seen
     for (note_path, action, reason), count in sorted(report.notes.items()):
         diag.warn(f"note: {note_path}: {action} on {count} {'line' if count == 1 else 'lines'}: {reason}")
     return report
 
 
+def _duplicate(path: Path, custom_id: str, number: int, report: CheckReport) -> str | None:
+    """Why line `number` is refused, its custom_id seen before (by fingerprint); None when that was a
+    fingerprint shared by two ids. The earlier line is looked up only when the message is shown."""
+    if report.invalid >= MAX_REPORTED:
+        return f"custom_id {custom_id!r} is already used on an earlier line"  # which one: not looked up past 20
+    first = _first_line(path, custom_id, number)
+    return None if first is None else f"custom_id {custom_id!r} is already used on line {first}"
+
+
+def _first_line(path: Path, custom_id: str, before: int) -> int | None:
+    """The number of the first line before line `before` with `custom_id`; None when there is none
+    (two ids that share a fingerprint, a chance of 2^-64: not a duplicate)."""
+    for number, line in iter_lines(path):
+        if number >= before:
+            break
+        with contextlib.suppress(BadLine):
+            if parse_line(line, number).custom_id == custom_id:
+                return number
+    return None
+
+
 @dataclass
 class ResumeState:
-    done: set[str] = field(default_factory=set)
-    failed: set[str] = field(default_factory=set)
+    done: IdSet = field(default_factory=IdSet)
+    failed: IdSet = field(default_factory=IdSet)
     torn: bool = False
 
-    def keep_only(self, ids: set[str]) -> None:
+    def keep_only(self, ids: IdSet) -> None:
         """Forget the ids that are not in the input (an OUTPUT shared with another input)."""
-        self.done &= ids
-        self.failed &= ids
+        self.done.keep_only(ids)
+        self.failed.keep_only(ids)
 
 
 # error.code of the lines a stopped run wrote for the requests it did not finish (batch.run).

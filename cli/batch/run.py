@@ -20,9 +20,10 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from protoshift.cli.batch.files import (
     STOPPED,
@@ -36,7 +37,9 @@ from protoshift.cli.batch.files import (
     prepare_body,
     scan_output,
 )
+from protoshift.cli.batch.ids import IdSet
 from protoshift.cli.batch.progress import Progress, Tally
+from protoshift.cli.batch.spool import Translated, TranslationSpool
 from protoshift.cli.chain import create_chain
 from protoshift.cli.exits import BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.cli.io.console import Diagnostics
@@ -47,6 +50,7 @@ from protoshift.translator.batch import BatchItem, error_line, output_line
 from protoshift.translator.report import LOSSY_ACTIONS
 
 if TYPE_CHECKING:
+    from protoshift.cloud.anthropic import AnthropicBackend
     from protoshift.cloud.backend import Backend
     from protoshift.cloud.events import CloudEvent
 
@@ -68,7 +72,9 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     translating = settings.backend in ("anthropic", "mock")
-    report = check_input(path, diag, _body_checker(settings) if translating else None)
+    # One Anthropic backend for every request: the check pass's translations are the ones sent (spool).
+    spool = TranslationSpool() if translating and not settings.fallbacks and not options.validate_only else None
+    report = check_input(path, diag, _body_checker(settings, spool) if translating else None)
     if options.validate_only:
         diag.warn(f"{path}: {report.lines} requests, all valid")
         return OK
@@ -89,12 +95,12 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
             )
         state = ResumeState()
     state.keep_only(report.ids)
-    report.ids.clear()
+    report.ids = IdSet()  # not needed past this point
     tally = Tally(total=report.lines - len(state.done), skipped=len(state.done))
     if tally.total == 0:
         diag.warn(f"{output}: nothing left to do ({tally.skipped} requests already done)")
         return BATCH_PARTIAL if state.failed else OK
-    stopped = asyncio.run(_send_all(path, output, state.done, options.concurrency, settings, diag, tally))
+    stopped = asyncio.run(_send_all(path, output, state.done, options.concurrency, settings, diag, tally, spool))
     _summary(tally, output, diag, stopped)
     if stopped is not None:
         left = tally.total - tally.done
@@ -109,7 +115,7 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
 # -- checking ------------------------------------------------------------------------------------
 
 
-def _body_checker(settings: Settings) -> Any:
+def _body_checker(settings: Settings, spool: TranslationSpool | None) -> Any:
     models = settings.model_table()
 
     def check(item: BatchItem) -> list[tuple[str, str, str]]:
@@ -117,6 +123,8 @@ def _body_checker(settings: Settings) -> Any:
             translation = translate_request(prepare_body(item.body, settings), models=models)
         except TranslationError as exc:
             raise exc.prefixed("body") from None
+        if spool is not None:
+            spool.add(item.custom_id, translation)
         return [(n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS]
 
     return check
@@ -164,7 +172,8 @@ def _line_id() -> str:
     return f"batch_req_{uuid.uuid4().hex[:24]}"
 
 
-Job = tuple[str, dict[str, Any]]  # (custom_id, the request as it will be sent)
+# (custom_id, the OpenAI request as it will be sent, or its Anthropic body as the check pass translated it)
+Job = tuple[str, dict[str, Any] | Translated]
 
 
 class _Sender:
@@ -172,7 +181,7 @@ class _Sender:
     through the backend chain, and each answer or failure is appended to OUTPUT as one line."""
 
     def __init__(
-        self, path: Path, output: AppendOnlyOutput, done: set[str], settings: Settings, diag: Diagnostics, tally: Tally
+        self, path: Path, output: AppendOnlyOutput, done: IdSet, settings: Settings, diag: Diagnostics, tally: Tally
     ) -> None:
         self.path = path
         self.output = output
@@ -182,31 +191,41 @@ class _Sender:
         self.tally = tally
         self.progress = Progress(tally, diag)
         self.stop: str | None = None  # why the run stopped sending early
-        self.written: set[str] = set()
+        self.written = IdSet()
+        self.spool: TranslationSpool | None = None  # set when the backend takes the spooled bodies
 
     def on_event(self, event: CloudEvent) -> None:
         if event.kind == "retry":
             self.tally.retries += 1
             self.diag.detail(event.message)
         elif event.kind in ("request", "response"):
-            self.diag.detail(event.message)
+            if self.diag.verbose:  # read only when shown: the trace's message is made on first read
+                self.diag.detail(event.message)
         elif event.kind != "note":  # notes were summed up by the check
             self.diag.warn(event.message)
 
     async def read(self, queue: asyncio.Queue[Job | None], workers: int) -> None:
         try:
-            for number, line in iter_lines(self.path):
+            for job in self.jobs():
                 if self.stop is not None:
                     break
-                try:
-                    item = parse_line(line, number)
-                except BadLine:  # changed since the check: leave it for the next run to report
-                    continue
-                if item.custom_id not in self.done:
-                    await queue.put((item.custom_id, prepare_body(item.body, self.settings)))
+                if job[0] not in self.done:
+                    await queue.put(job)
         finally:
             for _ in range(workers):
                 await queue.put(None)
+
+    def jobs(self) -> Iterator[Job]:
+        """Every request to send: from the spool (translated once, by the check pass), or the input."""
+        if self.spool is not None:
+            yield from self.spool
+            return
+        for number, line in iter_lines(self.path):
+            try:
+                item = parse_line(line, number)
+            except BadLine:  # changed since the check: leave it for the next run to report
+                continue
+            yield item.custom_id, prepare_body(item.body, self.settings)
 
     async def work(self, queue: asyncio.Queue[Job | None], backend: Backend) -> None:
         while (job := await queue.get()) is not None:
@@ -222,7 +241,10 @@ class _Sender:
         self.progress.tick()
         last_request_id.set(None)
         try:
-            completion = await backend.complete(request)
+            if isinstance(request, Translated):
+                completion = await cast("AnthropicBackend", backend).complete_translated(request.body, request.betas)
+            else:
+                completion = await backend.complete(request)
         except (BackendError, TranslationError) as exc:
             if _stops_the_run(exc):
                 self.stop = self.stop or str(exc)
@@ -245,23 +267,23 @@ class _Sender:
 async def _send_all(
     path: Path,
     output_path: Path,
-    done: set[str],
+    done: IdSet,
     concurrency: int,
     settings: Settings,
     diag: Diagnostics,
     tally: Tally,
+    spool: TranslationSpool | None = None,
 ) -> str | None:
     """Send every line not in `done`; returns why the run stopped early, or None when it did not.
 
-    The HTTP backends get a `cloud.ShardedTransport` (pools of a few connections each) instead of
-    httpx's one pool, which slows down as concurrency grows (encode/httpx#3215)."""
-    from protoshift.cloud import ShardedTransport
-
+    Each HTTP backend's transport (cloud.transport) keeps up to `concurrency` connections."""
     output = AppendOnlyOutput(output_path)
     sender = _Sender(path, output, done, settings, diag, tally)
-    backend = create_chain(
-        settings, diag, on_event=sender.on_event, transport=lambda name: ShardedTransport(concurrency)
-    )
+    backend = create_chain(settings, diag, on_event=sender.on_event, connections=concurrency)
+    from protoshift.cloud.anthropic import AnthropicBackend
+
+    if isinstance(backend, AnthropicBackend):
+        sender.spool = spool
     queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=concurrency * QUEUE_PER_WORKER)
     tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside
     try:
@@ -270,16 +292,18 @@ async def _send_all(
             for _ in range(concurrency):
                 group.create_task(sender.work(queue, backend))
         if sender.stop is not None:
-            _write_stopped_lines(path, output, done | sender.written, sender.stop)
+            _write_stopped_lines(path, output, (done, sender.written), sender.stop)
     finally:
         sender.progress.stop()
         output.close()
+        if spool is not None:
+            spool.close()
         with contextlib.suppress(Exception):
             await backend.aclose()
     return sender.stop
 
 
-def _write_stopped_lines(path: Path, output: AppendOnlyOutput, finished: set[str], reason: str) -> None:
+def _write_stopped_lines(path: Path, output: AppendOnlyOutput, finished: tuple[IdSet, ...], reason: str) -> None:
     """One `stopped` error line for each request the run did not finish: OUTPUT stays one line per
     input line, and `--resume` (scan_output) knows to send these again."""
     message = f"the run stopped before this request was done ({reason}); run again with --resume"
@@ -288,7 +312,7 @@ def _write_stopped_lines(path: Path, output: AppendOnlyOutput, finished: set[str
             custom_id = parse_line(line, number).custom_id
         except BadLine:
             continue
-        if custom_id not in finished:
+        if not any(custom_id in ids for ids in finished):
             output.write(json_line(error_line(_line_id(), custom_id, STOPPED, message)))
 
 

@@ -1,0 +1,53 @@
+"""The check pass's translations, kept on disk for the send pass: each batch line is translated once.
+
+`batch run` checks the whole input before it sends anything (nothing is sent unless every line is
+good), and checking a line for Anthropic means translating it. Rather than translate every line a
+second time to send it, the check pass writes what it produced — the Anthropic body as the JSON
+bytes that will be sent, and its beta flags — to an unnamed temporary file, one line per input
+line; the send pass reads that file back. Memory stays flat (the file is read as it goes); the disk
+holds about the input's size until the run ends.
+
+Only for a run whose every request goes to one Anthropic backend: with `--fallback`, a request may
+move to a backend that needs it in OpenAI format, so the send pass reads the input again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pydantic_core import from_json, to_json
+
+from protoshift.translator import RequestTranslation
+
+__all__ = ["Translated", "TranslationSpool"]
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """A request as the check pass translated it: the body's JSON bytes, and its beta flags."""
+
+    body: bytes
+    betas: list[str]
+
+
+class TranslationSpool:
+    def __init__(self) -> None:
+        # open for the run's life; unnamed: gone when closed, or when the process dies
+        self._file = tempfile.TemporaryFile(prefix="protoshift-batch-")  # noqa: SIM115
+
+    def add(self, custom_id: str, translation: RequestTranslation) -> None:
+        # `custom_id, betas` as a JSON array, a tab, the body: neither JSON text holds a raw tab or newline
+        self._file.write(to_json([custom_id, translation.betas]) + b"\t" + to_json(translation.body) + b"\n")
+
+    def __iter__(self) -> Iterator[tuple[str, Translated]]:
+        self._file.flush()
+        self._file.seek(0)
+        for line in self._file:
+            head, _, body = line.rstrip(b"\n").partition(b"\t")
+            custom_id, betas = from_json(head)
+            yield custom_id, Translated(body, betas)
+
+    def close(self) -> None:
+        self._file.close()

@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from protoshift.translator.checks import want_bool, want_int, want_list, want_number, want_object, want_str
+from protoshift.translator.checks import (
+    check_json,
+    want_bool,
+    want_int,
+    want_list,
+    want_number,
+    want_object,
+    want_str,
+)
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.report import LOSSY_ACTIONS, Note, RequestTranslation
 from protoshift.translator.tables import (
@@ -41,6 +49,7 @@ def translate_request(
     dropped or approximated is refused too.
     """
     req = want_object(request, "$")
+    check_json(req)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
     notes: list[Note] = []
     model = want_str(req.get("model"), "model", nonempty=True) if "model" in req else None
     if model is None:
@@ -333,7 +342,7 @@ def _thinking(req: dict[str, Any], body: dict[str, Any], notes: list[Note]) -> N
     effort = req.get("reasoning_effort")
     if thinking is not None:
         config = want_object(thinking, "thinking")
-        if config.get("type") not in THINKING_FIELDS:
+        if not isinstance(config.get("type"), str) or config["type"] not in THINKING_FIELDS:
             raise TranslationError("thinking.type", 'expected "enabled", "disabled" or "adaptive"')
         for key in config:
             if key not in THINKING_FIELDS[config["type"]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from protoshift.translator.checks import want_list, want_object
+from protoshift.translator.checks import check_json, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.to_openai.completion import (
     completion_id,
@@ -24,6 +24,7 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
     `message.thinking_blocks`, so a later turn can hand them back. Unknown block types are skipped.
     """
     msg = want_object(message, "$")
+    check_json(msg)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
     if msg.get("type") == "error":
         error = msg["error"] if isinstance(msg.get("error"), dict) else {}
         raise TranslationError("error", f"this is an Anthropic error, not a message: {error.get('message', '')}")
@@ -32,32 +33,31 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
     reasoning: list[str] = []
     thinking_blocks: list[dict[str, Any]] = []
     tool_calls: list[dict[str, Any]] = []
-    for block in blocks:
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
+    for k, item in enumerate(blocks):
+        path = f"content[{k}]"
+        block = want_object(item, path)
+        kind = want_str(block.get("type"), f"{path}.type")
         if kind == "text":
-            if isinstance(text := block.get("text"), str):
-                texts.append(text)
+            texts.append(want_str(block.get("text"), f"{path}.text"))
         elif kind == "tool_use":
             tool_calls.append(
                 {
-                    "id": str(block.get("id") or ""),
+                    "id": want_str(block.get("id"), f"{path}.id"),
                     "type": "function",
                     "function": {
-                        "name": str(block.get("name") or ""),
-                        "arguments": tool_arguments(block.get("input")),
+                        "name": want_str(block.get("name"), f"{path}.name"),
+                        "arguments": tool_arguments(want_object(block.get("input", {}), f"{path}.input")),
                     },
                 }
             )
         elif kind == "thinking":
-            thinking = block["thinking"] if isinstance(block.get("thinking"), str) else ""
+            thinking = want_str(block.get("thinking"), f"{path}.thinking")
             reasoning.append(thinking)
-            thinking_blocks.append(
-                {"type": "thinking", "thinking": thinking, "signature": block.get("signature") or ""}
-            )
+            signature = block.get("signature")
+            signature = "" if signature is None else want_str(signature, f"{path}.signature")
+            thinking_blocks.append({"type": "thinking", "thinking": thinking, "signature": signature})
         elif kind == "redacted_thinking":
-            thinking_blocks.append({"type": "redacted_thinking", "data": block.get("data") or ""})
+            thinking_blocks.append({"type": "redacted_thinking", "data": want_str(block.get("data"), f"{path}.data")})
         # server tools, their results, compaction, fallback markers ...: nothing OpenAI can carry
 
     answer: dict[str, Any] = {
@@ -70,11 +70,12 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
     if thinking_blocks:
         answer["reasoning_content"] = "".join(reasoning)
         answer["thinking_blocks"] = thinking_blocks
+    model = msg.get("model")
     return {
         "id": completion_id(msg.get("id")),
         "object": "chat.completion",
         "created": int(time.time()) if created is None else created,
-        "model": msg.get("model") if isinstance(msg.get("model"), str) else "",
+        "model": "" if model is None else want_str(model, "model"),
         "choices": [
             {
                 "index": 0,

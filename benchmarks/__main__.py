@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import batch, chat_stream, litellm_side, report, startup, streaming, translation
+from . import batch, chat_stream, large_events, litellm_side, report, startup, streaming, translation
 from .timing import timer_overhead_ns
 
 
@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         print(report.requests_text(figures["requests"]), end="\n\n", flush=True)
         figures["streams"] = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
         print(report.streams_text(figures["streams"]), end="\n\n", flush=True)
+        large = large_events.run(runs=1 if args.quick else 3)
+        figures["large_events"] = large.as_dict()
+        print(large_events.text(large), end="\n\n", flush=True)
     if not args.no_chat_stream:
         chat = chat_stream.run(litellm, quick=args.quick)
         figures["chat_stream"] = {mode: res.as_dict() for mode, res in chat.items()}

@@ -122,7 +122,7 @@ class AnthropicBackend(HTTPClient):
             return translate_response(message)
         except TranslationError as exc:
             raise self._scrubbed(
-                ResponseFormatError(self.name, f"the answer is not an Anthropic message: {exc}")
+                ResponseFormatError(self.name, f"the provider sent an invalid message: {exc}")
             ) from exc
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:

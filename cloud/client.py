@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import httpx
+from pydantic_core import from_json
 
 from protoshift import __version__
 from protoshift.cloud.attempts import Attempt, Attempts, Sleep
@@ -45,8 +46,8 @@ from protoshift.cloud.errors import (
 from protoshift.cloud.events import CloudEvent, EventKind, EventSink, ignore_events
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from protoshift.cloud.security import Secret, check_transport, parse_base_url, redact_headers, safe_url, scrub
-from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
-from protoshift.translator.sse import JSONEventDecoder, SSEDataError
+from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
+from protoshift.translator.sse import JSONEventDecoder, SSEDataError, json_error_reason
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -253,13 +254,21 @@ class HTTPClient:
         return answers[0]
 
     def _parse_json(self, status: int, content: bytes, headers: Mapping[str, str]) -> JSON:
+        """The JSON object of a 2xx answer. pydantic-core's parser refuses what is not plain JSON (NaN,
+        lone surrogates, nesting past 200, numbers past 4,300 digits) where json.loads would take it
+        or recurse until it fails."""
         try:
-            data = json.loads(content)
-        except ValueError:
-            data = None
+            data = from_json(content, allow_inf_nan=False)
+        except ValueError as exc:
+            detail = headers.get("content-type", "?")
+            if content.lstrip()[:1] in (b"{", b"["):  # JSON gone wrong: say where
+                detail += f": {json_error_reason(exc)}"
+            message = f"the provider sent a {status} answer that is not JSON ({detail})"
+            raise self._scrubbed(ResponseFormatError(self.name, message)) from None
         if not isinstance(data, dict):
-            ctype = headers.get("content-type", "?")
-            raise self._scrubbed(ResponseFormatError(self.name, f"{status} answer is not a JSON object ({ctype})"))
+            raise self._scrubbed(
+                ResponseFormatError(self.name, f"the provider sent a {status} answer that is not a JSON object")
+            )
         return data
 
     async def _send_stream(
@@ -280,8 +289,11 @@ class HTTPClient:
                     cut = APIConnectionError(self.name, f"connection error ({exc.reason})")
                     raise self._after_output(attempt, cut, "connection_error") from exc
                 except SSEDataError as exc:
-                    bad: BackendError = ResponseFormatError(self.name, f"invalid stream: {exc}")
+                    bad: BackendError = ResponseFormatError(self.name, f"the provider sent {exc}")
                     raise self._after_output(attempt, bad, "invalid_stream") from exc
+                except _InvalidEvent as exc:
+                    bad = ResponseFormatError(self.name, f"the provider sent an invalid {exc.what}: {exc.error}")
+                    raise self._after_output(attempt, bad, "invalid_stream") from exc.error
 
         async with aclosing(self._attempts.run(once)) as chunks:
             async for chunk in chunks:
@@ -297,18 +309,35 @@ class HTTPClient:
         return self._scrubbed(error)
 
 
+class _InvalidEvent(Exception):
+    """An event (or chunk) the stream handler refused: what it was, and the TranslationError."""
+
+    def __init__(self, event: JSON, error: TranslationError) -> None:
+        kind = event.get("type")
+        self.what = f"{kind} event" if isinstance(kind, str) and kind and kind != "[DONE]" else "chunk"
+        self.error = error
+        super().__init__(f"{self.what}: {error}")
+
+
+def _fed(events: StreamHandler, event: JSON) -> list[JSON]:
+    try:
+        return events.feed(event)
+    except TranslationError as exc:
+        raise _InvalidEvent(event, exc) from exc
+
+
 async def _chunks(response: httpx.Response, events: StreamHandler) -> AsyncGenerator[JSON, None]:
     """The SSE body of `response` as `events` turns it into chunks, read by read."""
     decoder = JSONEventDecoder()
     async for raw in response.aiter_bytes():
         for event in decoder.iter_feed(raw):
-            for chunk in events.feed(event):
+            for chunk in _fed(events, event):
                 yield chunk
         if events.finished:
             break
     if not events.finished:
         for event in decoder.close():
-            for chunk in events.feed(event):
+            for chunk in _fed(events, event):
                 yield chunk
     for chunk in events.close():
         yield chunk

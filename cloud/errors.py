@@ -380,8 +380,16 @@ _MAX_MESSAGE = 300
 
 
 def _one_line(text: str) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate from a provider becomes `\\udXXX`, so the message can
+    be printed, logged and written into a JSON line."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode()
 
 
 def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tuple[str, str, str | None]:
@@ -394,7 +402,7 @@ def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tu
     data: Any = None
     try:
         data = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
         data = None
     if isinstance(data, dict):
         err = data.get("error")
@@ -415,7 +423,7 @@ def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tu
     if not message:
         message = reason
     request_id = request_id or headers.get("request-id") or headers.get("x-request-id") or None
-    return error_type, _one_line(message), request_id
+    return printable(error_type), _one_line(message), printable(request_id) if request_id else None
 
 
 def _str(value: object) -> str:
@@ -423,7 +431,10 @@ def _str(value: object) -> str:
         return value
     if value is None:
         return ""
-    return str(value)
+    try:
+        return str(value)[:_MAX_MESSAGE]
+    except (ValueError, RecursionError):  # an integer of thousands of digits, nesting Python cannot print
+        return type(value).__name__
 
 
 def _reason(status: int) -> str:

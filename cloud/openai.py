@@ -11,16 +11,20 @@ import httpx
 
 from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
 from protoshift.cloud.client import HTTPClient
+from protoshift.cloud.errors import ResponseFormatError
 from protoshift.cloud.registry import BACKENDS, create_backend
 from protoshift.cloud.security import is_loopback, redact_headers
-from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
+from protoshift.translator.checks import check_json
+from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
+from protoshift.translator.openai_checks import check_chunk, check_completion
 from protoshift.translator.sse import DONE
 
 __all__ = ["OpenAIBackend", "create_openai_backend"]
 
 
 class _OpenAIEvents:
-    """Chunks pass through; `[DONE]` ends the stream; an `{"error": ...}` object is an error event."""
+    """Chunks pass through, checked (`check_chunk`: what is read has the protocol's types, and all
+    of it is plain JSON); `[DONE]` ends the stream; an `{"error": ...}` object is an error event."""
 
     __slots__ = ("_saw_finish", "finished")
 
@@ -34,10 +38,14 @@ class _OpenAIEvents:
             return []
         error = event.get("error")
         if error is not None and event.get("object") != "chat.completion.chunk":
+            check_json(event)
             if isinstance(error, dict):
                 kind = error.get("type") or error.get("code") or "api_error"
-                raise UpstreamStreamError(str(kind), str(error.get("message") or kind))
-            raise UpstreamStreamError("api_error", str(error))
+                kind = kind if isinstance(kind, str) else "api_error"
+                message = error.get("message")
+                raise UpstreamStreamError(kind, message if isinstance(message, str) and message else kind)
+            raise UpstreamStreamError("api_error", error if isinstance(error, str) else "the stream sent an error")
+        check_chunk(event)
         if not self._saw_finish:
             for choice in event.get("choices") or ():
                 if isinstance(choice, dict) and choice.get("finish_reason"):
@@ -97,7 +105,13 @@ class OpenAIBackend(HTTPClient):
         )
 
     async def complete(self, request: Mapping[str, Any]) -> JSON:
-        return await self._send_json(self.url, self._headers(stream=False), self._body(request, stream=False))
+        completion = await self._send_json(self.url, self._headers(stream=False), self._body(request, stream=False))
+        try:
+            return check_completion(completion)
+        except TranslationError as exc:
+            raise self._scrubbed(
+                ResponseFormatError(self.name, f"the provider sent an invalid chat.completion: {exc}")
+            ) from exc
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
         chunks = self._send_stream(

@@ -38,6 +38,7 @@ __all__ = [
     "encode_chunk",
     "encode_done",
     "encode_event",
+    "json_error_reason",
 ]
 
 
@@ -225,16 +226,26 @@ class JSONEventDecoder:
         try:
             obj = from_json(event.data, allow_inf_nan=False)
         except ValueError as exc:
-            raise SSEDataError(f"event data is not JSON ({exc}): {event.data[:80]!r}") from exc
+            raise SSEDataError(f"an event that is not JSON ({json_error_reason(exc)}): {event.data[:80]!r}") from exc
         if not isinstance(obj, dict):
-            raise SSEDataError(f"event data is not a JSON object: {event.data[:80]!r}")
+            raise SSEDataError(f"an event that is not a JSON object: {event.data[:80]!r}")
         if "type" not in obj and event.event != "message":
             obj["type"] = event.event
         return obj
 
 
+def json_error_reason(error: ValueError) -> str:
+    """pydantic-core's parse error in words a user can act on (it says "hex escape" for a lone surrogate)."""
+    text = str(error)
+    if "surrogate" in text or "hex escape" in text:
+        where = text[text.find(" at line ") :] if " at line " in text else ""
+        return f"a lone surrogate (a \\ud800-\\udfff escape without its pair){where}"
+    return text
+
+
 class SSEDataError(ValueError):
-    """An event's data is not the JSON object the protocol promises."""
+    """An event's data is not the JSON object the protocol promises. The message names what came
+    (`an event that is not JSON (...)`), to follow "the provider sent" or a file's name."""
 
 
 class EventTooLargeError(SSEDataError):

@@ -192,7 +192,7 @@ def test_mid_stream_invalid_request_error_does_not_count_for_the_breaker() -> No
 
 def test_invalid_json_in_stream_is_a_clean_error() -> None:
     script = Script(sse_response([b"event: message_start\ndata: {nope\n\n"]))
-    with pytest.raises(Exception, match="invalid stream") as info:
+    with pytest.raises(Exception, match="the provider sent an event that is not JSON") as info:
         run(collect(anthropic(script).stream(REQUEST)))
     assert info.value.kind == "bad_response"
     assert len(script.requests) == 1

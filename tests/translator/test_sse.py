@@ -175,7 +175,7 @@ def test_events_up_to_the_limit_pass_and_the_count_starts_again_with_each_event(
     [
         (b'{"a": NaN}', "expected value"),
         (b'{"a": [Infinity]}', "expected value"),
-        (b'{"a": "\\ud800"}', "hex escape"),
+        (b'{"a": "\\ud800"}', "a lone surrogate"),
         (b'{"a": "x\\udc00y"}', "surrogate"),
         (b"[" * 300 + b"]" * 300, "recursion limit"),
         (b'{"n": 1' + b"0" * 5000 + b"}", "number out of range"),

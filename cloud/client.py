@@ -46,6 +46,7 @@ from protoshift.cloud.errors import (
 from protoshift.cloud.events import CloudEvent, EventKind, EventSink, ignore_events
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from protoshift.cloud.security import Secret, check_transport, parse_base_url, redact_headers, safe_url, scrub
+from protoshift.translator.checks import check_json
 from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
 from protoshift.translator.sse import JSONEventDecoder, SSEDataError, json_error_reason
 
@@ -213,7 +214,14 @@ class HTTPClient:
 
     @staticmethod
     def _encode(body: Mapping[str, Any]) -> bytes:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        """The body as sent: compact UTF-8 JSON. What cannot be sent (NaN, a lone surrogate, a value
+        that is not JSON) is a TranslationError naming its path: the request is at fault, not the
+        provider, and nothing is sent."""
+        try:
+            return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except (ValueError, TypeError, RecursionError):
+            check_json(body)
+            raise
 
     @asynccontextmanager
     async def _exchange(

@@ -87,7 +87,9 @@ class OpenAIBackend(HTTPClient):
         self.url = f"{self.base_url}/chat/completions"
 
     def _body(self, request: Mapping[str, Any], *, stream: bool) -> JSON:
-        return shape_request(request, model=self.model, stream=stream)
+        body = shape_request(request, model=self.model, stream=stream)
+        check_json(body)  # passed through untranslated: held to what every request is held to
+        return body
 
     def _headers(self, *, stream: bool) -> dict[str, str]:
         headers = {

@@ -182,7 +182,9 @@ def _scalar_problem(item: Any) -> str | None:
     if isinstance(item, float):
         if math.isnan(item):
             return "NaN is not a JSON number"
-        return None if item - item == 0 else f"{'-' if item < 0 else ''}Infinity is not a JSON number"
+        if item - item == 0:
+            return None
+        return f"{'-' if item < 0 else ''}Infinity is not a JSON number (nor is a number too large for a float)"
     return f"is a Python {type(item).__name__}, not a JSON value"
 
 

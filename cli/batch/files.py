@@ -6,7 +6,6 @@ and only custom_ids are kept between lines (to find duplicates, and the ones alr
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from typing import Any
 
 from protoshift.cli.exits import InputError
 from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.io.inputs import JSONInputError, load_json
 from protoshift.cli.io.output import atomic_file
 from protoshift.cli.settings import Settings
 from protoshift.translator import TranslationError
@@ -51,11 +51,9 @@ class BadLine(ValueError):
 def parse_line(line: bytes, number: int) -> BatchItem:
     """One input line -> `BatchItem`. Invalid JSON or a wrong shape -> `BadLine`."""
     try:
-        value = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise BadLine(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except UnicodeDecodeError as exc:
-        raise BadLine(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        value = load_json(line)
+    except JSONInputError as exc:
+        raise BadLine(exc.describe()) from None
     try:
         return parse_input_line(value, number)
     except TranslationError as exc:
@@ -169,8 +167,8 @@ def scan_output(path: Path) -> ResumeState:
 def _output_line(line: bytes, where: str) -> tuple[str, Any]:
     """(custom_id, error) of one OUTPUT line; anything else means OUTPUT is not a batch output."""
     try:
-        value: Any = json.loads(line)
-    except ValueError:
+        value: Any = load_json(line)
+    except JSONInputError:
         raise InputError(f"{where}: not an output line (invalid JSON)", hint="is OUTPUT the right file?") from None
     custom_id = value.get("custom_id") if isinstance(value, dict) else None
     if not isinstance(custom_id, str):
@@ -182,7 +180,7 @@ def _drop_stopped_lines(path: Path) -> None:
     """OUTPUT without its `stopped` lines (their requests are about to run again), replaced atomically."""
     with atomic_file(path) as out, path.open("rb") as fh:
         for line in fh:
-            value = json.loads(line) if line.strip() else None
+            value = load_json(line) if line.strip() else None
             error = value.get("error") if isinstance(value, dict) else None
             if not (isinstance(error, dict) and error.get("code") == STOPPED):
                 out.write(line)

@@ -170,6 +170,9 @@ def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
     except SSEDataError as exc:
         out.flush()
         raise InputError(f"{source.name}: {exc}") from None
+    except TranslationError as exc:  # an event that is not what the protocol says
+        out.flush()
+        raise InputError(f"{source.name}: an invalid event: {exc}") from None
     except UpstreamStreamError as exc:
         out.flush()
         raise CLIError(f"{source.name}: the stream ended with an error event: {exc}", PROVIDER_FAILED) from None

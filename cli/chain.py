@@ -41,6 +41,7 @@ def create_chain(
         }
         if cloud.BACKENDS[spec.name].key_env is not None:
             options["api_key"] = settings.api_key_for(spec.name)
+            options["key_source"] = settings.key_source(spec.name)
             options["base_url"] = settings.base_url_for(spec.name, primary=position == 0)
             if transport is not None:
                 options["transport"] = transport(spec.name)

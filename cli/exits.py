@@ -48,6 +48,12 @@ def _key_hint(error: Any) -> str:
     return f"check {env} (or api_key / api_key_cmd under [{error.backend}] in the config file)"
 
 
+def _bad_key_hint(error: Any) -> str:
+    if error.character in ("a carriage return", "a line feed"):
+        return "a key read from a file keeps the file's line break: strip it, e.g. KEY=$(tr -d '\\r\\n' < FILE)"
+    return "a key is printable ASCII with no spaces: copy it again from the provider's console"
+
+
 def _circuit_hint(error: Any) -> str:
     return f"recent calls failed; wait {error.retry_in_seconds}s, add a --fallback, or pass --no-breaker"
 
@@ -67,6 +73,7 @@ def _hints() -> tuple[tuple[type[Exception], Hint], ...]:
             e.MissingKeyError,
             lambda e: f"set {e.setting} (or api_key / api_key_cmd under [{e.backend}] in the config file)",
         ),
+        (e.InvalidKeyError, _bad_key_hint),
         (e.InsecureTransportError, "use https://, a loopback address, or pass --allow-insecure"),
         (e.InvalidBaseURLError, lambda e: f"set {e.setting} or --base-url to http(s)://host[:port][/path]"),
         (e.UnknownBackendError, lambda e: f"use one of: {', '.join(e.known)}"),

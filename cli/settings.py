@@ -145,6 +145,18 @@ class Settings:
             return _run_key_command(backend, command)
         return None
 
+    def key_source(self, backend: str) -> str | None:
+        """Where `api_key_for` takes the key from, for messages about it (never the key itself)."""
+        kind = BACKENDS[backend]
+        if kind.key_env is None:
+            return None
+        if kind.key_from_env():
+            return kind.key_env
+        section = self.provider_section(backend)
+        if isinstance(section.get("api_key"), str) and section["api_key"]:
+            return f"api_key under [{backend}] in {config_path()}"
+        return f"the output of api_key_cmd under [{backend}] in {config_path()}"
+
 
 def resolve_settings(
     *,

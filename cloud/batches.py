@@ -166,8 +166,11 @@ def create_batches_client(
     `$ANTHROPIC_BASE_URL`, then https://api.anthropic.com. Options as for `create_anthropic_backend`
     (timeout, max_retries, breaker, transport, on_event, allow_insecure)."""
     kind = BACKENDS["anthropic"]
+    if api_key is None:
+        api_key = kind.key_from_env()
+        options.setdefault("key_source", kind.key_env)
     return MessageBatchesClient(
-        api_key=api_key if api_key is not None else kind.key_from_env(),
+        api_key=api_key,
         base_url=base_url or kind.base_url_from_env() or kind.default_base_url,
         **options,
     )

@@ -45,7 +45,15 @@ from protoshift.cloud.errors import (
 )
 from protoshift.cloud.events import CloudEvent, EventKind, EventSink, ignore_events
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES, RetryPolicy
-from protoshift.cloud.security import Secret, check_transport, parse_base_url, redact_headers, safe_url, scrub
+from protoshift.cloud.security import (
+    Secret,
+    check_key,
+    check_transport,
+    parse_base_url,
+    redact_headers,
+    safe_url,
+    scrub,
+)
 from protoshift.translator.checks import check_json
 from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
 from protoshift.translator.sse import JSONEventDecoder, SSEDataError, json_error_reason
@@ -108,10 +116,13 @@ class HTTPClient:
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] | None = None,
         allow_insecure: bool = False,
+        key_source: str | None = None,
     ) -> None:
         url = parse_base_url(base_url, self.base_url_env)
         if not api_key and key_required:
             raise MissingKeyError(self.name, self.key_env)
+        if api_key:
+            check_key(api_key, backend=self.name, setting=key_source or "the api_key argument")
         check_transport(self.name, url, has_key=bool(api_key), allow_insecure=allow_insecure)
         self.base_url = str(url).rstrip("/")
         self._key = Secret(api_key or "")

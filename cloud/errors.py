@@ -40,6 +40,7 @@ __all__ = [
     "FallbackExceptionGroup",
     "InsecureTransportError",
     "InvalidBaseURLError",
+    "InvalidKeyError",
     "InvalidRequestError",
     "MissingKeyError",
     "NotFoundError",
@@ -77,6 +78,18 @@ class MissingKeyError(ConfigurationError):
     def __init__(self, backend: str, key_env: str) -> None:
         self.backend = backend
         super().__init__(f"{backend}: no API key ({key_env} is not set)", setting=key_env)
+
+
+class InvalidKeyError(ConfigurationError):
+    """A key that cannot be sent as a header value: it holds a control character (a line break, a
+    tab), whitespace or a character outside ASCII. Nothing of the key is in the message: only where
+    it came from (`setting`), what was found (`character`) and where in the key (`place`)."""
+
+    def __init__(self, backend: str, setting: str, character: str, place: str) -> None:
+        self.backend = backend
+        self.character = character
+        self.place = place
+        super().__init__(f"{backend}: the key from {setting} contains {character} {place}", setting=setting)
 
 
 class InsecureTransportError(ConfigurationError):

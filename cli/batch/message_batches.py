@@ -56,6 +56,7 @@ def _client(settings: Settings, diag: Diagnostics) -> MessageBatchesClient:
         )
     return cloud.create_batches_client(
         api_key=settings.api_key_for("anthropic"),
+        key_source=settings.key_source("anthropic"),
         base_url=settings.base_url_for("anthropic", primary=True),
         timeout=settings.timeout,
         max_retries=settings.max_retries,

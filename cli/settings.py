@@ -20,11 +20,15 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
 
 Keys come from the environment the official SDKs read (ANTHROPIC_API_KEY, OPENAI_API_KEY), then
 the config file's `api_key`, then its `api_key_cmd` (run only when needed). Keys are never printed.
+
+The config file holds keys and a command protoshift runs, so it is trusted only as ssh trusts its
+own files: owned by the user (or root), writable by no one else. Any other is refused (exit 2).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import tomllib
 from collections.abc import Callable, Mapping
@@ -58,6 +62,7 @@ def load_config_file(path: Path | None = None, warn: Callable[[str], None] | Non
     path = path or config_path()
     try:
         with path.open("rb") as fh:
+            _check_trusted(path, os.fstat(fh.fileno()))
             loaded = tomllib.load(fh)
     except FileNotFoundError:
         return {}
@@ -69,6 +74,21 @@ def load_config_file(path: Path | None = None, warn: Callable[[str], None] | Non
         for key in unknown_keys(loaded):
             warn(f"{path}: unknown setting {key!r} ignored")
     return loaded
+
+
+def _check_trusted(path: Path, st: os.stat_result) -> None:
+    """Refuse a config file someone else could have written: its api_key_cmd would run as this user."""
+    if st.st_uid not in (os.getuid(), 0):
+        raise InputError(
+            f"{path}: the config file belongs to another user (uid {st.st_uid}); it is not used",
+            hint=f"use a config file of your own: copy it, then chmod 600 {path}",
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        who = "everyone" if st.st_mode & stat.S_IWOTH else "its group"
+        raise InputError(
+            f"{path}: the config file can be written by {who}; it is not used (it can hold keys and a command to run)",
+            hint=f"chmod 600 {path}",
+        )
 
 
 def unknown_keys(config: Mapping[str, Any]) -> list[str]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from protoshift.cli.exits import InputError
-from protoshift.cli.settings import resolve_settings
+from protoshift.cli.settings import load_config_file, resolve_settings
 from tests.fakes import FakeServer, anthropic_message_reply
 
 from .conftest import RunCLI
@@ -145,3 +146,45 @@ def test_a_typo_in_the_config_file_is_reported_on_stderr(config_file: Path, run_
     assert f"protoshift: {config_file}: unknown setting 'max_retires' ignored" in done.stderr.decode()
     quiet = run_cli("chat", "-q", "-p", "hi", "-f", "json", env={"PROTOSHIFT_CONFIG": str(config_file)})
     assert quiet.returncode == 0 and quiet.stderr == b""
+
+
+# ---- a config file someone else could have written (issue 9, item 11) ----------------------------
+
+
+@pytest.mark.parametrize(("mode", "who"), [(0o666, "everyone"), (0o620, "its group"), (0o602, "everyone")])
+def test_a_config_file_others_can_write_is_refused(config_file: Path, mode: int, who: str) -> None:
+    config_file.write_text('[anthropic]\napi_key_cmd = "touch ran"\n')
+    config_file.chmod(mode)
+    with pytest.raises(InputError) as info:
+        load_config_file()
+    assert info.value.message.startswith(f"{config_file}: the config file can be written by {who}; it is not used")
+    assert info.value.hint == f"chmod 600 {config_file}"
+    config_file.chmod(0o644)  # readable by others is fine: writable is what lets them change it
+    assert load_config_file() == {"anthropic": {"api_key_cmd": "touch ran"}}
+
+
+def test_a_world_writable_config_is_exit_2_and_its_command_never_runs(run_cli: RunCLI, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    config = tmp_path / "protoshift.toml"
+    config.write_text(f'[anthropic]\napi_key_cmd = "touch {marker}; echo sk-ant-x"\n')
+    config.chmod(0o666)
+    done = run_cli("chat", "-p", "hello", env={"PROTOSHIFT_CONFIG": str(config)})
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        f"protoshift: error: {config}: the config file can be written by everyone; it is not used"
+        " (it can hold keys and a command to run)",
+        f"protoshift: hint: chmod 600 {config}",
+    ]
+    assert not marker.exists()
+
+
+def test_a_config_file_owned_by_another_user_is_refused(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config_file.write_text('model = "x"\n')
+    config_file.chmod(0o600)
+    if os.getuid() == 0:  # root can give the file away; anyone else pretends to be someone else
+        os.chown(config_file, 12345, 12345)
+    else:
+        monkeypatch.setattr(os, "getuid", lambda: 12345)
+    with pytest.raises(InputError, match="belongs to another user") as info:
+        load_config_file()
+    assert info.value.hint is not None and f"chmod 600 {config_file}" in info.value.hint

@@ -25,7 +25,9 @@ SECRET_PART = "Zq7XwV3pLm9T"
         (f"sk-ant-{SECRET_PART}-ключ", "the key from ANTHROPIC_API_KEY contains a character outside ASCII (U+043A)"),
     ],
 )
-def test_a_key_that_cannot_be_a_header_is_refused_and_never_shown(chat: Chat, serve: Serve, key: str, said: str) -> None:
+def test_a_key_that_cannot_be_a_header_is_refused_and_never_shown(
+    chat: Chat, serve: Serve, key: str, said: str
+) -> None:
     server = serve(lambda received: anthropic_message_reply("never"))
     for args in (["-p", "hi"], ["-p", "hi", "-v", "--stream"]):
         done = chat(*args, server=server, env={"ANTHROPIC_API_KEY": key})

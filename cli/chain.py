@@ -23,9 +23,11 @@ def create_chain(
     *,
     on_event: EventSink | None = None,
     transport: Callable[[str], httpx.AsyncBaseTransport] | None = None,
+    probe_wait: float = 0.0,
 ) -> Backend:
     """`on_event` replaces the stderr event sink; `transport(backend_name)` gives each HTTP backend
-    its transport (`batch run`: many small pools), or None for httpx's default."""
+    its transport (`batch run`: many small pools), or None for httpx's default. `probe_wait`: how long
+    a call waits for another's probe of a half-open circuit instead of failing (`batch run`)."""
     from protoshift import cloud
 
     sink = on_event or event_sink(diag)
@@ -38,6 +40,7 @@ def create_chain(
             "breaker": settings.breaker,
             "on_event": sink,
             "allow_insecure": settings.allow_insecure,
+            "probe_wait": probe_wait,
         }
         if cloud.BACKENDS[spec.name].key_env is not None:
             options["api_key"] = settings.api_key_for(spec.name)

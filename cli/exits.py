@@ -55,7 +55,8 @@ def _bad_key_hint(error: Any) -> str:
 
 
 def _circuit_hint(error: Any) -> str:
-    return f"recent calls failed; wait {error.retry_in_seconds}s, add a --fallback, or pass --no-breaker"
+    what = f"{error.model} was overloaded" if error.model else "recent calls failed"
+    return f"{what}; wait {error.retry_in_seconds}s, pass --no-breaker to send anyway, or add a --fallback"
 
 
 Hint = str | Callable[[Any], str]

@@ -114,7 +114,7 @@ class AnthropicBackend(HTTPClient):
         headers, body = self._headers(translation), translation.body
         for adaptations_left in range(_MAX_ADAPTATIONS, -1, -1):
             try:
-                message = await self._send_json(self.url, headers, body)
+                message = await self._send_json(self.url, headers, body, model=_model_of(body))
                 break
             except InvalidRequestError as exc:
                 body = self._adapted(exc, body, adaptations_left)
@@ -132,7 +132,9 @@ class AnthropicBackend(HTTPClient):
         # As in `complete`: a status error comes before any chunk was given out.
         for adaptations_left in range(_MAX_ADAPTATIONS, -1, -1):
             try:
-                chunks = self._send_stream(self.url, headers, body, lambda: _AnthropicEvents(include_usage))
+                chunks = self._send_stream(
+                    self.url, headers, body, lambda: _AnthropicEvents(include_usage), model=_model_of(body)
+                )
                 async with aclosing(chunks):
                     async for chunk in chunks:
                         yield chunk
@@ -150,6 +152,11 @@ class AnthropicBackend(HTTPClient):
         for note in notes:
             self._emit("note", f"{note} ({error.message})")
         return new_body
+
+
+def _model_of(body: JSON) -> str | None:
+    model = body.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def create_anthropic_backend(

@@ -32,7 +32,7 @@ from pydantic_core import from_json
 from protoshift import __version__
 from protoshift.cloud.attempts import Attempt, Attempts, Sleep
 from protoshift.cloud.backend import DEFAULT_TIMEOUT, JSON
-from protoshift.cloud.breaker import CircuitBreaker, FileStore
+from protoshift.cloud.breaker import Breakers, CircuitBreaker, FileStore, MemoryStore
 from protoshift.cloud.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -117,6 +117,7 @@ class HTTPClient:
         clock: Callable[[], float] | None = None,
         allow_insecure: bool = False,
         key_source: str | None = None,
+        probe_wait: float = 0.0,
     ) -> None:
         url = parse_base_url(base_url, self.base_url_env)
         if not api_key and key_required:
@@ -128,10 +129,15 @@ class HTTPClient:
         self._key = Secret(api_key or "")
         self.timeout = timeout
         self._on_event: EventSink = on_event or ignore_events
-        self.breaker = self._make_breaker(breaker, breaker_dir, clock)
+        self.breakers = self._make_breakers(breaker, breaker_dir, clock)
+        self.breaker = self.breakers.host if self.breakers is not None else None  # the host's
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._attempts = Attempts(
-            self.retry_policy, self.breaker, sleep=sleep or asyncio.sleep, on_retry=self._on_retry
+            self.retry_policy,
+            self.breakers,
+            sleep=sleep or asyncio.sleep,
+            on_retry=self._on_retry,
+            probe_wait=probe_wait,
         )
         self._client = httpx.AsyncClient(
             transport=transport,
@@ -140,19 +146,39 @@ class HTTPClient:
             follow_redirects=False,
         )
 
-    def _make_breaker(
+    def _make_breakers(
         self, breaker: bool | CircuitBreaker, directory: Path | None, clock: Callable[[], float] | None
-    ) -> CircuitBreaker | None:
-        if isinstance(breaker, CircuitBreaker):
-            return breaker
+    ) -> Breakers | None:
+        """The host's breaker and a factory of the models' (cloud.breaker). A `CircuitBreaker` given
+        by the caller is the host's; its models' breakers are made like it, in memory."""
         if not breaker:
             return None
-        return CircuitBreaker(
-            self.name,
-            FileStore(self.name, self.base_url, directory),
-            clock=clock or time.time,
-            on_change=lambda message: self._emit("breaker", message),
-        )
+        if isinstance(breaker, CircuitBreaker):
+            given = breaker
+
+            def in_memory(model: str) -> CircuitBreaker:
+                return CircuitBreaker(
+                    given.backend,
+                    MemoryStore(),
+                    failure_threshold=given.failure_threshold,
+                    cooldown=given.cooldown,
+                    probe_timeout=given.probe_timeout,
+                    clock=given.clock,
+                    on_change=given.on_change,
+                    model=model,
+                )
+
+            return Breakers(given, in_memory)
+
+        def on_file(model: str | None) -> CircuitBreaker:
+            store = FileStore(self.name, self.base_url, directory, model=model, on_warning=self._warn)
+            on_change = lambda message: self._emit("breaker", message)  # noqa: E731
+            return CircuitBreaker(self.name, store, clock=clock or time.time, on_change=on_change, model=model)
+
+        return Breakers(on_file(None), on_file)
+
+    def _warn(self, message: str) -> None:
+        self._emit("breaker", message)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={safe_url(httpx.URL(self.base_url))!r})"
@@ -256,10 +282,16 @@ class HTTPClient:
     # -- calls -----------------------------------------------------------------------------------
 
     async def _send_json(
-        self, url: str, headers: dict[str, str], body: Mapping[str, Any] | bytes | None, *, method: str = "POST"
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: Mapping[str, Any] | bytes | None,
+        *,
+        method: str = "POST",
+        model: str | None = None,
     ) -> JSON:
         """Send `body` (a JSON object, bytes already encoded, or nothing), retrying; the parsed JSON
-        object of the 2xx answer."""
+        object of the 2xx answer. `model`: whose breaker the call goes through besides the host's."""
         content = body if body is None or isinstance(body, bytes) else self._encode(body)
 
         async def once(attempt: Attempt) -> AsyncGenerator[JSON, None]:
@@ -267,7 +299,7 @@ class HTTPClient:
                 yield self._parse_json(response.status_code, await response.aread(), response.headers)
 
         answers: list[JSON] = []
-        async with aclosing(self._attempts.run(once)) as attempts:
+        async with aclosing(self._attempts.run(once, model=model)) as attempts:
             async for answer in attempts:  # `once` gives one answer; reading to the end scores it
                 answers.append(answer)
         return answers[0]
@@ -291,7 +323,13 @@ class HTTPClient:
         return data
 
     async def _send_stream(
-        self, url: str, headers: dict[str, str], body: Mapping[str, Any], handler: Callable[[], StreamHandler]
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: Mapping[str, Any],
+        handler: Callable[[], StreamHandler],
+        *,
+        model: str | None = None,
     ) -> AsyncGenerator[JSON, None]:
         """POST `body` and yield the chunks `handler` makes of the SSE events, as they arrive."""
         content = self._encode(body)
@@ -314,7 +352,7 @@ class HTTPClient:
                     bad = ResponseFormatError(self.name, f"the provider sent an invalid {exc.what}: {exc.error}")
                     raise self._after_output(attempt, bad, "invalid_stream") from exc.error
 
-        async with aclosing(self._attempts.run(once)) as chunks:
+        async with aclosing(self._attempts.run(once, model=model)) as chunks:
             async for chunk in chunks:
                 yield chunk
 

@@ -7,9 +7,10 @@ business (cli/exits.py), so cloud/ stays usable from any program.
 
 - `ConfigurationError`: the call could not be made as configured (no key, a bad base URL, a key
   about to travel in clear text). Nothing was sent.
-- `BackendError`: the provider or the network failed. Three flags the machinery acts on:
-  `retryable` (the retry loop tries again), `trips_breaker` (a failure for the circuit breaker),
-  `allows_fallback` (a fallback chain may move on to the next backend).
+- `BackendError`: the provider or the network failed. Three facts the machinery acts on:
+  `retryable` (the retry loop tries again), `breaker_scope` (a failure for the host's circuit
+  breaker, for the model's, or for neither), `allows_fallback` (a fallback chain may move on to the
+  next backend).
 - `FallbackExceptionGroup`: every backend of a chain failed; holds each failure.
 
 Every message is one line. Messages never contain a key.
@@ -121,8 +122,14 @@ class BackendError(CloudError):
     kind: ClassVar[ErrorKind] = "connection"
     message: str
     retryable: bool = False
-    trips_breaker: bool = False
     allows_fallback: bool = False
+    # Which breaker this failure counts for (cloud.breaker): the host's (the server or the network is
+    # down) or the model's (that model is overloaded); None: it counts as neither.
+    breaker_scope: Literal["host", "model"] | None = None
+
+    @property
+    def trips_breaker(self) -> bool:
+        return self.breaker_scope is not None
 
     def __init__(self, backend: str, message: str, *, request_id: str | None = None) -> None:
         self.backend = backend
@@ -194,8 +201,10 @@ class APIStatusError(BackendError):
         return retry_after_seconds(self.headers)
 
     @property
-    def trips_breaker(self) -> bool:  # type: ignore[override]
-        return self.status >= 500
+    def breaker_scope(self) -> Literal["host", "model"] | None:  # type: ignore[override]
+        if self.status == 529:  # overloaded: that model, not the server
+            return "model"
+        return "host" if self.status >= 500 else None
 
     @property
     def allows_fallback(self) -> bool:  # type: ignore[override]
@@ -281,7 +290,7 @@ class APIConnectionError(BackendError):
 
     kind: ClassVar[ErrorKind] = "connection"
     retryable = True
-    trips_breaker = True
+    breaker_scope = "host"
     allows_fallback = True
 
 
@@ -295,14 +304,19 @@ class APITimeoutError(APIConnectionError):
 
 
 class CircuitOpenError(BackendError):
-    """The breaker is open: recent calls to this backend failed, so this one was not sent."""
+    """The breaker is open: recent calls to this backend (or to this model of it: `model`) failed, so
+    this one was not sent. `probing`: the cool-down is over and one request is testing the way."""
 
     kind: ClassVar[ErrorKind] = "circuit_open"
     allows_fallback = True
 
-    def __init__(self, backend: str, retry_in_seconds: int) -> None:
+    def __init__(self, backend: str, retry_in_seconds: int, *, model: str | None = None, probing: bool = False) -> None:
         self.retry_in_seconds = retry_in_seconds
-        super().__init__(backend, f"circuit open for {backend}, retry in {retry_in_seconds}s")
+        self.model = model
+        self.probing = probing
+        who = backend if model is None else f"{backend} model {model}"
+        testing = "; one request is testing it now" if probing else ""
+        super().__init__(backend, f"circuit open for {who}, retry in {retry_in_seconds}s{testing}")
 
     @property
     def retry_after(self) -> float | None:
@@ -322,18 +336,21 @@ class StreamInterruptedError(BackendError):
 
     kind: ClassVar[ErrorKind] = "stream_interrupted"
 
-    # Mid-stream error types that mean the provider is in trouble (they count for the breaker).
-    _BREAKER_TYPES: ClassVar[frozenset[str]] = frozenset(
-        {"overloaded_error", "api_error", "connection_error", "timeout_error"}
-    )
+    # Mid-stream error types that mean the provider is in trouble, and which breaker they count for.
+    _BREAKER_SCOPES: ClassVar[Mapping[str, Literal["host", "model"]]] = {
+        "overloaded_error": "model",
+        "api_error": "host",
+        "connection_error": "host",
+        "timeout_error": "host",
+    }
 
     def __init__(self, backend: str, error_type: str, message: str, request_id: str | None = None) -> None:
         self.error_type = error_type
         super().__init__(backend, message, request_id=request_id)
 
     @property
-    def trips_breaker(self) -> bool:  # type: ignore[override]
-        return self.error_type in self._BREAKER_TYPES
+    def breaker_scope(self) -> Literal["host", "model"] | None:  # type: ignore[override]
+        return self._BREAKER_SCOPES.get(self.error_type)
 
     @property
     def summary(self) -> str:

@@ -107,7 +107,8 @@ class OpenAIBackend(HTTPClient):
         )
 
     async def complete(self, request: Mapping[str, Any]) -> JSON:
-        completion = await self._send_json(self.url, self._headers(stream=False), self._body(request, stream=False))
+        body = self._body(request, stream=False)
+        completion = await self._send_json(self.url, self._headers(stream=False), body, model=_model_of(body))
         try:
             return check_completion(completion)
         except TranslationError as exc:
@@ -116,12 +117,16 @@ class OpenAIBackend(HTTPClient):
             ) from exc
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
-        chunks = self._send_stream(
-            self.url, self._headers(stream=True), self._body(request, stream=True), _OpenAIEvents
-        )
+        body = self._body(request, stream=True)
+        chunks = self._send_stream(self.url, self._headers(stream=True), body, _OpenAIEvents, model=_model_of(body))
         async with aclosing(chunks):
             async for chunk in chunks:
                 yield chunk
+
+
+def _model_of(body: JSON) -> str | None:
+    model = body.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def create_openai_backend(api_key: str | None = None, base_url: str | None = None, **options: Any) -> OpenAIBackend:

@@ -52,6 +52,10 @@ if TYPE_CHECKING:
 
 DEFAULT_CONCURRENCY = 16
 QUEUE_PER_WORKER = 2  # lines read ahead of the workers: the input is never all in memory
+# When a circuit is half-open, the first worker's request is the probe; the others wait for its
+# answer rather than fail and stop the run. Bounded: a probe's lease is 60 s (cloud.breaker), after
+# which a waiting worker becomes the probe itself.
+PROBE_WAIT = 90.0
 
 
 @dataclass
@@ -258,7 +262,11 @@ async def _send_all(
     output = AppendOnlyOutput(output_path)
     sender = _Sender(path, output, done, settings, diag, tally)
     backend = create_chain(
-        settings, diag, on_event=sender.on_event, transport=lambda name: ShardedTransport(concurrency)
+        settings,
+        diag,
+        on_event=sender.on_event,
+        transport=lambda name: ShardedTransport(concurrency),
+        probe_wait=PROBE_WAIT,
     )
     queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=concurrency * QUEUE_PER_WORKER)
     tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside

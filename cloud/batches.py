@@ -109,10 +109,14 @@ class MessageBatchesClient(HTTPClient):
             raise self._scrubbed(
                 ResponseFormatError(self.name, f"batch {batch.get('id', '?')} has no results yet ({status})")
             )
-        url = httpx.URL(raw)
         base = httpx.URL(self.base_url)
-        if url.is_relative_url or (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
-            url = base.copy_with(raw_path=url.raw_path)
+        try:
+            url = httpx.URL(raw)
+            if url.is_relative_url or (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+                url = base.copy_with(raw_path=url.raw_path)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            message = f"the provider sent an invalid results_url for batch {batch.get('id', '?')}: {exc}"
+            raise self._scrubbed(ResponseFormatError(self.name, message)) from None
         return str(url)
 
     async def results(self, batch: Mapping[str, Any]) -> AsyncIterator[bytes]:

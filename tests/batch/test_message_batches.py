@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.batch.conftest import batch_line, read_jsonl, write_jsonl
 from tests.batch.fake_batches import FakeBatchesAPI
-from tests.fakes import FakeServer
+from tests.fakes import FakeServer, Received, Reply
 from tests.oracles import assert_valid_anthropic_body, assert_valid_completion
 
 SAFE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -165,3 +165,26 @@ def test_batches_need_the_anthropic_backend_and_a_key(run_cli: Any, tmp_path: Pa
         missing = run_cli("batch", "status", "msgbatch_nope", env=_env(server))
     assert missing.returncode == 1 and b"404" in missing.stderr
     assert source.exists()
+
+
+def test_an_invalid_results_url_is_one_line_not_a_traceback(run_cli: Any) -> None:
+    """Issue 9, item 8: httpx.InvalidURL came out as a traceback."""
+
+    def respond(received: Received) -> Reply:
+        batch = {
+            "id": "msgbatch_bad",
+            "type": "message_batch",
+            "processing_status": "ended",
+            "request_counts": {"processing": 0, "succeeded": 1, "errored": 0, "canceled": 0, "expired": 0},
+            "results_url": "http://[::1/v1/messages/batches/msgbatch_bad/results",
+        }
+        return Reply(body=json.dumps(batch).encode())
+
+    with FakeServer(respond) as server:
+        done = run_cli("batch", "results", "msgbatch_bad", env=_env(server))
+    assert done.returncode == 1, done.stderr.decode()
+    assert "Traceback" not in done.stderr.decode()
+    first = done.stderr.decode().splitlines()[-2]
+    assert first.startswith(
+        "protoshift: error: anthropic: the provider sent an invalid results_url for batch msgbatch_bad"
+    )

@@ -36,6 +36,8 @@ def create_chain(
     for position, spec in enumerate(specs):
         options: dict[str, Any] = {
             "timeout": settings.timeout,
+            "idle_timeout": settings.idle_timeout,
+            "max_event_size": settings.max_event_size,
             "max_retries": settings.max_retries,
             "breaker": settings.breaker,
             "on_event": sink,

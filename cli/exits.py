@@ -48,6 +48,12 @@ def _key_hint(error: Any) -> str:
     return f"check {env} (or api_key / api_key_cmd under [{error.backend}] in the config file)"
 
 
+def _timeout_hint(error: Any) -> str:
+    if error.limit == "idle":
+        return "retry later, or raise --idle-timeout if the model may pause this long"
+    return "retry later, or raise --timeout"
+
+
 def _bad_key_hint(error: Any) -> str:
     if error.character in ("a carriage return", "a line feed"):
         return "a key read from a file keeps the file's line break: strip it, e.g. KEY=$(tr -d '\\r\\n' < FILE)"
@@ -87,7 +93,7 @@ def _hints() -> tuple[tuple[type[Exception], Hint], ...]:
         (e.RequestTimeout, "retry later, or raise --timeout"),
         (e.ServerError, "the provider failed; retry later or add a --fallback"),
         (e.ConflictError, "retry later"),
-        (e.APITimeoutError, "retry later, or raise --timeout"),
+        (e.APITimeoutError, _timeout_hint),
         (e.APIConnectionError, "check the network and the base URL"),
         (e.CircuitOpenError, _circuit_hint),
         (e.StreamInterruptedError, "the output above is incomplete; run the request again"),

@@ -28,6 +28,7 @@ from protoshift.cloud.anthropic import ANTHROPIC_VERSION, AnthropicBackend
 from protoshift.cloud.attempts import Attempt
 from protoshift.cloud.backend import JSON
 from protoshift.cloud.client import HTTPClient
+from protoshift.cloud.deadline import Deadline
 from protoshift.cloud.errors import ConfigurationError, ResponseFormatError
 from protoshift.cloud.registry import BACKENDS
 
@@ -126,9 +127,10 @@ class MessageBatchesClient(HTTPClient):
         headers = self._headers(accept=_ACCEPT_JSONL)
 
         async def once(attempt: Attempt) -> AsyncGenerator[bytes, None]:
+            deadline = self._stream_deadline()  # a download as long as it keeps coming, line by line
             async with (
-                self._exchange("GET", url, headers, None, attempt) as response,
-                aclosing(_lines(response.aiter_bytes())) as lines,
+                self._exchange("GET", url, headers, None, attempt, deadline) as response,
+                aclosing(_lines(deadline.reads(response.aiter_bytes()), deadline)) as lines,
             ):
                 async for line in lines:
                     yield line
@@ -143,7 +145,7 @@ class MessageBatchesClient(HTTPClient):
         return data
 
 
-async def _lines(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+async def _lines(chunks: AsyncIterator[bytes], deadline: Deadline) -> AsyncGenerator[bytes, None]:
     parts: list[bytes] = []
     async for chunk in chunks:
         if b"\n" not in chunk:
@@ -155,6 +157,7 @@ async def _lines(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
             parts.clear()
         for line in complete:
             if line.strip():
+                deadline.touch()
                 yield line
         if rest:
             parts.append(rest)

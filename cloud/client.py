@@ -31,8 +31,9 @@ from pydantic_core import from_json
 
 from protoshift import __version__
 from protoshift.cloud.attempts import Attempt, Attempts, Sleep
-from protoshift.cloud.backend import DEFAULT_TIMEOUT, JSON
+from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT, DEFAULT_TIMEOUT, JSON
 from protoshift.cloud.breaker import Breakers, CircuitBreaker, FileStore, MemoryStore
+from protoshift.cloud.deadline import Deadline, DeadlineExceeded
 from protoshift.cloud.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -56,7 +57,7 @@ from protoshift.cloud.security import (
 )
 from protoshift.translator.checks import check_json
 from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
-from protoshift.translator.sse import JSONEventDecoder, SSEDataError, json_error_reason
+from protoshift.translator.sse import DEFAULT_MAX_EVENT_SIZE, JSONEventDecoder, SSEDataError, json_error_reason
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -106,7 +107,9 @@ class HTTPClient:
         base_url: str,
         api_key: str | None,
         key_required: bool = True,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         max_retries: int = DEFAULT_MAX_RETRIES,
         breaker: bool | CircuitBreaker = True,
         breaker_dir: Path | None = None,
@@ -127,7 +130,9 @@ class HTTPClient:
         check_transport(self.name, url, has_key=bool(api_key), allow_insecure=allow_insecure)
         self.base_url = str(url).rstrip("/")
         self._key = Secret(api_key or "")
-        self.timeout = timeout
+        self.timeout = timeout  # cloud.backend: None is 600 s for an answer, no limit for a stream
+        self.idle_timeout = idle_timeout
+        self.max_event_size = max_event_size
         self._on_event: EventSink = on_event or ignore_events
         self.breakers = self._make_breakers(breaker, breaker_dir, clock)
         self.breaker = self.breakers.host if self.breakers is not None else None  # the host's
@@ -141,7 +146,8 @@ class HTTPClient:
         )
         self._client = httpx.AsyncClient(
             transport=transport,
-            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
+            # Only connecting is httpx's to time: every other wait is under the attempt's Deadline.
+            timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT),
             headers={"user-agent": USER_AGENT},
             follow_redirects=False,
         )
@@ -236,6 +242,21 @@ class HTTPClient:
         error.__cause__ = exc
         return self._scrubbed(error)
 
+    def _deadline_error(self, exc: DeadlineExceeded) -> BackendError:
+        if exc.limit == "idle":
+            message = f"timed out: the stream sent no content for {exc.seconds:g}s (pings do not count)"
+        else:
+            message = f"timed out: no complete answer within {exc.seconds:g}s"
+        return self._scrubbed(APITimeoutError(self.name, message, limit=exc.limit, seconds=exc.seconds))
+
+    def _answer_deadline(self) -> Deadline:
+        """The limit of an attempt whose answer comes whole: the timeout, 600 s unless set."""
+        return Deadline(total=DEFAULT_TIMEOUT if self.timeout is None else self.timeout)
+
+    def _stream_deadline(self) -> Deadline:
+        """The limits of a streamed attempt: the timeout only when set, and the idle limit."""
+        return Deadline(total=self.timeout, idle=self.idle_timeout)
+
     def _status_error(self, response: httpx.Response) -> BackendError:
         return self._scrubbed(error_from_response(self.name, response.status_code, response.content, response.headers))
 
@@ -262,22 +283,35 @@ class HTTPClient:
 
     @asynccontextmanager
     async def _exchange(
-        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, attempt: Attempt
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        attempt: Attempt,
+        deadline: Deadline,
     ) -> AsyncIterator[httpx.Response]:
         """Send one attempt and give its 2xx response, its body not yet read; an error status, a
-        failed connection or a timeout become the `BackendError` they stand for."""
+        failed connection or a limit of `deadline` running out (here, or while the caller reads the
+        body under it) become the `BackendError` they stand for."""
         headers = {**headers, **attempt.retry_headers(method)}
         self._log_request(method, url, headers)
         started = time.perf_counter()
+        request = self._client.build_request(method, url, content=content, headers=headers)
         try:
-            async with self._client.stream(method, url, content=content, headers=headers) as response:
+            response = await deadline.bounded(self._client.send(request, stream=True))
+            try:
                 self._log_response(response, started, attempt)
                 if not response.is_success:
-                    await response.aread()
+                    await deadline.bounded(response.aread())
                     raise self._status_error(response)
                 yield response
+            finally:
+                await response.aclose()
         except httpx.TransportError as exc:
             raise self._after_output(attempt, self._transport_error(exc), "connection_error") from exc
+        except DeadlineExceeded as exc:
+            raise self._after_output(attempt, self._deadline_error(exc), "timeout_error") from None
 
     # -- calls -----------------------------------------------------------------------------------
 
@@ -295,8 +329,10 @@ class HTTPClient:
         content = body if body is None or isinstance(body, bytes) else self._encode(body)
 
         async def once(attempt: Attempt) -> AsyncGenerator[JSON, None]:
-            async with self._exchange(method, url, headers, content, attempt) as response:
-                yield self._parse_json(response.status_code, await response.aread(), response.headers)
+            deadline = self._answer_deadline()
+            async with self._exchange(method, url, headers, content, attempt, deadline) as response:
+                body = await deadline.bounded(response.aread())
+            yield self._parse_json(response.status_code, body, response.headers)
 
         answers: list[JSON] = []
         async with aclosing(self._attempts.run(once, model=model)) as attempts:
@@ -335,9 +371,10 @@ class HTTPClient:
         content = self._encode(body)
 
         async def once(attempt: Attempt) -> AsyncGenerator[JSON, None]:
-            async with self._exchange("POST", url, headers, content, attempt) as response:
+            deadline = self._stream_deadline()
+            async with self._exchange("POST", url, headers, content, attempt, deadline) as response:
                 try:
-                    async with aclosing(_chunks(response, handler())) as chunks:
+                    async with aclosing(_chunks(response, handler(), deadline, self.max_event_size)) as chunks:
                         async for chunk in chunks:
                             yield chunk
                 except UpstreamStreamError as exc:
@@ -383,11 +420,16 @@ def _fed(events: StreamHandler, event: JSON) -> list[JSON]:
         raise _InvalidEvent(event, exc) from exc
 
 
-async def _chunks(response: httpx.Response, events: StreamHandler) -> AsyncGenerator[JSON, None]:
-    """The SSE body of `response` as `events` turns it into chunks, read by read."""
-    decoder = JSONEventDecoder()
-    async for raw in response.aiter_bytes():
+async def _chunks(
+    response: httpx.Response, events: StreamHandler, deadline: Deadline, max_event_size: int
+) -> AsyncGenerator[JSON, None]:
+    """The SSE body of `response` as `events` turns it into chunks, read by read, each read under
+    `deadline`; every event but a ping starts its idle limit again."""
+    decoder = JSONEventDecoder(max_event_size=max_event_size)
+    async for raw in deadline.reads(response.aiter_bytes()):
         for event in decoder.iter_feed(raw):
+            if event.get("type") != "ping":
+                deadline.touch()
             for chunk in _fed(events, event):
                 yield chunk
         if events.finished:

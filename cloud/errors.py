@@ -295,11 +295,22 @@ class APIConnectionError(BackendError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The provider did not answer within the timeout."""
+    """The provider did not answer within a time limit. `limit`: which one ran out, when it was one of
+    the attempt's own (`total`: the attempt's timeout, `idle`: a stream's idle limit), with `seconds`."""
 
     kind: ClassVar[ErrorKind] = "timeout"
 
-    def __init__(self, backend: str, message: str = "request timed out", *, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: str,
+        message: str = "request timed out",
+        *,
+        request_id: str | None = None,
+        limit: Literal["total", "idle"] | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        self.limit = limit
+        self.seconds = seconds
         super().__init__(backend, message, request_id=request_id)
 
 

@@ -59,6 +59,7 @@ def _client(settings: Settings, diag: Diagnostics) -> MessageBatchesClient:
         key_source=settings.key_source("anthropic"),
         base_url=settings.base_url_for("anthropic", primary=True),
         timeout=settings.timeout,
+        idle_timeout=settings.idle_timeout,
         max_retries=settings.max_retries,
         breaker=settings.breaker,
         on_event=event_sink(diag),

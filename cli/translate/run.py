@@ -148,6 +148,7 @@ def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
 
 
 def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
+    from protoshift.cli.settings import max_event_size
     from protoshift.translator.sse import (  # its JSON costs start-up
         JSONEventDecoder,
         SSEDataError,
@@ -155,7 +156,7 @@ def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
         encode_done,
     )
 
-    decoder = JSONEventDecoder()
+    decoder = JSONEventDecoder(max_event_size=max_event_size())
     translator = StreamTranslator(include_usage=run.options.include_usage)
     try:
         for data in source.iter_bytes():

@@ -54,7 +54,8 @@ def test_flags_beat_environment_beats_config_file(config_file: Path, monkeypatch
 
 def test_defaults_without_any_setting(config_file: Path) -> None:
     settings = resolve_settings(**NO_FLAGS)
-    assert (settings.backend, settings.max_retries, settings.timeout, settings.breaker) == ("anthropic", 2, 600.0, True)
+    assert (settings.backend, settings.max_retries, settings.timeout, settings.breaker) == ("anthropic", 2, None, True)
+    assert (settings.idle_timeout, settings.max_event_size) == (600.0, 16 << 20)  # None: cloud's defaults
     assert settings.fallbacks == []
 
 

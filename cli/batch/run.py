@@ -373,10 +373,16 @@ async def _send_all(
     tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside
 
     async def sending() -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(sender.read(queue, concurrency))
-            for _ in range(concurrency):
-                group.create_task(sender.work(queue, backend))
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(sender.read(queue, concurrency))
+                for _ in range(concurrency):
+                    group.create_task(sender.work(queue, backend))
+        except ExceptionGroup as failed:  # the input became unreadable halfway: its one line, not a group
+            first = failed.exceptions[0]
+            if len(failed.exceptions) == 1 and isinstance(first, CLIError):
+                raise first from None
+            raise
 
     task = asyncio.ensure_future(sending())
     interrupt = _Interrupt(sender, task)

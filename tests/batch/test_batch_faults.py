@@ -132,6 +132,25 @@ def test_a_request_that_fails_in_a_way_of_its_own_gets_its_error_line_and_the_ru
     assert any("please report this" in text for text in errors)
 
 
+def test_an_input_that_becomes_unreadable_halfway_is_one_error_not_a_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from protoshift.cli.batch import run as batch_run
+    from protoshift.cli.batch.run import RunOptions, run_batch
+    from protoshift.cli.exits import InputError
+    from protoshift.cli.io.console import Diagnostics
+    from protoshift.cli.settings import Settings
+
+    def gone(path: Path) -> Any:
+        raise InputError(f"{path}: cannot read: No such file or directory")
+        yield  # a generator, like the one it stands in for
+
+    monkeypatch.setattr(batch_run, "iter_lines", gone)  # the sending pass only: the check has read it
+    source, _ = _input(tmp_path, 3)
+    with pytest.raises(InputError, match="cannot read"):
+        run_batch(RunOptions(str(source), tmp_path / "out.jsonl"), Settings(backend="mock"), Diagnostics(quiet=True))
+
+
 def _file_size_limit(limit: int) -> Callable[[], None]:
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

@@ -26,6 +26,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar, Literal
 
 from protoshift.cloud.retry import is_retryable_status, retry_after_seconds
+from protoshift.translator.checks import printable
 
 __all__ = [
     "APIConnectionError",
@@ -423,14 +424,6 @@ _MAX_MESSAGE = 300
 def _one_line(text: str) -> str:
     text = printable(" ".join(text.split()))
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
-
-
-def printable(text: str) -> str:
-    """`text` as valid Unicode: a lone surrogate from a provider becomes `\\udXXX`, so the message can
-    be printed, logged and written into a JSON line."""
-    if text.isascii():
-        return text
-    return text.encode("utf-8", "backslashreplace").decode()
 
 
 def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tuple[str, str, str | None]:

@@ -188,11 +188,17 @@ def _scalar_problem(item: Any) -> str | None:
     return f"is a Python {type(item).__name__}, not a JSON value"
 
 
+def printable(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate becomes the six characters `\\udXXX`, so a message
+    that quotes it (a key, a file name from the command line) can be printed and written as JSON."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
 def _member(path: str, key: Any) -> str:
-    printable = (
-        str(key).encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else repr(key)
-    )  # a path never carries a surrogate itself
-    return printable if path == "$" else f"{path}.{printable}"
+    name = printable(key) if isinstance(key, str) else repr(key)  # a path never carries a surrogate itself
+    return name if path == "$" else f"{path}.{name}"
 
 
 def _shortened(path: str, keep: int = 60) -> str:

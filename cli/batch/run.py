@@ -307,7 +307,7 @@ class _Sender:
             self.tally.failed -= 1
 
     def _unforeseen(self, custom_id: str, exc: Exception) -> str:
-        from protoshift.cloud.errors import printable
+        from protoshift.translator.checks import printable
 
         message = printable(f"protoshift failed on this request ({type(exc).__name__}: {exc})")
         if not self._reported_bug:

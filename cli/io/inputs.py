@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from protoshift.cli.exits import InputError
-from protoshift.translator.checks import MAX_DEPTH, MAX_INT_DIGITS, json_problem
+from protoshift.translator.checks import MAX_DEPTH, MAX_INT_DIGITS, json_problem, printable
 
 STDIN = "-"
 READ_SIZE = 65536
@@ -27,10 +27,14 @@ READ_SIZE = 65536
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One input: a file, or stdin when `path` is None. `name` is how errors refer to it."""
+    """One input: a file, or stdin when `path` is None. `name` is how errors refer to it (printable:
+    a file name that is not valid UTF-8 comes from the command line with lone surrogates in it)."""
 
     name: str
     path: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", printable(self.name))
 
     @property
     def is_stdin(self) -> bool:

@@ -56,7 +56,7 @@ def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOption
     run = _Run(options, diag)
     worst = OK
     for source in sources:
-        target = options.out_dir / Path(source.name).name if options.out_dir and source.path else None
+        target = options.out_dir / source.path.name if options.out_dir and source.path else None
         if options.out_dir and source.path is None:
             target = options.out_dir / f"stdin.{'jsonl' if options.jsonl else 'json'}"
         try:
@@ -79,7 +79,7 @@ def _refuse_name_clashes(sources: list[Source], out_dir: Path | None) -> None:
         return
     seen: dict[str, str] = {}
     for source in sources:
-        name = Path(source.name).name
+        name = source.path.name if source.path else source.name  # the file's own name, not the printable one
         if name in seen:
             raise InputError(f"{seen[name]} and {source.name} would both be written to {out_dir / name}")
         seen[name] = source.name

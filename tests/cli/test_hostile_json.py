@@ -4,6 +4,7 @@ nothing on stdout, nothing sent, never a traceback. JSON out is always JSON. (Is
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -77,3 +78,19 @@ def test_batch_validate_only_names_the_line_a_surrogate_is_on(run_cli: RunCLI, t
     done = run_cli("batch", "run", str(source), "--validate-only", "--backend", "mock")
     assert done.returncode == 2, done.stderr.decode()
     assert f"{source}:2: body.messages[0].content: contains a lone surrogate" in done.stderr.decode()
+
+
+def test_text_from_the_command_line_that_is_not_utf8_is_refused_or_shown_escaped(
+    run_cli: RunCLI, tmp_path: Path
+) -> None:
+    """Arguments and file names that are not valid UTF-8 reach Python with lone surrogates in them."""
+    odd = os.fsdecode(b"hi \xff")
+    done = run_cli("chat", "--backend", "mock", "-p", odd, "-f", "json")
+    _checked(done, "messages[0].content: contains a lone surrogate (\\udcff)")
+
+    source = tmp_path / os.fsdecode(b"f\xff.jsonl")
+    source.write_text(REQUEST % ('"fine"', "10") + "\n{broken\n")
+    done = run_cli("translate", "request", "--jsonl", str(source))
+    assert done.returncode == 2 and b"Traceback" not in done.stderr, done.stderr.decode()
+    error = json.loads(done.stdout.splitlines()[1])["error"]
+    assert error["line"] == 2 and error["message"].startswith(f"{tmp_path}/f\\udcff.jsonl:2:2: invalid JSON")

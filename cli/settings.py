@@ -282,7 +282,7 @@ def _first_int(name: str, *candidates: object) -> int | None:
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise InputError(f"{name}: expected an integer, got {value!r}") from None
+            raise InputError(f"{name}: expected an integer, got {str(value)[:40]!r}") from None
         if number < 0:
             raise InputError(f"{name}: must not be negative, got {number}")
         return number

@@ -16,13 +16,16 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from protoshift.cli.exits import InputError
 from protoshift.translator.checks import MAX_DEPTH, MAX_INT_DIGITS, json_problem, printable
 
 STDIN = "-"
 READ_SIZE = 65536
+# The most one input read whole may hold: four times Anthropic's largest body (a 256 MB Message
+# Batch), and a bound on memory when the input never ends (`/dev/zero`, a runaway pipe).
+MAX_INPUT_BYTES = 1 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +44,20 @@ class Source:
         return self.path is None
 
     def read_bytes(self) -> bytes:
-        if self.path is None:
-            return sys.stdin.buffer.read()
+        """The whole input, at most MAX_INPUT_BYTES."""
         try:
-            return self.path.read_bytes()
+            if self.path is None:
+                return self._capped(sys.stdin.buffer)
+            with self.path.open("rb") as fh:
+                return self._capped(fh)
         except OSError as exc:
             raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
+
+    def _capped(self, fh: IO[bytes]) -> bytes:
+        data = fh.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise InputError(f"{self.name}: more than {MAX_INPUT_BYTES >> 30} GiB; not read any further")
+        return data
 
     def iter_bytes(self) -> Iterator[bytes]:
         """The input as it arrives, for streams (a pipe from curl is translated live)."""

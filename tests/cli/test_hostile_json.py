@@ -94,3 +94,12 @@ def test_text_from_the_command_line_that_is_not_utf8_is_refused_or_shown_escaped
     assert done.returncode == 2 and b"Traceback" not in done.stderr, done.stderr.decode()
     error = json.loads(done.stdout.splitlines()[1])["error"]
     assert error["line"] == 2 and error["message"].startswith(f"{tmp_path}/f\\udcff.jsonl:2:2: invalid JSON")
+
+
+def test_an_input_that_never_ends_is_read_only_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    from protoshift.cli.exits import InputError
+    from protoshift.cli.io import inputs
+
+    monkeypatch.setattr(inputs, "MAX_INPUT_BYTES", 1 << 20)  # `translate request /dev/zero` read 1 GiB, then said so
+    with pytest.raises(InputError, match="/dev/zero: more than"):
+        inputs.Source("/dev/zero", Path("/dev/zero")).read_bytes()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import batch, chat_stream, litellm_side, report, reverse, startup, streaming, translation
+from . import batch, chat_stream, large_events, litellm_side, report, reverse, startup, streaming, translation
 from .timing import timer_overhead_ns
 
 
@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"LiteLLM's /v1/messages adapter: {adapter}")
         figures["reverse"] = reverse.run(None if isinstance(adapter, str) else adapter, reps, warmup)
         print(reverse.text(figures["reverse"]), end="\n\n", flush=True)
+    if not args.only_chat_stream:
+        large = large_events.run(runs=1 if args.quick else 3)
+        figures["large_events"] = large.as_dict()
+        print(large_events.text(large), end="\n\n", flush=True)
     if not args.no_chat_stream:
         chat = chat_stream.run(litellm, quick=args.quick)
         figures["chat_stream"] = {mode: res.as_dict() for mode, res in chat.items()}

@@ -25,11 +25,14 @@ def create_chain(
     transport: Callable[[str], httpx.AsyncBaseTransport] | None = None,
     primary: str | None = None,
     connections: int | None = None,
+    probe_wait: float = 0.0,
 ) -> Backend:
     """`on_event` replaces the stderr event sink; `transport(backend_name)` gives each HTTP backend
     its transport, or None for `cloud.transport.default_transport`, sized for `connections` requests
     in flight (`batch run`: its concurrency). `primary` starts the chain with another backend than
-    the settings' (a `serve` alias naming one); `--base-url` applies to the settings' own backend only."""
+    the settings' (a `serve` alias naming one); `--base-url` applies to the settings' own backend only.
+    `probe_wait`: how long a call waits for another's probe of a half-open circuit instead of
+    failing (`batch run`)."""
     from protoshift import cloud
 
     sink = on_event or event_sink(diag)
@@ -39,16 +42,20 @@ def create_chain(
     for position, spec in enumerate(specs):
         options: dict[str, Any] = {
             "timeout": settings.timeout,
+            "idle_timeout": settings.idle_timeout,
+            "max_event_size": settings.max_event_size,
             "max_retries": settings.max_retries,
             "breaker": settings.breaker,
             "on_event": sink,
             "allow_insecure": settings.allow_insecure,
+            "probe_wait": probe_wait,
         }
         # Bodies shaped by the model capability table: Anthropic bodies for a backend that speaks Anthropic,
         # OpenAI bodies (from Anthropic requests, issue 14) for one that speaks OpenAI.
         options["models"] = models
         if cloud.BACKENDS[spec.name].key_env is not None:
             options["api_key"] = settings.api_key_for(spec.name)
+            options["key_source"] = settings.key_source(spec.name)
             options["base_url"] = settings.base_url_for(
                 spec.name, primary=position == 0 and spec.name == settings.backend
             )

@@ -48,8 +48,21 @@ def _key_hint(error: Any) -> str:
     return f"check {env} (or api_key / api_key_cmd under [{error.backend}] in the config file)"
 
 
+def _timeout_hint(error: Any) -> str:
+    if error.limit == "idle":
+        return "retry later, or raise --idle-timeout if the model may pause this long"
+    return "retry later, or raise --timeout"
+
+
+def _bad_key_hint(error: Any) -> str:
+    if error.character in ("a carriage return", "a line feed"):
+        return "a key read from a file keeps the file's line break: strip it, e.g. KEY=$(tr -d '\\r\\n' < FILE)"
+    return "a key is printable ASCII with no spaces: copy it again from the provider's console"
+
+
 def _circuit_hint(error: Any) -> str:
-    return f"recent calls failed; wait {error.retry_in_seconds}s, add a --fallback, or pass --no-breaker"
+    what = f"{error.model} was overloaded" if error.model else "recent calls failed"
+    return f"{what}; wait {error.retry_in_seconds}s, pass --no-breaker to send anyway, or add a --fallback"
 
 
 Hint = str | Callable[[Any], str]
@@ -67,6 +80,7 @@ def _hints() -> tuple[tuple[type[Exception], Hint], ...]:
             e.MissingKeyError,
             lambda e: f"set {e.setting} (or api_key / api_key_cmd under [{e.backend}] in the config file)",
         ),
+        (e.InvalidKeyError, _bad_key_hint),
         (e.InsecureTransportError, "use https://, a loopback address, or pass --allow-insecure"),
         (e.InvalidBaseURLError, lambda e: f"set {e.setting} or --base-url to http(s)://host[:port][/path]"),
         (e.UnknownBackendError, lambda e: f"use one of: {', '.join(e.known)}"),
@@ -79,7 +93,7 @@ def _hints() -> tuple[tuple[type[Exception], Hint], ...]:
         (e.RequestTimeout, "retry later, or raise --timeout"),
         (e.ServerError, "the provider failed; retry later or add a --fallback"),
         (e.ConflictError, "retry later"),
-        (e.APITimeoutError, "retry later, or raise --timeout"),
+        (e.APITimeoutError, _timeout_hint),
         (e.APIConnectionError, "check the network and the base URL"),
         (e.CircuitOpenError, _circuit_hint),
         (e.StreamInterruptedError, "the output above is incomplete; run the request again"),

@@ -65,7 +65,18 @@ BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The primary bac
 Fallback = Annotated[
     list[str] | None, typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails.")
 ]
-Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for the provider [600].")]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="Seconds one attempt may take, start to end, like curl's --max-time"
+        " [600 for an answer; no limit for a stream].",
+    ),
+]
+IdleTimeout = Annotated[
+    float | None,
+    typer.Option("--idle-timeout", help="Seconds a stream may go without content; pings do not count [600]."),
+]
 MaxRetries = Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries on failure [2].")]
 NoBreaker = Annotated[bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")]
 AllowInsecure = Annotated[
@@ -144,6 +155,7 @@ def chat_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the upstream request body; send nothing.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Chat on the terminal.")] = False,
     timeout: Timeout = None,
+    idle_timeout: IdleTimeout = None,
     max_retries: MaxRetries = None,
     no_breaker: NoBreaker = False,
     allow_insecure: AllowInsecure = False,
@@ -155,7 +167,17 @@ def chat_command(
     from protoshift.cli.chat.request import ChatOptions
 
     settings = _settings(
-        backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, max_tokens, quiet=quiet
+        backend,
+        model,
+        base_url,
+        fallback,
+        timeout,
+        max_retries,
+        no_breaker,
+        allow_insecure,
+        max_tokens,
+        idle_timeout=idle_timeout,
+        quiet=quiet,
     )
     options = ChatOptions(input, prompt, system, stream, fmt, dry_run, interactive)
     finish(lambda: run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
@@ -228,6 +250,7 @@ def _settings(
     allow_insecure: bool = False,
     max_tokens: int | None = None,
     *,
+    idle_timeout: float | None = None,
     quiet: bool = False,
 ) -> Settings:
     """The shared provider options, merged with the environment and the config file."""
@@ -243,6 +266,7 @@ def _settings(
         fallbacks=fallback,
         base_url=base_url,
         allow_insecure=allow_insecure,
+        idle_timeout=idle_timeout,
         warn=_diagnostics(quiet=quiet).warn,
     )
 
@@ -261,6 +285,7 @@ def batch_run_command(
     base_url: BaseUrl = None,
     fallback: Fallback = None,
     timeout: Timeout = None,
+    idle_timeout: IdleTimeout = None,
     max_retries: MaxRetries = None,
     no_breaker: NoBreaker = False,
     allow_insecure: AllowInsecure = False,
@@ -271,7 +296,16 @@ def batch_run_command(
     from protoshift.cli.batch.run import RunOptions, run_batch
 
     settings = _settings(
-        backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, quiet=quiet
+        backend,
+        model,
+        base_url,
+        fallback,
+        timeout,
+        max_retries,
+        no_breaker,
+        allow_insecure,
+        idle_timeout=idle_timeout,
+        quiet=quiet,
     )
     options = RunOptions(input, output, concurrency, resume, validate_only)
     finish(lambda: run_batch(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
@@ -328,6 +362,7 @@ def batch_results_command(
     ] = None,
     base_url: BaseUrl = None,
     timeout: Timeout = None,
+    idle_timeout: IdleTimeout = None,
     max_retries: MaxRetries = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
@@ -335,7 +370,9 @@ def batch_results_command(
     """Download an ended batch's results as OpenAI Batch output lines, under the original custom_ids."""
     from protoshift.cli.batch.message_batches import run_results
 
-    settings = _settings("anthropic", None, base_url, None, timeout, max_retries, quiet=quiet)
+    settings = _settings(
+        "anthropic", None, base_url, None, timeout, max_retries, idle_timeout=idle_timeout, quiet=quiet
+    )
     finish(lambda: run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 

@@ -6,7 +6,9 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     backend = "anthropic"          # anthropic | openai | mock
     model = "claude-sonnet-4-5"
     max_tokens = 4096
-    timeout = 600
+    timeout = 120                  # seconds one attempt may take, start to end [600 for an answer, none for a stream]
+    idle_timeout = 600             # seconds a stream may go without content (pings do not count)
+    max_event_size = 16777216      # bytes of one SSE event (or PROTOSHIFT_MAX_EVENT_SIZE=16MiB)
     max_retries = 2
     breaker = true
     fallback = ["openai:gpt-4o-mini"]
@@ -24,11 +26,17 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
 
 Keys come from the environment the official SDKs read (ANTHROPIC_API_KEY, OPENAI_API_KEY), then
 the config file's `api_key`, then its `api_key_cmd` (run only when needed). Keys are never printed.
+
+The config file holds keys and a command protoshift runs, so it is trusted only as ssh trusts its
+own files: owned by the user (or root), writable by no one else. Any other is refused (exit 2).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import stat
 import subprocess
 import tomllib
 from collections.abc import Callable, Mapping
@@ -41,16 +49,30 @@ from protoshift.cli.exits import InputError
 if TYPE_CHECKING:
     from protoshift.cli.aliases import Aliases
     from protoshift.translator import ModelTable
-from protoshift.cloud.backend import DEFAULT_TIMEOUT
+from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
 from protoshift.cloud.registry import BACKEND_NAMES, BACKENDS
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES
+from protoshift.translator.sse import DEFAULT_MAX_EVENT_SIZE
 
 KEY_COMMAND_TIMEOUT = 30.0
 
 # The keys the config file may hold; any other is reported (a typo such as `modle` would
 # otherwise be ignored without a word). A provider section is named after its backend.
 TOP_LEVEL_KEYS = frozenset(
-    {"backend", "model", "max_tokens", "timeout", "max_retries", "breaker", "fallback", "aliases", "models", "serve"}
+    {
+        "backend",
+        "model",
+        "max_tokens",
+        "timeout",
+        "idle_timeout",
+        "max_event_size",
+        "max_retries",
+        "breaker",
+        "fallback",
+        "aliases",
+        "models",
+        "serve",
+    }
 )
 PROVIDER_KEYS = frozenset({"api_key", "api_key_cmd", "base_url"})
 
@@ -68,6 +90,7 @@ def load_config_file(path: Path | None = None, warn: Callable[[str], None] | Non
     path = path or config_path()
     try:
         with path.open("rb") as fh:
+            _check_trusted(path, os.fstat(fh.fileno()))
             loaded = tomllib.load(fh)
     except FileNotFoundError:
         return {}
@@ -79,6 +102,21 @@ def load_config_file(path: Path | None = None, warn: Callable[[str], None] | Non
         for key in unknown_keys(loaded):
             warn(f"{path}: unknown setting {key!r} ignored")
     return loaded
+
+
+def _check_trusted(path: Path, st: os.stat_result) -> None:
+    """Refuse a config file someone else could have written: its api_key_cmd would run as this user."""
+    if st.st_uid not in (os.getuid(), 0):
+        raise InputError(
+            f"{path}: the config file belongs to another user (uid {st.st_uid}); it is not used",
+            hint=f"use a config file of your own: copy it, then chmod 600 {path}",
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        who = "everyone" if st.st_mode & stat.S_IWOTH else "its group"
+        raise InputError(
+            f"{path}: the config file can be written by {who}; it is not used (it can hold keys and a command to run)",
+            hint=f"chmod 600 {path}",
+        )
 
 
 def unknown_keys(config: Mapping[str, Any]) -> list[str]:
@@ -130,7 +168,9 @@ class Settings:
     backend: str = "anthropic"
     model: str | None = None
     max_tokens: int | None = None
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float | None = None  # None: cloud's defaults (600 s for an answer, no limit for a stream)
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE
     max_retries: int = DEFAULT_MAX_RETRIES
     breaker: bool = True
     fallbacks: list[BackendSpec] = field(default_factory=list)
@@ -181,6 +221,18 @@ class Settings:
             return _run_key_command(backend, command)
         return None
 
+    def key_source(self, backend: str) -> str | None:
+        """Where `api_key_for` takes the key from, for messages about it (never the key itself)."""
+        kind = BACKENDS[backend]
+        if kind.key_env is None:
+            return None
+        if kind.key_from_env():
+            return kind.key_env
+        section = self.provider_section(backend)
+        if isinstance(section.get("api_key"), str) and section["api_key"]:
+            return f"api_key under [{backend}] in {config_path()}"
+        return f"the output of api_key_cmd under [{backend}] in {config_path()}"
+
 
 def resolve_settings(
     *,
@@ -193,6 +245,7 @@ def resolve_settings(
     fallbacks: list[str] | None,
     base_url: str | None,
     allow_insecure: bool,
+    idle_timeout: float | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> Settings:
     file = load_config_file(warn=warn)
@@ -207,7 +260,12 @@ def resolve_settings(
         backend=primary.name,
         model=model or primary.model or env.get("PROTOSHIFT_MODEL") or _str(file, "model"),
         max_tokens=_first_int("max_tokens", max_tokens, env.get("PROTOSHIFT_MAX_TOKENS"), file.get("max_tokens")),
-        timeout=_first_float("timeout", timeout, env.get("PROTOSHIFT_TIMEOUT"), file.get("timeout"), DEFAULT_TIMEOUT),
+        timeout=_first_float("timeout", timeout, env.get("PROTOSHIFT_TIMEOUT"), file.get("timeout")),
+        idle_timeout=_first_float(
+            "idle_timeout", idle_timeout, env.get("PROTOSHIFT_IDLE_TIMEOUT"), file.get("idle_timeout")
+        )
+        or DEFAULT_IDLE_TIMEOUT,
+        max_event_size=max_event_size(file),
         max_retries=_or_default(
             _first_int("max_retries", max_retries, env.get("PROTOSHIFT_MAX_RETRIES"), file.get("max_retries")),
             DEFAULT_MAX_RETRIES,
@@ -261,7 +319,7 @@ def _first_int(name: str, *candidates: object) -> int | None:
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise InputError(f"{name}: expected an integer, got {value!r}") from None
+            raise InputError(f"{name}: expected an integer, got {str(value)[:40]!r}") from None
         if number < 0:
             raise InputError(f"{name}: must not be negative, got {number}")
         return number
@@ -272,15 +330,35 @@ def _or_default(value: int | None, default: int) -> int:
     return default if value is None else value
 
 
-def _first_float(name: str, *candidates: object) -> float:
+def _first_float(name: str, *candidates: object) -> float | None:
     for value in candidates:
         if value is None or value == "":
             continue
         try:
             number = float(str(value).strip())
         except ValueError:
-            raise InputError(f"{name}: expected a number of seconds, got {value!r}") from None
-        if number <= 0:
-            raise InputError(f"{name}: must be positive, got {number:g}")
+            raise InputError(f"{name}: expected a number of seconds, got {str(value)[:40]!r}") from None
+        if not math.isfinite(number) or number <= 0:
+            raise InputError(f"{name}: must be positive and finite, got {number:g}")
         return number
-    return DEFAULT_TIMEOUT
+    return None
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30}
+
+
+def max_event_size(file: Mapping[str, Any] | None = None) -> int:
+    """The most one SSE event may hold: PROTOSHIFT_MAX_EVENT_SIZE, then the config file's
+    `max_event_size`, in bytes (`16777216`, `16MiB`, `512k`); 16 MiB by default."""
+    for name, value in (
+        ("PROTOSHIFT_MAX_EVENT_SIZE", os.environ.get("PROTOSHIFT_MAX_EVENT_SIZE")),
+        ("max_event_size", (file or {}).get("max_event_size")),
+    ):
+        if value is None or value == "":
+            continue
+        match = re.fullmatch(r"\s*(\d{1,15})\s*([a-zA-Z]*)\s*", str(value))
+        unit = _SIZE_UNITS.get(match.group(2).lower()) if match else None
+        if match is None or unit is None or int(match.group(1)) == 0:
+            raise InputError(f"{name}: expected a size in bytes (e.g. 16MiB), got {str(value)[:40]!r}")
+        return int(match.group(1)) * unit
+    return DEFAULT_MAX_EVENT_SIZE

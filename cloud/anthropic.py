@@ -129,13 +129,18 @@ class AnthropicBackend(HTTPClient):
         translation = self._translate(request, stream=False)
         return await self.complete_translated(translation.body, translation.betas)
 
-    async def complete_translated(self, body: JSON | bytes, betas: Sequence[str] = ()) -> JSON:
+    async def complete_translated(
+        self, body: JSON | bytes, betas: Sequence[str] = (), *, model: str | None = None
+    ) -> JSON:
         """`complete` for a request translated already (`batch run` translates each line once, in its
-        check pass): the Anthropic body, as a dict or its JSON bytes, and its beta flags."""
+        check pass): the Anthropic body, as a dict or its JSON bytes (then with its `model`), and its
+        beta flags."""
         headers = self._headers_for(stream=False, betas=betas)
         for adaptations_left in range(_MAX_ADAPTATIONS, -1, -1):
             try:
-                message = await self._send_json(self.url, headers, body)
+                message = await self._send_json(
+                    self.url, headers, body, model=_model_of(body) if isinstance(body, dict) else model
+                )
                 break
             except InvalidRequestError as exc:
                 body = self._adapted(exc, body if isinstance(body, dict) else json.loads(body), adaptations_left)
@@ -143,7 +148,7 @@ class AnthropicBackend(HTTPClient):
             return translate_response(message)
         except TranslationError as exc:
             raise self._scrubbed(
-                ResponseFormatError(self.name, f"the answer is not an Anthropic message: {exc}")
+                ResponseFormatError(self.name, f"the provider sent an invalid message: {exc}")
             ) from exc
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
@@ -153,7 +158,9 @@ class AnthropicBackend(HTTPClient):
         # As in `complete`: a status error comes before any chunk was given out.
         for adaptations_left in range(_MAX_ADAPTATIONS, -1, -1):
             try:
-                chunks = self._send_stream(self.url, headers, body, lambda: _AnthropicEvents(include_usage))
+                chunks = self._send_stream(
+                    self.url, headers, body, lambda: _AnthropicEvents(include_usage), model=_model_of(body)
+                )
                 async with aclosing(chunks):
                     async for chunk in chunks:
                         yield chunk
@@ -246,6 +253,11 @@ def _openai_model(entry: JSON) -> JSON:
         with contextlib.suppress(ValueError):
             created = int(datetime.datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp())
     return openai_model(entry["id"], created=created, owned_by="anthropic")
+
+
+def _model_of(body: JSON) -> str | None:
+    model = body.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def create_anthropic_backend(

@@ -5,8 +5,12 @@ Three short layers, outermost first (the shape of httpx's `send`):
 - `run`: a bounded loop over the attempts of one logical call. A failed attempt is tried again
   while the error is retryable, attempts are left, and nothing has been given out to the caller
   (a stream that began cannot be taken back); the pause between follows the `RetryPolicy`.
-- `_guarded`: one attempt under the circuit breaker: a permit first (or `CircuitOpenError`), and
-  the outcome scored: a success, a failure, or neither (a 429, the caller leaving).
+- `_guarded`: one attempt under the circuit breakers (the host's, and the model's when the call
+  names one): a permit from each first (or `CircuitOpenError`), and the outcome scored on each: a
+  success, a failure, or neither (a 429, the caller leaving, a failure that is the other scope's).
+  With `probe_wait`, a caller that finds another caller's probe in flight waits for its result
+  (at most that long) instead of failing: `batch run`'s workers do, so one probe can reopen the way
+  for all of them.
 - the caller's `once(attempt)`: build, log and send the request, classify the answer, and yield
   what it gives out (one parsed JSON object, or a stream's chunks), raising a `BackendError`.
 
@@ -16,20 +20,24 @@ tell a retry from a new request.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from protoshift.cloud.breaker import CircuitBreaker, Permit
-from protoshift.cloud.errors import BackendError, RateLimitError
+from protoshift.cloud.breaker import Breakers, CircuitBreaker, Permit
+from protoshift.cloud.errors import BackendError, CircuitOpenError, RateLimitError
 from protoshift.cloud.retry import RetryPolicy
 
 __all__ = ["Attempt", "Attempts", "Sleep"]
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
+Held = list[tuple[CircuitBreaker, Permit, Literal["host", "model"]]]
+
+PROBE_POLL = 0.2  # seconds between looks at a half-open circuit whose probe is in flight
 
 
 @dataclass(slots=True)
@@ -52,27 +60,31 @@ class Attempt:
 
 
 class Attempts:
-    """The retry loop of one backend: its policy, its breaker, how it sleeps and reports."""
+    """The retry loop of one backend: its policy, its breakers, how it sleeps and reports."""
 
     def __init__(
         self,
         policy: RetryPolicy,
-        breaker: CircuitBreaker | None,
+        breakers: Breakers | None,
         *,
         sleep: Sleep,
         on_retry: Callable[[BackendError, float, int], None],
+        probe_wait: float = 0.0,
     ) -> None:
         self.policy = policy
-        self.breaker = breaker
+        self.breakers = breakers
+        self.probe_wait = probe_wait
         self._sleep = sleep
         self._on_retry = on_retry  # (error, delay, number of the attempt coming next)
 
-    async def run(self, once: Callable[[Attempt], AsyncGenerator[T, None]]) -> AsyncGenerator[T, None]:
+    async def run(
+        self, once: Callable[[Attempt], AsyncGenerator[T, None]], *, model: str | None = None
+    ) -> AsyncGenerator[T, None]:
         key = f"protoshift-{uuid.uuid4().hex}"
         for number in range(self.policy.max_attempts):
             attempt = Attempt(number, key)
             try:
-                async with aclosing(self._guarded(once, attempt)) as items:
+                async with aclosing(self._guarded(once, attempt, model)) as items:
                     async for item in items:
                         yield item
                 return
@@ -85,40 +97,68 @@ class Attempts:
                 await self._sleep(delay)
 
     async def _guarded(
-        self, once: Callable[[Attempt], AsyncGenerator[T, None]], attempt: Attempt
+        self, once: Callable[[Attempt], AsyncGenerator[T, None]], attempt: Attempt, model: str | None
     ) -> AsyncGenerator[T, None]:
-        permit = self.breaker.acquire() if self.breaker is not None else None
+        held = await self._permits(model)
         try:
             async with aclosing(once(attempt)) as items:
                 async for item in items:
                     attempt.started = True
                     yield item
         except BackendError as error:
-            self._score(permit, error)
+            _score(held, error)
             raise
         except BaseException:
             # The caller stopped early, was cancelled, or the input was refused: output that
             # flowed proves the server up; otherwise the attempt says nothing about it.
             if attempt.started:
-                self._score(permit, None)
+                _score(held, None)
             else:
-                self._release(permit)
+                _release(held)
             raise
-        self._score(permit, None)
+        _score(held, None)
 
-    def _score(self, permit: Permit | None, error: BackendError | None) -> None:
-        """A success, a failure, or neither (a 429: the server is up but busy)."""
-        if self.breaker is None or permit is None:
-            return
+    async def _permits(self, model: str | None) -> Held:
+        """A permit from the host's breaker and the model's; with `probe_wait`, waiting while another
+        caller's probe is out (it reports within its lease, or its lease ends and this caller probes)."""
+        waited = 0.0
+        while True:
+            try:
+                return self._acquire(model)
+            except CircuitOpenError as refused:
+                if not refused.probing or waited >= self.probe_wait:
+                    raise
+            await asyncio.sleep(PROBE_POLL)
+            waited += PROBE_POLL
+
+    def _acquire(self, model: str | None) -> Held:
+        if self.breakers is None:
+            return []
+        held: Held = [(self.breakers.host, self.breakers.host.acquire(), "host")]
+        if model:
+            breaker = self.breakers.model(model)
+            try:
+                held.append((breaker, breaker.acquire(), "model"))
+            except CircuitOpenError:
+                _release(held)
+                raise
+        return held
+
+
+def _score(held: Held, error: BackendError | None) -> None:
+    """Each breaker hears a success, a failure, or neither (a 429: the server is up but busy; a
+    failure of the other scope; no answer at all)."""
+    for breaker, permit, scope in held:
         if error is None:
-            self.breaker.success(permit)
-        elif error.trips_breaker:
-            self.breaker.failure(permit)
-        elif isinstance(error, RateLimitError) or error.kind != "status":
-            self.breaker.neutral(permit)
+            breaker.success(permit)
+        elif error.breaker_scope == scope:
+            breaker.failure(permit)
+        elif error.breaker_scope is not None or isinstance(error, RateLimitError) or error.kind != "status":
+            breaker.neutral(permit)
         else:  # any other answer from the server (a 4xx): it is up
-            self.breaker.success(permit)
+            breaker.success(permit)
 
-    def _release(self, permit: Permit | None) -> None:
-        if self.breaker is not None and permit is not None:
-            self.breaker.neutral(permit)
+
+def _release(held: Held) -> None:
+    for breaker, permit, _ in held:
+        breaker.neutral(permit)

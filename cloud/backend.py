@@ -6,11 +6,25 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["DEFAULT_TIMEOUT", "JSON", "Backend", "PreparedRequest", "openai_model", "shape_request"]
+__all__ = [
+    "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "JSON",
+    "Backend",
+    "PreparedRequest",
+    "openai_model",
+    "shape_request",
+]
 
 JSON = dict[str, Any]
 
-DEFAULT_TIMEOUT = 600.0  # seconds a call may take, as the official SDKs default it
+# The time limits of one attempt (cloud.deadline). `timeout`: the most an attempt may take, start to
+# end; by default 600 s for an answer (as the official SDKs), and none for a stream, so a long
+# generation is never cut for its length; a timeout the caller sets holds for both. A stream is
+# bounded instead by its idle limit: the longest it may go without a content event (pings do not
+# count), 600 s by default, the patience the SDKs have with a silent server.
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_IDLE_TIMEOUT = 600.0
 
 
 class Backend(Protocol):

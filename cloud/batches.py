@@ -28,6 +28,7 @@ from protoshift.cloud.anthropic import ANTHROPIC_VERSION, AnthropicBackend
 from protoshift.cloud.attempts import Attempt
 from protoshift.cloud.backend import JSON
 from protoshift.cloud.client import HTTPClient
+from protoshift.cloud.deadline import Deadline
 from protoshift.cloud.errors import ConfigurationError, ResponseFormatError
 from protoshift.cloud.registry import BACKENDS
 
@@ -109,10 +110,14 @@ class MessageBatchesClient(HTTPClient):
             raise self._scrubbed(
                 ResponseFormatError(self.name, f"batch {batch.get('id', '?')} has no results yet ({status})")
             )
-        url = httpx.URL(raw)
         base = httpx.URL(self.base_url)
-        if url.is_relative_url or (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
-            url = base.copy_with(raw_path=url.raw_path)
+        try:
+            url = httpx.URL(raw)
+            if url.is_relative_url or (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+                url = base.copy_with(raw_path=url.raw_path)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            message = f"the provider sent an invalid results_url for batch {batch.get('id', '?')}: {exc}"
+            raise self._scrubbed(ResponseFormatError(self.name, message)) from None
         return str(url)
 
     async def results(self, batch: Mapping[str, Any]) -> AsyncIterator[bytes]:
@@ -122,9 +127,10 @@ class MessageBatchesClient(HTTPClient):
         headers = self._headers(accept=_ACCEPT_JSONL)
 
         async def once(attempt: Attempt) -> AsyncGenerator[bytes, None]:
+            deadline = self._stream_deadline()  # a download as long as it keeps coming, line by line
             async with (
-                self._exchange("GET", url, headers, None, attempt) as response,
-                aclosing(_lines(response.aiter_bytes())) as lines,
+                self._exchange("GET", url, headers, None, attempt, deadline) as response,
+                aclosing(_lines(deadline.reads(response.aiter_bytes()), deadline)) as lines,
             ):
                 async for line in lines:
                     yield line
@@ -139,7 +145,7 @@ class MessageBatchesClient(HTTPClient):
         return data
 
 
-async def _lines(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+async def _lines(chunks: AsyncIterator[bytes], deadline: Deadline) -> AsyncGenerator[bytes, None]:
     parts: list[bytes] = []
     async for chunk in chunks:
         if b"\n" not in chunk:
@@ -151,6 +157,7 @@ async def _lines(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
             parts.clear()
         for line in complete:
             if line.strip():
+                deadline.touch()
                 yield line
         if rest:
             parts.append(rest)
@@ -166,8 +173,11 @@ def create_batches_client(
     `$ANTHROPIC_BASE_URL`, then https://api.anthropic.com. Options as for `create_anthropic_backend`
     (timeout, max_retries, breaker, transport, on_event, allow_insecure)."""
     kind = BACKENDS["anthropic"]
+    if api_key is None:
+        api_key = kind.key_from_env()
+        options.setdefault("key_source", kind.key_env)
     return MessageBatchesClient(
-        api_key=api_key if api_key is not None else kind.key_from_env(),
+        api_key=api_key,
         base_url=base_url or kind.base_url_from_env() or kind.default_base_url,
         **options,
     )

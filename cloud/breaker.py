@@ -3,28 +3,38 @@
 closed --(N consecutive failures)--> open --(cooldown)--> half-open --(probe ok)--> closed
                                        ^----------------(probe fails)----------------'
 
-- Failures: connection errors, timeouts, 5xx/529, mid-stream `overloaded_error`/`api_error`.
-  A 429 neither trips nor resets; any other answer (2xx, or a 4xx: the server is up) resets.
-- Open: `acquire()` raises `CircuitOpenError("circuit open for <backend>, retry in Ns")`.
-- Half-open: exactly one caller gets the probe permit; the others fail fast until it reports
-  (or until its lease of `probe_timeout` seconds runs out: a process that died mid-probe).
+- Two scopes (`Breakers`): the host (one base URL) counts what says the server or the network is
+  down: connection errors, timeouts, 5xx, mid-stream `api_error`. Each model on that host counts
+  what says that model is overloaded: 529 and mid-stream `overloaded_error`; one model's overload
+  leaves the others alone. A 429 neither trips nor resets either (the retry policy waits it out);
+  any other answer (2xx, or a 4xx: the server is up) resets both.
+- Open: `acquire()` raises `CircuitOpenError` naming the backend (and the model, for a model's
+  breaker), with how long until the next try: never more than the cool-down.
+- Half-open: exactly one caller gets the probe permit; the others fail fast until it reports (or
+  until its lease of `probe_timeout` seconds runs out: a process that died mid-probe). A caller
+  that would rather wait for the probe's result (`batch run`) does so in `cloud.attempts`.
 
-State lives in a store. `FileStore` keeps one small JSON file per (backend, base URL) under
-`$XDG_STATE_HOME/protoshift/breaker/`, read-modify-written under `fcntl.flock` and replaced
+State lives in a store. `FileStore` keeps one small JSON file per (backend, base URL[, model])
+under `$XDG_STATE_HOME/protoshift/breaker/`, read-modify-written under `fcntl.flock` and replaced
 atomically, so a shell loop of separate protoshift processes shares one breaker. Times in it are
 wall-clock (`time.time`, injectable); a time in the future (the clock moved back) counts as
-expired. A corrupt or unreadable file is a closed breaker; an unwritable directory degrades to
-memory. Nothing here ever raises to the caller except `CircuitOpenError`.
+expired. The files are read as regular files only, at most `MAX_STATE_BYTES`, never through a
+symlink (the lock file neither: a dangling link is not followed to create its target); anything
+else there (a FIFO, a link to /dev/zero, a huge or deeply nested file, JSON that is not a state) is
+"no state", with one warning. An unwritable directory degrades to memory. Nothing here ever raises
+to the caller except `CircuitOpenError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -37,8 +47,10 @@ from protoshift.cloud.errors import CircuitOpenError
 from protoshift.cloud.state import state_dir
 
 __all__ = [
+    "MAX_STATE_BYTES",
     "BreakerState",
     "BreakerStore",
+    "Breakers",
     "CircuitBreaker",
     "FileStore",
     "MemoryStore",
@@ -47,6 +59,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# A state file is a few dozen bytes; anything much larger was not written by protoshift.
+MAX_STATE_BYTES = 4096
 
 
 @dataclass(slots=True)
@@ -107,25 +122,42 @@ def default_state_dir() -> Path:
 
 
 class FileStore:
-    """One JSON file per (backend, base URL), shared across processes."""
+    """One JSON file per (backend, base URL) — and per model, for a model's breaker — shared across
+    processes. `on_warning` hears once of anything odd about the files (see the module's doc)."""
 
-    def __init__(self, backend: str, base_url: str, directory: Path | None = None) -> None:
+    def __init__(
+        self,
+        backend: str,
+        base_url: str,
+        directory: Path | None = None,
+        *,
+        model: str | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
         self.directory = directory if directory is not None else default_state_dir()
-        digest = hashlib.sha256(base_url.encode()).hexdigest()[:16]
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in backend) or "backend"
+        scope = base_url if model is None else f"{base_url}\0{model}"
+        digest = hashlib.sha256(scope.encode("utf-8", "backslashreplace")).hexdigest()[:16]
+        safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in backend) or "backend"
         self.path = self.directory / f"{safe}-{digest}.json"
         self._lock_path = self.directory / f"{safe}-{digest}.lock"
         self._fallback = MemoryStore()  # used when the directory cannot be written
         self._degraded = False
+        self._on_warning = on_warning
+        self._warned = False
         self._thread_lock = threading.Lock()
         # peek() re-reads the file only when its identity changed (it is replaced, never edited).
         self._peeked: tuple[tuple[int, int, int] | None, BreakerState] = (None, BreakerState())
+
+    def _warn(self, problem: str) -> None:
+        if not self._warned and self._on_warning is not None:
+            self._warned = True
+            self._on_warning(f"circuit breaker: {problem}; ignored")
 
     def peek(self) -> BreakerState:
         if self._degraded:
             return self._fallback.peek()
         try:
-            st = os.stat(self.path)
+            st = os.lstat(self.path)
         except OSError:
             return BreakerState()  # no file yet: closed
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -145,30 +177,58 @@ class FileStore:
                     if asdict(state) != before:
                         self._write(state)
                     return result
-            except OSError:
+            except OSError:  # an unwritable directory, an odd lock file: this process keeps its own state
                 self._degraded = True
                 return self._fallback.update(fn)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        # O_NOFOLLOW: a symlink (dangling or not) is refused, never followed to create its target;
+        # O_NONBLOCK: a FIFO put there does not hang the open.
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
+            fd = os.open(self._lock_path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                self._warn(f"{self._lock_path} is a symlink (state kept in memory)")
+            raise
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self._warn(f"{self._lock_path} is not a regular file (state kept in memory)")
+                raise OSError(f"{self._lock_path} is not a regular file")
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # closing releases the lock
 
     def _read(self) -> BreakerState:
+        """The state in the file; anything odd about it (see the module's doc) is no state."""
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            raw = self.path.read_bytes()
+            fd = os.open(self.path, flags)
         except FileNotFoundError:
             return BreakerState()
-        except OSError:
+        except OSError as exc:  # ELOOP: a symlink; anything else: unreadable
+            self._warn(f"{self.path} {'is a symlink' if exc.errno == errno.ELOOP else 'cannot be read'}")
             return BreakerState()
         try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                self._warn(f"{self.path} is not a regular file")
+                return BreakerState()
+            if st.st_size > MAX_STATE_BYTES:
+                self._warn(f"{self.path} is {st.st_size} bytes, not a state file")
+                return BreakerState()
+            raw = os.read(fd, MAX_STATE_BYTES + 1)
+        except OSError:
+            return BreakerState()
+        finally:
+            os.close(fd)
+        try:
             return BreakerState.from_json(json.loads(raw))
-        except ValueError:
+        except (ValueError, RecursionError):
+            self._warn(f"{self.path} is not valid")
             return BreakerState()
 
     def _write(self, state: BreakerState) -> None:
@@ -202,10 +262,12 @@ class CircuitBreaker:
         probe_timeout: float = 60.0,
         clock: Callable[[], float] = time.time,
         on_change: Callable[[str], None] | None = None,
+        model: str | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be >= 1")
         self.backend = backend
+        self.model = model  # None: the host's breaker; else this model's, on that host
         self.store: BreakerStore = store if store is not None else MemoryStore()
         self.failure_threshold = failure_threshold
         self.cooldown = cooldown
@@ -238,23 +300,32 @@ class CircuitBreaker:
             return Permit(probe=False)
         now = self.clock()
 
-        def decide(s: BreakerState) -> Permit | int:
+        def decide(s: BreakerState) -> Permit | CircuitOpenError:
             if s.opened_at is None:
                 return Permit(probe=False)
             elapsed = self._elapsed(s.opened_at, now)
             if elapsed is not None and elapsed < self.cooldown:
-                return max(1, math.ceil(self.cooldown - elapsed))
+                return self._refusal(self.cooldown - elapsed, probing=False)
             if s.probe_started is not None:
                 lease = self._elapsed(s.probe_started, now)
                 if lease is not None and lease < self.probe_timeout:
-                    return max(1, math.ceil(self.probe_timeout - lease))
+                    # The probe's answer comes within its lease; the figure never exceeds the cool-down.
+                    return self._refusal(min(self.cooldown, self.probe_timeout - lease), probing=True)
             s.probe_started = now
             return Permit(probe=True)
 
         result = self.store.update(decide)
-        if isinstance(result, int):
-            raise CircuitOpenError(self.backend, result)
+        if isinstance(result, CircuitOpenError):
+            raise result
         return result
+
+    def _refusal(self, seconds: float, *, probing: bool) -> CircuitOpenError:
+        return CircuitOpenError(self.backend, max(1, math.ceil(seconds)), model=self.model, probing=probing)
+
+    @property
+    def label(self) -> str:
+        """`anthropic`, or `anthropic model claude-sonnet-4-5` for a model's breaker."""
+        return self.backend if self.model is None else f"{self.backend} model {self.model}"
 
     def success(self, permit: Permit) -> None:
         if permit.done:
@@ -276,7 +347,7 @@ class CircuitBreaker:
 
         self.store.update(reset)
         if permit.probe and opened and self.on_change:
-            self.on_change(f"circuit closed for {self.backend}")
+            self.on_change(f"circuit closed for {self.label}")
 
     def failure(self, permit: Permit) -> None:
         probe = permit.probe and not permit.done
@@ -302,7 +373,7 @@ class CircuitBreaker:
         self.store.update(fail)
         if tripped and self.on_change:
             self.on_change(
-                f"circuit opened for {self.backend} after {'a failed probe' if probe else 'repeated failures'};"
+                f"circuit opened for {self.label} after {'a failed probe' if probe else 'repeated failures'};"
                 f" requests fail fast for {self.cooldown:g}s"
             )
 
@@ -317,3 +388,19 @@ class CircuitBreaker:
                 s.probe_started = None
 
             self.store.update(release)
+
+
+class Breakers:
+    """The breakers one backend's calls go through: the host's, and one per model on that host
+    (made when the model is first called, by `for_model`). See the module's doc for what each counts."""
+
+    def __init__(self, host: CircuitBreaker, for_model: Callable[[str], CircuitBreaker]) -> None:
+        self.host = host
+        self._for_model = for_model
+        self._models: dict[str, CircuitBreaker] = {}
+
+    def model(self, name: str) -> CircuitBreaker:
+        breaker = self._models.get(name)
+        if breaker is None:
+            breaker = self._models[name] = self._for_model(name)
+        return breaker

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing, asynccontextmanager
@@ -28,12 +27,13 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import httpx
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from protoshift import __version__
 from protoshift.cloud.attempts import Attempt, Attempts, Sleep
-from protoshift.cloud.backend import DEFAULT_TIMEOUT, JSON
-from protoshift.cloud.breaker import CircuitBreaker, FileStore
+from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT, DEFAULT_TIMEOUT, JSON
+from protoshift.cloud.breaker import Breakers, CircuitBreaker, FileStore, MemoryStore
+from protoshift.cloud.deadline import Deadline, DeadlineExceeded
 from protoshift.cloud.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -46,9 +46,18 @@ from protoshift.cloud.errors import (
 )
 from protoshift.cloud.events import CloudEvent, EventKind, EventSink, ignore_events
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES, RetryPolicy
-from protoshift.cloud.security import Secret, check_transport, parse_base_url, redact_headers, safe_url, scrub
-from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
-from protoshift.translator.sse import JSONEventDecoder, SSEDataError
+from protoshift.cloud.security import (
+    Secret,
+    check_key,
+    check_transport,
+    parse_base_url,
+    redact_headers,
+    safe_url,
+    scrub,
+)
+from protoshift.translator.checks import check_json
+from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
+from protoshift.translator.sse import DEFAULT_MAX_EVENT_SIZE, JSONEventDecoder, SSEDataError, json_error_reason
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -98,7 +107,9 @@ class HTTPClient:
         base_url: str,
         api_key: str | None,
         key_required: bool = True,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         max_retries: int = DEFAULT_MAX_RETRIES,
         breaker: bool | CircuitBreaker = True,
         breaker_dir: Path | None = None,
@@ -109,19 +120,30 @@ class HTTPClient:
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] | None = None,
         allow_insecure: bool = False,
+        key_source: str | None = None,
+        probe_wait: float = 0.0,
     ) -> None:
         url = parse_base_url(base_url, self.base_url_env)
         if not api_key and key_required:
             raise MissingKeyError(self.name, self.key_env)
+        if api_key:
+            check_key(api_key, backend=self.name, setting=key_source or "the api_key argument")
         check_transport(self.name, url, has_key=bool(api_key), allow_insecure=allow_insecure)
         self.base_url = str(url).rstrip("/")
         self._key = Secret(api_key or "")
-        self.timeout = timeout
+        self.timeout = timeout  # cloud.backend: None is 600 s for an answer, no limit for a stream
+        self.idle_timeout = idle_timeout
+        self.max_event_size = max_event_size
         self._on_event: EventSink = on_event or ignore_events
-        self.breaker = self._make_breaker(breaker, breaker_dir, clock)
+        self.breakers = self._make_breakers(breaker, breaker_dir, clock)
+        self.breaker = self.breakers.host if self.breakers is not None else None  # the host's
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._attempts = Attempts(
-            self.retry_policy, self.breaker, sleep=sleep or asyncio.sleep, on_retry=self._on_retry
+            self.retry_policy,
+            self.breakers,
+            sleep=sleep or asyncio.sleep,
+            on_retry=self._on_retry,
+            probe_wait=probe_wait,
         )
         if transport is None:  # the one place a transport is chosen (cloud.transport)
             from protoshift.cloud.transport import default_transport
@@ -129,7 +151,8 @@ class HTTPClient:
             transport = default_transport(self.base_url, connections=connections)
         self._client = httpx.AsyncClient(
             transport=transport,
-            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
+            # Only connecting is httpx's to time: every other wait is under the attempt's Deadline.
+            timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT),
             headers={"user-agent": USER_AGENT},
             follow_redirects=False,
         )
@@ -140,19 +163,39 @@ class HTTPClient:
         self._extensions = {"timeout": self._client.timeout.as_dict()}
         self._urls: dict[str, httpx.URL] = {}
 
-    def _make_breaker(
+    def _make_breakers(
         self, breaker: bool | CircuitBreaker, directory: Path | None, clock: Callable[[], float] | None
-    ) -> CircuitBreaker | None:
-        if isinstance(breaker, CircuitBreaker):
-            return breaker
+    ) -> Breakers | None:
+        """The host's breaker and a factory of the models' (cloud.breaker). A `CircuitBreaker` given
+        by the caller is the host's; its models' breakers are made like it, in memory."""
         if not breaker:
             return None
-        return CircuitBreaker(
-            self.name,
-            FileStore(self.name, self.base_url, directory),
-            clock=clock or time.time,
-            on_change=lambda message: self._emit("breaker", message),
-        )
+        if isinstance(breaker, CircuitBreaker):
+            given = breaker
+
+            def in_memory(model: str) -> CircuitBreaker:
+                return CircuitBreaker(
+                    given.backend,
+                    MemoryStore(),
+                    failure_threshold=given.failure_threshold,
+                    cooldown=given.cooldown,
+                    probe_timeout=given.probe_timeout,
+                    clock=given.clock,
+                    on_change=given.on_change,
+                    model=model,
+                )
+
+            return Breakers(given, in_memory)
+
+        def on_file(model: str | None) -> CircuitBreaker:
+            store = FileStore(self.name, self.base_url, directory, model=model, on_warning=self._warn)
+            on_change = lambda message: self._emit("breaker", message)  # noqa: E731
+            return CircuitBreaker(self.name, store, clock=clock or time.time, on_change=on_change, model=model)
+
+        return Breakers(on_file(None), on_file)
+
+    def _warn(self, message: str) -> None:
+        self._emit("breaker", message)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={safe_url(httpx.URL(self.base_url))!r})"
@@ -223,6 +266,21 @@ class HTTPClient:
         error.__cause__ = exc
         return self._scrubbed(error)
 
+    def _deadline_error(self, exc: DeadlineExceeded) -> BackendError:
+        if exc.limit == "idle":
+            message = f"timed out: the stream sent no content for {exc.seconds:g}s (pings do not count)"
+        else:
+            message = f"timed out: no complete answer within {exc.seconds:g}s"
+        return self._scrubbed(APITimeoutError(self.name, message, limit=exc.limit, seconds=exc.seconds))
+
+    def _answer_deadline(self) -> Deadline:
+        """The limit of an attempt whose answer comes whole: the timeout, 600 s unless set."""
+        return Deadline(total=DEFAULT_TIMEOUT if self.timeout is None else self.timeout)
+
+    def _stream_deadline(self) -> Deadline:
+        """The limits of a streamed attempt: the timeout only when set, and the idle limit."""
+        return Deadline(total=self.timeout, idle=self.idle_timeout)
+
     def _status_error(self, response: httpx.Response) -> BackendError:
         return self._scrubbed(error_from_response(self.name, response.status_code, response.content, response.headers))
 
@@ -238,17 +296,26 @@ class HTTPClient:
 
     @staticmethod
     def _encode(body: Mapping[str, Any]) -> bytes:
-        # pydantic-core's encoder, as for the chunks (translator.sse): compact UTF-8, no encoder
-        # object built per call as json.dumps does with non-default options
-        return to_json(body)
+        """The body as sent: compact UTF-8 JSON, by pydantic-core's encoder (as for the chunks: no
+        encoder object built per call as json.dumps does). What cannot be sent (NaN, a lone
+        surrogate, a value that is not JSON) is a TranslationError naming its path: the request is
+        at fault, not the provider, and nothing is sent."""
+        try:
+            data = to_json(body)
+        except (ValueError, TypeError, RecursionError):
+            check_json(body)
+            raise
+        if b"NaN" in data or b"Infinity" in data:  # pydantic-core writes NaN as NaN: a float, or text?
+            check_json(body)
+        return data
 
-    @asynccontextmanager
-    async def _stream(
+    async def _send(
         self, method: str, url: str, *, content: bytes | None, headers: Mapping[str, str]
-    ) -> AsyncIterator[httpx.Response]:
-        """`AsyncClient.stream` without the steps protoshift has no use for (auth flows, redirects,
-        the cookie jar, event hooks, elapsed timers): the same `httpx.Request` to the same transport,
-        about 60 µs less CPU per request (benchmarks/batch.py, issue 11)."""
+    ) -> httpx.Response:
+        """`AsyncClient.send(stream=True)` without the steps protoshift has no use for (auth flows,
+        redirects, the cookie jar, event hooks, elapsed timers): the same `httpx.Request` to the same
+        transport, about 60 µs less CPU per request (benchmarks/batch.py, issue 11). The caller
+        closes the response."""
         if self._client.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         target = self._urls.get(url)
@@ -261,69 +328,101 @@ class HTTPClient:
         )
         response = await self._transport.handle_async_request(request)
         response.request = request
-        try:
-            yield response
-        finally:
-            await response.aclose()
+        return response
 
     @asynccontextmanager
     async def _exchange(
-        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None, attempt: Attempt
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        attempt: Attempt,
+        deadline: Deadline,
     ) -> AsyncIterator[httpx.Response]:
         """Send one attempt and give its 2xx response, its body not yet read; an error status, a
-        failed connection or a timeout become the `BackendError` they stand for."""
+        failed connection or a limit of `deadline` running out (here, or while the caller reads the
+        body under it) become the `BackendError` they stand for."""
         headers = {**headers, **attempt.retry_headers(method)}
         self._log_request(method, url, headers)
         started = time.perf_counter()
         try:
-            async with self._stream(method, url, content=content, headers=headers) as response:
+            response = await deadline.bounded(self._send(method, url, content=content, headers=headers))
+            try:
                 self._log_response(response, started, attempt)
                 if not response.is_success:
-                    await response.aread()
+                    await deadline.bounded(response.aread())
                     raise self._status_error(response)
                 yield response
+            finally:
+                await response.aclose()
         except httpx.TransportError as exc:
             raise self._after_output(attempt, self._transport_error(exc), "connection_error") from exc
+        except DeadlineExceeded as exc:
+            raise self._after_output(attempt, self._deadline_error(exc), "timeout_error") from None
 
     # -- calls -----------------------------------------------------------------------------------
 
     async def _send_json(
-        self, url: str, headers: dict[str, str], body: Mapping[str, Any] | bytes | None, *, method: str = "POST"
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: Mapping[str, Any] | bytes | None,
+        *,
+        method: str = "POST",
+        model: str | None = None,
     ) -> JSON:
         """Send `body` (a JSON object, bytes already encoded, or nothing), retrying; the parsed JSON
-        object of the 2xx answer."""
+        object of the 2xx answer. `model`: whose breaker the call goes through besides the host's."""
         content = body if body is None or isinstance(body, bytes) else self._encode(body)
 
         async def once(attempt: Attempt) -> AsyncGenerator[JSON, None]:
-            async with self._exchange(method, url, headers, content, attempt) as response:
-                yield self._parse_json(response.status_code, await response.aread(), response.headers)
+            deadline = self._answer_deadline()
+            async with self._exchange(method, url, headers, content, attempt, deadline) as response:
+                body = await deadline.bounded(response.aread())
+            yield self._parse_json(response.status_code, body, response.headers)
 
         answers: list[JSON] = []
-        async with aclosing(self._attempts.run(once)) as attempts:
+        async with aclosing(self._attempts.run(once, model=model)) as attempts:
             async for answer in attempts:  # `once` gives one answer; reading to the end scores it
                 answers.append(answer)
         return answers[0]
 
     def _parse_json(self, status: int, content: bytes, headers: Mapping[str, str]) -> JSON:
+        """The JSON object of a 2xx answer. pydantic-core's parser refuses what is not plain JSON (NaN,
+        lone surrogates, nesting past 200, numbers past 4,300 digits) where json.loads would take it
+        or recurse until it fails."""
         try:
-            data = json.loads(content)
-        except ValueError:
-            data = None
+            data = from_json(content, allow_inf_nan=False)
+        except ValueError as exc:
+            detail = headers.get("content-type", "?")
+            if content.lstrip()[:1] in (b"{", b"["):  # JSON gone wrong: say where
+                detail += f": {json_error_reason(exc)}"
+            message = f"the provider sent a {status} answer that is not JSON ({detail})"
+            raise self._scrubbed(ResponseFormatError(self.name, message)) from None
         if not isinstance(data, dict):
-            ctype = headers.get("content-type", "?")
-            raise self._scrubbed(ResponseFormatError(self.name, f"{status} answer is not a JSON object ({ctype})"))
+            raise self._scrubbed(
+                ResponseFormatError(self.name, f"the provider sent a {status} answer that is not a JSON object")
+            )
         return data
 
     async def _send_stream(
-        self, url: str, headers: dict[str, str], body: Mapping[str, Any], handler: Callable[[], StreamHandler]
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: Mapping[str, Any],
+        handler: Callable[[], StreamHandler],
+        *,
+        model: str | None = None,
     ) -> AsyncGenerator[JSON, None]:
         """POST `body` and yield the chunks `handler` makes of the SSE events, as they arrive."""
         content = self._encode(body)
 
         async def once(attempt: Attempt) -> AsyncGenerator[JSON, None]:
-            async with self._exchange("POST", url, headers, content, attempt) as response:
+            deadline = self._stream_deadline()
+            async with self._exchange("POST", url, headers, content, attempt, deadline) as response:
                 try:
-                    async with aclosing(_chunks(response, handler())) as chunks:
+                    async with aclosing(_chunks(response, handler(), deadline, self.max_event_size)) as chunks:
                         async for chunk in chunks:
                             yield chunk
                 except UpstreamStreamError as exc:
@@ -332,10 +431,13 @@ class HTTPClient:
                     cut = APIConnectionError(self.name, f"connection error ({exc.reason})")
                     raise self._after_output(attempt, cut, "connection_error") from exc
                 except SSEDataError as exc:
-                    bad: BackendError = ResponseFormatError(self.name, f"invalid stream: {exc}")
+                    bad: BackendError = ResponseFormatError(self.name, f"the provider sent {exc}")
                     raise self._after_output(attempt, bad, "invalid_stream") from exc
+                except _InvalidEvent as exc:
+                    bad = ResponseFormatError(self.name, f"the provider sent an invalid {exc.what}: {exc.error}")
+                    raise self._after_output(attempt, bad, "invalid_stream") from exc.error
 
-        async with aclosing(self._attempts.run(once)) as chunks:
+        async with aclosing(self._attempts.run(once, model=model)) as chunks:
             async for chunk in chunks:
                 yield chunk
 
@@ -349,18 +451,40 @@ class HTTPClient:
         return self._scrubbed(error)
 
 
-async def _chunks(response: httpx.Response, events: StreamHandler) -> AsyncGenerator[JSON, None]:
-    """The SSE body of `response` as `events` turns it into chunks, read by read."""
-    decoder = JSONEventDecoder()
-    async for raw in response.aiter_bytes():
+class _InvalidEvent(Exception):
+    """An event (or chunk) the stream handler refused: what it was, and the TranslationError."""
+
+    def __init__(self, event: JSON, error: TranslationError) -> None:
+        kind = event.get("type")
+        self.what = f"{kind} event" if isinstance(kind, str) and kind and kind != "[DONE]" else "chunk"
+        self.error = error
+        super().__init__(f"{self.what}: {error}")
+
+
+def _fed(events: StreamHandler, event: JSON) -> list[JSON]:
+    try:
+        return events.feed(event)
+    except TranslationError as exc:
+        raise _InvalidEvent(event, exc) from exc
+
+
+async def _chunks(
+    response: httpx.Response, events: StreamHandler, deadline: Deadline, max_event_size: int
+) -> AsyncGenerator[JSON, None]:
+    """The SSE body of `response` as `events` turns it into chunks, read by read, each read under
+    `deadline`; every event but a ping starts its idle limit again."""
+    decoder = JSONEventDecoder(max_event_size=max_event_size)
+    async for raw in deadline.reads(response.aiter_bytes()):
         for event in decoder.iter_feed(raw):
-            for chunk in events.feed(event):
+            if event.get("type") != "ping":
+                deadline.touch()
+            for chunk in _fed(events, event):
                 yield chunk
         if events.finished:
             break
     if not events.finished:
         for event in decoder.close():
-            for chunk in events.feed(event):
+            for chunk in _fed(events, event):
                 yield chunk
     for chunk in events.close():
         yield chunk

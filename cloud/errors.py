@@ -7,9 +7,10 @@ business (cli/exits.py), so cloud/ stays usable from any program.
 
 - `ConfigurationError`: the call could not be made as configured (no key, a bad base URL, a key
   about to travel in clear text). Nothing was sent.
-- `BackendError`: the provider or the network failed. Three flags the machinery acts on:
-  `retryable` (the retry loop tries again), `trips_breaker` (a failure for the circuit breaker),
-  `allows_fallback` (a fallback chain may move on to the next backend).
+- `BackendError`: the provider or the network failed. Three facts the machinery acts on:
+  `retryable` (the retry loop tries again), `breaker_scope` (a failure for the host's circuit
+  breaker, for the model's, or for neither), `allows_fallback` (a fallback chain may move on to the
+  next backend).
 - `FallbackExceptionGroup`: every backend of a chain failed; holds each failure.
 
 Every message is one line. Messages never contain a key.
@@ -25,6 +26,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar, Literal
 
 from protoshift.cloud.retry import is_retryable_status, retry_after_seconds
+from protoshift.translator.checks import printable
 
 __all__ = [
     "APIConnectionError",
@@ -40,6 +42,7 @@ __all__ = [
     "FallbackExceptionGroup",
     "InsecureTransportError",
     "InvalidBaseURLError",
+    "InvalidKeyError",
     "InvalidRequestError",
     "MissingKeyError",
     "NotFoundError",
@@ -79,6 +82,18 @@ class MissingKeyError(ConfigurationError):
         super().__init__(f"{backend}: no API key ({key_env} is not set)", setting=key_env)
 
 
+class InvalidKeyError(ConfigurationError):
+    """A key that cannot be sent as a header value: it holds a control character (a line break, a
+    tab), whitespace or a character outside ASCII. Nothing of the key is in the message: only where
+    it came from (`setting`), what was found (`character`) and where in the key (`place`)."""
+
+    def __init__(self, backend: str, setting: str, character: str, place: str) -> None:
+        self.backend = backend
+        self.character = character
+        self.place = place
+        super().__init__(f"{backend}: the key from {setting} contains {character} {place}", setting=setting)
+
+
 class InsecureTransportError(ConfigurationError):
     """A key would travel in clear text (`http://` to a host that is not loopback)."""
 
@@ -108,8 +123,14 @@ class BackendError(CloudError):
     kind: ClassVar[ErrorKind] = "connection"
     message: str
     retryable: bool = False
-    trips_breaker: bool = False
     allows_fallback: bool = False
+    # Which breaker this failure counts for (cloud.breaker): the host's (the server or the network is
+    # down) or the model's (that model is overloaded); None: it counts as neither.
+    breaker_scope: Literal["host", "model"] | None = None
+
+    @property
+    def trips_breaker(self) -> bool:
+        return self.breaker_scope is not None
 
     def __init__(self, backend: str, message: str, *, request_id: str | None = None) -> None:
         self.backend = backend
@@ -181,8 +202,10 @@ class APIStatusError(BackendError):
         return retry_after_seconds(self.headers)
 
     @property
-    def trips_breaker(self) -> bool:  # type: ignore[override]
-        return self.status >= 500
+    def breaker_scope(self) -> Literal["host", "model"] | None:  # type: ignore[override]
+        if self.status == 529:  # overloaded: that model, not the server
+            return "model"
+        return "host" if self.status >= 500 else None
 
     @property
     def allows_fallback(self) -> bool:  # type: ignore[override]
@@ -268,28 +291,44 @@ class APIConnectionError(BackendError):
 
     kind: ClassVar[ErrorKind] = "connection"
     retryable = True
-    trips_breaker = True
+    breaker_scope = "host"
     allows_fallback = True
 
 
 class APITimeoutError(APIConnectionError):
-    """The provider did not answer within the timeout."""
+    """The provider did not answer within a time limit. `limit`: which one ran out, when it was one of
+    the attempt's own (`total`: the attempt's timeout, `idle`: a stream's idle limit), with `seconds`."""
 
     kind: ClassVar[ErrorKind] = "timeout"
 
-    def __init__(self, backend: str, message: str = "request timed out", *, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: str,
+        message: str = "request timed out",
+        *,
+        request_id: str | None = None,
+        limit: Literal["total", "idle"] | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        self.limit = limit
+        self.seconds = seconds
         super().__init__(backend, message, request_id=request_id)
 
 
 class CircuitOpenError(BackendError):
-    """The breaker is open: recent calls to this backend failed, so this one was not sent."""
+    """The breaker is open: recent calls to this backend (or to this model of it: `model`) failed, so
+    this one was not sent. `probing`: the cool-down is over and one request is testing the way."""
 
     kind: ClassVar[ErrorKind] = "circuit_open"
     allows_fallback = True
 
-    def __init__(self, backend: str, retry_in_seconds: int) -> None:
+    def __init__(self, backend: str, retry_in_seconds: int, *, model: str | None = None, probing: bool = False) -> None:
         self.retry_in_seconds = retry_in_seconds
-        super().__init__(backend, f"circuit open for {backend}, retry in {retry_in_seconds}s")
+        self.model = model
+        self.probing = probing
+        who = backend if model is None else f"{backend} model {model}"
+        testing = "; one request is testing it now" if probing else ""
+        super().__init__(backend, f"circuit open for {who}, retry in {retry_in_seconds}s{testing}")
 
     @property
     def retry_after(self) -> float | None:
@@ -309,18 +348,21 @@ class StreamInterruptedError(BackendError):
 
     kind: ClassVar[ErrorKind] = "stream_interrupted"
 
-    # Mid-stream error types that mean the provider is in trouble (they count for the breaker).
-    _BREAKER_TYPES: ClassVar[frozenset[str]] = frozenset(
-        {"overloaded_error", "api_error", "connection_error", "timeout_error"}
-    )
+    # Mid-stream error types that mean the provider is in trouble, and which breaker they count for.
+    _BREAKER_SCOPES: ClassVar[Mapping[str, Literal["host", "model"]]] = {
+        "overloaded_error": "model",
+        "api_error": "host",
+        "connection_error": "host",
+        "timeout_error": "host",
+    }
 
     def __init__(self, backend: str, error_type: str, message: str, request_id: str | None = None) -> None:
         self.error_type = error_type
         super().__init__(backend, message, request_id=request_id)
 
     @property
-    def trips_breaker(self) -> bool:  # type: ignore[override]
-        return self.error_type in self._BREAKER_TYPES
+    def breaker_scope(self) -> Literal["host", "model"] | None:  # type: ignore[override]
+        return self._BREAKER_SCOPES.get(self.error_type)
 
     @property
     def summary(self) -> str:
@@ -380,7 +422,7 @@ _MAX_MESSAGE = 300
 
 
 def _one_line(text: str) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
@@ -394,7 +436,7 @@ def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tu
     data: Any = None
     try:
         data = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
         data = None
     if isinstance(data, dict):
         err = data.get("error")
@@ -415,7 +457,7 @@ def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tu
     if not message:
         message = reason
     request_id = request_id or headers.get("request-id") or headers.get("x-request-id") or None
-    return error_type, _one_line(message), request_id
+    return printable(error_type), _one_line(message), printable(request_id) if request_id else None
 
 
 def _str(value: object) -> str:
@@ -423,7 +465,10 @@ def _str(value: object) -> str:
         return value
     if value is None:
         return ""
-    return str(value)
+    try:
+        return str(value)[:_MAX_MESSAGE]
+    except (ValueError, RecursionError):  # an integer of thousands of digits, nesting Python cannot print
+        return type(value).__name__
 
 
 def _reason(status: int) -> str:

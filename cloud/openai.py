@@ -23,8 +23,10 @@ from protoshift.translator import (
     translate_anthropic_request,
     translate_openai_response,
 )
+from protoshift.translator.checks import check_json
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
 from protoshift.translator.estimate import estimate_input_tokens
+from protoshift.translator.openai_checks import check_chunk, check_completion
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.sse import DONE
 
@@ -32,7 +34,8 @@ __all__ = ["OpenAIBackend", "create_openai_backend"]
 
 
 class _OpenAIEvents:
-    """Chunks pass through; `[DONE]` ends the stream; an `{"error": ...}` object is an error event."""
+    """Chunks pass through, checked (`check_chunk`: what is read has the protocol's types, and all
+    of it is plain JSON); `[DONE]` ends the stream; an `{"error": ...}` object is an error event."""
 
     __slots__ = ("_saw_finish", "finished")
 
@@ -48,10 +51,14 @@ class _OpenAIEvents:
         if event.get("object") == "error":  # vLLM's: the error's fields at the top level
             error = event
         if error:  # OpenAI's {"error": ...}; OpenRouter's comes inside a chunk, with finish_reason "error"
+            check_json(event)
             if isinstance(error, dict):
                 kind = error.get("type") or error.get("code") or "api_error"
-                raise UpstreamStreamError(str(kind), str(error.get("message") or kind))
-            raise UpstreamStreamError("api_error", str(error))
+                kind = kind if isinstance(kind, str) else "api_error"
+                message = error.get("message")
+                raise UpstreamStreamError(kind, message if isinstance(message, str) and message else kind)
+            raise UpstreamStreamError("api_error", error if isinstance(error, str) else "the stream sent an error")
+        check_chunk(event)
         if not self._saw_finish:
             for choice in event.get("choices") or ():
                 if isinstance(choice, dict) and choice.get("finish_reason"):
@@ -101,7 +108,9 @@ class OpenAIBackend(HTTPClient):
         self.url = f"{self.base_url}/chat/completions"
 
     def _body(self, request: Mapping[str, Any], *, stream: bool) -> JSON:
-        return shape_request(request, model=self.model, stream=stream)
+        body = shape_request(request, model=self.model, stream=stream)
+        check_json(body)  # passed through untranslated: held to what every request is held to
+        return body
 
     def _headers(self, *, stream: bool) -> dict[str, str]:
         headers = {
@@ -119,7 +128,14 @@ class OpenAIBackend(HTTPClient):
         )
 
     async def complete(self, request: Mapping[str, Any]) -> JSON:
-        return await self._send_json(self.url, self._headers(stream=False), self._body(request, stream=False))
+        body = self._body(request, stream=False)
+        completion = await self._send_json(self.url, self._headers(stream=False), body, model=_model_of(body))
+        try:
+            return check_completion(completion)
+        except TranslationError as exc:
+            raise self._scrubbed(
+                ResponseFormatError(self.name, f"the provider sent an invalid chat.completion: {exc}")
+            ) from exc
 
     async def list_models(self) -> list[JSON]:
         """`GET {base_url}/models`: the models the server offers (OpenAI, Ollama, vLLM... list them alike)."""
@@ -130,9 +146,8 @@ class OpenAIBackend(HTTPClient):
         return [model for entry in data if (model := _model(entry, self.name)) is not None]
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
-        chunks = self._send_stream(
-            self.url, self._headers(stream=True), self._body(request, stream=True), _OpenAIEvents
-        )
+        body = self._body(request, stream=True)
+        chunks = self._send_stream(self.url, self._headers(stream=True), body, _OpenAIEvents, model=_model_of(body))
         async with aclosing(chunks):
             async for chunk in chunks:
                 yield chunk
@@ -191,6 +206,11 @@ def _model(entry: Any, owner: str) -> JSON | None:
         created=created if isinstance(created, int) and not isinstance(created, bool) else 0,
         owned_by=owned_by if isinstance(owned_by, str) else owner,
     )
+
+
+def _model_of(body: JSON) -> str | None:
+    model = body.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def create_openai_backend(api_key: str | None = None, base_url: str | None = None, **options: Any) -> OpenAIBackend:

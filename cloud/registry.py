@@ -117,6 +117,7 @@ def create_backend(name: str, **options: Any) -> Backend:
     if kind.key_env is not None:
         if options.get("api_key") is None:
             options["api_key"] = kind.key_from_env()
+            options.setdefault("key_source", kind.key_env)
         options["base_url"] = options.get("base_url") or kind.base_url_from_env() or kind.default_base_url
     else:
         options.pop("api_key", None)

@@ -46,27 +46,28 @@ class ChunkAccumulator:
         if chunk.get("usage"):
             self._usage = chunk["usage"]
         for choice in chunk.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if content := delta.get("content"):
-                self._content.append(content)
-            if reasoning := delta.get("reasoning_content"):
-                self._reasoning.append(reasoning)
-            if refusal := delta.get("refusal"):
-                self._refusal.append(refusal)
-            if blocks := delta.get("thinking_blocks"):
-                self._thinking.extend(blocks)
-            if annotations := delta.get("annotations"):
-                self._annotations.extend(annotations)
-            if isinstance(extra := delta.get("provider_specific_fields"), dict):
-                for key, values in extra.items():
-                    if isinstance(values, list):
-                        self._extra.setdefault(key, []).extend(values)
-            for call in delta.get("tool_calls") or ():
-                self._add_tool_call(call)
-            if choice.get("finish_reason"):
-                self._finish = choice["finish_reason"]
+            if choice.get("index", 0) == 0:
+                self._add_delta(choice.get("delta") or {})
+                if choice.get("finish_reason"):
+                    self._finish = choice["finish_reason"]
+
+    def _add_delta(self, delta: dict[str, Any]) -> None:
+        if content := delta.get("content"):
+            self._content.append(content)
+        if reasoning := delta.get("reasoning_content"):
+            self._reasoning.append(reasoning)
+        if refusal := delta.get("refusal"):
+            self._refusal.append(refusal)
+        if blocks := delta.get("thinking_blocks"):
+            self._thinking.extend(blocks)
+        if annotations := delta.get("annotations"):
+            self._annotations.extend(annotations)
+        if isinstance(extra := delta.get("provider_specific_fields"), dict):
+            for key, values in extra.items():
+                if isinstance(values, list):
+                    self._extra.setdefault(key, []).extend(values)
+        for call in delta.get("tool_calls") or ():
+            self._add_tool_call(call)
 
     def _add_tool_call(self, call: dict[str, Any]) -> None:
         slot = self._tools.setdefault(

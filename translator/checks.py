@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from protoshift.translator.errors import TranslationError
@@ -66,3 +67,147 @@ def want_number(value: Any, path: str, low: float, high: float) -> float | int:
     if not low <= value <= high:  # also rejects NaN
         raise TranslationError(path, f"must be between {low:g} and {high:g}, got {value}")
     return value
+
+
+# ---- plain JSON ----------------------------------------------------------------------------------
+
+# What a value handed to the translator may hold, beyond JSON's grammar: the limits every input is
+# held to (the CLI's parser reads them from here too). Nesting: deep enough for any real request
+# (JSON schemas included), shallow enough that nothing recursive downstream hits Python's limit.
+# Integers: far beyond any count, id or bound a request holds, and far below the 4,300 digits past
+# which Python refuses to turn an integer into text.
+MAX_DEPTH = 200
+MAX_INT_DIGITS = 100
+_INT_LIMIT = 10**MAX_INT_DIGITS
+
+
+def check_json(value: Any, path: str = "$") -> None:
+    """Raise TranslationError (the JSON path, the reason) unless `value` is plain JSON: text that is
+    valid Unicode (no lone surrogate), finite numbers, integers of at most MAX_INT_DIGITS digits,
+    containers nested at most MAX_DEPTH deep, and nothing that is not JSON (a tuple is an array; a
+    number, boolean or null key is one JSON writers turn into text)."""
+    if _is_plain(value):
+        return
+    problem = _first_problem(value, path)
+    if problem is not None:
+        raise TranslationError(*problem)
+
+
+def json_problem(value: Any, path: str = "$") -> tuple[str, str] | None:
+    """`(path, reason)` of the first thing in `value` that is not plain JSON, or None."""
+    return None if _is_plain(value) else _first_problem(value, path)
+
+
+def _is_plain(value: Any) -> bool:  # noqa: C901  (one flat loop, inlined: it is the hot path)
+    """The fast check, level by level, without paths: every request and answer goes through it."""
+    level = [value]
+    depth = 0
+    while level:
+        depth += 1
+        below: list[Any] = []
+        add = below.extend
+        for item in level:
+            kind = type(item)
+            if kind is str:
+                if not item.isascii() and not _valid_unicode(item):
+                    return False
+            elif kind is dict:
+                if depth > MAX_DEPTH:
+                    return False
+                add(item)  # the keys, checked as strings below
+                add(item.values())
+            elif kind is list:
+                if depth > MAX_DEPTH:
+                    return False
+                add(item)
+            elif kind is int:
+                if not -_INT_LIMIT < item < _INT_LIMIT:
+                    return False
+            elif kind is float:
+                if item - item != 0:  # NaN and the infinities
+                    return False
+            elif item is None or kind is bool:
+                pass
+            else:
+                return False  # tuples, subclasses, anything else: the slow walk decides
+        level = below
+    return True
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _first_problem(value: Any, root: str) -> tuple[str, str] | None:
+    """The slow walk, depth first with paths, for a value the fast check refused (or could not judge)."""
+    stack: list[tuple[Any, str, int]] = [(value, root, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth >= MAX_DEPTH:
+                return _shortened(path), f"nested deeper than {MAX_DEPTH} levels"
+            children: list[tuple[Any, str, int]] = []
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    child_path = _member(path, key)
+                    problem = _scalar_problem(key)  # JSON writers turn number, boolean and null keys into text
+                    if problem is not None:
+                        return child_path, f"the key {problem}"
+                    children.append((child, child_path, depth + 1))
+            else:
+                children = [(child, f"{'' if path == '$' else path}[{k}]", depth + 1) for k, child in enumerate(item)]
+            stack.extend(reversed(children))  # the first problem in document order
+        else:
+            problem = _scalar_problem(item)
+            if problem is not None:
+                return path, problem
+    return None
+
+
+def _scalar_problem(item: Any) -> str | None:
+    if isinstance(item, str):
+        return (
+            None
+            if _valid_unicode(item)
+            else f"contains a lone surrogate ({_surrogate(item)}), which is not valid Unicode"
+        )
+    if isinstance(item, bool) or item is None:
+        return None
+    if isinstance(item, int):
+        return None if -_INT_LIMIT < item < _INT_LIMIT else f"is an integer of more than {MAX_INT_DIGITS} digits"
+    if isinstance(item, float):
+        if math.isnan(item):
+            return "NaN is not a JSON number"
+        if item - item == 0:
+            return None
+        return f"{'-' if item < 0 else ''}Infinity is not a JSON number (nor is a number too large for a float)"
+    return f"is a Python {type(item).__name__}, not a JSON value"
+
+
+def printable(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate becomes the six characters `\\udXXX`, so a message
+    that quotes it (a key, a file name from the command line) can be printed and written as JSON."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
+def _member(path: str, key: Any) -> str:
+    name = printable(key) if isinstance(key, str) else repr(key)  # a path never carries a surrogate itself
+    return name if path == "$" else f"{path}.{name}"
+
+
+def _shortened(path: str, keep: int = 60) -> str:
+    """A path through deep nesting, cut in the middle: its start says where, its length is no news."""
+    return path if len(path) <= 2 * keep else f"{path[:keep]}…{path[-keep:]}"
+
+
+def _surrogate(text: str) -> str:
+    for char in text:
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            return f"\\u{ord(char):04x}"
+    return "?"

@@ -6,7 +6,13 @@ front of the first line. Lines end with LF, CRLF or CR. Comment lines (`:`) are 
 several `data:` lines join with `\\n`.
 
 `JSONEventDecoder` sits on top and gives parsed JSON objects, the event type taken from the
-object's own `type` (Anthropic repeats it in `event:`; the JSON is the authority).
+object's own `type` (Anthropic repeats it in `event:`; the JSON is the authority). What is not
+plain JSON is refused there: NaN and Infinity, lone surrogates, nesting past 200 levels, numbers
+past 4,300 digits (pydantic-core's parser refuses them all; `from_json(allow_inf_nan=False)`).
+
+Time and memory stay linear in the size of the stream: a line cut across reads is kept as a list
+of parts until its end comes, and one event may hold at most `max_event_size` characters of text
+(16 Mi by default): past that, `EventTooLargeError`, whatever the server keeps sending.
 """
 
 from __future__ import annotations
@@ -20,13 +26,17 @@ from typing import Any, NamedTuple
 from pydantic_core import from_json, to_json
 
 __all__ = [
+    "DEFAULT_MAX_EVENT_SIZE",
     "DONE",
+    "EventTooLargeError",
     "JSONEventDecoder",
+    "SSEDataError",
     "SSEDecoder",
     "ServerSentEvent",
     "encode_chunk",
     "encode_done",
     "encode_event",
+    "json_error_reason",
 ]
 
 
@@ -40,18 +50,29 @@ class ServerSentEvent(NamedTuple):  # a tuple: made once per event, cheaper than
 # A read of more lines than this is turned into events lazily, this many lines at a time.
 _LAZY_LINES = 96
 
+# The most text one event may hold (its data lines, and a line not yet ended): far more than any
+# real event (a whole tool input, a long thinking block) and little enough to keep in memory.
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
 
 class SSEDecoder:
-    """Feed bytes, get complete events. `close()` at end of stream gives a last unterminated event."""
+    """Feed bytes, get complete events. `close()` at end of stream gives a last unterminated event.
+    An event holding more than `max_event_size` characters raises `EventTooLargeError`."""
 
-    __slots__ = ("_data", "_event", "_id", "_pending_bytes", "_pending_cr", "_retry", "_started", "_tail")
+    __slots__ = (
+        "_data", "_event", "_id", "_max", "_pending_bytes", "_pending_cr", "_retry", "_size", "_started",
+        "_tail", "_tail_size",
+    )  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._max = max_event_size
         self._pending_bytes = b""  # the start of a UTF-8 character cut at the end of the last read
-        self._tail = ""  # text after the last line end
+        self._tail: list[str] = []  # text after the last line end, read by read (joined once it ends)
+        self._tail_size = 0
         self._pending_cr = False  # the last read ended with CR: an LF opening the next one is the same line end
         self._started = False
         self._data: list[str] = []
+        self._size = 0  # characters in the data lines of the event being read
         self._event = ""
         self._id: str | None = None
         self._retry: int | None = None
@@ -74,51 +95,79 @@ class SSEDecoder:
 
     def _split(self, chunk: bytes) -> list[str]:
         """Bytes -> the complete lines they end; the rest waits for the next read."""
+        text = self._text(chunk)
+        if "\n" not in text:
+            if text:
+                self._keep(text)
+            return []
+        lines = text.split("\n")
+        if self._tail:
+            self._tail.append(lines[0])
+            lines[0] = "".join(self._tail)
+        tail = lines.pop()
+        self._tail = [tail] if tail else []
+        self._tail_size = len(tail)
+        return lines
+
+    def _text(self, chunk: bytes) -> str:
+        """The text of a read, line ends made LF: a character or a CRLF cut at its end waits."""
         if self._pending_bytes:
             chunk = self._pending_bytes + chunk
         text, used = codecs.utf_8_decode(chunk, "replace", False)
         self._pending_bytes = chunk[used:]
         if not text:
-            return []
+            return text
         if not self._started:
             self._started = True
             if text[0] == "\ufeff":
                 text = text[1:]
         if self._pending_cr:
             self._pending_cr = False
-            if text[0] == "\n":
+            if text[:1] == "\n":
                 text = text[1:]
         if "\r" in text:
             self._pending_cr = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if "\n" not in text:
-            self._tail += text
-            return []
-        lines = (self._tail + text).split("\n") if self._tail else text.split("\n")
-        self._tail = lines.pop()
-        return lines
+        return text
+
+    def _keep(self, text: str) -> None:
+        """A piece of a line that has not ended yet: kept as a part, not added to a growing string."""
+        self._tail.append(text)
+        self._tail_size += len(text)
+        if self._tail_size + self._size > self._max:
+            self._too_large()
+
+    def _too_large(self) -> None:
+        self._tail, self._data, self._size, self._tail_size = [], [], 0, 0  # nothing more is kept
+        raise EventTooLargeError(self._max)
 
     def _events(self, lines: list[str]) -> list[ServerSentEvent]:
         # The hot loop of every stream: blank, `data:` and `event:` lines inline, with the event
-        # type in a local; the rarer fields go through _field.
+        # type and the event's size in locals; the rarer fields go through _field.
         events: list[ServerSentEvent] = []
         data = self._data
         event = self._event
+        size, limit = self._size, self._max
         for line in lines:
             if not line:  # blank line: dispatch
                 if data:
                     payload = data[0] if len(data) == 1 else "\n".join(data)
                     events.append(ServerSentEvent(payload, event or "message", self._id, self._retry))
                     data = self._data = []
+                    size = 0
                 event = ""
             elif line[:5] == "data:":
                 data.append(line[6:] if line[5:6] == " " else line[5:])
+                size += len(line)
+                if size > limit:
+                    self._too_large()
             elif line[:6] == "event:":
                 event = line[7:] if line[6:7] == " " else line[6:]
             else:
-                self._event = event
+                self._event, self._size = event, size
                 self._field(line)
-                event = self._event
+                event, size = self._event, self._size
+        self._size = size
         self._event = event
         return events
 
@@ -127,7 +176,8 @@ class SSEDecoder:
         some servers omit it, so a complete last event is given out rather than lost."""
         text = codecs.utf_8_decode(self._pending_bytes, "replace", True)[0]
         self._pending_bytes = b""
-        tail, self._tail = self._tail + text, ""
+        tail = "".join(self._tail) + text
+        self._tail, self._tail_size = [], 0
         return self._events([tail, ""] if tail else [""])
 
     def _field(self, line: str) -> None:
@@ -139,6 +189,9 @@ class SSEDecoder:
             value = value[1:]
         if field == "data":
             self._data.append(value)
+            self._size += len(value)
+            if self._size > self._max:
+                self._too_large()
         elif field == "event":
             self._event = value
         elif field == "id":
@@ -153,8 +206,8 @@ class JSONEventDecoder:
 
     __slots__ = ("_sse",)
 
-    def __init__(self) -> None:
-        self._sse = SSEDecoder()
+    def __init__(self, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._sse = SSEDecoder(max_event_size=max_event_size)
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         return [self._parse(e) for e in self._sse.iter_feed(chunk)]
@@ -171,18 +224,44 @@ class JSONEventDecoder:
         if event.data == "[DONE]":
             return DONE
         try:
-            obj = from_json(event.data)
+            obj = from_json(event.data, allow_inf_nan=False)
         except ValueError as exc:
-            raise SSEDataError(f"event data is not JSON: {event.data[:80]!r}") from exc
+            raise SSEDataError(f"an event that is not JSON ({json_error_reason(exc)}): {event.data[:80]!r}") from exc
         if not isinstance(obj, dict):
-            raise SSEDataError(f"event data is not a JSON object: {event.data[:80]!r}")
+            raise SSEDataError(f"an event that is not a JSON object: {event.data[:80]!r}")
         if "type" not in obj and event.event != "message":
             obj["type"] = event.event
         return obj
 
 
+def json_error_reason(error: ValueError) -> str:
+    """pydantic-core's parse error in words a user can act on (it says "hex escape" for a lone surrogate)."""
+    text = str(error)
+    if "surrogate" in text or "hex escape" in text:
+        where = text[text.find(" at line ") :] if " at line " in text else ""
+        return f"a lone surrogate (a \\ud800-\\udfff escape without its pair){where}"
+    return text
+
+
 class SSEDataError(ValueError):
-    """An event's data is not the JSON object the protocol promises."""
+    """An event's data is not the JSON object the protocol promises. The message names what came
+    (`an event that is not JSON (...)`), to follow "the provider sent" or a file's name."""
+
+
+class EventTooLargeError(SSEDataError):
+    """One event holds more text than the decoder's `max_event_size`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"an event larger than {size_text(limit)} (the most one event may hold)")
+
+
+def size_text(size: int) -> str:
+    """`16 MiB`, `512 KiB`, `100 bytes`: a size for people."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{size / factor:g} {unit}"
+    return f"{size} bytes"
 
 
 # The end-of-stream marker OpenAI sends as `data: [DONE]`; compared by identity.
@@ -200,8 +279,11 @@ def encode_event(data: str, event: str | None = None) -> bytes:
 
 
 def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
-    """A chat.completion.chunk exactly as OpenAI sends it: compact JSON, UTF-8, `data: ...\\n\\n`."""
-    return b"data: " + to_json(chunk) + b"\n\n"
+    """A chat.completion.chunk exactly as OpenAI sends it: compact JSON, UTF-8, `data: ...\\n\\n`.
+    Always JSON: the chunks protoshift gives out hold no NaN (StreamTranslator's are made of checked
+    events, an OpenAI-compatible server's are refused by `check_chunk`); should one come anyway, it is
+    written as null (pydantic-core's `inf_nan_mode`), never as NaN."""
+    return b"data: " + to_json(chunk, inf_nan_mode="null") + b"\n\n"
 
 
 def encode_done() -> bytes:

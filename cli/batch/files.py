@@ -8,7 +8,7 @@ and only custom_ids are kept between lines (to find duplicates, and the ones alr
 from __future__ import annotations
 
 import contextlib
-import json
+import fcntl
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,6 +19,7 @@ from typing import Any
 from protoshift.cli.batch.ids import IdSet
 from protoshift.cli.exits import InputError
 from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.io.inputs import JSONInputError, load_json
 from protoshift.cli.io.output import atomic_file
 from protoshift.cli.settings import Settings
 from protoshift.translator import TranslationError
@@ -54,11 +55,9 @@ class BadLine(ValueError):
 def parse_line(line: bytes, number: int) -> BatchItem:
     """One input line -> `BatchItem`. Invalid JSON or a wrong shape -> `BadLine`."""
     try:
-        value = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise BadLine(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except UnicodeDecodeError as exc:
-        raise BadLine(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        value = load_json(line)
+    except JSONInputError as exc:
+        raise BadLine(exc.describe()) from None
     try:
         return parse_input_line(value, number)
     except TranslationError as exc:
@@ -190,8 +189,8 @@ def scan_output(path: Path) -> ResumeState:
 def _output_line(line: bytes, where: str) -> tuple[str, Any]:
     """(custom_id, error) of one OUTPUT line; anything else means OUTPUT is not a batch output."""
     try:
-        value: Any = json.loads(line)
-    except ValueError:
+        value: Any = load_json(line)
+    except JSONInputError:
         raise InputError(f"{where}: not an output line (invalid JSON)", hint="is OUTPUT the right file?") from None
     custom_id = value.get("custom_id") if isinstance(value, dict) else None
     if not isinstance(custom_id, str):
@@ -203,7 +202,7 @@ def _drop_stopped_lines(path: Path) -> None:
     """OUTPUT without its `stopped` lines (their requests are about to run again), replaced atomically."""
     with atomic_file(path) as out, path.open("rb") as fh:
         for line in fh:
-            value = json.loads(line) if line.strip() else None
+            value = load_json(line) if line.strip() else None
             error = value.get("error") if isinstance(value, dict) else None
             if not (isinstance(error, dict) and error.get("code") == STOPPED):
                 out.write(line)
@@ -211,24 +210,88 @@ def _drop_stopped_lines(path: Path) -> None:
 
 class AppendOnlyOutput:
     """OUTPUT opened for appending. One `write()` per line, no buffering: whatever kills the process,
-    every line before the last is whole, and the last is whole or torn (and `scan_output` cuts it)."""
+    every line before the last is whole, and the last is whole or torn (and `scan_output` cuts it).
+    A write that fails (disk full, file size limit) cuts off what it did write before raising: OUTPUT
+    stays whole lines only."""
 
     def __init__(self, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._size = os.fstat(self._fd).st_size  # where the next line starts (the run holds the lock)
         except OSError as exc:
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
         self.path = path
 
     def write(self, line: bytes) -> None:
         view = memoryview(line)
-        while view:  # a regular file takes it in one go; loop anyway on a short write
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:  # a regular file takes it in one go; loop anyway on a short write
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise
+        self._size += len(line)
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+class OutputLock:
+    """`.OUTPUT.lock` beside OUTPUT, held (`fcntl.flock`) for the whole run: two runs appending to one
+    OUTPUT would both send everything. A second run is refused at once, naming the first one's pid.
+    The lock file is removed at the end; a run that opened it just before is not fooled (it checks
+    that what it locked is still the file at that path)."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.path = output.with_name(f".{output.name}.lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = self._lock()
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot lock: {exc.strerror or exc}") from None
+        self._fd = fd
+        return self
+
+    def _lock(self) -> int:
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise InputError(
+                    f"{self.output} is being written by another protoshift run (pid {holder})",
+                    hint="wait for it to end, or give another -o",
+                ) from None
+            if _same_file(fd, self.path):
+                return fd
+            os.close(fd)  # removed by a run that just ended: lock the file that is there now
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        there = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino)
 
 
 def prepare_body(body: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 from pathlib import Path
 
 from protoshift.cli.exits import InputError
+from protoshift.cli.io.inputs import load_json
 from protoshift.cli.io.output import atomic_file, json_document
 from protoshift.translator.batch import CustomIdMap
 
@@ -44,7 +44,7 @@ def write_manifest(batch_id: str, source: Path, requests: int, ids: CustomIdMap)
 def read_manifest(batch_id: str) -> CustomIdMap | None:
     path = manifest_path(batch_id)
     try:
-        data = json.loads(path.read_bytes())
+        data = load_json(path.read_bytes())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:

@@ -22,6 +22,7 @@ from protoshift.cli.batch.manifest import read_manifest, write_manifest
 from protoshift.cli.batch.progress import Progress, Tally
 from protoshift.cli.exits import BAD_INPUT, BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.cli.io.console import Diagnostics
+from protoshift.cli.io.inputs import JSONInputError, load_json
 from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
 from protoshift.cli.settings import Settings
 from protoshift.translator import TranslationError
@@ -55,8 +56,10 @@ def _client(settings: Settings, diag: Diagnostics) -> MessageBatchesClient:
         )
     return cloud.create_batches_client(
         api_key=settings.api_key_for("anthropic"),
+        key_source=settings.key_source("anthropic"),
         base_url=settings.base_url_for("anthropic", primary=True),
         timeout=settings.timeout,
+        idle_timeout=settings.idle_timeout,
         max_retries=settings.max_retries,
         breaker=settings.breaker,
         on_event=event_sink(diag),
@@ -147,7 +150,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
                 request, translation = to_batch_request(item, safe_id, models=models)
             except (BadLine, TranslationError) as exc:  # the file changed since the check
                 raise InputError(f"{path}:{number}: {exc}") from None
-            encoded = json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()
+            encoded = json.dumps(request, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
             if len(encoded) + len(_OPEN) + len(_CLOSE) > options.max_bytes:
                 raise InputError(f"{path}:{number}: this request alone is over the {options.max_bytes:,}-byte limit")
             if chunk.items and (
@@ -158,7 +161,7 @@ def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) ->
                 chunk = _FillingBatch.empty()
                 safe_id = chunk.ids.add(item.custom_id)
                 request["custom_id"] = safe_id
-                encoded = json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode()
+                encoded = json.dumps(request, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
             chunk.items.append(encoded)
             chunk.size += len(encoded) + (1 if len(chunk.items) > 1 else 0)
             chunk.betas.update(translation.betas)
@@ -319,8 +322,8 @@ async def _write_results(
     async for raw in client.results(batch):
         written += 1
         try:
-            line = result_to_output(json.loads(raw), ids, _result_line_id(batch, raw))
-        except (ValueError, TranslationError) as exc:
+            line = result_to_output(load_json(raw), ids, _result_line_id(batch, raw))
+        except (JSONInputError, TranslationError) as exc:
             raise CLIError(
                 f"results of {batch.get('id')}, line {written}: not a batch result ({exc})", PROVIDER_FAILED
             ) from None

@@ -12,12 +12,24 @@ If the provider stops taking requests altogether (circuit open, key refused), th
 sending and exits 1. Every line it did not finish still gets its output line, an error with the
 code `stopped`, so OUTPUT always has one line per input line; `--resume` takes those lines out
 and sends their requests again.
+
+Nothing stops the run halfway without a word, and nothing hangs it:
+- OUTPUT is locked (`files.OutputLock`) for the whole run: a second run on it is refused (exit 2).
+- A request that cannot be sent, or fails in any way of its own, gets its own error line.
+- A write that fails (disk full, file size limit) stops the run (exit 1) with OUTPUT still whole:
+  the part of a line that did get written is cut off again, and `--resume` goes on from there.
+- The first Ctrl-C stops the sending, gives the requests in flight `INTERRUPT_GRACE` seconds to
+  finish (then cancels them: their lines are not written, `--resume` sends them again), says how
+  many are done, and exits 130. A second Ctrl-C cancels at once.
+- The reader and the workers end by a marker the reader puts after its last line, never from a
+  `finally` (which, when the workers are gone, waits forever on a full queue).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,6 +41,7 @@ from protoshift.cli.batch.files import (
     STOPPED,
     AppendOnlyOutput,
     BadLine,
+    OutputLock,
     ResumeState,
     check_input,
     input_path,
@@ -41,7 +54,7 @@ from protoshift.cli.batch.ids import IdSet
 from protoshift.cli.batch.progress import Progress, Tally
 from protoshift.cli.batch.spool import Translated, TranslationSpool
 from protoshift.cli.chain import create_chain
-from protoshift.cli.exits import BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.exits import BATCH_PARTIAL, INTERRUPTED, OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import json_line
 from protoshift.cli.settings import Settings
@@ -56,6 +69,11 @@ if TYPE_CHECKING:
 
 DEFAULT_CONCURRENCY = 16
 QUEUE_PER_WORKER = 2  # lines read ahead of the workers: the input is never all in memory
+# When a circuit is half-open, the first worker's request is the probe; the others wait for its
+# answer rather than fail and stop the run. Bounded: a probe's lease is 60 s (cloud.breaker), after
+# which a waiting worker becomes the probe itself.
+PROBE_WAIT = 90.0
+INTERRUPT_GRACE = 1.5  # seconds the requests in flight get to finish after the first Ctrl-C
 
 
 @dataclass
@@ -74,6 +92,21 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
     translating = settings.backend in ("anthropic", "mock")
     # One Anthropic backend for every request: the check pass's translations are the ones sent (spool).
     spool = TranslationSpool() if translating and not settings.fallbacks and not options.validate_only else None
+    try:
+        return _check_and_run(path, options, settings, diag, spool, translating)
+    finally:
+        if spool is not None:
+            spool.close()
+
+
+def _check_and_run(
+    path: Path,
+    options: RunOptions,
+    settings: Settings,
+    diag: Diagnostics,
+    spool: TranslationSpool | None,
+    translating: bool,
+) -> int:
     report = check_input(path, diag, _body_checker(settings, spool) if translating else None)
     if options.validate_only:
         diag.warn(f"{path}: {report.lines} requests, all valid")
@@ -83,6 +116,20 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
     output = options.output
     if output.exists() and output.is_dir():
         raise InputError(f"{output}: is a folder")
+    with OutputLock(output):
+        return _run_locked(path, output, report.lines, report.ids, options, settings, diag, spool)
+
+
+def _run_locked(
+    path: Path,
+    output: Path,
+    lines: int,
+    ids: IdSet,
+    options: RunOptions,
+    settings: Settings,
+    diag: Diagnostics,
+    spool: TranslationSpool | None,
+) -> int:
     if options.resume:
         state = scan_output(output)
         if state.torn:
@@ -94,18 +141,29 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
                 hint="add --resume to continue that run, or give another -o",
             )
         state = ResumeState()
-    state.keep_only(report.ids)
-    report.ids = IdSet()  # not needed past this point
-    tally = Tally(total=report.lines - len(state.done), skipped=len(state.done))
+    state.keep_only(ids)
+    del ids  # not needed past this point
+    tally = Tally(total=lines - len(state.done), skipped=len(state.done))
     if tally.total == 0:
         diag.warn(f"{output}: nothing left to do ({tally.skipped} requests already done)")
         return BATCH_PARTIAL if state.failed else OK
-    stopped = asyncio.run(_send_all(path, output, state.done, options.concurrency, settings, diag, tally, spool))
-    _summary(tally, output, diag, stopped)
-    if stopped is not None:
+    ended = asyncio.run(_send_all(path, output, state.done, options.concurrency, settings, diag, tally, spool))
+    _summary(tally, output, diag, ended.stopped)
+    done = tally.skipped + tally.done
+    if ended.interrupted:
+        diag.notice(f"interrupted: {done} of {lines} done; run the same command with --resume to continue")
+        return INTERRUPTED
+    if ended.write_error is not None:
+        reason = ended.write_error.strerror or str(ended.write_error)
+        raise CLIError(
+            f"{output}: cannot write: {reason}; stopped with {done} of {lines} done",
+            PROVIDER_FAILED,
+            hint=f"make room for {output}, then run the same command with --resume to continue",
+        )
+    if ended.stopped is not None:
         left = tally.total - tally.done
         raise CLIError(
-            f"{stopped}; stopped with {left} requests not sent",
+            f"{ended.stopped}; stopped with {left} requests not sent",
             PROVIDER_FAILED,
             hint=f"run the same command again with --resume to send the rest to {output}",
         )
@@ -131,10 +189,6 @@ def _body_checker(settings: Settings, spool: TranslationSpool | None) -> Any:
 
 
 # -- sending -------------------------------------------------------------------------------------
-
-
-class _Stop(Exception):
-    """Raised inside a worker when the provider refuses everything from now on."""
 
 
 def _stops_the_run(exc: BaseException) -> bool:
@@ -176,6 +230,16 @@ def _line_id() -> str:
 Job = tuple[str, dict[str, Any] | Translated]
 
 
+@dataclass
+class _Ended:
+    """How the sending ended: `stopped` (why the provider refused everything), `write_error`, or
+    `interrupted`; none of them when every request was sent."""
+
+    stopped: str | None = None
+    write_error: OSError | None = None
+    interrupted: bool = False
+
+
 class _Sender:
     """One run's sending: a reader feeds a bounded queue from the input, `concurrency` workers send
     through the backend chain, and each answer or failure is appended to OUTPUT as one line."""
@@ -190,9 +254,11 @@ class _Sender:
         self.diag = diag
         self.tally = tally
         self.progress = Progress(tally, diag)
-        self.stop: str | None = None  # why the run stopped sending early
+        self.ended = _Ended()
+        self.halted = False  # no more requests are sent (stopped, a write failed, interrupted)
         self.written = IdSet()
         self.spool: TranslationSpool | None = None  # set when the backend takes the spooled bodies
+        self._reported_bug = False
 
     def on_event(self, event: CloudEvent) -> None:
         if event.kind == "retry":
@@ -205,15 +271,14 @@ class _Sender:
             self.diag.warn(event.message)
 
     async def read(self, queue: asyncio.Queue[Job | None], workers: int) -> None:
-        try:
-            for job in self.jobs():
-                if self.stop is not None:
-                    break
-                if job[0] not in self.done:
-                    await queue.put(job)
-        finally:
-            for _ in range(workers):
-                await queue.put(None)
+        for job in self.jobs():
+            if self.halted:
+                break
+            if job[0] not in self.done:
+                await queue.put(job)
+        # Not in a `finally`: when this task is cancelled, no worker is left to make room for these.
+        for _ in range(workers):
+            await queue.put(None)
 
     def jobs(self) -> Iterator[Job]:
         """Every request to send: from the spool (translated once, by the check pass), or the input."""
@@ -229,7 +294,7 @@ class _Sender:
 
     async def work(self, queue: asyncio.Queue[Job | None], backend: Backend) -> None:
         while (job := await queue.get()) is not None:
-            if self.stop is None:
+            if not self.halted:  # once halted, the queue is drained so the reader can finish
                 await self.send(job, backend)
 
     async def send(self, job: Job, backend: Backend) -> None:
@@ -242,14 +307,20 @@ class _Sender:
         last_request_id.set(None)
         try:
             if isinstance(request, Translated):
-                completion = await cast("AnthropicBackend", backend).complete_translated(request.body, request.betas)
+                completion = await cast("AnthropicBackend", backend).complete_translated(
+                    request.body, request.betas, model=request.model
+                )
             else:
                 completion = await backend.complete(request)
         except (BackendError, TranslationError) as exc:
             if _stops_the_run(exc):
-                self.stop = self.stop or str(exc)
+                self.ended.stopped = self.ended.stopped or str(exc)
+                self.halted = True
                 return
             line = error_line(_line_id(), custom_id, error_code(exc), str(exc))
+            self.tally.failed += 1
+        except Exception as exc:  # a failure of this one request that protoshift did not foresee
+            line = error_line(_line_id(), custom_id, "internal_error", self._unforeseen(custom_id, exc))
             self.tally.failed += 1
         else:
             line = output_line(_line_id(), custom_id, completion, request_id=last_request_id.get())
@@ -259,9 +330,63 @@ class _Sender:
             self.tally.succeeded += 1
         finally:
             self.tally.in_flight -= 1
-        self.output.write(json_line(line))
-        self.written.add(custom_id)
-        self.progress.tick()
+        self.write(custom_id, line)
+
+    def write(self, custom_id: str, line: dict[str, Any]) -> None:
+        """One output line; the first write that fails halts the run (an answer that cannot be kept
+        is not counted as done: `--resume` sends it again)."""
+        if self.ended.write_error is None:
+            try:
+                self.output.write(json_line(line))
+            except OSError as exc:
+                self.ended.write_error = exc
+                self.halted = True
+            else:
+                self.written.add(custom_id)
+                self.progress.tick()
+                return
+        if line["error"] is None:
+            self.tally.succeeded -= 1
+        else:
+            self.tally.failed -= 1
+
+    def _unforeseen(self, custom_id: str, exc: Exception) -> str:
+        from protoshift.translator.checks import printable
+
+        message = printable(f"protoshift failed on this request ({type(exc).__name__}: {exc})")
+        if not self._reported_bug:
+            self._reported_bug = True
+            self.diag.error(f"request {custom_id!r}: {message}; the run goes on (please report this)")
+        return message
+
+
+class _Interrupt:
+    """Ctrl-C while sending: the first halts the sending and cancels `task` after INTERRUPT_GRACE
+    seconds (the requests in flight may finish before); a second cancels it at once."""
+
+    def __init__(self, sender: _Sender, task: asyncio.Future[None]) -> None:
+        self.sender = sender
+        self.task = task
+        self.fired = False
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+            self._installed = True
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread: no handler
+            self._installed = False
+
+    def _on_sigint(self) -> None:
+        if self.fired:
+            self.task.cancel()
+            return
+        self.fired = True
+        self.sender.ended.interrupted = True
+        self.sender.halted = True
+        self._loop.call_later(INTERRUPT_GRACE, self.task.cancel)
+
+    def remove(self) -> None:
+        if self._installed:
+            self._loop.remove_signal_handler(signal.SIGINT)
 
 
 async def _send_all(
@@ -273,34 +398,49 @@ async def _send_all(
     diag: Diagnostics,
     tally: Tally,
     spool: TranslationSpool | None = None,
-) -> str | None:
-    """Send every line not in `done`; returns why the run stopped early, or None when it did not.
-
-    Each HTTP backend's transport (cloud.transport) keeps up to `concurrency` connections."""
-    output = AppendOnlyOutput(output_path)
-    sender = _Sender(path, output, done, settings, diag, tally)
-    backend = create_chain(settings, diag, on_event=sender.on_event, connections=concurrency)
+) -> _Ended:
+    """Send every line not in `done`; says how the sending ended. Each HTTP backend's transport
+    (cloud.transport) keeps up to `concurrency` connections."""
     from protoshift.cloud.anthropic import AnthropicBackend
 
+    output = AppendOnlyOutput(output_path)
+    sender = _Sender(path, output, done, settings, diag, tally)
+    backend = create_chain(settings, diag, on_event=sender.on_event, connections=concurrency, probe_wait=PROBE_WAIT)
     if isinstance(backend, AnthropicBackend):
         sender.spool = spool
     queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=concurrency * QUEUE_PER_WORKER)
     tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside
+
+    async def sending() -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(sender.read(queue, concurrency))
+                for _ in range(concurrency):
+                    group.create_task(sender.work(queue, backend))
+        except ExceptionGroup as failed:  # the input became unreadable halfway: its one line, not a group
+            first = failed.exceptions[0]
+            if len(failed.exceptions) == 1 and isinstance(first, CLIError):
+                raise first from None
+            raise
+
+    task = asyncio.ensure_future(sending())
+    interrupt = _Interrupt(sender, task)
     try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(sender.read(queue, concurrency))
-            for _ in range(concurrency):
-                group.create_task(sender.work(queue, backend))
-        if sender.stop is not None:
-            _write_stopped_lines(path, output, (done, sender.written), sender.stop)
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not interrupt.fired:
+                raise
+        ended = sender.ended
+        if ended.stopped is not None and ended.write_error is None and not ended.interrupted:
+            _write_stopped_lines(path, output, (done, sender.written), ended.stopped)
     finally:
+        interrupt.remove()
         sender.progress.stop()
         output.close()
-        if spool is not None:
-            spool.close()
         with contextlib.suppress(Exception):
             await backend.aclose()
-    return sender.stop
+    return ended
 
 
 def _write_stopped_lines(path: Path, output: AppendOnlyOutput, finished: tuple[IdSet, ...], reason: str) -> None:

@@ -26,10 +26,12 @@ __all__ = ["Translated", "TranslationSpool"]
 
 @dataclass(frozen=True, slots=True)
 class Translated:
-    """A request as the check pass translated it: the body's JSON bytes, and its beta flags."""
+    """A request as the check pass translated it: the body's JSON bytes, its beta flags, its model
+    (the breaker counts overloads per model)."""
 
     body: bytes
     betas: list[str]
+    model: str
 
 
 class TranslationSpool:
@@ -38,16 +40,17 @@ class TranslationSpool:
         self._file = tempfile.TemporaryFile(prefix="protoshift-batch-")  # noqa: SIM115
 
     def add(self, custom_id: str, translation: RequestTranslation) -> None:
-        # `custom_id, betas` as a JSON array, a tab, the body: neither JSON text holds a raw tab or newline
-        self._file.write(to_json([custom_id, translation.betas]) + b"\t" + to_json(translation.body) + b"\n")
+        # `custom_id, betas, model` as a JSON array, a tab, the body: no JSON text holds a raw tab or newline
+        head = to_json([custom_id, translation.betas, translation.body["model"]])
+        self._file.write(head + b"\t" + to_json(translation.body) + b"\n")
 
     def __iter__(self) -> Iterator[tuple[str, Translated]]:
         self._file.flush()
         self._file.seek(0)
         for line in self._file:
             head, _, body = line.rstrip(b"\n").partition(b"\t")
-            custom_id, betas = from_json(head)
-            yield custom_id, Translated(body, betas)
+            custom_id, betas, model = from_json(head)
+            yield custom_id, Translated(body, betas, model)
 
     def close(self) -> None:
         self._file.close()

@@ -186,5 +186,5 @@ def compact_arguments(arguments: Any) -> str:
         return ""
     try:
         return json.dumps(json.loads(arguments), ensure_ascii=False, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python parses: shown as sent
         return arguments

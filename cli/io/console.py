@@ -29,6 +29,10 @@ class Diagnostics:
     def hint(self, text: str) -> None:
         self._write(f"{PROG}: hint: {text}")
 
+    def notice(self, message: str) -> None:
+        """A line a person must see even with -q (how an interrupted run ended)."""
+        self._write(f"{PROG}: {message}")
+
     def warn(self, message: str) -> None:
         if not self.quiet:
             self._write(f"{PROG}: {message}")

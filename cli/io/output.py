@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_pretty = json.JSONEncoder(ensure_ascii=False, indent=2).encode
+# allow_nan=False: what protoshift writes is always JSON (Python would write NaN and Infinity as is).
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_pretty = json.JSONEncoder(ensure_ascii=False, indent=2, allow_nan=False).encode
 
 
 def json_document(value: Any) -> bytes:

@@ -18,7 +18,7 @@ from typing import IO, Any
 from protoshift.cli.batch.files import MAX_REPORTED, BadLine, parse_line
 from protoshift.cli.exits import BAD_INPUT, OK, InputError
 from protoshift.cli.io.console import Diagnostics
-from protoshift.cli.io.inputs import Source, iter_jsonl
+from protoshift.cli.io.inputs import JSONInputError, Source, iter_jsonl, load_json, parse_json
 from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
 from protoshift.cli.settings import model_table
 from protoshift.translator import TranslationError
@@ -84,7 +84,7 @@ def run_batch_input(
         seen[item.custom_id] = number
         notes.update((n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS)
         betas.update(translation.betas)
-        items.append(json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode())
+        items.append(json.dumps(request, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode())
     if errors:
         raise InputError(f"{source.name}: {errors} invalid {'line' if errors == 1 else 'lines'}; nothing written")
     _report_notes(notes, betas, diag)
@@ -119,11 +119,12 @@ def run_batch_results(input: str | None, output: Path | None, id_map: Path | Non
     for number, raw in iter_jsonl(source.read_bytes(), source.name):
         line_id = "batch_req_" + hashlib.sha256(raw).hexdigest()[:24]
         try:
-            lines.append(json_line(result_to_output(json.loads(raw), ids, line_id)))
-        except ValueError as exc:  # invalid JSON, and TranslationError (a ValueError)
+            lines.append(json_line(result_to_output(load_json(raw), ids, line_id)))
+        except (JSONInputError, TranslationError) as exc:
             errors += 1
             if errors <= MAX_REPORTED:
-                diag.error(f"{source.name}:{number}: {exc}")
+                reason = exc.describe() if isinstance(exc, JSONInputError) else str(exc)
+                diag.error(f"{source.name}:{number}: {reason}")
     _write(output, b"".join(lines))
     if errors:
         diag.error(f"{source.name}: {errors} lines are not Anthropic batch results; they were left out")
@@ -133,11 +134,9 @@ def run_batch_results(input: str | None, output: Path | None, id_map: Path | Non
 
 def _read_id_map(path: Path) -> dict[str, str]:
     try:
-        data = json.loads(path.read_bytes())
+        data = parse_json(path.read_bytes(), str(path))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputError(f"{path}: invalid JSON: {exc}") from None
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise InputError(f"{path}: expected an object of safe id -> original custom_id")
     return data

@@ -73,7 +73,7 @@ def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOption
     run = _Run(options, diag)
     worst = OK
     for source in sources:
-        target = options.out_dir / Path(source.name).name if options.out_dir and source.path else None
+        target = options.out_dir / source.path.name if options.out_dir and source.path else None
         if options.out_dir and source.path is None:
             target = options.out_dir / f"stdin.{'jsonl' if options.jsonl else 'json'}"
         try:
@@ -99,7 +99,7 @@ def _refuse_name_clashes(sources: list[Source], out_dir: Path | None) -> None:
         return
     seen: dict[str, str] = {}
     for source in sources:
-        name = Path(source.name).name
+        name = source.path.name if source.path else source.name  # the file's own name, not the printable one
         if name in seen:
             raise InputError(f"{seen[name]} and {source.name} would both be written to {out_dir / name}")
         seen[name] = source.name
@@ -206,6 +206,7 @@ def _report_translation(translation: RequestTranslation, value: Any, where: str,
 
 
 def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
+    from protoshift.cli.settings import max_event_size
     from protoshift.translator.sse import (  # its JSON costs start-up
         JSONEventDecoder,
         SSEDataError,
@@ -213,7 +214,7 @@ def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
         encode_done,
     )
 
-    decoder = JSONEventDecoder()
+    decoder = JSONEventDecoder(max_event_size=max_event_size())
     translator = StreamTranslator(include_usage=run.options.include_usage)
     try:
         for data in source.iter_bytes():
@@ -228,6 +229,9 @@ def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
     except SSEDataError as exc:
         out.flush()
         raise InputError(f"{source.name}: {exc}") from None
+    except TranslationError as exc:  # an event that is not what the protocol says
+        out.flush()
+        raise InputError(f"{source.name}: an invalid event: {exc}") from None
     except UpstreamStreamError as exc:
         out.flush()
         raise CLIError(f"{source.name}: the stream ended with an error event: {exc}", PROVIDER_FAILED) from None

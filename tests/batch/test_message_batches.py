@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.batch.conftest import batch_line, read_jsonl, write_jsonl
 from tests.batch.fake_batches import FakeBatchesAPI
-from tests.fakes import FakeServer
+from tests.fakes import FakeServer, Received, Reply
 from tests.oracles import assert_valid_anthropic_body, assert_valid_completion
 
 SAFE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -191,3 +191,26 @@ def test_submit_lists_every_problem_and_sends_bodies_right_for_the_model(run_cli
         assert "temperature" not in request["params"]
         assert_valid_anthropic_body(request["params"])
     assert b"temperature: dropped on 3 lines: claude-opus-4-7 takes no sampling parameters" in done.stderr
+
+
+def test_an_invalid_results_url_is_one_line_not_a_traceback(run_cli: Any) -> None:
+    """Issue 9, item 8: httpx.InvalidURL came out as a traceback."""
+
+    def respond(received: Received) -> Reply:
+        batch = {
+            "id": "msgbatch_bad",
+            "type": "message_batch",
+            "processing_status": "ended",
+            "request_counts": {"processing": 0, "succeeded": 1, "errored": 0, "canceled": 0, "expired": 0},
+            "results_url": "http://[::1/v1/messages/batches/msgbatch_bad/results",
+        }
+        return Reply(body=json.dumps(batch).encode())
+
+    with FakeServer(respond) as server:
+        done = run_cli("batch", "results", "msgbatch_bad", env=_env(server))
+    assert done.returncode == 1, done.stderr.decode()
+    assert "Traceback" not in done.stderr.decode()
+    first = done.stderr.decode().splitlines()[-2]
+    assert first.startswith(
+        "protoshift: error: anthropic: the provider sent an invalid results_url for batch msgbatch_bad"
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from protoshift.cli.exits import InputError
-from protoshift.cli.settings import resolve_settings
+from protoshift.cli.settings import load_config_file, resolve_settings
 from tests.fakes import FakeServer, anthropic_message_reply
 
 from .conftest import RunCLI
@@ -53,7 +54,8 @@ def test_flags_beat_environment_beats_config_file(config_file: Path, monkeypatch
 
 def test_defaults_without_any_setting(config_file: Path) -> None:
     settings = resolve_settings(**NO_FLAGS)
-    assert (settings.backend, settings.max_retries, settings.timeout, settings.breaker) == ("anthropic", 2, 600.0, True)
+    assert (settings.backend, settings.max_retries, settings.timeout, settings.breaker) == ("anthropic", 2, None, True)
+    assert (settings.idle_timeout, settings.max_event_size) == (600.0, 16 << 20)  # None: cloud's defaults
     assert settings.fallbacks == []
 
 
@@ -163,3 +165,45 @@ def test_a_malformed_models_table_is_bad_input_naming_the_file_and_cell(config_f
     with pytest.raises(InputError) as info:
         resolve_settings(**NO_FLAGS).model_table()
     assert info.value.message == f'{config_file}: models."claude-x".max_output: expected a positive integer'
+
+
+# ---- a config file someone else could have written (issue 9, item 11) ----------------------------
+
+
+@pytest.mark.parametrize(("mode", "who"), [(0o666, "everyone"), (0o620, "its group"), (0o602, "everyone")])
+def test_a_config_file_others_can_write_is_refused(config_file: Path, mode: int, who: str) -> None:
+    config_file.write_text('[anthropic]\napi_key_cmd = "touch ran"\n')
+    config_file.chmod(mode)
+    with pytest.raises(InputError) as info:
+        load_config_file()
+    assert info.value.message.startswith(f"{config_file}: the config file can be written by {who}; it is not used")
+    assert info.value.hint == f"chmod 600 {config_file}"
+    config_file.chmod(0o644)  # readable by others is fine: writable is what lets them change it
+    assert load_config_file() == {"anthropic": {"api_key_cmd": "touch ran"}}
+
+
+def test_a_world_writable_config_is_exit_2_and_its_command_never_runs(run_cli: RunCLI, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    config = tmp_path / "protoshift.toml"
+    config.write_text(f'[anthropic]\napi_key_cmd = "touch {marker}; echo sk-ant-x"\n')
+    config.chmod(0o666)
+    done = run_cli("chat", "-p", "hello", env={"PROTOSHIFT_CONFIG": str(config)})
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        f"protoshift: error: {config}: the config file can be written by everyone; it is not used"
+        " (it can hold keys and a command to run)",
+        f"protoshift: hint: chmod 600 {config}",
+    ]
+    assert not marker.exists()
+
+
+def test_a_config_file_owned_by_another_user_is_refused(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config_file.write_text('model = "x"\n')
+    config_file.chmod(0o600)
+    if os.getuid() == 0:  # root can give the file away; anyone else pretends to be someone else
+        os.chown(config_file, 12345, 12345)
+    else:
+        monkeypatch.setattr(os, "getuid", lambda: 12345)
+    with pytest.raises(InputError, match="belongs to another user") as info:
+        load_config_file()
+    assert info.value.hint is not None and f"chmod 600 {config_file}" in info.value.hint

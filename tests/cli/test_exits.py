@@ -14,6 +14,7 @@ from protoshift.cloud.errors import (
     FallbackExceptionGroup,
     InsecureTransportError,
     InvalidBaseURLError,
+    InvalidKeyError,
     MissingKeyError,
     ResponseFormatError,
     StreamInterruptedError,
@@ -28,6 +29,8 @@ from protoshift.translator import TranslationError
     [
         (MissingKeyError("anthropic", "ANTHROPIC_API_KEY"), BAD_INPUT, "set ANTHROPIC_API_KEY"),
         (InsecureTransportError("openai", "10.0.0.5"), BAD_INPUT, "--allow-insecure"),
+        (InvalidKeyError("anthropic", "ANTHROPIC_API_KEY", "a carriage return", "at its end"), BAD_INPUT, "tr -d"),
+        (InvalidKeyError("anthropic", "ANTHROPIC_API_KEY", "a space", "inside it"), BAD_INPUT, "no spaces"),
         (
             InvalidBaseURLError("bad base URL 'x'", setting="OPENAI_BASE_URL"),
             BAD_INPUT,

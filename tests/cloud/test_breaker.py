@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from protoshift.cloud import (
@@ -15,10 +20,12 @@ from protoshift.cloud import (
     CloudEvent,
     FileStore,
     MemoryStore,
+    OverloadedError,
     ServerError,
 )
+from protoshift.cloud.anthropic import AnthropicBackend
 from protoshift.cloud.breaker import default_state_dir
-from tests.cloud.cloud_helpers import REQUEST, Clock, Script, anthropic, anthropic_error, ok, run
+from tests.cloud.cloud_helpers import REQUEST, Clock, Script, anthropic, anthropic_error, message, ok, run
 
 
 def fail(breaker: CircuitBreaker, times: int = 1) -> None:
@@ -265,3 +272,149 @@ def test_probe_success_through_the_backend_closes_the_circuit() -> None:
     assert run(backend.complete(REQUEST))["choices"][0]["message"]["content"] == "fine"
     assert breaker.state() == "closed"
     assert len(script.requests) == 2
+
+
+# -- scope: the host, and each model on it (issue 9, item 3) -----------------------------------------
+
+
+def test_one_models_overload_leaves_the_other_models_alone(tmp_path: Path) -> None:
+    clock = Clock()
+    events: list[CloudEvent] = []
+    script = Script(
+        lambda request: anthropic_error(529, "overloaded_error") if b"busy-model" in request.content else ok()
+    )
+    backend = anthropic(script, events, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
+    with pytest.raises(OverloadedError):
+        run(backend.complete({**REQUEST, "model": "busy-model"}))
+    assert any(e.kind == "breaker" and "circuit opened for anthropic model busy-model" in e.message for e in events)
+    with pytest.raises(CircuitOpenError) as info:
+        run(backend.complete({**REQUEST, "model": "busy-model"}))
+    assert str(info.value) == "circuit open for anthropic model busy-model, retry in 30s"
+    assert (info.value.backend, info.value.model) == ("anthropic", "busy-model")
+    sent = len(script.requests)
+    # another model of the same provider, even from another process (a new backend), goes through
+    other = anthropic(script, breaker=True, breaker_dir=tmp_path, clock=clock)
+    assert run(other.complete({**REQUEST, "model": "calm-model"}))["choices"][0]["message"]["content"]
+    assert len(script.requests) == sent + 1
+    with pytest.raises(CircuitOpenError):
+        run(other.complete({**REQUEST, "model": "busy-model"}))
+
+
+def test_server_errors_open_the_circuit_for_every_model_of_the_host(tmp_path: Path) -> None:
+    clock = Clock()
+    script = Script(anthropic_error(503, "api_error"))
+    backend = anthropic(script, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
+    with pytest.raises(ServerError):
+        run(backend.complete({**REQUEST, "model": "one"}))
+    with pytest.raises(CircuitOpenError) as info:
+        run(backend.complete({**REQUEST, "model": "two"}))
+    assert str(info.value) == "circuit open for anthropic, retry in 30s"
+    assert info.value.model is None
+
+
+def test_while_the_probe_is_out_the_retry_figure_never_exceeds_the_cooldown() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("anthropic", clock=clock, failure_threshold=1, cooldown=30, probe_timeout=60)
+    fail(breaker)
+    clock.now += 30
+    assert breaker.acquire().probe
+    with pytest.raises(CircuitOpenError) as info:
+        breaker.acquire()
+    assert info.value.probing and info.value.retry_in_seconds == 30
+    assert str(info.value) == "circuit open for anthropic, retry in 30s; one request is testing it now"
+    clock.now += 45
+    with pytest.raises(CircuitOpenError) as later:
+        breaker.acquire()
+    assert later.value.retry_in_seconds == 15
+
+
+def test_with_probe_wait_callers_wait_for_the_probe_instead_of_failing() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("anthropic", clock=clock, failure_threshold=1, cooldown=30)
+    fail(breaker)
+    clock.now += 31  # the cool-down is over: the next call is the probe
+
+    def slow_ok(request: httpx.Request) -> httpx.Response:
+        async def body() -> AsyncIterator[bytes]:
+            await asyncio.sleep(0.3)  # the probe takes a while: the others find it in flight
+            yield json.dumps(message("fine")).encode()
+
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=body())
+
+    async def five_at_once(backend: AnthropicBackend) -> list[Any]:
+        return await asyncio.gather(*(backend.complete(REQUEST) for _ in range(5)), return_exceptions=True)
+
+    waiting = anthropic(Script(slow_ok), breaker=breaker, probe_wait=10)
+    results = run(five_at_once(waiting))
+    assert all(isinstance(r, dict) for r in results), results
+    assert breaker.state() == "closed"
+
+    fail(breaker)
+    clock.now += 31
+    failing_fast = anthropic(Script(slow_ok), breaker=breaker)  # no probe_wait: chat's behaviour
+    results = run(five_at_once(failing_fast))
+    assert sum(isinstance(r, CircuitOpenError) for r in results) == 4
+
+
+# -- odd state files (issue 9, item 12) ---------------------------------------------------------------
+
+
+def _store(tmp_path: Path, warnings: list[str]) -> FileStore:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return FileStore("anthropic", "https://api.anthropic.com", tmp_path, on_warning=warnings.append)
+
+
+OPEN_STATE = {"failures": 9, "opened_at": 1_700_000_000.0, "probe_started": None}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than Python's parser goes
+        json.dumps({**OPEN_STATE, "padding": "x" * 1_000_000}).encode(),  # far larger than a state
+    ],
+)
+def test_an_odd_state_file_is_no_state_with_one_warning(tmp_path: Path, content: bytes) -> None:
+    warnings: list[str] = []
+    store = _store(tmp_path, warnings)
+    store.path.write_bytes(content)
+    breaker = CircuitBreaker("anthropic", store, clock=Clock(1_700_000_001.0), failure_threshold=1)
+    for _ in range(3):
+        assert breaker.state() == "closed"
+        breaker.success(breaker.acquire())
+    assert len(warnings) == 1 and str(store.path) in warnings[0], warnings
+
+
+def test_a_symlinked_state_file_is_not_followed(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    store = _store(tmp_path / "breaker", warnings)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps(OPEN_STATE))
+    store.path.symlink_to(elsewhere)
+    breaker = CircuitBreaker("anthropic", store, clock=Clock(1_700_000_001.0))
+    assert breaker.state() == "closed"
+    assert warnings == [f"circuit breaker: {store.path} is a symlink; ignored"]
+
+
+def test_a_fifo_as_state_file_does_not_hang(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    store = _store(tmp_path, warnings)
+    os.mkfifo(store.path)
+    states: list[str] = []
+    worker = threading.Thread(target=lambda: states.append(CircuitBreaker("a", store, clock=Clock()).state()))
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "reading the breaker state hung on a FIFO"
+    assert states == ["closed"] and len(warnings) == 1
+
+
+def test_a_dangling_symlink_as_lock_file_is_not_followed_to_create_its_target(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    store = _store(tmp_path / "breaker", warnings)
+    target = tmp_path / "created-by-the-link"
+    (tmp_path / "breaker" / store.path.with_suffix(".lock").name).symlink_to(target)
+    breaker = CircuitBreaker("anthropic", store, clock=Clock(), failure_threshold=1)
+    fail(breaker)
+    assert breaker.state() == "open"  # kept in memory
+    assert not target.exists()
+    assert len(warnings) == 1 and "is a symlink" in warnings[0]

@@ -151,7 +151,7 @@ def test_200_with_html_is_a_response_format_error() -> None:
     script = Script(httpx.Response(200, content=b"<html>captive portal</html>", headers={"content-type": "text/html"}))
     with pytest.raises(ResponseFormatError) as info:
         run(anthropic(script).complete(REQUEST))
-    assert "not a JSON object (text/html)" in str(info.value)
+    assert "the provider sent a 200 answer that is not JSON (text/html)" in str(info.value)
     assert len(script.requests) == 1
 
 

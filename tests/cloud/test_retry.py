@@ -257,12 +257,6 @@ def test_timeouts_are_retried_and_typed() -> None:
     assert "timed out" in str(info.value) and info.value.kind == "timeout"
 
 
-def test_client_timeouts_come_from_the_timeout_argument() -> None:
-    backend = anthropic(Script(ok()), timeout=42.0)
-    timeout = backend._client.timeout
-    assert (timeout.connect, timeout.read, timeout.write, timeout.pool) == (10.0, 42.0, 42.0, 42.0)
-
-
 def test_retries_carry_one_idempotency_key_and_count_themselves() -> None:
     """The server can tell a retry from a new request: one key per logical call, reused by its retries."""
     script = Script(anthropic_error(529, "overloaded_error"), anthropic_error(529, "overloaded_error"), ok())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote, quote_plus
+
 import httpx
 import pytest
 
@@ -9,10 +12,12 @@ from protoshift.cloud import (
     CloudEvent,
     ConfigurationError,
     InsecureTransportError,
+    InvalidKeyError,
     create_anthropic_backend,
     create_backend,
     create_openai_backend,
 )
+from protoshift.cloud.security import Secret, redact_headers, scrub
 from tests.cloud.cloud_helpers import (
     KEY,
     OPENAI_KEY,
@@ -116,3 +121,81 @@ def test_bad_base_url_is_a_configuration_error(url: str) -> None:
 def test_unknown_backend_name() -> None:
     with pytest.raises(ConfigurationError, match="anthropic, openai, mock"):
         create_backend("gemini")
+
+
+# ---- keys that cannot be sent, and keys in disguise (issue 9, items 9 and 10) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        (KEY + "\r", "contains a carriage return at its end"),
+        (KEY + "\n", "contains a line feed at its end"),
+        (" " + KEY, "contains a space at its start"),
+        ("sk-ant one two", "contains a space inside it"),
+        ("sk-ant-\tx", "contains a tab inside it"),
+        ("sk-ant-ключ", "contains a character outside ASCII (U+043A) inside it"),
+        ("sk-ant-\x07x", "contains a control character (U+0007) inside it"),
+        ("sk-ant-\u00a0x", "contains whitespace (U+00A0) inside it"),
+    ],
+)
+def test_a_key_that_cannot_be_a_header_is_refused_before_use_without_showing_it(
+    key: str, said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    with pytest.raises(InvalidKeyError) as info:
+        create_anthropic_backend(breaker=False)
+    assert str(info.value) == f"anthropic: the key from ANTHROPIC_API_KEY {said}"
+    assert info.value.setting == "ANTHROPIC_API_KEY"
+    assert "sk-ant" not in str(info.value) and "ключ" not in str(info.value)
+    with pytest.raises(InvalidKeyError, match="the key from the api_key argument"):
+        create_openai_backend(key, "https://api.openai.test/v1", breaker=False)
+
+
+def test_secret_headers_show_nothing_of_a_malformed_value() -> None:
+    shown = redact_headers(
+        {
+            "x-api-key": "sk-ant first second",
+            "authorization": "Bearer sk-good",
+            "Authorization": "sk-ant first second",
+            "proxy-authorization": "Bearer two words",
+            "api-key": "Bearer x",
+            "accept": "text/event-stream",
+        }
+    )
+    assert shown == {
+        "x-api-key": "***",
+        "authorization": "Bearer ***",
+        "Authorization": "***",
+        "proxy-authorization": "***",
+        "api-key": "***",
+        "accept": "text/event-stream",
+    }
+
+
+def test_the_scrubber_catches_the_key_escaped_and_repr_d() -> None:
+    key = 'sk-ant-K3y"with\\odd/chars+=\r'
+    secret = Secret(key)
+    texts = [
+        f"Illegal header value {key.encode()!r}",  # what h11 printed
+        f"value {key!r}",
+        json.dumps({"key": key}),
+        f"https://proxy.test/?key={quote(key, safe='')}",
+        f"key={quote_plus(key)}",
+        f"stripped: {key.strip()}.",
+    ]
+    for text in texts:
+        scrubbed = scrub(text, secret)
+        assert "K3y" not in scrubbed, scrubbed
+        assert "***" in scrubbed
+    assert scrub("ab and abc", Secret("ab")) == "ab and abc"  # too short to hunt for
+
+
+@pytest.mark.parametrize(
+    "url", ["http://anything.localhost", "http://evil.localhost:8080", "http://localhost.evil.com"]
+)
+def test_only_localhost_itself_counts_as_loopback(url: str) -> None:
+    with pytest.raises(InsecureTransportError):
+        create_anthropic_backend(KEY, url)
+    with pytest.raises(InsecureTransportError):
+        create_openai_backend(OPENAI_KEY, url)

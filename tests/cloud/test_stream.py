@@ -170,15 +170,18 @@ def test_stream_ending_without_message_stop_is_interrupted() -> None:
     assert info.value.trips_breaker
 
 
-def test_mid_stream_overloaded_counts_for_the_breaker() -> None:
+@pytest.mark.parametrize(("error_type", "scope"), [("overloaded_error", "model"), ("api_error", "host")])
+def test_mid_stream_overload_counts_for_the_model_and_a_server_error_for_the_host(error_type: str, scope: str) -> None:
     breaker = CircuitBreaker("anthropic", clock=Clock(), failure_threshold=2)
-    events = [*stream_events(["x"])[:4], error_event()]
+    events = [*stream_events(["x"])[:4], error_event(error_type)]
     script = Script(lambda _: sse_response(sse(events)))
     backend = anthropic(script, breaker=breaker)
     for _ in range(2):
         with pytest.raises(StreamInterruptedError):
             run(collect(backend.stream(REQUEST)))
-    assert breaker.state() == "open"
+    assert backend.breakers is not None
+    model = backend.breakers.model(REQUEST["model"])
+    assert (breaker.state(), model.state()) == (("closed", "open") if scope == "model" else ("open", "closed"))
 
 
 def test_mid_stream_invalid_request_error_does_not_count_for_the_breaker() -> None:
@@ -192,7 +195,7 @@ def test_mid_stream_invalid_request_error_does_not_count_for_the_breaker() -> No
 
 def test_invalid_json_in_stream_is_a_clean_error() -> None:
     script = Script(sse_response([b"event: message_start\ndata: {nope\n\n"]))
-    with pytest.raises(Exception, match="invalid stream") as info:
+    with pytest.raises(Exception, match="the provider sent an event that is not JSON") as info:
         run(collect(anthropic(script).stream(REQUEST)))
     assert info.value.kind == "bad_response"
     assert len(script.requests) == 1

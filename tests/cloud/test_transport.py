@@ -169,7 +169,8 @@ def test_a_silent_server_is_a_read_timeout(transport: str, tmp_path: Path, monke
             async with _backend(server.url, tmp_path, timeout=0.2, max_retries=0) as backend:
                 await backend.complete(REQUEST)
 
-        with pytest.raises(APITimeoutError, match=r"timed out \(ReadTimeout"):
+        # the total deadline above the transport (cloud/deadline.py) cuts it first, whichever transport
+        with pytest.raises(APITimeoutError, match=r"timed out"):
             asyncio.run(call())
 
 

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from protoshift.translator.sse import (
+    DEFAULT_MAX_EVENT_SIZE,
     DONE,
+    EventTooLargeError,
     JSONEventDecoder,
     ServerSentEvent,
     SSEDataError,
@@ -140,3 +142,53 @@ def test_encode_chunk_is_what_openai_sends() -> None:
     decoder = JSONEventDecoder()
     assert decoder.feed(encoded + encode_done()) == [chunk, DONE]
     assert json.loads(encoded[6:]) == chunk
+
+
+# ---- hostile streams (issue 9, item 7) -----------------------------------------------------------
+
+
+def test_an_event_larger_than_the_limit_is_refused_however_it_comes() -> None:
+    limit = 1000
+    line_without_end = SSEDecoder(max_event_size=limit)
+    line_without_end.feed(b"data: ")
+    with pytest.raises(EventTooLargeError) as info:
+        for _ in range(100):
+            line_without_end.feed(b"x" * 100)  # one line that never ends, read by read
+    assert "larger than 1000 bytes" in str(info.value)
+    many_lines = SSEDecoder(max_event_size=limit)
+    with pytest.raises(EventTooLargeError):
+        many_lines.feed(b"data: " + b"y" * 400 + b"\n" + b"data: " + b"y" * 400 + b"\ndata:" + b"y" * 400 + b"\n")
+    assert isinstance(info.value, SSEDataError)  # callers that handle bad data handle this too
+
+
+def test_events_up_to_the_limit_pass_and_the_count_starts_again_with_each_event() -> None:
+    decoder = SSEDecoder(max_event_size=1000)
+    events = []
+    for _ in range(20):  # 20 events of 900: far more than the limit in all, each under it
+        events += decoder.feed(b"data: " + b"z" * 900 + b"\n\n")
+    assert len(events) == 20 and all(len(e.data) == 900 for e in events)
+    assert str(EventTooLargeError(DEFAULT_MAX_EVENT_SIZE)).startswith("an event larger than 16 MiB")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'{"a": NaN}', "expected value"),
+        (b'{"a": [Infinity]}', "expected value"),
+        (b'{"a": "\\ud800"}', "a lone surrogate"),
+        (b'{"a": "x\\udc00y"}', "surrogate"),
+        (b"[" * 300 + b"]" * 300, "recursion limit"),
+        (b'{"n": 1' + b"0" * 5000 + b"}", "number out of range"),
+    ],
+)
+def test_json_events_that_are_not_plain_json_are_bad_data(data: bytes, reason: str) -> None:
+    with pytest.raises(SSEDataError) as info:
+        JSONEventDecoder().feed(b"data: " + data + b"\n\n")
+    assert reason in str(info.value)
+
+
+def test_encode_chunk_never_writes_nan() -> None:
+    assert encode_chunk({"id": "x", "usage": {"n": float("nan"), "m": float("-inf")}}) == (
+        b'data: {"id":"x","usage":{"n":null,"m":null}}\n\n'
+    )
+    assert encode_chunk({"id": "NaN Infinity", "choices": []}) == b'data: {"id":"NaN Infinity","choices":[]}\n\n'

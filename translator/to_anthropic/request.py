@@ -23,7 +23,15 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from protoshift.translator.checks import want_bool, want_int, want_list, want_number, want_object, want_str
+from protoshift.translator.checks import (
+    check_json,
+    want_bool,
+    want_int,
+    want_list,
+    want_number,
+    want_object,
+    want_str,
+)
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import DEFAULT_TABLE, ModelFacts, ModelTable
 from protoshift.translator.report import LOSSY_ACTIONS, RequestTranslation
@@ -72,6 +80,7 @@ def translate_request(
     (`{"claude-x*": {"max_output": 8192, ...}}`, built for this call), or None for the built-in table.
     """
     req = want_object(request, "$")
+    check_json(req)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
     model = req.get("model")
     if type(model) is str and model:
         ctx = Context(model, (DEFAULT_TABLE if models is None else _table(models)).lookup(model))

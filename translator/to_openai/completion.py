@@ -8,7 +8,7 @@ from typing import Any
 
 from protoshift.translator.tables import DEFAULT_FINISH_REASON, FINISH_REASONS
 
-_json_args = json.JSONEncoder(ensure_ascii=False).encode  # OpenAI's own spacing: {"a": 1}
+_json_args = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode  # OpenAI's own spacing: {"a": 1}
 
 
 def completion_id(message_id: Any) -> str:

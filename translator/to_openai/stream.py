@@ -6,7 +6,8 @@ import json
 import time
 from typing import Any
 
-from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
+from protoshift.translator.checks import check_json, type_name, want_int, want_object, want_str
+from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
 from protoshift.translator.to_openai.completion import (
     citation_annotations,
     completion_id,
@@ -61,7 +62,11 @@ class StreamTranslator:
       `content_blocks`), as Anthropic sent them, once each is complete;
     - finish_reason on the last choice chunk; with include_usage a final `choices: []` usage chunk;
     - an `error` event raises UpstreamStreamError; `close()` before message_stop raises
-      IncompleteStreamError. Chunks given out before stay given out.
+      IncompleteStreamError; an event that is not what the protocol says (a field of the wrong type,
+      text that is not valid Unicode, a number JSON cannot carry) raises TranslationError naming the
+      field. Chunks given out before stay given out.
+
+    Unknown event, block and delta types are skipped: the protocol grows.
     """
 
     __slots__ = (
@@ -87,6 +92,8 @@ class StreamTranslator:
         return self._id
 
     def feed(self, event: dict[str, Any]) -> list[Chunk]:
+        if type(event) is not dict:
+            raise TranslationError("$", f"an event must be an object, got {type_name(event)}")
         kind = event.get("type")
         if kind == "content_block_delta":
             return self._delta(event)
@@ -101,9 +108,16 @@ class StreamTranslator:
         if kind == "message_stop":
             return self._message_stop()
         if kind == "error":
+            check_json(event)
             error = event.get("error")
             error = error if isinstance(error, dict) else {}
-            raise UpstreamStreamError(str(error.get("type") or "api_error"), str(error.get("message") or ""))
+            error_type, message = error.get("type"), error.get("message")
+            raise UpstreamStreamError(
+                error_type if isinstance(error_type, str) and error_type else "api_error",
+                message if isinstance(message, str) else "",
+            )
+        if not isinstance(kind, str):
+            raise TranslationError("type", f"expected a string, got {type_name(kind)}")
         return []  # ping, and event types added after this was written
 
     def close(self) -> list[Chunk]:
@@ -114,100 +128,111 @@ class StreamTranslator:
     # ---- events ------------------------------------------------------------------------------
 
     def _message_start(self, event: dict[str, Any]) -> list[Chunk]:
-        message = event.get("message")
-        message = message if isinstance(message, dict) else {}
+        check_json(event)  # once a stream: the whole event
+        message = want_object(event.get("message"), "message")
         self._id = completion_id(message.get("id"))
         model = message.get("model")
-        self._model = model if isinstance(model, str) else ""
+        self._model = "" if model is None else want_str(model, "message.model")
         usage = message.get("usage")
-        if isinstance(usage, dict):
-            self._usage = dict(usage)
+        if usage is not None:
+            self._usage = dict(want_object(usage, "message.usage"))
         return [self._chunk({"role": "assistant", "content": ""})]
 
     def _block_start(self, event: dict[str, Any]) -> list[Chunk]:
-        block = event.get("content_block")
-        block = block if isinstance(block, dict) else {}
-        kind = block.get("type")
-        index = event.get("index")
+        check_json(event)  # once a block: the whole event (a tool's input included)
+        index = want_int(event.get("index"), "index")
+        block = want_object(event.get("content_block"), "content_block")
+        kind = want_str(block.get("type"), "content_block.type")
         if kind == "text":
             state = _Block(_TEXT)
             state.start = self._chars
             self._blocks[index] = state
             if block.get("citations"):
                 state.citations = list(block["citations"])
-            text = block.get("text")
-            if isinstance(text, str) and text:
+            text = _optional_str(block, "text")
+            if text:
                 self._chars += len(text)
                 return [self._chunk({"content": text})]
             return []
         if kind == "tool_use":
             state = _Block(_TOOL)
             state.tool_index = self._tool_count
-            state.initial_input = block.get("input")
-            self._tool_count += 1
-            self._blocks[index] = state
+            state.initial_input = want_object(block.get("input", {}), "content_block.input")
             call = {
                 "index": state.tool_index,
-                "id": str(block.get("id") or ""),
+                "id": want_str(block.get("id"), "content_block.id"),
                 "type": "function",
-                "function": {"name": str(block.get("name") or ""), "arguments": ""},
+                "function": {"name": want_str(block.get("name"), "content_block.name"), "arguments": ""},
             }
+            self._tool_count += 1
+            self._blocks[index] = state
             return [self._chunk({"tool_calls": [call]})]
         if kind == "thinking":
             state = _Block(_THINKING)
             self._blocks[index] = state
-            thinking = block.get("thinking")
-            if isinstance(thinking, str) and thinking:
+            thinking = _optional_str(block, "thinking")
+            if thinking:
                 state.thinking.append(thinking)
                 return [self._chunk({"reasoning_content": thinking})]
             return []
         state = _Block(_OTHER)
         self._blocks[index] = state
         if kind == "redacted_thinking":
-            return [self._chunk({"thinking_blocks": [{"type": "redacted_thinking", "data": block.get("data") or ""}]})]
+            data = _optional_str(block, "data")
+            return [self._chunk({"thinking_blocks": [{"type": "redacted_thinking", "data": data}]})]
         state.block = dict(block)  # server tool calls and results, ...: given out whole at their stop
         return []
 
     def _delta(self, event: dict[str, Any]) -> list[Chunk]:
-        state = self._blocks.get(event.get("index"))
+        # The hot path of every stream: each field is checked where it is read, with one type test.
+        index = event.get("index")
+        state = self._blocks.get(index) if type(index) is int else self._blocks.get(want_int(index, "index"))
         delta = event.get("delta")
-        if state is None or not isinstance(delta, dict):
-            return []
+        if type(delta) is not dict:
+            delta = want_object(delta, "delta")
         kind = delta.get("type")
-        if kind == "text_delta":
-            text = delta.get("text")
-            if isinstance(text, str) and text:
+        if kind == "text_delta":  # most deltas: inline
+            text = _delta_text(delta, "text")
+            if text and state is not None:
                 self._chars += len(text)
                 return [self._chunk({"content": text})]
             return []
-        if kind == "input_json_delta":
-            fragment = delta.get("partial_json")
-            if not isinstance(fragment, str) or not fragment:
-                return []
-            if state.kind != _TOOL:
-                if state.block is not None:  # a server tool call's input, given out with the block
-                    state.thinking.append(fragment)
-                return []
-            state.args_sent = True
-            return [self._chunk({"tool_calls": [{"index": state.tool_index, "function": {"arguments": fragment}}]})]
-        if kind == "thinking_delta":
-            thinking = delta.get("thinking")
-            if not isinstance(thinking, str) or not thinking:
-                return []
-            state.thinking.append(thinking)
-            return [self._chunk({"reasoning_content": thinking})]
-        if kind == "signature_delta":
-            signature = delta.get("signature")
-            if isinstance(signature, str):
-                state.signature += signature
-        elif kind == "citations_delta" and state.kind == _TEXT:
+        handle = _DELTAS.get(kind) if type(kind) is str else None
+        return handle(self, state, delta) if handle is not None else []  # delta types added after this was written
+
+    def _input_json(self, state: _Block | None, delta: dict[str, Any]) -> list[Chunk]:
+        fragment = _delta_text(delta, "partial_json")
+        if state is None or not fragment:
+            return []
+        if state.kind != _TOOL:
+            if state.block is not None:  # a server tool call's input, given out with the block
+                state.thinking.append(fragment)
+            return []
+        state.args_sent = True
+        return [self._chunk({"tool_calls": [{"index": state.tool_index, "function": {"arguments": fragment}}]})]
+
+    def _thinking(self, state: _Block | None, delta: dict[str, Any]) -> list[Chunk]:
+        thinking = _delta_text(delta, "thinking")
+        if state is None or not thinking:
+            return []
+        state.thinking.append(thinking)
+        return [self._chunk({"reasoning_content": thinking})]
+
+    def _signature(self, state: _Block | None, delta: dict[str, Any]) -> list[Chunk]:
+        signature = _delta_text(delta, "signature")
+        if state is not None:
+            state.signature += signature
+        return []
+
+    def _citation(self, state: _Block | None, delta: dict[str, Any]) -> list[Chunk]:
+        if state is not None and state.kind == _TEXT:
             if state.citations is None:
                 state.citations = []
             state.citations.append(delta.get("citation"))
-        return []  # delta types added after this was written
+        return []
 
     def _block_stop(self, event: dict[str, Any]) -> list[Chunk]:
-        state = self._blocks.get(event.get("index"))
+        state = self._blocks.get(want_int(event.get("index"), "index"))
         if state is None:
             return []
         if state.kind == _THINKING and state.signature:
@@ -241,14 +266,16 @@ class StreamTranslator:
         return [self._chunk(delta)] if delta else []
 
     def _message_delta(self, event: dict[str, Any]) -> list[Chunk]:
+        check_json(event)  # once a stream: the whole event
         usage = event.get("usage")
-        if isinstance(usage, dict):  # a null count means "no update" (MessageDeltaUsage fields are optional)
-            self._usage.update((k, v) for k, v in usage.items() if v is not None)
+        if usage is not None:  # a null count means "no update" (MessageDeltaUsage fields are optional)
+            self._usage.update((k, v) for k, v in want_object(usage, "usage").items() if v is not None)
         delta = event.get("delta")
-        delta = delta if isinstance(delta, dict) else {}
+        delta = {} if delta is None else want_object(delta, "delta")
         stop_reason = delta.get("stop_reason")
         if stop_reason is None:
             return []
+        want_str(stop_reason, "delta.stop_reason")
         out: dict[str, Any] = {}
         if stop_reason == "refusal" and (explanation := refusal_explanation(delta.get("stop_details"))):
             out["refusal"] = explanation
@@ -286,3 +313,27 @@ class StreamTranslator:
         if self._include_usage:
             chunk["usage"] = None
         return chunk
+
+
+_DELTAS = {
+    "input_json_delta": StreamTranslator._input_json,
+    "thinking_delta": StreamTranslator._thinking,
+    "signature_delta": StreamTranslator._signature,
+    "citations_delta": StreamTranslator._citation,
+}
+
+
+def _optional_str(block: dict[str, Any], key: str) -> str:
+    """A text field of a content block: absent or null is empty."""
+    value = block.get(key)
+    return "" if value is None else want_str(value, f"content_block.{key}")
+
+
+def _delta_text(delta: dict[str, Any], key: str) -> str:
+    """A delta's text, checked: a string, and valid Unicode (the fast test first: most text is ASCII)."""
+    value = delta.get(key)
+    if type(value) is not str:
+        value = want_str(value, f"delta.{key}")
+    if not value.isascii():
+        check_json(value, f"delta.{key}")
+    return value

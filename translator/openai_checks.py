@@ -1,0 +1,110 @@
+"""OpenAI chat.completion and chat.completion.chunk objects as an OpenAI-compatible server sends them,
+checked before they are passed on: the fields protoshift and its callers read must have the types the
+protocol gives them, and everything must be plain JSON (`check_json`). Anything else is a
+TranslationError naming the field (`choices[0].delta.content: expected a string, got a number`).
+
+Fields nobody reads are passed on as they are (servers add their own: `system_fingerprint`,
+`service_tier`, vLLM's `prompt_logprobs` ...), as long as they are plain JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protoshift.translator.checks import check_json, want_int, want_list, want_object, want_str
+from protoshift.translator.errors import TranslationError
+
+__all__ = ["check_chunk", "check_completion"]
+
+# Text fields of a delta or a message: a string or null. (`reasoning_content`: DeepSeek, vLLM, and ours.)
+_TEXT_FIELDS = ("role", "content", "reasoning_content", "refusal")
+_USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def check_chunk(chunk: Any) -> dict[str, Any]:
+    """A chat.completion.chunk, checked (see the module's doc); returned as is."""
+    obj = want_object(chunk, "$")
+    check_json(obj)
+    _top_level(obj)
+    for k, choice in enumerate(_choices(obj)):
+        path = f"choices[{k}]"
+        _choice(choice, path)
+        delta = choice.get("delta")
+        if delta is not None:
+            _message(want_object(delta, f"{path}.delta"), f"{path}.delta", streamed=True)
+    return obj
+
+
+def check_completion(completion: Any) -> dict[str, Any]:
+    """A chat.completion, checked (see the module's doc); returned as is."""
+    obj = want_object(completion, "$")
+    check_json(obj)
+    _top_level(obj)
+    if "choices" not in obj:
+        raise TranslationError("choices", "is required")
+    for k, choice in enumerate(_choices(obj)):
+        path = f"choices[{k}]"
+        _choice(choice, path)
+        _message(want_object(choice.get("message"), f"{path}.message"), f"{path}.message", streamed=False)
+    return obj
+
+
+def _top_level(obj: dict[str, Any]) -> None:
+    for key in ("id", "model", "object"):
+        _optional_str(obj, key, key)
+    if obj.get("created") is not None:
+        want_int(obj["created"], "created")
+    usage = obj.get("usage")
+    if usage is not None:
+        usage = want_object(usage, "usage")
+        for key in _USAGE_COUNTS:
+            if usage.get(key) is not None:
+                want_int(usage[key], f"usage.{key}", minimum=0)
+
+
+def _choices(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    choices = obj.get("choices")
+    if choices is None:
+        return []
+    return [want_object(choice, f"choices[{k}]") for k, choice in enumerate(want_list(choices, "choices"))]
+
+
+def _choice(choice: dict[str, Any], path: str) -> None:
+    if choice.get("index") is not None:
+        want_int(choice["index"], f"{path}.index", minimum=0)
+    _optional_str(choice, "finish_reason", f"{path}.finish_reason")
+
+
+def _message(message: dict[str, Any], path: str, *, streamed: bool) -> None:
+    for key in _TEXT_FIELDS:
+        _optional_str(message, key, f"{path}.{key}")
+    calls = message.get("tool_calls")
+    if calls is not None:
+        for j, call in enumerate(want_list(calls, f"{path}.tool_calls")):
+            _tool_call(want_object(call, f"{path}.tool_calls[{j}]"), f"{path}.tool_calls[{j}]", streamed=streamed)
+    blocks = message.get("thinking_blocks")
+    if blocks is not None:
+        for j, block in enumerate(want_list(blocks, f"{path}.thinking_blocks")):
+            want_object(block, f"{path}.thinking_blocks[{j}]")
+
+
+def _tool_call(call: dict[str, Any], path: str, *, streamed: bool) -> None:
+    if streamed:  # the index says which call a fragment belongs to
+        want_int(call.get("index"), f"{path}.index", minimum=0)
+    for key in ("id", "type"):
+        _optional_str(call, key, f"{path}.{key}")
+    function = call.get("function")
+    if function is None:
+        if not streamed:
+            raise TranslationError(f"{path}.function", "is required")
+        return
+    function = want_object(function, f"{path}.function")
+    for key in ("name", "arguments"):
+        _optional_str(function, key, f"{path}.function.{key}")
+
+
+def _optional_str(obj: dict[str, Any], key: str, path: str) -> None:
+    """A string or null (or absent)."""
+    value = obj.get(key)
+    if value is not None and type(value) is not str:
+        want_str(value, path)

@@ -27,7 +27,7 @@ from pydantic_core import to_json
 
 from protoshift.cli.serve.anthropic_errors import anthropic_error_event
 from protoshift.cli.serve.app import Exchange, Gateway, Route
-from protoshift.cli.serve.asgi import Receive, Scope, Send, cancel_on_disconnect, send_response, send_stream
+from protoshift.cli.serve.asgi import Receive, Scope, Send, send_response, send_stream
 from protoshift.cli.serve.errors import HTTPFailure, failure_for
 from protoshift.cli.serve.openai_routes import model as openai_model_route
 from protoshift.cli.serve.openai_routes import model_list, read_request
@@ -54,14 +54,9 @@ def betas_of(scope: Scope) -> list[str]:
 
 
 async def messages(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
-    metrics = gateway.metrics
-    if metrics.in_flight >= gateway.limits.max_in_flight:
-        failure = HTTPFailure.client(429, "too many requests in flight on this protoshift server; retry shortly")
-        failure.headers.append((b"retry-after", b"1"))
-        await gateway.fail(exchange, send, failure)
-        return
-    metrics.in_flight += 1
-    try:
+    async with gateway.slot(exchange, send) as admitted:
+        if not admitted:
+            return
         request = await read_request(gateway, exchange, scope, receive, send, _WHAT)
         if request is None:
             return
@@ -73,11 +68,7 @@ async def messages(gateway: Gateway, exchange: Exchange, scope: Scope, receive: 
             if exchange.stream
             else _create(gateway, exchange, chain, request, betas, send)
         )
-        if await cancel_on_disconnect(receive, answer):
-            exchange.status, exchange.error = 499, "the client went away; the upstream request was cancelled"
-            metrics.error("client_gone")
-    finally:
-        metrics.in_flight -= 1
+        await gateway.answer(exchange, receive, answer)
 
 
 def _route_model(gateway: Gateway, exchange: Exchange, request: dict[str, Any]) -> Any:

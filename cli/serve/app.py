@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from protoshift.cli.aliases import Aliases, Target
 from protoshift.cli.chain import create_chain
 from protoshift.cli.serve.anthropic_errors import anthropic_error_body, anthropic_failure
-from protoshift.cli.serve.asgi import Receive, Scope, Send, header, headers_size, send_response
+from protoshift.cli.serve.asgi import (
+    Receive,
+    Scope,
+    Send,
+    cancel_on_disconnect,
+    header,
+    headers_size,
+    send_response,
+)
 from protoshift.cli.serve.auth import ServerKeys
 from protoshift.cli.serve.errors import HTTPFailure, failure_for, internal_error
 from protoshift.cli.serve.limits import Limits
@@ -232,6 +240,28 @@ class Gateway:
         if headers_size(scope) > self.limits.max_header_bytes:
             return HTTPFailure.client(431, f"request headers are over {self.limits.max_header_bytes} bytes")
         return None
+
+    @contextlib.asynccontextmanager
+    async def slot(self, exchange: Exchange, send: Send) -> AsyncIterator[bool]:
+        """A place among the requests answered at once, or a 429 with `retry-after` (then False)."""
+        if self.metrics.in_flight >= self.limits.max_in_flight:
+            failure = HTTPFailure.client(429, "too many requests in flight on this protoshift server; retry shortly")
+            failure.headers.append((b"retry-after", b"1"))
+            await self.fail(exchange, send, failure)
+            yield False
+            return
+        self.metrics.in_flight += 1
+        try:
+            yield True
+        finally:
+            self.metrics.in_flight -= 1
+
+    async def answer(self, exchange: Exchange, receive: Receive, work: Awaitable[None]) -> None:
+        """Run `work` (the request was read whole) until it ends or the client goes away; then it is
+        cancelled at once, upstream request included, and logged as 499."""
+        if await cancel_on_disconnect(receive, work):
+            exchange.status, exchange.error = 499, "the client went away; the upstream request was cancelled"
+            self.metrics.error("client_gone")
 
     async def fail(self, exchange: Exchange, send: Send, failure: HTTPFailure) -> None:
         if exchange.anthropic:

@@ -24,7 +24,6 @@ from protoshift.cli.serve.asgi import (
     Receive,
     Scope,
     Send,
-    cancel_on_disconnect,
     read_body,
     send_response,
     send_stream,
@@ -39,14 +38,9 @@ _ALIAS_OWNER = "protoshift-alias"
 
 
 async def chat_completions(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
-    metrics = gateway.metrics
-    if metrics.in_flight >= gateway.limits.max_in_flight:
-        failure = HTTPFailure.client(429, "too many requests in flight on this protoshift server; retry shortly")
-        failure.headers.append((b"retry-after", b"1"))
-        await gateway.fail(exchange, send, failure)
-        return
-    metrics.in_flight += 1
-    try:
+    async with gateway.slot(exchange, send) as admitted:
+        if not admitted:
+            return
         request = await read_request(gateway, exchange, scope, receive, send)
         if request is None:
             return
@@ -59,11 +53,7 @@ async def chat_completions(gateway: Gateway, exchange: Exchange, scope: Scope, r
             if exchange.stream
             else _complete(gateway, exchange, chain, request, send)
         )
-        if await cancel_on_disconnect(receive, answer):
-            exchange.status, exchange.error = 499, "the client went away; the upstream request was cancelled"
-            metrics.error("client_gone")
-    finally:
-        metrics.in_flight -= 1
+        await gateway.answer(exchange, receive, answer)
 
 
 async def read_request(

@@ -6,8 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from protoshift.translator.checks import want_str
 from protoshift.translator.errors import Problem, TranslationError
-from protoshift.translator.models import ModelFacts
+from protoshift.translator.models import ModelFacts, ModelTable
 from protoshift.translator.report import Action, Note
 
 UNKNOWN_KEY = "unknown field, not sent"
@@ -46,6 +47,21 @@ class Context:
         self.max_tokens_defaulted = False  # the caller set no limit (a thinking budget may add to it)
         self.include_usage = False  # stream_options.include_usage
         self.tool_use_seen = False  # the history has tool calls (their tools must be declared)
+
+    @classmethod
+    def of_request(cls, model: Any, table: ModelTable) -> Context:
+        """The context of a request naming `model`: what `table` knows of it; a model that is
+        missing or not a non-empty string is the first problem (translation goes on to find the rest)."""
+        if type(model) is str and model:
+            return cls(model, table.lookup(model))
+        ctx = cls("", None)
+        try:
+            if model is None:
+                raise TranslationError("model", "is required")
+            want_str(model, "model", nonempty=True)
+        except TranslationError as exc:
+            ctx.failed(exc)
+        return ctx
 
     def note(self, path: str, action: Action, reason: str) -> None:
         self.notes.append(Note(path, action, reason))

@@ -81,11 +81,7 @@ def translate_request(
     """
     req = want_object(request, "$")
     check_json(req)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
-    model = req.get("model")
-    if type(model) is str and model:
-        ctx = Context(model, (DEFAULT_TABLE if models is None else _table(models)).lookup(model))
-    else:
-        ctx = _context_without_model(model)
+    ctx = Context.of_request(req.get("model"), DEFAULT_TABLE if models is None else _table(models))
     ctx.default_max_tokens = default_max_tokens
     body: dict[str, Any] = {"model": ctx.model, "max_tokens": 0, "system": []}
     try:
@@ -109,18 +105,6 @@ def translate_request(
     if ctx.problems:
         raise TranslationError.of(_in_request_order(ctx, req), ctx.notes)
     return result
-
-
-def _context_without_model(model: Any) -> Context:
-    """The context of a request whose model is missing or not a non-empty string: that is its first problem."""
-    ctx = Context("", None)
-    try:
-        if model is None:
-            raise TranslationError("model", "is required")
-        want_str(model, "model", nonempty=True)
-    except TranslationError as exc:
-        ctx.failed(exc)
-    return ctx
 
 
 def _run_steps(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:

@@ -101,17 +101,7 @@ def _messages(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
 
 def _context(req: dict[str, Any], models: Models) -> Context:
     """The translation's context: the model (a problem when missing) and what the table knows of it."""
-    model = req.get("model")
-    if type(model) is str and model:
-        return Context(model, _table(models).lookup(model))
-    ctx = Context("", None)
-    try:
-        if model is None:
-            raise TranslationError("model", "is required")
-        want_str(model, "model", nonempty=True)
-    except TranslationError as exc:
-        ctx.failed(exc)
-    return ctx
+    return Context.of_request(req.get("model"), _table(models))
 
 
 def _table(models: Models) -> ModelTable:

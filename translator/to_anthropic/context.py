@@ -9,7 +9,7 @@ from typing import Any
 from protoshift.translator.checks import want_str
 from protoshift.translator.errors import Problem, TranslationError
 from protoshift.translator.models import ModelFacts, ModelTable
-from protoshift.translator.report import Action, Note
+from protoshift.translator.report import LOSSY_ACTIONS, Action, Note
 
 UNKNOWN_KEY = "unknown field, not sent"
 
@@ -65,6 +65,20 @@ class Context:
 
     def note(self, path: str, action: Action, reason: str) -> None:
         self.notes.append(Note(path, action, reason))
+
+    def finish(self, request: Mapping[str, Any], *, strict: bool) -> None:
+        """The end of a translation: under `strict`, what would be lost is refused too; any problem
+        raises one TranslationError with all of them, in the order of the request's fields."""
+        if strict:
+            for note in self.notes:
+                if note.action in LOSSY_ACTIONS:
+                    self.refuse(note.path, f"would be {note.action} ({note.reason}); refused in strict mode")
+        if self.problems:
+            order = {key: k for k, key in enumerate(request)}
+            problems = sorted(
+                self.problems, key=lambda p: order.get(p.path.split(".", 1)[0].split("[", 1)[0], len(order))
+            )
+            raise TranslationError.of(problems, self.notes)
 
     def renote(self, path: str, action: Action, reason: str) -> None:
         """What was "kept" at `path` is now `action` after all: the note says so, in its place."""

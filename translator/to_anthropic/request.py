@@ -34,7 +34,7 @@ from protoshift.translator.checks import (
 )
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import DEFAULT_TABLE, ModelFacts, ModelTable
-from protoshift.translator.report import LOSSY_ACTIONS, RequestTranslation
+from protoshift.translator.report import RequestTranslation
 from protoshift.translator.tables import (
     DEFAULT_MAX_TOKENS,
     DROPPED_FIELDS,
@@ -100,10 +100,7 @@ def translate_request(
         del body["system"]
     if ctx.breakpoints:
         fit_breakpoints(body, ctx)
-    if strict:
-        _refuse_lossy(ctx)
-    if ctx.problems:
-        raise TranslationError.of(_in_request_order(ctx, req), ctx.notes)
+    ctx.finish(req, strict=strict)
     return result
 
 
@@ -126,24 +123,12 @@ def _run_steps(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
                 ctx.failed(exc)
 
 
-def _refuse_lossy(ctx: Context) -> None:
-    """Strict mode: whatever would be dropped or approximated is a problem instead."""
-    for note in ctx.notes:
-        if note.action in LOSSY_ACTIONS:
-            ctx.refuse(note.path, f"would be {note.action} ({note.reason}); refused in strict mode")
-
-
 def _table(models: Models) -> ModelTable:
     if models is None:
         return DEFAULT_TABLE
     if isinstance(models, ModelTable):
         return models
     return DEFAULT_TABLE.with_overrides(models)
-
-
-def _in_request_order(ctx: Context, req: dict[str, Any]) -> list[Any]:
-    order = {key: k for k, key in enumerate(req)}
-    return sorted(ctx.problems, key=lambda p: order.get(p.path.split(".", 1)[0].split("[", 1)[0], len(order)))
 
 
 # ---- the fields, one step each -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 from protoshift.translator.checks import want_bool, want_int, want_list, want_number, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
-from protoshift.translator.report import LOSSY_ACTIONS, Note, RequestTranslation, explain_rows
+from protoshift.translator.report import Note, RequestTranslation, explain_rows
 from protoshift.translator.tables import (
     ANTHROPIC_DROPPED_FIELDS,
     ANTHROPIC_MAPPED_FIELDS,
@@ -76,14 +76,7 @@ def translate_anthropic_request(
                 step(req, body, ctx)
             except TranslationError as exc:
                 ctx.failed(exc)
-    if strict:
-        for note in ctx.notes:
-            if note.action in LOSSY_ACTIONS:
-                ctx.refuse(note.path, f"would be {note.action} ({note.reason}); refused in strict mode")
-    if ctx.problems:
-        order = {key: k for k, key in enumerate(req)}
-        problems = sorted(ctx.problems, key=lambda p: order.get(p.path.split(".", 1)[0].split("[", 1)[0], len(order)))
-        raise TranslationError.of(problems, ctx.notes)
+    ctx.finish(req, strict=strict)
     return OpenAIRequestTranslation(body, ctx.notes, [], bool(body.get("stream")))
 
 

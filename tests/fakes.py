@@ -8,7 +8,9 @@ A `FakeServer` runs in a background thread and answers every request with what a
         server.requests  # what protoshift sent: method, path, headers, parsed JSON body
 
 Replies can be JSON, an SSE stream sent event by event (with delays), a stream cut mid-way
-(the connection is closed without the end), or a hang (for timeouts).
+(the connection is closed without the end), or a hang (for timeouts). A reply can also be held
+until the test releases it (`hold`): "the client gave up while the server still held the answer"
+is then what happened, whatever the machine's load, where a delay would only make it likely.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +49,11 @@ class Reply:
     delay: float = 0.0  # before the status line
     event_delay: float = 0.0  # between SSE events
     cut_after: int | None = None  # SSE: close the socket after this many events, no end
+    hold: threading.Event | None = None  # wait until the test sets it (at most HOLD_LIMIT seconds)...
+    hold_at: int = 0  # ...before the status line (0), or before SSE event number `hold_at`
+
+
+HOLD_LIMIT = 60.0  # a held reply goes on by itself after this: a failing test never leaves a thread stuck
 
 
 Responder = Callable[[Received], Reply]
@@ -54,6 +62,16 @@ Responder = Callable[[Received], Reply]
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # many clients connecting at once (batch runs) are not dropped by the backlog
     daemon_threads = True
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.errors: list[str] = []
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Kept in `errors`, not printed: a client that hangs up mid-reply is what many tests do on
+        purpose, and whatever is printed during an in-process CLI run lands in the run's stderr
+        (tests/cli_runner.py)."""
+        self.errors.append(traceback.format_exc())
 
 
 class FakeServer:
@@ -67,6 +85,11 @@ class FakeServer:
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         # serve_forever polls for shutdown: a short interval keeps each test's teardown fast
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+
+    @property
+    def errors(self) -> list[str]:
+        """Tracebacks of the requests the server failed to handle (a client hung up, a responder raised)."""
+        return self._server.errors
 
     @property
     def url(self) -> str:
@@ -90,6 +113,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small writes go out at once, as a real server sends them
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
@@ -106,6 +130,8 @@ class FakeServer:
                 reply = server.responder(received)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.hold is not None and reply.hold_at == 0:
+                    reply.hold.wait(HOLD_LIMIT)
                 try:
                     self._send(reply)
                 except (BrokenPipeError, ConnectionResetError):
@@ -137,6 +163,8 @@ class FakeServer:
                         return
                     if reply.event_delay and n:
                         time.sleep(reply.event_delay)
+                    if reply.hold is not None and n and n == reply.hold_at:
+                        reply.hold.wait(HOLD_LIMIT)
                     self.wfile.write(event)
                     self.wfile.flush()
 

@@ -1,4 +1,5 @@
-"""Shared by every test: whether the `protoshift` command line runs in this process or in a new one.
+"""Shared by every test: whether the `protoshift` command line runs in this process or in a new one,
+and no wall-clock limit in property tests.
 
 Runs are in this process (tests/cli_runner.py), except in tests marked `process`, which need what
 only a real process shows: signals, pipes closing, terminals, the console script itself.
@@ -8,6 +9,13 @@ only a real process shows: signals, pipes closing, terminals, the console script
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# hypothesis fails an example that takes over 200 ms (`deadline`) and a test whose data takes too
+# long to generate (`too_slow`): wall-clock limits that a busy machine breaks. The number of
+# examples, not the time they take, is what the property tests are about.
+settings.register_profile("steady", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("steady")
 
 
 @pytest.fixture

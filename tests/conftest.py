@@ -8,8 +8,17 @@ only a real process shows: signals, pipes closing, terminals, the console script
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 from hypothesis import HealthCheck, settings
+
+# Tests send Ctrl-C (SIGINT) to protoshift processes. A shell without job control (a CI script, `cmd &`
+# in a script) starts background jobs with SIGINT ignored, the processes they start inherit that, and
+# Python leaves an ignored SIGINT ignored: Ctrl-C would do nothing to them. Handled here, the processes
+# the tests start get the default again (exec resets a handled signal, not an ignored one).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # hypothesis fails an example that takes over 200 ms (`deadline`) and a test whose data takes too
 # long to generate (`too_slow`): wall-clock limits that a busy machine breaks. The number of

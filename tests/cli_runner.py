@@ -81,6 +81,8 @@ def run_in_process(
 
         main = protoshift_main
     argv = ["protoshift", *args]
+    if {"-i", "--interactive"} & set(args):  # it would open /dev/tty: the terminal pytest runs in
+        raise ValueError("an interactive session needs a terminal: drive it on a pty (tests/interactive)")
     if not _running.acquire(blocking=False):
         raise RuntimeError("protoshift is already running in this process: in-process runs cannot overlap")
     try:

@@ -138,6 +138,12 @@ def test_runs_cannot_overlap() -> None:
     assert b"RuntimeError: protoshift is already running in this process" in done.stderr
 
 
+def test_an_interactive_session_is_refused_in_process() -> None:
+    """`chat -i` with stdin not a terminal opens /dev/tty: in-process, the terminal pytest runs in."""
+    with pytest.raises(ValueError, match="needs a terminal"):
+        run_in_process(["chat", "-i", "--backend", "mock"], env={})
+
+
 def test_the_environment_of_one_run_is_not_seen_by_the_next(tmp_path: Path) -> None:
     seen = []
 

@@ -66,6 +66,19 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.errors: list[str] = []
+        self.open_connections = 0
+        self.connections_changed = threading.Condition()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_changed:
+            self.open_connections += 1
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:  # each connection's end, whatever ended it
+        super().shutdown_request(request)
+        with self.connections_changed:
+            self.open_connections -= 1
+            self.connections_changed.notify_all()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Kept in `errors`, not printed: a client that hangs up mid-reply is what many tests do on
@@ -99,6 +112,13 @@ class FakeServer:
     def __enter__(self) -> FakeServer:
         self._thread.start()
         return self
+
+    def wait_connections_closed(self, timeout: float = 30) -> None:
+        """Until every connection made so far is handled to its end: a client killed mid-request
+        leaves requests in the socket that the server reads (and records) only afterwards."""
+        with self._server.connections_changed:
+            closed = self._server.connections_changed.wait_for(lambda: self._server.open_connections == 0, timeout)
+        assert closed, f"{self._server.open_connections} connections still open after {timeout} s"
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()

@@ -128,6 +128,7 @@ def test_kill_9_then_resume_loses_nothing_and_repeats_nothing(cli_env: dict[str,
         # as if the kill had landed in the middle of a write: a torn last line
         with out.open("ab") as fh:
             fh.write(b'{"id":"batch_req_torn","custom_id":"item 399","response":{"status_co')
+        server.wait_connections_closed()  # what the killed run had sent is all counted now
         sent_before = len(server.requests)
 
         resumed = subprocess.run([*args, "--resume"], env=env, capture_output=True, timeout=60)

@@ -187,6 +187,8 @@ def test_slow_server_times_out(chat: Chat, serve: Serve) -> None:
         stalled = chat("-p", "hi", "--stream", "--timeout", "1", "--max-retries", "0", server=stalling)
     finally:
         held.set()
+    for server in (hung, stalling):  # every request the runs made is recorded
+        server.wait_connections_closed()
     assert "timed out" in one_error(silent, 1)
     assert silent.stdout == b""
     line = one_error(stalled, 1)

@@ -86,9 +86,9 @@ class Terminal:
         self.wait_until(lambda: re.search(pattern, self.text(), re.M) is not None, repr(pattern), timeout)
 
     def wait_prompt(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Wait for an empty prompt that stays (the program is idle, waiting for a line)."""
+        """Wait for an empty prompt that stays: shown, and the program asleep waiting for a line."""
         self.wait_until(self.at_prompt, "the prompt", timeout)
-        self.pump(0.1)
+        self.wait_idle(timeout)
         self.wait_until(self.at_prompt, "the prompt", timeout)
 
     # -- typing ----------------------------------------------------------------------------------

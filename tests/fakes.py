@@ -8,7 +8,9 @@ A `FakeServer` runs in a background thread and answers every request with what a
         server.requests  # what protoshift sent: method, path, headers, parsed JSON body
 
 Replies can be JSON, an SSE stream sent event by event (with delays), a stream cut mid-way
-(the connection is closed without the end), or a hang (for timeouts).
+(the connection is closed without the end), or a hang (for timeouts). A reply can also be held
+until the test releases it (`hold`): "the client gave up while the server still held the answer"
+is then what happened, whatever the machine's load, where a delay would only make it likely.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +49,11 @@ class Reply:
     delay: float = 0.0  # before the status line
     event_delay: float = 0.0  # between SSE events
     cut_after: int | None = None  # SSE: close the socket after this many events, no end
+    hold: threading.Event | None = None  # wait until the test sets it (at most HOLD_LIMIT seconds)...
+    hold_at: int = 0  # ...before the status line (0), or before SSE event number `hold_at`
+
+
+HOLD_LIMIT = 60.0  # a held reply goes on by itself after this: a failing test never leaves a thread stuck
 
 
 Responder = Callable[[Received], Reply]
@@ -54,6 +62,29 @@ Responder = Callable[[Received], Reply]
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # many clients connecting at once (batch runs) are not dropped by the backlog
     daemon_threads = True
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.errors: list[str] = []
+        self.open_connections = 0
+        self.connections_changed = threading.Condition()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_changed:
+            self.open_connections += 1
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:  # each connection's end, whatever ended it
+        super().shutdown_request(request)
+        with self.connections_changed:
+            self.open_connections -= 1
+            self.connections_changed.notify_all()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Kept in `errors`, not printed: a client that hangs up mid-reply is what many tests do on
+        purpose, and whatever is printed during an in-process CLI run lands in the run's stderr
+        (tests/cli_runner.py)."""
+        self.errors.append(traceback.format_exc())
 
 
 class FakeServer:
@@ -69,6 +100,11 @@ class FakeServer:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     @property
+    def errors(self) -> list[str]:
+        """Tracebacks of the requests the server failed to handle (a client hung up, a responder raised)."""
+        return self._server.errors
+
+    @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
@@ -76,6 +112,13 @@ class FakeServer:
     def __enter__(self) -> FakeServer:
         self._thread.start()
         return self
+
+    def wait_connections_closed(self, timeout: float = 30) -> None:
+        """Until every connection made so far is handled to its end: a client killed mid-request
+        leaves requests in the socket that the server reads (and records) only afterwards."""
+        with self._server.connections_changed:
+            closed = self._server.connections_changed.wait_for(lambda: self._server.open_connections == 0, timeout)
+        assert closed, f"{self._server.open_connections} connections still open after {timeout} s"
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
@@ -90,6 +133,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small writes go out at once, as a real server sends them
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
@@ -106,6 +150,8 @@ class FakeServer:
                 reply = server.responder(received)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.hold is not None and reply.hold_at == 0:
+                    reply.hold.wait(HOLD_LIMIT)
                 try:
                     self._send(reply)
                 except (BrokenPipeError, ConnectionResetError):
@@ -137,6 +183,8 @@ class FakeServer:
                         return
                     if reply.event_delay and n:
                         time.sleep(reply.event_delay)
+                    if reply.hold is not None and n and n == reply.hold_at:
+                        reply.hold.wait(HOLD_LIMIT)
                     self.wfile.write(event)
                     self.wfile.flush()
 

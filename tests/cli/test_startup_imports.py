@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("httpx", "uvicorn", "uvloop", "httptools", "rich", "pydantic", "sqlite3")
 
 
+@pytest.mark.process  # a fresh interpreter: this one has imported everything already
 def test_the_command_line_imports_nothing_heavy_to_start() -> None:
     code = f"import sys; from protoshift.cli.main import app; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

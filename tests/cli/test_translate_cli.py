@@ -1,4 +1,4 @@
-"""`protoshift translate ...` driven as a subprocess: stdout data only, stderr lines, exit codes."""
+"""`protoshift translate ...` driven as a shell would: stdout data only, stderr lines, exit codes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.oracles import assert_valid_anthropic_body, assert_valid_chunk, assert_valid_completion
 
@@ -232,6 +234,7 @@ def test_stream_cut_before_message_stop_exits_1(run_cli: RunCLI) -> None:
     assert b"cut" in result.stderr
 
 
+@pytest.mark.process  # a pipe still open while output must already come out
 def test_stream_is_translated_live_not_after_the_input_ends(cli_env: dict[str, str]) -> None:
     """A chunk comes out while the input is still open, as with `curl ... | protoshift translate stream`."""
     proc = subprocess.Popen(
@@ -270,6 +273,7 @@ def test_no_input_on_a_terminal_is_a_usage_error_not_a_hang(run_cli: RunCLI, tmp
     assert result.stderr.decode().strip() == f"protoshift: error: {missing}: no such file"
 
 
+@pytest.mark.process  # a pipe whose reader goes away
 def test_reader_going_away_is_a_quiet_exit(cli_env: dict[str, str], tmp_path: Path) -> None:
     many = tmp_path / "many.jsonl"
     many.write_text((json.dumps(HELLO) + "\n") * 20000)

@@ -1,7 +1,8 @@
-"""End-to-end: the real `protoshift` console script in a subprocess, against fake servers on 127.0.0.1.
+"""End-to-end: the `protoshift` command line against fake servers on 127.0.0.1.
 
 `chat(...)` runs `protoshift chat ...` and checks what must hold for every run, whatever the case:
-no traceback on stderr and the API key nowhere in stdout or stderr.
+no traceback on stderr and the API key nowhere in stdout or stderr. Runs are in this process
+(tests/cli_runner.py), or in a new one for tests marked `process`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import PROTOSHIFT, cli_env, run_cli
+from tests.cli_runner import run_in_process
 from tests.fakes import FakeServer, Responder
 
 __all__ = ["cli_env", "run_cli"]
@@ -27,40 +29,53 @@ Serve = Callable[[Responder], FakeServer]
 Done = subprocess.CompletedProcess[bytes]
 
 
-class Running:
-    """A `protoshift chat` process started by `chat.start(...)`; `wait()` gives its result, checked."""
+def checked(done: Done) -> Done:
+    """What holds for every run: neither key printed, no traceback."""
+    for stream in (done.stdout, done.stderr):
+        assert ANTHROPIC_KEY.encode() not in stream, "the Anthropic key was printed"
+        assert OPENAI_KEY.encode() not in stream, "the OpenAI key was printed"
+    assert b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
+    return done
 
-    def __init__(self, args: list[str], env: dict[str, str], input: bytes, timeout: float) -> None:
+
+class Running:
+    """A `protoshift chat` started by `chat.start(...)`; `wait()` gives its result, checked."""
+
+    def __init__(self, args: list[str], env: dict[str, str], input: bytes, timeout: float, *, in_process: bool) -> None:
         self.args, self.timeout = args, timeout
         self._input = input
-        self._process = subprocess.Popen(
-            args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        self._done: Done | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        if in_process:  # one run at a time in a process: it runs to the end here
+            self._done = run_in_process(args[1:], env=env, input=input)
+        else:
+            self._process = subprocess.Popen(
+                args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
 
     def wait(self) -> Done:
-        try:
-            out, err = self._process.communicate(self._input, timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.communicate()
-            raise
-        done = subprocess.CompletedProcess(self.args, self._process.returncode, out, err)
-        for stream in (done.stdout, done.stderr):
-            assert ANTHROPIC_KEY.encode() not in stream, "the Anthropic key was printed"
-            assert OPENAI_KEY.encode() not in stream, "the OpenAI key was printed"
-        assert b"Traceback" not in done.stderr, done.stderr.decode()
-        return done
+        if self._process is not None:
+            try:
+                out, err = self._process.communicate(self._input, timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.communicate()
+                raise
+            self._done = subprocess.CompletedProcess(self.args, self._process.returncode, out, err)
+        assert self._done is not None
+        return checked(self._done)
 
 
 class Chat:
     """`chat(*args, server=..., openai=..., input=..., env=...)`: `protoshift chat` with both keys set,
-    run to the end; `chat.start(...)` runs it in the background (several runs at once keep the suite
-    fast: each run is a new Python process). `server` (a FakeServer or a URL) becomes
-    ANTHROPIC_BASE_URL, `openai` OPENAI_BASE_URL (+ /v1). Every run is checked for a traceback and
-    for either key in stdout or stderr."""
+    run to the end. `chat.start(...)` then `.wait()`: in a new process (tests marked `process`) it runs
+    in the background meanwhile, so several run at once; in this process it has already run when
+    `start` returns. `server` (a FakeServer or a URL) becomes ANTHROPIC_BASE_URL, `openai`
+    OPENAI_BASE_URL (+ /v1). Every run is checked for a traceback and for either key in its output."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, in_process: bool = True) -> None:
         self._env = env
+        self._in_process = in_process
 
     def start(self, *args: str, server: Any = None, openai: Any = None, env: dict[str, str] | None = None,
               input: bytes | str | None = None, timeout: float = 30) -> Running:  # fmt: skip
@@ -71,7 +86,7 @@ class Chat:
             full["OPENAI_BASE_URL"] = openai if isinstance(openai, str) else f"{openai.url}/v1"
         full.update(env or {})
         data = input.encode() if isinstance(input, str) else (input or b"")
-        return Running([PROTOSHIFT, "chat", *args], full, data, timeout)
+        return Running([PROTOSHIFT, "chat", *args], full, data, timeout, in_process=self._in_process)
 
     def __call__(self, *args: str, **kwargs: Any) -> Done:
         return self.start(*args, **kwargs).wait()
@@ -85,5 +100,5 @@ def serve() -> Iterator[Serve]:
 
 
 @pytest.fixture
-def chat(cli_env: dict[str, str]) -> Chat:
-    return Chat(cli_env)
+def chat(cli_env: dict[str, str], in_process: bool) -> Chat:
+    return Chat(cli_env, in_process=in_process)

@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from protoshift.translator.sse import encode_chunk
 from tests.fakes import anthropic_message_reply, anthropic_stream_reply
 
@@ -334,6 +336,7 @@ def test_dry_run_verbose_shows_headers_with_the_key_hidden(chat: Chat, serve: Se
 # -- pipelines -------------------------------------------------------------------------------------
 
 
+@pytest.mark.process  # a pipe whose reader goes away
 def test_head_closing_a_long_stream_is_quiet(serve: Serve, cli_env: dict[str, str]) -> None:
     server = serve(lambda r: anthropic_stream_reply(texts=[f"word{i} " for i in range(3000)]))
     env = {**cli_env, "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "ANTHROPIC_BASE_URL": server.url}

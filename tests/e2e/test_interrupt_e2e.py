@@ -5,15 +5,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
+
+import pytest
 
 from tests.fakes import FakeServer, anthropic_stream_reply
 
 from .conftest import ANTHROPIC_KEY, PROTOSHIFT_CMD
 
 
+@pytest.mark.process  # a signal to a real process
 def test_ctrl_c_during_a_stream_exits_130_quietly(cli_env: dict[str, str]) -> None:
-    reply = anthropic_stream_reply(texts=["tick "] * 100, event_delay=0.05)
+    held = threading.Event()  # five ticks, then the server holds the rest: only SIGINT can end the run
+    reply = anthropic_stream_reply(texts=["tick "] * 100)
+    reply.hold, reply.hold_at = held, 8  # message_start, ping, block start, five ticks
     with FakeServer(lambda received: reply) as server:
         env = {**cli_env, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": ANTHROPIC_KEY}
         process = subprocess.Popen(
@@ -23,15 +29,18 @@ def test_ctrl_c_during_a_stream_exits_130_quietly(cli_env: dict[str, str]) -> No
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        assert process.stdout is not None
-        os.set_blocking(process.stdout.fileno(), False)
-        seen, deadline = b"", time.monotonic() + 20
-        while b"tick" not in seen and time.monotonic() < deadline:  # the answer has started
-            seen += process.stdout.read() or b""
-            time.sleep(0.02)
-        process.send_signal(signal.SIGINT)
-        rest, err = process.communicate(timeout=20)
+        try:
+            assert process.stdout is not None
+            os.set_blocking(process.stdout.fileno(), False)
+            seen, deadline = b"", time.monotonic() + 30  # a bound on waiting, not on the program's speed
+            while seen.count(b"tick") < 5 and time.monotonic() < deadline:  # the answer has started
+                seen += process.stdout.read() or b""
+                time.sleep(0.02)
+            process.send_signal(signal.SIGINT)
+            rest, err = process.communicate(timeout=30)
+        finally:
+            held.set()
+            process.kill()
     assert process.returncode == 130
-    assert b"tick" in seen
-    assert (seen + rest).count(b"tick") < 100  # stopped at once, not after the whole answer
+    assert (seen + rest).count(b"tick") == 5  # what arrived stays printed; the rest never came
     assert b"Traceback" not in err and ANTHROPIC_KEY.encode() not in err + seen + rest

@@ -86,9 +86,9 @@ class Terminal:
         self.wait_until(lambda: re.search(pattern, self.text(), re.M) is not None, repr(pattern), timeout)
 
     def wait_prompt(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Wait for an empty prompt that stays (the program is idle, waiting for a line)."""
+        """Wait for an empty prompt that stays: shown, and the program asleep waiting for a line."""
         self.wait_until(self.at_prompt, "the prompt", timeout)
-        self.pump(0.1)
+        self.wait_idle(timeout)
         self.wait_until(self.at_prompt, "the prompt", timeout)
 
     # -- typing ----------------------------------------------------------------------------------
@@ -104,7 +104,21 @@ class Terminal:
         self.line(text)
         self.wait_until(lambda: self.prompts() > before and self.at_prompt(), f"the answer to {text!r}", timeout)
 
+    def wait_idle(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until the program sleeps, waiting for keys or for the network (not busy with what it
+        was sent before)."""
+
+        def sleeping() -> bool:
+            with open(f"/proc/{self.child.pid}/stat") as stat:
+                return stat.read().rpartition(")")[2].split()[0] == "S"
+
+        self.wait_until(lambda: sleeping() and (self.pump(0.01) or sleeping()), "the program to wait", timeout)
+
     def ctrl_c(self) -> None:
+        """Ctrl-C once the program waits: CPython's readline looks for a signal only when the select()
+        it waits in is interrupted, so a Ctrl-C that lands while it is still busy with the keys before
+        is seen only at the next key (10 in 30 were lost, sent right after a line of text)."""
+        self.wait_idle()
         self.child.sendintr()
 
     def ctrl_d(self) -> None:

@@ -55,11 +55,21 @@ class Running:
         return self.url + "/v1"
 
     def log(self) -> list[dict[str, Any]]:
+        """The log's complete lines (one may be half written while the gateway runs)."""
         text = self.log_path.read_text() if self.log_path.exists() else ""
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
 
     def requests_logged(self) -> list[dict[str, Any]]:
         return [entry for entry in self.log() if "route" in entry]
+
+    def wait_logged(self, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+        """The request lines once there are `count`: the gateway writes a request's line after its
+        answer is sent, so the client can have the answer before the line is there."""
+        deadline = time.monotonic() + timeout  # a bound on waiting, not on the gateway's speed
+        while len(entries := self.requests_logged()) < count:
+            assert time.monotonic() < deadline, f"{len(entries)} request lines logged, waited for {count}"
+            time.sleep(0.01)
+        return entries
 
 
 @dataclass

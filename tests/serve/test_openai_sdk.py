@@ -59,7 +59,7 @@ def test_create_returns_a_chat_completion(gateway: GatewayFactory, upstream: Any
     body = bodies(server)[0]
     assert body["model"] == "claude-sonnet-4-5" and body["max_tokens"] == 50
     assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Capital of France?"}]}]
-    [entry] = running.requests_logged()
+    [entry] = running.wait_logged(1)
     assert entry["status"] == 200 and entry["prompt_tokens"] == 12 and entry["completion_tokens"] == 3
     assert "Capital" not in json.dumps(entry), "no prompt in the log unless --log-bodies"
 
@@ -81,7 +81,7 @@ def test_stream_gives_chunks_and_usage_when_asked(gateway: GatewayFactory, upstr
     # without include_usage: no usage chunk and no usage keys, as OpenAI sends it; the log still counts tokens
     plain = list(sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}], stream=True))
     assert all(c.choices for c in plain) and all(c.usage is None for c in plain)
-    assert running.requests_logged()[-1]["completion_tokens"] == 7
+    assert running.wait_logged(2)[-1]["completion_tokens"] == 7
 
 
 def test_the_stream_bytes_are_openai_framing(gateway: GatewayFactory, upstream: Any) -> None:
@@ -246,7 +246,7 @@ def test_log_bodies_puts_prompts_and_answers_in_the_log(gateway: GatewayFactory,
     server = upstream(lambda r: anthropic_message_reply("the answer"))
     running = gateway.start(server, log_bodies=True)
     client(running.base_url).chat.completions.create(model="m", messages=[{"role": "user", "content": "the question"}])
-    [entry] = running.requests_logged()
+    [entry] = running.wait_logged(1)
     assert entry["request"]["messages"][0]["content"] == "the question"
     assert entry["response"]["choices"][0]["message"]["content"] == "the answer"
     assert PROVIDER_KEY not in running.log_path.read_text()

@@ -145,10 +145,12 @@ def test_metrics_count_what_happened(gateway: GatewayFactory, upstream: Any) -> 
         client.chat.completions.create(**ASK)
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(**ASK, n=2)
-    text = httpx.get(running.url + "/metrics").text
-    lines = set(text.splitlines())
+    last = 'protoshift_requests_total{route="/v1/chat/completions",status="400"} 2'
+    # a request is counted once its answer is sent: the client can have the last answer first
+    wait_for(lambda: last in httpx.get(running.url + "/metrics").text.splitlines(), "the last request counted")
+    lines = set(httpx.get(running.url + "/metrics").text.splitlines())
     assert 'protoshift_requests_total{route="/v1/chat/completions",status="200"} 3' in lines
-    assert 'protoshift_requests_total{route="/v1/chat/completions",status="400"} 2' in lines
+    assert last in lines
     assert 'protoshift_errors_total{kind="upstream_status"} 1' in lines
     assert 'protoshift_errors_total{kind="translation"} 1' in lines
     assert 'protoshift_tokens_total{direction="in"} 33' in lines

@@ -1,0 +1,33 @@
+"""Shared by every test: whether the `protoshift` command line runs in this process or in a new one,
+and no wall-clock limit in property tests.
+
+Runs are in this process (tests/cli_runner.py), except in tests marked `process`, which need what
+only a real process shows: signals, pipes closing, terminals, the console script itself.
+`uv run pytest -m process` runs those alone, `-m "not process"` all the others.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# Tests send Ctrl-C (SIGINT) to protoshift processes. A shell without job control (a CI script, `cmd &`
+# in a script) starts background jobs with SIGINT ignored, the processes they start inherit that, and
+# Python leaves an ignored SIGINT ignored: Ctrl-C would do nothing to them. Handled here, the processes
+# the tests start get the default again (exec resets a handled signal, not an ignored one).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# hypothesis fails an example that takes over 200 ms (`deadline`) and a test whose data takes too
+# long to generate (`too_slow`): wall-clock limits that a busy machine breaks. The number of
+# examples, not the time they take, is what the property tests are about.
+settings.register_profile("steady", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("steady")
+
+
+@pytest.fixture
+def in_process(request: pytest.FixtureRequest) -> bool:
+    """True unless the test is marked `process`: the CLI fixtures run protoshift accordingly."""
+    return request.node.get_closest_marker("process") is None

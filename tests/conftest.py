@@ -1,5 +1,6 @@
 """Shared by every test: whether the `protoshift` command line runs in this process or in a new one,
-and no wall-clock limit in property tests.
+no wall-clock limit in property tests, and the fuzz suite's figures summed over every process of
+the session (with pytest-xdist, the controller adds up the workers' tallies).
 
 Runs are in this process (tests/cli_runner.py), except in tests marked `process`, which need what
 only a real process shows: signals, pipes closing, terminals, the console script itself.
@@ -9,9 +10,13 @@ only a real process shows: signals, pipes closing, terminals, the console script
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.fuzz.profiles import PROFILE
+from tests.fuzz.tally import TALLY
 
 # Tests send Ctrl-C (SIGINT) to protoshift processes. A shell without job control (a CI script, `cmd &`
 # in a script) starts background jobs with SIGINT ignored, the processes they start inherit that, and
@@ -31,3 +36,21 @@ settings.load_profile("steady")
 def in_process(request: pytest.FixtureRequest) -> bool:
     """True unless the test is marked `process`: the CLI fixtures run protoshift accordingly."""
     return request.node.get_closest_marker("process") is None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its tally goes to the controller
+        workeroutput["fuzz"] = TALLY.as_dict()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    data = getattr(node, "workeroutput", {}).get("fuzz")
+    if data:
+        TALLY.add(data)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TALLY.tried:
+        terminalreporter.write_line(f"{TALLY.line()} [profile {PROFILE}]")

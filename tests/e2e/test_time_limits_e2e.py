@@ -53,16 +53,16 @@ def test_a_stream_of_pings_is_cut_by_the_idle_limit(chat: Chat) -> None:
 
 def test_an_endless_stream_of_text_is_cut_by_the_timeout_and_what_came_is_kept(chat: Chat) -> None:
     with FaultServer(endless(text_delta("tick "), every=0.05)) as server:
-        done = chat("-p", "hi", "--stream", "--timeout", "2", "--idle-timeout", "60", server=server.url)
+        done = chat("-p", "hi", "--stream", "--timeout", "1", "--idle-timeout", "60", server=server.url)
     line = one_error(done, 1)
-    assert "stream interrupted" in line and "no complete answer within 2s" in line, line
+    assert "stream interrupted" in line and "no complete answer within 1s" in line, line
     assert text_of(sse_chunks(done.stdout, done=False)).startswith("tick tick ")
 
 
 def test_a_generation_that_keeps_producing_outlasts_its_idle_limit(chat: Chat) -> None:
     parts = [MESSAGE_START + TEXT_START, *(text_delta(f"{n} ") for n in range(16)), STREAM_END]
-    with FaultServer(stream(parts, every=0.25)) as server:  # ~4 s in all, never more than 0.25 s apart
-        done = chat("-p", "hi", "--stream", "--idle-timeout", "2", server=server.url)
+    with FaultServer(stream(parts, every=0.1)) as server:  # ~1.6 s in all, never more than 0.1 s apart
+        done = chat("-p", "hi", "--stream", "--idle-timeout", "1", server=server.url)
     assert done.returncode == 0, done.stderr
     assert text_of(sse_chunks(done.stdout)) == "".join(f"{n} " for n in range(16))
 

@@ -1,14 +1,6 @@
-"""The fuzz suite's summary line at the end of a session that ran it."""
+"""Fixtures of the fuzz suite (its summary line is printed by tests/conftest.py, which every
+process of a session loads: with pytest-xdist, the controller adds up the workers' tallies)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.cli.conftest import cli_env, run_cli  # noqa: F401  (fixtures re-used here)
-from tests.fuzz.profiles import PROFILE
-from tests.fuzz.tally import TALLY
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if TALLY.tried:
-        terminalreporter.write_line(f"{TALLY.line()} [profile {PROFILE}]")

@@ -14,6 +14,17 @@ class Tally:
     tracebacks: int = 0
     wrong_exit_codes: int = 0
 
+    def as_dict(self) -> dict[str, object]:
+        return {"tried": dict(self.tried), "tracebacks": self.tracebacks, "wrong_exit_codes": self.wrong_exit_codes}
+
+    def add(self, data: dict[str, object]) -> None:
+        """Another process's tally (a pytest-xdist worker's) into this one."""
+        tried = data.get("tried")
+        if isinstance(tried, dict):
+            self.tried.update({str(k): int(v) for k, v in tried.items()})
+        self.tracebacks += int(data.get("tracebacks", 0))  # type: ignore[call-overload]
+        self.wrong_exit_codes += int(data.get("wrong_exit_codes", 0))  # type: ignore[call-overload]
+
     def line(self) -> str:
         per = ", ".join(f"{surface} {count:,}" for surface, count in sorted(self.tried.items()))
         total = sum(self.tried.values())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from protoshift.cli.exits import InputError
-from protoshift.cloud.registry import BACKENDS
+from protoshift.cloud.kinds import BACKENDS
 
 _PATTERN_CHARS = frozenset("*?[")
 

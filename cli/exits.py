@@ -41,7 +41,7 @@ class InputError(CLIError):
 
 
 def _key_hint(error: Any) -> str:
-    from protoshift.cloud.registry import BACKENDS
+    from protoshift.cloud.kinds import BACKENDS
 
     kind = BACKENDS.get(error.backend)
     env = kind.key_env if kind is not None and kind.key_env else "the API key"
@@ -125,3 +125,19 @@ def map_failure(exc: BaseException) -> CLIError | None:
     if isinstance(exc, BackendError):
         return CLIError(str(exc), PROVIDER_FAILED, hint_for(exc))
     return None
+
+
+def finish(command: Callable[[], int]) -> None:
+    """Run a command's body and end it with its exit code. The reader going away (`| head`) is a
+    quiet success: left to click, the EPIPE would become exit 1, which here means the provider failed."""
+    import typer
+
+    from protoshift.cli.io.output import quiet_broken_pipe
+
+    try:
+        code = command()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        code = OK
+    if code != OK:
+        raise typer.Exit(code)

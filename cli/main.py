@@ -2,7 +2,7 @@
 
 Only typer is imported at start-up: every command imports what it needs when it runs, so
 `protoshift --help` and `translate request` start fast (measured in benchmarks/). Running and
-error reporting live in cli/runner.py; the entry point is `protoshift.cli.main:run`.
+error reporting live in cli/runner.py, the entry point (`protoshift.cli.runner:run`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from protoshift.cli.runner import finish, main, run
-from protoshift.cloud.registry import BACKEND_NAMES
+from protoshift.cli.exits import finish
+from protoshift.cloud.kinds import BACKEND_NAMES
 
 if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
@@ -101,7 +101,8 @@ def translate_request_command(
 ) -> None:
     """OpenAI chat request(s) -> Anthropic Messages request body, right for the model it names
     (--from anthropic: Anthropic request(s) -> OpenAI Chat Completions body)."""
-    from protoshift.cli.translate.run import TranslateOptions, run_translate
+    from protoshift.cli.translate.options import TranslateOptions
+    from protoshift.cli.translate.run import run_translate
 
     options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens, model=model, side=side)
     finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
@@ -112,7 +113,8 @@ def translate_response_command(
     inputs: Inputs = None, out_dir: OutDir = None, jsonl: Jsonl = False, side: Side = "openai", quiet: Quiet = False
 ) -> None:
     """Anthropic message(s) -> OpenAI chat.completion (--from anthropic: chat.completion -> Anthropic message)."""
-    from protoshift.cli.translate.run import TranslateOptions, run_translate
+    from protoshift.cli.translate.options import TranslateOptions
+    from protoshift.cli.translate.run import run_translate
 
     options = TranslateOptions(out_dir, jsonl, side=side)
     finish(lambda: run_translate("response", inputs, options, _diagnostics(quiet=quiet)))
@@ -130,7 +132,8 @@ def translate_stream_command(
 ) -> None:
     """Anthropic SSE stream -> OpenAI chat.completion.chunk SSE stream, live as it arrives
     (--from anthropic: OpenAI SSE -> Anthropic SSE)."""
-    from protoshift.cli.translate.run import TranslateOptions, run_translate
+    from protoshift.cli.translate.options import TranslateOptions
+    from protoshift.cli.translate.run import run_translate
 
     options = TranslateOptions(out_dir, include_usage=include_usage, side=side)
     finish(lambda: run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
@@ -445,4 +448,4 @@ def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:
     return Diagnostics(quiet=quiet, verbose=verbose)
 
 
-__all__ = ["app", "main", "run"]
+__all__ = ["app"]

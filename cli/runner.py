@@ -1,16 +1,16 @@
 """Running the command line: `main(argv) -> int` (in-process, tests drive it) and `run()` (the console
-script). Every expected failure becomes an error line (and a hint) on stderr and its exit code;
+script, `protoshift.cli.runner:run`). Every expected failure becomes an error line (and a hint) on stderr and its exit code;
 anything else is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
 
 import typer
 
 from protoshift.cli.exits import INTERRUPTED, OK, CLIError
+from protoshift.cli.io.output import quiet_broken_pipe
+from protoshift.cli.main import app
 
 
 def run() -> None:
@@ -20,8 +20,6 @@ def run() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line on `argv` (default: `sys.argv[1:]`) and return the exit code."""
-    from protoshift.cli.main import app
-
     _without_httpx_cli()
     try:
         code = app(args=argv, prog_name="protoshift", standalone_mode=False)
@@ -39,18 +37,6 @@ def main(argv: list[str] | None = None) -> int:
         code = _expected_failure(exc)
     _flush_or_quiet()
     return code if isinstance(code, int) else OK
-
-
-def finish(command: Callable[[], int]) -> None:
-    """Run a command's body. The reader going away (`| head`) is a quiet success: left to click,
-    the EPIPE would become exit 1, which here means the provider failed."""
-    try:
-        code = command()
-    except BrokenPipeError:
-        quiet_broken_pipe()
-        code = OK
-    if code != OK:
-        raise typer.Exit(code)
 
 
 def report(exc: CLIError) -> int:
@@ -97,9 +83,3 @@ def _flush_or_quiet() -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         quiet_broken_pipe()
-
-
-def quiet_broken_pipe() -> None:
-    """The reader went away (`| head`): stop quietly, and keep Python from complaining at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from protoshift.cli.aliases import Aliases
     from protoshift.translator import ModelTable
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
-from protoshift.cloud.registry import BACKEND_NAMES, BACKENDS
+from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES
 from protoshift.translator.sse import DEFAULT_MAX_EVENT_SIZE
 

@@ -11,7 +11,7 @@ nothing and knows no terminal. Errors carry facts (cloud.errors): `Configuration
 was sent), `BackendError` (the provider or the network failed), `FallbackExceptionGroup` (every
 backend of a chain failed); `translator.TranslationError` (bad input) passes through unchanged.
 
-The names below are loaded on first use: `from protoshift.cloud.registry import BACKENDS` costs
+The names below are loaded on first use: `from protoshift.cloud.kinds import BACKENDS` costs
 no httpx import (the CLI reads the backend records at start-up).
 """
 
@@ -53,10 +53,11 @@ if TYPE_CHECKING:
     )
     from protoshift.cloud.events import CloudEvent, EventKind, EventSink
     from protoshift.cloud.fallback import FallbackBackend
+    from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS, BackendKind
     from protoshift.cloud.mock import MockBackend
     from protoshift.cloud.openai import OpenAIBackend, create_openai_backend
     from protoshift.cloud.pool import ShardedTransport
-    from protoshift.cloud.registry import BACKEND_NAMES, BACKENDS, BackendKind, create_backend
+    from protoshift.cloud.registry import create_backend
     from protoshift.cloud.retry import RetryPolicy
 
 # The module that defines each public name (tests check this against the imports above).
@@ -117,12 +118,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "create_openai_backend",
     ),
     "pool": ("ShardedTransport",),
-    "registry": (
-        "BACKEND_NAMES",
-        "BACKENDS",
-        "BackendKind",
-        "create_backend",
-    ),
+    "kinds": ("BACKEND_NAMES", "BACKENDS", "BackendKind"),
+    "registry": ("create_backend",),
     "retry": ("RetryPolicy",),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}

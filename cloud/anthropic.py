@@ -13,8 +13,8 @@ from urllib.parse import quote
 from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import InvalidRequestError, ResponseFormatError
+from protoshift.cloud.kinds import BACKENDS
 from protoshift.cloud.messages import COUNT_TOKENS_FIELDS, AnthropicEventStream, beta_header, message_body, token_count
-from protoshift.cloud.registry import BACKENDS, create_backend
 from protoshift.cloud.security import redact_headers
 from protoshift.translator import (
     DEFAULT_MAX_TOKENS,
@@ -269,6 +269,4 @@ def create_anthropic_backend(
     strict, allow_insecure, models: the model capability table, e.g.
     `translator.DEFAULT_TABLE.with_overrides(config)`). Raises `MissingKeyError`, `InvalidBaseURLError` or
     `InsecureTransportError` (a key over http:// to a non-loopback host)."""
-    backend = create_backend("anthropic", api_key=api_key, base_url=base_url, **options)
-    assert isinstance(backend, AnthropicBackend)
-    return backend
+    return AnthropicBackend(**BACKENDS["anthropic"].connection(api_key, base_url, options))

@@ -30,7 +30,7 @@ from protoshift.cloud.backend import JSON
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.deadline import Deadline
 from protoshift.cloud.errors import ConfigurationError, ResponseFormatError
-from protoshift.cloud.registry import BACKENDS
+from protoshift.cloud.kinds import BACKENDS
 
 __all__ = ["BATCH_STATUSES", "RESULT_COUNTS", "MessageBatchesClient", "create_batches_client"]
 
@@ -172,12 +172,4 @@ def create_batches_client(
     """A `MessageBatchesClient`: `api_key` defaults to `$ANTHROPIC_API_KEY`, `base_url` to
     `$ANTHROPIC_BASE_URL`, then https://api.anthropic.com. Options as for `create_anthropic_backend`
     (timeout, max_retries, breaker, transport, on_event, allow_insecure)."""
-    kind = BACKENDS["anthropic"]
-    if api_key is None:
-        api_key = kind.key_from_env()
-        options.setdefault("key_source", kind.key_env)
-    return MessageBatchesClient(
-        api_key=api_key,
-        base_url=base_url or kind.base_url_from_env() or kind.default_base_url,
-        **options,
-    )
+    return MessageBatchesClient(**BACKENDS["anthropic"].connection(api_key, base_url, options))

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from protoshift.cloud.anthropic import AnthropicBackend
-from protoshift.cloud.registry import BACKENDS
+from protoshift.cloud.kinds import BACKENDS
 from protoshift.translator import RequestTranslation
 
 __all__ = ["MOCK_BASE_URL", "MOCK_MODEL", "MockBackend", "mock_transport"]

@@ -12,7 +12,7 @@ import httpx
 from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import ResponseFormatError
-from protoshift.cloud.registry import BACKENDS, create_backend
+from protoshift.cloud.kinds import BACKENDS
 from protoshift.cloud.security import is_loopback, redact_headers
 from protoshift.translator import (
     DEFAULT_TABLE,
@@ -216,6 +216,4 @@ def _model_of(body: JSON) -> str | None:
 def create_openai_backend(api_key: str | None = None, base_url: str | None = None, **options: Any) -> OpenAIBackend:
     """An `OpenAIBackend`. `api_key` defaults to `$OPENAI_API_KEY`; `base_url` to
     `$OPENAI_BASE_URL`, then `https://api.openai.com/v1`."""
-    backend = create_backend("openai", api_key=api_key, base_url=base_url, **options)
-    assert isinstance(backend, OpenAIBackend)
-    return backend
+    return OpenAIBackend(**BACKENDS["openai"].connection(api_key, base_url, options))

@@ -1,5 +1,5 @@
 """`python -m protoshift`: the same as the `protoshift` command."""
 
-from protoshift.cli.main import run
+from protoshift.cli.runner import run
 
 run()

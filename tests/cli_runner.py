@@ -77,7 +77,7 @@ def run_in_process(
     """`protoshift ARGS` with this environment and stdin, in this process. `main` is for testing
     this runner; by default it is protoshift's."""
     if main is None:
-        from protoshift.cli.main import main as protoshift_main
+        from protoshift.cli.runner import main as protoshift_main
 
         main = protoshift_main
     argv = ["protoshift", *args]

@@ -29,7 +29,7 @@ from protoshift.translator.tables import ANTHROPIC_MAPPED_FIELDS
 
 if TYPE_CHECKING:
     from protoshift.cli.io.inputs import Source
-    from protoshift.cli.translate.run import _Run
+    from protoshift.cli.translate.options import TranslateRun
 
 SIDES = ("openai", "anthropic")
 
@@ -39,7 +39,7 @@ def check_side(side: str) -> None:
         raise InputError(f"--from {side!r}: expected openai (OpenAI clients, the default) or anthropic")
 
 
-def converter(kind: str, run: _Run) -> Callable[[Any, str], Any]:
+def converter(kind: str, run: TranslateRun) -> Callable[[Any, str], Any]:
     """The function that translates one input of `kind` (request or response) from Anthropic's side."""
     if kind == "response":
         return lambda value, where: translate_openai_response(value)
@@ -75,7 +75,7 @@ def converter(kind: str, run: _Run) -> Callable[[Any, str], Any]:
     return request
 
 
-def translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
+def translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:
     """OpenAI SSE in, Anthropic SSE out, each event written as soon as its chunk is read."""
     from protoshift.translator.sse import JSONEventDecoder, SSEDataError
 

@@ -8,9 +8,7 @@ file's `[models."pattern"]` rows.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -18,9 +16,9 @@ from protoshift.cli.exits import BAD_INPUT, OK, PROVIDER_FAILED, CLIError, Input
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.inputs import Source, iter_jsonl, parse_json, resolve_sources
 from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
+from protoshift.cli.translate.options import TranslateOptions, TranslateRun
 from protoshift.translator import (
     IncompleteStreamError,
-    Note,
     RequestTranslation,
     StreamTranslator,
     TranslationError,
@@ -33,31 +31,8 @@ from protoshift.translator.report import LOSSY_ACTIONS
 Kind = Literal["request", "response", "stream"]
 
 
-@dataclass
-class TranslateOptions:
-    out_dir: Path | None = None
-    jsonl: bool = False
-    explain: bool = False
-    strict: bool = False
-    include_usage: bool = False
-    default_max_tokens: int | None = None
-    model: str | None = None  # -m: replaces each request's model
-    side: str = "openai"  # --from: the client's side; "anthropic" is the other direction (from_anthropic.py)
-
-
 class _Reported(Exception):
     """An input failed and its problems were printed; its output is not written."""
-
-
-@dataclass
-class _Run:
-    """What one `translate` invocation saw, reported once at the end."""
-
-    options: TranslateOptions
-    diag: Diagnostics
-    failed: int = 0
-    explained: list[tuple[str, Note]] = field(default_factory=list)
-    note_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
 def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOptions, diag: Diagnostics) -> int:
@@ -70,7 +45,7 @@ def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOption
     if len(sources) > 1 and options.out_dir is None:
         raise InputError(f"{len(sources)} inputs need --out-dir DIR (one output per input, same names)")
     _refuse_name_clashes(sources, options.out_dir)
-    run = _Run(options, diag)
+    run = TranslateRun(options, diag)
     worst = OK
     for source in sources:
         target = options.out_dir / source.path.name if options.out_dir and source.path else None
@@ -105,14 +80,14 @@ def _refuse_name_clashes(sources: list[Source], out_dir: Path | None) -> None:
         seen[name] = source.name
 
 
-def _translate_source(kind: Kind, source: Source, target: Path | None, run: _Run) -> int:
+def _translate_source(kind: Kind, source: Source, target: Path | None, run: TranslateRun) -> int:
     if target is None:
         return _translate_to(kind, source, stdout(), run)
     with atomic_file(target) as fh:
         return _translate_to(kind, source, fh, run)
 
 
-def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: _Run) -> int:
+def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: TranslateRun) -> int:
     if kind == "stream":
         return _stream_translation(run)(source, out, run)
     convert = _side_converter(kind, run)
@@ -147,7 +122,7 @@ def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: _Run) -> int:
     return code
 
 
-def _stream_translation(run: _Run) -> Callable[[Source, IO[bytes], _Run], int]:
+def _stream_translation(run: TranslateRun) -> Callable[[Source, IO[bytes], TranslateRun], int]:
     if run.options.side == "anthropic":
         from protoshift.cli.translate.from_anthropic import translate_stream
 
@@ -155,7 +130,7 @@ def _stream_translation(run: _Run) -> Callable[[Source, IO[bytes], _Run], int]:
     return _translate_stream
 
 
-def _side_converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
+def _side_converter(kind: Kind, run: TranslateRun) -> Callable[[Any, str], Any]:
     if run.options.side == "anthropic":
         from protoshift.cli.translate.from_anthropic import converter
 
@@ -163,7 +138,7 @@ def _side_converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
     return _converter(kind, run)
 
 
-def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
+def _converter(kind: Kind, run: TranslateRun) -> Callable[[Any, str], Any]:
     options = run.options
     if kind == "response":
         return lambda value, where: translate_response(value)
@@ -188,7 +163,7 @@ def _converter(kind: Kind, run: _Run) -> Callable[[Any, str], Any]:
     return request
 
 
-def _report_translation(translation: RequestTranslation, value: Any, where: str, run: _Run) -> None:
+def _report_translation(translation: RequestTranslation, value: Any, where: str, run: TranslateRun) -> None:
     """A translated request's notes: its --explain rows, or the lossy ones (counted per note with --jsonl,
     printed otherwise); and the anthropic-beta header it needs."""
     if run.options.explain:
@@ -205,7 +180,7 @@ def _report_translation(translation: RequestTranslation, value: Any, where: str,
         run.diag.warn(f"note: send with header anthropic-beta: {','.join(translation.betas)}")
 
 
-def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
+def _translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:
     from protoshift.cli.settings import max_event_size
     from protoshift.translator.sse import (  # its JSON costs start-up
         JSONEventDecoder,
@@ -243,7 +218,7 @@ def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
     return OK
 
 
-def _report(run: _Run) -> None:
+def _report(run: TranslateRun) -> None:
     for (path, action, reason), count in sorted(run.note_counts.items()):
         lines = "line" if count == 1 else "lines"
         run.diag.warn(f"note: {path}: {action} on {count} {lines}: {reason}")

@@ -30,6 +30,7 @@ class BackendKind:
     key_env: str | None  # None: the backend takes no key
     base_url_env: str | None
     build: Callable[..., Backend]
+    billed: bool = True  # False: answers cost nothing (the offline mock), whatever model they name
 
     def key_from_env(self) -> str | None:
         return _env(self.key_env)
@@ -92,6 +93,7 @@ BACKENDS: Mapping[str, BackendKind] = {
             key_env=None,
             base_url_env=None,
             build=_mock,
+            billed=False,
         ),
     )
 }

@@ -9,7 +9,7 @@ file's `[models."pattern"]` rows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -43,6 +43,7 @@ class TranslateOptions:
     default_max_tokens: int | None = None
     model: str | None = None  # -m: replaces each request's model
     side: str = "openai"  # --from: the client's side; "anthropic" is the other direction (from_anthropic.py)
+    output: str | None = None  # -o FILE: the one input's output (- for stdout)
 
 
 class _Reported(Exception):
@@ -67,15 +68,11 @@ def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOption
         check_side(options.side)
     suffixes = (".jsonl",) if options.jsonl else ((".sse", ".txt") if kind == "stream" else (".json",))
     sources = resolve_sources(inputs, suffixes=suffixes)
-    if len(sources) > 1 and options.out_dir is None:
-        raise InputError(f"{len(sources)} inputs need --out-dir DIR (one output per input, same names)")
-    _refuse_name_clashes(sources, options.out_dir)
+    _check_outputs(sources, options)
     run = _Run(options, diag)
     worst = OK
     for source in sources:
-        target = options.out_dir / source.path.name if options.out_dir and source.path else None
-        if options.out_dir and source.path is None:
-            target = options.out_dir / f"stdin.{'jsonl' if options.jsonl else 'json'}"
+        target = _target(source, options)
         try:
             code = _translate_source(kind, source, target, run)
         except _Reported:
@@ -92,6 +89,28 @@ def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOption
     if run.failed and worst == OK:
         worst = BAD_INPUT
     return worst
+
+
+def _check_outputs(sources: list[Source], options: TranslateOptions) -> None:
+    if options.output is not None and options.out_dir is not None:
+        raise InputError("-o FILE and -d DIR both say where to write: choose one")
+    if len(sources) > 1 and options.out_dir is None:
+        raise InputError(
+            f"{len(sources)} inputs need --out-dir DIR (-d: one output per input, same names)",
+            hint="-o FILE takes the output of one input",
+        )
+    _refuse_name_clashes(sources, options.out_dir)
+
+
+def _target(source: Source, options: TranslateOptions) -> Path | None:
+    """Where this input's output goes: a file, or None for stdout."""
+    if options.output is not None:
+        return None if options.output == "-" else Path(options.output)
+    if options.out_dir is None:
+        return None
+    if source.path is None:
+        return options.out_dir / f"stdin.{'jsonl' if options.jsonl else 'json'}"
+    return options.out_dir / source.path.name
 
 
 def _refuse_name_clashes(sources: list[Source], out_dir: Path | None) -> None:
@@ -217,12 +236,7 @@ def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
     decoder = JSONEventDecoder(max_event_size=max_event_size())
     translator = StreamTranslator(include_usage=run.options.include_usage)
     try:
-        for data in source.iter_bytes():
-            for event in decoder.iter_feed(data):
-                for chunk in translator.feed(event):
-                    out.write(encode_chunk(chunk))
-            out.flush()
-        for event in decoder.close():
+        for event in decoded_events(decoder, source, out):
             for chunk in translator.feed(event):
                 out.write(encode_chunk(chunk))
         translator.close()
@@ -241,6 +255,30 @@ def _translate_stream(source: Source, out: IO[bytes], run: _Run) -> int:
     out.write(encode_done())
     out.flush()
     return OK
+
+
+def decoded_events(decoder: Any, source: Source, out: IO[bytes]) -> Iterator[Any]:
+    """The input's events as each read arrives (`out` flushed once a read's events are written); an
+    input with no event at all is refused as not SSE."""
+    seen = False
+    for data in source.iter_bytes():
+        for event in decoder.iter_feed(data):
+            seen = True
+            yield event
+        out.flush()
+    for event in decoder.close():
+        seen = True
+        yield event
+    if not seen:
+        raise not_sse(source)
+
+
+def not_sse(source: Source) -> InputError:
+    """An input with no SSE event in it at all is the wrong kind of file, not a stream that was cut."""
+    return InputError(
+        f"{source.name}: not an SSE stream (no event: or data: lines)",
+        hint="translate response takes a whole JSON message; translate stream takes the text/event-stream body",
+    )
 
 
 def _report(run: _Run) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import io
 import os
 import sys
+import termios
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -113,14 +114,9 @@ def keys_unechoed() -> Iterator[None]:
     region, so the region's clean-up misses its top line and the reply shows twice in the scrollback.
     Keys typed ahead are not lost: readline reads (and shows) them at the next prompt."""
     try:
-        import termios
-
         fd = sys.stdin.fileno()
         before = termios.tcgetattr(fd)
-    except (ImportError, OSError, ValueError, io.UnsupportedOperation):
-        yield
-        return
-    except Exception:  # termios.error: not a terminal
+    except (OSError, ValueError, termios.error):  # not a terminal: nothing is echoed anyway
         yield
         return
     quiet = list(before)

@@ -115,7 +115,7 @@ def run_cli(
     output = tmp / f"out-{lines}-{time.monotonic_ns()}.jsonl"
     env = _env(base_url, tmp)
     binary = binary or _bin()
-    args = [str(binary), "batch", "run", str(source), "-o", str(output), "-c", str(concurrency)]
+    args = [str(binary), "batch", "run", str(source), "-o", str(output), "-j", str(concurrency)]
     # The child's ru_maxrss counts the image it was forked from (this process), so the peak RSS comes
     # from GNU time, which forks small and measures the exec'd protoshift alone.
     gnu_time = os.path.exists("/usr/bin/time")

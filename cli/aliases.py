@@ -15,10 +15,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.exits import InputError
 from protoshift.cloud.kinds import BACKENDS
+
+if TYPE_CHECKING:
+    pass
 
 _PATTERN_CHARS = frozenset("*?[")
 
@@ -29,6 +32,9 @@ class Target:
 
     model: str
     backend: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.model}" if self.backend else self.model
 
 
 def parse_target(value: str) -> Target:

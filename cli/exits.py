@@ -141,3 +141,44 @@ def finish(command: Callable[[], int]) -> None:
         code = OK
     if code != OK:
         raise typer.Exit(code)
+
+
+# -- click's usage errors ------------------------------------------------------------------------------
+
+
+def usage_failure(exc: BaseException) -> CLIError | None:
+    """Click's usage errors (an unknown option, a bad value, an extra argument) as protoshift's one
+    line and one hint, exit 2, instead of click's usage block; None for anything else. Duck-typed:
+    click is vendored in recent typer."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "UsageError" not in names or "NoArgsIsHelpError" in names:  # `protoshift` alone shows the help
+        return None
+    format_message = getattr(exc, "format_message", None)
+    message = str(getattr(exc, "message", "") or (format_message() if callable(format_message) else exc))
+    if "BadParameter" in names and callable(format_message):
+        message = format_message()  # it names the option: "Invalid value for '--timeout': ..."
+    ctx = getattr(exc, "ctx", None)
+    command = str(getattr(ctx, "command_path", "") or "protoshift")
+    message = message[:1].lower() + message[1:].rstrip(".")
+    return CLIError(message, BAD_INPUT, _usage_hint(exc, command))
+
+
+def _usage_hint(exc: BaseException, command: str) -> str:
+    option = getattr(exc, "option_name", None)
+    if isinstance(option, str):
+        field = option.lstrip("-").replace("-", "_")
+        if command.endswith(" chat") and field in _request_fields():
+            return f"request fields are set with -O KEY VALUE: -O {field} VALUE"
+        if command.endswith("batch run") and option == "-c":
+            return "-j N (--concurrency N) sets how many requests are in flight"
+        possibilities = getattr(exc, "possibilities", None) or ()
+        if possibilities:
+            return f"did you mean {' or '.join(sorted(possibilities)[:3])}?"
+    return f"{command} --help lists what it takes"
+
+
+def _request_fields() -> frozenset[str]:
+    """The Chat Completions request fields protoshift knows (the translator's tables)."""
+    from protoshift.translator import tables
+
+    return frozenset(tables.MAPPED_FIELDS) | frozenset(tables.DROPPED_FIELDS) | frozenset(tables.REJECTED_FIELDS)

@@ -8,9 +8,14 @@ error reporting live in cli/runner.py, the entry point (`protoshift.cli.runner:r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
+
+try:  # click as recent typer vendors it (typer's click is the one that parses: its types must be used)
+    from typer._click.types import Tuple as ClickTuple
+except ImportError:  # an older typer runs on click itself
+    from click.types import Tuple as ClickTuple  # type: ignore[no-redef,assignment,unused-ignore]
 
 from protoshift.cli.exits import finish
 from protoshift.cloud.kinds import BACKEND_NAMES
@@ -23,7 +28,7 @@ app = typer.Typer(
     name="protoshift",
     help="OpenAI Chat Completions in; Anthropic Messages (or any OpenAI-compatible endpoint) out.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (typer's; imported only when used)
     rich_markup_mode=None,  # rich help formatting costs ~0.3 s of imports on every --help
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -39,12 +44,44 @@ batch_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(batch_app, name="batch")
+aliases_app = typer.Typer(
+    help="Model aliases ([aliases] in the config file), for chat -m and serve: list, set, remove.",
+    invoke_without_command=True,
+)
+app.add_typer(aliases_app, name="aliases")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from protoshift import __version__
+
+        typer.echo(f"protoshift {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print protoshift's version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    """OpenAI Chat Completions in; Anthropic Messages (or any OpenAI-compatible endpoint) out."""
+
 
 Inputs = Annotated[
     list[str] | None, typer.Argument(help="Files, folders or - for stdin (default: stdin).", show_default=False)
 ]
+# -o is an output FILE in every command (- for stdout); a folder of outputs is -d.
 OutDir = Annotated[
-    Path | None, typer.Option("--out-dir", "-o", help="Write one output per input here, same names.", file_okay=False)
+    Path | None,
+    typer.Option(
+        "--out-dir", "-d", metavar="DIR", help="Write one output per input here, same names.", file_okay=False
+    ),
+]
+Output = Annotated[
+    str | None,
+    typer.Option("--output", "-o", metavar="FILE", help="Write the output to this file (default: stdout; - too)."),
 ]
 Jsonl = Annotated[bool, typer.Option("--jsonl", help="One item per line; a failing line gives an error line.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr, errors only.")]
@@ -56,6 +93,8 @@ Side = Annotated[
         " (Anthropic requests in, OpenAI answers back to Anthropic).",
     ),
 ]
+KeyValue = ClickTuple([str, str])  # -O KEY VALUE
+Json = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
 # Options every command that talks to a provider shares (chat, batch).
 Backend = Annotated[
     str | None, typer.Option("--backend", "-b", help=f"{' | '.join(BACKEND_NAMES)} [{BACKEND_NAMES[0]}].")
@@ -63,7 +102,8 @@ Backend = Annotated[
 Model = Annotated[str | None, typer.Option("--model", "-m", help="Model to ask (overrides the request's).")]
 BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The primary backend's base URL.")]
 Fallback = Annotated[
-    list[str] | None, typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails.")
+    list[str] | None,
+    typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails (repeatable, or a,b)."),
 ]
 Timeout = Annotated[
     float | None,
@@ -82,12 +122,20 @@ NoBreaker = Annotated[bool, typer.Option("--no-breaker", help="Turn the circuit 
 AllowInsecure = Annotated[
     bool, typer.Option("--allow-insecure", help="Allow a key over plain http:// to a remote host.")
 ]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log requests and responses (keys hidden).")]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Show each HTTP request (method, URL, headers) and response (status, time); keys hidden.",
+    ),
+]
 
 
 @translate_app.command("request")
 def translate_request_command(
     inputs: Inputs = None,
+    output: Output = None,
     out_dir: OutDir = None,
     jsonl: Jsonl = False,
     explain: Annotated[bool, typer.Option("--explain", help="Table on stderr of what happened to each field.")] = False,
@@ -104,25 +152,33 @@ def translate_request_command(
     from protoshift.cli.translate.options import TranslateOptions
     from protoshift.cli.translate.run import run_translate
 
-    options = TranslateOptions(out_dir, jsonl, explain, strict, default_max_tokens=max_tokens, model=model, side=side)
+    options = TranslateOptions(
+        out_dir, jsonl, explain, strict, default_max_tokens=max_tokens, model=model, side=side, output=output
+    )
     finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
 
 
 @translate_app.command("response")
 def translate_response_command(
-    inputs: Inputs = None, out_dir: OutDir = None, jsonl: Jsonl = False, side: Side = "openai", quiet: Quiet = False
+    inputs: Inputs = None,
+    output: Output = None,
+    out_dir: OutDir = None,
+    jsonl: Jsonl = False,
+    side: Side = "openai",
+    quiet: Quiet = False,
 ) -> None:
     """Anthropic message(s) -> OpenAI chat.completion (--from anthropic: chat.completion -> Anthropic message)."""
     from protoshift.cli.translate.options import TranslateOptions
     from protoshift.cli.translate.run import run_translate
 
-    options = TranslateOptions(out_dir, jsonl, side=side)
+    options = TranslateOptions(out_dir, jsonl, side=side, output=output)
     finish(lambda: run_translate("response", inputs, options, _diagnostics(quiet=quiet)))
 
 
 @translate_app.command("stream")
 def translate_stream_command(
     inputs: Inputs = None,
+    output: Output = None,
     out_dir: OutDir = None,
     include_usage: Annotated[
         bool, typer.Option("--include-usage", help="End with a usage chunk (stream_options.include_usage).")
@@ -135,7 +191,7 @@ def translate_stream_command(
     from protoshift.cli.translate.options import TranslateOptions
     from protoshift.cli.translate.run import run_translate
 
-    options = TranslateOptions(out_dir, include_usage=include_usage, side=side)
+    options = TranslateOptions(out_dir, include_usage=include_usage, side=side, output=output)
     finish(lambda: run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
 
 
@@ -152,6 +208,28 @@ def chat_command(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="auto | text | json | sse | jsonl (auto: text on a terminal).")
     ] = "auto",
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-O",
+            click_type=KeyValue,
+            metavar="KEY VALUE",
+            help="Set a request field: -O temperature 0.2 (VALUE is JSON when it parses; repeatable).",
+        ),
+    ] = None,
+    attach: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--attach", "-a", help="Add an image, PDF or text file (or an https:// image) to your message; repeatable."
+        ),
+    ] = None,
+    continue_: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the latest conversation (see protoshift logs).")
+    ] = False,
+    cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", help="Keep this exchange out of the log.")] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="Print the answer's text as it came (no markdown).")] = False,
     backend: Backend = None,
     base_url: BaseUrl = None,
     fallback: Fallback = None,
@@ -182,7 +260,22 @@ def chat_command(
         idle_timeout=idle_timeout,
         quiet=quiet,
     )
-    options = ChatOptions(input, prompt, system, stream, fmt, dry_run, interactive)
+    options = ChatOptions(
+        input,
+        prompt,
+        system,
+        stream,
+        fmt,
+        dry_run,
+        interactive,
+        model=model,
+        options=_pairs(option),
+        attachments=attach or [],
+        continue_latest=continue_,
+        cid=cid,
+        log=not no_log,
+        raw=raw,
+    )
     finish(lambda: run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
@@ -278,9 +371,17 @@ def _settings(
 def batch_run_command(
     input: BatchInput,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="OpenAI Batch output JSONL.", dir_okay=False)
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="OpenAI Batch output JSONL, appended as requests finish; - for stdout (not with --resume)."
+            " Required, except with --validate-only.",
+            show_default=False,
+        ),
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight.")] = 16,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, help="Requests in flight.")] = 16,
     resume: Annotated[bool, typer.Option("--resume", help="Skip the custom_ids already in OUTPUT.")] = False,
     validate_only: Annotated[bool, typer.Option("--validate-only", help="Check every line; send nothing.")] = False,
     backend: Backend = None,
@@ -360,9 +461,7 @@ def batch_status_command(
 @batch_app.command("results")
 def batch_results_command(
     batch_id: BatchId,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).", dir_okay=False)
-    ] = None,
+    output: Output = None,
     base_url: BaseUrl = None,
     timeout: Timeout = None,
     idle_timeout: IdleTimeout = None,
@@ -376,7 +475,7 @@ def batch_results_command(
     settings = _settings(
         "anthropic", None, base_url, None, timeout, max_retries, idle_timeout=idle_timeout, quiet=quiet
     )
-    finish(lambda: run_results(batch_id, output, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    finish(lambda: run_results(batch_id, _file(output), settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
 @batch_app.command("cancel")
@@ -404,12 +503,87 @@ def batch_list_command(
     finish(lambda: run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
 
 
+@app.command("logs")
+def logs_command(
+    count: Annotated[
+        int | None, typer.Option("--count", "-n", min=0, help="How many exchanges, newest first (0: all) [10].")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Only the exchanges whose messages or answer hold TEXT.")
+    ] = None,
+    cid: Annotated[str | None, typer.Option("--cid", help="One conversation, in order (an id or its prefix).")] = None,
+    json_lines: Json = False,
+    path: Annotated[bool, typer.Option("--path", help="Print where the log is kept, and nothing else.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """The log of chat exchanges: prompts, answers, models, tokens, cost (continue one: chat -c, chat --cid)."""
+    from protoshift.cli.logs.commands import LogQuery, run_logs
+
+    query = LogQuery(count, search, cid, json_lines, path)
+    finish(lambda: run_logs(query, _diagnostics(quiet=quiet)))
+
+
+@app.command("models")
+def models_command(
+    backend: Backend = None,
+    base_url: BaseUrl = None,
+    json_lines: Json = False,
+    timeout: Timeout = None,
+    max_retries: MaxRetries = None,
+    allow_insecure: AllowInsecure = False,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """The models the backend offers (GET /v1/models), then your aliases."""
+    from protoshift.cli.models import run_models
+
+    settings = _settings(backend, None, base_url, None, timeout, max_retries, False, allow_insecure, quiet=quiet)
+    finish(lambda: run_models(settings, json_lines, _diagnostics(quiet=quiet, verbose=verbose)))
+
+
+@aliases_app.callback()
+def aliases_command(ctx: typer.Context, json_lines: Json = False) -> None:
+    """Model aliases ([aliases] in the config file): NAME -> MODEL or BACKEND:MODEL."""
+    if ctx.invoked_subcommand is None:
+        from protoshift.cli.aliases_cmd import run_list_aliases
+
+        finish(lambda: run_list_aliases(json_lines))
+
+
+@aliases_app.command("list")
+def aliases_list_command(json_lines: Json = False) -> None:
+    """Every alias, as NAME -> MODEL."""
+    from protoshift.cli.aliases_cmd import run_list_aliases
+
+    finish(lambda: run_list_aliases(json_lines))
+
+
+@aliases_app.command("set")
+def aliases_set_command(
+    name: Annotated[str, typer.Argument(help="The alias (or a pattern: gpt-*).")],
+    model: Annotated[str, typer.Argument(help="The model it stands for (BACKEND:MODEL names the backend too).")],
+    quiet: Quiet = False,
+) -> None:
+    """Set NAME to stand for MODEL (written to [aliases] in the config file; the rest of it is kept)."""
+    from protoshift.cli.aliases_cmd import run_set_alias
+
+    finish(lambda: run_set_alias(name, model, _diagnostics(quiet=quiet)))
+
+
+@aliases_app.command("remove")
+def aliases_remove_command(
+    name: Annotated[str, typer.Argument(help="The alias to remove.")], quiet: Quiet = False
+) -> None:
+    """Remove the alias NAME from the config file."""
+    from protoshift.cli.aliases_cmd import run_remove_alias
+
+    finish(lambda: run_remove_alias(name, _diagnostics(quiet=quiet)))
+
+
 @translate_app.command("batch-input")
 def translate_batch_input_command(
     input: Annotated[str | None, typer.Argument(help="OpenAI batch input JSONL, or - for stdin.")] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).", dir_okay=False)
-    ] = None,
+    output: Output = None,
     id_map: IdMap = None,
     model: Model = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to drop or approximate anything.")] = False,
@@ -423,29 +597,39 @@ def translate_batch_input_command(
 
     diag = _diagnostics(quiet=quiet)
     finish(
-        lambda: run_batch_input(input, output, id_map, diag, strict=strict, default_max_tokens=max_tokens, model=model)
+        lambda: run_batch_input(
+            input, _file(output), id_map, diag, strict=strict, default_max_tokens=max_tokens, model=model
+        )
     )
 
 
 @translate_app.command("batch-results")
 def translate_batch_results_command(
     input: Annotated[str | None, typer.Argument(help="Anthropic batch results JSONL, or - for stdin.")] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).", dir_okay=False)
-    ] = None,
+    output: Output = None,
     id_map: IdMap = None,
     quiet: Quiet = False,
 ) -> None:
     """Anthropic Message Batches results JSONL -> OpenAI Batch output lines."""
     from protoshift.cli.translate.batch_files import run_batch_results
 
-    finish(lambda: run_batch_results(input, output, id_map, _diagnostics(quiet=quiet)))
+    finish(lambda: run_batch_results(input, _file(output), id_map, _diagnostics(quiet=quiet)))
+
+
+def _pairs(values: list[str] | None) -> list[tuple[str, str]]:
+    """-O KEY VALUE pairs (click gives each as a tuple; typer's annotation cannot say so)."""
+    return [(str(pair[0]), str(pair[1])) for pair in cast("list[tuple[str, str]]", values or [])]
+
+
+def _file(output: str | None) -> Path | None:
+    """-o FILE; `-o -` (like no -o) is stdout."""
+    return None if output in (None, "-") else Path(output)
 
 
 def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:
     from protoshift.cli.io.console import Diagnostics
 
-    return Diagnostics(quiet=quiet, verbose=verbose)
+    return Diagnostics.checked(quiet=quiet, verbose=verbose)
 
 
 __all__ = ["app"]

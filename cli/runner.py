@@ -59,7 +59,12 @@ def _expected_failure(exc: Exception) -> int:
         mapped = map_failure(exc)
         if mapped is not None:
             return report(mapped)
-    # Usage errors from typer's click (vendored in recent typer): duck-typed across versions.
+    from protoshift.cli.exits import usage_failure
+
+    usage = usage_failure(exc)
+    if usage is not None:
+        return report(usage)
+    # Other click exceptions (the help of `protoshift` alone): duck-typed across versions.
     show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
     if callable(show) and isinstance(exit_code, int):
         show()

@@ -12,6 +12,8 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     max_retries = 2
     breaker = true
     fallback = ["openai:gpt-4o-mini"]
+    log = true                     # keep every chat exchange in the log (`protoshift logs`; --no-log for one run)
+    markdown = true                # render answers as markdown on a terminal (--raw, /markdown off)
 
     [anthropic]
     api_key_cmd = "pass show anthropic/api-key"   # or api_key = "..."
@@ -19,6 +21,14 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
 
     [openai]
     base_url = "http://127.0.0.1:11434/v1"       # Ollama: no key needed on loopback
+
+    [aliases]                                    # `protoshift aliases set NAME MODEL` edits this table
+    "4o" = "openai:gpt-4o"
+
+    [prices."claude-sonnet-4-5*"]                # USD per million tokens (cli/pricing.py has the built-in rows)
+    input = 3.0
+    output = 15.0
+    cache_read = 0.3
 
     [models."claude-opus-4-7*"]                  # extends/overrides the model capability table
     max_output = 64000                           # (cells: see protoshift.translator.models)
@@ -48,6 +58,7 @@ from protoshift.cli.exits import InputError
 
 if TYPE_CHECKING:
     from protoshift.cli.aliases import Aliases
+    from protoshift.cli.pricing import PriceTable
     from protoshift.translator import ModelTable
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
 from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS
@@ -69,8 +80,11 @@ TOP_LEVEL_KEYS = frozenset(
         "max_retries",
         "breaker",
         "fallback",
+        "log",
+        "markdown",
         "aliases",
         "models",
+        "prices",
         "serve",
     }
 )
@@ -176,6 +190,8 @@ class Settings:
     fallbacks: list[BackendSpec] = field(default_factory=list)
     base_url: str | None = None  # --base-url: for the primary backend only
     allow_insecure: bool = False
+    log: bool = True  # `log = false` in the config; --no-log
+    markdown: bool = True  # `markdown = false` in the config; --raw
     file: dict[str, Any] = field(default_factory=dict)
 
     def aliases(self) -> Aliases:
@@ -187,6 +203,14 @@ class Settings:
     def model_table(self) -> ModelTable:
         """The model capability table, with the config file's `[models."pattern"]` rows."""
         return model_table(self.file)
+
+    def prices(self) -> PriceTable:
+        """The price table, with the config file's `[prices."pattern"]` rows; an empty one for a backend
+        whose answers cost nothing (the mock names real models, but nothing is paid)."""
+        from protoshift.cli.pricing import PriceTable
+
+        table = PriceTable(self.file.get("prices"), str(config_path()))
+        return table if BACKENDS[self.backend].billed else PriceTable.free()
 
     def default_model(self, backend: str) -> str:
         return self.model or BACKENDS[backend].default_model
@@ -252,7 +276,9 @@ def resolve_settings(
     env = os.environ
     chosen_backend = backend or env.get("PROTOSHIFT_BACKEND") or _str(file, "backend") or "anthropic"
     primary = BackendSpec.parse(chosen_backend, "--backend")
-    fallback_texts = fallbacks or _split(env.get("PROTOSHIFT_FALLBACK")) or _list(file, "fallback")
+    # `--fallback a:x,b:y` splits on commas as PROTOSHIFT_FALLBACK does (a model name holds no comma)
+    fallback_texts = [part for text in fallbacks or () for part in _split(text)]
+    fallback_texts = fallback_texts or _split(env.get("PROTOSHIFT_FALLBACK")) or _list(file, "fallback")
     breaker_off = no_breaker or env.get("PROTOSHIFT_BREAKER", "").lower() in ("off", "0", "false", "no")
     if not breaker_off and file.get("breaker") is False:
         breaker_off = True
@@ -274,6 +300,8 @@ def resolve_settings(
         fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
         base_url=base_url,
         allow_insecure=allow_insecure,
+        log=_switch(file, "log"),
+        markdown=_switch(file, "markdown"),
         file=file,
     )
 
@@ -306,6 +334,14 @@ def _list(file: dict[str, Any], key: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _switch(file: dict[str, Any], key: str) -> bool:
+    """A true/false setting of the config file, on unless set to false."""
+    value = file.get(key, True)
+    if not isinstance(value, bool):
+        raise InputError(f"{config_path()}: {key}: expected true or false, got {str(value)[:40]!r}")
+    return value
 
 
 def _split(text: str | None) -> list[str]:

@@ -26,6 +26,7 @@ class BackendKind:
     default_base_url: str
     key_env: str | None  # None: the backend takes no key
     base_url_env: str | None
+    billed: bool = True  # False: answers cost nothing (the offline mock), whatever model they name
 
     def key_from_env(self) -> str | None:
         return _env(self.key_env)
@@ -82,6 +83,7 @@ BACKENDS: Mapping[str, BackendKind] = {
             default_base_url="https://mock.protoshift.invalid",
             key_env=None,
             base_url_env=None,
+            billed=False,
         ),
     )
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -215,13 +216,13 @@ class AppendOnlyOutput:
     stays whole lines only."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # less the umask
             self._size = os.fstat(self._fd).st_size  # where the next line starts (the run holds the lock)
         except OSError as exc:
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        self.path = path
 
     def write(self, line: bytes) -> None:
         view = memoryview(line)
@@ -237,6 +238,20 @@ class AppendOnlyOutput:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+class StdoutLines:
+    """`batch run -o -`: each line to stdout as it finishes, flushed (nothing to cut back on a pipe)."""
+
+    path = None
+
+    def write(self, line: bytes) -> None:
+        out = sys.stdout.buffer
+        out.write(line)
+        out.flush()
+
+    def close(self) -> None:
+        pass
 
 
 class OutputLock:

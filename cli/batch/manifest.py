@@ -36,7 +36,7 @@ def write_manifest(batch_id: str, source: Path, requests: int, ids: CustomIdMap)
         "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "custom_ids": ids.mapping,  # safe id -> original, only the ids that had to change
     }
-    with atomic_file(path) as fh:
+    with atomic_file(path, private=True) as fh:  # state, not output: kept to its owner as before
         fh.write(json_document(document))
     return path
 

@@ -19,6 +19,8 @@ class Tally:
     failed: int = 0
     in_flight: int = 0
     tokens: int = 0
+    cost: float = 0.0  # USD, of the answers the price table could price
+    priced: int = 0  # how many answers it priced
     retries: int = 0
     started: float = field(default_factory=time.monotonic)
 

@@ -43,6 +43,7 @@ from protoshift.cli.batch.files import (
     BadLine,
     OutputLock,
     ResumeState,
+    StdoutLines,
     check_input,
     input_path,
     iter_lines,
@@ -79,7 +80,7 @@ INTERRUPT_GRACE = 1.5  # seconds the requests in flight get to finish after the 
 @dataclass
 class RunOptions:
     input: str
-    output: Path | None
+    output: str | None  # a file, or - for stdout
     concurrency: int = DEFAULT_CONCURRENCY
     resume: bool = False
     validate_only: bool = False
@@ -112,8 +113,15 @@ def _check_and_run(
         diag.warn(f"{path}: {report.lines} requests, all valid")
         return OK
     if options.output is None:
-        raise InputError("batch run needs -o OUTPUT.jsonl (output lines are appended as requests finish)")
-    output = options.output
+        raise InputError(
+            "batch run needs -o OUTPUT.jsonl (output lines are appended as requests finish)",
+            hint="-o - writes them to stdout",
+        )
+    if options.output == "-":
+        if options.resume:
+            raise InputError("--resume reads OUTPUT back: it needs -o FILE, not -o -")
+        return _run_locked(path, None, report.lines, report.ids, options, settings, diag, spool)
+    output = Path(options.output)
     if output.exists() and output.is_dir():
         raise InputError(f"{output}: is a folder")
     with OutputLock(output):
@@ -122,7 +130,7 @@ def _check_and_run(
 
 def _run_locked(
     path: Path,
-    output: Path,
+    output: Path | None,  # None: stdout
     lines: int,
     ids: IdSet,
     options: RunOptions,
@@ -130,12 +138,13 @@ def _run_locked(
     diag: Diagnostics,
     spool: TranslationSpool | None,
 ) -> int:
-    if options.resume:
+    where = str(output) if output is not None else "<stdout>"
+    if options.resume and output is not None:
         state = scan_output(output)
         if state.torn:
             diag.warn(f"{output}: the last line was cut short (the run was killed); it will be redone")
     else:
-        if output.exists() and output.stat().st_size > 0:
+        if output is not None and output.exists() and output.stat().st_size > 0:
             raise InputError(
                 f"{output}: already has output lines",
                 hint="add --resume to continue that run, or give another -o",
@@ -145,9 +154,11 @@ def _run_locked(
     del ids  # not needed past this point
     tally = Tally(total=lines - len(state.done), skipped=len(state.done))
     if tally.total == 0:
-        diag.warn(f"{output}: nothing left to do ({tally.skipped} requests already done)")
+        diag.warn(f"{where}: nothing left to do ({tally.skipped} requests already done)")
         return BATCH_PARTIAL if state.failed else OK
     ended = asyncio.run(_send_all(path, output, state.done, options.concurrency, settings, diag, tally, spool))
+    if output is None and isinstance(ended.write_error, BrokenPipeError):
+        raise BrokenPipeError  # `-o - | head`: the reader has what it wanted; a quiet end, as everywhere
     _summary(tally, output, diag, ended.stopped)
     done = tally.skipped + tally.done
     if ended.interrupted:
@@ -156,16 +167,16 @@ def _run_locked(
     if ended.write_error is not None:
         reason = ended.write_error.strerror or str(ended.write_error)
         raise CLIError(
-            f"{output}: cannot write: {reason}; stopped with {done} of {lines} done",
+            f"{where}: cannot write: {reason}; stopped with {done} of {lines} done",
             PROVIDER_FAILED,
-            hint=f"make room for {output}, then run the same command with --resume to continue",
+            hint=f"make room for {where}, then run the same command with --resume to continue",
         )
     if ended.stopped is not None:
         left = tally.total - tally.done
         raise CLIError(
             f"{ended.stopped}; stopped with {left} requests not sent",
             PROVIDER_FAILED,
-            hint=f"run the same command again with --resume to send the rest to {output}",
+            hint=f"run the same command again with --resume to send the rest to {where}",
         )
     return BATCH_PARTIAL if tally.failed or state.failed else OK
 
@@ -245,7 +256,13 @@ class _Sender:
     through the backend chain, and each answer or failure is appended to OUTPUT as one line."""
 
     def __init__(
-        self, path: Path, output: AppendOnlyOutput, done: IdSet, settings: Settings, diag: Diagnostics, tally: Tally
+        self,
+        path: Path,
+        output: AppendOnlyOutput | StdoutLines,
+        done: IdSet,
+        settings: Settings,
+        diag: Diagnostics,
+        tally: Tally,
     ) -> None:
         self.path = path
         self.output = output
@@ -258,6 +275,7 @@ class _Sender:
         self.halted = False  # no more requests are sent (stopped, a write failed, interrupted)
         self.written = IdSet()
         self.spool: TranslationSpool | None = None  # set when the backend takes the spooled bodies
+        self.prices = settings.prices()
         self._reported_bug = False
 
     def on_event(self, event: CloudEvent) -> None:
@@ -324,13 +342,22 @@ class _Sender:
             self.tally.failed += 1
         else:
             line = output_line(_line_id(), custom_id, completion, request_id=last_request_id.get())
-            usage = completion.get("usage")
-            if isinstance(usage, dict):
-                self.tally.tokens += int(usage.get("total_tokens") or 0)
+            self._count(completion)
             self.tally.succeeded += 1
         finally:
             self.tally.in_flight -= 1
         self.write(custom_id, line)
+
+    def _count(self, completion: dict[str, Any]) -> None:
+        """An answer's tokens and cost, added to the tally."""
+        usage = completion.get("usage")
+        if not isinstance(usage, dict):
+            return
+        self.tally.tokens += int(usage.get("total_tokens") or 0)
+        cost = self.prices.cost(completion.get("model"), usage)
+        if cost is not None:
+            self.tally.cost += cost
+            self.tally.priced += 1
 
     def write(self, custom_id: str, line: dict[str, Any]) -> None:
         """One output line; the first write that fails halts the run (an answer that cannot be kept
@@ -391,7 +418,7 @@ class _Interrupt:
 
 async def _send_all(
     path: Path,
-    output_path: Path,
+    output_path: Path | None,
     done: IdSet,
     concurrency: int,
     settings: Settings,
@@ -403,7 +430,7 @@ async def _send_all(
     (cloud.transport) keeps up to `concurrency` connections."""
     from protoshift.cloud.anthropic import AnthropicBackend
 
-    output = AppendOnlyOutput(output_path)
+    output = AppendOnlyOutput(output_path) if output_path is not None else StdoutLines()
     sender = _Sender(path, output, done, settings, diag, tally)
     backend = create_chain(settings, diag, on_event=sender.on_event, connections=concurrency, probe_wait=PROBE_WAIT)
     if isinstance(backend, AnthropicBackend):
@@ -443,7 +470,9 @@ async def _send_all(
     return ended
 
 
-def _write_stopped_lines(path: Path, output: AppendOnlyOutput, finished: tuple[IdSet, ...], reason: str) -> None:
+def _write_stopped_lines(
+    path: Path, output: AppendOnlyOutput | StdoutLines, finished: tuple[IdSet, ...], reason: str
+) -> None:
     """One `stopped` error line for each request the run did not finish: OUTPUT stays one line per
     input line, and `--resume` (scan_output) knows to send these again."""
     message = f"the run stopped before this request was done ({reason}); run again with --resume"
@@ -456,7 +485,7 @@ def _write_stopped_lines(path: Path, output: AppendOnlyOutput, finished: tuple[I
             output.write(json_line(error_line(_line_id(), custom_id, STOPPED, message)))
 
 
-def _summary(tally: Tally, output: Path, diag: Diagnostics, stopped: str | None) -> None:
+def _summary(tally: Tally, output: Path | None, diag: Diagnostics, stopped: str | None) -> None:
     elapsed = tally.elapsed
     rate = tally.done / elapsed if elapsed > 0 else 0.0
     parts = [f"{tally.succeeded} succeeded", f"{tally.failed} failed"]
@@ -465,10 +494,20 @@ def _summary(tally: Tally, output: Path, diag: Diagnostics, stopped: str | None)
     if stopped is not None:
         parts.append(f"{tally.total - tally.done} not sent")
     text = (
-        f"batch: {', '.join(parts)} in {elapsed:.1f}s ({rate:.1f}/s, {tally.tokens:,} tokens"
-        f"{f', {tally.retries} retries' if tally.retries else ''}) -> {output}"
+        f"batch: {', '.join(parts)} in {elapsed:.1f}s ({rate:.1f}/s, {tally.tokens:,} tokens{_cost(tally)}"
+        f"{f', {tally.retries} retries' if tally.retries else ''}) -> {output or '<stdout>'}"
     )
     diag.warn(text)
+
+
+def _cost(tally: Tally) -> str:
+    """`, $0.0123` when the price table priced the answers (`for N of M answers` when only some)."""
+    if not tally.priced:
+        return ""
+    from protoshift.cli.pricing import format_cost
+
+    some = f" for {tally.priced} of {tally.succeeded} answers" if tally.priced < tally.succeeded else ""
+    return f", {format_cost(tally.cost)}{some}"
 
 
 __all__ = ["RunOptions", "error_code", "run_batch"]

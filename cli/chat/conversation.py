@@ -132,7 +132,7 @@ class Conversation:
         self.messages.append({"role": "tool", "tool_call_id": call.get("id"), "content": text})
         return call
 
-    def add_user(self, text: str) -> list[dict[str, Any]]:
+    def add_user(self, text: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Append a user message. Tool calls left unanswered are answered `(not run ...)` first
         (the API refuses a conversation that skips them); returns those calls."""
         skipped = self.pending_tool_calls()
@@ -150,16 +150,18 @@ class Conversation:
     def begin_reply(self) -> None:
         self.reply_from = len(self.messages)
 
-    def add_reply(self, message: dict[str, Any], *, cut: bool = False) -> None:
-        """The assistant's answer. A cut one keeps only its text: half a tool call or a thinking
-        block without its signature cannot be sent back."""
+    def add_reply(self, message: dict[str, Any], *, cut: bool = False) -> dict[str, Any] | None:
+        """The assistant's answer, as kept (and sent back); None when nothing was kept. A cut one keeps
+        only its text: half a tool call or a thinking block without its signature cannot be sent back."""
         if cut:
             text = message.get("content") or ""
             if not text.strip():
-                return
+                return None
             message = {"role": "assistant", "content": text}
             self.cut.add(len(self.messages))
-        self.messages.append({k: v for k, v in message.items() if not (k == "refusal" and v is None)})
+        kept = {k: v for k, v in message.items() if not (k == "refusal" and v is None)}
+        self.messages.append(kept)
+        return kept
 
     def rewind_for_retry(self) -> bool:
         """Drop the last reply (or the trailing assistant turns of a loaded conversation) so the
@@ -274,6 +276,7 @@ COMMANDS: dict[str, str] = {
     "model": "NAME — ask another model from now on (no NAME: show the current one)",
     "system": "TEXT — set the system prompt (no TEXT: show it; `/system -`: remove it)",
     "think": "on|off — show or hide the model's reasoning",
+    "markdown": "on|off — render replies as markdown, or print them exactly as they come",
     "effort": "minimal|low|medium|high|off — reasoning_effort for the next requests",
     "retry": "send the last message again and replace the reply",
     "tool": "TEXT — answer the model's next pending tool call with TEXT",

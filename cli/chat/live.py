@@ -22,12 +22,12 @@ from typing import Any, Literal
 from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.segment import Segment
 from rich.spinner import Spinner
 from rich.text import Text
 
+from protoshift.cli.chat.markdown import Markdown
 from protoshift.cli.chat.render import compact_arguments
 
 Kind = Literal["reasoning", "content"]
@@ -81,9 +81,12 @@ class StreamView:
     """One reply on the terminal, as it streams. `start()`, then `reasoning()`/`content()` per delta,
     then `close()` (also after Ctrl-C or an error: what arrived is printed for good)."""
 
-    def __init__(self, console: Console, *, show_reasoning: bool = True, waiting: str = "waiting") -> None:
+    def __init__(
+        self, console: Console, *, show_reasoning: bool = True, waiting: str = "waiting", markdown: bool = True
+    ) -> None:
         self._console = console
         self._show_reasoning = show_reasoning
+        self._markdown = markdown  # False: the text exactly as it comes, line by line
         self._waiting = waiting
         self._live: Live | None = None
         self._kind: Kind | None = None
@@ -144,6 +147,10 @@ class StreamView:
         self._pending += text
         if "\n" not in self._pending:
             return
+        if not self._markdown:  # whole lines are printed for good as they come
+            done, _, self._pending = self._pending.rpartition("\n")
+            self._print(Text(done), soft_wrap=True)
+            return
         finished, pending = split_markdown(self._pending)
         if finished:
             self._print_markdown(finished)
@@ -171,7 +178,9 @@ class StreamView:
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, ""
-        if self._kind == "content" and pending.strip():
+        if self._kind == "content" and pending and not self._markdown:
+            self._print(Text(pending), soft_wrap=True)
+        elif self._kind == "content" and pending.strip():
             self._print_markdown(pending)
         elif self._kind == "reasoning" and pending:
             self._print(Text(pending, style="dim"))
@@ -185,11 +194,11 @@ class StreamView:
         self._print(_Lines(lines[skip:]))
         self._context = text
 
-    def _print(self, renderable: RenderableType) -> None:
+    def _print(self, renderable: RenderableType, *, soft_wrap: bool = False) -> None:
         if self._gap:
             self._console.print()
             self._gap = False
-        self._console.print(renderable)
+        self._console.print(renderable, soft_wrap=soft_wrap)  # soft_wrap: the terminal wraps, no line breaks added
         self._printed_any = True
 
     def _region(self) -> RenderableType:
@@ -204,6 +213,8 @@ class StreamView:
             renderable = Group(self._spinner_line("thinking" if kind == "reasoning" else self._waiting))
         elif kind == "reasoning":
             renderable = _Tail(Text(pending, style="dim"), self._console.height - 2)
+        elif not self._markdown:
+            renderable = _Tail(Text(pending), self._console.height - 2)
         else:
             renderable = _Tail(Markdown(pending), self._console.height - 2)
         if isinstance(renderable, Group):  # the spinner animates: never cached

@@ -1,37 +1,67 @@
 """`protoshift chat`: one OpenAI request in, one answer out, through a backend chain. On a
-terminal with nothing to send (or with -i), the interactive session (chat.session) instead."""
+terminal with nothing to send (or with -i), the interactive session (chat.session) instead.
+
+Every exchange goes to the log (cli.logs), unless --no-log or `log = false`: `-c`/`--cid` continue a
+logged conversation, here or in a session."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.chain import create_chain
 from protoshift.cli.chat.render import make_renderer
-from protoshift.cli.chat.request import FORMATS, ChatOptions, build_request
+from protoshift.cli.chat.request import FORMATS, ChatOptions, build_request, resolve_alias
 from protoshift.cli.exits import OK, InputError
 from protoshift.cli.io.console import Diagnostics, stdin_is_terminal, stdout_is_terminal
 from protoshift.cli.io.output import json_document, write_stdout
 from protoshift.cli.settings import Settings
 
+if TYPE_CHECKING:
+    from protoshift.cli.logs.recorder import ChatLog
+
 
 def run_chat(options: ChatOptions, settings: Settings, diag: Diagnostics) -> int:
     if options.format not in FORMATS:
         raise InputError(f"--format {options.format!r}: use one of {', '.join(FORMATS)}")
-    wants_session = options.interactive or (options.input is None and options.prompt is None and stdin_is_terminal())
+    settings.log = settings.log and options.log  # the flags win over `log` / `markdown` in the config
+    settings.markdown = settings.markdown and not options.raw
+    wants_session = options.interactive or (
+        options.input is None and options.prompt is None and not options.attachments and stdin_is_terminal()
+    )
     if wants_session:
         from protoshift.cli.chat.session import run_interactive
 
         return run_interactive(options, settings, diag)
     request = build_request(options, settings)
     if options.dry_run:
+        if options.continues:
+            request = _log(options, settings, diag, dry_run=True).history.continue_request(request, options.model)
+        resolve_alias(request, settings)
         return _dry_run(request, settings, diag)
     fmt = resolve_format(options.format, streaming=bool(request.get("stream")))
     if fmt in ("sse", "jsonl"):
         request["stream"] = True
-    return asyncio.run(_answer(request, fmt, settings, diag))
+    elif fmt == "text" and request.get("stream") and "stream_options" not in request:
+        request["stream_options"] = {"include_usage": True}  # the footer's token counts
+    log = _log(options, settings, diag)
+    try:
+        if options.continues:
+            request = log.history.continue_request(request, options.model)
+        resolve_alias(request, settings)
+        return asyncio.run(_answer(request, fmt, settings, diag, log))
+    finally:
+        log.close()
+
+
+def _log(options: ChatOptions, settings: Settings, diag: Diagnostics, *, dry_run: bool = False) -> ChatLog:
+    from protoshift.cli.logs.recorder import ChatLog
+
+    if dry_run:
+        settings.log = False  # a dry run sends nothing: there is no exchange to log
+    return ChatLog.open(options, settings, diag)
 
 
 def resolve_format(fmt: str, *, streaming: bool) -> str:
@@ -57,9 +87,11 @@ def _dry_run(request: dict[str, Any], settings: Settings, diag: Diagnostics) -> 
     return OK
 
 
-async def _answer(request: dict[str, Any], fmt: str, settings: Settings, diag: Diagnostics) -> int:
+async def _answer(request: dict[str, Any], fmt: str, settings: Settings, diag: Diagnostics, log: ChatLog) -> int:
     backend = create_chain(settings, diag)
-    renderer = make_renderer(fmt, diag, tty=stdout_is_terminal())
+    tty = stdout_is_terminal()
+    renderer = make_renderer(fmt, diag, tty=tty, markdown=settings.markdown, prices=log.prices)
+    exchange = log.exchange(request, settings.backend)
     started = time.monotonic()
     try:
         if request.get("stream"):
@@ -67,9 +99,14 @@ async def _answer(request: dict[str, Any], fmt: str, settings: Settings, diag: D
             async with contextlib.aclosing(backend.stream(request)) as chunks:
                 async for chunk in chunks:
                     renderer.chunk(chunk)
+                    exchange.chunk(chunk)
+            exchange.end()
         else:
-            renderer.completion(await backend.complete(request))
-    except BaseException:
+            completion = await backend.complete(request)
+            renderer.completion(completion)
+            exchange.end(completion)
+    except BaseException as exc:
+        exchange.fail(exc)
         renderer.abort()
         raise
     finally:

@@ -4,12 +4,51 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from protoshift.cli.io.console import Diagnostics, no_color
 from protoshift.cli.io.output import json_document, json_line, write_stdout
 from protoshift.translator.accumulate import ChunkAccumulator
 from protoshift.translator.sse import encode_chunk, encode_done
+
+if TYPE_CHECKING:
+    from protoshift.cli.pricing import PriceTable
+
+# Why an answer ended, said in one line when it was not done (exit 0 all the same: the answer is what
+# the provider gave). stop and tool_calls are an answer's normal ends.
+NORMAL_ENDS = (None, "stop", "tool_calls", "function_call")
+ENDINGS = {
+    "length": "the answer was cut at its token limit (finish_reason: length); --max-tokens N allows more",
+    "content_filter": "the model refused, or its answer was filtered (finish_reason: content_filter)",
+}
+
+
+def ending_note(finish_reason: Any) -> str | None:
+    """The line that says why an answer ended early; None when it ended as answers do."""
+    if finish_reason in NORMAL_ENDS:
+        return None
+    return ENDINGS.get(str(finish_reason), f"the answer ended early (finish_reason: {finish_reason})")
+
+
+def footer(completion: dict[str, Any], elapsed: float, *, cost: float | None = None, model: str = "?",
+           note: str | None = None) -> str:  # fmt: skip
+    """The dim line under an answer: model · tokens in / out (cached) · cost · time [· note]."""
+    from protoshift.cli.pricing import format_cost
+
+    usage = completion.get("usage") or {}
+    parts = [str(completion.get("model") or model)]
+    if usage:
+        tokens = f"{usage.get('prompt_tokens', 0)} in / {usage.get('completion_tokens', 0)} out"
+        details = usage.get("prompt_tokens_details")
+        if isinstance(details, dict) and details.get("cached_tokens"):
+            tokens += f" ({details['cached_tokens']} cached)"
+        parts.append(tokens)
+    if cost is not None:
+        parts.append(format_cost(cost))
+    parts.append(f"{elapsed:.1f}s")
+    if note:
+        parts.append(note)
+    return " · ".join(parts)
 
 
 class Renderer(Protocol):
@@ -19,14 +58,16 @@ class Renderer(Protocol):
     def finish(self, *, elapsed: float) -> None: ...
 
 
-def make_renderer(fmt: str, diag: Diagnostics, *, tty: bool) -> Renderer:
+def make_renderer(
+    fmt: str, diag: Diagnostics, *, tty: bool, markdown: bool = True, prices: PriceTable | None = None
+) -> Renderer:
     if fmt == "json":
         return JSONRenderer()
     if fmt == "sse":
         return SSERenderer()
     if fmt == "jsonl":
         return JSONLRenderer()
-    return TextRenderer(diag, tty=tty)
+    return TextRenderer(diag, tty=tty, markdown=markdown, prices=prices)
 
 
 class JSONRenderer:
@@ -82,11 +123,16 @@ class JSONLRenderer:
 
 
 class TextRenderer:
-    """The answer's text on stdout as it arrives; reasoning dimmed and usage on stderr for a person."""
+    """The answer's text on stdout as it arrives; reasoning dimmed and usage on stderr for a person.
+    A whole answer on a terminal is rendered as markdown, unless `markdown` is off (--raw)."""
 
-    def __init__(self, diag: Diagnostics, *, tty: bool) -> None:
+    def __init__(
+        self, diag: Diagnostics, *, tty: bool, markdown: bool = True, prices: PriceTable | None = None
+    ) -> None:
         self._diag = diag
         self._tty = tty
+        self._markdown = markdown
+        self._prices = prices
         self._stream = ChunkAccumulator()
         self._completion: dict[str, Any] | None = None
         self._ends_with_newline = True
@@ -98,10 +144,11 @@ class TextRenderer:
             delta = choice.get("delta") or {}
             if reasoning := delta.get("reasoning_content"):
                 self._reasoning(reasoning)
-            if content := delta.get("content"):
-                self._end_reasoning()
-                write_stdout(content.encode(), flush=True)
-                self._ends_with_newline = content.endswith("\n")
+            for text in (delta.get("content"), delta.get("refusal")):  # a refusal is the answer too
+                if text:
+                    self._end_reasoning()
+                    write_stdout(text.encode(), flush=True)
+                    self._ends_with_newline = text.endswith("\n")
 
     def completion(self, completion: dict[str, Any]) -> None:
         self._completion = completion
@@ -109,10 +156,11 @@ class TextRenderer:
         if message.get("reasoning_content"):
             self._reasoning(message["reasoning_content"])
             self._end_reasoning()
-        content = message.get("content") or ""
-        if self._tty and content:
+        content = message.get("content") or message.get("refusal") or ""
+        if self._tty and content and self._markdown:
             from rich.console import Console
-            from rich.markdown import Markdown
+
+            from protoshift.cli.chat.markdown import Markdown
 
             Console(no_color=no_color()).print(Markdown(content))
         elif content:
@@ -138,14 +186,11 @@ class TextRenderer:
             write_stdout(b"\n", flush=True)
             self._ends_with_newline = True
         if self._tty:
-            usage = completion.get("usage") or {}
-            parts = [completion.get("model") or "?"]
-            if usage:
-                parts.append(f"{usage.get('prompt_tokens', 0)} in / {usage.get('completion_tokens', 0)} out")
-            parts.append(f"{elapsed:.1f}s")
-            if choice.get("finish_reason") not in (None, "stop", "tool_calls"):
-                parts.append(f"finish: {choice['finish_reason']}")
-            self._dim(" · ".join(parts))
+            model = completion.get("model")
+            cost = self._prices.cost(model, completion.get("usage")) if self._prices is not None else None
+            self._dim(footer(completion, elapsed, cost=cost))
+        if (note := ending_note(choice.get("finish_reason"))) is not None:
+            self._diag.warn(note)
 
     def _line(self, text: str) -> None:
         if not self._ends_with_newline:

@@ -14,14 +14,14 @@ import contextlib
 import io
 import os
 import sys
+import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -40,7 +40,9 @@ from protoshift.cli.chat.conversation import (
     parse_command,
 )
 from protoshift.cli.chat.live import StreamView, tool_panel
-from protoshift.cli.chat.request import ChatOptions, build_request
+from protoshift.cli.chat.markdown import Markdown
+from protoshift.cli.chat.render import ending_note, footer
+from protoshift.cli.chat.request import ChatOptions, build_request, resolve_alias
 from protoshift.cli.exits import OK, CLIError, InputError, map_failure
 from protoshift.cli.io.console import Diagnostics, no_color
 from protoshift.cli.io.output import atomic_file, json_document
@@ -48,6 +50,7 @@ from protoshift.cli.settings import Settings
 from protoshift.translator.accumulate import ChunkAccumulator
 
 if TYPE_CHECKING:
+    from protoshift.cli.logs.recorder import ChatLog, Exchange
     from protoshift.cloud.backend import Backend
 
 HISTORY_LENGTH = 1000
@@ -67,14 +70,62 @@ def run_interactive(options: ChatOptions, settings: Settings, diag: Diagnostics)
     if options.dry_run:
         raise InputError("--dry-run sends nothing, so it cannot start a chat session", hint="drop -i or --dry-run")
     terminal = _open_terminal()  # first: without a terminal, reading a conversation is pointless
-    request = build_request(replace(options, stream=False), settings, empty_ok=True)
+    # -a without -p: the files go with the first message typed
+    held = options.attachments if options.prompt is None else []
+    request = build_request(replace(options, stream=False, attachments=[] if held else options.attachments),
+                            settings, empty_ok=True)  # fmt: skip
     source = options.input if options.input not in (None, "-") else "<stdin>"
     loaded = len(request["messages"]) - (options.prompt is not None) - (options.system is not None)
+    log = _open_log(options, settings, diag)
+    if options.continues:
+        request = log.history.continue_request(request, options.model)
+        loaded, source = len(log.history.messages), f"conversation {log.conversation}"
+    resolve_alias(request, settings)
     _attach_terminal(terminal)
     console = Console(highlight=False)
-    conversation = Conversation(request, settings.default_model(settings.backend), settings.model)
-    chat = InteractiveChat(conversation, settings, diag, console)
-    return chat.run(loaded_from=source if loaded > 0 else None)
+    override = options.model if options.continues else settings.model
+    conversation = Conversation(request, settings.default_model(settings.backend), override)
+    chat = InteractiveChat(conversation, settings, diag, console, log=log)
+    chat.held_parts = _held_parts(held)
+    try:
+        return chat.run(loaded_from=source if loaded > 0 else None)
+    finally:
+        log.close()
+
+
+def _open_log(options: ChatOptions, settings: Settings, diag: Diagnostics) -> ChatLog:
+    from protoshift.cli.logs.recorder import ChatLog
+
+    return ChatLog.open(options, settings, diag)
+
+
+def _held_parts(attachments: list[str]) -> list[dict[str, Any]]:
+    if not attachments:
+        return []
+    from protoshift.cli.chat.attachments import attachment_parts
+
+    return attachment_parts(attachments)
+
+
+@contextlib.contextmanager
+def keys_unechoed() -> Iterator[None]:
+    """While a reply streams in, keys are not echoed. An echo (`^C`, text typed ahead) lands after the
+    live region's last line, which rich pads to the full width: the cursor wraps to a line below the
+    region, so the region's clean-up misses its top line and the reply shows twice in the scrollback.
+    Keys typed ahead are not lost: readline reads (and shows) them at the next prompt."""
+    try:
+        fd = sys.stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (OSError, ValueError, termios.error):  # not a terminal: nothing is echoed anyway
+        yield
+        return
+    quiet = list(before)
+    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)  # lflag
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)  # TCSANOW: the keys typed ahead stay queued
 
 
 def _open_terminal() -> int | None:
@@ -180,19 +231,25 @@ class LineReader:
 
 
 class InteractiveChat:
-    def __init__(self, conversation: Conversation, settings: Settings, diag: Diagnostics, console: Console) -> None:
+    def __init__(
+        self, conversation: Conversation, settings: Settings, diag: Diagnostics, console: Console, *, log: ChatLog
+    ) -> None:
         self.conversation = conversation
         self.settings = settings
         self.diag = diag
         self.console = console
+        self.log = log
         self.usage = Usage()
         self.show_reasoning = True
+        self.markdown = settings.markdown
+        self.held_parts: list[dict[str, Any]] = []  # -a without -p: they go with the first message
         self.backend: Backend | None = None  # the chain lives as long as the session (set in run)
         self._handlers: dict[str, Callable[[Command, asyncio.Runner], bool]] = {
             "help": self._help,
             "model": self._model,
             "system": self._system,
             "think": self._think,
+            "markdown": self._markdown,
             "effort": self._effort,
             "retry": self._retry,
             "tool": self._tool,
@@ -232,7 +289,10 @@ class InteractiveChat:
         """One typed message or command. False: leave."""
         command = parse_command(text)
         if command is None:
-            skipped = self.conversation.add_user(message_text(text))
+            content: str | list[dict[str, Any]] = message_text(text)
+            if self.held_parts:
+                content, self.held_parts = [{"type": "text", "text": content}, *self.held_parts], []
+            skipped = self.conversation.add_user(content)
             if skipped:
                 self._note(f"{len(skipped)} tool call(s) left unanswered: sent {NOT_RUN!r} (answer with /tool TEXT)")
             self._turn(runner)
@@ -270,7 +330,7 @@ class InteractiveChat:
                 if message.get("reasoning_content") and self.show_reasoning:
                     self.console.print(Text(message["reasoning_content"], style="dim"))
                 if text:
-                    self.console.print(Markdown(text))
+                    self.console.print(Markdown(text) if self.markdown else Text(text))
                 panel = tool_panel(message.get("tool_calls") or ())
                 if panel is not None:
                     self.console.print(panel)
@@ -286,64 +346,86 @@ class InteractiveChat:
         conversation = self.conversation
         conversation.begin_reply()
         request = conversation.request_to_send()
-        view = StreamView(self.console, show_reasoning=self.show_reasoning, waiting=conversation.model)
+        exchange = self.log.exchange(request, self.settings.backend)
+        view = StreamView(
+            self.console, show_reasoning=self.show_reasoning, waiting=conversation.model, markdown=self.markdown
+        )
         accumulator = ChunkAccumulator()
         started = time.monotonic()
-        failure: CLIError | None = None
-        cut = False
+        failure: BaseException | None = None
         try:
-            try:
-                runner.run(self._stream(request, view, accumulator))
-            finally:
-                view.close()
-        except KeyboardInterrupt:
-            cut = True
+            with keys_unechoed():
+                try:
+                    runner.run(self._stream(request, view, accumulator, exchange))
+                finally:
+                    view.close()
+        except KeyboardInterrupt as exc:
+            failure = exc
         except Exception as exc:
-            failure = map_failure(exc)
-            if failure is None:
+            if map_failure(exc) is None:
+                exchange.fail(exc)
                 raise
+            failure = exc
         elapsed = time.monotonic() - started
+        if failure is None:
+            self._answered(accumulator, exchange, elapsed)
+        else:
+            self._cut_short(accumulator, exchange, failure, elapsed)
+
+    def _answered(self, accumulator: ChunkAccumulator, exchange: Exchange, elapsed: float) -> None:
         message = accumulator.message()
         completion = accumulator.completion()
-        if failure is None and not cut:
-            conversation.add_reply(message)
-            panel = tool_panel(message.get("tool_calls") or ())
-            if panel is not None:
-                self.console.print(panel)
-                self._dim("the model asked for a tool: answer with /tool TEXT (one per call), or just go on")
-            self.usage.add(accumulator.usage)
-            self._status(completion, elapsed)
-            return
+        exchange.end(completion, reply=self.conversation.add_reply(message))
+        panel = tool_panel(message.get("tool_calls") or ())
+        if panel is not None:
+            self.console.print(panel)
+            self._dim("the model asked for a tool: answer with /tool TEXT (one per call), or just go on")
+        self.usage.add(accumulator.usage)
+        self._status(completion, elapsed)
+        if (note := ending_note((completion.get("choices") or [{}])[0].get("finish_reason"))) is not None:
+            self._note(note)
+
+    def _cut_short(
+        self, accumulator: ChunkAccumulator, exchange: Exchange, failure: BaseException, elapsed: float
+    ) -> None:
+        """Ctrl-C or a failure: what arrived is kept (and logged, partial); the session goes on."""
+        message = accumulator.message()
         arrived = bool((message.get("content") or "").strip())
-        conversation.add_reply(message, cut=True)
+        exchange.fail(failure, reply=self.conversation.add_reply(message, cut=True))
         if accumulator.usage:
             self.usage.add(accumulator.usage)
-        if cut:
-            self._status(completion, elapsed, note="cut")
+        if isinstance(failure, KeyboardInterrupt):
+            self._status(accumulator.completion(), elapsed, note="cut")
             if arrived:
                 self._note("reply cut: what arrived stays in the conversation; /retry asks again")
             else:
                 self._note("reply cut before any text arrived; /retry sends your message again")
             return
-        assert failure is not None
+        mapped = map_failure(failure)
+        assert mapped is not None
         kept = "the partial reply is kept; " if arrived else ""
-        self._error(f"{failure.message} ({kept}/retry sends your message again)")
+        self._error(f"{mapped.message} ({kept}/retry sends your message again)")
 
-    async def _stream(self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator) -> None:
+    async def _stream(
+        self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator, exchange: Exchange
+    ) -> None:
         view.start()
         animation = asyncio.create_task(view.animate())
         try:
-            await self._receive(request, view, accumulator)
+            await self._receive(request, view, accumulator, exchange)
         finally:
             animation.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await animation
 
-    async def _receive(self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator) -> None:
+    async def _receive(
+        self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator, exchange: Exchange
+    ) -> None:
         assert self.backend is not None
         async with contextlib.aclosing(self.backend.stream(request)) as chunks:
             async for chunk in chunks:
                 accumulator.add(chunk)
+                exchange.chunk(chunk)
                 for choice in chunk.get("choices") or ():
                     if choice.get("index", 0) != 0:
                         continue
@@ -356,18 +438,9 @@ class InteractiveChat:
                         view.content(refusal)
 
     def _status(self, completion: dict[str, Any], elapsed: float, note: str | None = None) -> None:
-        """The dim line under each reply: model · tokens in/out · time."""
-        usage = completion.get("usage") or {}
-        parts = [str(completion.get("model") or self.conversation.model)]
-        if usage:
-            parts.append(f"{usage.get('prompt_tokens', 0)} in / {usage.get('completion_tokens', 0)} out")
-        parts.append(f"{elapsed:.1f}s")
-        finish = (completion.get("choices") or [{}])[0].get("finish_reason")
-        if note:
-            parts.append(note)
-        elif finish not in (None, "stop", "tool_calls"):
-            parts.append(f"finish: {finish}")
-        self._dim(" · ".join(parts))
+        """The dim line under each reply: model · tokens in/out (cached) · cost · time."""
+        cost = self.log.prices.cost(completion.get("model") or self.conversation.model, completion.get("usage"))
+        self._dim(footer(completion, elapsed, cost=cost, model=self.conversation.model, note=note))
 
     # -- commands --------------------------------------------------------------------------------
 
@@ -387,7 +460,11 @@ class InteractiveChat:
 
     def _model(self, command: Command, runner: asyncio.Runner) -> bool:
         if command.argument:
-            self.conversation.set_model(command.argument)
+            target = self.settings.aliases().resolve(command.argument)
+            if target is not None and target.backend not in (None, self.settings.backend):
+                raise InputError(f"/model {command.argument}: an alias of {target.backend}:{target.model}; "
+                                 f"start a session with -m {command.argument} for another backend")  # fmt: skip
+            self.conversation.set_model(target.model if target is not None else command.argument)
         self._dim(f"model: {self.conversation.model}")
         return True
 
@@ -408,6 +485,14 @@ class InteractiveChat:
             raise InputError("/think takes on or off")
         self.show_reasoning = (not self.show_reasoning) if not choice else choice == "on"
         self._dim(f"reasoning {'shown' if self.show_reasoning else 'hidden'}")
+        return True
+
+    def _markdown(self, command: Command, runner: asyncio.Runner) -> bool:
+        choice = command.argument.lower()
+        if choice not in ("", "on", "off"):
+            raise InputError("/markdown takes on or off")
+        self.markdown = (not self.markdown) if not choice else choice == "on"
+        self._dim("replies rendered as markdown" if self.markdown else "replies printed as they come (no markdown)")
         return True
 
     def _effort(self, command: Command, runner: asyncio.Runner) -> bool:
@@ -443,6 +528,7 @@ class InteractiveChat:
 
     def _clear(self, command: Command, runner: asyncio.Runner) -> bool:
         self.conversation.clear()
+        self.log.restart()
         self._dim("conversation cleared" + (" (the system prompt stays)" if self.conversation.system else ""))
         return True
 
@@ -468,6 +554,7 @@ class InteractiveChat:
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
         self.conversation.replace(load_request(data, str(path)))
+        self.log.restart()
         self._show_loaded(str(path))
         if self.conversation.needs_reply():
             self._dim("it ends with your message: /retry sends it")

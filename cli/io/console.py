@@ -17,6 +17,15 @@ class Diagnostics:
         self.verbose = verbose
         self._stream = stream
 
+    @classmethod
+    def checked(cls, *, quiet: bool = False, verbose: bool = False) -> Diagnostics:
+        """From the command line's -q and -v, which say opposite things: both at once is bad usage."""
+        if quiet and verbose:
+            from protoshift.cli.exits import InputError
+
+            raise InputError("-q (errors only) and -v (more detail) contradict each other", hint="choose one")
+        return cls(quiet=quiet, verbose=verbose)
+
     @property
     def stream(self) -> IO[str]:
         return self._stream or sys.stderr

@@ -9,9 +9,12 @@ numbers of any size, and recurses until it fails; nothing of that gets past here
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import select
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,6 +75,35 @@ class Source:
                     yield chunk
         except OSError as exc:
             raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
+
+
+def stdin_has_data(wait: float = 0.1) -> bool:
+    """Whether something was piped or redirected into stdin, without reading it (a pipe gives up one
+    byte, which is why this is asked only to refuse stdin). A pipe is waited on for `wait` seconds at
+    most: a writer that keeps it open and silent has piped nothing."""
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return False
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):  # an in-memory stdin (main() driven in-process)
+        return _buffered_stdin_has_data()
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode):  # `< file`: what is left past the current offset
+            return os.lseek(fd, 0, os.SEEK_CUR) < os.fstat(fd).st_size
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            ready, _, _ = select.select([fd], [], [], wait)
+            return bool(ready) and bool(os.read(fd, 1))
+    except (OSError, ValueError):
+        return False
+    return False  # /dev/null, a device
+
+
+def _buffered_stdin_has_data() -> bool:
+    try:
+        return bool(sys.stdin.buffer.read(1))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def resolve_sources(inputs: list[str] | None, *, suffixes: tuple[str, ...] = (".json",)) -> list[Source]:

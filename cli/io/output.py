@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -37,18 +38,40 @@ def write_stdout(data: bytes, *, flush: bool = False) -> None:
         out.flush()
 
 
+PRIVATE_MODE = 0o600  # files that may hold keys or private history: the config, the log, the line history
+
+
 @contextmanager
-def atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+def atomic_file(path: Path, *, private: bool = False) -> Iterator[IO[bytes]]:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a file.
+
+    The file gets the mode any program's output gets (0666 less the umask), or keeps the mode of
+    the file it replaces; `private` files (keys, history) are 0600 whatever was there."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp makes it 0600
     try:
         with os.fdopen(fd, "wb") as fh:
+            if not private:
+                os.fchmod(fh.fileno(), _mode_for(path))
             yield fh
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~umask()
+
+
+def umask() -> int:
+    """The process's umask (read by setting it, then setting it back: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def quiet_broken_pipe() -> None:

@@ -77,17 +77,13 @@ def converter(kind: str, run: TranslateRun) -> Callable[[Any, str], Any]:
 
 def translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:
     """OpenAI SSE in, Anthropic SSE out, each event written as soon as its chunk is read."""
+    from protoshift.cli.translate.sse_input import decoded_events
     from protoshift.translator.sse import JSONEventDecoder, SSEDataError
 
     decoder = JSONEventDecoder()
     translator = OpenAIStreamTranslator(model=run.options.model)
     try:
-        for data in source.iter_bytes():
-            for chunk in decoder.iter_feed(data):
-                for event in translator.feed(chunk):
-                    out.write(encode_anthropic_event(event))
-            out.flush()
-        for chunk in decoder.close():
+        for chunk in decoded_events(decoder, source, out):
             for event in translator.feed(chunk):
                 out.write(encode_anthropic_event(event))
         for event in translator.close():

@@ -21,6 +21,7 @@ class TranslateOptions:
     default_max_tokens: int | None = None
     model: str | None = None  # -m: replaces each request's model
     side: str = "openai"  # --from: the client's side; "anthropic" is the other direction (from_anthropic.py)
+    output: str | None = None  # -o FILE: the one input's output (- for stdout)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.inputs import Source, iter_jsonl, parse_json, resolve_sources
 from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
 from protoshift.cli.translate.options import TranslateOptions, TranslateRun
+from protoshift.cli.translate.sse_input import decoded_events
 from protoshift.translator import (
     IncompleteStreamError,
     RequestTranslation,
@@ -42,15 +43,11 @@ def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOption
         check_side(options.side)
     suffixes = (".jsonl",) if options.jsonl else ((".sse", ".txt") if kind == "stream" else (".json",))
     sources = resolve_sources(inputs, suffixes=suffixes)
-    if len(sources) > 1 and options.out_dir is None:
-        raise InputError(f"{len(sources)} inputs need --out-dir DIR (one output per input, same names)")
-    _refuse_name_clashes(sources, options.out_dir)
+    _check_outputs(sources, options)
     run = TranslateRun(options, diag)
     worst = OK
     for source in sources:
-        target = options.out_dir / source.path.name if options.out_dir and source.path else None
-        if options.out_dir and source.path is None:
-            target = options.out_dir / f"stdin.{'jsonl' if options.jsonl else 'json'}"
+        target = _target(source, options)
         try:
             code = _translate_source(kind, source, target, run)
         except _Reported:
@@ -67,6 +64,28 @@ def run_translate(kind: Kind, inputs: list[str] | None, options: TranslateOption
     if run.failed and worst == OK:
         worst = BAD_INPUT
     return worst
+
+
+def _check_outputs(sources: list[Source], options: TranslateOptions) -> None:
+    if options.output is not None and options.out_dir is not None:
+        raise InputError("-o FILE and -d DIR both say where to write: choose one")
+    if len(sources) > 1 and options.out_dir is None:
+        raise InputError(
+            f"{len(sources)} inputs need --out-dir DIR (-d: one output per input, same names)",
+            hint="-o FILE takes the output of one input",
+        )
+    _refuse_name_clashes(sources, options.out_dir)
+
+
+def _target(source: Source, options: TranslateOptions) -> Path | None:
+    """Where this input's output goes: a file, or None for stdout."""
+    if options.output is not None:
+        return None if options.output == "-" else Path(options.output)
+    if options.out_dir is None:
+        return None
+    if source.path is None:
+        return options.out_dir / f"stdin.{'jsonl' if options.jsonl else 'json'}"
+    return options.out_dir / source.path.name
 
 
 def _refuse_name_clashes(sources: list[Source], out_dir: Path | None) -> None:
@@ -192,12 +211,7 @@ def _translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:
     decoder = JSONEventDecoder(max_event_size=max_event_size())
     translator = StreamTranslator(include_usage=run.options.include_usage)
     try:
-        for data in source.iter_bytes():
-            for event in decoder.iter_feed(data):
-                for chunk in translator.feed(event):
-                    out.write(encode_chunk(chunk))
-            out.flush()
-        for event in decoder.close():
+        for event in decoded_events(decoder, source, out):
             for chunk in translator.feed(event):
                 out.write(encode_chunk(chunk))
         translator.close()

@@ -81,7 +81,7 @@ def test_a_line_with_a_lone_surrogate_is_refused_up_front_and_never_hangs_the_ru
     out = tmp_path / "out.jsonl"
     with FakeServer(_answer()) as server:
         done = subprocess.run(
-            [PROTOSHIFT, "batch", "run", str(source), "-o", str(out), "-c", "2"],
+            [PROTOSHIFT, "batch", "run", str(source), "-o", str(out), "-j", "2"],
             env={**cli_env, **_env(server)},
             capture_output=True,
             timeout=HANG_GUARD,
@@ -167,7 +167,7 @@ def test_a_full_disk_stops_the_run_with_a_message_and_resume_finishes_it(
     source, ids = _input(tmp_path, 30)
     out = tmp_path / "out.jsonl"
     with FakeServer(_answer()) as server:
-        args = [PROTOSHIFT, "batch", "run", str(source), "-o", str(out), "-c", "4"]
+        args = [PROTOSHIFT, "batch", "run", str(source), "-o", str(out), "-j", "4"]
         env = {**cli_env, **_env(server)}
         full = subprocess.run(args, env=env, capture_output=True, timeout=HANG_GUARD, preexec_fn=_file_size_limit(6000))
         assert full.returncode == 1, full.stderr.decode()
@@ -197,7 +197,7 @@ def test_the_first_ctrl_c_stops_the_run_says_how_far_it_got_and_resume_finishes_
         return _answer()(received) if _number(received) < fast else hung(received)
 
     with FakeServer(respond) as server:
-        args = [PROTOSHIFT, "batch", "run", str(source), "-o", str(out), "-c", "4"]
+        args = [PROTOSHIFT, "batch", "run", str(source), "-o", str(out), "-j", "4"]
         env = {**cli_env, **_env(server)}
         process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _wait_for(lambda: _lines_in(out) >= fast and len(server.requests) >= fast + 4, "the first answers")
@@ -210,7 +210,7 @@ def test_the_first_ctrl_c_stops_the_run_says_how_far_it_got_and_resume_finishes_
         assert len(_each_once(out, {f"r{n:03d}" for n in range(fast)})) == fast
 
     with FakeServer(_answer()) as server:
-        resumed = subprocess.run([*args[:-2], "-c", "4", "--resume"], env={**cli_env, **_env(server)},
+        resumed = subprocess.run([*args[:-2], "-j", "4", "--resume"], env={**cli_env, **_env(server)},
                                  capture_output=True, timeout=HANG_GUARD)  # fmt: skip
         assert len(server.requests) == 40 - fast
     assert resumed.returncode == 0, resumed.stderr.decode()
@@ -225,7 +225,7 @@ def test_a_second_run_on_the_same_output_is_refused(cli_env: dict[str, str], run
     source, ids = _input(tmp_path, 30)
     out = tmp_path / "out.jsonl"
     with FakeServer(_answer(delay=0.05)) as server:
-        args = ["batch", "run", str(source), "-o", str(out), "-c", "2"]
+        args = ["batch", "run", str(source), "-o", str(out), "-j", "2"]
         env = _env(server)
         first = subprocess.Popen([PROTOSHIFT, *args], env={**cli_env, **env}, stderr=subprocess.PIPE)
         _wait_for(lambda: _lines_in(out) >= 1, "the first run's first line")
@@ -263,7 +263,7 @@ def test_after_the_cooldown_the_workers_wait_for_the_probe_and_the_batch_goes_on
         state_dir.mkdir(parents=True)
         store = FileStore("anthropic", server.url, state_dir)
         store.path.write_text(json.dumps({"failures": 5, "opened_at": time.time() - 31, "probe_started": None}))
-        done = run_cli("batch", "run", str(source), "-o", str(out), "-c", "8", env=_env(server))
+        done = run_cli("batch", "run", str(source), "-o", str(out), "-j", "8", env=_env(server))
     assert done.returncode == 0, done.stderr.decode()
     lines = _each_once(out, ids)
     assert all(line["error"] is None for line in lines)

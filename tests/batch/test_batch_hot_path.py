@@ -53,7 +53,7 @@ def test_each_line_is_translated_once_and_sent_as_translated(
     source, out = write_jsonl(tmp_path / "in.jsonl", lines), tmp_path / "out.jsonl"
     with FakeServer(_echo) as server:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-        assert main(["batch", "run", str(source), "-o", str(out), "-c", "8"]) == 0
+        assert main(["batch", "run", str(source), "-o", str(out), "-j", "8"]) == 0
     assert calls[0] == len(lines)  # the check pass's translation is the one sent
     results = {line["custom_id"]: line for line in read_jsonl(out)}
     assert len(results) == len(lines)

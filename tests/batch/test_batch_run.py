@@ -107,7 +107,7 @@ def test_kill_9_then_resume_loses_nothing_and_repeats_nothing(cli_env: dict[str,
 
     with FakeServer(respond) as server:
         env = {**cli_env, **_env(server)}
-        args = [PROTOSHIFT, "batch", "run", str(source), "-o", str(out), "-c", "8"]
+        args = [PROTOSHIFT, "batch", "run", str(source), "-o", str(out), "-j", "8"]
         proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 30  # a bound on waiting, not on the program's speed
@@ -219,7 +219,7 @@ def test_a_refused_key_stops_the_run_and_resume_sends_the_rest(run_cli: Any, tmp
     source = write_jsonl(tmp_path / "in.jsonl", [batch_line(f"r{n}", f"q {n}") for n in range(50)])
     out = tmp_path / "out.jsonl"
     with FakeServer(lambda received: anthropic_error_reply(401, "authentication_error", "invalid x-api-key")) as server:
-        done = run_cli("batch", "run", str(source), "-o", str(out), "-c", "4", env=_env(server))
+        done = run_cli("batch", "run", str(source), "-o", str(out), "-j", "4", env=_env(server))
         sent = len(server.requests)
     assert done.returncode == 1
     stderr = done.stderr.decode()
@@ -232,7 +232,7 @@ def test_a_refused_key_stops_the_run_and_resume_sends_the_rest(run_cli: Any, tmp
     assert all("--resume" in line["error"]["message"] for line in stopped)
 
     with FakeServer(lambda received: anthropic_message_reply("fine")) as server:
-        resumed = run_cli("batch", "run", str(source), "-o", str(out), "-c", "4", "--resume", env=_env(server))
+        resumed = run_cli("batch", "run", str(source), "-o", str(out), "-j", "4", "--resume", env=_env(server))
         assert len(server.requests) == 50
     assert resumed.returncode == 0, resumed.stderr.decode()
     lines = read_jsonl(out)

@@ -20,10 +20,11 @@ RunCLI = Callable[..., subprocess.CompletedProcess[bytes]]
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    """A clean environment: no real keys, config and state in the test's own folders."""
+    """A clean environment: no real keys, config, state and the log in the test's own folders."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "PROTOSHIFT_"))}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # the log of exchanges
     env["NO_COLOR"] = "1"
     return env
 

@@ -69,8 +69,10 @@ def openai_chunks(stdout: bytes) -> tuple[list[dict[str, object]], bool]:
 # ---- translate request ----------------------------------------------------------------------
 
 
-def test_request_from_file_prints_a_valid_anthropic_body_and_notes_on_stderr(run_cli: RunCLI) -> None:
-    result = run_cli("translate", "request", str(EXAMPLES / "hello.json"))
+def test_request_from_file_prints_a_valid_anthropic_body_and_notes_on_stderr(run_cli: RunCLI, tmp_path: Path) -> None:
+    source = tmp_path / "hello.json"
+    source.write_text(json.dumps({**json.loads((EXAMPLES / "hello.json").read_text()), "seed": 42}))
+    result = run_cli("translate", "request", str(source))
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert_valid_anthropic_body(body)
@@ -156,14 +158,14 @@ def test_a_bad_file_among_several_is_reported_and_the_rest_are_written(run_cli: 
     good.write_text(json.dumps(HELLO))
     bad.write_text(json.dumps({"model": "x"}))
     out = tmp_path / "out"
-    result = run_cli("translate", "request", str(bad), str(good), "-o", str(out))
+    result = run_cli("translate", "request", str(bad), str(good), "-d", str(out))
     assert result.returncode == 2
     assert [p.name for p in out.iterdir()] == ["good.json"]
     assert f"{bad}: messages: is required" in result.stderr.decode()
 
 
 def test_jsonl_gives_one_line_per_input_line_and_goes_on_after_a_failure(run_cli: RunCLI) -> None:
-    source = (EXAMPLES / "requests.jsonl").read_bytes()
+    source = (EXAMPLES / "requests-bad.jsonl").read_bytes()
     result = run_cli("translate", "request", "--jsonl", input=source)
     assert result.returncode == 2
     lines = result.stdout.decode().splitlines()

@@ -25,6 +25,7 @@ def chat_env(tmp_path: Path) -> dict[str, str]:
     env.update(
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
         NO_COLOR="1",
         TERM="xterm-256color",
         LANG="C.UTF-8",

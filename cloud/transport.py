@@ -189,7 +189,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             content: bytes | None = request.content
         except httpx.RequestNotRead:
             content = await request.aread()
-        headers = request.headers.multi_items()
+        # As `headers.multi_items()` decodes them, less the property lookup per header.
+        encoding = request.headers.encoding
+        headers = [(key.decode(encoding), value.decode(encoding)) for key, value in request.headers.raw]
         if self._proxy_headers and request.url.scheme == "http":  # no tunnel: the proxy reads the request
             headers += self._proxy_headers.items()
         with _mapped_errors():

@@ -15,8 +15,8 @@ look like a fresh process to the CLI, at about a hundredth of the cost of starti
 
 Afterwards everything a run may change in the process is put back: the three descriptors and the
 `sys` streams (the interactive session replaces `sys.stdin`), the environment, argv, the working
-directory, signal handlers, the hooks, logging's root handlers, the `httpx._main` entry that `main`
-puts in `sys.modules`, rich's global console, and an event loop left set. Threads the run started
+directory, signal handlers, the collector's thresholds, the hooks, logging's root handlers, the
+`httpx._main` entry that `main` puts in `sys.modules`, rich's global console, and an event loop left set. Threads the run started
 and left running are joined, as the interpreter does at exit. So each run starts from the same state,
 whatever ran before it. (protoshift's own modules read no environment at import time: checked by
 tests/test_import_graph.py.)
@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import io
 import logging
 import os
@@ -133,6 +134,7 @@ def _as_a_process(argv: list[str], env: Mapping[str, str], stdin: int, stdout: i
     saved_argv, saved_env, saved_cwd = sys.argv, dict(os.environ), os.getcwd()
     saved_signals = {number: signal.getsignal(number) for number in _SIGNALS}
     saved_hooks = (sys.excepthook, sys.unraisablehook, threading.excepthook)
+    saved_gc = gc.get_threshold()  # `batch run` and `serve` tune the collector for their process
     saved_httpx_main = sys.modules.get("httpx._main", _ABSENT)
     root = logging.getLogger()
     saved_handlers = root.handlers[:]
@@ -189,6 +191,7 @@ def _as_a_process(argv: list[str], env: Mapping[str, str], stdin: int, stdout: i
                 signal.signal(number, handler)
         sys.excepthook, sys.unraisablehook, threading.excepthook = saved_hooks
         root.handlers = saved_handlers
+        gc.set_threshold(*saved_gc)
         if saved_httpx_main is _ABSENT:
             sys.modules.pop("httpx._main", None)
         else:

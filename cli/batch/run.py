@@ -56,6 +56,7 @@ from protoshift.cli.batch.progress import Progress, Tally
 from protoshift.cli.batch.spool import Translated, TranslationSpool
 from protoshift.cli.chain import create_chain
 from protoshift.cli.exits import BATCH_PARTIAL, INTERRUPTED, OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import json_line
 from protoshift.cli.settings import Settings
@@ -156,6 +157,7 @@ def _run_locked(
     if tally.total == 0:
         diag.warn(f"{where}: nothing left to do ({tally.skipped} requests already done)")
         return BATCH_PARTIAL if state.failed else OK
+    tune_for_throughput()
     ended = asyncio.run(_send_all(path, output, state.done, options.concurrency, settings, diag, tally, spool))
     if output is None and isinstance(ended.write_error, BrokenPipeError):
         raise BrokenPipeError  # `-o - | head`: the reader has what it wanted; a quiet end, as everywhere

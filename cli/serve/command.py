@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.serve.limits import (
     DEFAULT_BODY_TIMEOUT,
@@ -79,6 +80,7 @@ def run_serve(options: ServeOptions, settings: Settings, diag: Diagnostics) -> i
     )
     _on_sigterm()
     if options.workers == 1:
+        tune_for_throughput()
         app = build_gateway(options, keys, settings, diag, metrics_dir=None)
         server = uvicorn.Server(_config(uvicorn, app, options))
         server.run(sockets=[sock])
@@ -213,4 +215,5 @@ def worker_app() -> Any:
     diag = Diagnostics()
     with contextlib.suppress(OSError):
         sys.stdin.close()
+    tune_for_throughput()
     return build_gateway(options, state["keys"], settings, diag, Path(state["metrics_dir"]))

@@ -70,3 +70,24 @@ def test_plain_json_passes_and_the_first_problem_in_document_order_is_reported()
 def test_a_root_path_prefixes_every_path() -> None:
     assert json_problem({"x": float("nan")}, "$") == ("x", "NaN is not a JSON number")
     assert json_problem(float("nan"), "usage") == ("usage", "NaN is not a JSON number")
+
+
+def test_the_answer_is_the_same_from_deep_in_a_callers_stack() -> None:
+    """The fast check recurses (MAX_DEPTH frames at most); called with little stack left, it hands
+    over to the iterative walk instead of failing."""
+    import sys
+
+    deepest_fine = {"deep": nested(MAX_DEPTH - 1)}
+    too_deep = {"deep": nested(MAX_DEPTH)}
+    bad_deep_inside = {"deep": nested(MAX_DEPTH - 2, inner=["x\ud800"])}
+
+    def at_depth(frames_left: int) -> tuple[Any, ...]:
+        if frames_left > 0:
+            return at_depth(frames_left - 1)
+        return json_problem(deepest_fine), json_problem(too_deep), json_problem(bad_deep_inside)
+
+    shallow = at_depth(0)
+    assert shallow[0] is None and shallow[1] is not None and shallow[2] is not None
+    depth_now = len(__import__("inspect").stack(0))
+    near_the_limit = sys.getrecursionlimit() - depth_now - 60  # fewer frames left than MAX_DEPTH
+    assert at_depth(near_the_limit) == shallow

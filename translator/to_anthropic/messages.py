@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from protoshift.translator.checks import type_name, want_list, want_object, want_str
+from protoshift.translator.checks import check_json, is_plain_text, type_name, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.tables import (
     CALL_FUNCTION_KEYS,
@@ -53,6 +53,9 @@ _TEXT_PART_KEYS = PART_KEYS["text"]
 _PLAIN_ASSISTANT_KEYS = frozenset({"role", "content", "tool_calls", "name", "cache_control"})
 # Blocks that can carry a cache_control breakpoint (thinking blocks cannot).
 _CACHEABLE = frozenset({"text", "image", "document", "tool_use", "tool_result"})
+
+
+_MESSAGE_DEPTH = 2  # a message's depth in its request: request -> messages -> message
 
 
 class MessageConverter:
@@ -91,6 +94,7 @@ class MessageConverter:
                         and (role == "user" or (role == "assistant" and not self._open_calls))
                         and content
                         and not content.isspace()
+                        and is_plain_text(content)  # the rest of the message is known: check_json's one question
                     ):
                         self._seen_conversation = True
                         if role == "assistant":
@@ -108,6 +112,8 @@ class MessageConverter:
                         type(call_id) is str
                         and call_id
                         and type(content) is str
+                        and is_plain_text(content)
+                        and is_plain_text(call_id)
                         and (tool_use_id := self._ids.get(call_id, call_id)) in self._open_calls
                     ):
                         self._add_result(tool_use_id, content, f"messages[{i}]", "tool_call_id")
@@ -122,6 +128,7 @@ class MessageConverter:
     def _message(self, message: Any, path: str, i: int) -> None:
         """One message by the full rules; what cannot be translated is added to the problems."""
         try:
+            check_json(message, path, _MESSAGE_DEPTH)  # as translate_request checks the rest of the request
             msg = message if type(message) is dict else want_object(message, path)
             role = msg.get("role")
             known = MESSAGE_KEYS.get(role) if isinstance(role, str) else None

@@ -25,6 +25,7 @@ from typing import Any
 
 from protoshift.translator.checks import (
     check_json,
+    check_json_but,
     want_bool,
     want_int,
     want_list,
@@ -80,12 +81,17 @@ def translate_request(
     (`{"claude-x*": {"max_output": 8192, ...}}`, built for this call), or None for the built-in table.
     """
     req = want_object(request, "$")
-    check_json(req)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
+    # Lone surrogates, NaN, huge integers, deep nesting: refused with their path. The messages, most
+    # of a request, are checked one by one as they are converted (MessageConverter), in the same pass.
+    messages = req.get("messages")
+    if type(messages) is list:
+        check_json_but(req, "messages")
+    else:
+        check_json(req)
     ctx = Context.of_request(req.get("model"), DEFAULT_TABLE if models is None else _table(models))
     ctx.default_max_tokens = default_max_tokens
     body: dict[str, Any] = {"model": ctx.model, "max_tokens": 0, "system": []}
     try:
-        messages = req.get("messages")
         if messages is None:
             raise TranslationError("messages", "is required")
         if not want_list(messages, "messages"):

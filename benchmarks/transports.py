@@ -151,7 +151,7 @@ class RawAiohttp(Candidate):
         import aiohttp
 
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=concurrency), cookie_jar=aiohttp.DummyCookieJar(), trust_env=True
+            connector=aiohttp.TCPConnector(limit=concurrency), cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
         )
 
     async def post(self, url: str) -> bytes:

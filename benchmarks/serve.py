@@ -12,6 +12,8 @@ gateway's). Everything on 127.0.0.1.
   counted from when a request was due, so a stall is not hidden); p50 and p99 of the difference.
 - sustained: requests/s with 64 clients back to back, JSON and streaming, 1 and 2 workers.
 - memory: the gateway's RSS after a warm-up and after N more requests (default 100,000).
+- the floor: benchmarks.passthrough (uvicorn + aiohttp forwarding bytes, none of protoshift's work)
+  at the same rates: what the extra hop alone costs on this machine.
 
 Targets (issue 13, 2 cores): p50 added < 1 ms at 50 req/s; >= 5x LiteLLM proxy's sustained
 requests/s; memory flat over 100,000 requests.
@@ -271,6 +273,36 @@ def protoshift_serve(upstream_url: str, workers: int) -> Iterator[tuple[str, int
 
 
 @contextlib.contextmanager
+def passthrough(upstream_url: str) -> Iterator[str]:
+    """benchmarks.passthrough on uvicorn: the stack `serve` runs on, with none of protoshift's work."""
+    port = _free_port()
+    args = [sys.executable, "-m", "uvicorn", "benchmarks.passthrough:app", "--port", str(port)]
+    args += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(args, env={**os.environ, "UPSTREAM": upstream_url}, cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy_post(url, proc, seconds=30)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def _wait_healthy_post(url: str, proc: subprocess.Popen[Any], seconds: float) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited ({proc.returncode})")
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(urllib.request.Request(url + "/v1/chat/completions", data=b"{}"), timeout=2).close()
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url}: not answering after {seconds:g}s")
+
+
+@contextlib.contextmanager
 def litellm_proxy(upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
     port = _free_port()
     config = (
@@ -353,6 +385,7 @@ DIRECT = {
 }
 ANTHROPIC_HEADERS = {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
 LITELLM_KEY = "sk-bench-" + "0" * 32
+FLOOR = "bare uvicorn+aiohttp"  # benchmarks.passthrough: the hop, without protoshift's work
 
 
 @dataclass
@@ -371,6 +404,15 @@ def run(*, quick: bool = False, litellm: bool = True, memory_requests: int = 100
             figures.rate[f"direct@{rate}"] = load(
                 fake, "/v1/messages", DIRECT, ANTHROPIC_HEADERS, mode="rate", rate=rate, seconds=rate_seconds
             )
+        try:
+            with passthrough(fake) as url:
+                load(url, "/v1/chat/completions", CHAT, mode="clients", clients=8, seconds=1.0)  # warm-up
+                for rate in (50, 200):
+                    figures.rate[f"{FLOOR}@{rate}"] = load(
+                        url, "/v1/chat/completions", CHAT, mode="rate", rate=rate, seconds=rate_seconds
+                    )
+        except Exception as exc:
+            figures.errors[FLOOR] = f"{type(exc).__name__}: {exc}"
         for workers in (1, 2):
             with protoshift_serve(fake, workers) as (url, pid):
                 _measure(figures, f"protoshift {workers}w", url, rate_seconds, sustain_seconds, rates=workers == 1)
@@ -433,12 +475,18 @@ def text(figures: Figures) -> str:
     lines = ["serve: added latency (through the gateway minus straight to the fake), ms"]
     for rate in (50, 200):
         direct = figures.rate.get(f"direct@{rate}", {}).get("latency", {})
-        for name in ("protoshift 1w", "litellm 1w"):
+        for name in ("protoshift 1w", FLOOR, "litellm 1w"):
             through = figures.rate.get(f"{name}@{rate}", {}).get("latency")
             if through and direct:
                 added = {q: through[q] - direct[q] for q in ("p50", "p99")}
-                lines.append(f"  {rate:>3} req/s  {name:<14} p50 +{added['p50']:.2f}  p99 +{added['p99']:.2f}"
+                lines.append(f"  {rate:>3} req/s  {name:<24} p50 +{added['p50']:.2f}  p99 +{added['p99']:.2f}"
                              f"  (direct p50 {direct['p50']:.2f}, p99 {direct['p99']:.2f})")  # fmt: skip
+    ours, floor, direct = (figures.rate.get(f"{k}@50", {}).get("latency") for k in ("protoshift 1w", FLOOR, "direct"))
+    if ours and direct:
+        added = ours["p50"] - direct["p50"]
+        verdict = "MET" if added < 1.0 else "MISSED"
+        lines.append(f"  target p50 added < 1 ms at 50 req/s: +{added:.2f} ms {verdict}"
+                     + (f" (the bare stack alone: +{floor['p50'] - direct['p50']:.2f} ms)" if floor else ""))  # fmt: skip
     lines.append("serve: sustained requests/s, 64 clients back to back")
     for name, result in figures.sustained.items():
         errors = f", {result['errors']} errors" if result["errors"] else ""

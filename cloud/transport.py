@@ -155,6 +155,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl = httpx.create_ssl_context() if tls else True
         self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, yarl.URL] = {}  # a backend calls few URLs: parse each once
+        self._timeouts: dict[tuple[float | None, float | None, float | None], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         import aiohttp
@@ -169,6 +170,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         return self._session
 
+    def _timeout(self, pool: float | None, connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
+        """httpx's limits as aiohttp's, made once per set of values (a backend uses one or two)."""
+        key = (pool, connect, read)
+        made = self._timeouts.get(key)
+        if made is None:
+            import aiohttp
+
+            made = aiohttp.ClientTimeout(total=None, connect=pool, sock_connect=connect, sock_read=read)
+            if len(self._timeouts) < 16:
+                self._timeouts[key] = made
+        return made
+
     def _url(self, url: httpx.URL) -> yarl.URL:
         import yarl
 
@@ -181,7 +194,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return parsed
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        import aiohttp
 
         session = self._session or self._open()
         timeout: dict[str, Any] = request.extensions.get("timeout", {})
@@ -203,12 +215,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 proxy=self._proxy,
                 proxy_headers=self._proxy_headers,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=timeout.get("pool"),
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                ),
+                timeout=self._timeout(timeout.get("pool"), timeout.get("connect"), timeout.get("read")),
             )
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if response.reason:

@@ -4,9 +4,9 @@ The order of work:
 
 1. Check the whole input (batch.files.check_input): nothing is sent unless every line is good.
 2. `--resume`: read OUTPUT, cut a torn last line, skip the custom_ids already there.
-3. Stream the input again: a reader task feeds a bounded queue, `concurrency` workers send through
-   the backend chain (retries, breaker, fallback), and each answer or failure is appended to OUTPUT
-   as one line, one `write()`, the moment it is known.
+3. Stream the input again: `concurrency` workers take the lines one at a time from one shared
+   iterator over the input, send them through the backend chain (retries, breaker, fallback), and
+   append each answer or failure to OUTPUT as one line, one `write()`, the moment it is known.
 
 If the provider stops taking requests altogether (circuit open, key refused), the run stops
 sending and exits 1. Every line it did not finish still gets its output line, an error with the
@@ -21,17 +21,18 @@ Nothing stops the run halfway without a word, and nothing hangs it:
 - The first Ctrl-C stops the sending, gives the requests in flight `INTERRUPT_GRACE` seconds to
   finish (then cancels them: their lines are not written, `--resume` sends them again), says how
   many are done, and exits 130. A second Ctrl-C cancels at once.
-- The reader and the workers end by a marker the reader puts after its last line, never from a
-  `finally` (which, when the workers are gone, waits forever on a full queue).
+- The workers end when the input does (or the run halts): there is no queue between a reader and
+  them to fill up and wait on forever when they are gone. Taking the next line never awaits, so the
+  workers never read the input at once, and it is never all in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,6 @@ if TYPE_CHECKING:
     from protoshift.cloud.events import CloudEvent
 
 DEFAULT_CONCURRENCY = 16
-QUEUE_PER_WORKER = 2  # lines read ahead of the workers: the input is never all in memory
 # When a circuit is half-open, the first worker's request is the probe; the others wait for its
 # answer rather than fail and stop the run. Bounded: a probe's lease is 60 s (cloud.breaker), after
 # which a waiting worker becomes the probe itself.
@@ -236,7 +236,7 @@ def error_code(exc: BaseException) -> str:
 
 
 def _line_id() -> str:
-    return f"batch_req_{uuid.uuid4().hex[:24]}"
+    return f"batch_req_{os.urandom(12).hex()}"
 
 
 # (custom_id, the OpenAI request as it will be sent, or its Anthropic body as the check pass translated it)
@@ -254,8 +254,8 @@ class _Ended:
 
 
 class _Sender:
-    """One run's sending: a reader feeds a bounded queue from the input, `concurrency` workers send
-    through the backend chain, and each answer or failure is appended to OUTPUT as one line."""
+    """One run's sending: `concurrency` workers take the lines still to send from one iterator,
+    send them through the backend chain, and append each answer or failure to OUTPUT as one line."""
 
     def __init__(
         self,
@@ -290,15 +290,13 @@ class _Sender:
         elif event.kind != "note":  # notes were summed up by the check
             self.diag.warn(event.message)
 
-    async def read(self, queue: asyncio.Queue[Job | None], workers: int) -> None:
+    def pending(self) -> Iterator[Job]:
+        """The lines still to send, read as the workers take them; none once the run has halted."""
         for job in self.jobs():
             if self.halted:
-                break
+                return
             if job[0] not in self.done:
-                await queue.put(job)
-        # Not in a `finally`: when this task is cancelled, no worker is left to make room for these.
-        for _ in range(workers):
-            await queue.put(None)
+                yield job
 
     def jobs(self) -> Iterator[Job]:
         """Every request to send: from the spool (translated once, by the check pass), or the input."""
@@ -312,10 +310,11 @@ class _Sender:
                 continue
             yield item.custom_id, prepare_body(item.body, self.settings)
 
-    async def work(self, queue: asyncio.Queue[Job | None], backend: Backend) -> None:
-        while (job := await queue.get()) is not None:
-            if not self.halted:  # once halted, the queue is drained so the reader can finish
-                await self.send(job, backend)
+    async def work(self, jobs: Iterator[Job], backend: Backend) -> None:
+        """Send the next line from `jobs` (shared by every worker: `next()` never awaits, so no two
+        workers are in it at once) until there is none."""
+        for job in jobs:
+            await self.send(job, backend)
 
     async def send(self, job: Job, backend: Backend) -> None:
         from protoshift.cloud import BackendError
@@ -437,15 +436,14 @@ async def _send_all(
     backend = create_chain(settings, diag, on_event=sender.on_event, connections=concurrency, probe_wait=PROBE_WAIT)
     if isinstance(backend, AnthropicBackend):
         sender.spool = spool
-    queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=concurrency * QUEUE_PER_WORKER)
     tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside
 
     async def sending() -> None:
         try:
+            jobs = sender.pending()
             async with asyncio.TaskGroup() as group:
-                group.create_task(sender.read(queue, concurrency))
                 for _ in range(concurrency):
-                    group.create_task(sender.work(queue, backend))
+                    group.create_task(sender.work(jobs, backend))
         except ExceptionGroup as failed:  # the input became unreadable halfway: its one line, not a group
             first = failed.exceptions[0]
             if len(failed.exceptions) == 1 and isinstance(first, CLIError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +68,7 @@ class Exchange:
     """One request's bookkeeping, turned into its log line and metrics at the end."""
 
     route: str
-    id: str = field(default_factory=lambda: "req_" + uuid.uuid4().hex[:20])
+    id: str = field(default_factory=lambda: "req_" + os.urandom(10).hex())
     started: float = field(default_factory=time.perf_counter)
     status: int = 200
     model: str | None = None

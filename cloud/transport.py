@@ -194,7 +194,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return parsed
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-
         session = self._session or self._open()
         timeout: dict[str, Any] = request.extensions.get("timeout", {})
         try:

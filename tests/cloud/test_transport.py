@@ -283,3 +283,29 @@ def test_aiohttp_is_imported_by_the_first_call_not_before() -> None:
     """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False", "True"]
+
+
+def test_the_direct_lane_sends_what_an_httpx_request_would(tmp_path: Path) -> None:
+    """A backend on its own transport hands it the request's parts (`AiohttpTransport.send`); one
+    given a transport sends it `httpx.Request`s. On the wire the two are the same request."""
+    received: dict[str, Received] = {}
+
+    async def call(lane: str, url: str) -> None:
+        given = {} if lane == "direct" else {"transport": AiohttpTransport(tls=False)}
+        async with _backend(url, tmp_path, breaker=False, **given) as backend:
+            assert (backend._direct is not None) == (lane == "direct")
+            await backend.complete(REQUEST)
+
+    for lane in ("direct", "httpx.Request"):
+        with FakeServer(lambda r: anthropic_message_reply("hi")) as server:
+            asyncio.run(call(lane, server.url))
+        received[lane] = server.requests[0]
+
+    def wire(request: Received) -> tuple[str, str, dict[str, str], bytes]:
+        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() not in ("idempotency-key", "host")}
+        return request.method, request.path, headers, request.body
+
+    direct, via_object = received["direct"], received["httpx.Request"]
+    assert wire(direct) == wire(via_object)
+    assert direct.headers["idempotency-key"].startswith("protoshift-")
+    assert direct.headers["host"].startswith("127.0.0.1:")

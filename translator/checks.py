@@ -227,8 +227,9 @@ def _scalar_problem(item: Any) -> str | None:
 
 
 def printable(text: str) -> str:
-    """`text` as valid Unicode: a lone surrogate becomes the six characters `\\udXXX`, so a message
-    that quotes it (a key, a file name from the command line) can be printed and written as JSON."""
+    """`text` as valid Unicode: a lone surrogate becomes the six characters of its escape (`\\ud800`),
+    so a message that quotes it (a key, a file name from the command line) can be printed and written
+    as JSON."""
     if text.isascii():
         return text
     return text.encode("utf-8", "backslashreplace").decode()

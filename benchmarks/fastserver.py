@@ -27,18 +27,17 @@ import ssl
 import sys
 import time
 
-MESSAGE = json.dumps(
-    {
-        "id": "msg_bench01",
-        "type": "message",
-        "role": "assistant",
-        "model": "claude-bench",
-        "content": [{"type": "text", "text": "Hello from the benchmark server."}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": 12, "output_tokens": 7},
-    }
-).encode()
+MESSAGE_OBJECT = {
+    "id": "msg_bench01",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-bench",
+    "content": [{"type": "text", "text": "Hello from the benchmark server."}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 12, "output_tokens": 7},
+}
+MESSAGE = json.dumps(MESSAGE_OBJECT).encode()
 RESPONSE = (
     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_bench01\r\n"
     b"content-length: " + str(len(MESSAGE)).encode() + b"\r\n\r\n" + MESSAGE

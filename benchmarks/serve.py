@@ -37,21 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .fastserver import MESSAGE_OBJECT
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 # -- the fake upstream ------------------------------------------------------------------------------
 
-_MESSAGE = {
-    "id": "msg_bench01",
-    "type": "message",
-    "role": "assistant",
-    "model": "claude-bench",
-    "content": [{"type": "text", "text": "Hello from the benchmark server."}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 12, "output_tokens": 7},
-}
+_MESSAGE = MESSAGE_OBJECT  # the same answer as the batch benchmarks' fake
 
 
 def _sse_body(deltas: int = 20) -> bytes:

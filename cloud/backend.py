@@ -76,9 +76,12 @@ def openai_model(model_id: str, *, created: int = 0, owned_by: str) -> JSON:
     return {"id": model_id, "object": "model", "created": created, "owned_by": owned_by}
 
 
-def shape_request(request: Mapping[str, Any], *, model: str | None, stream: bool) -> JSON:
-    """The caller's OpenAI request as a backend sends it: its `model` override applied, and `stream`
-    (with `stream_options`) set or removed to match the call."""
+def shape_request(
+    request: Mapping[str, Any], *, model: str | None, stream: bool, stream_only: tuple[str, ...] = ("stream_options",)
+) -> JSON:
+    """The caller's request as a backend sends it: its `model` override applied, and `stream` set or
+    removed to match the call, with the fields that only go with a stream (`stream_only`: OpenAI's
+    `stream_options`; none for Anthropic's)."""
     shaped = dict(request)
     if model:
         shaped["model"] = model
@@ -86,5 +89,6 @@ def shape_request(request: Mapping[str, Any], *, model: str | None, stream: bool
         shaped["stream"] = True
     else:
         shaped.pop("stream", None)
-        shaped.pop("stream_options", None)
+        for key in stream_only:
+            shaped.pop(key, None)
     return shaped

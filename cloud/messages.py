@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from protoshift.cloud.backend import JSON
+from protoshift.cloud.backend import JSON, shape_request
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
 
 __all__ = [
@@ -45,14 +45,7 @@ def beta_header(betas: Iterable[str]) -> str | None:
 
 def message_body(body: Mapping[str, Any], *, model: str | None, stream: bool) -> JSON:
     """The caller's Anthropic request as a backend sends it: its `model` override applied, `stream` set or removed."""
-    shaped = dict(body)
-    if model:
-        shaped["model"] = model
-    if stream:
-        shaped["stream"] = True
-    else:
-        shaped.pop("stream", None)
-    return shaped
+    return shape_request(body, model=model, stream=stream, stream_only=())
 
 
 def token_count(answer: JSON, *, exact: bool) -> JSON:

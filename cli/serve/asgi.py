@@ -66,7 +66,9 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 
 async def send_response(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers or JSON_HEADERS})
+    """A whole answer, its length said (no chunked framing for the client to undo)."""
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": status, "headers": [*(headers or JSON_HEADERS), length]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -250,3 +251,16 @@ def test_log_bodies_puts_prompts_and_answers_in_the_log(gateway: GatewayFactory,
     assert entry["request"]["messages"][0]["content"] == "the question"
     assert entry["response"]["choices"][0]["message"]["content"] == "the answer"
     assert PROVIDER_KEY not in running.log_path.read_text()
+
+
+def test_a_json_answer_says_its_length(gateway: GatewayFactory, upstream: Any) -> None:
+    """A whole answer is sent with its content-length (no chunked framing), errors included."""
+    running = gateway.start(upstream(lambda r: anthropic_message_reply("hi")))
+    ok = httpx.post(
+        running.base_url + "/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    )
+    bad = httpx.post(running.base_url + "/chat/completions", json={"model": "m", "messages": []})
+    for answer in (ok, bad):
+        assert answer.headers["content-length"] == str(len(answer.content))
+        assert "transfer-encoding" not in answer.headers
+    assert ok.status_code == 200 and bad.status_code == 400

@@ -10,6 +10,9 @@ gateway's). Everything on 127.0.0.1.
 - added latency: the same chat, straight to the fake (as an Anthropic request) vs through the
   gateway (as an OpenAI request), at a fixed rate of 50 and 200 requests/s (open loop: latency is
   counted from when a request was due, so a stall is not hidden); p50 and p99 of the difference.
+  Direct, the floor and protoshift are measured in turns, in ROUNDS short rounds, and each figure
+  is the median of its rounds: on a shared VM the floor alone moves by a millisecond between
+  minutes, so figures taken minutes apart do not subtract.
 - sustained: requests/s with 64 clients back to back, JSON and streaming, 1 and 2 workers.
 - memory: the gateway's RSS after a warm-up and after N more requests (default 100,000).
 - the floor: benchmarks.passthrough (uvicorn + aiohttp forwarding bytes, none of protoshift's work)
@@ -28,6 +31,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -389,28 +393,28 @@ class Figures:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+RATES = (50, 200)
+_Target = tuple[str, str, dict[str, Any], dict[str, str] | None]  # base URL, path, body, headers
+ROUNDS = 4  # the rate measurements, taken in turns: what drifts on a shared machine drifts for all
+
+
 def run(*, quick: bool = False, litellm: bool = True, memory_requests: int = 100_000) -> Figures:
     figures = Figures()
     rate_seconds, sustain_seconds = (3.0, 3.0) if quick else (10.0, 8.0)
     with upstream() as fake:
-        for rate in (50, 200):
-            figures.rate[f"direct@{rate}"] = load(
-                fake, "/v1/messages", DIRECT, ANTHROPIC_HEADERS, mode="rate", rate=rate, seconds=rate_seconds
-            )
-        try:
-            with passthrough(fake) as url:
-                load(url, "/v1/chat/completions", CHAT, mode="clients", clients=8, seconds=1.0)  # warm-up
-                for rate in (50, 200):
-                    figures.rate[f"{FLOOR}@{rate}"] = load(
-                        url, "/v1/chat/completions", CHAT, mode="rate", rate=rate, seconds=rate_seconds
-                    )
-        except Exception as exc:
-            figures.errors[FLOOR] = f"{type(exc).__name__}: {exc}"
-        for workers in (1, 2):
-            with protoshift_serve(fake, workers) as (url, pid):
-                _measure(figures, f"protoshift {workers}w", url, rate_seconds, sustain_seconds, rates=workers == 1)
-                if workers == 1:
-                    _memory(figures, url, pid, 2_000 if quick else memory_requests)
+        with contextlib.ExitStack() as servers:
+            ours, pid = servers.enter_context(protoshift_serve(fake, 1))
+            targets: dict[str, _Target] = {"direct": (fake, "/v1/messages", DIRECT, ANTHROPIC_HEADERS)}
+            try:
+                targets[FLOOR] = (servers.enter_context(passthrough(fake)), "/v1/chat/completions", CHAT, None)
+            except Exception as exc:
+                figures.errors[FLOOR] = f"{type(exc).__name__}: {exc}"
+            targets["protoshift 1w"] = (ours, "/v1/chat/completions", CHAT, None)
+            _rates_in_turns(figures, targets, rate_seconds)
+            _measure(figures, "protoshift 1w", ours, rate_seconds, sustain_seconds, rates=False)
+            _memory(figures, ours, pid, 2_000 if quick else memory_requests)
+        with protoshift_serve(fake, 2) as (url, _):
+            _measure(figures, "protoshift 2w", url, rate_seconds, sustain_seconds, rates=False)
         if litellm:
             for workers in (1, 2):
                 try:
@@ -430,6 +434,26 @@ def run(*, quick: bool = False, litellm: bool = True, memory_requests: int = 100
     return figures
 
 
+def _rates_in_turns(figures: Figures, targets: dict[str, _Target], seconds: float) -> None:
+    """Straight to the fake, through the bare stack and through protoshift, at each rate, in turns
+    (ROUNDS rounds of `seconds / ROUNDS` each): each figure is the median of its rounds."""
+    for url, path, body, headers in targets.values():
+        if url != targets["direct"][0]:
+            load(url, path, body, headers, mode="clients", clients=8, seconds=1.0)  # warm-up
+    rounds: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(ROUNDS):
+        for rate in RATES:
+            for name, (url, path, body, headers) in targets.items():
+                result = load(url, path, body, headers, mode="rate", rate=rate, seconds=seconds / ROUNDS)
+                rounds.setdefault(f"{name}@{rate}", []).append(result)
+    for key, results in rounds.items():
+        figures.rate[key] = {
+            "latency": {q: statistics.median(r["latency"][q] for r in results) for q in ("p50", "p99")},
+            "rounds_p50": [r["latency"]["p50"] for r in results],
+            "errors": sum(r["errors"] for r in results),
+        }
+
+
 def _measure(
     figures: Figures,
     name: str,
@@ -443,7 +467,7 @@ def _measure(
     path = "/v1/chat/completions"
     load(url, path, CHAT, headers, mode="clients", clients=8, seconds=1.0)  # warm-up
     if rates:
-        for rate in (50, 200):
+        for rate in RATES:
             figures.rate[f"{name}@{rate}"] = load(
                 url, path, CHAT, headers, mode="rate", rate=rate, seconds=rate_seconds
             )
@@ -465,8 +489,11 @@ def _memory(figures: Figures, url: str, pid: int, requests: int) -> None:
 
 
 def text(figures: Figures) -> str:
-    lines = ["serve: added latency (through the gateway minus straight to the fake), ms"]
-    for rate in (50, 200):
+    lines = [
+        "serve: added latency (through the gateway minus straight to the fake), ms;"
+        f" direct, the bare stack and protoshift in turns, median of {ROUNDS} rounds each"
+    ]
+    for rate in RATES:
         direct = figures.rate.get(f"direct@{rate}", {}).get("latency", {})
         for name in ("protoshift 1w", FLOOR, "litellm 1w"):
             through = figures.rate.get(f"{name}@{rate}", {}).get("latency")

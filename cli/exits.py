@@ -1,4 +1,4 @@
-"""Exit codes (DESIGN.md), and the one table that turns an expected failure into what the user
+"""Exit codes (the README lists them), and the one table that turns an expected failure into what the user
 sees: an error line, a hint, an exit code. cloud/ and translator/ raise facts; only this module
 knows flags and exit codes."""
 

@@ -1,7 +1,7 @@
-"""The import graph of the three rooms, read from the source (every import: at the top, inside
-functions, under TYPE_CHECKING), checked against DESIGN.md:
+"""The import graph of the four rooms, read from the source (every import: at the top, inside
+functions, under TYPE_CHECKING), checked against docs/ARCHITECTURE.md:
 
-- imports flow one way, cli -> cloud -> translator: no room imports a room above it;
+- imports flow one way, cli -> gateway -> cloud -> translator: no room imports a room above it;
 - always `protoshift.<room>`: never a bare top-level `cli`, `cloud`, `translator`, nor a relative import;
 - no import cycle between modules;
 - translator does no I/O: no httpx, rich, typer, no module that talks to files, sockets, processes
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOMS = ("translator", "cloud", "cli")  # bottom to top: a room may import only the rooms before it
+ROOMS = ("translator", "cloud", "gateway", "cli")  # bottom to top: a room may import only the rooms before it
 LEVEL = {room: level for level, room in enumerate(ROOMS)}
 
 # Modules whose job is I/O: none of them belongs in the translator (data in, data out).
@@ -54,7 +54,7 @@ class Import:
 
 @cache
 def modules(root: Path = ROOT) -> dict[str, Path]:
-    """protoshift.<room>.<...> -> source file, for every module of the three rooms."""
+    """protoshift.<room>.<...> -> source file, for every module of the rooms."""
     found = {}
     for room in ROOMS:
         for path in sorted((root / room).rglob("*.py")):
@@ -221,7 +221,7 @@ def test_the_rooms_are_all_there() -> None:
 
 
 def test_no_room_imports_a_room_above_it() -> None:
-    assert upward_imports() == [], "imports flow cli -> cloud -> translator only:\n" + "\n".join(upward_imports())
+    assert upward_imports() == [], "imports flow cli -> gateway -> cloud -> translator only:\n" + "\n".join(upward_imports())
 
 
 def test_imports_name_protoshift_rooms_absolutely() -> None:

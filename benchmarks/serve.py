@@ -1,6 +1,8 @@
-"""What `protoshift serve` adds to a request, side by side with LiteLLM's proxy, on the same fake.
+"""What `protoshift serve` adds to a request, side by side with LiteLLM's proxy, on the same fake;
+with `--baseline REF`, beside another commit's `protoshift serve` in the same run (before and after).
 
     uv run --group bench python -m benchmarks.serve [--quick] [--no-litellm] [--requests-for-memory N]
+    uv run python -m benchmarks.serve --baseline main [--only-sustained] [--quick] [--workers 1] [--json PATH]
 
 Three processes besides this one: a zero-latency fake Anthropic (`--upstream`, raw asyncio: JSON,
 or 20 SSE events when the body asks for a stream), the gateway under test, and the load generator
@@ -10,13 +12,22 @@ gateway's). Everything on 127.0.0.1.
 - added latency: the same chat, straight to the fake (as an Anthropic request) vs through the
   gateway (as an OpenAI request), at a fixed rate of 50 and 200 requests/s (open loop: latency is
   counted from when a request was due, so a stall is not hidden); p50 and p99 of the difference.
-  Direct, the floor and protoshift are measured in turns, in ROUNDS short rounds, and each figure
+  Direct, the floor and protoshift are measured in turns, in short rounds (--rounds, 4), and each figure
   is the median of its rounds: on a shared VM the floor alone moves by a millisecond between
   minutes, so figures taken minutes apart do not subtract.
-- sustained: requests/s with 64 clients back to back, JSON and streaming, 1 and 2 workers.
+- sustained: requests/s with 64 clients back to back, JSON and streaming, 1 and 2 workers; the
+  gateways of one worker count in turns too, median of the rounds.
 - memory: the gateway's RSS after a warm-up and after N more requests (default 100,000).
 - the floor: benchmarks.passthrough (uvicorn + aiohttp forwarding bytes, none of protoshift's work)
   at the same rates: what the extra hop alone costs on this machine.
+- `--baseline REF` (a branch, tag or commit): REF is checked out in a throwaway `git worktree` in a
+  temporary directory, given its own venv there (`uv sync --frozen --no-dev`: about 2 s with uv's
+  cache warm) and removed at the end, Ctrl-C and SIGTERM included. Each side runs its own console
+  script from its own checkout with the flags its own `serve --help` lists; the fake, the load
+  generator and the requests are this process's, the same for both. The two gateways take their
+  turns in the same rounds (the order reversed every other round), and a table gives before,
+  after and after/before. `--only-sustained` measures requests/s alone (no rates, memory or
+  LiteLLM): a before/after comparison in about 1.5 minutes, 40 s with `--quick`.
 
 Targets (issue 13, 2 cores): p50 added < 1 ms at 50 req/s; >= 5x LiteLLM proxy's sustained
 requests/s; memory flat over 100,000 requests.
@@ -30,14 +41,15 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -218,17 +230,38 @@ def _run_load(spec: dict[str, Any]) -> None:
 def load(
     url: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None, **mode: Any
 ) -> dict[str, Any]:
-    """Run the load generator in its own process; its JSON result."""
+    """Run the load generator in its own process; its JSON result (a minute past its duration at most)."""
     host, port = url.removeprefix("http://").rsplit(":", 1)
     spec = {"host": host, "port": int(port), "path": path, "body": json.dumps(body), "headers": headers or {}, **mode}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.serve", "--load", json.dumps(spec)],
-        capture_output=True, text=True, cwd=ROOT, check=True,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.serve", "--load", json.dumps(spec)],
+            capture_output=True, text=True, cwd=ROOT, check=True, timeout=float(mode["seconds"]) + 60,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"the load generator against {url} did not finish ({mode})") from None
+    except subprocess.CalledProcessError as exc:
+        raise BenchError(f"the load generator against {url} failed: {_last_line(exc.stderr)}") from None
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 # -- the servers under test ---------------------------------------------------------------------------
+
+
+class BenchError(Exception):
+    """A figure that cannot be taken, said in one line."""
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(nothing on stderr)"
+
+
+def _quiet_env() -> dict[str, str]:
+    """The environment of a server the benchmark starts: no proxy (its traffic stays on 127.0.0.1), and
+    nothing that would make one side's interpreter import the other side's code."""
+    drop = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT"}
+    return {k: v for k, v in os.environ.items() if k.upper() not in drop and not k.lower().endswith("_proxy")}
 
 
 @contextlib.contextmanager
@@ -240,33 +273,157 @@ def upstream() -> Iterator[str]:
         assert proc.stdout is not None
         yield f"http://127.0.0.1:{int(proc.stdout.readline())}"
     finally:
-        proc.terminate()
-        proc.wait(10)
+        _stop(proc, 10)
+
+
+# Flags that keep the measurement on the gateway's own work, passed when the side's `serve --help`
+# lists them (the breaker is also off through PROTOSHIFT_BREAKER): a side without one runs its default.
+_TUNING: tuple[tuple[str, str | None], ...] = (
+    ("--max-retries", "0"),
+    ("--log", os.devnull),
+    ("--max-in-flight", "4096"),
+)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One checkout's `protoshift serve`: its own console script, run from its own checkout, with the
+    flags its own `serve --help` lists."""
+
+    key: str  # "protoshift" (this checkout) or "baseline": figures are "<key> 1w json", "<key> 1w@50", ...
+    label: str  # "this checkout (8d0da095ca05)", "main (0be6011a2b3c)"
+    script: Path
+    root: Path
+    options: frozenset[str]
+
+    @classmethod
+    def read(cls, key: str, label: str, script: Path, root: Path) -> Side:
+        if not script.exists():
+            raise BenchError(f"{label}: no console script at {script}")
+        try:
+            done = subprocess.run(
+                [str(script), "serve", "--help"],
+                capture_output=True, text=True, cwd=root, env={**_quiet_env(), "COLUMNS": "200"}, timeout=120, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{label}: `protoshift serve --help` did not answer in 120 s") from None
+        if done.returncode != 0:
+            raise BenchError(f"{label}: `protoshift serve --help` failed: {_last_line(done.stderr)}")
+        options = frozenset(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", done.stdout))
+        missing = {"--port", "--workers"} - options
+        if missing:
+            raise BenchError(f"{label}: `protoshift serve` has no {', '.join(sorted(missing))}")
+        return cls(key, label, script, root, options)
+
+    @property
+    def missing(self) -> list[str]:
+        return [flag for flag, _ in _TUNING if flag not in self.options]
+
+    def serve_args(self, port: int, workers: int) -> list[str]:
+        args = [str(self.script), "serve", "--port", str(port), "--workers", str(workers)]
+        if "--host" in self.options:
+            args += ["--host", "127.0.0.1"]
+        for flag, value in _TUNING:
+            if flag in self.options:
+                args += [flag] if value is None else [flag, value]
+        if "--no-breaker" in self.options:
+            args.append("--no-breaker")
+        return args
+
+
+def _base_python() -> str:
+    """The interpreter under the venv running this benchmark: the baseline's venv gets the same one."""
+    base: str = getattr(sys, "_base_executable", sys.executable)
+    return base
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"git {' '.join(args)}: {_last_line(done.stderr)}")
+    return done.stdout.strip()
+
+
+def this_checkout() -> Side:
+    """The checkout this benchmark runs from, with the console script of the venv running it."""
+    try:
+        label = f"this checkout ({_git('rev-parse', '--short=12', 'HEAD')}"
+        label += " + uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no") else ")"
+    except (BenchError, OSError):
+        label = "this checkout"
+    return Side.read("protoshift", label, VENV_BIN / "protoshift", ROOT)
 
 
 @contextlib.contextmanager
-def protoshift_serve(upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
+def baseline(ref: str, say: Callable[[str], None] | None = None) -> Iterator[Side]:
+    """REF in a throwaway worktree with its own venv (`uv sync --frozen --no-dev`), removed on the way out.
+
+    A temporary directory, not a cache: with uv's cache warm the venv takes about 2 s, a fresh tree
+    per run cannot be stale or half-made, and nothing is left under the checkout for ruff, mypy or
+    git to see. The worktree is registered in the repository's git dir while it lives (`git worktree
+    list` shows it); a run killed with SIGKILL leaves it there, and `git worktree prune` clears it."""
+    try:
+        sha = _git("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}")
+    except BenchError:
+        raise BenchError(f"--baseline {ref}: not a commit in {ROOT}") from None
+    uv = shutil.which("uv")
+    if uv is None:
+        raise BenchError("--baseline needs uv on PATH (the baseline's venv is made with `uv sync --frozen`)")
+    label = f"{ref} ({sha[:12]})" if not sha.startswith(ref) else sha[:12]
+    tmp = Path(tempfile.mkdtemp(prefix="protoshift-baseline-"))
+    tree = tmp / sha[:12]
+    try:
+        started = time.perf_counter()
+        _git("worktree", "add", "--detach", str(tree), sha)
+        try:
+            env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+            env["UV_PROJECT_ENVIRONMENT"] = str(tree / ".venv")
+            done = subprocess.run(
+                [uv, "sync", "--frozen", "--no-dev", "--python", _base_python()],
+                cwd=tree, env=env, capture_output=True, text=True, timeout=900, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise BenchError(f"{label}: uv sync --frozen failed: {_last_line(done.stderr)}")
+            side = Side.read("baseline", label, tree / ".venv" / "bin" / "protoshift", tree)
+            if say:
+                say(f"baseline {label}: worktree and venv in {tmp} ({time.perf_counter() - started:.1f} s)")
+            yield side
+        finally:
+            removed = subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+            if removed.returncode != 0 and tree.exists():
+                print(f"warning: git worktree remove {tree}: {_last_line(removed.stderr)}", file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def protoshift_serve(side: Side, upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """`protoshift serve` of `side`, in front of the fake, ready (it answered a chat with 200)."""
     env = {
-        **os.environ,
+        **_quiet_env(),
         "ANTHROPIC_BASE_URL": upstream_url,
         "ANTHROPIC_API_KEY": "bench-key",
         "PROTOSHIFT_BREAKER": "off",
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        env["XDG_STATE_HOME"] = tmp
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        for var in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+            env[var] = tmp
         env["PROTOSHIFT_CONFIG"] = str(Path(tmp) / "none.toml")
-        args = [str(VENV_BIN / "protoshift"), "serve", "--port", "0", "--workers", str(workers), "--max-retries", "0"]
-        args += ["--log", os.devnull, "--max-in-flight", "4096"]
-        proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        port = _free_port()
+        stderr = Path(tmp) / "stderr"
+        with stderr.open("w") as err:
+            proc = subprocess.Popen(
+                side.serve_args(port, workers), env=env, cwd=side.root, stdout=subprocess.DEVNULL, stderr=err
+            )
         try:
-            assert proc.stderr is not None
-            line = proc.stderr.readline()
-            match = re.search(r"on (http://[^ ]+)/v1 ", line)
-            assert match, line
-            yield match.group(1), proc.pid
+            url = f"http://127.0.0.1:{port}"
+            _wait_ready(url, proc, 60, f"{side.label} serve", stderr)
+            yield url, proc.pid
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+            _stop(proc, 30)
 
 
 @contextlib.contextmanager
@@ -275,28 +432,61 @@ def passthrough(upstream_url: str) -> Iterator[str]:
     port = _free_port()
     args = [sys.executable, "-m", "uvicorn", "benchmarks.passthrough:app", "--port", str(port)]
     args += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(args, env={**os.environ, "UPSTREAM": upstream_url}, cwd=ROOT, stderr=subprocess.DEVNULL)
+    env = {**_quiet_env(), "UPSTREAM": upstream_url}
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy_post(url, proc, seconds=30)
+        _wait_ready(url, proc, 30, FLOOR)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(20)
+        _stop(proc, 20)
 
 
-def _wait_healthy_post(url: str, proc: subprocess.Popen[Any], seconds: float) -> None:
+def _stop(proc: subprocess.Popen[Any], seconds: float) -> None:
+    children = _children(proc.pid)
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait(10)
+
+
+def _opener() -> Any:
     import urllib.request
 
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only, whatever *_PROXY says
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[Any], seconds: float, name: str, stderr: Path | None = None) -> None:
+    """Until a chat request through `url` answers 200: the whole way to the fake works."""
+    import urllib.error
+    import urllib.request
+
+    def tail() -> str:
+        return f": {_last_line(stderr.read_text(errors='replace'))}" if stderr and stderr.exists() else ""
+
+    request = urllib.request.Request(
+        url + PATH, data=json.dumps(CHAT).encode(), headers={"content-type": "application/json"}
+    )
+    opener = _opener()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited ({proc.returncode})")
-        with contextlib.suppress(OSError):
-            urllib.request.urlopen(urllib.request.Request(url + "/v1/chat/completions", data=b"{}"), timeout=2).close()
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url}: not answering after {seconds:g}s")
+            raise BenchError(f"{name}: the server exited ({proc.returncode}){tail()}")
+        try:
+            with opener.open(request, timeout=5) as answer:
+                answer.read()
+                return
+        except urllib.error.HTTPError as exc:
+            raise BenchError(f"{name}: a chat request answered {exc.code}: {exc.read()[:200]!r}") from None
+        except OSError:
+            time.sleep(0.1)
+    raise BenchError(f"{name}: not answering after {seconds:g}s{tail()}")
 
 
 @contextlib.contextmanager
@@ -311,7 +501,7 @@ def litellm_proxy(upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
         path = Path(tmp) / "litellm.yaml"
         path.write_text(config)
         env = {
-            **os.environ,
+            **_quiet_env(),
             "LITELLM_LOG": "ERROR",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "LITELLM_TELEMETRY": "False",
@@ -324,11 +514,7 @@ def litellm_proxy(upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
             _wait_healthy(url + "/health/liveliness", proc, seconds=120)
             yield url, proc.pid
         finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop(proc, 20)
 
 
 def _free_port() -> int:
@@ -341,16 +527,15 @@ def _free_port() -> int:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[Any], seconds: float) -> None:
-    import urllib.request
-
+    opener = _opener()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited ({proc.returncode})")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):
+            raise BenchError(f"{url}: the server exited ({proc.returncode})")
+        with contextlib.suppress(OSError), opener.open(url, timeout=2):
             return
         time.sleep(0.5)
-    raise RuntimeError(f"{url}: not healthy after {seconds:g}s")
+    raise BenchError(f"{url}: not healthy after {seconds:g}s")
 
 
 def rss_mb(pid: int) -> float:
@@ -374,7 +559,9 @@ def _children(pid: int) -> list[int]:
 
 # -- the run ------------------------------------------------------------------------------------------
 
+PATH = "/v1/chat/completions"
 CHAT = {"model": "bench", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 64}
+KINDS = (("json", CHAT), ("stream", {**CHAT, "stream": True}))
 DIRECT = {
     "model": "claude-bench",
     "messages": [{"role": "user", "content": [{"type": "text", "text": "Say hello."}]}],
@@ -389,64 +576,105 @@ FLOOR = "bare uvicorn+aiohttp"  # benchmarks.passthrough: the hop, without proto
 class Figures:
     rate: dict[str, dict[str, Any]] = field(default_factory=dict)  # "direct@50" -> result
     sustained: dict[str, dict[str, Any]] = field(default_factory=dict)  # "protoshift 1w json" -> result
-    memory: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, dict[str, float]] = field(default_factory=dict)  # "protoshift 1w" -> figures
     errors: dict[str, str] = field(default_factory=dict)
+    sides: dict[str, str] = field(default_factory=dict)  # "baseline" -> "main (0be6011)"
+    notes: list[str] = field(default_factory=list)
+    rounds: int = 0
 
 
 RATES = (50, 200)
 _Target = tuple[str, str, dict[str, Any], dict[str, str] | None]  # base URL, path, body, headers
-ROUNDS = 4  # the rate measurements, taken in turns: what drifts on a shared machine drifts for all
+ROUNDS = 4  # the rate and sustained measurements, taken in turns: what drifts on a shared machine drifts for all
+ROUND_SECONDS = {False: (2.5, 2.0), True: (0.75, 0.75)}  # quick -> (a rate's round, a sustained round)
 
 
-def run(*, quick: bool = False, litellm: bool = True, memory_requests: int = 100_000) -> Figures:
-    figures = Figures()
-    rate_seconds, sustain_seconds = (3.0, 3.0) if quick else (10.0, 8.0)
+def _say(message: str) -> None:
+    print(f"[serve {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run(
+    *,
+    quick: bool = False,
+    litellm: bool = True,
+    memory_requests: int = 100_000,
+    baseline: Side | None = None,
+    only_sustained: bool = False,
+    workers: tuple[int, ...] = (1, 2),
+    rounds: int = ROUNDS,
+    after: Side | None = None,
+) -> Figures:
+    """Every figure; with `baseline`, its gateway takes its turn beside this checkout's in every round."""
+    after = after or this_checkout()
+    sides = [side for side in (baseline, after) if side is not None]  # a turn's order (reversed every other round)
+    figures = Figures(sides={side.key: side.label for side in sides}, rounds=rounds)
+    for side in sides:
+        figures.notes += [f"{side.label}: `serve` has no {flag}, its default applies" for flag in side.missing]
+    rate_round, sustain_round = ROUND_SECONDS[quick]
     with upstream() as fake:
-        with contextlib.ExitStack() as servers:
-            ours, pid = servers.enter_context(protoshift_serve(fake, 1))
-            targets: dict[str, _Target] = {"direct": (fake, "/v1/messages", DIRECT, ANTHROPIC_HEADERS)}
-            try:
-                targets[FLOOR] = (servers.enter_context(passthrough(fake)), "/v1/chat/completions", CHAT, None)
-            except Exception as exc:
-                figures.errors[FLOOR] = f"{type(exc).__name__}: {exc}"
-            targets["protoshift 1w"] = (ours, "/v1/chat/completions", CHAT, None)
-            _rates_in_turns(figures, targets, rate_seconds)
-            _measure(figures, "protoshift 1w", ours, rate_seconds, sustain_seconds, rates=False)
-            _memory(figures, ours, pid, 2_000 if quick else memory_requests)
-        with protoshift_serve(fake, 2) as (url, _):
-            _measure(figures, "protoshift 2w", url, rate_seconds, sustain_seconds, rates=False)
-        if litellm:
-            for workers in (1, 2):
-                try:
-                    with litellm_proxy(fake, workers) as (url, _):
-                        headers = {"authorization": f"Bearer {LITELLM_KEY}"}
-                        _measure(
-                            figures,
-                            f"litellm {workers}w",
-                            url,
-                            rate_seconds,
-                            sustain_seconds,
-                            rates=workers == 1,
-                            headers=headers,
-                        )
-                except Exception as exc:  # a proxy that does not start is a figure we do not have, said so
-                    figures.errors[f"litellm {workers}w"] = f"{type(exc).__name__}: {exc}"
+        for count in workers:
+            with contextlib.ExitStack() as servers:
+                gateways = {
+                    f"{side.key} {count}w": servers.enter_context(protoshift_serve(side, fake, count)) for side in sides
+                }
+                first = count == 1 and not only_sustained
+                if first:
+                    targets: dict[str, _Target] = {"direct": (fake, "/v1/messages", DIRECT, ANTHROPIC_HEADERS)}
+                    try:
+                        targets[FLOOR] = (servers.enter_context(passthrough(fake)), PATH, CHAT, None)
+                    except BenchError as exc:
+                        figures.errors[FLOOR] = str(exc)
+                    targets.update({name: (url, PATH, CHAT, None) for name, (url, _) in gateways.items()})
+                    _say(f"added latency at {RATES} req/s, {rounds} rounds of {', '.join(targets)}")
+                    _rates_in_turns(figures, targets, rate_round, rounds)
+                _say(f"sustained, {count} worker{'s' * (count > 1)}: {rounds} rounds of {', '.join(gateways)}")
+                _sustained_in_turns(figures, {name: url for name, (url, _) in gateways.items()}, sustain_round, rounds)
+                if first:
+                    for name, (url, pid) in gateways.items():
+                        _say(f"memory of {name}")
+                        _memory(figures, name, url, pid, 2_000 if quick else memory_requests)
+        if litellm and not only_sustained:
+            for count in workers:
+                _litellm(figures, fake, count, rate_round * rounds, sustain_round, rounds)
     return figures
 
 
-def _rates_in_turns(figures: Figures, targets: dict[str, _Target], seconds: float) -> None:
-    """Straight to the fake, through the bare stack and through protoshift, at each rate, in turns
-    (ROUNDS rounds of `seconds / ROUNDS` each): each figure is the median of its rounds."""
+def _litellm(figures: Figures, fake: str, count: int, rate_seconds: float, sustain_round: float, rounds: int) -> None:
+    name = f"litellm {count}w"
+    try:
+        with litellm_proxy(fake, count) as (url, _):
+            _say(name)
+            headers = {"authorization": f"Bearer {LITELLM_KEY}"}
+            load(url, PATH, CHAT, headers, mode="clients", clients=8, seconds=1.0)  # warm-up
+            if count == 1:
+                for rate in RATES:
+                    figures.rate[f"{name}@{rate}"] = load(
+                        url, PATH, CHAT, headers, mode="rate", rate=rate, seconds=rate_seconds
+                    )
+            _sustained_in_turns(figures, {name: url}, sustain_round, rounds, headers)
+    except (BenchError, OSError) as exc:  # a proxy that does not start is a figure we do not have, said so
+        figures.errors[name] = str(exc)
+
+
+def _in_turn(names: list[str], turn: int) -> list[str]:
+    """The order of one round: reversed every other round, so no side is always first after a pause."""
+    return names if turn % 2 == 0 else names[::-1]
+
+
+def _rates_in_turns(figures: Figures, targets: dict[str, _Target], seconds: float, rounds: int) -> None:
+    """Straight to the fake, through the bare stack and through each gateway, at each rate, in turns
+    (`rounds` rounds of `seconds` each): each figure is the median of its rounds."""
     for url, path, body, headers in targets.values():
         if url != targets["direct"][0]:
             load(url, path, body, headers, mode="clients", clients=8, seconds=1.0)  # warm-up
-    rounds: dict[str, list[dict[str, Any]]] = {}
-    for _ in range(ROUNDS):
+    taken: dict[str, list[dict[str, Any]]] = {}
+    for turn in range(rounds):
         for rate in RATES:
-            for name, (url, path, body, headers) in targets.items():
-                result = load(url, path, body, headers, mode="rate", rate=rate, seconds=seconds / ROUNDS)
-                rounds.setdefault(f"{name}@{rate}", []).append(result)
-    for key, results in rounds.items():
+            for name in _in_turn(list(targets), turn):
+                url, path, body, headers = targets[name]
+                result = load(url, path, body, headers, mode="rate", rate=rate, seconds=seconds)
+                taken.setdefault(f"{name}@{rate}", []).append(result)
+    for key, results in taken.items():
         figures.rate[key] = {
             "latency": {q: statistics.median(r["latency"][q] for r in results) for q in ("p50", "p99")},
             "rounds_p50": [r["latency"]["p50"] for r in results],
@@ -454,83 +682,201 @@ def _rates_in_turns(figures: Figures, targets: dict[str, _Target], seconds: floa
         }
 
 
-def _measure(
-    figures: Figures,
-    name: str,
-    url: str,
-    rate_seconds: float,
-    sustain_seconds: float,
-    *,
-    rates: bool,
-    headers: dict[str, str] | None = None,
+def _sustained_in_turns(
+    figures: Figures, targets: dict[str, str], seconds: float, rounds: int, headers: dict[str, str] | None = None
 ) -> None:
-    path = "/v1/chat/completions"
-    load(url, path, CHAT, headers, mode="clients", clients=8, seconds=1.0)  # warm-up
-    if rates:
-        for rate in RATES:
-            figures.rate[f"{name}@{rate}"] = load(
-                url, path, CHAT, headers, mode="rate", rate=rate, seconds=rate_seconds
-            )
-    for kind, body in (("json", CHAT), ("stream", {**CHAT, "stream": True})):
-        figures.sustained[f"{name} {kind}"] = load(
-            url, path, body, headers, mode="clients", clients=64, seconds=sustain_seconds
-        )
+    """Each target's requests/s with 64 clients back to back, JSON then stream, the targets in turns
+    (`rounds` rounds of `seconds` each): each figure is the median of its rounds."""
+    for url in targets.values():
+        for _, body in KINDS:
+            load(url, PATH, body, headers, mode="clients", clients=8, seconds=0.5)  # warm-up
+    taken: dict[str, list[dict[str, Any]]] = {}
+    for turn in range(rounds):
+        for kind, body in KINDS:
+            for name in _in_turn(list(targets), turn):
+                result = load(targets[name], PATH, body, headers, mode="clients", clients=64, seconds=seconds)
+                taken.setdefault(f"{name} {kind}", []).append(result)
+    for key, results in taken.items():
+        figures.sustained[key] = {
+            "rps": statistics.median(r["rps"] for r in results),
+            "rounds_rps": [r["rps"] for r in results],
+            "requests": sum(r["requests"] for r in results),
+            "errors": sum(r["errors"] for r in results),
+        }
 
 
-def _memory(figures: Figures, url: str, pid: int, requests: int) -> None:
-    load(url, "/v1/chat/completions", CHAT, mode="clients", clients=64, seconds=2.0)
-    figures.memory["after warm-up MB"] = rss_mb(pid)
+def _memory(figures: Figures, name: str, url: str, pid: int, requests: int) -> None:
+    load(url, PATH, CHAT, mode="clients", clients=64, seconds=2.0)
+    memory = figures.memory[name] = {"after warm-up MB": rss_mb(pid)}
     done = 0
     while done < requests:
-        result = load(url, "/v1/chat/completions", CHAT, mode="clients", clients=64, seconds=5.0)
+        result = load(url, PATH, CHAT, mode="clients", clients=64, seconds=5.0)
+        if not result["requests"]:
+            raise BenchError(f"{name}: no request answered in 5 s while measuring memory")
         done += result["requests"]
-    figures.memory["requests"] = done
-    figures.memory[f"after {done:,} requests MB"] = rss_mb(pid)
+    memory["requests"] = done
+    memory[f"after {done:,} requests MB"] = rss_mb(pid)
+
+
+def _added(figures: Figures, name: str, rate: int) -> dict[str, float] | None:
+    direct = figures.rate.get(f"direct@{rate}", {}).get("latency")
+    through = figures.rate.get(f"{name}@{rate}", {}).get("latency")
+    if not (direct and through):
+        return None
+    return {q: through[q] - direct[q] for q in ("p50", "p99")}
+
+
+def comparison(figures: Figures) -> list[str]:
+    """Before (the baseline) and after (this checkout), measured in turns: one row per figure. A rate's
+    after/before is the median of the rounds' own ratios (each round's two figures were taken a few
+    seconds apart, so what the machine did meanwhile weighs on both); beside it, their range."""
+    before, after = figures.sides.get("baseline"), figures.sides.get("protoshift")
+    if not (before and after):
+        return []
+    rows: list[tuple[str, str, str, str, str]] = []
+    for rate in RATES:
+        b_added, a_added = _added(figures, "baseline 1w", rate), _added(figures, "protoshift 1w", rate)
+        if not (b_added or a_added):
+            continue
+        for q in ("p50", "p99"):
+            b = b_added[q] if b_added else None
+            a = a_added[q] if a_added else None
+            ratio = f"{a / b:.2f}" if a is not None and b is not None and b > 0 else "n/a"
+            errors = sum(
+                figures.rate.get(f"{key} 1w@{rate}", {}).get("errors", 0) for key in ("baseline", "protoshift")
+            )
+            rows.append((f"added {q} at {rate} req/s, ms", _ms(b), _ms(a), ratio,
+                         "lower is better" + (f"; {errors} errors" if errors else "")))  # fmt: skip
+    for count in (1, 2):
+        for kind in ("json", "stream"):
+            b_res = figures.sustained.get(f"baseline {count}w {kind}")
+            a_res = figures.sustained.get(f"protoshift {count}w {kind}")
+            if not (b_res and a_res):
+                continue
+            paired = [x / y for x, y in zip(a_res["rounds_rps"], b_res["rounds_rps"], strict=True) if y > 0]
+            ratio = f"{statistics.median(paired):.2f}" if paired else "n/a"
+            errors = b_res["errors"] + a_res["errors"]
+            note = f"rounds' ratios {min(paired):.2f}-{max(paired):.2f}" if paired else ""
+            rows.append((f"{'JSON' if kind == 'json' else kind} req/s, {count} worker{'s' * (count > 1)}",
+                         _rps(b_res["rps"]), _rps(a_res["rps"]), ratio,
+                         note + (f"; {errors} errors" if errors else "")))  # fmt: skip
+    heads = ("", f"before ({before.split(' (')[0]})", f"after ({after.split(' (')[0]})", "after/before", "")
+    widths = [max(len(row[i]) for row in [heads, *rows]) for i in range(4)]
+    lines = [
+        f"serve: before and after, in turns in the same rounds ({figures.rounds} rounds, the medians),"
+        " on the same fake upstream and load generator",
+        f"  before: {before}",
+        f"  after:  {after}",
+    ]
+    for row in [heads, *rows]:
+        cells = [row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:4], widths[1:], strict=True))]
+        lines.append(("  " + "  ".join(cells) + f"   {row[4]}").rstrip())
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def _rps(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _spread(result: dict[str, Any] | None) -> str:
+    if not result:
+        return "-"
+    rounds = result.get("rounds_rps") or [result["rps"]]
+    errors = f", {result['errors']} errors" if result.get("errors") else ""
+    return f"{min(rounds):,.0f}-{max(rounds):,.0f}{errors}"
+
+
+def _latency_text(figures: Figures) -> list[str]:
+    lines = [
+        "serve: added latency (through the gateway minus straight to the fake), ms;"
+        f" direct, the bare stack and the gateways in turns, median of {figures.rounds} rounds each"
+    ]
+    lines += [f"  {key}: {label}" for key, label in figures.sides.items()]
+    for rate in RATES:
+        direct = figures.rate.get(f"direct@{rate}", {}).get("latency", {})
+        for name in ("baseline 1w", "protoshift 1w", FLOOR, "litellm 1w"):
+            added = _added(figures, name, rate)
+            if added:
+                errors = figures.rate[f"{name}@{rate}"].get("errors")
+                lines.append(f"  {rate:>3} req/s  {name:<24} p50 {added['p50']:+.2f}  p99 {added['p99']:+.2f}"
+                             f"  (direct p50 {direct['p50']:.2f}, p99 {direct['p99']:.2f})"
+                             + (f", {errors} errors" if errors else ""))  # fmt: skip
+    ours, floor = _added(figures, "protoshift 1w", 50), _added(figures, FLOOR, 50)
+    if ours:
+        verdict = "MET" if ours["p50"] < 1.0 else "MISSED"
+        lines.append(f"  target p50 added < 1 ms at 50 req/s: {ours['p50']:+.2f} ms {verdict}"
+                     + (f" (the bare stack alone: {floor['p50']:+.2f} ms)" if floor else ""))  # fmt: skip
+    return lines if len(lines) > 1 + len(figures.sides) else []
 
 
 def text(figures: Figures) -> str:
-    lines = [
-        "serve: added latency (through the gateway minus straight to the fake), ms;"
-        f" direct, the bare stack and protoshift in turns, median of {ROUNDS} rounds each"
-    ]
-    for rate in RATES:
-        direct = figures.rate.get(f"direct@{rate}", {}).get("latency", {})
-        for name in ("protoshift 1w", FLOOR, "litellm 1w"):
-            through = figures.rate.get(f"{name}@{rate}", {}).get("latency")
-            if through and direct:
-                added = {q: through[q] - direct[q] for q in ("p50", "p99")}
-                lines.append(f"  {rate:>3} req/s  {name:<24} p50 +{added['p50']:.2f}  p99 +{added['p99']:.2f}"
-                             f"  (direct p50 {direct['p50']:.2f}, p99 {direct['p99']:.2f})")  # fmt: skip
-    ours, floor, direct = (figures.rate.get(f"{k}@50", {}).get("latency") for k in ("protoshift 1w", FLOOR, "direct"))
-    if ours and direct:
-        added = ours["p50"] - direct["p50"]
-        verdict = "MET" if added < 1.0 else "MISSED"
-        lines.append(f"  target p50 added < 1 ms at 50 req/s: +{added:.2f} ms {verdict}"
-                     + (f" (the bare stack alone: +{floor['p50'] - direct['p50']:.2f} ms)" if floor else ""))  # fmt: skip
-    lines.append("serve: sustained requests/s, 64 clients back to back")
+    lines = _latency_text(figures)
+    if figures.sustained:
+        lines.append("serve: sustained requests/s, 64 clients back to back (median of the rounds; min-max)")
     for name, result in figures.sustained.items():
-        errors = f", {result['errors']} errors" if result["errors"] else ""
-        lines.append(f"  {name:<24} {result['rps']:>8.0f}{errors}")
+        lines.append(f"  {name:<24} {result['rps']:>8.0f}   {_spread(result)}")
     for kind in ("json", "stream"):
-        ours, theirs = figures.sustained.get(f"protoshift 1w {kind}"), figures.sustained.get(f"litellm 1w {kind}")
-        if ours and theirs and theirs["rps"]:
+        mine, theirs = figures.sustained.get(f"protoshift 1w {kind}"), figures.sustained.get(f"litellm 1w {kind}")
+        if mine and theirs and theirs["rps"]:
             lines.append(
-                f"  {kind}: protoshift / LiteLLM proxy (1 worker each) = {ours['rps'] / theirs['rps']:.1f}x (target 5x)"
+                f"  {kind}: protoshift / LiteLLM proxy (1 worker each) = {mine['rps'] / theirs['rps']:.1f}x (target 5x)"
             )
-    if figures.memory:
+    for name, memory in figures.memory.items():
         lines.append(
-            "serve: memory of the gateway (1 worker) " + ", ".join(f"{k}: {v:,.1f}" for k, v in figures.memory.items())
+            f"serve: memory of {name}: " + ", ".join(f"{k} {v:,.1f}" for k, v in memory.items() if k != "requests")
         )
     for name, error in figures.errors.items():
         lines.append(f"  {name}: not measured ({error})")
-    return "\n".join(lines)
+    lines += [f"  note: {note}" for note in figures.notes]
+    table = comparison(figures)
+    return "\n".join([*lines, *(["", *table] if table else [])])
+
+
+def _workers(value: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(sorted({int(part) for part in value.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: worker counts, comma-separated (1 or 1,2)") from None
+    if not counts or counts[0] < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: worker counts are 1 or more")
+    return counts
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM ends the run like Ctrl-C: the servers stop and the baseline's worktree goes."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="rounds of 0.75 s instead of 2-2.5 s (noisier)")
+    parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM's proxy")
     parser.add_argument("--requests-for-memory", type=int, default=100_000)
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure REF's `protoshift serve` (a throwaway worktree and venv), in turns with this checkout's",
+    )
+    parser.add_argument(
+        "--only-sustained", action="store_true", help="requests/s alone: no latency rates, memory or LiteLLM"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        metavar="N",
+        help=f"rounds of turns per figure [{ROUNDS}]; time grows with N",
+    )
+    parser.add_argument("--workers", type=_workers, default=(1, 2), metavar="N[,N]", help="worker counts [1,2]")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH as JSON")
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -541,8 +887,38 @@ def main() -> None:
     if args.load:
         _run_load(json.loads(args.load))
         return
-    figures = run(quick=args.quick, litellm=not args.no_litellm, memory_requests=args.requests_for_memory)
+    _interrupt_on_sigterm()
+    started = time.perf_counter()
+    try:
+        with contextlib.ExitStack() as stack:
+            before = stack.enter_context(baseline(args.baseline, _say)) if args.baseline else None
+            figures = run(
+                quick=args.quick,
+                litellm=not args.no_litellm,
+                memory_requests=args.requests_for_memory,
+                baseline=before,
+                only_sustained=args.only_sustained,
+                workers=args.workers,
+                rounds=max(1, args.rounds),
+            )
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print(
+            "interrupted: servers stopped" + (", the baseline's worktree removed" * bool(args.baseline)),
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
+    if args.only_sustained or args.no_litellm:
+        figures.notes.append(
+            "LiteLLM's proxy: skipped (" + ("--only-sustained" if args.only_sustained else "--no-litellm") + ")"
+        )
     print(text(figures))
+    print(f"\nserve benchmark: {time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(asdict(figures), indent=2))
+        print(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":

@@ -21,14 +21,13 @@ from protoshift.translator import (
     DEFAULT_TABLE,
     ModelTable,
     RequestTranslation,
-    StreamTranslator,
     TranslationError,
-    translate_request,
-    translate_response,
+    anthropic_to_openai,
+    openai_to_anthropic,
 )
+from protoshift.translator.openai_to_anthropic.compat import adapt_to_rejected_parameter
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.tables import SAMPLING_FIELDS
-from protoshift.translator.to_anthropic.compat import adapt_to_rejected_parameter
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicBackend", "create_anthropic_backend"]
 
@@ -41,12 +40,12 @@ _MAX_MODEL_PAGES = 20  # 1,000 models a page: far more than any provider lists
 
 
 class _AnthropicEvents:
-    """Anthropic SSE events -> chat.completion.chunk dicts, through `StreamTranslator`."""
+    """Anthropic SSE events -> chat.completion.chunk dicts, through `anthropic_to_openai.Stream`."""
 
     __slots__ = ("_translator", "finished")
 
     def __init__(self, include_usage: bool) -> None:
-        self._translator = StreamTranslator(include_usage=include_usage)
+        self._translator = anthropic_to_openai.Stream(include_usage=include_usage)
         self.finished = False
 
     def feed(self, event: JSON) -> list[JSON]:
@@ -96,7 +95,7 @@ class AnthropicBackend(HTTPClient):
 
     def _translate(self, request: Mapping[str, Any], *, stream: bool) -> RequestTranslation:
         openai_request = shape_request(request, model=self.model, stream=stream)
-        translation = translate_request(
+        translation = openai_to_anthropic.request(
             openai_request, default_max_tokens=self.default_max_tokens, strict=self.strict, models=self.models
         )
         for note in translation.notes:
@@ -145,7 +144,7 @@ class AnthropicBackend(HTTPClient):
             except InvalidRequestError as exc:
                 body = self._adapted(exc, body if isinstance(body, dict) else json.loads(body), adaptations_left)
         try:
-            return translate_response(message)
+            return anthropic_to_openai.response(message)
         except TranslationError as exc:
             raise self._scrubbed(
                 ResponseFormatError(self.name, f"the provider sent an invalid message: {exc}")

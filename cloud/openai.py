@@ -18,10 +18,9 @@ from protoshift.translator import (
     DEFAULT_TABLE,
     ModelTable,
     OpenAIRequestTranslation,
-    OpenAIStreamTranslator,
     TranslationError,
-    translate_anthropic_request,
-    translate_openai_response,
+    anthropic_to_openai,
+    openai_to_anthropic,
 )
 from protoshift.translator.checks import check_json
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
@@ -159,8 +158,8 @@ class OpenAIBackend(HTTPClient):
     ) -> OpenAIRequestTranslation:
         """The OpenAI request for an Anthropic one (model override applied first: the table is read
         for the model the request goes to); lossy notes become `note` events."""
-        request = {**body, "model": self.model} if self.model else body
-        translation = translate_anthropic_request(
+        request = {**body, "model": self.model} if self.model else dict(body)  # the translator reads dicts
+        translation = anthropic_to_openai.request(
             request, strict=self.strict, models=self.models, default_max_tokens=default_max_tokens
         )
         for note in translation.notes:
@@ -173,7 +172,7 @@ class OpenAIBackend(HTTPClient):
         translation = self._from_anthropic(body)
         completion = await self.complete(translation.body)
         try:
-            return translate_openai_response(completion, model=translation.body["model"])
+            return openai_to_anthropic.response(completion, model=translation.body["model"])
         except TranslationError as exc:
             raise self._scrubbed(
                 ResponseFormatError(self.name, f"the answer cannot be an Anthropic message: {exc}")
@@ -182,7 +181,7 @@ class OpenAIBackend(HTTPClient):
     async def stream_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> AsyncGenerator[JSON, None]:
         """An Anthropic request streamed by the OpenAI-compatible model: Anthropic events as the chunks arrive."""
         translation = self._from_anthropic({**body, "stream": True})
-        translator = OpenAIStreamTranslator(model=translation.body["model"])
+        translator = openai_to_anthropic.Stream(model=translation.body["model"])
         async with aclosing(self.stream(translation.body)) as chunks:
             async for chunk in chunks:
                 for event in translator.feed(chunk):

@@ -33,7 +33,8 @@ from protoshift.cli.serve.openai_routes import model as openai_model_route
 from protoshift.cli.serve.openai_routes import model_list, read_request
 from protoshift.cli.serve.openai_routes import models as openai_models_route
 from protoshift.cloud.errors import ERROR_TYPE_STATUS, StreamInterruptedError
-from protoshift.translator import TranslationError, encode_anthropic_event
+from protoshift.translator import TranslationError
+from protoshift.translator.openai_to_anthropic import encode_event
 
 _WHAT = "an Anthropic Messages request"
 TOKEN_COUNT_HEADER = b"x-protoshift-token-count"
@@ -116,9 +117,7 @@ async def _stream(
         usage = _StreamUsage(gateway, exchange)
         usage.see(first)
         frames = _frames(gateway, exchange, events, usage)
-        await send_stream(
-            send, encode_anthropic_event(first), frames, _headers(exchange, b"text/event-stream; charset=utf-8")
-        )
+        await send_stream(send, encode_event(first), frames, _headers(exchange, b"text/event-stream; charset=utf-8"))
 
 
 class _StreamUsage:
@@ -153,7 +152,7 @@ async def _frames(
     try:
         async for event in events:
             usage.see(event)
-            yield encode_anthropic_event(event)
+            yield encode_event(event)
     except Exception as exc:
         failure = failure_for(exc)
         if failure is None:
@@ -163,7 +162,7 @@ async def _frames(
         event = anthropic_error_event(failure)
         if isinstance(exc, StreamInterruptedError) and exc.error_type in ERROR_TYPE_STATUS:
             event["error"] = {"type": exc.error_type, "message": failure.message}  # the provider's own type
-        yield encode_anthropic_event(event)
+        yield encode_event(event)
     finally:
         usage.count()
 

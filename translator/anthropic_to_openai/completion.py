@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
+from protoshift.translator.stamps import Stamps
 from protoshift.translator.tables import DEFAULT_FINISH_REASON, FINISH_REASONS
 
 _json_args = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode  # OpenAI's own spacing: {"a": 1}
 
 
-def completion_id(message_id: Any) -> str:
+def completion_id(message_id: Any, stamps: Stamps) -> str:
     """`msg_X` -> `chatcmpl-X`: the same message always gives the same completion id."""
     if isinstance(message_id, str) and message_id:
         return "chatcmpl-" + (message_id[4:] if message_id.startswith("msg_") else message_id)
-    return "chatcmpl-" + uuid.uuid4().hex
+    return stamps.id("chatcmpl-")
 
 
 def finish_reason(stop_reason: Any) -> str:

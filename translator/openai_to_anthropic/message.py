@@ -3,22 +3,22 @@ the stop reason, usage, tool-call ids."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from protoshift.translator.stamps import Stamps
 from protoshift.translator.tables import DEFAULT_STOP_REASON, STOP_REASONS
 
 
-def message_id(completion_id: Any) -> str:
+def message_id(completion_id: Any, stamps: Stamps) -> str:
     """`chatcmpl-X` -> `msg_X` (the inverse of `completion_id`): one completion always gives the same id."""
     if isinstance(completion_id, str) and completion_id:
         return "msg_" + (completion_id[9:] if completion_id.startswith("chatcmpl-") else completion_id)
-    return "msg_" + uuid.uuid4().hex
+    return stamps.id("msg_")
 
 
-def tool_use_id() -> str:
+def tool_use_id(stamps: Stamps) -> str:
     """An id for a tool call the provider gave none."""
-    return "toolu_" + uuid.uuid4().hex[:24]
+    return stamps.id("toolu_", 24)
 
 
 def stop_reason(finish_reason: Any, *, tool_calls: bool = False) -> str:

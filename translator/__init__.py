@@ -15,8 +15,9 @@ Data in, data out: no I/O, no HTTP, no terminal. One module per direction, each 
 A refused request raises TranslationError; its `problems` lists every problem, each with its JSON path.
 `ModelTable` / `DEFAULT_TABLE`: what each model accepts (translator/models.py), extendable. `Stamps`:
 where the ids and the clock of an answer come from (`Stamps.fixed()` for reproducible output).
-Beside them: `translator.sse` (the incremental SSE decoder and the encoders), `translator.wire`
-(the names of the wire shapes).
+Beside them: `translator.sse` (the incremental SSE decoder and the encoders), `translator.usage`
+(usage objects both ways, and the token counts of either), `translator.wire` (the names of the wire
+shapes and of the APIs).
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ from protoshift.cli.serve.openai_routes import models as openai_models_route
 from protoshift.cloud.errors import ERROR_TYPE_STATUS, StreamInterruptedError
 from protoshift.translator import TranslationError
 from protoshift.translator.openai_to_anthropic import encode_event
+from protoshift.translator.usage import token_counts
+from protoshift.translator.wire import MESSAGES
 
 _WHAT = "an Anthropic Messages request"
 TOKEN_COUNT_HEADER = b"x-protoshift-token-count"
@@ -186,14 +188,8 @@ def _upstream_time(gateway: Gateway, exchange: Exchange, began: float) -> None:
 
 def _openai_usage(usage: Any) -> dict[str, int]:
     """Anthropic usage as the metrics count it (prompt = input + cache reads + cache writes)."""
-    u = usage if isinstance(usage, dict) else {}
-
-    def count(key: str) -> int:
-        value = u.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    prompt = count("input_tokens") + count("cache_read_input_tokens") + count("cache_creation_input_tokens")
-    return {"prompt_tokens": prompt, "completion_tokens": count("output_tokens")}
+    tokens_in, tokens_out = token_counts(MESSAGES, usage)
+    return {"prompt_tokens": tokens_in, "completion_tokens": tokens_out}
 
 
 def _headers(exchange: Exchange, content_type: bytes) -> list[tuple[bytes, bytes]]:

@@ -9,13 +9,13 @@ from protoshift.translator.anthropic_to_openai.completion import (
     citation_annotations,
     completion_id,
     finish_reason,
-    openai_usage,
     refusal_explanation,
     tool_arguments,
 )
 from protoshift.translator.checks import check_json, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.usage import messages_usage_to_chat
 from protoshift.translator.wire import ChatCompletion, Message
 
 
@@ -60,7 +60,7 @@ def response(message: Message, *, stamps: Stamps = DEFAULT_STAMPS) -> ChatComple
                 "finish_reason": finish_reason(msg.get("stop_reason")),
             }
         ],
-        "usage": openai_usage(msg.get("usage")),
+        "usage": messages_usage_to_chat(msg.get("usage")),
     }
 
 

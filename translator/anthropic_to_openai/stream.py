@@ -9,13 +9,13 @@ from protoshift.translator.anthropic_to_openai.completion import (
     citation_annotations,
     completion_id,
     finish_reason,
-    openai_usage,
     refusal_explanation,
     tool_arguments,
 )
 from protoshift.translator.checks import check_json, type_name, want_int, want_object, want_str
 from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.usage import messages_usage_to_chat
 from protoshift.translator.wire import ChatChunk, MessageEvent
 
 # What a content block index stands for while its deltas arrive.
@@ -296,7 +296,7 @@ class Stream:
                     "created": self._created,
                     "model": self._model,
                     "choices": [],
-                    "usage": openai_usage(self._usage),
+                    "usage": messages_usage_to_chat(self._usage),
                 }
             )
         return chunks

@@ -6,8 +6,9 @@ from typing import Any
 
 from protoshift.translator.checks import type_name, want_list, want_object
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.openai_to_anthropic.message import anthropic_usage, message_id, stop_reason, tool_use_id
+from protoshift.translator.openai_to_anthropic.message import message_id, stop_reason, tool_use_id
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.usage import chat_usage_to_messages
 from protoshift.translator.wire import ChatCompletion, Message
 
 
@@ -60,7 +61,7 @@ def response(chat_completion: ChatCompletion, *, model: str | None = None, stamp
         "content": content,
         "stop_reason": reason,
         "stop_sequence": None,
-        "usage": anthropic_usage(data.get("usage")),
+        "usage": chat_usage_to_messages(data.get("usage")),
     }
 
 

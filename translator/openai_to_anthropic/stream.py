@@ -28,8 +28,9 @@ from collections.abc import Callable
 from typing import Any
 
 from protoshift.translator.errors import IncompleteStreamError
-from protoshift.translator.openai_to_anthropic.message import anthropic_usage, message_id, stop_reason, tool_use_id
+from protoshift.translator.openai_to_anthropic.message import message_id, stop_reason, tool_use_id
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.usage import chat_usage_to_messages
 from protoshift.translator.wire import ChatChunk, Message, MessageEvent
 
 _TEXT, _THINKING, _TOOL = 0, 1, 2
@@ -371,7 +372,7 @@ class Stream:
         model = chunk.get("model")
         if isinstance(model, str) and model:
             self._model = model
-        usage = anthropic_usage(chunk.get("usage"))
+        usage = chat_usage_to_messages(chunk.get("usage"))
         usage["output_tokens"] = 0
         message: Message = {
             "id": self._id,
@@ -392,7 +393,7 @@ class Stream:
             self._start({}, out)
         if not self._finished:
             self._finish_blocks(out)
-        usage = anthropic_usage(self._usage)
+        usage = chat_usage_to_messages(self._usage)
         if self._usage is None:
             usage = {"output_tokens": 0}  # the provider said nothing: no counts to overwrite message_start's
         reason = "refusal" if self._refusal else stop_reason(self._finish, tool_calls=self._tool_used)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote
 
-from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
+from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import InvalidRequestError, ResponseFormatError
 from protoshift.cloud.kinds import BACKENDS
@@ -25,6 +23,7 @@ from protoshift.translator import (
     anthropic_to_openai,
     openai_to_anthropic,
 )
+from protoshift.translator.model_objects import ModelInfo
 from protoshift.translator.openai_to_anthropic.compat import adapt_to_rejected_parameter
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.tables import SAMPLING_FIELDS
@@ -183,7 +182,7 @@ class AnthropicBackend(HTTPClient):
             if not isinstance(data, list):
                 raise self._scrubbed(ResponseFormatError(self.name, "the model list has no data array"))
             models.extend(
-                _openai_model(entry) for entry in data if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+                info.to_chat() for entry in data if (info := ModelInfo.from_messages(entry, owned_by="anthropic"))
             )
             last = page.get("last_id")
             if not page.get("has_more") or not isinstance(last, str) or not data:
@@ -242,16 +241,6 @@ class AnthropicBackend(HTTPClient):
         for note in adapted.notes:
             self._emit("note", f"{note} ({error.message})")
         return adapted.body
-
-
-def _openai_model(entry: JSON) -> JSON:
-    """An Anthropic model object (`{"type": "model", "id", "display_name", "created_at"}`) as OpenAI's."""
-    created = 0
-    raw = entry.get("created_at")
-    if isinstance(raw, str):
-        with contextlib.suppress(ValueError):
-            created = int(datetime.datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp())
-    return openai_model(entry["id"], created=created, owned_by="anthropic")
 
 
 def _model_of(body: JSON) -> str | None:

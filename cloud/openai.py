@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
+from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import ResponseFormatError
 from protoshift.cloud.kinds import BACKENDS
@@ -25,6 +25,7 @@ from protoshift.translator import (
 from protoshift.translator.checks import check_json
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
 from protoshift.translator.estimate import estimate_input_tokens
+from protoshift.translator.model_objects import ModelInfo
 from protoshift.translator.openai_checks import check_chunk, check_completion
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.sse import DONE
@@ -142,7 +143,9 @@ class OpenAIBackend(HTTPClient):
         data = page.get("data")
         if not isinstance(data, list):
             raise self._scrubbed(ResponseFormatError(self.name, "the model list has no data array"))
-        return [model for entry in data if (model := _model(entry, self.name)) is not None]
+        return [
+            info.to_chat() for entry in data if (info := ModelInfo.from_chat(entry, owned_by=self.name)) is not None
+        ]
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
         body = self._body(request, stream=True)
@@ -193,18 +196,6 @@ class OpenAIBackend(HTTPClient):
         """An estimate (OpenAI-compatible servers cannot count): `{"input_tokens": n, "exact": False}`."""
         translation = self._from_anthropic(body, default_max_tokens=1)  # count requests carry no max_tokens
         return {"input_tokens": estimate_input_tokens(translation.body), "exact": False}
-
-
-def _model(entry: Any, owner: str) -> JSON | None:
-    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-        return None
-    created = entry.get("created")
-    owned_by = entry.get("owned_by")
-    return openai_model(
-        entry["id"],
-        created=created if isinstance(created, int) and not isinstance(created, bool) else 0,
-        owned_by=owned_by if isinstance(owned_by, str) else owner,
-    )
 
 
 def _model_of(body: JSON) -> str | None:

@@ -16,8 +16,8 @@ A refused request raises TranslationError; its `problems` lists every problem, e
 `ModelTable` / `DEFAULT_TABLE`: what each model accepts (translator/models.py), extendable. `Stamps`:
 where the ids and the clock of an answer come from (`Stamps.fixed()` for reproducible output).
 Beside them: `translator.sse` (the incremental SSE decoder and the encoders), `translator.usage`
-(usage objects both ways, and the token counts of either), `translator.wire` (the names of the wire
-shapes and of the APIs).
+(usage objects both ways, and the token counts of either), `translator.model_objects` (model list
+entries both ways), `translator.wire` (the names of the wire shapes and of the APIs).
 """
 
 from __future__ import annotations

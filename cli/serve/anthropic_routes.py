@@ -16,7 +16,6 @@ stream ends (the anthropic SDK raises `APIStatusError`).
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -34,6 +33,7 @@ from protoshift.cli.serve.openai_routes import model_list, read_request
 from protoshift.cli.serve.openai_routes import models as openai_models_route
 from protoshift.cloud.errors import ERROR_TYPE_STATUS, StreamInterruptedError
 from protoshift.translator import TranslationError
+from protoshift.translator.model_objects import ModelInfo
 from protoshift.translator.openai_to_anthropic import encode_event
 from protoshift.translator.usage import token_counts
 from protoshift.translator.wire import MESSAGES
@@ -226,7 +226,9 @@ async def models(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Re
     if not exchange.anthropic:
         await openai_models_route(gateway, exchange, scope, receive, send)
         return
-    listed = [_anthropic_model(entry) for entry in await model_list(gateway, exchange)]
+    listed = [
+        info.to_messages() for entry in await model_list(gateway, exchange) if (info := ModelInfo.from_chat(entry))
+    ]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     try:
         limit = int(query.get("limit", [str(MODELS_PAGE)])[0])
@@ -258,18 +260,10 @@ async def model(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Rec
         return
     wanted = scope["path"].rsplit("/", 1)[-1]
     for entry in await model_list(gateway, exchange):
-        if entry["id"] == wanted:
-            await send_response(send, 200, to_json(_anthropic_model(entry)), _headers(exchange, b"application/json"))
+        if entry["id"] == wanted and (info := ModelInfo.from_chat(entry)):
+            await send_response(send, 200, to_json(info.to_messages()), _headers(exchange, b"application/json"))
             return
     await gateway.fail(exchange, send, HTTPFailure.client(404, f"model: {wanted} not found"))
-
-
-def _anthropic_model(entry: dict[str, Any]) -> dict[str, Any]:
-    """An OpenAI model object (`{"id", "created", "owned_by"}`) as Anthropic lists models."""
-    raw = entry.get("created")
-    created = raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else 0
-    when = datetime.datetime.fromtimestamp(created, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"type": "model", "id": entry["id"], "display_name": entry["id"], "created_at": when}
 
 
 ROUTES: dict[str, Route] = {

@@ -10,7 +10,7 @@ cost per event, without the wake-ups). Three clients read it, each from a fresh 
 - raw: `httpx.AsyncClient.stream("POST", ...)` + `aiter_bytes()`, the bytes and nothing else: the floor.
 - protoshift: `cloud.create_anthropic_backend(api_key=..., base_url=server)` -> `backend.stream(request)`,
   each chunk encoded with `translator.sse.encode_chunk` (what `protoshift chat --stream` writes):
-  request translation, retries/breaker bookkeeping, SSE + JSON decoding, StreamTranslator, encoding.
+  request translation, retries/breaker bookkeeping, SSE + JSON decoding, `anthropic_to_openai.Stream`, encoding.
 - ps/httpx: the same on httpx's own transport (`PROTOSHIFT_HTTP_TRANSPORT=httpx`), the transport
   `chat` had before issue 11: the transport's share of the figures, in the same run.
 - litellm: `litellm.acompletion(model="anthropic/...", api_base=server, stream=True)`, every chunk iterated.

@@ -88,7 +88,7 @@ def streams_text(res: StreamResults) -> str:
     names = [*res.events, "all"]
     out = []
     titles = {
-        "events": "(a) event dict -> chunk objects (StreamTranslator.feed | litellm chunk_parser), each event timed",
+        "events": "(a) event dict -> chunk objects (anthropic_to_openai.Stream.feed | litellm chunk_parser), each event timed",
         "bytes": "(b) Anthropic SSE bytes -> OpenAI SSE bytes (decode + translate + encode), per stream / events",
         "wrapped": "(c) litellm chunk_parser + CustomStreamWrapper (what completion(stream=True) yields), per stream / events",
     }

@@ -2,14 +2,14 @@
 Anthropic events, side by side with LiteLLM's `/v1/messages` adapter (litellm.llms.anthropic.pass_through.
 adapters: `AnthropicAdapter.translate_completion_input_params`, `AnthropicStreamWrapper`), in the same run.
 
-- requests: `translate_anthropic_request(request).body` vs `AnthropicAdapter().translate_completion_input_params`
+- requests: `anthropic_to_openai.request(request).body` vs `AnthropicAdapter().translate_completion_input_params`
   (what LiteLLM's proxy runs on a /v1/messages request before calling an OpenAI-compatible model); each
   call timed on its own, a fresh copy of the input each time (LiteLLM pops fields from it).
 - streams, per OpenAI chunk (each stream timed whole, divided by its chunk count, on both sides):
-  (a) parsed chunks -> Anthropic event dicts: `OpenAIStreamTranslator.feed` vs `AnthropicStreamWrapper` over
+  (a) parsed chunks -> Anthropic event dicts: `openai_to_anthropic.Stream.feed` vs `AnthropicStreamWrapper` over
       LiteLLM's `ModelResponseStream` objects built beforehand (their construction is not counted: a
       favour to LiteLLM, whose real path also parses each chunk into one);
-  (b) OpenAI SSE bytes -> Anthropic SSE bytes: protoshift's decoder + translator + `encode_anthropic_event`;
+  (b) OpenAI SSE bytes -> Anthropic SSE bytes: protoshift's decoder + translator + `openai_to_anthropic.encode_event`;
       LiteLLM: httpx's line decoder, json.loads, `ModelResponseStream(**chunk)`, and the wrapper's own
       `anthropic_sse_wrapper()` (what its proxy writes).
 Run: `uv run --group bench python -m benchmarks.reverse [--quick]` (or in `python -m benchmarks`).
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from protoshift.translator import OpenAIStreamTranslator, encode_anthropic_event, translate_anthropic_request
+from protoshift.translator import anthropic_to_openai, openai_to_anthropic
 from protoshift.translator.sse import JSONEventDecoder
 
 from .timing import Stats, now_ns, ratio, time_each
@@ -211,11 +211,11 @@ def sse_reads(chunks: list[Chunk]) -> list[bytes]:
 
 
 def _protoshift_request(request: Request) -> object:
-    return translate_anthropic_request(request).body
+    return anthropic_to_openai.request(request).body
 
 
 def _protoshift_events(chunks: list[Chunk]) -> list[Any]:
-    translator = OpenAIStreamTranslator()
+    translator = openai_to_anthropic.Stream()
     out: list[Any] = []
     for chunk in chunks:
         out += translator.feed(chunk)
@@ -225,12 +225,12 @@ def _protoshift_events(chunks: list[Chunk]) -> list[Any]:
 
 def _protoshift_bytes(reads: list[bytes]) -> list[bytes]:
     decoder = JSONEventDecoder()
-    translator = OpenAIStreamTranslator()
+    translator = openai_to_anthropic.Stream()
     out: list[bytes] = []
     for data in reads:
         for chunk in decoder.iter_feed(data):
-            out += [encode_anthropic_event(event) for event in translator.feed(chunk)]
-    out += [encode_anthropic_event(event) for event in translator.close()]
+            out += [openai_to_anthropic.encode_event(event) for event in translator.feed(chunk)]
+    out += [openai_to_anthropic.encode_event(event) for event in translator.close()]
     return out
 
 

@@ -1,6 +1,6 @@
 """Per-event cost of turning Anthropic stream events into OpenAI chunks.
 
-(a) events: one parsed event dict -> chunk objects (`StreamTranslator.feed`, LiteLLM's
+(a) events: one parsed event dict -> chunk objects (`anthropic_to_openai.Stream.feed`, LiteLLM's
     `chunk_parser`), each event timed on its own.
 (b) bytes:  the whole `translate stream` path, Anthropic SSE bytes (one read per event) -> OpenAI
     SSE bytes: SSE + JSON decoding, translation, JSON + SSE encoding. Timed per stream, divided by
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from protoshift.translator import StreamTranslator
+from protoshift.translator import Stamps, anthropic_to_openai
 from protoshift.translator.sse import JSONEventDecoder, encode_chunk, encode_done
 
 from .corpus import Event, sse_reads, streams
@@ -34,13 +34,13 @@ class StreamResults:
 
 
 def _protoshift_parser() -> Callable[[Event], Any]:
-    return StreamTranslator(include_usage=True, created=1_700_000_000).feed
+    return anthropic_to_openai.Stream(include_usage=True, stamps=Stamps.fixed(now=1_700_000_000)).feed
 
 
 def _protoshift_bytes(reads: list[bytes]) -> list[bytes]:
     """cli.translate.run._translate_stream, writing to a list instead of stdout."""
     decoder = JSONEventDecoder()
-    translator = StreamTranslator(include_usage=True)
+    translator = anthropic_to_openai.Stream(include_usage=True)
     out: list[bytes] = []
     for data in reads:
         for event in decoder.iter_feed(data):

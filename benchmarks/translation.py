@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from protoshift.translator import translate_request
+from protoshift.translator import openai_to_anthropic
 
 from .corpus import Request, requests
 from .litellm_side import LiteLLM
@@ -27,7 +27,7 @@ class RequestResults:
 
 
 def _protoshift(request: dict[str, Any]) -> object:
-    return translate_request(request).body
+    return openai_to_anthropic.request(request).body
 
 
 def sides(litellm: LiteLLM | None) -> dict[str, Side]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote
 
-from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
+from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import InvalidRequestError, ResponseFormatError
 from protoshift.cloud.kinds import BACKENDS
@@ -21,14 +19,14 @@ from protoshift.translator import (
     DEFAULT_TABLE,
     ModelTable,
     RequestTranslation,
-    StreamTranslator,
     TranslationError,
-    translate_request,
-    translate_response,
+    anthropic_to_openai,
+    openai_to_anthropic,
 )
+from protoshift.translator.model_objects import ModelInfo
+from protoshift.translator.openai_to_anthropic.compat import adapt_to_rejected_parameter
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.tables import SAMPLING_FIELDS
-from protoshift.translator.to_anthropic.compat import adapt_to_rejected_parameter
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicBackend", "create_anthropic_backend"]
 
@@ -41,12 +39,12 @@ _MAX_MODEL_PAGES = 20  # 1,000 models a page: far more than any provider lists
 
 
 class _AnthropicEvents:
-    """Anthropic SSE events -> chat.completion.chunk dicts, through `StreamTranslator`."""
+    """Anthropic SSE events -> chat.completion.chunk dicts, through `anthropic_to_openai.Stream`."""
 
     __slots__ = ("_translator", "finished")
 
     def __init__(self, include_usage: bool) -> None:
-        self._translator = StreamTranslator(include_usage=include_usage)
+        self._translator = anthropic_to_openai.Stream(include_usage=include_usage)
         self.finished = False
 
     def feed(self, event: JSON) -> list[JSON]:
@@ -96,7 +94,7 @@ class AnthropicBackend(HTTPClient):
 
     def _translate(self, request: Mapping[str, Any], *, stream: bool) -> RequestTranslation:
         openai_request = shape_request(request, model=self.model, stream=stream)
-        translation = translate_request(
+        translation = openai_to_anthropic.request(
             openai_request, default_max_tokens=self.default_max_tokens, strict=self.strict, models=self.models
         )
         for note in translation.notes:
@@ -145,7 +143,7 @@ class AnthropicBackend(HTTPClient):
             except InvalidRequestError as exc:
                 body = self._adapted(exc, body if isinstance(body, dict) else json.loads(body), adaptations_left)
         try:
-            return translate_response(message)
+            return anthropic_to_openai.response(message)
         except TranslationError as exc:
             raise self._scrubbed(
                 ResponseFormatError(self.name, f"the provider sent an invalid message: {exc}")
@@ -184,7 +182,7 @@ class AnthropicBackend(HTTPClient):
             if not isinstance(data, list):
                 raise self._scrubbed(ResponseFormatError(self.name, "the model list has no data array"))
             models.extend(
-                _openai_model(entry) for entry in data if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+                info.to_chat() for entry in data if (info := ModelInfo.from_messages(entry, owned_by="anthropic"))
             )
             last = page.get("last_id")
             if not page.get("has_more") or not isinstance(last, str) or not data:
@@ -243,16 +241,6 @@ class AnthropicBackend(HTTPClient):
         for note in adapted.notes:
             self._emit("note", f"{note} ({error.message})")
         return adapted.body
-
-
-def _openai_model(entry: JSON) -> JSON:
-    """An Anthropic model object (`{"type": "model", "id", "display_name", "created_at"}`) as OpenAI's."""
-    created = 0
-    raw = entry.get("created_at")
-    if isinstance(raw, str):
-        with contextlib.suppress(ValueError):
-            created = int(datetime.datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp())
-    return openai_model(entry["id"], created=created, owned_by="anthropic")
 
 
 def _model_of(body: JSON) -> str | None:

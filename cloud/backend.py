@@ -12,7 +12,6 @@ __all__ = [
     "JSON",
     "Backend",
     "PreparedRequest",
-    "openai_model",
     "shape_request",
 ]
 
@@ -69,11 +68,6 @@ class PreparedRequest:
     url: str
     headers_redacted: dict[str, str]
     body: JSON
-
-
-def openai_model(model_id: str, *, created: int = 0, owned_by: str) -> JSON:
-    """An OpenAI `model` object, the shape `GET /v1/models` lists."""
-    return {"id": model_id, "object": "model", "created": created, "owned_by": owned_by}
 
 
 def shape_request(

@@ -3,8 +3,8 @@ backends share to take an Anthropic request and give an Anthropic message, event
 
 - `AnthropicBackend` (and the mock) pass the request through to /v1/messages and
   /v1/messages/count_tokens: no translation, the same retry loop, breaker and errors;
-- `OpenAIBackend` translates (translator.translate_anthropic_request), runs its own `complete` /
-  `stream`, and translates back (`translate_openai_response`, `OpenAIStreamTranslator`); it cannot
+- `OpenAIBackend` translates (`translator.anthropic_to_openai.request`), runs its own `complete` /
+  `stream`, and translates back (`openai_to_anthropic.response`, `.Stream`); it cannot
   count tokens, so `count_tokens` estimates them (translator.estimate) and says so (`exact: False`).
 """
 

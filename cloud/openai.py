@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from protoshift.cloud.backend import JSON, PreparedRequest, openai_model, shape_request
+from protoshift.cloud.backend import JSON, PreparedRequest, shape_request
 from protoshift.cloud.client import HTTPClient
 from protoshift.cloud.errors import ResponseFormatError
 from protoshift.cloud.kinds import BACKENDS
@@ -18,14 +18,14 @@ from protoshift.translator import (
     DEFAULT_TABLE,
     ModelTable,
     OpenAIRequestTranslation,
-    OpenAIStreamTranslator,
     TranslationError,
-    translate_anthropic_request,
-    translate_openai_response,
+    anthropic_to_openai,
+    openai_to_anthropic,
 )
 from protoshift.translator.checks import check_json
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
 from protoshift.translator.estimate import estimate_input_tokens
+from protoshift.translator.model_objects import ModelInfo
 from protoshift.translator.openai_checks import check_chunk, check_completion
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.sse import DONE
@@ -143,7 +143,9 @@ class OpenAIBackend(HTTPClient):
         data = page.get("data")
         if not isinstance(data, list):
             raise self._scrubbed(ResponseFormatError(self.name, "the model list has no data array"))
-        return [model for entry in data if (model := _model(entry, self.name)) is not None]
+        return [
+            info.to_chat() for entry in data if (info := ModelInfo.from_chat(entry, owned_by=self.name)) is not None
+        ]
 
     async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
         body = self._body(request, stream=True)
@@ -159,8 +161,8 @@ class OpenAIBackend(HTTPClient):
     ) -> OpenAIRequestTranslation:
         """The OpenAI request for an Anthropic one (model override applied first: the table is read
         for the model the request goes to); lossy notes become `note` events."""
-        request = {**body, "model": self.model} if self.model else body
-        translation = translate_anthropic_request(
+        request = {**body, "model": self.model} if self.model else dict(body)  # the translator reads dicts
+        translation = anthropic_to_openai.request(
             request, strict=self.strict, models=self.models, default_max_tokens=default_max_tokens
         )
         for note in translation.notes:
@@ -173,7 +175,7 @@ class OpenAIBackend(HTTPClient):
         translation = self._from_anthropic(body)
         completion = await self.complete(translation.body)
         try:
-            return translate_openai_response(completion, model=translation.body["model"])
+            return openai_to_anthropic.response(completion, model=translation.body["model"])
         except TranslationError as exc:
             raise self._scrubbed(
                 ResponseFormatError(self.name, f"the answer cannot be an Anthropic message: {exc}")
@@ -182,7 +184,7 @@ class OpenAIBackend(HTTPClient):
     async def stream_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> AsyncGenerator[JSON, None]:
         """An Anthropic request streamed by the OpenAI-compatible model: Anthropic events as the chunks arrive."""
         translation = self._from_anthropic({**body, "stream": True})
-        translator = OpenAIStreamTranslator(model=translation.body["model"])
+        translator = openai_to_anthropic.Stream(model=translation.body["model"])
         async with aclosing(self.stream(translation.body)) as chunks:
             async for chunk in chunks:
                 for event in translator.feed(chunk):
@@ -194,18 +196,6 @@ class OpenAIBackend(HTTPClient):
         """An estimate (OpenAI-compatible servers cannot count): `{"input_tokens": n, "exact": False}`."""
         translation = self._from_anthropic(body, default_max_tokens=1)  # count requests carry no max_tokens
         return {"input_tokens": estimate_input_tokens(translation.body), "exact": False}
-
-
-def _model(entry: Any, owner: str) -> JSON | None:
-    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-        return None
-    created = entry.get("created")
-    owned_by = entry.get("owned_by")
-    return openai_model(
-        entry["id"],
-        created=created if isinstance(created, int) and not isinstance(created, bool) else 0,
-        owned_by=owned_by if isinstance(owned_by, str) else owner,
-    )
 
 
 def _model_of(body: JSON) -> str | None:

@@ -1,25 +1,29 @@
 """Pure protocol translation between OpenAI Chat Completions and Anthropic Messages.
 
-Data in, data out: no I/O, no HTTP, no terminal. The public API:
+Data in, data out: no I/O, no HTTP, no terminal. One module per direction, each with the same verbs:
 
-- `translate_request(openai_request, *, default_max_tokens=8192, strict=False, models=None) -> RequestTranslation`;
-  `TranslationError.problems` lists every problem of a refused request
-- `ModelTable` / `DEFAULT_TABLE`: what each Claude model accepts (translator/models.py), extendable
-- `translate_response(anthropic_message, *, created=None) -> chat.completion dict`
-- `StreamTranslator(include_usage=False, created=None)`: `.feed(event) -> [chunk]`, `.close() -> [chunk]`
-- `translator.sse`: the incremental SSE decoder and the encoder
+- `openai_to_anthropic.request(openai_request, *, default_max_tokens=8192, strict=False, models=None)
+  -> RequestTranslation` (the Anthropic body, notes, betas, `explain()`)
+- `openai_to_anthropic.response(chat_completion, *, model=None, stamps=...) -> Anthropic message`
+- `openai_to_anthropic.Stream(model=None, stamps=...)`: `.feed(chunk) -> [event]`, `.close() -> [event]`;
+  `openai_to_anthropic.encode_event(event) -> bytes` (Anthropic's SSE framing)
+- `anthropic_to_openai.request(anthropic_request, *, strict=False, models=None, default_max_tokens=None)
+  -> OpenAIRequestTranslation` (the OpenAI body, the same notes and `explain()`)
+- `anthropic_to_openai.response(message, *, stamps=...) -> chat.completion`
+- `anthropic_to_openai.Stream(include_usage=False, stamps=...)`: `.feed(event) -> [chunk]`, `.close() -> [chunk]`
 
-The other direction (Anthropic Messages in, an OpenAI-compatible model out):
-
-- `translate_anthropic_request(anthropic_request, *, strict=False, models=None) -> OpenAIRequestTranslation`
-  (the OpenAI body, the same notes, `explain()` and `TranslationError.problems`)
-- `translate_openai_response(chat_completion, *, model=None) -> Anthropic message dict`
-- `OpenAIStreamTranslator(model=None)`: `.feed(chunk) -> [event]`, `.close() -> [event]`;
-  `encode_anthropic_event(event) -> bytes` (Anthropic's SSE framing)
+A refused request raises TranslationError; its `problems` lists every problem, each with its JSON path.
+`ModelTable` / `DEFAULT_TABLE`: what each model accepts (translator/models.py), extendable. `Stamps`:
+where the ids and the clock of an answer come from (`Stamps.fixed()` for reproducible output).
+Beside them: `translator.sse` (the incremental SSE decoder and the encoders), `translator.usage`
+(usage objects both ways, and the token counts of either), `translator.model_objects` (model list
+entries both ways), `translator.wire` (the names of the wire shapes and of the APIs).
 """
 
 from __future__ import annotations
 
+from protoshift.translator import anthropic_to_openai, openai_to_anthropic
+from protoshift.translator.anthropic_to_openai.body import OpenAIRequestTranslation
 from protoshift.translator.errors import (
     IncompleteStreamError,
     Problem,
@@ -29,32 +33,24 @@ from protoshift.translator.errors import (
 )
 from protoshift.translator.models import DEFAULT_TABLE, ModelFacts, ModelTable
 from protoshift.translator.report import Note, RequestTranslation
+from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS
-from protoshift.translator.to_anthropic.request import translate_request
-from protoshift.translator.to_anthropic.response import translate_openai_response
-from protoshift.translator.to_anthropic.stream import OpenAIStreamTranslator, encode_anthropic_event
-from protoshift.translator.to_openai.request import OpenAIRequestTranslation, translate_anthropic_request
-from protoshift.translator.to_openai.response import translate_response
-from protoshift.translator.to_openai.stream import StreamTranslator
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
+    "DEFAULT_STAMPS",
     "DEFAULT_TABLE",
     "IncompleteStreamError",
     "ModelFacts",
     "ModelTable",
     "Note",
     "OpenAIRequestTranslation",
-    "OpenAIStreamTranslator",
     "Problem",
     "RequestTranslation",
+    "Stamps",
     "StreamError",
-    "StreamTranslator",
     "TranslationError",
     "UpstreamStreamError",
-    "encode_anthropic_event",
-    "translate_anthropic_request",
-    "translate_openai_response",
-    "translate_request",
-    "translate_response",
+    "anthropic_to_openai",
+    "openai_to_anthropic",
 ]

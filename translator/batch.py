@@ -18,12 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from protoshift.translator import anthropic_to_openai, openai_to_anthropic
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import ModelTable
 from protoshift.translator.report import RequestTranslation
+from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS
-from protoshift.translator.to_anthropic.request import translate_request
-from protoshift.translator.to_openai.response import translate_response
 
 __all__ = [
     "BATCH_URL",
@@ -111,7 +111,7 @@ def to_batch_request(
     """`{"custom_id": safe_id, "params": <Anthropic body>}` and the translation (notes, betas).
     A TranslationError lists every problem of the line, with paths under `body`."""
     try:
-        translation = translate_request(
+        translation = openai_to_anthropic.request(
             batch_body(item.body), default_max_tokens=default_max_tokens, strict=strict, models=models
         )
     except TranslationError as exc:
@@ -181,9 +181,9 @@ def error_line(line_id: str, custom_id: str, code: str, message: str) -> dict[st
     return {"id": line_id, "custom_id": custom_id, "response": None, "error": {"code": code, "message": message}}
 
 
-def result_to_output(result: Any, ids: CustomIdMap, line_id: str) -> dict[str, Any]:
+def result_to_output(result: Any, ids: CustomIdMap, line_id: str, *, stamps: Stamps = DEFAULT_STAMPS) -> dict[str, Any]:
     """One Anthropic Message Batches results line -> one OpenAI Batch output line, under the original id.
-    `succeeded` -> the chat.completion; `errored`, `canceled`, `expired` -> an error line."""
+    `succeeded` -> the chat.completion (`stamps`: its `created`); `errored`, `canceled`, `expired` -> an error line."""
     if not isinstance(result, dict):
         raise TranslationError("$", f"expected a JSON object, got {_kind(result)}")
     safe_id = result.get("custom_id")
@@ -195,8 +195,9 @@ def result_to_output(result: Any, ids: CustomIdMap, line_id: str) -> dict[str, A
         raise TranslationError("result", f"expected an object, got {_kind(outcome)}")
     kind = outcome.get("type")
     if kind == "succeeded":
+        message: Any = outcome.get("message")  # checked by `response`
         try:
-            completion = translate_response(outcome.get("message"))
+            completion = anthropic_to_openai.response(message, stamps=stamps)
         except TranslationError as exc:
             raise TranslationError(f"result.message.{exc.path}", exc.reason) from None
         return output_line(line_id, custom_id, completion)

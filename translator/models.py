@@ -2,10 +2,10 @@
 (And, in OPENAI_BUILTIN, the OpenAI models an Anthropic request may be sent to: their output limit and
 whether they reason.)
 
-`translate_request` looks the request's model up here so that offline bodies, Message Batches (which
+`openai_to_anthropic.request` looks the request's model up here so that offline bodies, Message Batches (which
 have no second chance) and live calls are right the first time. A cell left `None` is not known:
 the translator then sends what the caller asked, and the Anthropic backend's 400-and-resend
-adaptation (`to_anthropic/compat.py`) still covers it. A model no row matches is unknown in every cell.
+adaptation (`openai_to_anthropic/compat.py`) still covers it. A model no row matches is unknown in every cell.
 
 A config file extends or overrides the table (`ModelTable.with_overrides`, plain data in, no I/O
 here): an override row whose pattern is new comes before the built-in rows; its cells win over
@@ -183,8 +183,8 @@ BUILTIN: tuple[ModelFacts, ...] = (
 )  # fmt: skip
 
 # The other direction (issue 14): the OpenAI models an Anthropic request may be sent to, read by
-# `translate_anthropic_request` (through `ModelTable.openai_side()`, under the same config override rows),
-# never by `translate_request`. `max_tokens` is lowered to max_output; reasoning models get
+# `anthropic_to_openai.request` (through `ModelTable.openai_side()`, under the same config override rows),
+# never by `openai_to_anthropic.request`. `max_tokens` is lowered to max_output; reasoning models get
 # reasoning_effort (low/medium/high) and no sampling parameters; the others get no reasoning_effort.
 OPENAI_BUILTIN: tuple[ModelFacts, ...] = (
     ModelFacts(

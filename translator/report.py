@@ -31,7 +31,7 @@ class Note:
 
 @dataclass(slots=True)
 class RequestTranslation:
-    """What `translate_request` returns.
+    """What `openai_to_anthropic.request` returns.
 
     - `body`: the Anthropic Messages request body, ready to POST to /v1/messages.
     - `notes`: every field that was dropped, approximated, kept as an Anthropic extra or defaulted,

@@ -280,9 +280,9 @@ def encode_event(data: str, event: str | None = None) -> bytes:
 
 def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
     """A chat.completion.chunk exactly as OpenAI sends it: compact JSON, UTF-8, `data: ...\\n\\n`.
-    Always JSON: the chunks protoshift gives out hold no NaN (StreamTranslator's are made of checked
-    events, an OpenAI-compatible server's are refused by `check_chunk`); should one come anyway, it is
-    written as null (pydantic-core's `inf_nan_mode`), never as NaN."""
+    Always JSON: the chunks protoshift gives out hold no NaN (`anthropic_to_openai.Stream`'s are made
+    of checked events, an OpenAI-compatible server's are refused by `check_chunk`); should one come
+    anyway, it is written as null (pydantic-core's `inf_nan_mode`), never as NaN."""
     return b"data: " + to_json(chunk, inf_nan_mode="null") + b"\n\n"
 
 

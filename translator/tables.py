@@ -245,8 +245,8 @@ WEB_SEARCH_TOOL = "web_search_20250305"  # the version every web-search-capable 
 MAX_USER_ID = 256
 
 # ==== the other direction: Anthropic Messages requests in, OpenAI-compatible models out ==========
-# The facts `translate_anthropic_request` (to_openai/request.py), `translate_openai_response` and
-# `OpenAIStreamTranslator` (to_anthropic/) rest on. The stop-reason map above is read backwards here.
+# The facts `anthropic_to_openai.request`, `openai_to_anthropic.response` and `openai_to_anthropic.Stream`
+# rest on. The stop-reason map above is read backwards here.
 
 # OpenAI finish_reason -> Anthropic stop_reason: FINISH_REASONS read backwards, the first Anthropic
 # reason listed for each finish reason winning (stop -> end_turn, length -> max_tokens); plus the

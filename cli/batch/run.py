@@ -61,7 +61,7 @@ from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import json_line
 from protoshift.cli.settings import Settings
-from protoshift.translator import TranslationError, translate_request
+from protoshift.translator import TranslationError, openai_to_anthropic
 from protoshift.translator.batch import BatchItem, error_line, output_line
 from protoshift.translator.report import LOSSY_ACTIONS
 
@@ -191,7 +191,7 @@ def _body_checker(settings: Settings, spool: TranslationSpool | None) -> Any:
 
     def check(item: BatchItem) -> list[tuple[str, str, str]]:
         try:
-            translation = translate_request(prepare_body(item.body, settings), models=models)
+            translation = openai_to_anthropic.request(prepare_body(item.body, settings), models=models)
         except TranslationError as exc:
             raise exc.prefixed("body") from None
         if spool is not None:

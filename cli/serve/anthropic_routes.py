@@ -16,7 +16,6 @@ stream ends (the anthropic SDK raises `APIStatusError`).
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -33,7 +32,11 @@ from protoshift.cli.serve.openai_routes import model as openai_model_route
 from protoshift.cli.serve.openai_routes import model_list, read_request
 from protoshift.cli.serve.openai_routes import models as openai_models_route
 from protoshift.cloud.errors import ERROR_TYPE_STATUS, StreamInterruptedError
-from protoshift.translator import TranslationError, encode_anthropic_event
+from protoshift.translator import TranslationError
+from protoshift.translator.model_objects import ModelInfo
+from protoshift.translator.openai_to_anthropic import encode_event
+from protoshift.translator.usage import token_counts
+from protoshift.translator.wire import MESSAGES
 
 _WHAT = "an Anthropic Messages request"
 TOKEN_COUNT_HEADER = b"x-protoshift-token-count"
@@ -116,9 +119,7 @@ async def _stream(
         usage = _StreamUsage(gateway, exchange)
         usage.see(first)
         frames = _frames(gateway, exchange, events, usage)
-        await send_stream(
-            send, encode_anthropic_event(first), frames, _headers(exchange, b"text/event-stream; charset=utf-8")
-        )
+        await send_stream(send, encode_event(first), frames, _headers(exchange, b"text/event-stream; charset=utf-8"))
 
 
 class _StreamUsage:
@@ -153,7 +154,7 @@ async def _frames(
     try:
         async for event in events:
             usage.see(event)
-            yield encode_anthropic_event(event)
+            yield encode_event(event)
     except Exception as exc:
         failure = failure_for(exc)
         if failure is None:
@@ -163,7 +164,7 @@ async def _frames(
         event = anthropic_error_event(failure)
         if isinstance(exc, StreamInterruptedError) and exc.error_type in ERROR_TYPE_STATUS:
             event["error"] = {"type": exc.error_type, "message": failure.message}  # the provider's own type
-        yield encode_anthropic_event(event)
+        yield encode_event(event)
     finally:
         usage.count()
 
@@ -187,14 +188,8 @@ def _upstream_time(gateway: Gateway, exchange: Exchange, began: float) -> None:
 
 def _openai_usage(usage: Any) -> dict[str, int]:
     """Anthropic usage as the metrics count it (prompt = input + cache reads + cache writes)."""
-    u = usage if isinstance(usage, dict) else {}
-
-    def count(key: str) -> int:
-        value = u.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    prompt = count("input_tokens") + count("cache_read_input_tokens") + count("cache_creation_input_tokens")
-    return {"prompt_tokens": prompt, "completion_tokens": count("output_tokens")}
+    tokens_in, tokens_out = token_counts(MESSAGES, usage)
+    return {"prompt_tokens": tokens_in, "completion_tokens": tokens_out}
 
 
 def _headers(exchange: Exchange, content_type: bytes) -> list[tuple[bytes, bytes]]:
@@ -231,7 +226,9 @@ async def models(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Re
     if not exchange.anthropic:
         await openai_models_route(gateway, exchange, scope, receive, send)
         return
-    listed = [_anthropic_model(entry) for entry in await model_list(gateway, exchange)]
+    listed = [
+        info.to_messages() for entry in await model_list(gateway, exchange) if (info := ModelInfo.from_chat(entry))
+    ]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     try:
         limit = int(query.get("limit", [str(MODELS_PAGE)])[0])
@@ -263,18 +260,10 @@ async def model(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Rec
         return
     wanted = scope["path"].rsplit("/", 1)[-1]
     for entry in await model_list(gateway, exchange):
-        if entry["id"] == wanted:
-            await send_response(send, 200, to_json(_anthropic_model(entry)), _headers(exchange, b"application/json"))
+        if entry["id"] == wanted and (info := ModelInfo.from_chat(entry)):
+            await send_response(send, 200, to_json(info.to_messages()), _headers(exchange, b"application/json"))
             return
     await gateway.fail(exchange, send, HTTPFailure.client(404, f"model: {wanted} not found"))
-
-
-def _anthropic_model(entry: dict[str, Any]) -> dict[str, Any]:
-    """An OpenAI model object (`{"id", "created", "owned_by"}`) as Anthropic lists models."""
-    raw = entry.get("created")
-    created = raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else 0
-    when = datetime.datetime.fromtimestamp(created, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"type": "model", "id": entry["id"], "display_name": entry["id"], "created_at": when}
 
 
 ROUTES: dict[str, Route] = {

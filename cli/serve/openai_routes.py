@@ -29,8 +29,8 @@ from protoshift.cli.serve.asgi import (
     send_stream,
 )
 from protoshift.cli.serve.errors import HTTPFailure, failure_for
-from protoshift.cloud.backend import openai_model
 from protoshift.translator import TranslationError
+from protoshift.translator.model_objects import ModelInfo
 from protoshift.translator.sse import encode_chunk, encode_done
 
 MODELS_TTL = 60.0  # seconds a model list from upstream is reused
@@ -237,11 +237,11 @@ async def model_list(gateway: Gateway, exchange: Exchange) -> list[dict[str, Any
                 raise
             exchange.error = f"listing the backend's models failed: {exc}"
             owner = gateway.settings.backend
-            upstream = [openai_model(gateway.settings.default_model(owner), owned_by=owner)]
+            upstream = [ModelInfo(gateway.settings.default_model(owner), owned_by=owner).to_chat()]
     listed = {entry["id"]: entry for entry in upstream}
     for name, _target in gateway.aliases.names():
         if not any(c in name for c in "*?["):
-            listed.setdefault(name, openai_model(name, owned_by=_ALIAS_OWNER))
+            listed.setdefault(name, ModelInfo(name, owned_by=_ALIAS_OWNER).to_chat())
     return list(listed.values())
 
 

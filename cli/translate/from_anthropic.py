@@ -16,14 +16,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
-from protoshift.translator import (
-    IncompleteStreamError,
-    OpenAIStreamTranslator,
-    TranslationError,
-    encode_anthropic_event,
-    translate_anthropic_request,
-    translate_openai_response,
-)
+from protoshift.translator import IncompleteStreamError, TranslationError, anthropic_to_openai, openai_to_anthropic
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.tables import ANTHROPIC_MAPPED_FIELDS
 
@@ -42,7 +35,7 @@ def check_side(side: str) -> None:
 def converter(kind: str, run: TranslateRun) -> Callable[[Any, str], Any]:
     """The function that translates one input of `kind` (request or response) from Anthropic's side."""
     if kind == "response":
-        return lambda value, where: translate_openai_response(value)
+        return lambda value, where: openai_to_anthropic.response(value)
 
     from protoshift.cli.settings import model_table
 
@@ -53,7 +46,7 @@ def converter(kind: str, run: TranslateRun) -> Callable[[Any, str], Any]:
         if options.model and isinstance(value, dict):
             value = {**value, "model": options.model}
         try:
-            translation = translate_anthropic_request(
+            translation = anthropic_to_openai.request(
                 value, strict=options.strict, models=models, default_max_tokens=options.default_max_tokens
             )
         except TranslationError as exc:
@@ -81,13 +74,13 @@ def translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:
     from protoshift.translator.sse import JSONEventDecoder, SSEDataError
 
     decoder = JSONEventDecoder()
-    translator = OpenAIStreamTranslator(model=run.options.model)
+    translator = openai_to_anthropic.Stream(model=run.options.model)
     try:
         for chunk in decoded_events(decoder, source, out):
             for event in translator.feed(chunk):
-                out.write(encode_anthropic_event(event))
+                out.write(openai_to_anthropic.encode_event(event))
         for event in translator.close():
-            out.write(encode_anthropic_event(event))
+            out.write(openai_to_anthropic.encode_event(event))
     except SSEDataError as exc:
         out.flush()
         raise InputError(f"{source.name}: {exc}") from None

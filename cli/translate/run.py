@@ -21,11 +21,10 @@ from protoshift.cli.translate.sse_input import decoded_events
 from protoshift.translator import (
     IncompleteStreamError,
     RequestTranslation,
-    StreamTranslator,
     TranslationError,
     UpstreamStreamError,
-    translate_request,
-    translate_response,
+    anthropic_to_openai,
+    openai_to_anthropic,
 )
 from protoshift.translator.report import LOSSY_ACTIONS
 
@@ -160,7 +159,7 @@ def _side_converter(kind: Kind, run: TranslateRun) -> Callable[[Any, str], Any]:
 def _converter(kind: Kind, run: TranslateRun) -> Callable[[Any, str], Any]:
     options = run.options
     if kind == "response":
-        return lambda value, where: translate_response(value)
+        return lambda value, where: anthropic_to_openai.response(value)
 
     from protoshift.cli.settings import model_table
 
@@ -171,7 +170,7 @@ def _converter(kind: Kind, run: TranslateRun) -> Callable[[Any, str], Any]:
         if options.model and isinstance(value, dict):
             value = {**value, "model": options.model}
         try:
-            translation = translate_request(value, strict=options.strict, models=models, **kwargs)
+            translation = openai_to_anthropic.request(value, strict=options.strict, models=models, **kwargs)
         except TranslationError as exc:
             if options.explain:
                 run.explained.extend((where, row) for row in exc.explain(value))
@@ -209,7 +208,7 @@ def _translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:
     )
 
     decoder = JSONEventDecoder(max_event_size=max_event_size())
-    translator = StreamTranslator(include_usage=run.options.include_usage)
+    translator = anthropic_to_openai.Stream(include_usage=run.options.include_usage)
     try:
         for event in decoded_events(decoder, source, out):
             for chunk in translator.feed(event):

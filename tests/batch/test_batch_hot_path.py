@@ -11,7 +11,7 @@ import pytest
 
 from protoshift.cli.batch.ids import IdSet
 from protoshift.cli.runner import main
-from protoshift.translator import translate_request
+from protoshift.translator import openai_to_anthropic
 from tests.batch.conftest import batch_line, read_jsonl, user_text, write_jsonl
 from tests.fakes import FakeServer, Received, Reply, anthropic_message_reply
 from tests.oracles import assert_valid_anthropic_body
@@ -27,17 +27,18 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts every translate_request call, wherever batch run or the backend makes it."""
+    """Counts every openai_to_anthropic.request call, wherever batch run or the backend makes it (both
+    call it through the module: one patch counts both)."""
     calls = [0]
     lock = threading.Lock()
+    request = openai_to_anthropic.request
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         with lock:
             calls[0] += 1
-        return translate_request(*args, **kwargs)
+        return request(*args, **kwargs)
 
-    monkeypatch.setattr("protoshift.cli.batch.run.translate_request", counted)
-    monkeypatch.setattr("protoshift.cloud.anthropic.translate_request", counted)
+    monkeypatch.setattr(openai_to_anthropic, "request", counted)
     return calls
 
 
@@ -61,7 +62,7 @@ def test_each_line_is_translated_once_and_sent_as_translated(
         choice = results[f"id-{n}"]["response"]["body"]["choices"][0]
         assert choice["message"]["content"] == f"re: question {n}"
     sent = sorted(server.requests, key=lambda r: int(user_text(r.json).split()[-1]))
-    assert sent[0].json == translate_request(lines[0]["body"]).body  # exactly what translation makes
+    assert sent[0].json == openai_to_anthropic.request(lines[0]["body"]).body  # exactly what translation makes
     for received in sent:
         assert_valid_anthropic_body(received.json)
         assert received.headers["content-type"] == "application/json"

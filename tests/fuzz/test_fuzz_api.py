@@ -19,11 +19,10 @@ from protoshift.cloud.anthropic import AnthropicBackend
 from protoshift.cloud.openai import OpenAIBackend
 from protoshift.translator import (
     IncompleteStreamError,
-    StreamTranslator,
     TranslationError,
     UpstreamStreamError,
-    translate_request,
-    translate_response,
+    anthropic_to_openai,
+    openai_to_anthropic,
 )
 from protoshift.translator.accumulate import ChunkAccumulator
 from protoshift.translator.checks import json_problem
@@ -70,23 +69,23 @@ def plain_json(value: Any) -> None:
 
 @API
 @given(mutated(REQUESTS))
-def test_translate_request(request: Any) -> None:
-    translation = survive(lambda: translate_request(request), TranslationError)
+def test_openai_to_anthropic_request(request: Any) -> None:
+    translation = survive(lambda: openai_to_anthropic.request(request), TranslationError)
     if translation is not None:
         plain_json(translation.body)
 
 
 @API
 @given(mutated(MESSAGE_SEEDS))
-def test_translate_response(message: Any) -> None:
-    completion = survive(lambda: translate_response(message), TranslationError)
+def test_anthropic_to_openai_response(message: Any) -> None:
+    completion = survive(lambda: anthropic_to_openai.response(message), TranslationError)
     if completion is not None:
         plain_json(completion)
         validate_completion(completion)
 
 
 def _translate_stream(events: list[Any]) -> list[dict[str, Any]]:
-    translator = StreamTranslator(include_usage=True)
+    translator = anthropic_to_openai.Stream(include_usage=True)
     chunks = [chunk for event in events for chunk in translator.feed(event)]
     return chunks + translator.close()
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import Note, RequestTranslation, TranslationError, translate_request
+from protoshift.translator import Note, RequestTranslation, TranslationError, openai_to_anthropic
 from tests.oracles import assert_anthropic_body
 
 MODEL = "claude-sonnet-4-5"
@@ -53,16 +53,16 @@ def fn_tool(name: str = "get_weather", **function: Any) -> dict[str, Any]:
 
 
 def translate(request: Any, **kwargs: Any) -> RequestTranslation:
-    """translate_request, and the body it gives must be one the Anthropic API takes."""
-    result = translate_request(request, **kwargs)
+    """openai_to_anthropic.request, and the body it gives must be one the Anthropic API takes."""
+    result = openai_to_anthropic.request(request, **kwargs)
     assert_anthropic_body(result.body, result.betas)
     return result
 
 
 def refused(request: Any, path: str, *reason_parts: str, **kwargs: Any) -> TranslationError:
-    """translate_request must refuse `request`, naming `path` (in .path and first in the message)."""
+    """openai_to_anthropic.request must refuse `request`, naming `path` (in .path and first in the message)."""
     with pytest.raises(TranslationError) as info:
-        translate_request(request, **kwargs)
+        openai_to_anthropic.request(request, **kwargs)
     err = info.value
     assert err.path == path, f"expected path {path!r}, got {err.path!r} ({err})"
     assert str(err).startswith(f"{path}: "), str(err)

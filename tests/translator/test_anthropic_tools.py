@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import translate_request
+from protoshift.translator import openai_to_anthropic
 
 from .helpers import fn_tool, notes_at, one_note, refused, req, translate, user
 
@@ -137,7 +137,9 @@ def test_bad_web_search_options_are_refused_with_their_path(options: dict[str, A
 
 
 def test_web_search_options_can_be_refused_in_strict_mode_only_for_what_is_approximated() -> None:
-    translate_request(req(HI, web_search_options={"user_location": {"approximate": {"city": "Oslo"}}}), strict=True)
+    openai_to_anthropic.request(
+        req(HI, web_search_options={"user_location": {"approximate": {"city": "Oslo"}}}), strict=True
+    )
     refused(
         req(HI, web_search_options={"search_context_size": "low"}),
         "web_search_options.search_context_size",

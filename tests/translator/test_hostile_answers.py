@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import StreamTranslator, TranslationError, UpstreamStreamError, translate_response
+from protoshift.translator import TranslationError, UpstreamStreamError, anthropic_to_openai
 
 from .anthropic_fixtures import block_start, delta, message_delta, message_start, message_stop
 
@@ -46,13 +46,13 @@ def message(*blocks: dict[str, Any], **fields: Any) -> dict[str, Any]:
 )
 def test_a_bad_message_is_a_translation_error_naming_the_field(answer: Any, path: str, reason: str) -> None:
     with pytest.raises(TranslationError) as info:
-        translate_response(answer)
+        anthropic_to_openai.response(answer)
     assert info.value.path == path
     assert reason in info.value.reason
 
 
 def feed_all(events: list[Any]) -> list[dict[str, Any]]:
-    translator = StreamTranslator(include_usage=True)
+    translator = anthropic_to_openai.Stream(include_usage=True)
     chunks: list[dict[str, Any]] = []
     for event in events:
         chunks.extend(translator.feed(event))

@@ -1,4 +1,4 @@
-"""`translate_request` on hostile input: a TranslationError naming the JSON path, never a crash.
+"""`openai_to_anthropic.request` on hostile input: a TranslationError naming the JSON path, never a crash.
 
 (Issue 9, item 4: lone surrogates, deep nesting, `thinking.type` as a list or an object, integers of
 thousands of digits gave TypeError, UnicodeEncodeError, RecursionError and ValueError.)"""
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import TranslationError, translate_request
+from protoshift.translator import TranslationError, openai_to_anthropic
 from protoshift.translator.checks import MAX_DEPTH, json_problem
 
 
@@ -51,13 +51,15 @@ CALL = {"id": "call\ud800", "type": "function", "function": {"name": "f", "argum
 )
 def test_hostile_values_are_a_translation_error_with_their_path(body: dict[str, Any], path: str, reason: str) -> None:
     with pytest.raises(TranslationError) as info:
-        translate_request(body)
+        openai_to_anthropic.request(body)
     assert info.value.path.startswith(path), info.value
     assert reason in info.value.reason
 
 
 def test_a_request_that_is_plain_json_still_translates() -> None:
-    body = translate_request(request(messages=[{"role": "user", "content": "😀 \U0010ffff"}], max_tokens=10**20)).body
+    body = openai_to_anthropic.request(
+        request(messages=[{"role": "user", "content": "😀 \U0010ffff"}], max_tokens=10**20)
+    ).body
     assert body["messages"][0]["content"][0]["text"] == "😀 \U0010ffff"
 
 
@@ -104,7 +106,7 @@ def test_messages_are_checked_as_the_whole_request_would_be(shape: str, bad: Any
     expected = json_problem(body)
     assert expected is not None
     with pytest.raises(TranslationError) as info:
-        translate_request(body)
+        openai_to_anthropic.request(body)
     assert (expected[0], expected[1]) in [(p.path, p.reason) for p in info.value.problems], info.value
 
 
@@ -112,17 +114,17 @@ def test_the_depth_limit_counts_from_the_request_not_the_message() -> None:
     # request -> messages -> message -> "name" -> MAX_DEPTH - 3 levels: MAX_DEPTH containers in all
     deepest = request(messages=[{"role": "user", "content": "x", "name": nested(MAX_DEPTH - 4)}])
     assert json_problem(deepest) is None
-    assert any(note.path == "messages[0].name" for note in translate_request(deepest).notes)
+    assert any(note.path == "messages[0].name" for note in openai_to_anthropic.request(deepest).notes)
     one_more = request(messages=[{"role": "user", "content": "x", "name": nested(MAX_DEPTH - 3)}])
     expected = json_problem(one_more)
     assert expected is not None and "nested deeper" in expected[1]
     with pytest.raises(TranslationError) as info:
-        translate_request(one_more)
+        openai_to_anthropic.request(one_more)
     assert [(p.path, p.reason) for p in info.value.problems] == [expected]
 
 
 def test_every_bad_message_is_reported_at_once() -> None:
     body = request(messages=[{"role": "user", "content": "a\ud800"}, {"role": "user", "content": float("nan")}])
     with pytest.raises(TranslationError) as info:
-        translate_request(body)
+        openai_to_anthropic.request(body)
     assert [p.path for p in info.value.problems][:2] == ["messages[0].content", "messages[1].content"]

@@ -19,6 +19,7 @@ from openai.types.chat.chat_completion_content_part_text_param import PromptCach
 from openai.types.chat.chat_completion_message_function_tool_call_param import Function as CallFunction
 from openai.types.chat.chat_completion_named_tool_choice_param import Function as ChoiceFunction
 
+from protoshift.translator.openai_to_anthropic.context import UNKNOWN_KEY
 from protoshift.translator.tables import (
     APPROXIMATE_LOCATION_KEYS,
     CALL_FUNCTION_KEYS,
@@ -42,7 +43,6 @@ from protoshift.translator.tables import (
     USER_LOCATION_KEYS,
     WEB_SEARCH_OPTIONS_KEYS,
 )
-from protoshift.translator.to_anthropic.context import UNKNOWN_KEY
 
 from .helpers import call, req, tool, translate, user
 

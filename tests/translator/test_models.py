@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import DEFAULT_TABLE, ModelFacts, ModelTable, TranslationError, translate_request
+from protoshift.translator import DEFAULT_TABLE, ModelFacts, ModelTable, TranslationError, openai_to_anthropic
 from protoshift.translator.models import BUILTIN, exact_pattern, parse_row
 
 from .helpers import assistant, fn_tool, image, notes_at, one_note, refused, text, translate, user
@@ -197,7 +197,7 @@ def test_images_and_pdfs_are_refused_where_the_model_takes_none() -> None:
     pdf = {"type": "file", "file": {"file_data": f"data:application/pdf;base64,{PDF}"}}
     request = req("claude-text-only", user([text("look"), image("https://x.test/a.png"), pdf]))
     with pytest.raises(TranslationError) as info:
-        translate_request(request, models=table)
+        openai_to_anthropic.request(request, models=table)
     assert [p.path for p in info.value.problems] == [
         "messages[0].content[1].type",
         "messages[0].content[2].file.file_data",

@@ -1,4 +1,4 @@
-"""OpenAIStreamTranslator over a corpus of OpenAI-compatible streams written from public sources
+"""openai_to_anthropic.Stream over a corpus of OpenAI-compatible streams written from public sources
 (tests/translator/openai_streams/*.sse, the source of each in its leading `:` comment lines).
 
 Each stream is decoded as protoshift decodes it (translator.sse), translated chunk by chunk, and then:
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import OpenAIStreamTranslator
+from protoshift.translator import openai_to_anthropic
 from protoshift.translator.sse import DONE, JSONEventDecoder
 from tests.oracles import accumulate_anthropic_events, assert_anthropic_event_sequence, validate_anthropic_event
 
@@ -84,7 +84,7 @@ def read_chunks(path: Path) -> list[dict[str, Any]]:
 
 def translate(chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
     """All the events, and the events each feed gave (the last entry: close)."""
-    translator = OpenAIStreamTranslator()
+    translator = openai_to_anthropic.Stream()
     per_feed = [translator.feed(chunk) for chunk in chunks]
     per_feed.append(translator.close())
     return [event for events in per_feed for event in events], per_feed

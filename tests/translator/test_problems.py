@@ -1,4 +1,4 @@
-"""translate_request reports every problem of a request at once (issue 10, section 2)."""
+"""openai_to_anthropic.request reports every problem of a request at once (issue 10, section 2)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import Problem, TranslationError, translate_request
+from protoshift.translator import Problem, TranslationError, openai_to_anthropic
 
 from .helpers import assistant, call, fn_tool, req, tool, translate, user
 
@@ -15,7 +15,7 @@ HI = user("hi")
 
 def problems_of(request: Any, **kwargs: Any) -> TranslationError:
     with pytest.raises(TranslationError) as info:
-        translate_request(request, **kwargs)
+        openai_to_anthropic.request(request, **kwargs)
     err = info.value
     assert err.problems, "a TranslationError always lists its problems"
     assert (err.path, err.reason) == (err.problems[0].path, err.problems[0].reason)

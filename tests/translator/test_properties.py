@@ -1,4 +1,4 @@
-"""Property tests: the SSE decoder under any byte split, translate_request under any input."""
+"""Property tests: the SSE decoder under any byte split, openai_to_anthropic.request under any input."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from protoshift.translator import TranslationError, translate_request
+from protoshift.translator import TranslationError, openai_to_anthropic
+from protoshift.translator.openai_to_anthropic.context import UNKNOWN_KEY as UNKNOWN
+from protoshift.translator.openai_to_anthropic.context import child
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.sse import ServerSentEvent, SSEDecoder
 from protoshift.translator.tables import (
@@ -33,8 +35,6 @@ from protoshift.translator.tables import (
     USER_LOCATION_KEYS,
     WEB_SEARCH_OPTIONS_KEYS,
 )
-from protoshift.translator.to_anthropic.context import UNKNOWN_KEY as UNKNOWN
-from protoshift.translator.to_anthropic.context import child
 from tests.oracles import assert_anthropic_body
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -104,7 +104,7 @@ def test_any_split_of_the_bytes_gives_the_same_events(
     assert _decode([data[i : i + 1] for i in range(len(data))]) == expected
 
 
-# ---- translate_request: a valid body or a TranslationError, nothing else ------------------------
+# ---- openai_to_anthropic.request: a valid body or a TranslationError, nothing else ------------------------
 
 SCALAR = st.one_of(
     st.none(),
@@ -354,7 +354,7 @@ def near_valid_requests(draw: st.DrawFn) -> dict[str, Any]:
 
 def check_never_crashes(request: Any, strict: bool) -> None:
     try:
-        result = translate_request(request, strict=strict)
+        result = openai_to_anthropic.request(request, strict=strict)
     except TranslationError as err:
         event("refused")
         assert isinstance(err.path, str) and err.path
@@ -374,15 +374,13 @@ def check_never_crashes(request: Any, strict: bool) -> None:
 @given(
     st.one_of(JSONISH, KEYED_JSON, st.builds(lambda m: {"model": "claude-x", "messages": m}, KEYED_JSON)), st.booleans()
 )
-def test_translate_request_on_wild_input_gives_a_body_or_a_translation_error(request: Any, strict: bool) -> None:
+def test_request_on_wild_input_gives_a_body_or_a_translation_error(request: Any, strict: bool) -> None:
     check_never_crashes(request, strict)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(near_valid_requests(), st.booleans())
-def test_translate_request_on_near_valid_input_gives_a_body_or_a_translation_error(
-    request: dict[str, Any], strict: bool
-) -> None:
+def test_request_on_near_valid_input_gives_a_body_or_a_translation_error(request: dict[str, Any], strict: bool) -> None:
     check_never_crashes(request, strict)
 
 
@@ -547,7 +545,7 @@ def mostly_valid_requests(draw: st.DrawFn) -> dict[str, Any]:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mostly_valid_requests(), st.booleans())
-def test_translate_request_on_mostly_valid_input_gives_a_body_or_a_translation_error(
+def test_request_on_mostly_valid_input_gives_a_body_or_a_translation_error(
     request: dict[str, Any], strict: bool
 ) -> None:
     check_never_crashes(request, strict)
@@ -657,12 +655,12 @@ def test_an_unknown_key_anywhere_is_a_dropped_note_with_its_path(
         key = data.draw(UNKNOWN_KEY)
         target[key] = data.draw(UNKNOWN_VALUE)
         expected.add(child(path, key))
-    result = translate_request(request)
+    result = openai_to_anthropic.request(request)
     assert_anthropic_body(result.body, result.betas)
     unknown = {n.path for n in result.notes if n.action == "dropped" and n.reason == UNKNOWN}
     assert unknown == expected
     with pytest.raises(TranslationError) as info:
-        translate_request(request, strict=True)
+        openai_to_anthropic.request(request, strict=True)
     assert expected <= {p.path for p in info.value.problems}
     explained = {row.path for row in result.explain(request)}
     assert expected <= explained

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from anthropic.lib._parse._transform import transform_schema
 
-from protoshift.translator import RequestTranslation, TranslationError, translate_request
+from protoshift.translator import RequestTranslation, TranslationError, openai_to_anthropic
 from tests.oracles import assert_anthropic_body
 
 from .real_world import CORPUS, REFUSED
@@ -105,10 +105,10 @@ def test_every_field_ends_up_in_the_report_or_in_the_body(name: str) -> None:
     request = CORPUS[name]
     if name in REFUSED:
         with pytest.raises(TranslationError) as info:
-            translate_request(request)
+            openai_to_anthropic.request(request)
         assert [p.path for p in info.value.problems] == REFUSED[name]
         return
-    result = translate_request(request)
+    result = openai_to_anthropic.request(request)
     assert_anthropic_body(result.body, result.betas)
     body_text = json.dumps(result.body, ensure_ascii=False, sort_keys=True)
     lost = [(path, value) for path, value in leaves(request) if not accounted(path, value, result, body_text)]
@@ -118,21 +118,21 @@ def test_every_field_ends_up_in_the_report_or_in_the_body(name: str) -> None:
 @pytest.mark.parametrize("name", [n for n in CORPUS if n not in REFUSED])
 def test_every_top_level_field_has_a_row_in_the_explain_table(name: str) -> None:
     request = CORPUS[name]
-    rows = translate_request(request).explain(request)
+    rows = openai_to_anthropic.request(request).explain(request)
     assert set(request) <= {row.path for row in rows}
 
 
 def test_what_the_corpus_shows() -> None:
     """A few outcomes spelled out (the rest is covered by the generic checks above)."""
-    caching = translate_request(CORPUS["litellm-prompt-caching-tools"])
+    caching = openai_to_anthropic.request(CORPUS["litellm-prompt-caching-tools"])
     assert caching.body["tools"][0]["cache_control"] == {"type": "ephemeral"}
-    email = translate_request(CORPUS["litellm-user-email"])
+    email = openai_to_anthropic.request(CORPUS["litellm-user-email"])
     assert email.body["metadata"]["user_id"].startswith("sha256:")
-    search = translate_request(CORPUS["openai-docs-web-search"])
+    search = openai_to_anthropic.request(CORPUS["openai-docs-web-search"])
     assert search.body["tools"][0]["user_location"]["city"] == "London"
-    reasoning = translate_request(CORPUS["openai-docs-reasoning"])  # claude-opus-4-7 thinks adaptively
+    reasoning = openai_to_anthropic.request(CORPUS["openai-docs-reasoning"])  # claude-opus-4-7 thinks adaptively
     assert reasoning.body["thinking"] == {"type": "adaptive"} and reasoning.body["output_config"] == {
         "effort": "medium"
     }
-    parsed = translate_request(CORPUS["openai-python-parsing-tools"])
+    parsed = openai_to_anthropic.request(CORPUS["openai-python-parsing-tools"])
     assert parsed.body["tools"][0]["strict"] is True

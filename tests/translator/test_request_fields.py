@@ -1,4 +1,4 @@
-"""translate_request: the request's other fields (issue 2, section 2: tools, limits, sampling, extras, errors)."""
+"""openai_to_anthropic.request: the request's other fields (issue 2, section 2: tools, limits, sampling, extras, errors)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import DEFAULT_MAX_TOKENS, translate_request
+from protoshift.translator import DEFAULT_MAX_TOKENS, openai_to_anthropic
 from protoshift.translator.report import LOSSY_ACTIONS
 
 from .helpers import assistant, call, fn_tool, notes_at, one_note, refused, req, text, tool, translate, user
@@ -486,7 +486,7 @@ def test_notes_are_only_about_fields_that_changed() -> None:
     assert result.notes == []
 
 
-def test_translate_request_does_not_change_the_callers_request() -> None:
+def test_request_does_not_change_the_callers_request() -> None:
     import copy
 
     request = req(
@@ -497,7 +497,7 @@ def test_translate_request_does_not_change_the_callers_request() -> None:
         response_format={"type": "json_object"},
     )
     before = copy.deepcopy(request)
-    translate_request(request)
+    openai_to_anthropic.request(request)
     assert request == before
 
 

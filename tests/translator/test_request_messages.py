@@ -1,4 +1,4 @@
-"""translate_request: what happens to `messages` (issue 2, section 2: roles, content parts, tools, turns)."""
+"""openai_to_anthropic.request: what happens to `messages` (issue 2, section 2: roles, content parts, tools, turns)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""translate_response: Anthropic message -> chat.completion (issue 2, section 3)."""
+"""anthropic_to_openai.response: Anthropic message -> chat.completion (issue 2, section 3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import TranslationError, translate_response
+from protoshift.translator import Stamps, TranslationError, anthropic_to_openai
 from tests.oracles import validate_completion
 
 from .anthropic_fixtures import message, text_block, thinking, tool_use
@@ -15,7 +15,7 @@ from .helpers import req, tool, translate, user
 
 
 def complete(msg: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    completion = translate_response(msg, **kwargs)
+    completion = anthropic_to_openai.response(msg, **kwargs)
     validate_completion(completion)
     return completion
 
@@ -27,7 +27,7 @@ def test_text_blocks_are_joined_exactly_without_separator() -> None:
 
 
 def test_shape_of_a_plain_completion() -> None:
-    completion = complete(message([text_block("Hi")]), created=1_700_000_000)
+    completion = complete(message([text_block("Hi")]), stamps=Stamps.fixed(now=1_700_000_000))
     assert completion["object"] == "chat.completion"
     assert completion["created"] == 1_700_000_000
     assert completion["model"] == "claude-sonnet-4-5-20250929"
@@ -239,4 +239,4 @@ def test_document_citations_are_kept_with_their_range_where_openai_has_no_annota
 
 def test_an_error_object_is_not_translated_as_a_message() -> None:
     with pytest.raises(TranslationError):
-        translate_response({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+        anthropic_to_openai.response({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})

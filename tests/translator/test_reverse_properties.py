@@ -1,5 +1,5 @@
-"""Round trips (hypothesis): an Anthropic request translated to OpenAI (translate_anthropic_request) and back
-(translate_request) keeps its meaning; whatever cannot make the trip is in the first translation's report.
+"""Round trips (hypothesis): an Anthropic request translated to OpenAI (anthropic_to_openai.request) and back
+(openai_to_anthropic.request) keeps its meaning; whatever cannot make the trip is in the first translation's report.
 
 The meaning compared: the system text, each turn's role, text, images, documents, tool calls (id, name, input)
 and tool results (id, content) in order, the tools (name, description, schema), the tool choice, stop
@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protoshift.translator import TranslationError, translate_anthropic_request, translate_request
+from protoshift.translator import TranslationError, anthropic_to_openai, openai_to_anthropic
 from tests.oracles import assert_anthropic_body, assert_openai_body, validate_message_create_params
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -219,9 +219,9 @@ def _strip_lossy(request: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 @given(anthropic_requests())
 def test_a_request_survives_the_round_trip_or_says_what_did_not(request: dict[str, Any]) -> None:
     validate_message_create_params(request)
-    there = translate_anthropic_request(request)
+    there = anthropic_to_openai.request(request)
     assert_openai_body(there.body)
-    back = translate_request(there.body, default_max_tokens=request["max_tokens"])
+    back = openai_to_anthropic.request(there.body, default_max_tokens=request["max_tokens"])
     assert_anthropic_body(back.body, back.betas)
     stripped, must_be_noted = _strip_lossy(request)
     expected = meaning(stripped)
@@ -251,7 +251,7 @@ def test_any_input_gives_a_valid_body_or_a_translation_error(value: Any) -> None
     for candidate in (value, {**base, "messages": value}, {**base, "tools": value}, {**base, "system": value},
                       {**base, "messages": [{"role": "user", "content": value}]}):  # fmt: skip
         try:
-            translation = translate_anthropic_request(candidate)
+            translation = anthropic_to_openai.request(candidate)
         except TranslationError as exc:
             assert exc.problems and all(p.path and p.reason for p in exc.problems)
         else:

@@ -1,4 +1,4 @@
-"""translate_anthropic_request: Anthropic Messages requests -> OpenAI Chat Completions bodies (issue 14).
+"""anthropic_to_openai.request: Anthropic Messages requests -> OpenAI Chat Completions bodies (issue 14).
 
 Every body is checked against `openai.types.chat.CompletionCreateParams` (tests.oracles.assert_openai_body)."""
 
@@ -9,13 +9,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import (
-    DEFAULT_TABLE,
-    Note,
-    OpenAIRequestTranslation,
-    TranslationError,
-    translate_anthropic_request,
-)
+from protoshift.translator import DEFAULT_TABLE, Note, OpenAIRequestTranslation, TranslationError, anthropic_to_openai
 from protoshift.translator.report import LOSSY_ACTIONS
 from tests.oracles import assert_openai_body, validate_message_create_params
 
@@ -51,14 +45,14 @@ def result(call_id: str, content: Any = "sunny", **extra: Any) -> dict[str, Any]
 
 def translate(request: dict[str, Any], **kwargs: Any) -> OpenAIRequestTranslation:
     validate_message_create_params(request)  # the inputs are real Anthropic requests
-    translation = translate_anthropic_request(request, **kwargs)
+    translation = anthropic_to_openai.request(request, **kwargs)
     assert_openai_body(translation.body)
     return translation
 
 
 def problems(request: dict[str, Any], **kwargs: Any) -> list[tuple[str, str]]:
     with pytest.raises(TranslationError) as info:
-        translate_anthropic_request(request, **kwargs)
+        anthropic_to_openai.request(request, **kwargs)
     return [(p.path, p.reason) for p in info.value.problems]
 
 
@@ -121,7 +115,7 @@ def test_max_tokens_is_required_as_anthropic_requires_it_unless_a_default_is_giv
     request = areq(user("hi"))
     del request["max_tokens"]
     assert problems(request) == [("max_tokens", "is required")]
-    t = translate_anthropic_request(request, default_max_tokens=4096)
+    t = anthropic_to_openai.request(request, default_max_tokens=4096)
     assert t.body["max_tokens"] == 4096 and notes(t, "max_tokens")[0].action == "defaulted"
 
 
@@ -150,14 +144,14 @@ def test_openai_reasoning_models_get_max_completion_tokens_and_no_sampling() -> 
 
 def test_top_k_and_anthropic_only_fields_are_dropped_with_a_note_and_unknown_ones_too() -> None:
     request = {**areq(user("hi")), "top_k": 40, "service_tier": "auto", "context_management": {"edits": []}}
-    t = translate_anthropic_request(request)
+    t = anthropic_to_openai.request(request)
     assert_openai_body(t.body)
     assert {(n.path, n.action) for n in t.notes} == {
         ("top_k", "dropped"),
         ("service_tier", "dropped"),
         ("context_management", "dropped"),
     }
-    t = translate_anthropic_request({**areq(user("hi")), "frobnicate": 1})
+    t = anthropic_to_openai.request({**areq(user("hi")), "frobnicate": 1})
     assert [(n.path, n.action, n.reason) for n in t.notes] == [("frobnicate", "dropped", "unknown field, not sent")]
 
 
@@ -494,13 +488,13 @@ def test_every_note_is_lossy_or_informative_never_silent() -> None:
 
 
 def test_the_openai_rows_serve_this_direction_only() -> None:
-    from protoshift.translator import translate_request
+    from protoshift.translator import openai_to_anthropic
     from protoshift.translator.models import OPENAI_BUILTIN
 
     for row in OPENAI_BUILTIN:  # dated and sourced, as the Claude rows are
         assert row.checked == "2026-11-30" and row.source.startswith("https://") and row.max_output, row.pattern
     assert DEFAULT_TABLE.lookup("gpt-4o") is None  # an OpenAI request naming gpt-4o is not reshaped for gpt-4o
-    forward = translate_request({"model": "gpt-4o", "max_tokens": 50000, "reasoning_effort": "low",
+    forward = openai_to_anthropic.request({"model": "gpt-4o", "max_tokens": 50000, "reasoning_effort": "low",
                                  "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
     assert forward.body["thinking"]["type"] == "enabled" and forward.body["max_tokens"] == 50000  # not 16384
     assert DEFAULT_TABLE.openai_side().lookup("gpt-4o-mini") is not None

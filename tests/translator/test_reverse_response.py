@@ -1,4 +1,4 @@
-"""translate_openai_response: chat.completion -> Anthropic Message (issue 14). Every message is checked
+"""openai_to_anthropic.response: chat.completion -> Anthropic Message (issue 14). Every message is checked
 against `anthropic.types.Message` with no key the type lacks."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import TranslationError, translate_openai_response
+from protoshift.translator import TranslationError, openai_to_anthropic
 from tests.oracles import validate_anthropic_message_closed, validate_completion
 
 
@@ -28,7 +28,7 @@ def completion(message: dict[str, Any], finish: str | None = "stop", **extra: An
 def translate(body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     if body.get("choices") and body["choices"][0]["finish_reason"] is not None:
         validate_completion(body)  # the inputs are real completions (the lenient ones aside)
-    message = translate_openai_response(body, **kwargs)
+    message = openai_to_anthropic.response(body, **kwargs)
     validate_anthropic_message_closed(message)
     return message
 
@@ -85,19 +85,19 @@ def test_a_provider_that_says_stop_with_tool_calls_still_stops_for_tool_use() ->
 def test_arguments_that_are_not_a_json_object_are_an_error_naming_the_call() -> None:
     call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": '{"a": '}}
     with pytest.raises(TranslationError) as info:
-        translate_openai_response(completion({"content": None, "tool_calls": [call]}, "tool_calls"))
+        openai_to_anthropic.response(completion({"content": None, "tool_calls": [call]}, "tool_calls"))
     assert info.value.path == "choices[0].message.tool_calls[0].function.arguments"
     assert "not valid JSON" in info.value.reason
     call["function"]["arguments"] = "[1, 2]"
     with pytest.raises(TranslationError, match="must be a JSON object, got an array"):
-        translate_openai_response(completion({"content": None, "tool_calls": [call]}, "tool_calls"))
+        openai_to_anthropic.response(completion({"content": None, "tool_calls": [call]}, "tool_calls"))
 
 
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
 def test_reasoning_becomes_a_thinking_block_first(field: str) -> None:
     body = completion({"content": "4"})
     body["choices"][0]["message"][field] = "2+2 is 4."
-    message = translate_openai_response(body)
+    message = openai_to_anthropic.response(body)
     validate_anthropic_message_closed(message)
     assert message["content"] == [
         {"type": "thinking", "thinking": "2+2 is 4.", "signature": ""},
@@ -119,7 +119,7 @@ def test_reasoning_becomes_a_thinking_block_first(field: str) -> None:
 )
 def test_every_finish_reason(finish: str | None, stop: str) -> None:
     body = completion({"content": "x"}, finish)
-    message = translate_openai_response(body)
+    message = openai_to_anthropic.response(body)
     validate_anthropic_message_closed(message)
     assert message["stop_reason"] == stop
 
@@ -153,18 +153,18 @@ def test_deepseeks_cache_hit_tokens_count_as_cache_reads() -> None:
     body = completion({"content": "x"})
     body["usage"] = {"prompt_tokens": 100, "completion_tokens": 1, "total_tokens": 101, "prompt_cache_hit_tokens": 64,
                      "prompt_cache_miss_tokens": 36}  # fmt: skip
-    usage = translate_openai_response(body)["usage"]
+    usage = openai_to_anthropic.response(body)["usage"]
     assert (usage["input_tokens"], usage["cache_read_input_tokens"]) == (36, 64)
 
 
 def test_an_error_body_or_no_choice_is_a_clear_error() -> None:
     with pytest.raises(TranslationError, match="error, not a completion: model not found"):
-        translate_openai_response({"error": {"message": "model not found", "type": "invalid_request_error"}})
+        openai_to_anthropic.response({"error": {"message": "model not found", "type": "invalid_request_error"}})
     with pytest.raises(TranslationError, match="choices: is empty"):
-        translate_openai_response({**completion({"content": "x"}), "choices": []})
+        openai_to_anthropic.response({**completion({"content": "x"}), "choices": []})
 
 
 def test_the_request_model_stands_in_when_the_completion_names_none() -> None:
     body = completion({"content": "x"})
     body["model"] = ""
-    assert translate_openai_response(body, model="llama3.2")["model"] == "llama3.2"
+    assert openai_to_anthropic.response(body, model="llama3.2")["model"] == "llama3.2"

@@ -1,4 +1,4 @@
-"""OpenAIStreamTranslator: the quirks of OpenAI-compatible streams, one at a time (issue 14). Every
+"""openai_to_anthropic.Stream: the quirks of OpenAI-compatible streams, one at a time (issue 14). Every
 sequence is checked against the anthropic types and the order the API sends events in."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from protoshift.translator import IncompleteStreamError, OpenAIStreamTranslator, encode_anthropic_event
+from protoshift.translator import IncompleteStreamError, openai_to_anthropic
 from protoshift.translator.sse import DONE, SSEDecoder
 from tests.oracles import accumulate_anthropic_events, assert_anthropic_event_sequence
 
@@ -32,7 +32,7 @@ def call(index: int | None, *, id: str | None = None, name: str | None = None, a
 
 
 def run(*chunks: dict[str, Any], close: bool = True) -> list[dict[str, Any]]:
-    translator = OpenAIStreamTranslator(model="requested-model")
+    translator = openai_to_anthropic.Stream(model="requested-model")
     events = [event for c in chunks for event in translator.feed(c)]
     if close:
         events += translator.close()
@@ -74,7 +74,7 @@ def test_a_text_stream_is_the_exact_sequence_the_sdk_expects() -> None:
 
 
 def test_the_blocks_close_at_the_finish_reason_and_the_message_ends_with_the_usage_chunk() -> None:
-    translator = OpenAIStreamTranslator()
+    translator = openai_to_anthropic.Stream()
     translator.feed(chunk({"content": "x"}))
     assert types(translator.feed(chunk({}, "length"))) == ["content_block_stop"]
     end = translator.feed(chunk(usage={"prompt_tokens": 3, "completion_tokens": 1}))
@@ -90,14 +90,14 @@ def test_done_missing_a_finish_reason_is_proof_of_an_end_and_no_usage_leaves_the
 
 
 def test_a_cut_stream_raises_incomplete_after_what_was_given_out() -> None:
-    translator = OpenAIStreamTranslator()
+    translator = openai_to_anthropic.Stream()
     assert types(translator.feed(chunk({"content": "x"}))) == [
         "message_start", "ping", "content_block_start", "content_block_delta",
     ]  # fmt: skip
     with pytest.raises(IncompleteStreamError):
         translator.close()
     with pytest.raises(IncompleteStreamError, match="empty"):
-        OpenAIStreamTranslator().close()
+        openai_to_anthropic.Stream().close()
 
 
 def test_chunks_with_no_choices_and_usage_on_every_chunk() -> None:
@@ -194,7 +194,7 @@ def test_only_the_first_choice_is_translated() -> None:
     ],
 )
 def test_an_error_in_the_stream_is_an_anthropic_error_event_that_ends_it(error: dict[str, Any], kind: str) -> None:
-    translator = OpenAIStreamTranslator()
+    translator = openai_to_anthropic.Stream()
     before = translator.feed(chunk({"content": "partial"}))
     events = translator.feed(error)
     assert events == [{"type": "error", "error": {"type": kind, "message": events[0]["error"]["message"]}}]
@@ -205,7 +205,7 @@ def test_an_error_in_the_stream_is_an_anthropic_error_event_that_ends_it(error: 
 
 def test_the_sse_framing_is_anthropics() -> None:
     event = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "é\n"}}
-    raw = encode_anthropic_event(event)
+    raw = openai_to_anthropic.encode_event(event)
     assert (
         raw
         == b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\xc3\xa9\\n"}}\n\n'

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.to_anthropic.context import Context
-from protoshift.translator.to_anthropic.schema import adapt_schema
+from protoshift.translator.openai_to_anthropic.context import Context
+from protoshift.translator.openai_to_anthropic.schema import adapt_schema
 
 from .helpers import fn_tool, notes_at, one_note, refused, req, translate, user
 

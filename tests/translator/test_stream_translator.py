@@ -1,4 +1,4 @@
-"""StreamTranslator: Anthropic stream events -> chat.completion.chunks (issue 2, section 4)."""
+"""anthropic_to_openai.Stream: Anthropic stream events -> chat.completion.chunks (issue 2, section 4)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from anthropic.types import ErrorResponse
 
-from protoshift.translator import IncompleteStreamError, StreamTranslator, UpstreamStreamError, translate_response
+from protoshift.translator import IncompleteStreamError, Stamps, UpstreamStreamError, anthropic_to_openai
 from tests.oracles import validate_chunk, validate_completion
 
 from .anthropic_fixtures import (
@@ -29,7 +29,7 @@ from .anthropic_fixtures import (
 
 
 def run(events: list[dict[str, Any]], *, include_usage: bool = False) -> list[dict[str, Any]]:
-    translator = StreamTranslator(include_usage=include_usage, created=1_700_000_000)
+    translator = anthropic_to_openai.Stream(include_usage=include_usage, stamps=Stamps.fixed(now=1_700_000_000))
     chunks: list[dict[str, Any]] = []
     for event in events:
         chunks.extend(translator.feed(event))
@@ -226,7 +226,7 @@ def test_message_delta_with_null_usage_fields_keeps_the_counts_from_message_star
 
 
 def test_ping_and_unknown_events_give_nothing() -> None:
-    translator = StreamTranslator()
+    translator = anthropic_to_openai.Stream()
     translator.feed(message_start())
     assert translator.feed(ping()) == []
     assert translator.feed({"type": "brand_new_event", "payload": {"x": 1}}) == []
@@ -237,7 +237,7 @@ def test_ping_and_unknown_events_give_nothing() -> None:
 
 
 def test_error_event_raises_after_the_chunks_before_it_were_given_out() -> None:
-    translator = StreamTranslator()
+    translator = anthropic_to_openai.Stream()
     given: list[dict[str, Any]] = []
     for event in [message_start(), *text_events(0, "Partial ", "answer")[:-1]]:
         given.extend(translator.feed(event))
@@ -254,17 +254,17 @@ def test_error_event_raises_after_the_chunks_before_it_were_given_out() -> None:
 
 
 def test_close_without_message_stop_raises_incomplete() -> None:
-    translator = StreamTranslator()
+    translator = anthropic_to_openai.Stream()
     for event in [message_start(), *text_events(0, "cut"), message_delta("end_turn")]:
         translator.feed(event)
     with pytest.raises(IncompleteStreamError):
         translator.close()
     with pytest.raises(IncompleteStreamError):
-        StreamTranslator().close()  # nothing at all is not a complete answer either
+        anthropic_to_openai.Stream().close()  # nothing at all is not a complete answer either
 
 
 def test_close_after_message_stop_gives_nothing_more() -> None:
-    translator = StreamTranslator()
+    translator = anthropic_to_openai.Stream()
     for event in TEXT_STREAM:
         translator.feed(event)
     assert translator.close() == []
@@ -305,9 +305,9 @@ STREAMS = {
 
 
 @pytest.mark.parametrize("events", STREAMS.values(), ids=STREAMS)
-def test_streamed_result_equals_translate_response_of_the_accumulated_message(events: list[dict[str, Any]]) -> None:
+def test_streamed_result_equals_the_response_of_the_accumulated_message(events: list[dict[str, Any]]) -> None:
     streamed = accumulate_openai(run(events, include_usage=True))
-    completion = translate_response(accumulate_anthropic(events))
+    completion = anthropic_to_openai.response(accumulate_anthropic(events))
     validate_completion(completion)
     choice = completion["choices"][0]
     assert streamed["id"] == completion["id"]
@@ -324,7 +324,7 @@ def test_streamed_result_equals_translate_response_of_the_accumulated_message(ev
     assert streamed["message"] == expected
 
 
-def test_the_chunk_accumulator_adds_up_annotations_and_kept_blocks_as_translate_response_gives_them() -> None:
+def test_the_chunk_accumulator_adds_up_annotations_and_kept_blocks_as_response_gives_them() -> None:
     """What `chat --stream --format json` and batch results keep of a stream."""
     from protoshift.translator.accumulate import ChunkAccumulator
 
@@ -333,7 +333,7 @@ def test_the_chunk_accumulator_adds_up_annotations_and_kept_blocks_as_translate_
         accumulator.add(chunk)
     completion = accumulator.completion()
     validate_completion(completion)
-    expected = translate_response(accumulate_anthropic(CITED_STREAM))["choices"][0]["message"]
+    expected = anthropic_to_openai.response(accumulate_anthropic(CITED_STREAM))["choices"][0]["message"]
     message = completion["choices"][0]["message"]
     assert message["annotations"] == expected["annotations"]
     assert message["provider_specific_fields"] == expected["provider_specific_fields"]

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from protoshift.translator.checks import check_json, want_list, want_object, want_str
-from protoshift.translator.errors import TranslationError
-from protoshift.translator.to_openai.completion import (
+from protoshift.translator.anthropic_to_openai.completion import (
     citation_annotations,
     completion_id,
     finish_reason,
-    openai_usage,
     refusal_explanation,
     tool_arguments,
 )
+from protoshift.translator.checks import check_json, want_list, want_object, want_str
+from protoshift.translator.errors import TranslationError
+from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.usage import messages_usage_to_chat
+from protoshift.translator.wire import ChatCompletion, Message
 
 
-def translate_response(message: Any, *, created: int | None = None) -> dict[str, Any]:
+def response(message: Message, *, stamps: Stamps = DEFAULT_STAMPS) -> ChatCompletion:
     """Translate an Anthropic Messages response into an OpenAI chat.completion.
 
     Text blocks are joined exactly as they are; tool_use blocks become tool_calls; thinking goes to
@@ -30,7 +31,8 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
     character range) and `content_blocks` (server tool calls and results, and any other block type).
 
     What is not the protocol (a block that is no object, a text that is no string, lone
-    surrogates, NaN, runaway nesting) is a TranslationError naming the field.
+    surrogates, NaN, runaway nesting) is a TranslationError naming the field. `stamps`: the clock
+    (`created`) and the id when the message has none.
     """
     msg = want_object(message, "$")
     if msg.get("type") == "error":
@@ -46,9 +48,9 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
     model = msg.get("model")
     refusal = refusal_explanation(msg.get("stop_details")) if msg.get("stop_reason") == "refusal" else None
     return {
-        "id": completion_id(msg.get("id")),
+        "id": completion_id(msg.get("id"), stamps),
         "object": "chat.completion",
-        "created": int(time.time()) if created is None else created,
+        "created": stamps.now(),
         "model": "" if model is None else want_str(model, "model"),
         "choices": [
             {
@@ -58,7 +60,7 @@ def translate_response(message: Any, *, created: int | None = None) -> dict[str,
                 "finish_reason": finish_reason(msg.get("stop_reason")),
             }
         ],
-        "usage": openai_usage(msg.get("usage")),
+        "usage": messages_usage_to_chat(msg.get("usage")),
     }
 
 

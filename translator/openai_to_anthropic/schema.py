@@ -19,7 +19,7 @@ from typing import Any
 
 from protoshift.translator.checks import type_name
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.to_anthropic.context import Context, child
+from protoshift.translator.openai_to_anthropic.context import Context, child
 
 # The string formats Anthropic structured outputs enforce (SupportedStringFormats in the SDK).
 SUPPORTED_STRING_FORMATS: frozenset[str] = frozenset(

@@ -1,4 +1,4 @@
-"""OpenAI chat.completion -> Anthropic Message (the other direction)."""
+"""OpenAI chat.completion -> Anthropic Message."""
 
 from __future__ import annotations
 
@@ -6,19 +6,23 @@ from typing import Any
 
 from protoshift.translator.checks import type_name, want_list, want_object
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.to_anthropic.message import anthropic_usage, message_id, stop_reason, tool_use_id
+from protoshift.translator.openai_to_anthropic.message import message_id, stop_reason, tool_use_id
+from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.usage import chat_usage_to_messages
+from protoshift.translator.wire import ChatCompletion, Message
 
 
-def translate_openai_response(completion: Any, *, model: str | None = None) -> dict[str, Any]:
+def response(chat_completion: ChatCompletion, *, model: str | None = None, stamps: Stamps = DEFAULT_STAMPS) -> Message:
     """Translate an OpenAI chat.completion into an Anthropic `Message`.
 
     Blocks in the order a Claude answer has them: thinking (`reasoning_content`, or `reasoning` as
     vLLM, Ollama and OpenRouter name it; no signature), text (a refusal is text too, with stop_reason
     `refusal`), then one `tool_use` block per tool call with its arguments parsed. Arguments that
     are not a JSON object are a TranslationError naming the call. `model`: the model to name when
-    the completion names none. Only the first choice is read.
+    the completion names none. Only the first choice is read. `stamps`: the ids the completion
+    does not give (the message's, a tool call's).
     """
-    data = want_object(completion, "$")
+    data = want_object(chat_completion, "$")
     if data.get("error") is not None and data.get("choices") is None:
         error = data["error"]
         message = error.get("message") if isinstance(error, dict) else error
@@ -42,21 +46,22 @@ def translate_openai_response(completion: Any, *, model: str | None = None) -> d
     calls = answer.get("tool_calls")
     if calls:
         for k, call in enumerate(want_list(calls, f"{path}.tool_calls")):
-            content.append(_tool_use(want_object(call, f"{path}.tool_calls[{k}]"), f"{path}.tool_calls[{k}]"))
+            call_path = f"{path}.tool_calls[{k}]"
+            content.append(_tool_use(want_object(call, call_path), call_path, stamps))
     elif isinstance(legacy := answer.get("function_call"), dict):
-        content.append(_tool_use({"function": legacy}, f"{path}.function_call", function_path=""))
+        content.append(_tool_use({"function": legacy}, f"{path}.function_call", stamps, function_path=""))
     finish = choice.get("finish_reason")
     reason = "refusal" if refusal else stop_reason(finish, tool_calls=any(b["type"] == "tool_use" for b in content))
     upstream_model = data.get("model")
     return {
-        "id": message_id(data.get("id")),
+        "id": message_id(data.get("id"), stamps),
         "type": "message",
         "role": "assistant",
         "model": upstream_model if isinstance(upstream_model, str) and upstream_model else (model or ""),
         "content": content,
         "stop_reason": reason,
         "stop_sequence": None,
-        "usage": anthropic_usage(data.get("usage")),
+        "usage": chat_usage_to_messages(data.get("usage")),
     }
 
 
@@ -72,7 +77,7 @@ def _text(value: Any, path: str) -> str:
     return "".join(texts)
 
 
-def _tool_use(call: dict[str, Any], path: str, function_path: str = ".function") -> dict[str, Any]:
+def _tool_use(call: dict[str, Any], path: str, stamps: Stamps, function_path: str = ".function") -> dict[str, Any]:
     function = want_object(call.get("function"), f"{path}{function_path}")
     name = function.get("name")
     if not isinstance(name, str) or not name:
@@ -80,7 +85,7 @@ def _tool_use(call: dict[str, Any], path: str, function_path: str = ".function")
     call_id = call.get("id")
     return {
         "type": "tool_use",
-        "id": call_id if isinstance(call_id, str) and call_id else tool_use_id(),
+        "id": call_id if isinstance(call_id, str) and call_id else tool_use_id(stamps),
         "name": name,
         "input": parse_arguments(function.get("arguments"), f"{path}{function_path}.arguments"),
     }

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from protoshift.translator.checks import check_json, type_name, want_int, want_object, want_str
-from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
-from protoshift.translator.to_openai.completion import (
+from protoshift.translator.anthropic_to_openai.completion import (
     citation_annotations,
     completion_id,
     finish_reason,
-    openai_usage,
     refusal_explanation,
     tool_arguments,
 )
-
-Chunk = dict[str, Any]
+from protoshift.translator.checks import check_json, type_name, want_int, want_object, want_str
+from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
+from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.usage import messages_usage_to_chat
+from protoshift.translator.wire import ChatChunk, MessageEvent
 
 # What a content block index stands for while its deltas arrive.
 _TEXT, _THINKING, _TOOL, _OTHER = 0, 1, 2, 3
@@ -48,7 +47,7 @@ class _Block:
         self.block: dict[str, Any] | None = None  # an _OTHER block as it started
 
 
-class StreamTranslator:
+class Stream:
     """Feed Anthropic events (parsed JSON objects); get OpenAI chunks.
 
     - one id for the whole stream (`msg_X` -> `chatcmpl-X`); the first chunk carries role assistant;
@@ -66,17 +65,20 @@ class StreamTranslator:
       text that is not valid Unicode, a number JSON cannot carry) raises TranslationError naming the
       field. Chunks given out before stay given out.
 
-    Unknown event, block and delta types are skipped: the protocol grows.
+    Unknown event, block and delta types are skipped: the protocol grows. `stamps`: the clock
+    (`created`, read once: every chunk of a stream has the same) and the id when no message_start
+    names one.
     """
 
     __slots__ = (
-        "_blocks", "_chars", "_created", "_finished", "_id", "_include_usage", "_model", "_stopped",
+        "_blocks", "_chars", "_created", "_finished", "_id", "_include_usage", "_model", "_stamps", "_stopped",
         "_tool_count", "_usage", "started",
     )  # fmt: skip
 
-    def __init__(self, *, include_usage: bool = False, created: int | None = None) -> None:
+    def __init__(self, *, include_usage: bool = False, stamps: Stamps = DEFAULT_STAMPS) -> None:
         self._include_usage = include_usage
-        self._created = int(time.time()) if created is None else created
+        self._stamps = stamps
+        self._created = stamps.now()
         self._id = ""
         self._model = ""
         self._blocks: dict[Any, _Block] = {}  # keyed by the event's index, whatever it is
@@ -91,7 +93,7 @@ class StreamTranslator:
     def completion_id(self) -> str:
         return self._id
 
-    def feed(self, event: dict[str, Any]) -> list[Chunk]:
+    def feed(self, event: MessageEvent) -> list[ChatChunk]:
         if type(event) is not dict:
             raise TranslationError("$", f"an event must be an object, got {type_name(event)}")
         kind = event.get("type")
@@ -120,17 +122,17 @@ class StreamTranslator:
             raise TranslationError("type", f"expected a string, got {type_name(kind)}")
         return []  # ping, and event types added after this was written
 
-    def close(self) -> list[Chunk]:
+    def close(self) -> list[ChatChunk]:
         if not self._stopped:
             raise IncompleteStreamError()
         return []
 
     # ---- events ------------------------------------------------------------------------------
 
-    def _message_start(self, event: dict[str, Any]) -> list[Chunk]:
+    def _message_start(self, event: dict[str, Any]) -> list[ChatChunk]:
         check_json(event)  # once a stream: the whole event
         message = want_object(event.get("message"), "message")
-        self._id = completion_id(message.get("id"))
+        self._id = completion_id(message.get("id"), self._stamps)
         model = message.get("model")
         self._model = "" if model is None else want_str(model, "message.model")
         usage = message.get("usage")
@@ -138,7 +140,7 @@ class StreamTranslator:
             self._usage = dict(want_object(usage, "message.usage"))
         return [self._chunk({"role": "assistant", "content": ""})]
 
-    def _block_start(self, event: dict[str, Any]) -> list[Chunk]:
+    def _block_start(self, event: dict[str, Any]) -> list[ChatChunk]:
         check_json(event)  # once a block: the whole event (a tool's input included)
         index = want_int(event.get("index"), "index")
         block = want_object(event.get("content_block"), "content_block")
@@ -183,7 +185,7 @@ class StreamTranslator:
         state.block = dict(block)  # server tool calls and results, ...: given out whole at their stop
         return []
 
-    def _delta(self, event: dict[str, Any]) -> list[Chunk]:
+    def _delta(self, event: dict[str, Any]) -> list[ChatChunk]:
         # The hot path of every stream: each field is checked where it is read, with one type test.
         index = event.get("index")
         state = self._blocks.get(index) if type(index) is int else self._blocks.get(want_int(index, "index"))
@@ -200,7 +202,7 @@ class StreamTranslator:
         handle = _DELTAS.get(kind) if type(kind) is str else None
         return handle(self, state, delta) if handle is not None else []  # delta types added after this was written
 
-    def _input_json(self, state: _Block | None, delta: dict[str, Any]) -> list[Chunk]:
+    def _input_json(self, state: _Block | None, delta: dict[str, Any]) -> list[ChatChunk]:
         fragment = _delta_text(delta, "partial_json")
         if state is None or not fragment:
             return []
@@ -211,27 +213,27 @@ class StreamTranslator:
         state.args_sent = True
         return [self._chunk({"tool_calls": [{"index": state.tool_index, "function": {"arguments": fragment}}]})]
 
-    def _thinking(self, state: _Block | None, delta: dict[str, Any]) -> list[Chunk]:
+    def _thinking(self, state: _Block | None, delta: dict[str, Any]) -> list[ChatChunk]:
         thinking = _delta_text(delta, "thinking")
         if state is None or not thinking:
             return []
         state.thinking.append(thinking)
         return [self._chunk({"reasoning_content": thinking})]
 
-    def _signature(self, state: _Block | None, delta: dict[str, Any]) -> list[Chunk]:
+    def _signature(self, state: _Block | None, delta: dict[str, Any]) -> list[ChatChunk]:
         signature = _delta_text(delta, "signature")
         if state is not None:
             state.signature += signature
         return []
 
-    def _citation(self, state: _Block | None, delta: dict[str, Any]) -> list[Chunk]:
+    def _citation(self, state: _Block | None, delta: dict[str, Any]) -> list[ChatChunk]:
         if state is not None and state.kind == _TEXT:
             if state.citations is None:
                 state.citations = []
             state.citations.append(delta.get("citation"))
         return []
 
-    def _block_stop(self, event: dict[str, Any]) -> list[Chunk]:
+    def _block_stop(self, event: dict[str, Any]) -> list[ChatChunk]:
         state = self._blocks.get(want_int(event.get("index"), "index"))
         if state is None:
             return []
@@ -255,7 +257,7 @@ class StreamTranslator:
             return [self._chunk({"provider_specific_fields": {"content_blocks": [block]}})]
         return []
 
-    def _citations(self, state: _Block) -> list[Chunk]:
+    def _citations(self, state: _Block) -> list[ChatChunk]:
         annotations, others = citation_annotations(state.citations, state.start, self._chars)
         state.citations = None
         delta: dict[str, Any] = {}
@@ -265,7 +267,7 @@ class StreamTranslator:
             delta["provider_specific_fields"] = {"citations": others}
         return [self._chunk(delta)] if delta else []
 
-    def _message_delta(self, event: dict[str, Any]) -> list[Chunk]:
+    def _message_delta(self, event: dict[str, Any]) -> list[ChatChunk]:
         check_json(event)  # once a stream: the whole event
         usage = event.get("usage")
         if usage is not None:  # a null count means "no update" (MessageDeltaUsage fields are optional)
@@ -282,7 +284,7 @@ class StreamTranslator:
         self._finished = True
         return [self._chunk(out, finish_reason(stop_reason))]
 
-    def _message_stop(self) -> list[Chunk]:
+    def _message_stop(self) -> list[ChatChunk]:
         self._stopped = True
         chunks = [] if self._finished else [self._chunk({}, finish_reason(None))]
         self._finished = True
@@ -294,16 +296,16 @@ class StreamTranslator:
                     "created": self._created,
                     "model": self._model,
                     "choices": [],
-                    "usage": openai_usage(self._usage),
+                    "usage": messages_usage_to_chat(self._usage),
                 }
             )
         return chunks
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> Chunk:
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> ChatChunk:
         self.started = True
         if not self._id:  # events before message_start: still one id for the whole stream
-            self._id = completion_id(None)
-        chunk: Chunk = {
+            self._id = completion_id(None, self._stamps)
+        chunk: ChatChunk = {
             "id": self._id,
             "object": "chat.completion.chunk",
             "created": self._created,
@@ -316,10 +318,10 @@ class StreamTranslator:
 
 
 _DELTAS = {
-    "input_json_delta": StreamTranslator._input_json,
-    "thinking_delta": StreamTranslator._thinking,
-    "signature_delta": StreamTranslator._signature,
-    "citations_delta": StreamTranslator._citation,
+    "input_json_delta": Stream._input_json,
+    "thinking_delta": Stream._thinking,
+    "signature_delta": Stream._signature,
+    "citations_delta": Stream._citation,
 }
 
 

@@ -1,6 +1,6 @@
 """What to change in a body when a model refuses a feature other Claude models take.
 
-For a model the capability table (translator/models.py) knows, `translate_request` already sends
+For a model the capability table (translator/models.py) knows, `openai_to_anthropic.request` already sends
 what the model takes. For the others, the Anthropic backend sends what the caller asked for and,
 when the API answers 400 naming one of these features, asks here for the body to send instead:
 - deprecated sampling parameters (`temperature`, `top_p`, `top_k`) -> left out;

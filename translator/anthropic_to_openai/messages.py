@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from protoshift.translator.anthropic_to_openai.completion import tool_arguments
 from protoshift.translator.checks import want_bool, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
+from protoshift.translator.openai_to_anthropic.context import Context
 from protoshift.translator.tables import (
     ANTHROPIC_BLOCK_KEYS,
     ANTHROPIC_MESSAGE_KEYS,
@@ -28,8 +30,6 @@ from protoshift.translator.tables import (
     IMAGE_MEDIA_TYPES,
     SERVER_TOOL_BLOCKS,
 )
-from protoshift.translator.to_anthropic.context import Context
-from protoshift.translator.to_openai.completion import tool_arguments
 
 Part = dict[str, Any]
 Message = dict[str, Any]
@@ -39,7 +39,7 @@ _CITATIONS_DROPPED = "OpenAI has no citations on request content"
 _SERVER_BLOCK = "blocks of Anthropic server tools cannot be sent to an OpenAI-compatible model"
 
 
-class AnthropicMessages:
+class MessageConverter:
     """Converts one request's system prompt and messages; holds what spans turns (tool-call pairing)."""
 
     def __init__(self, ctx: Context) -> None:

@@ -1,7 +1,7 @@
-"""Anthropic Messages request -> OpenAI Chat Completions request: the other direction, for clients
-that speak Anthropic's API (Claude Code, the `anthropic` SDK) in front of an OpenAI-compatible model.
+"""Anthropic Messages request -> OpenAI Chat Completions request, for clients that speak
+Anthropic's API (Claude Code, the `anthropic` SDK) in front of an OpenAI-compatible model.
 
-The same contract as `translate_request`: one pass over plain dicts; every key the caller sent, at
+The same contract as `openai_to_anthropic.request`: one pass over plain dicts; every key the caller sent, at
 every level, ends up mapped, dropped with a note, or refused with its JSON path; every problem at
 once (`TranslationError.problems`); `strict=True` refuses whatever would be dropped or approximated.
 The body is made right for the target model when the model table (translator/models.py, config
@@ -17,9 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from protoshift.translator.anthropic_to_openai.messages import MessageConverter
+from protoshift.translator.anthropic_to_openai.reasoning import translate_reasoning
+from protoshift.translator.anthropic_to_openai.tools import translate_tools
 from protoshift.translator.checks import want_bool, want_int, want_list, want_number, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
+from protoshift.translator.openai_to_anthropic.context import UNKNOWN_KEY, Context
 from protoshift.translator.report import Note, RequestTranslation, explain_rows
 from protoshift.translator.tables import (
     ANTHROPIC_DROPPED_FIELDS,
@@ -28,17 +32,14 @@ from protoshift.translator.tables import (
     MAX_COMPLETION_TOKENS_MODELS,
     METADATA_KEYS,
 )
-from protoshift.translator.to_anthropic.context import UNKNOWN_KEY, Context
-from protoshift.translator.to_openai.messages import AnthropicMessages
-from protoshift.translator.to_openai.reasoning import translate_reasoning
-from protoshift.translator.to_openai.tools import translate_tools
+from protoshift.translator.wire import MessagesRequest
 
 Models = ModelTable | Mapping[str, Mapping[str, Any]] | None
 
 
 @dataclass(slots=True)
 class OpenAIRequestTranslation(RequestTranslation):
-    """What `translate_anthropic_request` returns: `body` is an OpenAI Chat Completions request,
+    """What `anthropic_to_openai.request` returns: `body` is an OpenAI Chat Completions request,
     `notes` say what happened to the Anthropic fields (paths into the Anthropic request), `betas` is
     always empty, `include_usage` is True for a stream (usage is always asked for: Anthropic
     streams carry it)."""
@@ -47,8 +48,8 @@ class OpenAIRequestTranslation(RequestTranslation):
         return explain_rows(request, self.notes, ANTHROPIC_MAPPED_FIELDS)
 
 
-def translate_anthropic_request(
-    request: Any,
+def request(
+    anthropic_request: MessagesRequest,
     *,
     strict: bool = False,
     models: Models = None,
@@ -62,7 +63,7 @@ def translate_anthropic_request(
     (`ModelTable.openai_side()`), never over Claude's. `default_max_tokens`: the limit for a request without `max_tokens` (which
     Anthropic requires; None: it is required here too).
     """
-    req = want_object(request, "$")
+    req = want_object(anthropic_request, "$")
     ctx = _context(req, models)
     ctx.default_max_tokens = default_max_tokens or 0
     body: dict[str, Any] = {"model": ctx.model, "messages": []}
@@ -87,7 +88,7 @@ def _messages(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
             raise TranslationError("messages", "is required")
         if not want_list(messages, "messages"):
             raise TranslationError("messages", "must contain at least one message")
-        body["messages"] = AnthropicMessages(ctx).convert(req.get("system"), messages)
+        body["messages"] = MessageConverter(ctx).convert(req.get("system"), messages)
     except TranslationError as exc:
         ctx.failed(exc)
 

@@ -27,6 +27,8 @@ from typing import Any
 
 from protoshift.translator.checks import check_json, is_plain_text, type_name, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
+from protoshift.translator.openai_to_anthropic.caching import cache_control
+from protoshift.translator.openai_to_anthropic.context import Context
 from protoshift.translator.tables import (
     CALL_FUNCTION_KEYS,
     FILE_KEYS,
@@ -38,8 +40,6 @@ from protoshift.translator.tables import (
     THINKING_BLOCK_KEYS,
     TOOL_CALL_KEYS,
 )
-from protoshift.translator.to_anthropic.caching import cache_control
-from protoshift.translator.to_anthropic.context import Context
 
 Block = dict[str, Any]
 
@@ -128,7 +128,7 @@ class MessageConverter:
     def _message(self, message: Any, path: str, i: int) -> None:
         """One message by the full rules; what cannot be translated is added to the problems."""
         try:
-            check_json(message, path, _MESSAGE_DEPTH)  # as translate_request checks the rest of the request
+            check_json(message, path, _MESSAGE_DEPTH)  # as `request` checks the rest of the request
             msg = message if type(message) is dict else want_object(message, path)
             role = msg.get("role")
             known = MESSAGE_KEYS.get(role) if isinstance(role, str) else None

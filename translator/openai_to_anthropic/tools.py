@@ -2,7 +2,7 @@
 -> Anthropic `tools` and `tool_choice`.
 
 - function tools become custom tools; `strict` ones get their schema adapted for structured outputs
-  (to_anthropic/schema.py), or lose `strict` with a note on a model known to lack them;
+  (openai_to_anthropic/schema.py), or lose `strict` with a note on a model known to lack them;
 - Anthropic's own tool fields (`defer_loading`, `eager_input_streaming`, `input_examples`,
   `allowed_callers`) and `cache_control`, on the tool or inside `function`, are checked and forwarded;
 - Anthropic server tools and Anthropic-defined client tools (`web_search_*`, `code_execution_*`,
@@ -19,6 +19,9 @@ from typing import Any
 
 from protoshift.translator.checks import want_bool, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
+from protoshift.translator.openai_to_anthropic.caching import cache_control
+from protoshift.translator.openai_to_anthropic.context import Context, child
+from protoshift.translator.openai_to_anthropic.schema import adapt_schema
 from protoshift.translator.tables import (
     ALLOWED_CALLERS,
     APPROXIMATE_LOCATION_KEYS,
@@ -34,9 +37,6 @@ from protoshift.translator.tables import (
     WEB_SEARCH_OPTIONS_KEYS,
     WEB_SEARCH_TOOL,
 )
-from protoshift.translator.to_anthropic.caching import cache_control
-from protoshift.translator.to_anthropic.context import Context, child
-from protoshift.translator.to_anthropic.schema import adapt_schema
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _SERVER_TOOL_TYPE = re.compile(r"^[a-z_]+_\d{8}$")  # an Anthropic tool version, e.g. web_search_20250305

@@ -19,7 +19,7 @@ from typing import Any
 
 from protoshift.translator.checks import want_object
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.to_anthropic.context import Context
+from protoshift.translator.openai_to_anthropic.context import Context
 
 MAX_BREAKPOINTS = 4
 _TTLS = ("5m", "1h")

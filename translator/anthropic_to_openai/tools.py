@@ -17,8 +17,8 @@ from typing import Any
 
 from protoshift.translator.checks import want_bool, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
+from protoshift.translator.openai_to_anthropic.context import Context
 from protoshift.translator.tables import ANTHROPIC_TOOL_CHOICE_KEYS, ANTHROPIC_TOOL_KEYS, SERVER_TOOLS
-from protoshift.translator.to_anthropic.context import Context
 
 _DROPPED_TOOL_FIELDS: dict[str, str] = {
     "cache_control": "OpenAI-compatible servers cache prompt prefixes on their own, without breakpoints",

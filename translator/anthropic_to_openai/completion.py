@@ -1,21 +1,22 @@
-"""What a chat.completion and a chat.completion.chunk share: ids, finish reasons, usage."""
+"""What a chat.completion and a chat.completion.chunk share: ids, finish reasons, tool arguments,
+citations (usage: translator/usage.py)."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
+from protoshift.translator.stamps import Stamps
 from protoshift.translator.tables import DEFAULT_FINISH_REASON, FINISH_REASONS
 
 _json_args = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode  # OpenAI's own spacing: {"a": 1}
 
 
-def completion_id(message_id: Any) -> str:
+def completion_id(message_id: Any, stamps: Stamps) -> str:
     """`msg_X` -> `chatcmpl-X`: the same message always gives the same completion id."""
     if isinstance(message_id, str) and message_id:
         return "chatcmpl-" + (message_id[4:] if message_id.startswith("msg_") else message_id)
-    return "chatcmpl-" + uuid.uuid4().hex
+    return stamps.id("chatcmpl-")
 
 
 def finish_reason(stop_reason: Any) -> str:
@@ -28,29 +29,6 @@ def finish_reason(stop_reason: Any) -> str:
 
 def tool_arguments(value: Any) -> str:
     return _json_args(value if value is not None else {})
-
-
-def _count(usage: dict[str, Any], key: str) -> int:
-    value = usage.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def openai_usage(usage: Any) -> dict[str, Any]:
-    """Anthropic usage -> OpenAI usage. Cached input counts as prompt tokens, as it does at OpenAI."""
-    u = usage if isinstance(usage, dict) else {}
-    cache_read = _count(u, "cache_read_input_tokens")
-    prompt = _count(u, "input_tokens") + _count(u, "cache_creation_input_tokens") + cache_read
-    completion = _count(u, "output_tokens")
-    result: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": cache_read},
-    }
-    details = u.get("output_tokens_details")
-    if isinstance(details, dict) and (thinking := _count(details, "thinking_tokens")):
-        result["completion_tokens_details"] = {"reasoning_tokens": thinking}
-    return result
 
 
 def refusal_explanation(stop_details: Any) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 from protoshift.translator.checks import want_int, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import EFFORT_LEVELS
+from protoshift.translator.openai_to_anthropic.context import Context
 from protoshift.translator.tables import (
     EFFORT_FOR_BUDGET,
     EFFORTS,
@@ -25,7 +26,6 @@ from protoshift.translator.tables import (
     THINKING_BUDGETS,
     THINKING_FIELDS,
 )
-from protoshift.translator.to_anthropic.context import Context
 
 _ADAPTIVE_MODES = ("adaptive", "both", "always")
 

@@ -19,6 +19,7 @@ from typing import Any
 from protoshift.translator.checks import want_int, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import EFFORT_LEVELS
+from protoshift.translator.openai_to_anthropic.context import Context
 from protoshift.translator.tables import (
     JSON_SCHEMA_INSTRUCTION,
     JSON_SCHEMA_NAME,
@@ -29,7 +30,6 @@ from protoshift.translator.tables import (
     THINKING_BUDGETS,
     THINKING_FIELDS,
 )
-from protoshift.translator.to_anthropic.context import Context
 
 
 def effort_for_budget(budget: int) -> str:

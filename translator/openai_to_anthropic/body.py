@@ -35,6 +35,12 @@ from protoshift.translator.checks import (
 )
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import DEFAULT_TABLE, ModelFacts, ModelTable
+from protoshift.translator.openai_to_anthropic.caching import cache_control, fit_breakpoints
+from protoshift.translator.openai_to_anthropic.context import Context
+from protoshift.translator.openai_to_anthropic.messages import MessageConverter
+from protoshift.translator.openai_to_anthropic.schema import adapt_schema
+from protoshift.translator.openai_to_anthropic.thinking import translate_thinking
+from protoshift.translator.openai_to_anthropic.tools import translate_tools
 from protoshift.translator.report import RequestTranslation
 from protoshift.translator.tables import (
     DEFAULT_MAX_TOKENS,
@@ -48,12 +54,7 @@ from protoshift.translator.tables import (
     RESPONSE_FORMAT_KEYS,
     STREAM_OPTIONS_KEYS,
 )
-from protoshift.translator.to_anthropic.caching import cache_control, fit_breakpoints
-from protoshift.translator.to_anthropic.context import Context
-from protoshift.translator.to_anthropic.messages import MessageConverter
-from protoshift.translator.to_anthropic.schema import adapt_schema
-from protoshift.translator.to_anthropic.thinking import translate_thinking
-from protoshift.translator.to_anthropic.tools import translate_tools
+from protoshift.translator.wire import ChatRequest
 
 Models = ModelTable | Mapping[str, Mapping[str, Any]] | None
 
@@ -63,8 +64,8 @@ _PHONE = re.compile(r"\+?[\d\s().-]{7,}")
 _HASH_PREFIX = "sha256:"
 
 
-def translate_request(
-    request: Any,
+def request(
+    openai_request: ChatRequest,
     *,
     default_max_tokens: int = DEFAULT_MAX_TOKENS,
     strict: bool = False,
@@ -80,7 +81,7 @@ def translate_request(
     file with `DEFAULT_TABLE.with_overrides(...)`), or the override rows as plain data
     (`{"claude-x*": {"max_output": 8192, ...}}`, built for this call), or None for the built-in table.
     """
-    req = want_object(request, "$")
+    req = want_object(openai_request, "$")
     # Lone surrogates, NaN, huge integers, deep nesting: refused with their path. The messages, most
     # of a request, are checked one by one as they are converted (MessageConverter), in the same pass.
     messages = req.get("messages")

@@ -28,9 +28,10 @@ from collections.abc import Callable
 from typing import Any
 
 from protoshift.translator.errors import IncompleteStreamError
-from protoshift.translator.to_anthropic.message import anthropic_usage, message_id, stop_reason, tool_use_id
-
-Event = dict[str, Any]
+from protoshift.translator.openai_to_anthropic.message import message_id, stop_reason, tool_use_id
+from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.usage import chat_usage_to_messages
+from protoshift.translator.wire import ChatChunk, Message, MessageEvent
 
 _TEXT, _THINKING, _TOOL = 0, 1, 2
 _NONE = -1
@@ -89,7 +90,7 @@ def _json() -> tuple[Callable[..., Any], Callable[..., bytes]]:
     return from_json, to_json
 
 
-def encode_anthropic_event(event: Event) -> bytes:
+def encode_event(event: MessageEvent) -> bytes:
     """One event exactly as Anthropic frames it: `event: TYPE`, `data: JSON`, a blank line."""
     kind: str = event["type"]
     return b"event: " + kind.encode() + b"\ndata: " + _json()[1](event) + b"\n\n"
@@ -110,18 +111,20 @@ class _Call:
         self.complete = False  # its arguments are a whole JSON value
 
 
-class OpenAIStreamTranslator:
+class Stream:
     """Feed OpenAI chunks (parsed JSON objects, or `translator.sse.DONE`); get Anthropic events.
 
-    `model`: the model to name when the chunks name none (the request's)."""
+    `model`: the model to name when the chunks name none (the request's). `stamps`: the ids when
+    the chunks give none (the message's, a tool call's)."""
 
     __slots__ = (
         "_by_id", "_calls", "_ended", "_finish", "_finished", "_held", "_id", "_index", "_model", "_open",
-        "_open_call", "_refusal", "_started", "_tool_used", "_usage", "failed", "started",
+        "_open_call", "_refusal", "_stamps", "_started", "_tool_used", "_usage", "failed", "started",
     )  # fmt: skip
 
-    def __init__(self, *, model: str | None = None) -> None:
+    def __init__(self, *, model: str | None = None, stamps: Stamps = DEFAULT_STAMPS) -> None:
         self._model = model or ""
+        self._stamps = stamps
         self._id = ""
         self._started = False  # message_start was given out
         self._ended = False  # message_stop (or an error event) was given out
@@ -136,14 +139,14 @@ class OpenAIStreamTranslator:
         self._held: list[tuple[int, _Call | None, str]] = []
         self._refusal = False
         self._tool_used = False
-        self.failed: Event | None = None  # the error event, when the stream ended with one
+        self.failed: MessageEvent | None = None  # the error event, when the stream ended with one
         self.started = False  # any event was given out
 
     @property
     def message_id(self) -> str:
         return self._id
 
-    def feed(self, chunk: dict[str, Any]) -> list[Event]:
+    def feed(self, chunk: ChatChunk) -> list[MessageEvent]:
         if self._ended:
             return []
         if chunk.get("type") == "[DONE]":  # translator.sse.DONE
@@ -152,7 +155,7 @@ class OpenAIStreamTranslator:
             return self._error(chunk["error"])
         if chunk.get("object") == "error":  # vLLM's: the error's fields at the top level
             return self._error(chunk)
-        out: list[Event] = []
+        out: list[MessageEvent] = []
         if not self._started:
             self._start(chunk, out)
         usage = chunk.get("usage")
@@ -165,7 +168,7 @@ class OpenAIStreamTranslator:
             out.extend(self._end())
         return out
 
-    def close(self) -> list[Event]:
+    def close(self) -> list[MessageEvent]:
         if self._ended:
             return []
         if self._finished:
@@ -176,7 +179,7 @@ class OpenAIStreamTranslator:
 
     # ---- deltas ------------------------------------------------------------------------------
 
-    def _choices(self, choices: list[Any], out: list[Event]) -> None:
+    def _choices(self, choices: list[Any], out: list[MessageEvent]) -> None:
         for choice in choices:
             if choice.get("index", 0) != 0:  # n > 1: the first choice only
                 continue
@@ -188,7 +191,7 @@ class OpenAIStreamTranslator:
                 self._finish = finish
                 self._finish_blocks(out)
 
-    def _delta(self, delta: dict[str, Any], out: list[Event]) -> None:
+    def _delta(self, delta: dict[str, Any], out: list[MessageEvent]) -> None:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning and type(reasoning) is str:
             self._put(_THINKING, None, reasoning, out)
@@ -214,7 +217,7 @@ class OpenAIStreamTranslator:
                 if isinstance(entry, dict):
                     self._tool_call(entry, out)
 
-    def _tool_call(self, entry: dict[str, Any], out: list[Event]) -> None:
+    def _tool_call(self, entry: dict[str, Any], out: list[MessageEvent]) -> None:
         call = self._call_for(entry.get("index"), entry.get("id"))
         function = entry.get("function")
         function = function if isinstance(function, dict) else {}
@@ -259,7 +262,7 @@ class OpenAIStreamTranslator:
 
     # ---- blocks ------------------------------------------------------------------------------
 
-    def _put(self, kind: int, call: _Call | None, text: str, out: list[Event]) -> None:
+    def _put(self, kind: int, call: _Call | None, text: str, out: list[MessageEvent]) -> None:
         """`text` for a block of `kind` (and `call`): out now, or held while an open tool call's
         arguments are still incomplete."""
         if self._held:
@@ -283,7 +286,7 @@ class OpenAIStreamTranslator:
         self._start_block(kind, call, out)
         self._emit(kind, call, text, out)
 
-    def _replay(self, out: list[Event]) -> None:
+    def _replay(self, out: list[MessageEvent]) -> None:
         held, self._held = self._held, []
         for kind, call, text in held:
             self._put(kind, call, text, out)
@@ -300,7 +303,7 @@ class OpenAIStreamTranslator:
         call.complete = True
         return True
 
-    def _start_block(self, kind: int, call: _Call | None, out: list[Event]) -> None:
+    def _start_block(self, kind: int, call: _Call | None, out: list[MessageEvent]) -> None:
         self._index += 1
         self._open = kind
         self._open_call = call
@@ -313,12 +316,12 @@ class OpenAIStreamTranslator:
             assert call is not None
             call.block = self._index
             if not call.id:
-                call.id = tool_use_id()
+                call.id = tool_use_id(self._stamps)
             self._tool_used = True
             block = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
         out.append({"type": "content_block_start", "index": self._index, "content_block": block})
 
-    def _emit(self, kind: int, call: _Call | None, text: str, out: list[Event]) -> None:
+    def _emit(self, kind: int, call: _Call | None, text: str, out: list[MessageEvent]) -> None:
         if not text:
             return
         if kind == _TEXT:
@@ -333,13 +336,13 @@ class OpenAIStreamTranslator:
             delta = {"type": "input_json_delta", "partial_json": text}
         out.append({"type": "content_block_delta", "index": self._index, "delta": delta})
 
-    def _close(self, out: list[Event]) -> None:
+    def _close(self, out: list[MessageEvent]) -> None:
         if self._open != _NONE:
             out.append({"type": "content_block_stop", "index": self._index})
             self._open = _NONE
             self._open_call = None
 
-    def _finish_blocks(self, out: list[Event]) -> None:
+    def _finish_blocks(self, out: list[MessageEvent]) -> None:
         """The answer is complete: the open block closes, then what was held goes out, one block per
         destination in the order each first came, then the calls whose name never came."""
         self._finished = True
@@ -363,15 +366,15 @@ class OpenAIStreamTranslator:
 
     # ---- the message -------------------------------------------------------------------------
 
-    def _start(self, chunk: dict[str, Any], out: list[Event]) -> None:
+    def _start(self, chunk: dict[str, Any], out: list[MessageEvent]) -> None:
         self._started = self.started = True
-        self._id = message_id(chunk.get("id"))
+        self._id = message_id(chunk.get("id"), self._stamps)
         model = chunk.get("model")
         if isinstance(model, str) and model:
             self._model = model
-        usage = anthropic_usage(chunk.get("usage"))
+        usage = chat_usage_to_messages(chunk.get("usage"))
         usage["output_tokens"] = 0
-        message: Event = {
+        message: Message = {
             "id": self._id,
             "type": "message",
             "role": "assistant",
@@ -384,13 +387,13 @@ class OpenAIStreamTranslator:
         out.append({"type": "message_start", "message": message})
         out.append({"type": "ping"})
 
-    def _end(self) -> list[Event]:
-        out: list[Event] = []
+    def _end(self) -> list[MessageEvent]:
+        out: list[MessageEvent] = []
         if not self._started:
             self._start({}, out)
         if not self._finished:
             self._finish_blocks(out)
-        usage = anthropic_usage(self._usage)
+        usage = chat_usage_to_messages(self._usage)
         if self._usage is None:
             usage = {"output_tokens": 0}  # the provider said nothing: no counts to overwrite message_start's
         reason = "refusal" if self._refusal else stop_reason(self._finish, tool_calls=self._tool_used)
@@ -399,7 +402,7 @@ class OpenAIStreamTranslator:
         self._ended = True
         return out
 
-    def _error(self, error: Any) -> list[Event]:
+    def _error(self, error: Any) -> list[MessageEvent]:
         if isinstance(error, dict):
             kind = anthropic_error_type(error.get("type"))
             if kind == "api_error":  # no telling type (vLLM's "BadRequestError", "error"): the code may tell
@@ -407,7 +410,7 @@ class OpenAIStreamTranslator:
             message = str(error.get("message") or kind)
         else:
             kind, message = "api_error", str(error)
-        event: Event = {"type": "error", "error": {"type": kind, "message": message}}
+        event: MessageEvent = {"type": "error", "error": {"type": kind, "message": message}}
         self.failed = event
         self._ended = True
         self.started = True

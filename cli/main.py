@@ -1,4 +1,6 @@
-"""The `protoshift` command line: the commands and their options, declared; nothing else.
+"""The `protoshift` command line: the commands and their options, declared; nothing else. The options
+several commands share come in groups (cli/options.py): a command takes the ones it has and gets one
+`ProviderFlags`, one `Verbosity`.
 
 Only typer is imported at start-up: every command imports what it needs when it runs, so
 `protoshift --help` and `translate request` start fast (measured in benchmarks/). Running and
@@ -18,7 +20,8 @@ except ImportError:  # an older typer runs on click itself
     from click.types import Tuple as ClickTuple  # type: ignore[no-redef,assignment,unused-ignore]
 
 from protoshift.cli.exits import finish
-from protoshift.cloud.kinds import BACKEND_NAMES
+from protoshift.cli.flags import ProviderFlags, Verbosity
+from protoshift.cli.options import PROVIDER, VERBOSITY
 
 if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
@@ -84,7 +87,6 @@ Output = Annotated[
     typer.Option("--output", "-o", metavar="FILE", help="Write the output to this file (default: stdout; - too)."),
 ]
 Jsonl = Annotated[bool, typer.Option("--jsonl", help="One item per line; a failing line gives an error line.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr, errors only.")]
 Side = Annotated[
     str,
     typer.Option(
@@ -95,44 +97,14 @@ Side = Annotated[
 ]
 KeyValue = ClickTuple([str, str])  # -O KEY VALUE
 Json = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
-# Options every command that talks to a provider shares (chat, batch).
-Backend = Annotated[
-    str | None, typer.Option("--backend", "-b", help=f"{' | '.join(BACKEND_NAMES)} [{BACKEND_NAMES[0]}].")
-]
-Model = Annotated[str | None, typer.Option("--model", "-m", help="Model to ask (overrides the request's).")]
-BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The primary backend's base URL.")]
-Fallback = Annotated[
-    list[str] | None,
-    typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails (repeatable, or a,b)."),
-]
-Timeout = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout",
-        help="Seconds one attempt may take, start to end, like curl's --max-time"
-        " [600 for an answer; no limit for a stream].",
-    ),
-]
-IdleTimeout = Annotated[
-    float | None,
-    typer.Option("--idle-timeout", help="Seconds a stream may go without content; pings do not count [600]."),
-]
-MaxRetries = Annotated[int | None, typer.Option("--max-retries", min=0, help="Retries on failure [2].")]
-NoBreaker = Annotated[bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")]
-AllowInsecure = Annotated[
-    bool, typer.Option("--allow-insecure", help="Allow a key over plain http:// to a remote host.")
-]
-Verbose = Annotated[
-    bool,
-    typer.Option(
-        "--verbose",
-        "-v",
-        help="Show each HTTP request (method, URL, headers) and response (status, time); keys hidden.",
-    ),
-]
+# --model of the offline commands (the model to translate for): the provider group's declaration.
+Model = Annotated[str | None, PROVIDER.option("model")]
+# Message Batches are Anthropic's: the batch commands but `run` ask it, whatever backend is configured.
+MESSAGE_BATCHES = ProviderFlags(backend="anthropic")
 
 
 @translate_app.command("request")
+@VERBOSITY.take("quiet")
 def translate_request_command(
     inputs: Inputs = None,
     output: Output = None,
@@ -145,7 +117,8 @@ def translate_request_command(
     ] = None,
     model: Model = None,
     side: Side = "openai",
-    quiet: Quiet = False,
+    *,
+    verbosity: Verbosity,
 ) -> None:
     """OpenAI chat request(s) -> Anthropic Messages request body, right for the model it names
     (--from anthropic: Anthropic request(s) -> OpenAI Chat Completions body)."""
@@ -155,27 +128,30 @@ def translate_request_command(
     options = TranslateOptions(
         out_dir, jsonl, explain, strict, default_max_tokens=max_tokens, model=model, side=side, output=output
     )
-    finish(lambda: run_translate("request", inputs, options, _diagnostics(quiet=quiet)))
+    finish(lambda: run_translate("request", inputs, options, verbosity.diagnostics()))
 
 
 @translate_app.command("response")
+@VERBOSITY.take("quiet")
 def translate_response_command(
     inputs: Inputs = None,
     output: Output = None,
     out_dir: OutDir = None,
     jsonl: Jsonl = False,
     side: Side = "openai",
-    quiet: Quiet = False,
+    *,
+    verbosity: Verbosity,
 ) -> None:
     """Anthropic message(s) -> OpenAI chat.completion (--from anthropic: chat.completion -> Anthropic message)."""
     from protoshift.cli.translate.options import TranslateOptions
     from protoshift.cli.translate.run import run_translate
 
     options = TranslateOptions(out_dir, jsonl, side=side, output=output)
-    finish(lambda: run_translate("response", inputs, options, _diagnostics(quiet=quiet)))
+    finish(lambda: run_translate("response", inputs, options, verbosity.diagnostics()))
 
 
 @translate_app.command("stream")
+@VERBOSITY.take("quiet")
 def translate_stream_command(
     inputs: Inputs = None,
     output: Output = None,
@@ -184,7 +160,8 @@ def translate_stream_command(
         bool, typer.Option("--include-usage", help="End with a usage chunk (stream_options.include_usage).")
     ] = False,
     side: Side = "openai",
-    quiet: Quiet = False,
+    *,
+    verbosity: Verbosity,
 ) -> None:
     """Anthropic SSE stream -> OpenAI chat.completion.chunk SSE stream, live as it arrives
     (--from anthropic: OpenAI SSE -> Anthropic SSE)."""
@@ -192,18 +169,29 @@ def translate_stream_command(
     from protoshift.cli.translate.run import run_translate
 
     options = TranslateOptions(out_dir, include_usage=include_usage, side=side, output=output)
-    finish(lambda: run_translate("stream", inputs, options, _diagnostics(quiet=quiet)))
+    finish(lambda: run_translate("stream", inputs, options, verbosity.diagnostics()))
 
 
 @app.command("chat")
+@PROVIDER.take(
+    "backend",
+    "model",
+    "max_tokens",
+    "base_url",
+    "fallbacks",
+    "timeout",
+    "idle_timeout",
+    "max_retries",
+    "no_breaker",
+    "allow_insecure",
+)
+@VERBOSITY.take("verbose", "quiet")
 def chat_command(
     input: Annotated[
         str | None, typer.Argument(help="An OpenAI request file, or - for stdin (default: stdin when piped).")
     ] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", "-p", help="Send this as a user message.")] = None,
     system: Annotated[str | None, typer.Option("--system", help="Add this system prompt.")] = None,
-    model: Model = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Answer length limit.")] = None,
     stream: Annotated[bool, typer.Option("--stream", "-s", help="Stream tokens as they come.")] = False,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="auto | text | json | sse | jsonl (auto: text on a terminal).")
@@ -230,36 +218,18 @@ def chat_command(
     cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
     no_log: Annotated[bool, typer.Option("--no-log", help="Keep this exchange out of the log.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Print the answer's text as it came (no markdown).")] = False,
-    backend: Backend = None,
-    base_url: BaseUrl = None,
-    fallback: Fallback = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the upstream request body; send nothing.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Chat on the terminal.")] = False,
-    timeout: Timeout = None,
-    idle_timeout: IdleTimeout = None,
-    max_retries: MaxRetries = None,
-    no_breaker: NoBreaker = False,
-    allow_insecure: AllowInsecure = False,
-    verbose: Verbose = False,
-    quiet: Quiet = False,
+    *,
+    provider: ProviderFlags,
+    verbosity: Verbosity,
 ) -> None:
     """Send an OpenAI chat request to Claude (or any OpenAI-compatible server); print the answer."""
     from protoshift.cli.chat.oneshot import run_chat
     from protoshift.cli.chat.request import ChatOptions
 
-    settings = _settings(
-        backend,
-        model,
-        base_url,
-        fallback,
-        timeout,
-        max_retries,
-        no_breaker,
-        allow_insecure,
-        max_tokens,
-        idle_timeout=idle_timeout,
-        quiet=quiet,
-    )
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
     options = ChatOptions(
         input,
         prompt,
@@ -268,7 +238,7 @@ def chat_command(
         fmt,
         dry_run,
         interactive,
-        model=model,
+        model=provider.model,
         options=_pairs(option),
         attachments=attach or [],
         continue_latest=continue_,
@@ -276,10 +246,22 @@ def chat_command(
         log=not no_log,
         raw=raw,
     )
-    finish(lambda: run_chat(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    finish(lambda: run_chat(options, settings, diag))
 
 
 @app.command("serve")
+@PROVIDER.take(
+    "backend",
+    "model",
+    "base_url",
+    "fallbacks",
+    "timeout",
+    "max_retries",
+    "no_breaker",
+    "allow_insecure",
+    help={"model": "Model for requests that name none."},
+)
+@VERBOSITY.take("quiet")
 def serve_command(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on; other than loopback needs --api-key.")
@@ -304,25 +286,18 @@ def serve_command(
     max_in_flight: Annotated[
         int, typer.Option("--max-in-flight", min=1, help="Requests answered at once per worker; past it, 429 [512].")
     ] = 512,
-    backend: Backend = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model for requests that name none.")] = None,
-    base_url: BaseUrl = None,
-    fallback: Fallback = None,
-    timeout: Timeout = None,
-    max_retries: MaxRetries = None,
-    no_breaker: NoBreaker = False,
-    allow_insecure: AllowInsecure = False,
-    quiet: Quiet = False,
+    *,
+    provider: ProviderFlags,
+    verbosity: Verbosity,
 ) -> None:
     """An OpenAI-compatible endpoint (/v1/chat/completions, /v1/models) and an Anthropic-compatible one
     (/v1/messages, /v1/messages/count_tokens: Claude Code, the anthropic SDK) in front of the backend."""
     from protoshift.cli.serve.command import ServeOptions, run_serve
 
-    settings = _settings(
-        backend, model, base_url, fallback, timeout, max_retries, no_breaker, allow_insecure, quiet=quiet
-    )
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
     options = ServeOptions(host, port, workers, api_key or [], log, log_bodies, grace, max_body_mb, max_in_flight)
-    finish(lambda: run_serve(options, settings, _diagnostics(quiet=quiet)))
+    finish(lambda: run_serve(options, settings, diag))
 
 
 # -- batch -----------------------------------------------------------------------------------------
@@ -335,39 +310,27 @@ IdMap = Annotated[
 ]
 
 
-def _settings(
-    backend: str | None = None,
-    model: str | None = None,
-    base_url: str | None = None,
-    fallback: list[str] | None = None,
-    timeout: float | None = None,
-    max_retries: int | None = None,
-    no_breaker: bool = False,
-    allow_insecure: bool = False,
-    max_tokens: int | None = None,
-    *,
-    idle_timeout: float | None = None,
-    quiet: bool = False,
-) -> Settings:
-    """The shared provider options, merged with the environment and the config file."""
+def _settings(provider: ProviderFlags, diag: Diagnostics) -> Settings:
+    """The provider options given, merged with the environment and the config file (whose unknown
+    keys are warned of on `diag`)."""
     from protoshift.cli.settings import resolve_settings
 
-    return resolve_settings(
-        backend=backend,
-        model=model,
-        max_tokens=max_tokens,
-        timeout=timeout,
-        max_retries=max_retries,
-        no_breaker=no_breaker,
-        fallbacks=fallback,
-        base_url=base_url,
-        allow_insecure=allow_insecure,
-        idle_timeout=idle_timeout,
-        warn=_diagnostics(quiet=quiet).warn,
-    )
+    return resolve_settings(provider, warn=diag.warn)
 
 
 @batch_app.command("run")
+@PROVIDER.take(
+    "backend",
+    "model",
+    "base_url",
+    "fallbacks",
+    "timeout",
+    "idle_timeout",
+    "max_retries",
+    "no_breaker",
+    "allow_insecure",
+)
+@VERBOSITY.take("verbose", "quiet")
 def batch_run_command(
     input: BatchInput,
     output: Annotated[
@@ -384,126 +347,104 @@ def batch_run_command(
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, help="Requests in flight.")] = 16,
     resume: Annotated[bool, typer.Option("--resume", help="Skip the custom_ids already in OUTPUT.")] = False,
     validate_only: Annotated[bool, typer.Option("--validate-only", help="Check every line; send nothing.")] = False,
-    backend: Backend = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    fallback: Fallback = None,
-    timeout: Timeout = None,
-    idle_timeout: IdleTimeout = None,
-    max_retries: MaxRetries = None,
-    no_breaker: NoBreaker = False,
-    allow_insecure: AllowInsecure = False,
-    verbose: Verbose = False,
-    quiet: Quiet = False,
+    *,
+    provider: ProviderFlags,
+    verbosity: Verbosity,
 ) -> None:
     """Run every line of INPUT through the backend, N at a time; one output line per input line."""
     from protoshift.cli.batch.run import RunOptions, run_batch
 
-    settings = _settings(
-        backend,
-        model,
-        base_url,
-        fallback,
-        timeout,
-        max_retries,
-        no_breaker,
-        allow_insecure,
-        idle_timeout=idle_timeout,
-        quiet=quiet,
-    )
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
     options = RunOptions(input, output, concurrency, resume, validate_only)
-    finish(lambda: run_batch(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    finish(lambda: run_batch(options, settings, diag))
 
 
 @batch_app.command("submit")
+@PROVIDER.take("model", "base_url", "timeout", "max_retries", "no_breaker", "allow_insecure", base=MESSAGE_BATCHES)
+@VERBOSITY.take("verbose", "quiet")
 def batch_submit_command(
     input: BatchInput,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    timeout: Timeout = None,
-    max_retries: MaxRetries = None,
-    no_breaker: NoBreaker = False,
-    allow_insecure: AllowInsecure = False,
     # Anthropic's limits per batch are the defaults (translator.batch); lower them to test the splitting.
     max_requests: Annotated[int | None, typer.Option("--max-requests-per-batch", min=1, hidden=True)] = None,
     max_bytes: Annotated[int | None, typer.Option("--max-batch-bytes", min=1024, hidden=True)] = None,
-    verbose: Verbose = False,
-    quiet: Quiet = False,
+    *,
+    provider: ProviderFlags,
+    verbosity: Verbosity,
 ) -> None:
     """Create Anthropic Message Batches from INPUT (split as the limits need); print their ids."""
     from protoshift.cli.batch.message_batches import SubmitOptions, run_submit
 
-    settings = _settings(
-        "anthropic", model, base_url, None, timeout, max_retries, no_breaker, allow_insecure, quiet=quiet
-    )
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
     options = SubmitOptions.with_limits(input, max_requests, max_bytes)
-    finish(lambda: run_submit(options, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    finish(lambda: run_submit(options, settings, diag))
 
 
 @batch_app.command("status")
+@PROVIDER.take("base_url", "timeout", "max_retries", base=MESSAGE_BATCHES)
+@VERBOSITY.take("verbose", "quiet")
 def batch_status_command(
     batch_id: BatchId,
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Poll until the batch has ended.")] = False,
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls.")] = 30.0,
-    base_url: BaseUrl = None,
-    timeout: Timeout = None,
-    max_retries: MaxRetries = None,
-    verbose: Verbose = False,
-    quiet: Quiet = False,
+    *,
+    provider: ProviderFlags,
+    verbosity: Verbosity,
 ) -> None:
     """A batch's processing status and request counts (JSON on stdout)."""
     from protoshift.cli.batch.message_batches import run_status
 
-    settings = _settings("anthropic", None, base_url, None, timeout, max_retries, quiet=quiet)
-    finish(lambda: run_status(batch_id, wait, poll_interval, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
+    finish(lambda: run_status(batch_id, wait, poll_interval, settings, diag))
 
 
 @batch_app.command("results")
+@PROVIDER.take("base_url", "timeout", "idle_timeout", "max_retries", base=MESSAGE_BATCHES)
+@VERBOSITY.take("verbose", "quiet")
 def batch_results_command(
-    batch_id: BatchId,
-    output: Output = None,
-    base_url: BaseUrl = None,
-    timeout: Timeout = None,
-    idle_timeout: IdleTimeout = None,
-    max_retries: MaxRetries = None,
-    verbose: Verbose = False,
-    quiet: Quiet = False,
+    batch_id: BatchId, output: Output = None, *, provider: ProviderFlags, verbosity: Verbosity
 ) -> None:
     """Download an ended batch's results as OpenAI Batch output lines, under the original custom_ids."""
     from protoshift.cli.batch.message_batches import run_results
 
-    settings = _settings(
-        "anthropic", None, base_url, None, timeout, max_retries, idle_timeout=idle_timeout, quiet=quiet
-    )
-    finish(lambda: run_results(batch_id, _file(output), settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
+    finish(lambda: run_results(batch_id, _file(output), settings, diag))
 
 
 @batch_app.command("cancel")
-def batch_cancel_command(
-    batch_id: BatchId, base_url: BaseUrl = None, verbose: Verbose = False, quiet: Quiet = False
-) -> None:
+@PROVIDER.take("base_url", base=MESSAGE_BATCHES)
+@VERBOSITY.take("verbose", "quiet")
+def batch_cancel_command(batch_id: BatchId, *, provider: ProviderFlags, verbosity: Verbosity) -> None:
     """Ask Anthropic to cancel a batch (it goes on `canceling`, then `ended`)."""
     from protoshift.cli.batch.message_batches import run_cancel
 
-    settings = _settings("anthropic", None, base_url, quiet=quiet)
-    finish(lambda: run_cancel(batch_id, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
+    finish(lambda: run_cancel(batch_id, settings, diag))
 
 
 @batch_app.command("list")
+@PROVIDER.take("base_url", base=MESSAGE_BATCHES)
+@VERBOSITY.take("verbose", "quiet")
 def batch_list_command(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many, newest first.")] = 20,
-    base_url: BaseUrl = None,
-    verbose: Verbose = False,
-    quiet: Quiet = False,
+    *,
+    provider: ProviderFlags,
+    verbosity: Verbosity,
 ) -> None:
     """Your Message Batches, one JSON line each."""
     from protoshift.cli.batch.message_batches import run_list
 
-    settings = _settings("anthropic", None, base_url, quiet=quiet)
-    finish(lambda: run_list(limit, settings, _diagnostics(quiet=quiet, verbose=verbose)))
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
+    finish(lambda: run_list(limit, settings, diag))
 
 
 @app.command("logs")
+@VERBOSITY.take("quiet")
 def logs_command(
     count: Annotated[
         int | None, typer.Option("--count", "-n", min=0, help="How many exchanges, newest first (0: all) [10].")
@@ -514,31 +455,26 @@ def logs_command(
     cid: Annotated[str | None, typer.Option("--cid", help="One conversation, in order (an id or its prefix).")] = None,
     json_lines: Json = False,
     path: Annotated[bool, typer.Option("--path", help="Print where the log is kept, and nothing else.")] = False,
-    quiet: Quiet = False,
+    *,
+    verbosity: Verbosity,
 ) -> None:
     """The log of chat exchanges: prompts, answers, models, tokens, cost (continue one: chat -c, chat --cid)."""
     from protoshift.cli.logs.commands import LogQuery, run_logs
 
     query = LogQuery(count, search, cid, json_lines, path)
-    finish(lambda: run_logs(query, _diagnostics(quiet=quiet)))
+    finish(lambda: run_logs(query, verbosity.diagnostics()))
 
 
 @app.command("models")
-def models_command(
-    backend: Backend = None,
-    base_url: BaseUrl = None,
-    json_lines: Json = False,
-    timeout: Timeout = None,
-    max_retries: MaxRetries = None,
-    allow_insecure: AllowInsecure = False,
-    verbose: Verbose = False,
-    quiet: Quiet = False,
-) -> None:
+@PROVIDER.take("backend", "base_url", "timeout", "max_retries", "allow_insecure")
+@VERBOSITY.take("verbose", "quiet")
+def models_command(json_lines: Json = False, *, provider: ProviderFlags, verbosity: Verbosity) -> None:
     """The models the backend offers (GET /v1/models), then your aliases."""
     from protoshift.cli.models import run_models
 
-    settings = _settings(backend, None, base_url, None, timeout, max_retries, False, allow_insecure, quiet=quiet)
-    finish(lambda: run_models(settings, json_lines, _diagnostics(quiet=quiet, verbose=verbose)))
+    diag = verbosity.diagnostics()
+    settings = _settings(provider, diag)
+    finish(lambda: run_models(settings, json_lines, diag))
 
 
 @aliases_app.callback()
@@ -559,28 +495,32 @@ def aliases_list_command(json_lines: Json = False) -> None:
 
 
 @aliases_app.command("set")
+@VERBOSITY.take("quiet")
 def aliases_set_command(
     name: Annotated[str, typer.Argument(help="The alias (or a pattern: gpt-*).")],
     model: Annotated[str, typer.Argument(help="The model it stands for (BACKEND:MODEL names the backend too).")],
-    quiet: Quiet = False,
+    *,
+    verbosity: Verbosity,
 ) -> None:
     """Set NAME to stand for MODEL (written to [aliases] in the config file; the rest of it is kept)."""
     from protoshift.cli.aliases_cmd import run_set_alias
 
-    finish(lambda: run_set_alias(name, model, _diagnostics(quiet=quiet)))
+    finish(lambda: run_set_alias(name, model, verbosity.diagnostics()))
 
 
 @aliases_app.command("remove")
+@VERBOSITY.take("quiet")
 def aliases_remove_command(
-    name: Annotated[str, typer.Argument(help="The alias to remove.")], quiet: Quiet = False
+    name: Annotated[str, typer.Argument(help="The alias to remove.")], *, verbosity: Verbosity
 ) -> None:
     """Remove the alias NAME from the config file."""
     from protoshift.cli.aliases_cmd import run_remove_alias
 
-    finish(lambda: run_remove_alias(name, _diagnostics(quiet=quiet)))
+    finish(lambda: run_remove_alias(name, verbosity.diagnostics()))
 
 
 @translate_app.command("batch-input")
+@VERBOSITY.take("quiet")
 def translate_batch_input_command(
     input: Annotated[str | None, typer.Argument(help="OpenAI batch input JSONL, or - for stdin.")] = None,
     output: Output = None,
@@ -590,12 +530,13 @@ def translate_batch_input_command(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", min=1, help="max_tokens when a request sets none [default: 8192].")
     ] = None,
-    quiet: Quiet = False,
+    *,
+    verbosity: Verbosity,
 ) -> None:
     """OpenAI batch input JSONL -> Anthropic Message Batches `{"requests": [...]}` body."""
     from protoshift.cli.translate.batch_files import run_batch_input
 
-    diag = _diagnostics(quiet=quiet)
+    diag = verbosity.diagnostics()
     finish(
         lambda: run_batch_input(
             input, _file(output), id_map, diag, strict=strict, default_max_tokens=max_tokens, model=model
@@ -604,16 +545,18 @@ def translate_batch_input_command(
 
 
 @translate_app.command("batch-results")
+@VERBOSITY.take("quiet")
 def translate_batch_results_command(
     input: Annotated[str | None, typer.Argument(help="Anthropic batch results JSONL, or - for stdin.")] = None,
     output: Output = None,
     id_map: IdMap = None,
-    quiet: Quiet = False,
+    *,
+    verbosity: Verbosity,
 ) -> None:
     """Anthropic Message Batches results JSONL -> OpenAI Batch output lines."""
     from protoshift.cli.translate.batch_files import run_batch_results
 
-    finish(lambda: run_batch_results(input, _file(output), id_map, _diagnostics(quiet=quiet)))
+    finish(lambda: run_batch_results(input, _file(output), id_map, verbosity.diagnostics()))
 
 
 def _pairs(values: list[str] | None) -> list[tuple[str, str]]:
@@ -624,12 +567,6 @@ def _pairs(values: list[str] | None) -> list[tuple[str, str]]:
 def _file(output: str | None) -> Path | None:
     """-o FILE; `-o -` (like no -o) is stdout."""
     return None if output in (None, "-") else Path(output)
-
-
-def _diagnostics(*, quiet: bool = False, verbose: bool = False) -> Diagnostics:
-    from protoshift.cli.io.console import Diagnostics
-
-    return Diagnostics.checked(quiet=quiet, verbose=verbose)
 
 
 __all__ = ["app"]

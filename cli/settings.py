@@ -55,13 +55,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.exits import InputError
+from protoshift.cli.flags import ProviderFlags
 
 if TYPE_CHECKING:
     from protoshift.cli.aliases import Aliases
     from protoshift.cli.pricing import PriceTable
     from protoshift.translator import ModelTable
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
-from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS
+from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND
 from protoshift.cloud.retry import DEFAULT_MAX_RETRIES
 from protoshift.translator.sse import DEFAULT_MAX_EVENT_SIZE
 
@@ -179,7 +180,7 @@ class BackendSpec:
 class Settings:
     """What `chat` and `batch` need to build backends, after flags, env and config are merged."""
 
-    backend: str = "anthropic"
+    backend: str = DEFAULT_BACKEND
     model: str | None = None
     max_tokens: int | None = None
     timeout: float | None = None  # None: cloud's defaults (600 s for an answer, no limit for a stream)
@@ -259,47 +260,46 @@ class Settings:
 
 
 def resolve_settings(
-    *,
-    backend: str | None,
-    model: str | None,
-    max_tokens: int | None,
-    timeout: float | None,
-    max_retries: int | None,
-    no_breaker: bool,
-    fallbacks: list[str] | None,
-    base_url: str | None,
-    allow_insecure: bool,
-    idle_timeout: float | None = None,
-    warn: Callable[[str], None] | None = None,
+    flags: ProviderFlags | None = None, *, warn: Callable[[str], None] | None = None, **by_name: Any
 ) -> Settings:
+    """The settings from what the command line said (`flags`), the environment and the config file;
+    `warn` hears of the config file's unknown keys. `by_name`: the same flags as keywords (the fields
+    of `ProviderFlags`), for the callers that hand them over by name (serve's worker processes, until
+    serve moves to gateway/); not with `flags`."""
+    if by_name:
+        if flags is not None:
+            raise TypeError("resolve_settings: flags, or the same by name, not both")
+        flags = ProviderFlags(**{**by_name, "fallbacks": tuple(by_name.get("fallbacks") or ())})
+    elif flags is None:
+        flags = ProviderFlags()
     file = load_config_file(warn=warn)
     env = os.environ
-    chosen_backend = backend or env.get("PROTOSHIFT_BACKEND") or _str(file, "backend") or "anthropic"
+    chosen_backend = flags.backend or env.get("PROTOSHIFT_BACKEND") or _str(file, "backend") or DEFAULT_BACKEND
     primary = BackendSpec.parse(chosen_backend, "--backend")
     # `--fallback a:x,b:y` splits on commas as PROTOSHIFT_FALLBACK does (a model name holds no comma)
-    fallback_texts = [part for text in fallbacks or () for part in _split(text)]
+    fallback_texts = [part for text in flags.fallbacks for part in _split(text)]
     fallback_texts = fallback_texts or _split(env.get("PROTOSHIFT_FALLBACK")) or _list(file, "fallback")
-    breaker_off = no_breaker or env.get("PROTOSHIFT_BREAKER", "").lower() in ("off", "0", "false", "no")
+    breaker_off = flags.no_breaker or env.get("PROTOSHIFT_BREAKER", "").lower() in ("off", "0", "false", "no")
     if not breaker_off and file.get("breaker") is False:
         breaker_off = True
     return Settings(
         backend=primary.name,
-        model=model or primary.model or env.get("PROTOSHIFT_MODEL") or _str(file, "model"),
-        max_tokens=_first_int("max_tokens", max_tokens, env.get("PROTOSHIFT_MAX_TOKENS"), file.get("max_tokens")),
-        timeout=_first_float("timeout", timeout, env.get("PROTOSHIFT_TIMEOUT"), file.get("timeout")),
+        model=flags.model or primary.model or env.get("PROTOSHIFT_MODEL") or _str(file, "model"),
+        max_tokens=_first_int("max_tokens", flags.max_tokens, env.get("PROTOSHIFT_MAX_TOKENS"), file.get("max_tokens")),
+        timeout=_first_float("timeout", flags.timeout, env.get("PROTOSHIFT_TIMEOUT"), file.get("timeout")),
         idle_timeout=_first_float(
-            "idle_timeout", idle_timeout, env.get("PROTOSHIFT_IDLE_TIMEOUT"), file.get("idle_timeout")
+            "idle_timeout", flags.idle_timeout, env.get("PROTOSHIFT_IDLE_TIMEOUT"), file.get("idle_timeout")
         )
         or DEFAULT_IDLE_TIMEOUT,
         max_event_size=max_event_size(file),
         max_retries=_or_default(
-            _first_int("max_retries", max_retries, env.get("PROTOSHIFT_MAX_RETRIES"), file.get("max_retries")),
+            _first_int("max_retries", flags.max_retries, env.get("PROTOSHIFT_MAX_RETRIES"), file.get("max_retries")),
             DEFAULT_MAX_RETRIES,
         ),
         breaker=not breaker_off,
         fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
-        base_url=base_url,
-        allow_insecure=allow_insecure,
+        base_url=flags.base_url,
+        allow_insecure=flags.allow_insecure,
         log=_switch(file, "log"),
         markdown=_switch(file, "markdown"),
         file=file,

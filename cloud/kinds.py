@@ -88,3 +88,4 @@ BACKENDS: Mapping[str, BackendKind] = {
     )
 }
 BACKEND_NAMES: tuple[str, ...] = tuple(BACKENDS)
+DEFAULT_BACKEND = "anthropic"  # the backend when neither a flag, the environment nor the config file names one

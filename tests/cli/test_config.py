@@ -8,23 +8,16 @@ from pathlib import Path
 
 import pytest
 
+import protoshift.cli.settings as settings_module
 from protoshift.cli.exits import InputError
-from protoshift.cli.settings import load_config_file, resolve_settings
+from protoshift.cli.flags import ProviderFlags
+from protoshift.cli.settings import Settings, load_config_file, resolve_settings
+from protoshift.cloud.kinds import DEFAULT_BACKEND
 from tests.fakes import FakeServer, anthropic_message_reply
 
 from .conftest import RunCLI
 
-NO_FLAGS = {
-    "backend": None,
-    "model": None,
-    "max_tokens": None,
-    "timeout": None,
-    "max_retries": None,
-    "no_breaker": False,
-    "fallbacks": None,
-    "base_url": None,
-    "allow_insecure": False,
-}
+NO_FLAGS = ProviderFlags()  # nothing given on the command line
 
 
 @pytest.fixture
@@ -40,29 +33,50 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_flags_beat_environment_beats_config_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config_file.write_text('backend = "openai"\nmodel = "from-file"\nmax_retries = 7\ntimeout = 5\n')
-    settings = resolve_settings(**NO_FLAGS)
+    settings = resolve_settings(NO_FLAGS)
     assert (settings.backend, settings.model, settings.max_retries, settings.timeout) == ("openai", "from-file", 7, 5)
 
     monkeypatch.setenv("PROTOSHIFT_MODEL", "from-env")
     monkeypatch.setenv("PROTOSHIFT_MAX_RETRIES", "0")
-    settings = resolve_settings(**NO_FLAGS)
+    settings = resolve_settings(NO_FLAGS)
     assert (settings.model, settings.max_retries) == ("from-env", 0)
 
-    settings = resolve_settings(**{**NO_FLAGS, "model": "from-flag", "max_retries": 3, "backend": "mock"})
+    settings = resolve_settings(ProviderFlags(model="from-flag", max_retries=3, backend="mock"))
     assert (settings.backend, settings.model, settings.max_retries) == ("mock", "from-flag", 3)
 
 
 def test_defaults_without_any_setting(config_file: Path) -> None:
-    settings = resolve_settings(**NO_FLAGS)
+    settings = resolve_settings(NO_FLAGS)
     assert (settings.backend, settings.max_retries, settings.timeout, settings.breaker) == ("anthropic", 2, None, True)
     assert (settings.idle_timeout, settings.max_event_size) == (600.0, 16 << 20)  # None: cloud's defaults
     assert settings.fallbacks == []
 
 
+def test_the_default_backend_is_the_one_constant(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().backend == DEFAULT_BACKEND == resolve_settings(NO_FLAGS).backend
+    monkeypatch.setattr(settings_module, "DEFAULT_BACKEND", "mock")  # what settings read, not a copy of it
+    assert resolve_settings(NO_FLAGS).backend == "mock"
+
+
+def test_the_same_flags_by_name_for_serve_workers(config_file: Path) -> None:
+    """serve hands its workers the flags by name (cli/serve/command.py); they resolve to the same settings."""
+    from protoshift.cli.serve.command import _settings_flags
+
+    config_file.write_text("idle_timeout = 30\n")
+    flags = ProviderFlags(
+        backend="mock", model="m", fallbacks=("openai:x,mock",), timeout=3, max_retries=0, no_breaker=True,
+        base_url="http://127.0.0.1:9", allow_insecure=True,
+    )  # fmt: skip
+    settings = resolve_settings(flags)
+    assert resolve_settings(**_settings_flags(settings)) == settings
+    with pytest.raises(TypeError, match="not both"):
+        resolve_settings(flags, model="m")
+
+
 def test_fallbacks_and_breaker_from_environment(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROTOSHIFT_FALLBACK", "openai:gpt-x, mock")
     monkeypatch.setenv("PROTOSHIFT_BREAKER", "off")
-    settings = resolve_settings(**NO_FLAGS)
+    settings = resolve_settings(NO_FLAGS)
     assert [(f.name, f.model) for f in settings.fallbacks] == [("openai", "gpt-x"), ("mock", None)]
     assert settings.breaker is False
 
@@ -79,7 +93,7 @@ def test_fallbacks_and_breaker_from_environment(config_file: Path, monkeypatch: 
 def test_bad_config_is_a_one_line_input_error(config_file: Path, content: str, message: str) -> None:
     config_file.write_text(content + "\n")
     with pytest.raises(InputError) as caught:
-        resolve_settings(**NO_FLAGS)
+        resolve_settings(NO_FLAGS)
     assert message in caught.value.message
 
 
@@ -87,19 +101,19 @@ def test_key_from_environment_wins_over_config_and_command(config_file: Path, mo
     marker = config_file.parent / "ran"
     config_file.write_text(f'[anthropic]\napi_key = "from-file"\napi_key_cmd = "touch {marker}; echo from-cmd"\n')
     monkeypatch.setenv("ANTHROPIC_API_KEY", "from-env")
-    assert resolve_settings(**NO_FLAGS).api_key_for("anthropic") == "from-env"
+    assert resolve_settings(NO_FLAGS).api_key_for("anthropic") == "from-env"
     monkeypatch.delenv("ANTHROPIC_API_KEY")
-    assert resolve_settings(**NO_FLAGS).api_key_for("anthropic") == "from-file"
+    assert resolve_settings(NO_FLAGS).api_key_for("anthropic") == "from-file"
     assert not marker.exists()  # the command runs only when nothing else gives a key
 
 
 def test_key_command_output_is_the_key_and_a_failure_never_shows_it(config_file: Path) -> None:
     config_file.write_text("[anthropic]\napi_key_cmd = \"printf '  sk-from-cmd\\\\n'\"\n")
-    assert resolve_settings(**NO_FLAGS).api_key_for("anthropic") == "sk-from-cmd"
+    assert resolve_settings(NO_FLAGS).api_key_for("anthropic") == "sk-from-cmd"
 
     config_file.write_text('[anthropic]\napi_key_cmd = "echo sk-leaked-secret; exit 3"\n')
     with pytest.raises(InputError) as caught:
-        resolve_settings(**NO_FLAGS).api_key_for("anthropic")
+        resolve_settings(NO_FLAGS).api_key_for("anthropic")
     assert "exit 3" in caught.value.message
     assert "sk-leaked-secret" not in caught.value.message + (caught.value.hint or "")
 
@@ -132,7 +146,7 @@ def test_a_failing_key_command_is_exit_2_and_nothing_is_sent(run_cli: RunCLI, tm
 def test_unknown_settings_are_named_with_the_file(config_file: Path) -> None:
     config_file.write_text('modle = "x"\nmodel = "ok"\n[anthropic]\napi_kye = "k"\nbase_url = "https://a.example"\n')
     warnings: list[str] = []
-    settings = resolve_settings(**NO_FLAGS, warn=warnings.append)
+    settings = resolve_settings(NO_FLAGS, warn=warnings.append)
     assert settings.model == "ok"
     assert warnings == [
         f"{config_file}: unknown setting 'modle' ignored",
@@ -153,7 +167,7 @@ def test_models_tables_of_the_config_file_extend_the_capability_table(config_fil
     config_file.write_text(
         '[models."claude-opus-4-7*"]\nmax_output = 2000\n\n[models."my-claude"]\nsampling = "none"\n'
     )
-    table = resolve_settings(**NO_FLAGS).model_table()
+    table = resolve_settings(NO_FLAGS).model_table()
     opus = table.lookup("claude-opus-4-7")
     assert opus is not None and opus.max_output == 2000 and opus.thinking == "adaptive"  # the rest stays
     mine = table.lookup("my-claude")
@@ -163,7 +177,7 @@ def test_models_tables_of_the_config_file_extend_the_capability_table(config_fil
 def test_a_malformed_models_table_is_bad_input_naming_the_file_and_cell(config_file: Path) -> None:
     config_file.write_text('[models."claude-x"]\nmax_output = -1\n')
     with pytest.raises(InputError) as info:
-        resolve_settings(**NO_FLAGS).model_table()
+        resolve_settings(NO_FLAGS).model_table()
     assert info.value.message == f'{config_file}: models."claude-x".max_output: expected a positive integer'
 
 

@@ -1,11 +1,11 @@
 """`protoshift aliases` (list), `aliases set NAME MODEL`, `aliases remove NAME`: the `[aliases]` table
-of the config file (cli.aliases), read and edited in place (cli.config_edit)."""
+of the config file (cloud.aliases), read and edited in place (cli.config_edit)."""
 
 from __future__ import annotations
 
-from protoshift.cli.aliases import Aliases, parse_target
 from protoshift.cli.exits import InputError
 from protoshift.cli.io.console import Diagnostics
+from protoshift.cloud.aliases import Aliases, parse_target
 
 
 def run_list_aliases(json_lines: bool) -> int:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from protoshift.cli.aliases import Target
 from protoshift.cli.chain import create_chain
 from protoshift.cli.exits import OK
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import json_line, write_stdout
 from protoshift.cli.settings import Settings
+from protoshift.cloud.aliases import Target
+from protoshift.translator.model_objects import ModelInfo
 
 ALIAS_OWNER = "alias"
 
@@ -21,7 +22,7 @@ def run_models(settings: Settings, json_lines: bool, diag: Diagnostics) -> int:
     aliases = settings.aliases()  # a malformed [aliases] fails before anything is sent
     models = asyncio.run(_list(settings, diag))
     for model in models:
-        write_stdout(json_line(model) if json_lines else f"{model.get('id')}\n".encode())
+        write_stdout(json_line(model.to_chat()) if json_lines else f"{model.id}\n".encode())
     for name, target in aliases.names():
         if json_lines:
             write_stdout(json_line(_alias_object(name, target)))
@@ -30,7 +31,7 @@ def run_models(settings: Settings, json_lines: bool, diag: Diagnostics) -> int:
     return OK
 
 
-async def _list(settings: Settings, diag: Diagnostics) -> list[dict[str, Any]]:
+async def _list(settings: Settings, diag: Diagnostics) -> list[ModelInfo]:
     backend = create_chain(settings, diag)
     try:
         return await backend.list_models()
@@ -40,4 +41,4 @@ async def _list(settings: Settings, diag: Diagnostics) -> list[dict[str, Any]]:
 
 def _alias_object(name: str, target: Target) -> dict[str, Any]:
     """An alias in the shape of an OpenAI model object, with what it stands for."""
-    return {"id": name, "object": "model", "created": 0, "owned_by": ALIAS_OWNER, "alias_of": str(target)}
+    return {**ModelInfo(name, owned_by=ALIAS_OWNER).to_chat(), "alias_of": str(target)}

@@ -58,8 +58,8 @@ from protoshift.cli.exits import InputError
 from protoshift.cli.flags import ProviderFlags
 
 if TYPE_CHECKING:
-    from protoshift.cli.aliases import Aliases
     from protoshift.cli.pricing import PriceTable
+    from protoshift.cloud.aliases import Aliases
     from protoshift.translator import ModelTable
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
 from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND
@@ -197,7 +197,7 @@ class Settings:
 
     def aliases(self) -> Aliases:
         """The `[aliases]` table of the config file."""
-        from protoshift.cli.aliases import Aliases
+        from protoshift.cloud.aliases import Aliases
 
         return Aliases.from_config(self.file, str(config_path()))
 

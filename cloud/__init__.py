@@ -1,13 +1,12 @@
 """Talking to providers over HTTP: backends, retries, circuit breaker, fallback.
 
-Every backend takes and gives OpenAI Chat Completions format:
-`await backend.complete(request) -> chat.completion`, `backend.stream(request) -> async iterator
-of chat.completion.chunk`, `backend.prepare(request) -> PreparedRequest` (for `--dry-run`),
-`await backend.aclose()` (or `async with`); and, beside it, Anthropic Messages format:
-`await backend.create_message(body, betas=...) -> message`, `backend.stream_message(body) -> async
-iterator of events`, `await backend.count_tokens(body) -> {"input_tokens", "exact"}`. What happens along the way (retries, fallbacks,
-translation notes, the `-v` trace) comes out as `CloudEvent`s through `on_event`; cloud/ prints
-nothing and knows no terminal. Errors carry facts (cloud.errors): `ConfigurationError` (nothing
+A backend speaks its provider's own API (`create_backend(name).api`: "messages" or "chat"); a
+client speaks yours, whatever the backend speaks: `client = create_client(name, api="chat")`, then
+`await client.create(request)`, `client.stream(request)` (an async iterator of the API's chunks or
+events), `await client.count_tokens(request)`, `client.prepare(request)` (for `--dry-run`),
+`await client.aclose()`; `client_for(api, [(backend, model), ...])` chains backends with fallback.
+What happens along the way (retries, fallbacks, translation notes, the `-v` trace) comes out as
+`CloudEvent`s through `on_event`; cloud/ prints nothing and knows no terminal. Errors carry facts (cloud.errors): `ConfigurationError` (nothing
 was sent), `BackendError` (the provider or the network failed), `FallbackExceptionGroup` (every
 backend of a chain failed); `translator.TranslationError` (bad input) passes through unchanged.
 
@@ -21,10 +20,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from protoshift.cloud.anthropic import AnthropicBackend, create_anthropic_backend
-    from protoshift.cloud.backend import Backend, PreparedRequest
+    from protoshift.cloud.aliases import Aliases, Target
+    from protoshift.cloud.anthropic import AnthropicBackend
+    from protoshift.cloud.backend import Backend, Call, Client, PreparedRequest, TokenCount
     from protoshift.cloud.batches import MessageBatchesClient, create_batches_client
     from protoshift.cloud.breaker import CircuitBreaker, FileStore, MemoryStore, default_state_dir
+    from protoshift.cloud.bridged import Bridged
+    from protoshift.cloud.chain import client_for
     from protoshift.cloud.errors import (
         APIConnectionError,
         APIStatusError,
@@ -52,24 +54,27 @@ if TYPE_CHECKING:
         UnknownBackendError,
     )
     from protoshift.cloud.events import CloudEvent, EventKind, EventSink
-    from protoshift.cloud.fallback import FallbackBackend
+    from protoshift.cloud.fallback import FallbackClient
     from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS, BackendKind
     from protoshift.cloud.mock import MockBackend
-    from protoshift.cloud.openai import OpenAIBackend, create_openai_backend
+    from protoshift.cloud.openai import OpenAIBackend
     from protoshift.cloud.pool import ShardedTransport
-    from protoshift.cloud.registry import create_backend
+    from protoshift.cloud.registry import create_backend, create_client
     from protoshift.cloud.retry import RetryPolicy
 
 # The module that defines each public name (tests check this against the imports above).
 _MODULES: dict[str, tuple[str, ...]] = {
-    "anthropic": (
-        "AnthropicBackend",
-        "create_anthropic_backend",
-    ),
+    "aliases": ("Aliases", "Target"),
+    "anthropic": ("AnthropicBackend",),
     "backend": (
         "Backend",
+        "Call",
+        "Client",
         "PreparedRequest",
+        "TokenCount",
     ),
+    "bridged": ("Bridged",),
+    "chain": ("client_for",),
     "batches": (
         "MessageBatchesClient",
         "create_batches_client",
@@ -111,15 +116,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "EventKind",
         "EventSink",
     ),
-    "fallback": ("FallbackBackend",),
+    "fallback": ("FallbackClient",),
     "mock": ("MockBackend",),
-    "openai": (
-        "OpenAIBackend",
-        "create_openai_backend",
-    ),
+    "openai": ("OpenAIBackend",),
     "pool": ("ShardedTransport",),
     "kinds": ("BACKEND_NAMES", "BACKENDS", "BackendKind"),
-    "registry": ("create_backend",),
+    "registry": ("create_backend", "create_client"),
     "retry": ("RetryPolicy",),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
@@ -130,20 +132,24 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "Aliases",
     "AnthropicBackend",
     "AuthenticationError",
     "Backend",
     "BackendError",
     "BackendKind",
+    "Bridged",
+    "Call",
     "CircuitBreaker",
     "CircuitOpenError",
+    "Client",
     "CloudError",
     "CloudEvent",
     "ConfigurationError",
     "ConflictError",
     "EventKind",
     "EventSink",
-    "FallbackBackend",
+    "FallbackClient",
     "FallbackExceptionGroup",
     "FileStore",
     "InsecureTransportError",
@@ -166,11 +172,13 @@ __all__ = [
     "ServerError",
     "ShardedTransport",
     "StreamInterruptedError",
+    "Target",
+    "TokenCount",
     "UnknownBackendError",
-    "create_anthropic_backend",
+    "client_for",
     "create_backend",
     "create_batches_client",
-    "create_openai_backend",
+    "create_client",
     "default_state_dir",
 ]
 

@@ -1,18 +1,35 @@
-"""What every backend offers, and what is shared by all of them whatever they speak over HTTP."""
+"""The two seams of cloud/:
+
+- `Backend`: a provider's API as it speaks it, in its own protocol (`api`: OpenAI Chat Completions,
+  Anthropic Messages), with no translation: bodies in that API in, its answers and stream events out.
+  One module per protocol (cloud/anthropic.py, cloud/openai.py), one record per kind (cloud/kinds.py).
+- `Client`: what a caller speaking some API calls: a backend bridged to that API (cloud/bridged.py),
+  or a chain of them (cloud/fallback.py). `client_for(api, members)` builds one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from protoshift.cloud.errors import BackendError
+    from protoshift.cloud.events import EventKind
+    from protoshift.translator.bridges import Shaping, StreamMapper
+    from protoshift.translator.model_objects import ModelInfo
+    from protoshift.translator.report import Note
+    from protoshift.translator.wire import API
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "JSON",
     "Backend",
+    "Call",
+    "Client",
     "PreparedRequest",
-    "shape_request",
+    "TokenCount",
 ]
 
 JSON = dict[str, Any]
@@ -26,40 +43,6 @@ DEFAULT_TIMEOUT = 600.0
 DEFAULT_IDLE_TIMEOUT = 600.0
 
 
-class Backend(Protocol):
-    """What every backend offers: the OpenAI surface (`complete`, `stream`, `prepare`: OpenAI Chat
-    Completions in and out) and, beside it, the Anthropic one (`create_message`, `stream_message`,
-    `count_tokens`: Anthropic Messages in and out; `betas` are the caller's `anthropic-beta` values)."""
-
-    @property
-    def name(self) -> str: ...
-
-    async def complete(self, request: Mapping[str, Any]) -> JSON: ...
-
-    def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]: ...
-
-    def prepare(self, request: Mapping[str, Any]) -> PreparedRequest: ...
-
-    async def create_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
-        """An Anthropic `MessageCreateParams` -> the Anthropic `Message`."""
-        ...
-
-    def stream_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> AsyncGenerator[JSON, None]:
-        """An Anthropic request -> Anthropic stream events (message_start ... message_stop), as they come."""
-        ...
-
-    async def count_tokens(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
-        """`{"input_tokens": n, "exact": bool}`: exact when the provider counted, else an estimate."""
-        ...
-
-    async def list_models(self) -> list[JSON]:
-        """The models the provider offers, as OpenAI model objects (`{"id", "object": "model",
-        "created", "owned_by"}`)."""
-        ...
-
-    async def aclose(self) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
     """The upstream request a call would send (`--dry-run`): headers with keys as `***`."""
@@ -70,19 +53,93 @@ class PreparedRequest:
     body: JSON
 
 
-def shape_request(
-    request: Mapping[str, Any], *, model: str | None, stream: bool, stream_only: tuple[str, ...] = ("stream_options",)
-) -> JSON:
-    """The caller's request as a backend sends it: its `model` override applied, and `stream` set or
-    removed to match the call, with the fields that only go with a stream (`stream_only`: OpenAI's
-    `stream_options`; none for Anthropic's)."""
-    shaped = dict(request)
-    if model:
-        shaped["model"] = model
-    if stream:
-        shaped["stream"] = True
-    else:
-        shaped.pop("stream", None)
-        for key in stream_only:
-            shaped.pop(key, None)
-    return shaped
+@dataclass(frozen=True, slots=True)
+class TokenCount:
+    """A request's input tokens: `exact` when the provider counted them, else an estimate."""
+
+    input_tokens: int
+    exact: bool
+
+
+@dataclass(slots=True)
+class Call:
+    """What one call carries besides its request: the client's `anthropic-beta` values (an Anthropic
+    backend sends them on), and the notes of what its translation lost or approximated, for a caller
+    that reports them per request."""
+
+    betas: Sequence[str] = ()
+    notes: list[Note] = field(default_factory=list)
+
+
+class Backend(Protocol):
+    """A provider's API in its own protocol. `shaping` says how bodies are fitted to it (its model
+    override and capability table: it learns what its models refuse)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def api(self) -> API: ...
+
+    @property
+    def shaping(self) -> Shaping: ...
+
+    async def create(self, body: JSON | bytes, *, betas: Sequence[str] = (), model: str | None = None) -> JSON:
+        """One answer. `body` may be the JSON bytes to send (then `model` names its model, for the breaker)."""
+        ...
+
+    def stream(
+        self, body: JSON, *, betas: Sequence[str] = (), mapper: Callable[[], StreamMapper] | None = None
+    ) -> AsyncGenerator[JSON, None]:
+        """The answer's stream events as they come; `mapper` (one per attempt) turns them into the
+        caller's, inside the attempt, so a bad event is the provider's failure like any other."""
+        ...
+
+    async def count_tokens(self, body: JSON, *, betas: Sequence[str] = ()) -> TokenCount | None:
+        """The body's input tokens as the provider counts them; None when its API has no count."""
+        ...
+
+    async def list_models(self) -> list[ModelInfo]: ...
+
+    def prepare(self, body: JSON, *, betas: Sequence[str] = ()) -> PreparedRequest: ...
+
+    def emit(self, kind: EventKind, message: str) -> None:
+        """Tell the backend's caller something (a note, a retry), secrets scrubbed."""
+        ...
+
+    def bad_answer(self, message: str) -> BackendError:
+        """The error for an answer that cannot be used (secrets scrubbed)."""
+        ...
+
+    def breaker_state(self) -> str | None:
+        """The host's circuit: closed, half-open or open (None without a breaker)."""
+        ...
+
+    def learn(self, model: str, facts: dict[str, Any]) -> None:
+        """What a refusal taught about `model` (cells of its capability table), for the bodies after it."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class Client(Protocol):
+    """What a caller speaking `api` calls: requests and answers in that API, whatever the backends speak."""
+
+    @property
+    def name(self) -> str: ...
+
+    api: API
+
+    async def create(self, request: Mapping[str, Any], call: Call | None = None) -> JSON: ...
+
+    def stream(self, request: Mapping[str, Any], call: Call | None = None) -> AsyncGenerator[JSON, None]: ...
+
+    async def count_tokens(self, request: Mapping[str, Any], call: Call | None = None) -> TokenCount: ...
+
+    async def list_models(self) -> list[ModelInfo]: ...
+
+    def prepare(self, request: Mapping[str, Any], call: Call | None = None) -> PreparedRequest: ...
+
+    def backends(self) -> list[Backend]: ...
+
+    async def aclose(self) -> None: ...

@@ -22,6 +22,7 @@ import contextvars
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing, asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
@@ -61,6 +62,7 @@ from protoshift.translator.sse import DEFAULT_MAX_EVENT_SIZE, JSONEventDecoder, 
 
 if TYPE_CHECKING:
     from protoshift.cloud.transport import AiohttpTransport
+    from protoshift.translator.bridges import Shaping, StreamMapper
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -81,11 +83,18 @@ class StreamHandler(Protocol):
     """Turns each decoded SSE event into output chunks. `feed` raises `UpstreamStreamError` on an
     error event; `close` raises `IncompleteStreamError` when the stream did not end properly."""
 
-    finished: bool
+    @property
+    def finished(self) -> bool: ...
 
     def feed(self, event: JSON) -> list[JSON]: ...
 
     def close(self) -> list[JSON]: ...
+
+
+def model_of(body: JSON) -> str | None:
+    """The model a body names (for its breaker), if it names one."""
+    model = body.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def _duration(seconds: float) -> str:
@@ -100,6 +109,7 @@ def _request_id(response: httpx.Response) -> str | None:
 class HTTPClient:
     """Shared HTTP machinery. Subclasses set `name`, `key_env` and `base_url_env`, and build requests."""
 
+    shaping: Shaping  # how bodies are fitted to a backend (cloud.backend.Backend); the backends set it
     name: str = "http"
     key_env: str = "API_KEY"
     base_url_env: str = "BASE_URL"
@@ -198,13 +208,13 @@ class HTTPClient:
 
         def on_file(model: str | None) -> CircuitBreaker:
             store = FileStore(self.name, self.base_url, directory, model=model, on_warning=self._warn)
-            on_change = lambda message: self._emit("breaker", message)  # noqa: E731
+            on_change = lambda message: self.emit("breaker", message)  # noqa: E731
             return CircuitBreaker(self.name, store, clock=clock or time.time, on_change=on_change, model=model)
 
         return Breakers(on_file(None), on_file)
 
     def _warn(self, message: str) -> None:
-        self._emit("breaker", message)
+        self.emit("breaker", message)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={safe_url(httpx.URL(self.base_url))!r})"
@@ -224,7 +234,7 @@ class HTTPClient:
 
     # -- events and secrets ----------------------------------------------------------------------
 
-    def _emit(self, kind: EventKind, message: str) -> None:
+    def emit(self, kind: EventKind, message: str) -> None:
         self._on_event(CloudEvent(kind, scrub(message, self._key), self.name))
 
     def _trace(self, kind: EventKind, make: Callable[[], str]) -> None:
@@ -233,7 +243,7 @@ class HTTPClient:
         self._on_event(CloudEvent(kind, lambda: scrub(make(), key), self.name))
 
     def _on_retry(self, error: BackendError, delay: float, next_attempt: int) -> None:
-        self._emit(
+        self.emit(
             "retry",
             f"{self.name}: {error.summary}, retrying in {_duration(delay)}"
             f" (attempt {next_attempt} of {self.retry_policy.max_attempts})",
@@ -263,6 +273,17 @@ class HTTPClient:
         error.message = scrub(error.message, self._key)
         error.args = (error.message,)
         return error
+
+    def bad_answer(self, message: str) -> BackendError:
+        return self._scrubbed(ResponseFormatError(self.name, message))
+
+    def breaker_state(self) -> str | None:
+        return self.breaker.state() if self.breaker is not None else None
+
+    def learn(self, model: str, facts: dict[str, Any]) -> None:
+        """What a refusal taught about `model` (cells of the capability table): the bodies fitted to it
+        after this take it in. For the backends, which have a `shaping`."""
+        self.shaping = replace(self.shaping, models=self.shaping.models.learn(model, facts))
 
     # -- classifying failures --------------------------------------------------------------------
 
@@ -430,15 +451,20 @@ class HTTPClient:
         handler: Callable[[], StreamHandler],
         *,
         model: str | None = None,
+        mapper: Callable[[], StreamMapper] | None = None,
     ) -> AsyncGenerator[JSON, None]:
-        """POST `body` and yield the chunks `handler` makes of the SSE events, as they arrive."""
+        """POST `body` and yield the chunks `handler` makes of the SSE events, as they arrive; with a
+        `mapper`, what it makes of those (a new one each attempt)."""
         content = self._encode(body)
+
+        def events() -> StreamHandler:
+            return handler() if mapper is None else _Mapped(handler(), mapper())
 
         async def once(attempt: Attempt) -> AsyncGenerator[JSON, None]:
             deadline = self._stream_deadline()
             async with self._exchange("POST", url, headers, content, attempt, deadline) as response:
                 try:
-                    async with aclosing(_chunks(response, handler(), deadline, self.max_event_size)) as chunks:
+                    async with aclosing(_chunks(response, events(), deadline, self.max_event_size)) as chunks:
                         async for chunk in chunks:
                             yield chunk
                 except UpstreamStreamError as exc:
@@ -465,6 +491,26 @@ class HTTPClient:
         else:
             error = error_from_stream_event(self.name, exc.error_type, exc.message, attempt.request_id)
         return self._scrubbed(error)
+
+
+class _Mapped:
+    """A stream handler whose output goes on through a mapper (a bridge's: the caller's API)."""
+
+    __slots__ = ("_handler", "_mapper")
+
+    def __init__(self, handler: StreamHandler, mapper: StreamMapper) -> None:
+        self._handler = handler
+        self._mapper = mapper
+
+    @property
+    def finished(self) -> bool:
+        return self._handler.finished
+
+    def feed(self, event: JSON) -> list[JSON]:
+        return [out for item in self._handler.feed(event) for out in self._mapper.feed(item)]
+
+    def close(self) -> list[JSON]:
+        return [*(out for item in self._handler.close() for out in self._mapper.feed(item)), *self._mapper.close()]
 
 
 class _InvalidEvent(Exception):

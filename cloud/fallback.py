@@ -1,7 +1,7 @@
-"""A chain of backends: the next one takes the request when the current one fails before any
-output, with an error that says another backend may do better (`allows_fallback`: connection
-errors, timeouts, retries used up on 5xx/529/429, an open circuit). Auth errors, invalid
-requests and `TranslationError` never move on; neither does a stream that has begun.
+"""A chain of clients of one API: the next one takes the request when the current one fails before
+any output, with an error that says another backend may do better (`allows_fallback`: connection
+errors, timeouts, retries used up on 5xx/529/429, an open circuit). Auth errors, invalid requests
+and `TranslationError` never move on; neither does a stream that has begun.
 
 When the chain ends in failure after moving on, the error is a `FallbackExceptionGroup` holding
 each backend's failure in order (one backend tried: its own error)."""
@@ -10,61 +10,62 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from protoshift.cloud.backend import JSON, Backend, PreparedRequest
+from protoshift.cloud.backend import Backend, Call, PreparedRequest, TokenCount
 from protoshift.cloud.errors import BackendError, FallbackExceptionGroup
 from protoshift.cloud.events import CloudEvent, EventSink, ignore_events
 
-__all__ = ["FallbackBackend"]
+if TYPE_CHECKING:
+    from protoshift.cloud.bridged import Bridged
+    from protoshift.translator.model_objects import ModelInfo
+    from protoshift.translator.wire import JSON
+
+__all__ = ["FallbackClient"]
+
+T = TypeVar("T")
 
 
-class FallbackBackend:
-    """`backends`: `(backend, model)` pairs, tried in order; `model` (when not None) replaces the
-    request's model for that backend. Each switch is one `fallback` event."""
+class FallbackClient:
+    """`members`, tried in order (each a backend bridged to the chain's API, with its model). Each
+    switch is one `fallback` event."""
 
-    def __init__(self, backends: Sequence[tuple[Backend, str | None]], on_event: EventSink | None = None) -> None:
-        if not backends:
-            raise ValueError("FallbackBackend needs at least one backend")
-        self.backends = list(backends)
+    def __init__(self, members: Sequence[Bridged], on_event: EventSink | None = None) -> None:
+        if not members:
+            raise ValueError("FallbackClient needs at least one member")
+        self.members = list(members)
+        self.api = members[0].api
         self._on_event: EventSink = on_event or ignore_events
 
     @property
     def name(self) -> str:
-        return self.backends[0][0].name
+        return self.members[0].name
 
     def __repr__(self) -> str:
-        return f"FallbackBackend({', '.join(_label(b, m) for b, m in self.backends)})"
+        return f"FallbackClient({', '.join(_label(member) for member in self.members)})"
 
-    @staticmethod
-    def _request(request: Mapping[str, Any], model: str | None) -> Mapping[str, Any]:
-        return {**request, "model": model} if model else request
+    def backends(self) -> list[Backend]:
+        return [member.backend for member in self.members]
 
     def _move_on(self, index: int, error: BackendError) -> bool:
-        """Whether to try backend `index + 1` after `error`; reports the switch."""
-        if not error.allows_fallback or index + 1 >= len(self.backends):
+        """Whether to try member `index + 1` after `error`; reports the switch."""
+        if not error.allows_fallback or index + 1 >= len(self.members):
             return False
-        failed = self.backends[index][0].name
-        backend, model = self.backends[index + 1]
-        self._on_event(
-            CloudEvent(
-                "fallback", f"{failed} failed ({error.summary}); falling back to {_label(backend, model)}", failed
-            )
-        )
+        failed = self.members[index].name
+        message = f"{failed} failed ({error.summary}); falling back to {_label(self.members[index + 1])}"
+        self._on_event(CloudEvent("fallback", message, failed))
         return True
 
     @staticmethod
     def _group(errors: list[BackendError]) -> FallbackExceptionGroup:
         return FallbackExceptionGroup(f"all {len(errors)} backends tried failed", errors)
 
-    async def _first(
-        self, call: Callable[[Backend, Mapping[str, Any]], Awaitable[JSON]], request: Mapping[str, Any]
-    ) -> JSON:
-        """`call` on each backend in turn until one answers (or the error says not to move on)."""
+    async def _first(self, call: Callable[[Bridged], Awaitable[T]]) -> T:
+        """`call` on each member in turn until one answers (or the error says not to move on)."""
         errors: list[BackendError] = []
-        for index, (backend, model) in enumerate(self.backends):
+        for index, member in enumerate(self.members):
             try:
-                return await call(backend, self._request(request, model))
+                return await call(member)
             except BackendError as error:
                 errors.append(error)
                 if not self._move_on(index, error):
@@ -73,18 +74,20 @@ class FallbackBackend:
                     raise self._group(errors) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _first_stream(
-        self,
-        open_stream: Callable[[Backend, Mapping[str, Any]], AsyncGenerator[JSON, None]],
-        request: Mapping[str, Any],
-    ) -> AsyncGenerator[JSON, None]:
-        """The stream `open_stream` gives on each backend in turn until one gives anything; once output
-        began, a failure ends it (no fallback mid-stream)."""
+    async def create(self, request: Mapping[str, Any], call: Call | None = None) -> JSON:
+        return await self._first(lambda member: member.create(request, call))
+
+    async def count_tokens(self, request: Mapping[str, Any], call: Call | None = None) -> TokenCount:
+        return await self._first(lambda member: member.count_tokens(request, call))
+
+    async def stream(self, request: Mapping[str, Any], call: Call | None = None) -> AsyncGenerator[JSON, None]:
+        """Each member's stream in turn until one gives anything; once output began, a failure ends it
+        (no fallback mid-stream)."""
         errors: list[BackendError] = []
-        for index, (backend, model) in enumerate(self.backends):
+        for index, member in enumerate(self.members):
             started = False
             try:
-                async with contextlib.aclosing(open_stream(backend, self._request(request, model))) as items:
+                async with contextlib.aclosing(member.stream(request, call)) as items:
                     async for item in items:
                         started = True
                         yield item
@@ -96,47 +99,24 @@ class FallbackBackend:
                         raise
                     raise self._group(errors) from None
 
-    async def complete(self, request: Mapping[str, Any]) -> JSON:
-        return await self._first(lambda backend, req: backend.complete(req), request)
+    async def list_models(self) -> list[ModelInfo]:
+        """The first member's models: the ones a request names without a fallback in mind."""
+        return await self.members[0].list_models()
 
-    async def stream(self, request: Mapping[str, Any]) -> AsyncGenerator[JSON, None]:
-        async with contextlib.aclosing(self._first_stream(lambda backend, req: backend.stream(req), request)) as chunks:
-            async for chunk in chunks:
-                yield chunk
-
-    # -- the Anthropic surface, chained the same way --------------------------------------------------
-
-    async def create_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
-        return await self._first(lambda backend, req: backend.create_message(req, betas=betas), body)
-
-    async def stream_message(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> AsyncGenerator[JSON, None]:
-        events = self._first_stream(lambda backend, req: backend.stream_message(req, betas=betas), body)
-        async with contextlib.aclosing(events):
-            async for event in events:
-                yield event
-
-    async def count_tokens(self, body: Mapping[str, Any], *, betas: Sequence[str] = ()) -> JSON:
-        return await self._first(lambda backend, req: backend.count_tokens(req, betas=betas), body)
-
-    async def list_models(self) -> list[JSON]:
-        """The primary backend's models: the ones a request names without a fallback in mind."""
-        return await self.backends[0][0].list_models()
-
-    def prepare(self, request: Mapping[str, Any]) -> PreparedRequest:
-        backend, model = self.backends[0]
-        return backend.prepare(self._request(request, model))
+    def prepare(self, request: Mapping[str, Any], call: Call | None = None) -> PreparedRequest:
+        return self.members[0].prepare(request, call)
 
     async def aclose(self) -> None:
-        async with contextlib.AsyncExitStack() as stack:  # closes every backend even if one fails
-            for backend, _ in self.backends:
-                stack.push_async_callback(backend.aclose)
+        async with contextlib.AsyncExitStack() as stack:  # closes every member even if one fails
+            for member in self.members:
+                stack.push_async_callback(member.aclose)
 
-    async def __aenter__(self) -> FallbackBackend:
+    async def __aenter__(self) -> FallbackClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
 
-def _label(backend: Backend, model: str | None) -> str:
-    return f"{backend.name}:{model}" if model else backend.name
+def _label(member: Bridged) -> str:
+    return f"{member.name}:{member.model}" if member.model else member.name

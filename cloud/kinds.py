@@ -1,9 +1,9 @@
-"""One record per kind of backend: its name, the protocol it speaks, the model it asks when the caller
-names none, its default base URL, and where its key and base URL come from. The backends, the
-factory (cloud.registry), the CLI's settings and its option help all read these records; nothing
-else spells a backend's name, variables or defaults.
+"""One record per kind of backend: its name, the API it speaks, whether it has Message Batches, the
+model it asks when the caller names none, its default base URL, and where its key and base URL come
+from. The backends, the factory (cloud.registry), the CLI and the gateway read these records; nothing
+else spells a backend's name, variables or defaults, nor decides anything from a backend's name.
 
-A leaf: it imports nothing of protoshift's, so the backends and the CLI (at start-up) can read it.
+A leaf: it imports nothing of protoshift's at run time, so the CLI can read it at start-up.
 """
 
 from __future__ import annotations
@@ -11,22 +11,25 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["BACKENDS", "BACKEND_NAMES", "BackendKind"]
+if TYPE_CHECKING:
+    from protoshift.translator.wire import API
 
-Protocol = Literal["anthropic", "openai"]
+__all__ = ["BACKENDS", "BACKEND_NAMES", "DEFAULT_BACKEND", "BackendKind"]
 
 
 @dataclass(frozen=True, slots=True)
 class BackendKind:
     name: str
-    speaks: Protocol  # the wire protocol: Anthropic Messages, or OpenAI Chat Completions
+    factory: str  # "module:Class", the class that speaks to it (imported when one is made: cloud.registry)
+    api: API  # the API it speaks: "messages" (Anthropic Messages) or "chat" (OpenAI Chat Completions)
     default_model: str
     default_base_url: str
     key_env: str | None  # None: the backend takes no key
     base_url_env: str | None
     billed: bool = True  # False: answers cost nothing (the offline mock), whatever model they name
+    message_batches: bool = False  # it has Anthropic's Message Batches API (`protoshift batch submit`...)
 
     def key_from_env(self) -> str | None:
         return _env(self.key_env)
@@ -62,15 +65,18 @@ BACKENDS: Mapping[str, BackendKind] = {
     for kind in (
         BackendKind(
             "anthropic",
-            "anthropic",
+            "protoshift.cloud.anthropic:AnthropicBackend",
+            "messages",
             default_model="claude-sonnet-4-5",
             default_base_url="https://api.anthropic.com",
             key_env="ANTHROPIC_API_KEY",
             base_url_env="ANTHROPIC_BASE_URL",
+            message_batches=True,
         ),
         BackendKind(
             "openai",
-            "openai",
+            "protoshift.cloud.openai:OpenAIBackend",
+            "chat",
             default_model="gpt-4o-mini",
             default_base_url="https://api.openai.com/v1",
             key_env="OPENAI_API_KEY",
@@ -78,7 +84,8 @@ BACKENDS: Mapping[str, BackendKind] = {
         ),
         BackendKind(
             "mock",
-            "anthropic",
+            "protoshift.cloud.mock:MockBackend",
+            "messages",
             default_model="claude-mock-1",
             default_base_url="https://mock.protoshift.invalid",
             key_env=None,

@@ -1,29 +1,16 @@
-"""The Anthropic Messages surface every backend offers beside the OpenAI one (issue 14): what the
-backends share to take an Anthropic request and give an Anthropic message, events or token count.
-
-- `AnthropicBackend` (and the mock) pass the request through to /v1/messages and
-  /v1/messages/count_tokens: no translation, the same retry loop, breaker and errors;
-- `OpenAIBackend` translates (`translator.anthropic_to_openai.request`), runs its own `complete` /
-  `stream`, and translates back (`openai_to_anthropic.response`, `.Stream`); it cannot
-  count tokens, so `count_tokens` estimates them (translator.estimate) and says so (`exact: False`).
-"""
+"""Anthropic Messages on the wire, as the Anthropic backend (and the mock) speak it: the fields
+`/v1/messages/count_tokens` takes, the `anthropic-beta` header, and the stream handler that passes
+Anthropic's events through as they come."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from protoshift.cloud.backend import JSON, shape_request
+from protoshift.cloud.backend import JSON
 from protoshift.translator.errors import IncompleteStreamError, UpstreamStreamError
 
-__all__ = [
-    "COUNT_TOKENS_FIELDS",
-    "AnthropicEventStream",
-    "beta_header",
-    "message_body",
-    "token_count",
-]
+__all__ = ["COUNT_TOKENS_FIELDS", "AnthropicEventStream", "beta_header"]
 
 # The fields /v1/messages/count_tokens takes (anthropic.types.MessageCountTokensParams, anthropic 2.12);
 # a Messages request's others (max_tokens, stream, sampling, metadata...) are left out of the count request.
@@ -41,19 +28,6 @@ def beta_header(betas: Iterable[str]) -> str | None:
     anything else is left out: it could not be a beta and must not reach a header), or None."""
     kept = list(dict.fromkeys(beta.strip() for beta in betas if _BETA.match(beta.strip())))
     return ",".join(kept) or None
-
-
-def message_body(body: Mapping[str, Any], *, model: str | None, stream: bool) -> JSON:
-    """The caller's Anthropic request as a backend sends it: its `model` override applied, `stream` set or removed."""
-    return shape_request(body, model=model, stream=stream, stream_only=())
-
-
-def token_count(answer: JSON, *, exact: bool) -> JSON:
-    """`{"input_tokens": n, "exact": bool}` from a count; ValueError when `answer` holds none."""
-    count = answer.get("input_tokens")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise ValueError("the answer has no input_tokens count")
-    return {"input_tokens": count, "exact": exact}
 
 
 class AnthropicEventStream:

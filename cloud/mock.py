@@ -14,14 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from protoshift.cloud.anthropic import AnthropicBackend
 from protoshift.cloud.kinds import BACKENDS
-from protoshift.translator import RequestTranslation
 
 __all__ = ["MOCK_BASE_URL", "MOCK_MODEL", "MockBackend", "mock_transport"]
 
@@ -256,8 +256,5 @@ class MockBackend(AnthropicBackend):
         options.setdefault("breaker", False)
         options.setdefault("transport", mock_transport())
         super().__init__(api_key=_DUMMY_KEY, base_url=MOCK_BASE_URL, model=model, **options)
-
-    def _translate(self, request: Mapping[str, Any], *, stream: bool) -> RequestTranslation:
-        if not request.get("model") and not self.model:
-            request = {**request, "model": MOCK_MODEL}
-        return super()._translate(request, stream=stream)
+        # a request that names no model is the mock's own model's (the offline demo needs no -m)
+        self.shaping = replace(self.shaping, default_model=MOCK_MODEL)

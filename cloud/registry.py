@@ -1,29 +1,22 @@
-"""Backends by name, as the CLI's `--backend` and `--fallback BACKEND[:MODEL]` give them: the factory
-of each kind. The facts of each kind (names, variables, defaults) are in cloud.kinds, which the
-backends read too; this module imports the backends, and none of them imports it.
+"""Backends by name, as the CLI's `--backend` and `--fallback BACKEND[:MODEL]` give them: each made by
+the class its record (cloud.kinds) names, imported then, with its key and base URL from the
+environment unless given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from protoshift.cloud.anthropic import AnthropicBackend
 from protoshift.cloud.errors import UnknownBackendError
 from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS, BackendKind
-from protoshift.cloud.mock import MockBackend
-from protoshift.cloud.openai import OpenAIBackend
 
 if TYPE_CHECKING:
-    from protoshift.cloud.backend import Backend
+    from protoshift.cloud.backend import Backend, Client
+    from protoshift.translator.wire import API
 
-__all__ = ["BACKENDS", "BACKEND_NAMES", "BackendKind", "backend_kind", "create_backend"]
-
-_FACTORIES: Mapping[str, Callable[..., Backend]] = {
-    "anthropic": AnthropicBackend,
-    "openai": OpenAIBackend,
-    "mock": MockBackend,
-}
+__all__ = ["BACKENDS", "BACKEND_NAMES", "BackendKind", "backend_kind", "create_backend", "create_client"]
 
 
 def backend_kind(name: str) -> BackendKind:
@@ -38,7 +31,19 @@ def create_backend(name: str, **options: Any) -> Backend:
     max_retries=..., breaker=..., transport=..., on_event=..., allow_insecure=...)`.
 
     `api_key` and `base_url` default to the backend's environment variables, then its defaults; the
-    mock takes neither. Unknown name: `UnknownBackendError` (a `ConfigurationError`)."""
+    mock takes neither. Unknown name: `UnknownBackendError` (a `ConfigurationError`). The backend
+    speaks its own API (`backend.api`); `create_client` gives one that speaks yours."""
     kind = backend_kind(name)
     api_key, base_url = options.pop("api_key", None), options.pop("base_url", None)
-    return _FACTORIES[name](**kind.connection(api_key, base_url, options))
+    module, _, cls = kind.factory.partition(":")
+    factory: Callable[..., Backend] = getattr(importlib.import_module(module), cls)
+    return factory(**kind.connection(api_key, base_url, options))
+
+
+def create_client(name: str, api: API = "chat", **options: Any) -> Client:
+    """A client of backend `name` that speaks `api` ("chat": OpenAI Chat Completions, the default;
+    "messages": Anthropic Messages), whatever the backend speaks: `await client.create(request)`,
+    `client.stream(request)`. Options as `create_backend` takes them."""
+    from protoshift.cloud.chain import client_for
+
+    return client_for(api, [(create_backend(name, **options), None)], on_event=options.get("on_event"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.inputs import JSONInputError, load_json
 from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
 from protoshift.cli.settings import Settings
+from protoshift.cloud.kinds import BACKENDS
 from protoshift.translator import TranslationError
 from protoshift.translator.batch import (
     MAX_BATCH_BYTES,
@@ -40,6 +42,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 DEFAULT_POLL_INTERVAL = 30.0
+# A batch ends within 24 hours (its requests expire then): waiting longer than that and a margin waits
+# for nothing.
+DEFAULT_MAX_WAIT = 25 * 3600.0
 
 
 # -- the client ----------------------------------------------------------------------------------
@@ -49,15 +54,15 @@ def _client(settings: Settings, diag: Diagnostics) -> MessageBatchesClient:
     from protoshift import cloud
     from protoshift.cli.chain import event_sink
 
-    if settings.backend != "anthropic":
+    if not cloud.BACKENDS[settings.backend].message_batches:
         raise InputError(
             f"Message Batches is Anthropic's API: --backend {settings.backend} has none",
             hint="use `protoshift batch run` to run a file through any backend",
         )
     return cloud.create_batches_client(
-        api_key=settings.api_key_for("anthropic"),
-        key_source=settings.key_source("anthropic"),
-        base_url=settings.base_url_for("anthropic", primary=True),
+        api_key=settings.api_key_for(settings.backend),
+        key_source=settings.key_source(settings.backend),
+        base_url=settings.base_url_for(settings.backend, primary=True),
         timeout=settings.timeout,
         idle_timeout=settings.idle_timeout,
         max_retries=settings.max_retries,
@@ -127,7 +132,7 @@ class _FillingBatch:
 
 def run_submit(options: SubmitOptions, settings: Settings, diag: Diagnostics) -> int:
     path = input_path(options.input)
-    if settings.backend != "anthropic":
+    if not BACKENDS[settings.backend].message_batches:
         _client(settings, diag)  # says why
 
     models = settings.model_table()  # Message Batches have no second chance: bodies right for the model
@@ -201,15 +206,24 @@ async def _create(client: MessageBatchesClient, chunk: _FillingBatch, source: Pa
 # -- status, cancel, list ------------------------------------------------------------------------
 
 
-def run_status(batch_id: str, wait: bool, poll_interval: float, settings: Settings, diag: Diagnostics) -> int:
+def run_status(
+    batch_id: str,
+    wait: bool,
+    poll_interval: float,
+    settings: Settings,
+    diag: Diagnostics,
+    max_wait: float = DEFAULT_MAX_WAIT,
+) -> int:
     if poll_interval <= 0:
         raise InputError("--poll-interval must be positive")
+    if max_wait <= 0:
+        raise InputError("--max-wait must be positive")
 
     async def status(client: MessageBatchesClient) -> dict[str, Any]:
         batch: dict[str, Any] = await client.retrieve(batch_id)
         if not wait or batch.get("processing_status") == "ended":
             return batch
-        return await _wait(client, batch, poll_interval, diag)
+        return await _wait(client, batch, poll_interval, diag, max_wait)
 
     batch = _with_client(settings, diag, status)
     stdout().write(json_document(batch))
@@ -218,22 +232,30 @@ def run_status(batch_id: str, wait: bool, poll_interval: float, settings: Settin
 
 
 async def _wait(
-    client: MessageBatchesClient, batch: dict[str, Any], poll_interval: float, diag: Diagnostics
+    client: MessageBatchesClient, batch: dict[str, Any], poll_interval: float, diag: Diagnostics, max_wait: float
 ) -> dict[str, Any]:
-    """Poll until the batch has ended. A poll that fails with an error worth retrying (after the
-    client's own retries) is reported and the polling goes on; any other error ends the wait."""
+    """Poll until the batch has ended, for at most `max_wait` seconds (then one line that says how to
+    wait again, exit 1). A poll that fails with an error worth retrying (after the client's own
+    retries) is reported and the polling goes on; any other error ends the wait."""
     from protoshift.cloud import BackendError
 
     tally = Tally(total=_total(batch))
     progress = Progress(tally, diag, label=str(batch.get("id")))
+    deadline = time.monotonic() + max_wait
     try:
         while batch.get("processing_status") != "ended":
+            if time.monotonic() >= deadline:
+                raise CLIError(
+                    f"{batch.get('id')} is still {batch.get('processing_status')} after {max_wait:g}s of waiting",
+                    PROVIDER_FAILED,
+                    hint=f"protoshift batch status {batch.get('id')} --wait waits again",
+                )
             _update(tally, batch)
             progress.set_description(
                 f"{batch.get('id')} {batch.get('processing_status')}", total=tally.total, completed=tally.done
             )
             progress.tick()
-            await asyncio.sleep(poll_interval)
+            await asyncio.sleep(min(poll_interval, max(deadline - time.monotonic(), 0)))
             try:
                 batch = await client.retrieve(str(batch["id"]))
             except BackendError as exc:

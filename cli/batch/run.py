@@ -54,20 +54,23 @@ from protoshift.cli.batch.files import (
 )
 from protoshift.cli.batch.ids import IdSet
 from protoshift.cli.batch.progress import Progress, Tally
-from protoshift.cli.batch.spool import Translated, TranslationSpool
+from protoshift.cli.batch.spool import TranslationSpool
 from protoshift.cli.chain import create_chain
 from protoshift.cli.exits import BATCH_PARTIAL, INTERRUPTED, OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import json_line
 from protoshift.cli.settings import Settings
-from protoshift.translator import TranslationError, openai_to_anthropic
+from protoshift.cloud.kinds import BACKENDS
+from protoshift.translator import TranslationError
 from protoshift.translator.batch import BatchItem, error_line, output_line
+from protoshift.translator.bridges import Bridge, Outbound, Shaping, bridge
 from protoshift.translator.report import LOSSY_ACTIONS
+from protoshift.translator.wire import CHAT
 
 if TYPE_CHECKING:
-    from protoshift.cloud.anthropic import AnthropicBackend
-    from protoshift.cloud.backend import Backend
+    from protoshift.cloud.backend import Client
+    from protoshift.cloud.bridged import Bridged
     from protoshift.cloud.events import CloudEvent
 
 DEFAULT_CONCURRENCY = 16
@@ -91,8 +94,8 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
     path = input_path(options.input)
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
-    translating = settings.backend in ("anthropic", "mock")
-    # One Anthropic backend for every request: the check pass's translations are the ones sent (spool).
+    translating = not _bridge(settings).identity
+    # One backend for every request: the check pass's translations are the ones sent (spool).
     spool = TranslationSpool() if translating and not settings.fallbacks and not options.validate_only else None
     try:
         return _check_and_run(path, options, settings, diag, spool, translating)
@@ -186,17 +189,23 @@ def _run_locked(
 # -- checking ------------------------------------------------------------------------------------
 
 
+def _bridge(settings: Settings) -> Bridge:
+    """How the lines (OpenAI Chat Completions requests) reach the settings' backend."""
+    return bridge(CHAT, BACKENDS[settings.backend].api)
+
+
 def _body_checker(settings: Settings, spool: TranslationSpool | None) -> Any:
-    models = settings.model_table()
+    to_backend = _bridge(settings)
+    shaping = Shaping(models=settings.model_table())  # as chain.backend_factory shapes the backend's bodies
 
     def check(item: BatchItem) -> list[tuple[str, str, str]]:
         try:
-            translation = openai_to_anthropic.request(prepare_body(item.body, settings), models=models)
+            outbound = to_backend.request(prepare_body(item.body, settings), stream=False, shaping=shaping)
         except TranslationError as exc:
             raise exc.prefixed("body") from None
         if spool is not None:
-            spool.add(item.custom_id, translation)
-        return [(n.path, n.action, n.reason) for n in translation.notes if n.action in LOSSY_ACTIONS]
+            spool.add(item.custom_id, outbound)
+        return [(n.path, n.action, n.reason) for n in outbound.notes if n.action in LOSSY_ACTIONS]
 
     return check
 
@@ -240,7 +249,7 @@ def _line_id() -> str:
 
 
 # (custom_id, the OpenAI request as it will be sent, or its Anthropic body as the check pass translated it)
-Job = tuple[str, dict[str, Any] | Translated]
+Job = tuple[str, dict[str, Any] | Outbound]
 
 
 @dataclass
@@ -310,13 +319,13 @@ class _Sender:
                 continue
             yield item.custom_id, prepare_body(item.body, self.settings)
 
-    async def work(self, jobs: Iterator[Job], backend: Backend) -> None:
+    async def work(self, jobs: Iterator[Job], backend: Client) -> None:
         """Send the next line from `jobs` (shared by every worker: `next()` never awaits, so no two
         workers are in it at once) until there is none."""
         for job in jobs:
             await self.send(job, backend)
 
-    async def send(self, job: Job, backend: Backend) -> None:
+    async def send(self, job: Job, backend: Client) -> None:
         from protoshift.cloud import BackendError
         from protoshift.cloud.client import last_request_id
 
@@ -325,12 +334,10 @@ class _Sender:
         self.progress.tick()
         last_request_id.set(None)
         try:
-            if isinstance(request, Translated):
-                completion = await cast("AnthropicBackend", backend).complete_translated(
-                    request.body, request.betas, model=request.model
-                )
+            if isinstance(request, Outbound):
+                completion = await cast("Bridged", backend).send(request)
             else:
-                completion = await backend.complete(request)
+                completion = await backend.create(request)
         except (BackendError, TranslationError) as exc:
             if _stops_the_run(exc):
                 self.ended.stopped = self.ended.stopped or str(exc)
@@ -429,12 +436,12 @@ async def _send_all(
 ) -> _Ended:
     """Send every line not in `done`; says how the sending ended. Each HTTP backend's transport
     (cloud.transport) keeps up to `concurrency` connections."""
-    from protoshift.cloud.anthropic import AnthropicBackend
+    from protoshift.cloud.bridged import Bridged
 
     output = AppendOnlyOutput(output_path) if output_path is not None else StdoutLines()
     sender = _Sender(path, output, done, settings, diag, tally)
     backend = create_chain(settings, diag, on_event=sender.on_event, connections=concurrency, probe_wait=PROBE_WAIT)
-    if isinstance(backend, AnthropicBackend):
+    if isinstance(backend, Bridged) and not backend.bridge.identity:
         sender.spool = spool
     tally.started = time.monotonic()  # the rate is the sending's, start-up and check pass aside
 

@@ -1,37 +1,26 @@
 """The check pass's translations, kept on disk for the send pass: each batch line is translated once.
 
 `batch run` checks the whole input before it sends anything (nothing is sent unless every line is
-good), and checking a line for Anthropic means translating it. Rather than translate every line a
-second time to send it, the check pass writes what it produced — the Anthropic body as the JSON
-bytes that will be sent, and its beta flags — to an unnamed temporary file, one line per input
-line; the send pass reads that file back. Memory stays flat (the file is read as it goes); the disk
-holds about the input's size until the run ends.
+good), and checking a line for a backend of another API (Claude's Messages) means bridging it.
+Rather than translate every line a second time to send it, the check pass writes what it produced —
+the backend's body as the JSON bytes that will be sent, its beta flags and its model — to an unnamed
+temporary file, one line per input line; the send pass reads that file back. Memory stays flat (the
+file is read as it goes); the disk holds about the input's size until the run ends.
 
-Only for a run whose every request goes to one Anthropic backend: with `--fallback`, a request may
-move to a backend that needs it in OpenAI format, so the send pass reads the input again.
+Only for a run whose every request goes to one backend: with `--fallback`, a request may move to a
+backend of another API, so the send pass reads the input again.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from pydantic_core import from_json, to_json
 
-from protoshift.translator import RequestTranslation
+from protoshift.translator.bridges import Outbound
 
-__all__ = ["Translated", "TranslationSpool"]
-
-
-@dataclass(frozen=True, slots=True)
-class Translated:
-    """A request as the check pass translated it: the body's JSON bytes, its beta flags, its model
-    (the breaker counts overloads per model)."""
-
-    body: bytes
-    betas: list[str]
-    model: str
+__all__ = ["TranslationSpool"]
 
 
 class TranslationSpool:
@@ -39,18 +28,20 @@ class TranslationSpool:
         # open for the run's life; unnamed: gone when closed, or when the process dies
         self._file = tempfile.TemporaryFile(prefix="protoshift-batch-")  # noqa: SIM115
 
-    def add(self, custom_id: str, translation: RequestTranslation) -> None:
+    def add(self, custom_id: str, outbound: Outbound) -> None:
         # `custom_id, betas, model` as a JSON array, a tab, the body: no JSON text holds a raw tab or newline
-        head = to_json([custom_id, translation.betas, translation.body["model"]])
-        self._file.write(head + b"\t" + to_json(translation.body) + b"\n")
+        head = to_json([custom_id, outbound.betas, outbound.model])
+        self._file.write(head + b"\t" + to_json(outbound.body) + b"\n")
 
-    def __iter__(self) -> Iterator[tuple[str, Translated]]:
+    def __iter__(self) -> Iterator[tuple[str, Outbound]]:
+        """Each line's request as the check pass bridged it: its body only as bytes (parsed again only
+        if the backend refuses a parameter and the body must be adapted)."""
         self._file.flush()
         self._file.seek(0)
         for line in self._file:
             head, _, body = line.rstrip(b"\n").partition(b"\t")
             custom_id, betas, model = from_json(head)
-            yield custom_id, Translated(body, betas, model)
+            yield custom_id, Outbound({}, betas=betas, model=model, encoded=body)
 
     def close(self) -> None:
         self._file.close()

@@ -102,7 +102,7 @@ async def _answer(request: dict[str, Any], fmt: str, settings: Settings, diag: D
                     exchange.chunk(chunk)
             exchange.end()
         else:
-            completion = await backend.complete(request)
+            completion = await backend.create(request)
             renderer.completion(completion)
             exchange.end(completion)
     except BaseException as exc:

@@ -51,7 +51,7 @@ from protoshift.translator.accumulate import ChunkAccumulator
 
 if TYPE_CHECKING:
     from protoshift.cli.logs.recorder import ChatLog, Exchange
-    from protoshift.cloud.backend import Backend
+    from protoshift.cloud.backend import Client
 
 HISTORY_LENGTH = 1000
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
@@ -243,7 +243,7 @@ class InteractiveChat:
         self.show_reasoning = True
         self.markdown = settings.markdown
         self.held_parts: list[dict[str, Any]] = []  # -a without -p: they go with the first message
-        self.backend: Backend | None = None  # the chain lives as long as the session (set in run)
+        self.backend: Client | None = None  # the chain lives as long as the session (set in run)
         self._handlers: dict[str, Callable[[Command, asyncio.Runner], bool]] = {
             "help": self._help,
             "model": self._model,

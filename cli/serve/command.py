@@ -1,4 +1,5 @@
-"""`protoshift serve`: checks, then uvicorn (uvloop + httptools) running the gateway.
+"""`protoshift serve`: flags and config in, the gateway (protoshift.gateway) built from them and run
+on uvicorn (uvloop + httptools).
 
 - Bound to 127.0.0.1 by default. Any other address needs server keys (`--api-key`, or
   `PROTOSHIFT_SERVER_KEYS` with one or more, comma-separated): clients then send one as a bearer token.
@@ -19,20 +20,19 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
-from protoshift.cli.serve.limits import (
-    DEFAULT_BODY_TIMEOUT,
-    DEFAULT_MAX_HEADER_BYTES,
-    DEFAULT_MAX_MESSAGES,
-    MB,
-    Limits,
-)
 from protoshift.cli.settings import Settings
 from protoshift.cloud.security import is_loopback
+from protoshift.gateway.limits import MB, Limits
+
+if TYPE_CHECKING:
+    from protoshift.gateway.app import Gateway
+
+LIMITS = Limits()  # the defaults
 
 KEYS_ENV = "PROTOSHIFT_SERVER_KEYS"
 _WORKER_STATE_ENV = "PROTOSHIFT_SERVE_WORKER"  # how the parent hands the options to its workers
@@ -49,11 +49,11 @@ class ServeOptions:
     log: Path | None = None
     log_bodies: bool = False
     grace: float = DEFAULT_GRACE
-    max_body_mb: float = 32
-    max_in_flight: int = 512
-    max_messages: int = DEFAULT_MAX_MESSAGES
-    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
-    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_body_mb: float = LIMITS.max_body_bytes / MB
+    max_in_flight: int = LIMITS.max_in_flight
+    max_messages: int = LIMITS.max_messages
+    max_header_bytes: int = LIMITS.max_header_bytes
+    body_timeout: float = LIMITS.body_timeout
 
     def limits(self) -> Limits:
         return Limits(
@@ -144,23 +144,24 @@ def _config(uvicorn: Any, app: Any, options: ServeOptions) -> Any:
 
 def build_gateway(
     options: ServeOptions, keys: list[str], settings: Settings, diag: Diagnostics, metrics_dir: Path | None
-) -> Any:
-    from protoshift.cli.serve import anthropic_routes, openai_routes
-    from protoshift.cli.serve.app import Gateway, GatewayConfig
-    from protoshift.cli.serve.auth import ServerKeys
+) -> Gateway:
+    """The gateway the settings describe: their backend first, their fallbacks after it, their aliases."""
+    from protoshift.cli.chain import backend_factory
+    from protoshift.gateway import GatewayConfig, build_app
 
     config = GatewayConfig(
-        settings=settings,
-        diag=diag,
+        backend=settings.backend,
+        build_backend=backend_factory(settings),
+        fallbacks=[(spec.name, spec.model) for spec in settings.fallbacks],
+        default_model=settings.default_model(settings.backend),
+        aliases=settings.aliases(),
         limits=options.limits(),
-        keys=ServerKeys(keys),
+        keys=keys,
         log_path=options.log,
         log_bodies=options.log_bodies,
         metrics_dir=metrics_dir,
     )
-    # Both sides: the Anthropic table's /v1/models answers in either shape (by the anthropic-version header).
-    routes = {**openai_routes.ROUTES, **anthropic_routes.ROUTES}
-    return Gateway(config, routes, {**openai_routes.PREFIXED, **anthropic_routes.PREFIXED})
+    return build_app(config)
 
 
 def _on_sigterm() -> None:

@@ -44,16 +44,11 @@ class Metrics:
         self.latency_buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
         self.latency_sum += seconds
 
-    def usage(self, usage: Any) -> tuple[int, int]:
-        """Counts a completion's (or a final chunk's) usage; returns (tokens in, tokens out)."""
-        if not isinstance(usage, dict):
-            return 0, 0
-        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-        tokens_in = prompt if isinstance(prompt, int) else 0
-        tokens_out = completion if isinstance(completion, int) else 0
-        self.tokens["in"] += tokens_in
-        self.tokens["out"] += tokens_out
-        return tokens_in, tokens_out
+    def add_tokens(self, counts: tuple[int, int]) -> tuple[int, int]:
+        """Counts one answer's (input, output) tokens (translator.usage.token_counts); returns them."""
+        self.tokens["in"] += counts[0]
+        self.tokens["out"] += counts[1]
+        return counts
 
     # -- sharing between workers -----------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""Model aliases from the config file, so programs that hard-code one provider's model names reach a
-model that exists:
+"""Model aliases, so programs that hard-code one provider's model names reach a model that exists
+(`chat -m`, `/model`, and every request `serve` routes). In the config file:
 
     [aliases]
     "gpt-4o" = "claude-sonnet-4-5"            # a model of the backend the request goes to
@@ -15,13 +15,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from protoshift.cli.exits import InputError
+from protoshift.cloud.errors import ConfigurationError
 from protoshift.cloud.kinds import BACKENDS
-
-if TYPE_CHECKING:
-    pass
 
 _PATTERN_CHARS = frozenset("*?[")
 
@@ -61,7 +58,7 @@ class Aliases:
         if table is None:
             return cls()
         if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
-            raise InputError(f"{where}: [aliases] must map names to model names (strings)")
+            raise ConfigurationError(f"{where}: [aliases] must map names to model names (strings)", setting="aliases")
         return cls(table)
 
     def resolve(self, model: str) -> Target | None:

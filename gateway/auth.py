@@ -8,7 +8,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
-from protoshift.cli.serve.asgi import Scope, header
+from protoshift.gateway.asgi import Scope, header
 
 
 class ServerKeys:

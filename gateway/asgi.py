@@ -1,6 +1,6 @@
 """The few ASGI primitives the gateway needs, written against the ASGI spec directly: a framework's
 request and response objects cost more per request than everything protoshift does with one
-(measured in benchmarks/serve.py), and five routes need no router."""
+(measured in benchmarks/serve.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-Headers = Iterable[tuple[bytes, bytes]]
+Headers = list[tuple[bytes, bytes]]
 
-JSON_HEADERS: list[tuple[bytes, bytes]] = [(b"content-type", b"application/json")]
-SSE_HEADERS: list[tuple[bytes, bytes]] = [
+JSON_TYPE = (b"content-type", b"application/json")
+SSE_HEADERS: Headers = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),  # a reverse proxy in front must not hold the stream back
@@ -38,6 +38,11 @@ def header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return value  # type: ignore[no-any-return]
     return None
+
+
+def header_values(scope: Scope, name: bytes) -> Iterable[bytes]:
+    """Every value of a request header that may be sent more than once."""
+    return (value for key, value in scope["headers"] if key == name)
 
 
 def headers_size(scope: Scope) -> int:
@@ -65,21 +70,17 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-async def send_response(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_response(send: Send, status: int, body: bytes, headers: Headers) -> None:
     """A whole answer, its length said (no chunked framing for the client to undo)."""
     length = (b"content-length", str(len(body)).encode())
-    await send({"type": "http.response.start", "status": status, "headers": [*(headers or JSON_HEADERS), length]})
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_stream(
-    send: Send, first: bytes, rest: AsyncIterator[bytes], headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    """A 200 streamed response: `first` (already in hand, so errors before it could still be a
-    status), then each item of `rest` as it comes, each its own write."""
-    await send({"type": "http.response.start", "status": 200, "headers": headers or SSE_HEADERS})
-    await send({"type": "http.response.body", "body": first, "more_body": True})
-    async for data in rest:
+async def send_stream(send: Send, frames: AsyncIterator[bytes], headers: Headers) -> None:
+    """A 200 streamed response: each frame its own write, as it comes; then the end of the body."""
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    async for data in frames:
         await send({"type": "http.response.body", "body": data, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
 

@@ -1,0 +1,138 @@
+"""A backend as a client of some API sees it: every call's request through the bridge
+(translator.bridges) to the backend's own API, its answers and stream events back.
+
+A chain of them (with fallback) is put together in one place: `cloud.chain.client_for`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import replace
+from typing import Any
+
+from pydantic_core import from_json
+
+from protoshift.cloud.backend import Backend, Call, PreparedRequest, TokenCount
+from protoshift.cloud.errors import InvalidRequestError
+from protoshift.translator import TranslationError
+from protoshift.translator.bridges import Bridge, Outbound, Shaping, StreamMapper
+from protoshift.translator.estimate import estimate_input_tokens
+from protoshift.translator.model_objects import ModelInfo
+from protoshift.translator.report import LOSSY_ACTIONS
+from protoshift.translator.wire import API, CHAT, JSON
+
+__all__ = ["Bridged"]
+
+
+class Bridged:
+    """`backend`, spoken to in `bridge.client`'s API. `model` (a fallback member's) replaces the
+    request's model for this backend."""
+
+    def __init__(self, backend: Backend, bridge: Bridge, *, model: str | None = None) -> None:
+        self.backend = backend
+        self.bridge = bridge
+        self.api: API = bridge.client
+        self.model = model
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def __repr__(self) -> str:
+        return f"Bridged({self.backend!r}, {self.bridge.client} -> {self.bridge.backend})"
+
+    def backends(self) -> list[Backend]:
+        return [self.backend]
+
+    def _shaping(self) -> Shaping:
+        shaping = self.backend.shaping  # read per call: a backend learns what its models refuse
+        return replace(shaping, model=self.model) if self.model else shaping
+
+    def outbound(self, request: Mapping[str, Any], *, stream: bool, call: Call | None = None) -> Outbound:
+        """The request bridged for the backend; what it lost or approximated is told (a `note` event,
+        and in `call.notes` for a caller that reports them per request)."""
+        outbound = self.bridge.request(request, stream=stream, shaping=self._shaping())
+        for note in outbound.notes:
+            if note.action in LOSSY_ACTIONS:
+                self.backend.emit("note", str(note))
+                if call is not None:
+                    call.notes.append(note)
+        if call is not None and call.betas:
+            outbound.betas = list(dict.fromkeys([*outbound.betas, *call.betas]))
+        return outbound
+
+    async def create(self, request: Mapping[str, Any], call: Call | None = None) -> JSON:
+        return await self.send(self.outbound(request, stream=False, call=call))
+
+    async def send(self, outbound: Outbound) -> JSON:
+        """A request bridged already (`batch run` bridges each line once, in its check pass)."""
+
+        async def once(outbound: Outbound) -> AsyncGenerator[JSON, None]:
+            body = outbound.body if outbound.encoded is None else outbound.encoded
+            yield await self.backend.create(body, betas=outbound.betas, model=outbound.model or None)
+
+        async with aclosing(self._resending(outbound, once)) as answers:
+            async for answer in answers:
+                try:
+                    return self.bridge.response(answer, outbound)
+                except TranslationError as exc:
+                    raise self.backend.bad_answer(f"the answer cannot be carried back: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover: `once` gives one answer or raises
+
+    async def stream(self, request: Mapping[str, Any], call: Call | None = None) -> AsyncGenerator[JSON, None]:
+        def once(outbound: Outbound) -> AsyncGenerator[JSON, None]:
+            mapper: Callable[[], StreamMapper] = lambda: self.bridge.stream(outbound)  # noqa: E731  (one per attempt)
+            return self.backend.stream(outbound.body, betas=outbound.betas, mapper=mapper)
+
+        events = self._resending(self.outbound(request, stream=True, call=call), once)
+        async with aclosing(events):
+            async for event in events:
+                yield event
+
+    async def _resending(
+        self, outbound: Outbound, once: Callable[[Outbound], AsyncGenerator[JSON, None]]
+    ) -> AsyncGenerator[JSON, None]:
+        """The one resend loop: `once(outbound)`, and when the model refuses a parameter the bridge put
+        there, `once` again with the body the bridge adapts (at most `max_adaptations` times). A refusal
+        is a status: it comes before any output."""
+        for adaptations_left in range(self.bridge.max_adaptations, -1, -1):
+            try:
+                async with aclosing(once(outbound)) as items:
+                    async for item in items:
+                        yield item
+                return
+            except InvalidRequestError as refusal:
+                outbound = self._adapted(refusal, outbound, adaptations_left)
+
+    def _adapted(self, refusal: InvalidRequestError, outbound: Outbound, adaptations_left: int) -> Outbound:
+        body = outbound.body if outbound.encoded is None else from_json(outbound.encoded)
+        adapted = self.bridge.adapt(body, str(refusal)) if adaptations_left else None
+        if adapted is None:
+            raise refusal
+        if outbound.model:
+            self.backend.learn(outbound.model, adapted.facts)
+        for note in adapted.notes:
+            self.backend.emit("note", f"{note} ({refusal.message})")
+        return replace(outbound, body=adapted.body, encoded=None, notes=[*outbound.notes, *adapted.notes])
+
+    async def count_tokens(self, request: Mapping[str, Any], call: Call | None = None) -> TokenCount:
+        """Exact where the backend counts (Anthropic's count_tokens), else an estimate, marked so."""
+        body = self.bridge.count_body(request, self._shaping())
+        counted = await self.backend.count_tokens(body, betas=call.betas if call else ())
+        if counted is not None:
+            return counted
+        assert self.bridge.backend == CHAT  # the one API without a count: estimated from its body
+        return TokenCount(estimate_input_tokens(body), exact=False)
+
+    async def list_models(self) -> list[ModelInfo]:
+        return await self.backend.list_models()
+
+    def prepare(self, request: Mapping[str, Any], call: Call | None = None) -> PreparedRequest:
+        """Everything a call would send (per the request's own `stream`), sent nowhere (`--dry-run`)."""
+        stream = request.get("stream") is True
+        outbound = self.outbound(request, stream=stream, call=call)
+        return self.backend.prepare(outbound.body, betas=outbound.betas)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()

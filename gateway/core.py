@@ -1,0 +1,179 @@
+"""The gateway as an ASGI application: the lifespan of its backends, the refusals before any work
+(route, method, key, header size), admission, failures in the surface's words, and the bookkeeping
+every request shares (in-flight count, metrics, the log line). Its routes are given (gateway/app.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING
+
+from protoshift.gateway.asgi import Receive, Scope, Send, cancel_on_disconnect, header, headers_size, send_response
+from protoshift.gateway.auth import ServerKeys
+from protoshift.gateway.errors import HTTPFailure, failure_for, internal_error
+from protoshift.gateway.exchange import Exchange
+from protoshift.gateway.log import RequestLog
+from protoshift.gateway.metrics import Metrics, SharedCounts
+from protoshift.gateway.routing import Match, NotAllowed, Router
+from protoshift.gateway.surfaces import SURFACES, Surface
+from protoshift.gateway.upstreams import Upstreams
+
+if TYPE_CHECKING:
+    from protoshift.cloud.events import CloudEvent
+    from protoshift.gateway.config import GatewayConfig
+
+__all__ = ["Gateway"]
+
+PUBLISH_INTERVAL = 1.0  # how often a worker leaves its counts for the others (several workers only)
+
+
+class Gateway:
+    """`await gateway(scope, receive, send)`: the ASGI entry point."""
+
+    def __init__(self, config: GatewayConfig, router: Router) -> None:
+        self.config = config
+        self.limits = config.limits
+        self.keys = ServerKeys(config.keys)
+        self.metrics = Metrics()
+        self.log = RequestLog(config.log_path, bodies=config.log_bodies)
+        self.upstreams = Upstreams(config, self._on_event)
+        self.router = router
+        self._shared = SharedCounts(config.metrics_dir) if config.metrics_dir else None
+        self._publisher: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    def _on_event(self, event: CloudEvent) -> None:
+        """Retries, fallbacks, breaker changes and translation notes go to the request log."""
+        if event.kind not in ("request", "response"):
+            self.log.write({"event": event.kind, "backend": event.backend, "message": event.message})
+
+    # -- lifespan --------------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.upstreams.client(SURFACES[0].api)  # a missing key or a bad base URL fails the start
+                except Exception as exc:  # reported by the server, which then exits
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                if self._shared is not None:
+                    self._publisher = asyncio.create_task(self._publish())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.cancel()
+        await self.upstreams.aclose()
+        if self._shared is not None:
+            self._shared.publish(self.metrics)
+        self.log.close()
+
+    async def _publish(self) -> None:
+        assert self._shared is not None
+        while True:
+            await asyncio.sleep(PUBLISH_INTERVAL)
+            if self.metrics.changed:
+                self.metrics.changed = False
+                self._shared.publish(self.metrics)
+
+    def merged_metrics(self) -> Metrics:
+        if self._shared is None:
+            return self.metrics
+        merged = Metrics()
+        merged.add(self.metrics.snapshot())
+        for snapshot in self._shared.others():
+            merged.add(snapshot)
+        return merged
+
+    # -- requests --------------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = self.router.match(scope["method"], scope["path"])
+        if isinstance(found, Match):
+            scope["path_params"] = found.params
+            exchange = Exchange(found.route.name, _surface(found.route.dialect, scope))
+        else:
+            exchange = Exchange("unknown", _surface(found.dialect if found else None, scope))
+        try:
+            failure = self._refusal(found, scope)
+            if failure is not None:
+                await self.fail(exchange, send, failure)
+            else:
+                assert isinstance(found, Match)
+                await found.route.endpoint(self, exchange, scope, receive, send)
+        except Exception as exc:  # a bug: answer 500 if nothing was sent yet, and log it
+            exchange.error = f"internal: {type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):
+                await self.fail(exchange, send, failure_for(exc) or internal_error())
+        finally:
+            self.metrics.request(exchange.route, exchange.status)
+            self.log.write(exchange.entry())
+
+    def _refusal(self, found: Match | NotAllowed | None, scope: Scope) -> HTTPFailure | None:
+        if found is None:
+            return HTTPFailure.client(404, f"no route {scope['method']} {scope['path']}", code="unknown_url")
+        if isinstance(found, NotAllowed):
+            failure = HTTPFailure.client(405, f"{scope['path']} takes {', '.join(found.allow)}, not {scope['method']}")
+            failure.headers.append((b"allow", ", ".join(found.allow).encode()))
+            return failure
+        if found.route.auth and not self.keys.allows(scope):
+            return HTTPFailure.client(
+                401, "missing or wrong API key for this protoshift server", code="invalid_api_key"
+            )
+        if headers_size(scope) > self.limits.max_header_bytes:
+            return HTTPFailure.client(431, f"request headers are over {self.limits.max_header_bytes} bytes")
+        return None
+
+    @contextlib.asynccontextmanager
+    async def admission(self, exchange: Exchange, send: Send) -> AsyncIterator[bool]:
+        """A place among the requests answered at once, or a 429 with `retry-after` (then False)."""
+        if self.metrics.in_flight >= self.limits.max_in_flight:
+            failure = HTTPFailure.client(429, "too many requests in flight on this protoshift server; retry shortly")
+            failure.headers.append((b"retry-after", b"1"))
+            await self.fail(exchange, send, failure)
+            yield False
+            return
+        self.metrics.in_flight += 1
+        try:
+            yield True
+        finally:
+            self.metrics.in_flight -= 1
+
+    async def until_done_or_gone(self, exchange: Exchange, receive: Receive, work: Awaitable[None]) -> None:
+        """Run `work` (the request was read whole) until it ends or the client goes away; then it is
+        cancelled at once, upstream request included, and logged as 499."""
+        if await cancel_on_disconnect(receive, work):
+            exchange.status, exchange.error = 499, "the client went away; the upstream request was cancelled"
+            self.metrics.error("client_gone")
+
+    async def fail(self, exchange: Exchange, send: Send, failure: HTTPFailure) -> None:
+        surface = exchange.surface
+        worded = surface.word(failure)
+        exchange.status = worded.status
+        exchange.error = exchange.error or worded.message
+        self.metrics.error(worded.kind)
+        headers = [*surface.headers(exchange.id), *worded.headers]
+        await send_response(send, worded.status, surface.error_body(worded, exchange.id), headers)
+
+
+def _surface(dialect: str | None, scope: Scope) -> Surface:
+    """The surface whose words a route's answers and errors take: its own, or for a route every API
+    shares (`/v1/models`), the one the request's headers speak (`anthropic-version`: Anthropic's)."""
+    if dialect is None:
+        dialect = "messages" if header(scope, b"anthropic-version") is not None else "chat"
+    return BY_API[dialect]
+
+
+BY_API: dict[str, Surface] = {surface.api: surface for surface in SURFACES}

@@ -1,0 +1,112 @@
+"""Failures as facts the surfaces put into words: the one table from cloud's and the translator's
+errors to an HTTP status, a kind (for the metrics) and headers, as cli/exits.py is for the command
+line. Each surface (gateway/surfaces) then says the failure in its API's error shape.
+
+- a request protoshift cannot translate is the client's to fix: 400, every problem with its path;
+- the upstream's 400/404/413/422/429/5xx/529 keep their status and their `retry-after` (a
+  `retry-after: 0` included), so a client's own SDK retries them (or not) as against the provider;
+- the upstream refusing *protoshift's* key (401/403) is no fault of the client's: 502, and
+  `x-should-retry: false` (the official SDKs honour it) since trying again cannot help;
+- no answer from upstream: 502 (connection) or 504 (timeout); an open circuit: 503 + `retry-after`
+  (a surface may say it its own way: Anthropic clients know 529).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from protoshift.cloud.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BackendError,
+    CircuitOpenError,
+    FallbackExceptionGroup,
+    PermissionDeniedError,
+    ResponseFormatError,
+    StreamInterruptedError,
+)
+from protoshift.gateway.asgi import Headers
+from protoshift.translator import TranslationError
+
+__all__ = ["HTTPFailure", "failure_for", "internal_error"]
+
+
+@dataclass(slots=True)
+class HTTPFailure:
+    """What the client is told, before a surface words it: a status, a message, and the facts a
+    surface may name (`param`: the JSON path at fault; `code`: a machine-readable reason)."""
+
+    status: int
+    message: str
+    kind: str = "request"  # for the metrics: which family of failure
+    param: str | None = None
+    code: str | None = None
+    headers: Headers = field(default_factory=list)
+    upstream_type: str | None = None  # the provider's own error type, when it named one
+
+    @classmethod
+    def client(cls, status: int, message: str, *, param: str | None = None, code: str | None = None) -> HTTPFailure:
+        """A problem with what the client sent (or with its key)."""
+        return cls(status, message, param=param, code=code)
+
+
+def retry_after(seconds: float | None) -> Headers:
+    """`retry-after` in whole seconds, as the upstream said it (0 included: "now" is an answer too)."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return []
+    return [(b"retry-after", str(math.ceil(seconds)).encode())]
+
+
+def failure_for(exc: BaseException) -> HTTPFailure | None:
+    """The HTTP answer for an expected failure; None for anything else (a bug: 500 and a log line)."""
+    if isinstance(exc, TranslationError):
+        # every problem, each with its path: the client sees all it must fix at once
+        message = "; ".join(str(problem) for problem in exc.problems)
+        return HTTPFailure(400, message, kind="translation", param=exc.path)
+    if isinstance(exc, FallbackExceptionGroup):
+        last = failure_for(exc.failures[-1])
+        if last is not None:
+            last.message = str(exc)
+        return last
+    if isinstance(exc, BackendError):
+        return _upstream(exc)
+    return None
+
+
+def _upstream(error: BackendError) -> HTTPFailure:
+    message = str(error)
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return HTTPFailure(
+            502,
+            f"the provider refused protoshift's key: {message}",
+            "upstream_auth",
+            code="upstream_auth",
+            headers=[(b"x-should-retry", b"false")],
+        )
+    if isinstance(error, APIStatusError):
+        return HTTPFailure(
+            error.status,
+            message,
+            "upstream_status",
+            code=error.error_type or None,
+            headers=retry_after(error.retry_after),
+            upstream_type=error.error_type or None,
+        )
+    if isinstance(error, CircuitOpenError):
+        return HTTPFailure(503, message, "circuit_open", code="circuit_open", headers=retry_after(error.retry_after))
+    if isinstance(error, APITimeoutError):
+        return HTTPFailure(504, message, "upstream_timeout", code="upstream_timeout")
+    if isinstance(error, APIConnectionError):
+        return HTTPFailure(502, message, "upstream_connection", code="upstream_connection")
+    if isinstance(error, ResponseFormatError):
+        return HTTPFailure(502, message, "upstream_bad_response", code="upstream_bad_response")
+    if isinstance(error, StreamInterruptedError):
+        return HTTPFailure(502, message, "stream_interrupted", code=error.error_type, upstream_type=error.error_type)
+    return HTTPFailure(502, message, "upstream")
+
+
+def internal_error() -> HTTPFailure:
+    return HTTPFailure(500, "internal error in protoshift (see its log)", "internal")

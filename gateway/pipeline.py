@@ -1,0 +1,201 @@
+"""The exchange pipeline, written once for every surface: admission (a slot among the requests in
+flight), the body read under its limits and parsed, checked (every problem at once), the model
+routed (aliases, then the backend chain), the backend called under cancellation when the client
+leaves, the answer encoded (JSON, or a stream whose status waits for its first event), and the
+bookkeeping (one log line, the metrics) — whatever the API, whatever the backend speaks.
+
+A streamed answer's status is decided by its first event: the pipeline waits for it (retries and
+fallback happen before it), so a failure before any output is a proper error status, as the
+providers' own APIs give. After it, a failure is the surface's error frame and the stream ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from typing import TYPE_CHECKING
+
+from pydantic_core import from_json, to_json
+
+from protoshift.cloud.backend import Call
+from protoshift.gateway.asgi import (
+    BodyTooLarge,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_response,
+    send_stream,
+)
+from protoshift.gateway.errors import HTTPFailure, failure_for
+from protoshift.translator import TranslationError
+
+if TYPE_CHECKING:
+    from protoshift.cloud.backend import Client
+    from protoshift.gateway.core import Gateway
+    from protoshift.gateway.exchange import Exchange
+    from protoshift.gateway.surfaces.base import StreamFrames
+    from protoshift.translator.wire import JSON
+
+__all__ = ["OPERATIONS", "Operation", "count_tokens", "create", "run"]
+
+TOKEN_COUNT_HEADER = b"x-protoshift-token-count"
+
+
+# What a POST endpoint does once its request is read, checked and routed: call the client, answer.
+Operation = Callable[["Gateway", "Exchange", "Client", "JSON", Call, Send], Awaitable[None]]
+
+
+async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send, op: Operation) -> None:
+    """The pipeline around one operation: admission, the request, its model's route, the call under
+    cancellation when the client leaves."""
+    async with gateway.admission(exchange, send) as admitted:
+        if not admitted:
+            return
+        request = await read_request(gateway, exchange, scope, receive, send)
+        if request is None:
+            return
+        client = gateway.upstreams.route(exchange.surface.api, request, exchange)
+        call = Call(betas=exchange.surface.betas(scope))
+        await gateway.until_done_or_gone(exchange, receive, op(gateway, exchange, client, request, call, send))
+
+
+async def read_request(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> JSON | None:
+    """The request body as a JSON object the surface's checks pass, or None once an error answer was sent."""
+    limits = gateway.limits
+    try:
+        async with asyncio.timeout(limits.body_timeout):
+            body = await read_body(scope, receive, limits.max_body_bytes)
+    except BodyTooLarge as exc:
+        await gateway.fail(exchange, send, HTTPFailure.client(413, f"request body is over {exc.limit} bytes"))
+        return None
+    except TimeoutError:
+        failure = HTTPFailure.client(408, f"request body not received in {limits.body_timeout:g}s")
+        await gateway.fail(exchange, send, failure)
+        return None
+    except ClientGone:
+        exchange.status, exchange.error = 499, "the client went away before sending its request"
+        return None
+    try:
+        request = from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        await gateway.fail(exchange, send, HTTPFailure.client(400, f"the body is not valid JSON: {exc}"))
+        return None
+    if not isinstance(request, dict):
+        message = f"the body must be a JSON object ({exchange.surface.what})"
+        await gateway.fail(exchange, send, HTTPFailure.client(400, message))
+        return None
+    problems = exchange.surface.check(request, limits)
+    if problems:
+        await gateway.fail(exchange, send, failure_for(TranslationError.of(problems)) or HTTPFailure.client(400, ""))
+        return None
+    if gateway.log.bodies:
+        exchange.extra["request"] = request
+    return request
+
+
+# -- operations --------------------------------------------------------------------------------------
+
+
+async def create(gateway: Gateway, exchange: Exchange, client: Client, request: JSON, call: Call, send: Send) -> None:
+    """A request answered whole, or streamed when it says `"stream": true`."""
+    exchange.stream = request.get("stream") is True
+    if exchange.stream:
+        await _stream(gateway, exchange, client, request, call, send)
+        return
+    began = time.perf_counter()
+    try:
+        answer = await client.create(request, call)
+    except Exception as exc:
+        await _fail_upstream(gateway, exchange, send, exc, began)
+        return
+    _upstream_time(gateway, exchange, began)
+    exchange.tokens = gateway.metrics.add_tokens(exchange.surface.tokens(answer))
+    if gateway.log.bodies:
+        exchange.extra["response"] = answer
+    surface = exchange.surface
+    await send_response(send, 200, surface.encode(answer), surface.headers(exchange.id))
+
+
+async def count_tokens(
+    gateway: Gateway, exchange: Exchange, client: Client, request: JSON, call: Call, send: Send
+) -> None:
+    """The request's input tokens: exact where the backend counts them, else an estimate, and the
+    `x-protoshift-token-count` header says which."""
+    began = time.perf_counter()
+    try:
+        counted = await client.count_tokens(request, call)
+    except Exception as exc:
+        await _fail_upstream(gateway, exchange, send, exc, began)
+        return
+    _upstream_time(gateway, exchange, began)
+    exchange.extra["token_count"] = how = "exact" if counted.exact else "estimate"
+    headers = [*exchange.surface.headers(exchange.id), (TOKEN_COUNT_HEADER, how.encode())]
+    await send_response(send, 200, to_json({"input_tokens": counted.input_tokens}), headers)
+
+
+async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request: JSON, call: Call, send: Send) -> None:
+    surface = exchange.surface
+    frames = surface.stream_frames(request)
+    began = time.perf_counter()
+    async with aclosing(client.stream(request, call)) as events:
+        try:
+            first = await anext(events, None)
+        except Exception as exc:
+            await _fail_upstream(gateway, exchange, send, exc, began)
+            return
+        _upstream_time(gateway, exchange, began)
+        if first is None:
+            # Policy, both surfaces: a stream that ended with nothing in it (no event, no error) is
+            # the provider's failure to answer, not an empty answer.
+            await gateway.fail(
+                exchange, send, HTTPFailure(502, "the provider's stream was empty", "upstream_bad_response")
+            )
+            return
+        body = _framed(gateway, exchange, frames, first, events)
+        await send_stream(send, body, surface.headers(exchange.id, stream=True))
+
+
+async def _framed(
+    gateway: Gateway, exchange: Exchange, frames: StreamFrames, first: JSON, events: AsyncGenerator[JSON, None]
+) -> AsyncIterator[bytes]:
+    """The stream as the surface frames it; a failure midway becomes its error frame, which ends it."""
+    try:
+        if data := frames.frame(first):
+            yield data
+        async for event in events:
+            data = frames.frame(event)
+            if data:
+                yield data
+    except Exception as exc:
+        failure = failure_for(exc)
+        if failure is None:
+            raise
+        exchange.error = failure.message
+        gateway.metrics.error(failure.kind)
+        yield frames.error(failure)
+        return
+    finally:
+        exchange.tokens = gateway.metrics.add_tokens(frames.counted())
+    if end := frames.end():
+        yield end
+
+
+async def _fail_upstream(gateway: Gateway, exchange: Exchange, send: Send, exc: Exception, began: float) -> None:
+    failure = failure_for(exc)
+    if failure is None:
+        raise exc
+    if not isinstance(exc, TranslationError):  # the upstream answered (with an error): its time counts
+        _upstream_time(gateway, exchange, began)
+    await gateway.fail(exchange, send, failure)
+
+
+def _upstream_time(gateway: Gateway, exchange: Exchange, began: float) -> None:
+    exchange.upstream_seconds = elapsed = time.perf_counter() - began
+    gateway.metrics.upstream(elapsed)
+
+
+OPERATIONS: dict[str, Operation] = {"create": create, "count_tokens": count_tokens}  # what a surface's paths name

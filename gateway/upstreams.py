@@ -1,0 +1,101 @@
+"""The backends behind the gateway: each built once, on first use, and shared by every surface (one
+connection pool, one learned model table per backend); a chain per (API, first backend) — that
+backend, then the configured fallbacks — bridged by cloud to the API its surface speaks."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from protoshift.cloud import client_for
+from protoshift.cloud.aliases import Target
+from protoshift.cloud.kinds import BACKENDS
+from protoshift.gateway.errors import failure_for
+from protoshift.translator.model_objects import ModelInfo
+
+if TYPE_CHECKING:
+    from protoshift.cloud.backend import Backend, Client
+    from protoshift.cloud.events import EventSink
+    from protoshift.gateway.config import GatewayConfig
+    from protoshift.gateway.exchange import Exchange
+    from protoshift.translator.wire import API, JSON
+
+__all__ = ["ALIAS_OWNER", "MODELS_TTL", "Upstreams"]
+
+MODELS_TTL = 60.0  # seconds a model list from upstream is reused
+ALIAS_OWNER = "protoshift-alias"
+
+
+class Upstreams:
+    def __init__(self, config: GatewayConfig, on_event: EventSink) -> None:
+        self.config = config
+        self._on_event = on_event
+        self._backends: dict[str, Backend] = {}
+        self._clients: dict[tuple[API, str], Client] = {}
+        self._models: tuple[float, list[ModelInfo]] | None = None
+        kind = BACKENDS.get(config.backend)
+        self.default_model = config.default_model or (kind.default_model if kind else None)
+
+    def backend(self, name: str) -> Backend:
+        backend = self._backends.get(name)
+        if backend is None:
+            backend = self._backends[name] = self.config.build_backend(name, self._on_event)
+        return backend
+
+    def client(self, api: API, first: str | None = None) -> Client:
+        """The chain that starts at `first` (default: the configured backend), speaking `api`."""
+        name = first or self.config.backend
+        client = self._clients.get((api, name))
+        if client is None:
+            members = [(self.backend(backend), model) for backend, model in [(name, None), *self.config.fallbacks]]
+            client = self._clients[(api, name)] = client_for(api, members, on_event=self._on_event)
+        return client
+
+    def route(self, api: API, request: JSON, exchange: Exchange) -> Client:
+        """The chain for the request's model (aliases applied); the request then names the model it goes to."""
+        target = self.target(request.get("model"))
+        if target.model:
+            request["model"] = exchange.model = target.model
+        else:
+            exchange.model = ""  # no model anywhere: the translator (or the provider) says so, with the field
+        return self.client(api, target.backend)
+
+    def target(self, model: Any) -> Target:
+        if isinstance(model, str) and model:
+            return self.config.aliases.resolve(model) or Target(model)
+        return Target(self.default_model or "")
+
+    async def models(self, exchange: Exchange) -> list[ModelInfo]:
+        """The default backend's models (cached a minute), then the aliases, each once. When the backend
+        cannot list them, the default model stands in and the log says why."""
+        now = time.monotonic()
+        if self._models is not None and now - self._models[0] < MODELS_TTL:
+            listed = self._models[1]
+        else:
+            try:
+                listed = await self.backend(self.config.backend).list_models()
+                self._models = (now, listed)
+            except Exception as exc:
+                if failure_for(exc) is None:
+                    raise
+                exchange.error = f"listing the backend's models failed: {exc}"
+                listed = [ModelInfo(self.default_model or "", owned_by=self.config.backend)]
+        by_id = {model.id: model for model in listed}
+        for name, _target in self.config.aliases.names():
+            if not any(c in name for c in "*?["):
+                by_id.setdefault(name, ModelInfo(name, owned_by=ALIAS_OWNER))
+        return list(by_id.values())
+
+    def breaker_states(self) -> list[tuple[str, str]]:
+        states: list[tuple[str, str]] = []
+        for backend in self._backends.values():
+            with contextlib.suppress(Exception):
+                if (state := backend.breaker_state()) is not None:
+                    states.append((backend.name, state))
+        return sorted(set(states))
+
+    async def aclose(self) -> None:
+        for backend in self._backends.values():
+            with contextlib.suppress(Exception):
+                await backend.aclose()

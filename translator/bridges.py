@@ -1,0 +1,195 @@
+"""How a request in one API reaches a backend that speaks another (or the same one), and how the
+backend's answers come back: one `Bridge` per (client API, backend API) pair, picked from one table.
+
+N client APIs and M backend APIs cost N + M translator modules plus these bridges, never N x M
+methods on every backend. The identity bridges (a pass-through) shape and check the request and give
+the answers back as they came.
+
+Each bridge has three steps, all pure:
+- `request`: the caller's request -> an `Outbound` (the body in the backend's API, the notes of what
+  translation did, the beta flags it needs, what the answer's mapping must know);
+- `response`: the backend's whole answer -> the caller's;
+- `stream`: a mapper from the backend's stream events to the caller's (`feed`, then `close`);
+and, when the backend refuses a parameter the bridge put there (a model that does not take it),
+`adapt`: the body to send instead, and what the refusal teaches about the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from protoshift.translator import anthropic_to_openai, openai_to_anthropic
+from protoshift.translator.checks import check_json
+from protoshift.translator.models import DEFAULT_TABLE, ModelTable
+from protoshift.translator.openai_to_anthropic.compat import Adaptation, adapt_to_rejected_parameter
+from protoshift.translator.report import Note
+from protoshift.translator.tables import DEFAULT_MAX_TOKENS, SAMPLING_FIELDS
+from protoshift.translator.wire import API, CHAT, JSON, MESSAGES
+
+__all__ = ["BRIDGES", "Bridge", "Outbound", "Shaping", "StreamMapper", "bridge"]
+
+
+@dataclass(frozen=True, slots=True)
+class Shaping:
+    """How a backend wants the bodies it is sent: `model` replaces the request's (when set); `models`
+    is the capability table bodies are fitted to; `strict` refuses what would be dropped or approximated;
+    `default_model` is for a request that names none (only the offline mock has one)."""
+
+    model: str | None = None
+    models: ModelTable = DEFAULT_TABLE
+    strict: bool = False
+    default_max_tokens: int = DEFAULT_MAX_TOKENS
+    default_model: str | None = None
+
+
+@dataclass(slots=True)
+class Outbound:
+    """A request on its way to the backend."""
+
+    body: JSON  # in the backend's API
+    notes: list[Note] = field(default_factory=list)
+    betas: list[str] = field(default_factory=list)  # `anthropic-beta` values the translated body needs
+    include_usage: bool = False  # a Chat client asked for the usage chunk
+    model: str = ""  # the model asked, for answers that do not name one
+    # The body as the JSON bytes to send, when they are at hand (`batch run`'s spool keeps only these;
+    # `body` is then empty until a resend needs it).
+    encoded: bytes | None = None
+
+
+class StreamMapper(Protocol):
+    def feed(self, event: JSON) -> list[JSON]: ...
+
+    def close(self) -> list[JSON]: ...
+
+
+class Bridge:
+    """The identity: the backend speaks the client's API. Subclasses translate."""
+
+    identity = True
+
+    def __init__(self, client: API, backend: API) -> None:
+        self.client = client
+        self.backend = backend
+
+    def request(self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping) -> Outbound:
+        body = shaped(request, shaping, stream=stream, api=self.client)
+        check_json(body)  # passed on untranslated: held to what every request is held to
+        model = body.get("model")
+        return Outbound(body, model=model if isinstance(model, str) else "")
+
+    def count_body(self, request: Mapping[str, Any], shaping: Shaping) -> JSON:
+        """The body whose input tokens a count is asked for (a count request carries no max_tokens)."""
+        return self.request(request, stream=False, shaping=shaping).body
+
+    def response(self, answer: JSON, outbound: Outbound) -> JSON:
+        return answer
+
+    def stream(self, outbound: Outbound) -> StreamMapper:
+        return _Unchanged()
+
+    # Resends after a refusal (the backend learns each): at most this many per call. None for a
+    # pass-through: a client speaking the backend's own API gets its refusal as it came.
+    max_adaptations = 0
+
+    def adapt(self, body: JSON, refusal: str) -> Adaptation | None:
+        """The body to send instead of `body`, which the model refused with the message `refusal`, for a
+        parameter other models of its API take (translated there by this bridge); None: nothing fits."""
+        return None
+
+
+class _Unchanged:
+    __slots__ = ()
+
+    def feed(self, event: JSON) -> list[JSON]:
+        return [event]
+
+    def close(self) -> list[JSON]:
+        return []
+
+
+class ChatToMessages(Bridge):
+    """An OpenAI Chat Completions client, an Anthropic Messages backend (Claude)."""
+
+    identity = False
+
+    def request(self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping) -> Outbound:
+        openai_request = shaped(request, shaping, stream=stream, api=CHAT)
+        translation = openai_to_anthropic.request(
+            openai_request, default_max_tokens=shaping.default_max_tokens, strict=shaping.strict, models=shaping.models
+        )
+        body = translation.body
+        return Outbound(body, translation.notes, translation.betas, translation.include_usage, body["model"])
+
+    def response(self, answer: JSON, outbound: Outbound) -> JSON:
+        return anthropic_to_openai.response(answer)
+
+    max_adaptations = len(SAMPLING_FIELDS) + 1  # each takes out one sampling parameter, or budgeted thinking
+
+    def adapt(self, body: JSON, refusal: str) -> Adaptation | None:
+        return adapt_to_rejected_parameter(body, refusal)
+
+    def stream(self, outbound: Outbound) -> StreamMapper:
+        return anthropic_to_openai.Stream(include_usage=outbound.include_usage)
+
+
+class MessagesToChat(Bridge):
+    """An Anthropic Messages client (Claude Code, the anthropic SDKs), an OpenAI-compatible backend."""
+
+    identity = False
+
+    def request(self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping) -> Outbound:
+        return self._translated(shaped(request, shaping, stream=stream, api=MESSAGES), shaping, None)
+
+    def count_body(self, request: Mapping[str, Any], shaping: Shaping) -> JSON:
+        anthropic_request = shaped(request, shaping, stream=False, api=MESSAGES)
+        return self._translated(anthropic_request, shaping, 1).body
+
+    def _translated(self, request: JSON, shaping: Shaping, default_max_tokens: int | None) -> Outbound:
+        translation = anthropic_to_openai.request(
+            request, strict=shaping.strict, models=shaping.models, default_max_tokens=default_max_tokens
+        )
+        body = translation.body
+        return Outbound(body, translation.notes, [], True, body["model"])
+
+    def response(self, answer: JSON, outbound: Outbound) -> JSON:
+        return openai_to_anthropic.response(answer, model=outbound.model)
+
+    def stream(self, outbound: Outbound) -> StreamMapper:
+        return openai_to_anthropic.Stream(model=outbound.model)
+
+
+BRIDGES: Mapping[tuple[API, API], Bridge] = {
+    (CHAT, CHAT): Bridge(CHAT, CHAT),
+    (MESSAGES, MESSAGES): Bridge(MESSAGES, MESSAGES),
+    (CHAT, MESSAGES): ChatToMessages(CHAT, MESSAGES),
+    (MESSAGES, CHAT): MessagesToChat(MESSAGES, CHAT),
+}
+
+
+def bridge(client: API, backend: API) -> Bridge:
+    """The bridge from a client speaking `client` to a backend speaking `backend`."""
+    return BRIDGES[(client, backend)]
+
+
+# Fields that go only with a stream, per API: dropped from a request answered whole.
+_STREAM_ONLY: Mapping[API, tuple[str, ...]] = {CHAT: ("stream_options",), MESSAGES: ()}
+
+
+def shaped(request: Mapping[str, Any], shaping: Shaping, *, stream: bool, api: API) -> JSON:
+    """The caller's request as a backend is sent it: the backend's `model` override applied (or its
+    default model, when the request names none), and `stream` set or removed to match the call, with
+    the fields that only go with a stream."""
+    body = dict(request)
+    if shaping.model:
+        body["model"] = shaping.model
+    elif shaping.default_model and not body.get("model"):
+        body["model"] = shaping.default_model
+    if stream:
+        body["stream"] = True
+    else:
+        body.pop("stream", None)
+        for key in _STREAM_ONLY[api]:
+            body.pop(key, None)
+    return body

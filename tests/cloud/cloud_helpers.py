@@ -12,7 +12,11 @@ import respx
 
 from protoshift.cloud import CloudEvent
 from protoshift.cloud.anthropic import AnthropicBackend
+from protoshift.cloud.backend import Backend
+from protoshift.cloud.bridged import Bridged
 from protoshift.cloud.openai import OpenAIBackend
+from protoshift.translator.bridges import bridge
+from protoshift.translator.wire import CHAT, MESSAGES
 from tests.oracles import assert_anthropic_body, assert_valid_chunk, assert_valid_completion
 
 T = TypeVar("T")
@@ -158,6 +162,29 @@ def openai_backend(script: Script, events: list[CloudEvent] | None = None, **opt
     options.setdefault("api_key", OPENAI_KEY)
     options.setdefault("base_url", OPENAI_BASE)
     return OpenAIBackend(transport=script.transport, on_event=events.append if events is not None else None, **options)
+
+
+# -- clients: a backend as a caller of one API sees it (what `cloud.client_for` makes of one member) ----
+
+
+def chat(backend: Backend, model: str | None = None) -> Bridged:
+    """`backend` spoken to in OpenAI Chat Completions (translated for an Anthropic backend)."""
+    return Bridged(backend, bridge(CHAT, backend.api), model=model)
+
+
+def messages(backend: Backend, model: str | None = None) -> Bridged:
+    """`backend` spoken to in Anthropic Messages (translated for an OpenAI-compatible backend)."""
+    return Bridged(backend, bridge(MESSAGES, backend.api), model=model)
+
+
+def chat_client(script: Script, events: list[CloudEvent] | None = None, **options: Any) -> Bridged:
+    """An OpenAI Chat Completions client of an `AnthropicBackend` answering from `script`."""
+    return chat(anthropic(script, events, **options))
+
+
+def openai_chat_client(script: Script, events: list[CloudEvent] | None = None, **options: Any) -> Bridged:
+    """An OpenAI Chat Completions client of an `OpenAIBackend` (a pass-through) answering from `script`."""
+    return chat(openai_backend(script, events, **options))
 
 
 REQUEST: dict[str, Any] = {"model": "claude-test", "messages": [{"role": "user", "content": "Hi"}]}

@@ -23,9 +23,9 @@ from protoshift.cloud import (
     OverloadedError,
     ServerError,
 )
-from protoshift.cloud.anthropic import AnthropicBackend
 from protoshift.cloud.breaker import default_state_dir
-from tests.cloud.cloud_helpers import REQUEST, Clock, Script, anthropic, anthropic_error, message, ok, run
+from protoshift.cloud.bridged import Bridged
+from tests.cloud.cloud_helpers import REQUEST, Clock, Script, anthropic_error, chat_client, message, ok, run
 
 
 def fail(breaker: CircuitBreaker, times: int = 1) -> None:
@@ -218,35 +218,35 @@ def test_backend_trips_and_the_next_call_sends_nothing(tmp_path: Path) -> None:
     script = Script(anthropic_error(500, "api_error"))
     events: list[CloudEvent] = []
     # two separate backends (two CLI invocations) over the same state dir
-    first = anthropic(script, events, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
+    first = chat_client(script, events, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
     with pytest.raises(ServerError):
-        run(first.complete(REQUEST))
+        run(first.create(REQUEST))
     assert len(script.requests) == 5
     assert any(e.kind == "breaker" and "circuit opened for anthropic" in e.message for e in events)
-    second = anthropic(script, breaker=True, breaker_dir=tmp_path, clock=clock)
+    second = chat_client(script, breaker=True, breaker_dir=tmp_path, clock=clock)
     with pytest.raises(CircuitOpenError) as info:
-        run(second.complete(REQUEST))
+        run(second.create(REQUEST))
     assert str(info.value) == "circuit open for anthropic, retry in 30s"
     assert len(script.requests) == 5
 
 
 def test_breaker_is_off_with_breaker_false(tmp_path: Path) -> None:
     script = Script(anthropic_error(500, "api_error"))
-    backend = anthropic(script, breaker=False, max_retries=9)
+    backend = chat_client(script, breaker=False, max_retries=9)
     with pytest.raises(ServerError):
-        run(backend.complete(REQUEST))
+        run(backend.create(REQUEST))
     assert len(script.requests) == 10
-    assert backend.breaker is None
+    assert backend.backend.breaker is None
 
 
 def test_4xx_answers_are_not_failures() -> None:
     store = MemoryStore()
     breaker = CircuitBreaker("anthropic", store, clock=Clock(), failure_threshold=2)
     script = Script(anthropic_error(400, "invalid_request_error"))
-    backend = anthropic(script, breaker=breaker)
+    backend = chat_client(script, breaker=breaker)
     for _ in range(5):
         with pytest.raises(APIStatusError):
-            run(backend.complete(REQUEST))
+            run(backend.create(REQUEST))
     assert breaker.state() == "closed"
     assert len(script.requests) == 5
 
@@ -255,7 +255,7 @@ def test_429_responses_do_not_trip_the_backend_breaker() -> None:
     breaker = CircuitBreaker("anthropic", clock=Clock(), failure_threshold=2)
     script = Script(anthropic_error(429, "rate_limit_error"))
     with pytest.raises(Exception, match="429"):
-        run(anthropic(script, breaker=breaker, max_retries=5).complete(REQUEST))
+        run(chat_client(script, breaker=breaker, max_retries=5).create(REQUEST))
     assert breaker.state() == "closed"
 
 
@@ -263,13 +263,13 @@ def test_probe_success_through_the_backend_closes_the_circuit() -> None:
     clock = Clock()
     breaker = CircuitBreaker("anthropic", clock=clock, failure_threshold=1, cooldown=5)
     script = Script(anthropic_error(503, "api_error"), ok("fine"))
-    backend = anthropic(script, breaker=breaker, max_retries=0)
+    backend = chat_client(script, breaker=breaker, max_retries=0)
     with pytest.raises(ServerError):
-        run(backend.complete(REQUEST))
+        run(backend.create(REQUEST))
     with pytest.raises(CircuitOpenError):
-        run(backend.complete(REQUEST))
+        run(backend.create(REQUEST))
     clock.now += 5
-    assert run(backend.complete(REQUEST))["choices"][0]["message"]["content"] == "fine"
+    assert run(backend.create(REQUEST))["choices"][0]["message"]["content"] == "fine"
     assert breaker.state() == "closed"
     assert len(script.requests) == 2
 
@@ -283,31 +283,31 @@ def test_one_models_overload_leaves_the_other_models_alone(tmp_path: Path) -> No
     script = Script(
         lambda request: anthropic_error(529, "overloaded_error") if b"busy-model" in request.content else ok()
     )
-    backend = anthropic(script, events, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
+    backend = chat_client(script, events, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
     with pytest.raises(OverloadedError):
-        run(backend.complete({**REQUEST, "model": "busy-model"}))
+        run(backend.create({**REQUEST, "model": "busy-model"}))
     assert any(e.kind == "breaker" and "circuit opened for anthropic model busy-model" in e.message for e in events)
     with pytest.raises(CircuitOpenError) as info:
-        run(backend.complete({**REQUEST, "model": "busy-model"}))
+        run(backend.create({**REQUEST, "model": "busy-model"}))
     assert str(info.value) == "circuit open for anthropic model busy-model, retry in 30s"
     assert (info.value.backend, info.value.model) == ("anthropic", "busy-model")
     sent = len(script.requests)
     # another model of the same provider, even from another process (a new backend), goes through
-    other = anthropic(script, breaker=True, breaker_dir=tmp_path, clock=clock)
-    assert run(other.complete({**REQUEST, "model": "calm-model"}))["choices"][0]["message"]["content"]
+    other = chat_client(script, breaker=True, breaker_dir=tmp_path, clock=clock)
+    assert run(other.create({**REQUEST, "model": "calm-model"}))["choices"][0]["message"]["content"]
     assert len(script.requests) == sent + 1
     with pytest.raises(CircuitOpenError):
-        run(other.complete({**REQUEST, "model": "busy-model"}))
+        run(other.create({**REQUEST, "model": "busy-model"}))
 
 
 def test_server_errors_open_the_circuit_for_every_model_of_the_host(tmp_path: Path) -> None:
     clock = Clock()
     script = Script(anthropic_error(503, "api_error"))
-    backend = anthropic(script, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
+    backend = chat_client(script, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
     with pytest.raises(ServerError):
-        run(backend.complete({**REQUEST, "model": "one"}))
+        run(backend.create({**REQUEST, "model": "one"}))
     with pytest.raises(CircuitOpenError) as info:
-        run(backend.complete({**REQUEST, "model": "two"}))
+        run(backend.create({**REQUEST, "model": "two"}))
     assert str(info.value) == "circuit open for anthropic, retry in 30s"
     assert info.value.model is None
 
@@ -341,17 +341,17 @@ def test_with_probe_wait_callers_wait_for_the_probe_instead_of_failing() -> None
 
         return httpx.Response(200, headers={"content-type": "application/json"}, content=body())
 
-    async def five_at_once(backend: AnthropicBackend) -> list[Any]:
-        return await asyncio.gather(*(backend.complete(REQUEST) for _ in range(5)), return_exceptions=True)
+    async def five_at_once(backend: Bridged) -> list[Any]:
+        return await asyncio.gather(*(backend.create(REQUEST) for _ in range(5)), return_exceptions=True)
 
-    waiting = anthropic(Script(slow_ok), breaker=breaker, probe_wait=10)
+    waiting = chat_client(Script(slow_ok), breaker=breaker, probe_wait=10)
     results = run(five_at_once(waiting))
     assert all(isinstance(r, dict) for r in results), results
     assert breaker.state() == "closed"
 
     fail(breaker)
     clock.now += 31
-    failing_fast = anthropic(Script(slow_ok), breaker=breaker)  # no probe_wait: chat's behaviour
+    failing_fast = chat_client(Script(slow_ok), breaker=breaker)  # no probe_wait: chat's behaviour
     results = run(five_at_once(failing_fast))
     assert sum(isinstance(r, CircuitOpenError) for r in results) == 4
 

@@ -13,7 +13,7 @@ import pytest
 
 from protoshift.cloud import APITimeoutError, StreamInterruptedError
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
-from tests.cloud.cloud_helpers import REQUEST, Script, anthropic, collect, message, run, sse, stream_events
+from tests.cloud.cloud_helpers import REQUEST, Script, anthropic, chat_client, collect, message, run, sse, stream_events
 
 EVENTS = [b"".join(sse([event])) for event in stream_events(["Hello"])]
 START, PING = EVENTS[0], b"".join(sse([{"type": "ping"}]))
@@ -43,7 +43,7 @@ def test_an_answer_that_trickles_in_is_cut_by_the_total_limit() -> None:
     answer = json.dumps(message("slow")).encode()
     script = Script(paced([bytes([b]) for b in answer], 0.02, content_type="application/json"))
     with pytest.raises(APITimeoutError) as info:
-        run(anthropic(script, timeout=0.3, max_retries=0).complete(REQUEST))
+        run(chat_client(script, timeout=0.3, max_retries=0).create(REQUEST))
     assert (info.value.limit, info.value.seconds) == ("total", 0.3)
     assert str(info.value) == "anthropic: timed out: no complete answer within 0.3s"
     assert info.value.retryable
@@ -53,7 +53,7 @@ def test_pings_do_not_keep_a_stream_alive() -> None:
     got: list[dict[str, Any]] = []
     script = Script(paced([START], 0.0, then=PING))
     with pytest.raises(StreamInterruptedError) as info:
-        run(collect(anthropic(script, idle_timeout=0.3, max_retries=0).stream(REQUEST), got))
+        run(collect(chat_client(script, idle_timeout=0.3, max_retries=0).stream(REQUEST), got))
     assert info.value.error_type == "timeout_error"
     assert "the stream sent no content for 0.3s" in str(info.value)
     assert len(got) == 1  # the role chunk of message_start: given out, and kept
@@ -62,18 +62,18 @@ def test_pings_do_not_keep_a_stream_alive() -> None:
 def test_before_any_event_the_idle_limit_is_a_timeout_that_is_retried() -> None:
     script = Script(paced([], 0.05, then=b": keep-alive\n\n"))
     with pytest.raises(APITimeoutError) as info:
-        run(collect(anthropic(script, idle_timeout=0.3, max_retries=1).stream(REQUEST)))
+        run(collect(chat_client(script, idle_timeout=0.3, max_retries=1).stream(REQUEST)))
     assert info.value.limit == "idle" and len(script.requests) == 2
 
 
 def test_a_stream_that_keeps_producing_is_cut_only_by_a_total_the_caller_set() -> None:
     endless = Script(paced([*EVENTS[:3]], 0.01, then=DELTA))
     with pytest.raises(StreamInterruptedError) as info:
-        run(collect(anthropic(endless, timeout=0.5, idle_timeout=5).stream(REQUEST)))
+        run(collect(chat_client(endless, timeout=0.5, idle_timeout=5).stream(REQUEST)))
     assert "no complete answer within 0.5s" in str(info.value)
 
     long_but_alive = Script(paced([*EVENTS[:3], *([DELTA] * 20), *EVENTS[3:]], 0.04))  # ~1 s, 0.04 s apart
-    chunks = run(collect(anthropic(long_but_alive, idle_timeout=0.5).stream(REQUEST)))
+    chunks = run(collect(chat_client(long_but_alive, idle_timeout=0.5).stream(REQUEST)))
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]).count("x") == 20
 
 

@@ -19,7 +19,16 @@ from protoshift.cloud import (
     StreamInterruptedError,
 )
 from protoshift.cloud.errors import error_from_response, error_from_stream_event, parse_error_body
-from tests.cloud.cloud_helpers import KEY, OPENAI_KEY, REQUEST, Script, anthropic, anthropic_error, openai_backend, run
+from tests.cloud.cloud_helpers import (
+    KEY,
+    OPENAI_KEY,
+    REQUEST,
+    Script,
+    anthropic_error,
+    chat_client,
+    openai_chat_client,
+    run,
+)
 
 HTML_502 = b"""<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>
 <hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"""
@@ -132,7 +141,7 @@ def test_backend_401_hides_the_key() -> None:
     body = {"type": "error", "error": {"type": "authentication_error", "message": f"invalid x-api-key {KEY}"}}
     script = Script(httpx.Response(401, json=body, headers={"request-id": "req_9"}))
     with pytest.raises(AuthenticationError) as info:
-        run(anthropic(script).complete(REQUEST))
+        run(chat_client(script).create(REQUEST))
     text = str(info.value)
     assert KEY not in text and KEY not in repr(info.value) and KEY not in str(info.value.args)
     assert "401 authentication_error" in text and "(request req_9)" in text
@@ -142,7 +151,7 @@ def test_openai_backend_errors_hide_openai_key() -> None:
     body = {"error": {"message": f"Incorrect API key provided: {OPENAI_KEY}", "type": "invalid_request_error"}}
     script = Script(httpx.Response(401, json=body, headers={"x-request-id": "req_o"}))
     with pytest.raises(AuthenticationError) as info:
-        run(openai_backend(script).complete(REQUEST))
+        run(openai_chat_client(script).create(REQUEST))
     assert OPENAI_KEY not in str(info.value)
     assert info.value.backend == "openai" and "req_o" in str(info.value)
 
@@ -150,7 +159,7 @@ def test_openai_backend_errors_hide_openai_key() -> None:
 def test_200_with_html_is_a_response_format_error() -> None:
     script = Script(httpx.Response(200, content=b"<html>captive portal</html>", headers={"content-type": "text/html"}))
     with pytest.raises(ResponseFormatError) as info:
-        run(anthropic(script).complete(REQUEST))
+        run(chat_client(script).create(REQUEST))
     assert "the provider sent a 200 answer that is not JSON (text/html)" in str(info.value)
     assert len(script.requests) == 1
 
@@ -158,6 +167,6 @@ def test_200_with_html_is_a_response_format_error() -> None:
 def test_anthropic_body_via_backend_keeps_type_and_id() -> None:
     script = Script(anthropic_error(529, "overloaded_error", "Overloaded"))
     with pytest.raises(OverloadedError) as info:
-        run(anthropic(script, max_retries=0).complete(REQUEST))
+        run(chat_client(script, max_retries=0).create(REQUEST))
     # the message that only repeats the status is not said twice
     assert str(info.value) == "anthropic: 529 overloaded_error (request req_err)"

@@ -8,14 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from protoshift.cloud import MockBackend, StreamInterruptedError, create_backend
+from protoshift.cloud import MockBackend, StreamInterruptedError, create_backend, create_client
 from tests.cloud.cloud_helpers import (
     OPENAI_BASE,
     REQUEST,
     Script,
+    chat,
     check_completion,
     collect,
-    openai_backend,
+    openai_chat_client,
     run,
     sse_response,
 )
@@ -39,8 +40,8 @@ def data(obj: dict[str, Any]) -> bytes:
 def test_openai_complete_passthrough_with_model_override() -> None:
     answer = {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
     script = Script(httpx.Response(200, json=answer))
-    backend = openai_backend(script, model="gpt-4o-mini")
-    assert run(backend.complete({**REQUEST, "stream": True})) == answer
+    backend = openai_chat_client(script, model="gpt-4o-mini")
+    assert run(backend.create({**REQUEST, "stream": True})) == answer
     assert str(script.requests[0].url) == f"{OPENAI_BASE}/chat/completions"
     body = script.bodies[0]
     assert body["model"] == "gpt-4o-mini" and "stream" not in body
@@ -55,7 +56,7 @@ def test_openai_stream_passthrough_stops_at_done() -> None:
         data(chunk("after")),
     ]
     script = Script(sse_response(parts))
-    chunks = run(collect(openai_backend(script).stream(REQUEST)))
+    chunks = run(collect(openai_chat_client(script).stream(REQUEST)))
     assert [c["choices"][0]["delta"].get("content") for c in chunks] == ["Hel", "lo", None]
     assert script.bodies[0]["stream"] is True
 
@@ -65,25 +66,25 @@ def test_openai_stream_error_object_mid_stream() -> None:
     script = Script(sse_response([data(chunk("Hel")), data(error)]))
     got: list[dict[str, Any]] = []
     with pytest.raises(StreamInterruptedError, match="server overloaded") as info:
-        run(collect(openai_backend(script).stream(REQUEST), got))
+        run(collect(openai_chat_client(script).stream(REQUEST), got))
     assert len(got) == 1 and info.value.error_type == "server_error"
 
 
 def test_openai_stream_without_done_but_finished_is_accepted() -> None:
     script = Script(sse_response([data(chunk("a")), data(chunk(finish="stop"))]))
-    assert len(run(collect(openai_backend(script).stream(REQUEST)))) == 2
+    assert len(run(collect(openai_chat_client(script).stream(REQUEST)))) == 2
 
 
 def test_openai_stream_cut_without_finish_is_interrupted() -> None:
     script = Script(sse_response([data(chunk("a"))]))
     with pytest.raises(StreamInterruptedError):
-        run(collect(openai_backend(script).stream(REQUEST)))
+        run(collect(openai_chat_client(script).stream(REQUEST)))
 
 
 def test_openai_retries_like_anthropic() -> None:
     answer = {"id": "x", "object": "chat.completion", "choices": []}
     script = Script(httpx.Response(503, text="busy"), httpx.Response(200, json=answer))
-    assert run(openai_backend(script).complete(REQUEST)) == answer
+    assert run(openai_chat_client(script).create(REQUEST)) == answer
     assert len(script.requests) == 2
 
 
@@ -91,11 +92,11 @@ def test_openai_retries_like_anthropic() -> None:
 
 
 def mock_complete(request: dict[str, Any]) -> dict[str, Any]:
-    return check_completion(run(MockBackend().complete(request)))
+    return check_completion(run(chat(MockBackend()).create(request)))
 
 
 def mock_stream(request: dict[str, Any]) -> list[dict[str, Any]]:
-    return run(collect(MockBackend().stream(request)))
+    return run(collect(chat(MockBackend()).stream(request)))
 
 
 def test_mock_echoes_the_last_user_message() -> None:
@@ -168,4 +169,8 @@ def test_mock_calls_a_forced_tool_with_required_placeholders() -> None:
 def test_mock_needs_no_key_or_network_and_is_built_by_name() -> None:
     backend = create_backend("mock")
     assert isinstance(backend, MockBackend)
-    assert run(backend.complete({"messages": [{"role": "user", "content": "hi"}]}))["model"] == "claude-mock-1"
+    assert run(chat(backend).create({"messages": [{"role": "user", "content": "hi"}]}))["model"] == "claude-mock-1"
+    client = create_client("mock")
+    (mock,) = client.backends()
+    assert isinstance(mock, MockBackend) and client.api == "chat"
+    assert run(client.create({"messages": [{"role": "user", "content": "hi"}]}))["model"] == "claude-mock-1"

@@ -14,10 +14,10 @@ from protoshift.cloud import ResponseFormatError, StreamInterruptedError
 from tests.cloud.cloud_helpers import (
     REQUEST,
     Script,
-    anthropic,
+    chat_client,
     collect,
     message,
-    openai_backend,
+    openai_chat_client,
     run,
     sse,
     sse_response,
@@ -55,13 +55,13 @@ def data(obj: Any) -> bytes:
 def test_an_openai_chunk_of_the_wrong_shape_is_named_before_and_after_output(bad: dict[str, Any], said: str) -> None:
     first = Script(sse_response([data(bad), b"data: [DONE]\n\n"]))
     with pytest.raises(ResponseFormatError) as before:
-        run(collect(openai_backend(first).stream(REQUEST)))
+        run(collect(openai_chat_client(first).stream(REQUEST)))
     assert f"the provider sent an {said}" in str(before.value)
 
     later = Script(sse_response([data(chunk(content="fine")), data(bad), b"data: [DONE]\n\n"]))
     got: list[dict[str, Any]] = []
     with pytest.raises(StreamInterruptedError) as after:
-        run(collect(openai_backend(later).stream(REQUEST), got))
+        run(collect(openai_chat_client(later).stream(REQUEST), got))
     assert [c["choices"][0]["delta"]["content"] for c in got] == ["fine"]  # what came before is kept
     assert said in str(after.value)
     assert len(later.requests) == 1  # a stream that began is never sent again
@@ -81,7 +81,7 @@ def test_an_openai_chunk_of_the_wrong_shape_is_named_before_and_after_output(bad
 )
 def test_an_openai_completion_of_the_wrong_shape_is_named(answer: dict[str, Any], said: str) -> None:
     with pytest.raises(ResponseFormatError) as info:
-        run(openai_backend(Script(httpx.Response(200, json=answer))).complete(REQUEST))
+        run(openai_chat_client(Script(httpx.Response(200, json=answer))).create(REQUEST))
     assert f"the provider sent an invalid chat.completion: {said}" in str(info.value)
 
 
@@ -100,7 +100,7 @@ def raw_json(text: str, status: int = 200) -> httpx.Response:
 )
 def test_an_anthropic_message_that_is_not_plain_json_is_named(body: str, said: str) -> None:
     with pytest.raises(ResponseFormatError) as info:
-        run(anthropic(Script(raw_json(body))).complete(REQUEST))
+        run(chat_client(Script(raw_json(body))).create(REQUEST))
     assert "the provider sent a" in str(info.value) and said in str(info.value)
 
 
@@ -109,7 +109,7 @@ def test_an_anthropic_event_index_of_the_wrong_type_is_named_after_the_text_befo
     events.insert(4, {"type": "content_block_delta", "index": [0], "delta": {"type": "text_delta", "text": "x"}})
     got: list[dict[str, Any]] = []
     with pytest.raises(StreamInterruptedError) as info:
-        run(collect(anthropic(Script(sse_response(sse(events)))).stream(REQUEST), got))
+        run(collect(chat_client(Script(sse_response(sse(events)))).stream(REQUEST), got))
     assert "the provider sent an invalid content_block_delta event: index: expected an integer" in str(info.value)
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in got) == "Hello"
 
@@ -117,14 +117,14 @@ def test_an_anthropic_event_index_of_the_wrong_type_is_named_after_the_text_befo
 def test_an_error_body_nested_too_deep_is_still_the_status_it_came_with() -> None:
     script = Script(raw_json('{"error": ' + "[" * 5000 + "]" * 5000 + "}", status=503))
     with pytest.raises(Exception) as info:
-        run(anthropic(script, max_retries=0).complete(REQUEST))
+        run(chat_client(script, max_retries=0).create(REQUEST))
     assert "503" in str(info.value)
 
 
 def test_an_error_message_with_a_lone_surrogate_can_be_printed_and_written_as_json() -> None:
     body = '{"type": "error", "error": {"type": "api_error", "message": "bad \\udc80 news"}, "request_id": "r\\ud800"}'
     with pytest.raises(Exception) as info:
-        run(anthropic(Script(raw_json(body, status=500)), max_retries=0).complete(REQUEST))
+        run(chat_client(Script(raw_json(body, status=500)), max_retries=0).create(REQUEST))
     text = str(info.value)
     assert "bad \\udc80 news" in text and "r\\ud800" in text
     json.dumps({"message": text}, ensure_ascii=False).encode()

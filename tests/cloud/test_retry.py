@@ -29,8 +29,8 @@ from tests.cloud.cloud_helpers import (
     Clock,
     FakeSleep,
     Script,
-    anthropic,
     anthropic_error,
+    chat_client,
     check_anthropic_body,
     check_completion,
     collect,
@@ -123,8 +123,8 @@ def test_retryable_statuses_are_retried_then_succeed(status: int, error_type: st
     script = Script(anthropic_error(status, error_type), ok("done"))
     sleep = FakeSleep()
     events: list[CloudEvent] = []
-    backend = anthropic(script, events, sleep=sleep)
-    completion = check_completion(run(backend.complete(REQUEST)))
+    backend = chat_client(script, events, sleep=sleep)
+    completion = check_completion(run(backend.create(REQUEST)))
     assert completion["choices"][0]["message"]["content"] == "done"
     assert len(script.requests) == 2
     assert len(sleep.delays) == 1
@@ -150,9 +150,9 @@ def test_non_retryable_statuses_send_exactly_one_request(
 ) -> None:
     script = Script(anthropic_error(status, error_type, "nope"), ok())
     sleep = FakeSleep()
-    backend = anthropic(script, sleep=sleep)
+    backend = chat_client(script, sleep=sleep)
     with pytest.raises(cls) as info:
-        run(backend.complete(REQUEST))
+        run(backend.create(REQUEST))
     assert len(script.requests) == 1
     assert sleep.delays == []
     err = info.value
@@ -165,9 +165,9 @@ def test_non_retryable_statuses_send_exactly_one_request(
 def test_attempts_are_max_retries_plus_one(max_retries: int) -> None:
     script = Script(anthropic_error(500, "api_error"))
     sleep = FakeSleep()
-    backend = anthropic(script, sleep=sleep, max_retries=max_retries)
+    backend = chat_client(script, sleep=sleep, max_retries=max_retries)
     with pytest.raises(ServerError) as info:
-        run(backend.complete(REQUEST))
+        run(backend.create(REQUEST))
     assert len(script.requests) == max_retries + 1
     assert len(sleep.delays) == max_retries
     assert info.value.attempts == max_retries + 1
@@ -178,23 +178,25 @@ def test_attempts_are_max_retries_plus_one(max_retries: int) -> None:
 def test_backoff_delays_grow_between_attempts() -> None:
     script = Script(anthropic_error(529, "overloaded_error"))
     sleep = FakeSleep()
-    backend = anthropic(script, sleep=sleep, max_retries=4, retry_policy=RetryPolicy(max_retries=4, random=lambda: 0.0))
+    backend = chat_client(
+        script, sleep=sleep, max_retries=4, retry_policy=RetryPolicy(max_retries=4, random=lambda: 0.0)
+    )
     with pytest.raises(OverloadedError):
-        run(backend.complete(REQUEST))
+        run(backend.create(REQUEST))
     assert sleep.delays == [0.5, 1.0, 2.0, 4.0]
 
 
 def test_retry_after_ms_header_is_honoured() -> None:
     script = Script(anthropic_error(429, "rate_limit_error", retry_after_ms="1234"), ok())
     sleep = FakeSleep()
-    run(anthropic(script, sleep=sleep).complete(REQUEST))
+    run(chat_client(script, sleep=sleep).create(REQUEST))
     assert sleep.delays == [1.234]
 
 
 def test_retry_after_seconds_header_is_honoured() -> None:
     script = Script(anthropic_error(429, "rate_limit_error", retry_after="3"), ok())
     sleep = FakeSleep()
-    run(anthropic(script, sleep=sleep).complete(REQUEST))
+    run(chat_client(script, sleep=sleep).create(REQUEST))
     assert sleep.delays == [3.0]
 
 
@@ -203,28 +205,28 @@ def test_retry_after_http_date_header_is_honoured() -> None:
     date = email.utils.formatdate(clock.now + 10, usegmt=True)
     script = Script(anthropic_error(503, "api_error", retry_after=date), ok())
     sleep = FakeSleep()
-    backend = anthropic(script, sleep=sleep, retry_policy=RetryPolicy(now=clock))
-    run(backend.complete(REQUEST))
+    backend = chat_client(script, sleep=sleep, retry_policy=RetryPolicy(now=clock))
+    run(backend.create(REQUEST))
     assert sleep.delays == [pytest.approx(10.0, abs=1.0)]
 
 
 def test_retry_after_above_60_seconds_is_capped_to_backoff() -> None:
     script = Script(anthropic_error(429, "rate_limit_error", retry_after="600"), ok())
     sleep = FakeSleep()
-    run(anthropic(script, sleep=sleep, retry_policy=RetryPolicy(random=lambda: 0.0)).complete(REQUEST))
+    run(chat_client(script, sleep=sleep, retry_policy=RetryPolicy(random=lambda: 0.0)).create(REQUEST))
     assert sleep.delays == [0.5]
 
 
 def test_x_should_retry_true_retries_a_400() -> None:
     script = Script(anthropic_error(400, "invalid_request_error", x_should_retry="true"), ok())
-    run(anthropic(script).complete(REQUEST))
+    run(chat_client(script).create(REQUEST))
     assert len(script.requests) == 2
 
 
 def test_x_should_retry_false_stops_a_500() -> None:
     script = Script(anthropic_error(500, "api_error", x_should_retry="false"), ok())
     with pytest.raises(ServerError) as info:
-        run(anthropic(script).complete(REQUEST))
+        run(chat_client(script).create(REQUEST))
     assert len(script.requests) == 1
     assert not info.value.retryable
 
@@ -232,7 +234,7 @@ def test_x_should_retry_false_stops_a_500() -> None:
 def test_connection_errors_are_retried() -> None:
     script = Script(httpx.ConnectError("[Errno 111] Connection refused"), ok("back"))
     events: list[CloudEvent] = []
-    completion = run(anthropic(script, events).complete(REQUEST))
+    completion = run(chat_client(script, events).create(REQUEST))
     assert completion["choices"][0]["message"]["content"] == "back"
     assert len(script.requests) == 2
     (retry,) = [e for e in events if e.kind == "retry"]
@@ -242,7 +244,7 @@ def test_connection_errors_are_retried() -> None:
 def test_connection_errors_exhaust_retries() -> None:
     script = Script(httpx.ConnectError("refused"))
     with pytest.raises(APIConnectionError) as info:
-        run(anthropic(script).complete(REQUEST))
+        run(chat_client(script).create(REQUEST))
     assert len(script.requests) == 3
     err = info.value
     assert err.retryable and err.allows_fallback and err.trips_breaker
@@ -252,7 +254,7 @@ def test_connection_errors_exhaust_retries() -> None:
 def test_timeouts_are_retried_and_typed() -> None:
     script = Script(httpx.ReadTimeout("timed out"))
     with pytest.raises(APITimeoutError) as info:
-        run(anthropic(script, max_retries=1).complete(REQUEST))
+        run(chat_client(script, max_retries=1).create(REQUEST))
     assert len(script.requests) == 2
     assert "timed out" in str(info.value) and info.value.kind == "timeout"
 
@@ -260,17 +262,17 @@ def test_timeouts_are_retried_and_typed() -> None:
 def test_retries_carry_one_idempotency_key_and_count_themselves() -> None:
     """The server can tell a retry from a new request: one key per logical call, reused by its retries."""
     script = Script(anthropic_error(529, "overloaded_error"), anthropic_error(529, "overloaded_error"), ok())
-    backend = anthropic(script, max_retries=2)
-    run(backend.complete(REQUEST))
+    backend = chat_client(script, max_retries=2)
+    run(backend.create(REQUEST))
     keys = [r.headers["idempotency-key"] for r in script.requests]
     assert len(set(keys)) == 1 and keys[0].startswith("protoshift-")
     assert [r.headers["x-stainless-retry-count"] for r in script.requests] == ["0", "1", "2"]
-    run(backend.complete(REQUEST))
+    run(backend.create(REQUEST))
     assert script.requests[-1].headers["idempotency-key"] != keys[0]  # a new call, a new key
     assert script.requests[-1].headers["x-stainless-retry-count"] == "0"
 
 
 def test_streams_are_retried_with_the_same_key_until_output_begins() -> None:
     script = Script(anthropic_error(529, "overloaded_error"), sse_response(sse(stream_events())))
-    chunks = run(collect(anthropic(script, max_retries=1).stream(REQUEST)))
+    chunks = run(collect(chat_client(script, max_retries=1).stream(REQUEST)))
     assert chunks and len({r.headers["idempotency-key"] for r in script.requests}) == 1

@@ -10,8 +10,8 @@ from protoshift.cloud import CloudEvent, InvalidRequestError
 from tests.cloud.cloud_helpers import (
     REQUEST,
     Script,
-    anthropic,
     anthropic_error,
+    chat_client,
     check_completion,
     collect,
     ok,
@@ -28,7 +28,7 @@ BOTH = "`temperature` and `top_p` cannot both be specified for this model. Pleas
 def test_a_refused_temperature_is_dropped_with_a_note_and_the_request_sent_again() -> None:
     script = Script(anthropic_error(400, "invalid_request_error", DEPRECATED), ok("fine"))
     events: list[CloudEvent] = []
-    completion = run(anthropic(script, events).complete({**REQUEST, "temperature": 0.2}))
+    completion = run(chat_client(script, events).create({**REQUEST, "temperature": 0.2}))
     assert check_completion(completion)["choices"][0]["message"]["content"] == "fine"
     first, second = script.bodies
     assert first["temperature"] == 0.2
@@ -40,14 +40,14 @@ def test_a_refused_temperature_is_dropped_with_a_note_and_the_request_sent_again
 
 def test_temperature_and_top_p_together_keeps_temperature() -> None:
     script = Script(anthropic_error(400, "invalid_request_error", BOTH), ok())
-    run(anthropic(script).complete({**REQUEST, "temperature": 0.5, "top_p": 0.9}))
+    run(chat_client(script).create({**REQUEST, "temperature": 0.5, "top_p": 0.9}))
     assert script.bodies[1]["temperature"] == 0.5
     assert "top_p" not in script.bodies[1]
 
 
 def test_streams_are_sent_again_too() -> None:
     script = Script(anthropic_error(400, "invalid_request_error", DEPRECATED), sse_response(sse(stream_events())))
-    chunks = run(collect(anthropic(script).stream({**REQUEST, "temperature": 0.3})))
+    chunks = run(collect(chat_client(script).stream({**REQUEST, "temperature": 0.3})))
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == "Hello world"
     assert "temperature" not in script.bodies[1]
 
@@ -59,7 +59,7 @@ def test_streams_are_sent_again_too() -> None:
 def test_other_400s_are_raised_after_one_attempt(request_extra: dict[str, Any]) -> None:
     script = Script(anthropic_error(400, "invalid_request_error", "messages: text content blocks must be non-empty"))
     with pytest.raises(InvalidRequestError):
-        run(anthropic(script).complete({**REQUEST, **request_extra}))
+        run(chat_client(script).create({**REQUEST, **request_extra}))
     assert len(script.requests) == 1
 
 
@@ -72,7 +72,7 @@ ADAPTIVE_ONLY = (
 def test_budgeted_thinking_refused_is_sent_again_as_adaptive_with_an_effort() -> None:
     script = Script(anthropic_error(400, "invalid_request_error", ADAPTIVE_ONLY), ok())
     events: list[CloudEvent] = []
-    run(anthropic(script, events).complete({**REQUEST, "reasoning_effort": "medium"}))
+    run(chat_client(script, events).create({**REQUEST, "reasoning_effort": "medium"}))
     first, second = script.bodies
     assert first["thinking"] == {"type": "enabled", "budget_tokens": 8192}
     assert second["thinking"] == {"type": "adaptive"}
@@ -84,9 +84,9 @@ def test_what_a_refusal_teaches_makes_the_next_bodies_right_the_first_time() -> 
     """Issue 10: the adaptation is learned for the model, and the note says how to teach the table."""
     script = Script(anthropic_error(400, "invalid_request_error", DEPRECATED), ok("one"), ok("two"))
     events: list[CloudEvent] = []
-    backend = anthropic(script, events)
-    run(backend.complete({**REQUEST, "temperature": 0.2}))
-    run(backend.complete({**REQUEST, "temperature": 0.7}))
+    backend = chat_client(script, events)
+    run(backend.create({**REQUEST, "temperature": 0.2}))
+    run(backend.create({**REQUEST, "temperature": 0.7}))
     assert len(script.requests) == 3  # one 400, then two answers: the second request was not refused
     assert "temperature" not in script.bodies[2]
     notes = [e.message for e in events if e.kind == "note"]
@@ -99,7 +99,7 @@ def test_a_model_the_table_knows_is_sent_a_right_body_without_a_400() -> None:
 
     table = DEFAULT_TABLE.with_overrides({"claude-test": {"sampling": "none", "thinking": "adaptive"}})
     script = Script(ok())
-    run(anthropic(script, models=table).complete({**REQUEST, "temperature": 0.2, "reasoning_effort": "high"}))
+    run(chat_client(script, models=table).create({**REQUEST, "temperature": 0.2, "reasoning_effort": "high"}))
     (body,) = script.bodies
     assert "temperature" not in body and body["thinking"] == {"type": "adaptive"}
     assert body["output_config"] == {"effort": "high"}

@@ -20,8 +20,8 @@ from tests.cloud.cloud_helpers import (
     Clock,
     FakeSleep,
     Script,
-    anthropic,
     anthropic_error,
+    chat_client,
     check_anthropic_body,
     collect,
     run,
@@ -43,7 +43,7 @@ def error_event(kind: str = "overloaded_error", message: str = "Overloaded") -> 
 
 def test_stream_yields_chunks_and_sends_a_valid_streaming_body() -> None:
     script = Script(sse_response(sse(stream_events(["Hello", " world"]))))
-    chunks = run(collect(anthropic(script).stream(REQUEST)))
+    chunks = run(collect(chat_client(script).stream(REQUEST)))
     assert text_of(chunks) == "Hello world"
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     body = check_anthropic_body(script.bodies[0])
@@ -54,7 +54,7 @@ def test_stream_yields_chunks_and_sends_a_valid_streaming_body() -> None:
 def test_stream_with_bytes_split_anywhere() -> None:
     raw = b"".join(sse(stream_events(["a", "b", "c"])))
     parts = [raw[i : i + 7] for i in range(0, len(raw), 7)]
-    chunks = run(collect(anthropic(Script(sse_response(parts))).stream(REQUEST)))
+    chunks = run(collect(chat_client(Script(sse_response(parts))).stream(REQUEST)))
     assert text_of(chunks) == "abc"
 
 
@@ -71,7 +71,7 @@ def test_chunks_are_given_out_as_they_arrive() -> None:
     script = Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body()))
 
     async def first() -> tuple[dict[str, Any], int]:
-        async for chunk in anthropic(script).stream(REQUEST):
+        async for chunk in chat_client(script).stream(REQUEST):
             return chunk, len(sent)
         raise AssertionError("no chunk")
 
@@ -83,7 +83,7 @@ def test_chunks_are_given_out_as_they_arrive() -> None:
 def test_status_error_before_stream_is_retried() -> None:
     script = Script(anthropic_error(529, "overloaded_error"), sse_response(sse(stream_events(["ok"]))))
     events: list[CloudEvent] = []
-    chunks = run(collect(anthropic(script, events).stream(REQUEST)))
+    chunks = run(collect(chat_client(script, events).stream(REQUEST)))
     assert text_of(chunks) == "ok"
     assert len(script.requests) == 2
     assert [e.kind for e in events].count("retry") == 1
@@ -92,7 +92,7 @@ def test_status_error_before_stream_is_retried() -> None:
 def test_error_event_before_any_chunk_is_retried_like_a_529() -> None:
     script = Script(sse_response(sse([error_event()])), sse_response(sse(stream_events(["ok"]))))
     events: list[CloudEvent] = []
-    chunks = run(collect(anthropic(script, events).stream(REQUEST)))
+    chunks = run(collect(chat_client(script, events).stream(REQUEST)))
     assert text_of(chunks) == "ok"
     assert len(script.requests) == 2
     (retry,) = [e.message for e in events if e.kind == "retry"]
@@ -102,7 +102,7 @@ def test_error_event_before_any_chunk_is_retried_like_a_529() -> None:
 def test_error_event_before_any_chunk_exhausts_retries_as_overloaded() -> None:
     script = Script(lambda _: sse_response(sse([error_event()])))
     with pytest.raises(OverloadedError) as info:
-        run(collect(anthropic(script).stream(REQUEST)))
+        run(collect(chat_client(script).stream(REQUEST)))
     assert len(script.requests) == 3
     assert info.value.allows_fallback
 
@@ -112,14 +112,14 @@ def test_cut_before_any_chunk_is_retried() -> None:
         sse_response([httpx.RemoteProtocolError("peer closed connection")]),
         sse_response(sse(stream_events(["ok"]))),
     )
-    assert text_of(run(collect(anthropic(script).stream(REQUEST)))) == "ok"
+    assert text_of(run(collect(chat_client(script).stream(REQUEST)))) == "ok"
     assert len(script.requests) == 2
 
 
 def test_empty_body_before_any_chunk_is_a_retryable_connection_error() -> None:
     script = Script(lambda _: sse_response([]))
     with pytest.raises(APIConnectionError):
-        run(collect(anthropic(script, max_retries=1).stream(REQUEST)))
+        run(collect(chat_client(script, max_retries=1).stream(REQUEST)))
     assert len(script.requests) == 2
 
 
@@ -129,7 +129,7 @@ def test_error_event_mid_stream_keeps_earlier_chunks_and_is_not_retried() -> Non
     got: list[dict[str, Any]] = []
     sleep = FakeSleep()
     with pytest.raises(StreamInterruptedError) as info:
-        run(collect(anthropic(script, sleep=sleep).stream(REQUEST), got))
+        run(collect(chat_client(script, sleep=sleep).stream(REQUEST), got))
     assert text_of(got) == "Hello"
     assert len(script.requests) == 1
     assert sleep.delays == []
@@ -144,7 +144,7 @@ def test_error_event_in_the_same_read_as_good_events_keeps_them() -> None:
     script = Script(sse_response([b"".join(sse(events))]))
     got: list[dict[str, Any]] = []
     with pytest.raises(StreamInterruptedError):
-        run(collect(anthropic(script).stream(REQUEST), got))
+        run(collect(chat_client(script).stream(REQUEST), got))
     assert text_of(got) == "Hello there"
 
 
@@ -153,7 +153,7 @@ def test_connection_cut_after_first_chunk_is_interrupted_not_retried() -> None:
     script = Script(sse_response(parts), sse_response(sse(stream_events(["never"]))))
     got: list[dict[str, Any]] = []
     with pytest.raises(StreamInterruptedError) as info:
-        run(collect(anthropic(script).stream(REQUEST), got))
+        run(collect(chat_client(script).stream(REQUEST), got))
     assert text_of(got) == "Hel"
     assert len(script.requests) == 1
     assert info.value.error_type == "connection_error"
@@ -164,7 +164,7 @@ def test_stream_ending_without_message_stop_is_interrupted() -> None:
     script = Script(sse_response(sse(stream_events(["half"])[:5])))
     got: list[dict[str, Any]] = []
     with pytest.raises(StreamInterruptedError) as info:
-        run(collect(anthropic(script).stream(REQUEST), got))
+        run(collect(chat_client(script).stream(REQUEST), got))
     assert text_of(got) == "half"
     assert len(script.requests) == 1
     assert info.value.trips_breaker
@@ -175,12 +175,13 @@ def test_mid_stream_overload_counts_for_the_model_and_a_server_error_for_the_hos
     breaker = CircuitBreaker("anthropic", clock=Clock(), failure_threshold=2)
     events = [*stream_events(["x"])[:4], error_event(error_type)]
     script = Script(lambda _: sse_response(sse(events)))
-    backend = anthropic(script, breaker=breaker)
+    backend = chat_client(script, breaker=breaker)
     for _ in range(2):
         with pytest.raises(StreamInterruptedError):
             run(collect(backend.stream(REQUEST)))
-    assert backend.breakers is not None
-    model = backend.breakers.model(REQUEST["model"])
+    breakers = backend.backend.breakers
+    assert breakers is not None
+    model = breakers.model(REQUEST["model"])
     assert (breaker.state(), model.state()) == (("closed", "open") if scope == "model" else ("open", "closed"))
 
 
@@ -189,14 +190,14 @@ def test_mid_stream_invalid_request_error_does_not_count_for_the_breaker() -> No
     events = [*stream_events(["x"])[:4], error_event("invalid_request_error", "bad")]
     script = Script(sse_response(sse(events)))
     with pytest.raises(StreamInterruptedError):
-        run(collect(anthropic(script, breaker=breaker).stream(REQUEST)))
+        run(collect(chat_client(script, breaker=breaker).stream(REQUEST)))
     assert breaker.state() == "closed"
 
 
 def test_invalid_json_in_stream_is_a_clean_error() -> None:
     script = Script(sse_response([b"event: message_start\ndata: {nope\n\n"]))
     with pytest.raises(Exception, match="the provider sent an event that is not JSON") as info:
-        run(collect(anthropic(script).stream(REQUEST)))
+        run(collect(chat_client(script).stream(REQUEST)))
     assert info.value.kind == "bad_response"
     assert len(script.requests) == 1
 
@@ -209,7 +210,7 @@ def test_caller_stopping_early_releases_a_probe() -> None:
     script = Script(sse_response(sse(stream_events(["a", "b"]))))
 
     async def take_one() -> None:
-        stream = anthropic(script, breaker=breaker).stream(REQUEST)
+        stream = chat_client(script, breaker=breaker).stream(REQUEST)
         async for _ in stream:
             break
         await stream.aclose()  # type: ignore[attr-defined]
@@ -220,6 +221,6 @@ def test_caller_stopping_early_releases_a_probe() -> None:
 
 def test_include_usage_gives_a_usage_chunk() -> None:
     script = Script(sse_response(sse(stream_events(["a"]))))
-    chunks = run(collect(anthropic(script).stream({**REQUEST, "stream_options": {"include_usage": True}})))
+    chunks = run(collect(chat_client(script).stream({**REQUEST, "stream_options": {"include_usage": True}})))
     assert chunks[-1]["usage"]["completion_tokens"] == 2
     assert json.loads(script.requests[0].content)["stream"] is True

@@ -13,7 +13,6 @@ from protoshift.cloud import (
     CircuitBreaker,
     CircuitOpenError,
     CloudEvent,
-    FallbackBackend,
     FallbackExceptionGroup,
     InvalidRequestError,
     OverloadedError,
@@ -21,6 +20,8 @@ from protoshift.cloud import (
     StreamInterruptedError,
 )
 from protoshift.cloud.backend import Backend
+from protoshift.cloud.chain import client_for
+from protoshift.cloud.fallback import FallbackClient
 from protoshift.translator import TranslationError
 from tests.cloud.cloud_helpers import (
     REQUEST,
@@ -54,8 +55,11 @@ def openai_ok(model: str = "gpt-4o-mini") -> httpx.Response:
     )
 
 
-def chain(primary: Backend, secondary: Backend, model: str | None, events: list[CloudEvent]) -> FallbackBackend:
-    return FallbackBackend([(primary, None), (secondary, model)], on_event=events.append)
+def chain(primary: Backend, secondary: Backend, model: str | None, events: list[CloudEvent]) -> FallbackClient:
+    """An OpenAI Chat Completions client of `primary`, then `secondary` (with `model`, when given)."""
+    client = client_for("chat", [(primary, None), (secondary, model)], on_event=events.append)
+    assert isinstance(client, FallbackClient)
+    return client
 
 
 def test_falls_back_after_retries_used_up_on_529_with_model_override() -> None:
@@ -63,7 +67,7 @@ def test_falls_back_after_retries_used_up_on_529_with_model_override() -> None:
     secondary = Script(openai_ok())
     events: list[CloudEvent] = []
     backend = chain(anthropic(primary), openai_backend(secondary), "gpt-4o-mini", events)
-    completion = check_completion(run(backend.complete(REQUEST)))
+    completion = check_completion(run(backend.create(REQUEST)))
     assert completion["choices"][0]["message"]["content"] == "from openai"
     assert len(primary.requests) == 3
     assert secondary.bodies[0]["model"] == "gpt-4o-mini"
@@ -86,7 +90,7 @@ def test_falls_back_on_connection_timeout_429_5xx(step: Any) -> None:
     secondary = Script(openai_ok())
     events: list[CloudEvent] = []
     backend = chain(anthropic(Script(step), max_retries=0), openai_backend(secondary), None, events)
-    run(backend.complete(REQUEST))
+    run(backend.create(REQUEST))
     assert len(secondary.requests) == 1
     assert secondary.bodies[0]["model"] == REQUEST["model"]  # no override: same model
 
@@ -97,7 +101,7 @@ def test_falls_back_when_the_circuit_is_open() -> None:
     primary = Script(ok())
     secondary = Script(openai_ok())
     events: list[CloudEvent] = []
-    run(chain(anthropic(primary, breaker=breaker), openai_backend(secondary), None, events).complete(REQUEST))
+    run(chain(anthropic(primary, breaker=breaker), openai_backend(secondary), None, events).create(REQUEST))
     assert primary.requests == []
     assert "(circuit open); falling back to openai" in events[0].message
 
@@ -113,7 +117,7 @@ def test_never_falls_back_on_auth_or_invalid_request(step: httpx.Response, error
     secondary = Script(openai_ok())
     events: list[CloudEvent] = []
     with pytest.raises(error):
-        run(chain(anthropic(Script(step)), openai_backend(secondary), None, events).complete(REQUEST))
+        run(chain(anthropic(Script(step)), openai_backend(secondary), None, events).create(REQUEST))
     assert secondary.requests == [] and events == []
 
 
@@ -122,7 +126,7 @@ def test_never_falls_back_on_translation_error() -> None:
     secondary = Script(openai_ok())
     bad = {"model": "m", "messages": "not a list"}
     with pytest.raises(TranslationError):
-        run(chain(anthropic(primary), openai_backend(secondary), None, []).complete(bad))
+        run(chain(anthropic(primary), openai_backend(secondary), None, []).create(bad))
     assert primary.requests == [] and secondary.requests == []
 
 
@@ -135,7 +139,7 @@ def test_every_failure_of_the_chain_comes_back_in_one_group() -> None:
                 anthropic(Script(anthropic_error(503, "api_error")), max_retries=1),
                 None,
                 events,
-            ).complete(REQUEST)
+            ).create(REQUEST)
         )
     assert [e.kind for e in events] == ["fallback"]
     group = info.value
@@ -153,7 +157,7 @@ def test_a_chain_that_stops_on_its_first_backend_raises_that_error_itself() -> N
                 anthropic(Script(ok()), max_retries=0),
                 None,
                 [],
-            ).complete(REQUEST)
+            ).create(REQUEST)
         )
 
 

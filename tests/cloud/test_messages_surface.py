@@ -1,7 +1,8 @@
-"""The Anthropic surface of every backend (issue 14): `create_message`, `stream_message`, `count_tokens`.
+"""An Anthropic Messages client of every backend (issues 14 and 18): `create`, `stream`, `count_tokens`.
 
-AnthropicBackend (and the mock) pass through to /v1/messages with the same retry loop, breaker and
-errors; OpenAIBackend translates both ways; FallbackBackend chains them as it chains complete/stream."""
+To an AnthropicBackend (and the mock) the client passes through to /v1/messages with the same retry loop,
+breaker and errors; to an OpenAIBackend it translates both ways; `client_for` chains them with fallback
+as it chains Chat Completions clients."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import httpx
 import pytest
 
 from protoshift.cloud import (
+    Call,
     CircuitBreaker,
-    FallbackBackend,
     FallbackExceptionGroup,
     InvalidRequestError,
     MemoryStore,
@@ -23,6 +24,8 @@ from protoshift.cloud import (
     ResponseFormatError,
     ServerError,
     StreamInterruptedError,
+    TokenCount,
+    client_for,
 )
 from protoshift.cloud.events import CloudEvent
 from protoshift.translator import TranslationError
@@ -34,6 +37,7 @@ from tests.cloud.cloud_helpers import (
     anthropic,
     anthropic_error,
     message,
+    messages,
     openai_backend,
     run,
     sse,
@@ -78,12 +82,10 @@ def chunk(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any)
 # ---- AnthropicBackend: a pass-through ---------------------------------------------------------------
 
 
-def test_create_message_passes_the_request_through_with_the_callers_betas() -> None:
+def test_create_passes_the_request_through_with_the_callers_betas() -> None:
     script = Script(httpx.Response(200, json=message("Hi there")))
-    backend = anthropic(script)
-    answer = run(
-        backend.create_message({**BODY, "stream": True, "top_k": 3}, betas=["interleaved-thinking-2025-05-14"])
-    )
+    client = messages(anthropic(script))
+    answer = run(client.create({**BODY, "stream": True, "top_k": 3}, Call(betas=["interleaved-thinking-2025-05-14"])))
     assert answer == message("Hi there")
     sent = script.requests[0]
     assert str(sent.url).endswith("/v1/messages")
@@ -94,15 +96,15 @@ def test_create_message_passes_the_request_through_with_the_callers_betas() -> N
 
 def test_a_beta_that_is_no_beta_name_never_reaches_a_header() -> None:
     script = Script(httpx.Response(200, json=message()))
-    run(anthropic(script).create_message(BODY, betas=["ok-2025-01-01", "evil\r\nx-injected: 1", ""]))
+    run(messages(anthropic(script)).create(BODY, Call(betas=["ok-2025-01-01", "evil\r\nx-injected: 1", ""])))
     assert script.requests[0].headers["anthropic-beta"] == "ok-2025-01-01"
     assert "x-injected" not in script.requests[0].headers
 
 
-def test_create_message_retries_on_529_then_answers() -> None:
+def test_create_retries_on_529_then_answers() -> None:
     sleep = FakeSleep()
     script = Script(anthropic_error(529, "overloaded_error"), httpx.Response(200, json=message()))
-    assert run(anthropic(script, sleep=sleep, max_retries=2).create_message(BODY))["type"] == "message"
+    assert run(messages(anthropic(script, sleep=sleep, max_retries=2)).create(BODY))["type"] == "message"
     assert len(script.requests) == 2 and len(sleep.delays) == 1
     assert script.requests[0].headers["idempotency-key"] == script.requests[1].headers["idempotency-key"]
 
@@ -110,29 +112,32 @@ def test_create_message_retries_on_529_then_answers() -> None:
 def test_an_upstream_400_is_the_same_typed_error() -> None:
     script = Script(anthropic_error(400, "invalid_request_error", "max_tokens: too large"))
     with pytest.raises(InvalidRequestError, match="max_tokens: too large"):
-        run(anthropic(script).create_message(BODY))
+        run(messages(anthropic(script)).create(BODY))
 
 
-def test_stream_message_passes_every_event_through_and_ends_at_message_stop() -> None:
+def test_stream_passes_every_event_through_and_ends_at_message_stop() -> None:
     events = stream_events(["Hel", "lo"])
     script = Script(sse_response(sse(events)))
-    got = run(events_of(anthropic(script).stream_message(BODY, betas=["fine-grained-tool-streaming-2025-05-14"])))
+    got = run(
+        events_of(messages(anthropic(script)).stream(BODY, Call(betas=["fine-grained-tool-streaming-2025-05-14"])))
+    )
     assert got == events
     assert script.bodies[0]["stream"] is True
     assert script.requests[0].headers["accept"] == "text/event-stream"
+    assert script.requests[0].headers["anthropic-beta"] == "fine-grained-tool-streaming-2025-05-14"
 
 
 def test_an_error_event_before_any_output_is_retried_and_after_it_interrupts() -> None:
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     script = Script(sse_response(sse([error])), sse_response(sse(stream_events())))
-    got = run(events_of(anthropic(script, max_retries=1).stream_message(BODY)))
+    got = run(events_of(messages(anthropic(script, max_retries=1)).stream(BODY)))
     assert got[-1] == {"type": "message_stop"} and len(script.requests) == 2
 
     script = Script(sse_response(sse([*stream_events()[:4], error])))
     given: list[dict[str, Any]] = []
 
     async def consume() -> None:
-        async for event in anthropic(script, max_retries=2).stream_message(BODY):
+        async for event in messages(anthropic(script, max_retries=2)).stream(BODY):
             given.append(event)
 
     with pytest.raises(StreamInterruptedError, match="overloaded_error"):
@@ -144,13 +149,13 @@ def test_an_error_event_before_any_output_is_retried_and_after_it_interrupts() -
 def test_a_stream_cut_before_message_stop_is_an_error() -> None:
     script = Script(sse_response(sse(stream_events()[:4])))
     with pytest.raises(StreamInterruptedError):
-        run(events_of(anthropic(script, max_retries=0).stream_message(BODY)))
+        run(events_of(messages(anthropic(script, max_retries=0)).stream(BODY)))
 
 
 def test_count_tokens_sends_only_the_fields_the_endpoint_takes() -> None:
     script = Script(httpx.Response(200, json={"input_tokens": 42}))
     body = {**BODY, "stream": True, "temperature": 0.5, "system": "Be brief.", "tools": []}
-    assert run(anthropic(script).count_tokens(body)) == {"input_tokens": 42, "exact": True}
+    assert run(messages(anthropic(script)).count_tokens(body)) == TokenCount(42, exact=True)
     assert str(script.requests[0].url).endswith("/v1/messages/count_tokens")
     assert script.bodies[0] == {
         "model": BODY["model"],
@@ -163,15 +168,15 @@ def test_count_tokens_sends_only_the_fields_the_endpoint_takes() -> None:
 def test_count_tokens_without_a_count_is_a_response_format_error() -> None:
     script = Script(httpx.Response(200, json={"tokens": 3}))
     with pytest.raises(ResponseFormatError, match="input_tokens"):
-        run(anthropic(script).count_tokens(BODY))
+        run(messages(anthropic(script)).count_tokens(BODY))
 
 
 def test_the_breaker_counts_the_pass_through_like_any_call() -> None:
     breaker = CircuitBreaker("anthropic", MemoryStore(), failure_threshold=1, cooldown=60)
     script = Script(anthropic_error(500, "api_error"))
-    backend = anthropic(script, breaker=breaker, max_retries=0)
+    client = messages(anthropic(script, breaker=breaker, max_retries=0))
     with pytest.raises(ServerError):
-        run(backend.create_message(BODY))
+        run(client.create(BODY))
     assert breaker.state() == "open"
 
 
@@ -179,11 +184,12 @@ def test_the_breaker_counts_the_pass_through_like_any_call() -> None:
 
 
 def test_the_mock_answers_messages_streams_and_counts() -> None:
-    async def go() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    async def go() -> tuple[dict[str, Any], list[dict[str, Any]], TokenCount]:
         async with MockBackend() as mock:
-            answer = await mock.create_message(BODY)
-            events = await events_of(mock.stream_message(BODY))
-            count = await mock.count_tokens(BODY)
+            client = messages(mock)
+            answer = await client.create(BODY)
+            events = await events_of(client.stream(BODY))
+            count = await client.count_tokens(BODY)
             return answer, events, count
 
     answer, events, count = run(go())
@@ -191,17 +197,17 @@ def test_the_mock_answers_messages_streams_and_counts() -> None:
     assert answer["content"][0]["text"] == "You said: Hi"
     assert_anthropic_event_sequence(events)
     assert accumulate_anthropic_events(events).content[0].text == "You said: Hi"  # type: ignore[union-attr]
-    assert count == {"input_tokens": 1, "exact": True}
+    assert count == TokenCount(1, exact=True)
 
 
 # ---- OpenAIBackend: through the translator ----------------------------------------------------------
 
 
-def test_openai_create_message_translates_both_ways_and_reports_lossy_notes() -> None:
+def test_openai_create_translates_both_ways_and_reports_lossy_notes() -> None:
     script = Script(httpx.Response(200, json=completion("Bonjour", prompt_tokens_details={"cached_tokens": 4})))
     seen: list[CloudEvent] = []
-    backend = openai_backend(script, seen)
-    answer = run(backend.create_message({**BODY, "top_k": 5, "system": "Be brief."}))
+    call = Call()
+    answer = run(messages(openai_backend(script, seen)).create({**BODY, "top_k": 5, "system": "Be brief."}, call))
     validate_anthropic_message_closed(answer)
     assert answer["content"] == [{"type": "text", "text": "Bonjour"}]
     assert answer["usage"]["input_tokens"] == 8 and answer["usage"]["cache_read_input_tokens"] == 4
@@ -211,11 +217,12 @@ def test_openai_create_message_translates_both_ways_and_reports_lossy_notes() ->
     assert sent["messages"][0] == {"role": "system", "content": "Be brief."}
     assert script.requests[0].headers["authorization"] == f"Bearer {OPENAI_KEY}"
     assert [e.message for e in seen if e.kind == "note"] == ["top_k: dropped: OpenAI has no top_k"]
+    assert [str(note) for note in call.notes] == ["top_k: dropped: OpenAI has no top_k"]  # and for the caller
 
 
 def test_openai_model_override_and_table_apply_before_translation() -> None:
     script = Script(httpx.Response(200, json=completion()))
-    run(openai_backend(script, model="gpt-4.1-mini").create_message({**BODY, "max_tokens": 64000}))
+    run(messages(openai_backend(script, model="gpt-4.1-mini")).create({**BODY, "max_tokens": 64000}))
     assert script.bodies[0]["model"] == "gpt-4.1-mini" and script.bodies[0]["max_tokens"] == 32768
 
 
@@ -223,7 +230,7 @@ def test_openai_untranslatable_request_is_a_translation_error_and_nothing_is_sen
     script = Script(httpx.Response(200, json=completion()))
     bad = {**BODY, "tools": [{"type": "web_search_20250305", "name": "web_search"}]}
     with pytest.raises(TranslationError, match=r"tools\[0\]"):
-        run(openai_backend(script).create_message(bad))
+        run(messages(openai_backend(script)).create(bad))
     assert script.requests == []
 
 
@@ -236,10 +243,10 @@ def test_openai_answer_with_broken_arguments_is_a_response_format_error() -> Non
     }
     script = Script(httpx.Response(200, json=broken))
     with pytest.raises(ResponseFormatError, match="not valid JSON"):
-        run(openai_backend(script).create_message(BODY))
+        run(messages(openai_backend(script)).create(BODY))
 
 
-def test_openai_stream_message_gives_anthropic_events_as_chunks_arrive() -> None:
+def test_openai_stream_gives_anthropic_events_as_chunks_arrive() -> None:
     parts = [
         chunk({"role": "assistant", "content": ""}),
         chunk({"content": "Hel"}),
@@ -249,7 +256,7 @@ def test_openai_stream_message_gives_anthropic_events_as_chunks_arrive() -> None
         b"data: [DONE]\n\n",
     ]
     script = Script(sse_response(parts))
-    events = run(events_of(openai_backend(script).stream_message(BODY)))
+    events = run(events_of(messages(openai_backend(script)).stream(BODY)))
     assert_anthropic_event_sequence(events)
     message = accumulate_anthropic_events(events)
     assert message.content[0].text == "Hello"  # type: ignore[union-attr]
@@ -261,7 +268,7 @@ def test_openai_stream_message_gives_anthropic_events_as_chunks_arrive() -> None
 def test_openai_stream_error_object_before_output_is_retried_like_its_status() -> None:
     error = b'data: {"error": {"message": "busy", "type": "overloaded_error"}}\n\n'
     script = Script(sse_response([error]), sse_response([chunk({"content": "ok"}), chunk({}, "stop")]))
-    events = run(events_of(openai_backend(script, max_retries=1).stream_message(BODY)))
+    events = run(events_of(messages(openai_backend(script, max_retries=1)).stream(BODY)))
     assert events[-1]["type"] == "message_stop" and len(script.requests) == 2
 
 
@@ -270,21 +277,20 @@ def test_openai_stream_error_inside_a_chunk_after_output_interrupts() -> None:
     late = chunk({"content": ""}, "error", error={"code": 502, "message": "Provider returned error"})
     script = Script(sse_response([chunk({"content": "partial"}), late]))
     with pytest.raises(StreamInterruptedError, match="Provider returned error"):
-        run(events_of(openai_backend(script).stream_message(BODY)))
+        run(events_of(messages(openai_backend(script)).stream(BODY)))
 
 
 def test_openai_count_tokens_is_an_estimate_that_says_so() -> None:
     script = Script(httpx.Response(500))
-    short = run(openai_backend(script).count_tokens({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}))
-    long = run(
-        openai_backend(script).count_tokens({"model": "m", "messages": [{"role": "user", "content": "word " * 400}]})
-    )
-    assert short["exact"] is False and long["exact"] is False
-    assert 0 < short["input_tokens"] < 20 and 450 < long["input_tokens"] < 550
+    client = messages(openai_backend(script))
+    short = run(client.count_tokens({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}))
+    long = run(client.count_tokens({"model": "m", "messages": [{"role": "user", "content": "word " * 400}]}))
+    assert short.exact is False and long.exact is False
+    assert 0 < short.input_tokens < 20 and 450 < long.input_tokens < 550
     assert script.requests == []  # nothing to ask: an OpenAI-compatible server cannot count
 
 
-# ---- FallbackBackend: the same chain ------------------------------------------------------------------
+# ---- a chain (FallbackClient): the same fallback ------------------------------------------------------------------
 
 
 def test_fallback_moves_on_before_output_for_messages_streams_and_counts() -> None:
@@ -294,31 +300,32 @@ def test_fallback_moves_on_before_output_for_messages_streams_and_counts() -> No
         sse_response([chunk({"content": "x"}), chunk({}, "stop"), b"data: [DONE]\n\n"]),
     )
     seen: list[CloudEvent] = []
-    chain = FallbackBackend(
-        [(anthropic(down, max_retries=0), None), (openai_backend(up), "llama3.2")], on_event=seen.append
+    chain = client_for(
+        "messages", [(anthropic(down, max_retries=0), None), (openai_backend(up), "llama3.2")], on_event=seen.append
     )
-    answer = run(chain.create_message(BODY))
+    answer = run(chain.create(BODY))
     assert answer["content"][0]["text"] == "from openai"
     assert up.bodies[0]["model"] == "llama3.2"
-    events = run(events_of(chain.stream_message(BODY)))
+    events = run(events_of(chain.stream(BODY)))
     assert events[-1]["type"] == "message_stop"
-    assert run(chain.count_tokens(BODY))["exact"] is False
+    assert run(chain.count_tokens(BODY)).exact is False
     assert [e.kind for e in seen] == ["fallback", "fallback", "fallback"]
 
 
 def test_fallback_does_not_move_on_for_an_invalid_request_and_groups_failures() -> None:
     bad = Script(anthropic_error(400, "invalid_request_error"))
     other = Script(httpx.Response(200, json=completion()))
-    chain = FallbackBackend([(anthropic(bad), None), (openai_backend(other), None)])
+    chain = client_for("messages", [(anthropic(bad), None), (openai_backend(other), None)])
     with pytest.raises(InvalidRequestError):
-        run(chain.create_message(BODY))
+        run(chain.create(BODY))
     assert other.requests == []
-    chain = FallbackBackend(
+    chain = client_for(
+        "messages",
         [
             (anthropic(Script(anthropic_error(529, "overloaded_error")), max_retries=0), None),
             (anthropic(Script(anthropic_error(529, "overloaded_error")), max_retries=0), None),
-        ]
+        ],
     )
     with pytest.raises(FallbackExceptionGroup) as info:
-        run(chain.create_message(BODY))
+        run(chain.create(BODY))
     assert all(isinstance(e, OverloadedError) for e in info.value.exceptions)

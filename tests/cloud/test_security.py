@@ -13,9 +13,8 @@ from protoshift.cloud import (
     ConfigurationError,
     InsecureTransportError,
     InvalidKeyError,
-    create_anthropic_backend,
     create_backend,
-    create_openai_backend,
+    create_client,
 )
 from protoshift.cloud.security import Secret, redact_headers, scrub
 from tests.cloud.cloud_helpers import (
@@ -23,11 +22,11 @@ from tests.cloud.cloud_helpers import (
     OPENAI_KEY,
     REQUEST,
     Script,
-    anthropic,
     anthropic_error,
+    chat_client,
     collect,
     ok,
-    openai_backend,
+    openai_chat_client,
     run,
     sse,
     sse_response,
@@ -43,14 +42,15 @@ def test_key_is_absent_from_every_event_error_and_repr() -> None:
         sse_response(sse(stream_events())),
         httpx.ConnectError(f"refused {KEY}"),
     )
-    backend = anthropic(script, events, max_retries=1)
-    run(backend.complete(REQUEST))
-    run(collect(backend.stream(REQUEST)))
+    client = chat_client(script, events, max_retries=1)
+    run(client.create(REQUEST))
+    run(collect(client.stream(REQUEST)))
     with pytest.raises(Exception) as info:
-        run(backend.complete(REQUEST))
-    prepared = backend.prepare(REQUEST)
+        run(client.create(REQUEST))
+    prepared = client.prepare(REQUEST)
     assert {e.kind for e in events} >= {"request", "response", "retry"}
-    for text in [*(e.message for e in events), str(info.value), repr(info.value), repr(backend), repr(prepared)]:
+    shown = [*(e.message for e in events), str(info.value), repr(info.value), repr(client), repr(prepared)]
+    for text in [*shown, repr(client.backend)]:
         assert KEY not in text
     assert prepared.headers_redacted["x-api-key"] == "***"
     assert script.requests[0].headers["x-api-key"] == KEY  # but it was sent
@@ -61,26 +61,31 @@ def test_key_is_absent_from_every_event_error_and_repr() -> None:
 def test_openai_bearer_is_redacted() -> None:
     events: list[CloudEvent] = []
     script = Script(httpx.Response(200, json={"id": "x", "object": "chat.completion", "choices": []}))
-    backend = openai_backend(script, events)
-    run(backend.complete(REQUEST))
+    client = openai_chat_client(script, events)
+    run(client.create(REQUEST))
     assert script.requests[0].headers["authorization"] == f"Bearer {OPENAI_KEY}"
     assert "authorization: Bearer ***" in events[0].message
-    assert OPENAI_KEY not in repr(backend) and all(OPENAI_KEY not in e.message for e in events)
-    assert backend.prepare(REQUEST).headers_redacted["authorization"] == "Bearer ***"
+    assert OPENAI_KEY not in repr(client) and OPENAI_KEY not in repr(client.backend)
+    assert all(OPENAI_KEY not in e.message for e in events)
+    assert client.prepare(REQUEST).headers_redacted["authorization"] == "Bearer ***"
 
 
 @pytest.mark.parametrize("url", ["http://api.example.com", "http://10.0.0.5:8080", "http://[2001:db8::1]"])
 def test_plain_http_to_a_remote_host_is_refused(url: str) -> None:
     with pytest.raises(InsecureTransportError) as info:
-        create_anthropic_backend(KEY, url)
+        create_backend("anthropic", api_key=KEY, base_url=url)
     text = str(info.value)
     assert "http://" in text and "clear text" in text and KEY not in text
     with pytest.raises(InsecureTransportError):
-        create_openai_backend(OPENAI_KEY, url)
+        create_backend("openai", api_key=OPENAI_KEY, base_url=url)
+    with pytest.raises(InsecureTransportError):  # a client is made the same way, whatever API it speaks
+        create_client("anthropic", api="messages", api_key=KEY, base_url=url)
 
 
 def test_allow_insecure_permits_it() -> None:
-    backend = create_anthropic_backend(KEY, "http://api.example.com", allow_insecure=True, breaker=False)
+    backend = create_backend(
+        "anthropic", api_key=KEY, base_url="http://api.example.com", allow_insecure=True, breaker=False
+    )
     assert backend.url == "http://api.example.com/v1/messages"
 
 
@@ -88,39 +93,43 @@ def test_allow_insecure_permits_it() -> None:
     "url", ["http://127.0.0.1:8080", "http://127.1.2.3", "http://localhost:11434", "http://[::1]:9000"]
 )
 def test_plain_http_to_loopback_is_fine(url: str) -> None:
-    assert create_anthropic_backend(KEY, url, breaker=False).base_url.startswith("http://")
+    assert create_backend("anthropic", api_key=KEY, base_url=url, breaker=False).base_url.startswith("http://")
 
 
 def test_missing_anthropic_key_names_the_env_var() -> None:
     with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY"):
-        create_anthropic_backend()
+        create_backend("anthropic")
+    with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY"):
+        create_client("anthropic")
 
 
 def test_missing_openai_key_names_the_env_var_unless_loopback() -> None:
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
-        create_openai_backend()
-    local = create_openai_backend(base_url="http://localhost:11434/v1", breaker=False)
+        create_backend("openai")
+    local = create_client("openai", base_url="http://localhost:11434/v1", breaker=False)
     assert "authorization" not in local.prepare(REQUEST).headers_redacted
 
 
 def test_env_vars_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://proxy.example.com/")
-    backend = create_anthropic_backend(breaker=False)
+    backend = create_backend("anthropic", breaker=False)
     assert backend.url == "https://proxy.example.com/v1/messages"
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-    assert create_openai_backend(breaker=False).url == "https://api.openai.com/v1/chat/completions"
+    assert create_backend("openai", breaker=False).url == "https://api.openai.com/v1/chat/completions"
 
 
 @pytest.mark.parametrize("url", ["ftp://x", "not a url", "https://"])
 def test_bad_base_url_is_a_configuration_error(url: str) -> None:
     with pytest.raises(ConfigurationError, match="bad base URL"):
-        create_anthropic_backend(KEY, url)
+        create_backend("anthropic", api_key=KEY, base_url=url)
 
 
 def test_unknown_backend_name() -> None:
     with pytest.raises(ConfigurationError, match="anthropic, openai, mock"):
         create_backend("gemini")
+    with pytest.raises(ConfigurationError, match="anthropic, openai, mock"):
+        create_client("gemini")
 
 
 # ---- keys that cannot be sent, and keys in disguise (issue 9, items 9 and 10) ---------------------
@@ -144,12 +153,12 @@ def test_a_key_that_cannot_be_a_header_is_refused_before_use_without_showing_it(
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", key)
     with pytest.raises(InvalidKeyError) as info:
-        create_anthropic_backend(breaker=False)
+        create_backend("anthropic", breaker=False)
     assert str(info.value) == f"anthropic: the key from ANTHROPIC_API_KEY {said}"
     assert info.value.setting == "ANTHROPIC_API_KEY"
     assert "sk-ant" not in str(info.value) and "ключ" not in str(info.value)
     with pytest.raises(InvalidKeyError, match="the key from the api_key argument"):
-        create_openai_backend(key, "https://api.openai.test/v1", breaker=False)
+        create_backend("openai", api_key=key, base_url="https://api.openai.test/v1", breaker=False)
 
 
 def test_secret_headers_show_nothing_of_a_malformed_value() -> None:
@@ -196,6 +205,6 @@ def test_the_scrubber_catches_the_key_escaped_and_repr_d() -> None:
 )
 def test_only_localhost_itself_counts_as_loopback(url: str) -> None:
     with pytest.raises(InsecureTransportError):
-        create_anthropic_backend(KEY, url)
+        create_backend("anthropic", api_key=KEY, base_url=url)
     with pytest.raises(InsecureTransportError):
-        create_openai_backend(OPENAI_KEY, url)
+        create_backend("openai", api_key=OPENAI_KEY, base_url=url)

@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from protoshift.cloud import APIConnectionError, APITimeoutError, create_anthropic_backend
+from protoshift.cloud import APIConnectionError, APITimeoutError, create_backend
 from protoshift.cloud.pool import ShardedTransport
 from protoshift.cloud.transport import TRANSPORT_ENV, AiohttpTransport, default_transport, environment_proxy
+from tests.cloud.cloud_helpers import chat
 from tests.fakes import FakeServer, Received, Reply, anthropic_message_reply, anthropic_stream_reply
 
 REQUEST = {"model": "claude-test", "messages": [{"role": "user", "content": "Hi"}]}
@@ -30,7 +31,7 @@ def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _backend(url: str, tmp_path: Path, **options: object):  # type: ignore[no-untyped-def]
-    return create_anthropic_backend(api_key="sk-ant-test", base_url=url, breaker_dir=tmp_path, **options)
+    return create_backend("anthropic", api_key="sk-ant-test", base_url=url, breaker_dir=tmp_path, **options)
 
 
 # -- which transport --------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ def test_a_call_goes_through_an_http_proxy_from_the_environment(
 
         async def call() -> str:
             async with _backend("http://127.0.0.1:9", tmp_path, breaker=False) as backend:
-                completion = await backend.complete(REQUEST)
+                completion = await chat(backend).create(REQUEST)
             return str(completion["choices"][0]["message"]["content"])
 
         assert asyncio.run(call()) == "via proxy"
@@ -90,7 +91,7 @@ def test_proxy_credentials_in_the_url_are_sent_to_the_proxy(monkeypatch: pytest.
 
         async def call() -> None:
             async with _backend("http://127.0.0.1:9", tmp_path, breaker=False) as backend:
-                await backend.complete(REQUEST)
+                await chat(backend).create(REQUEST)
 
         asyncio.run(call())
     received = proxy.requests[0]
@@ -113,7 +114,7 @@ def test_stream_chunks_come_as_the_events_arrive(
             seen: list[tuple[float, str]] = []
             async with _backend(server.url, tmp_path) as backend:
                 started = time.monotonic()
-                async with aclosing(backend.stream({**REQUEST, "stream": True})) as chunks:
+                async with aclosing(chat(backend).stream({**REQUEST, "stream": True})) as chunks:
                     async for chunk in chunks:
                         for choice in chunk["choices"]:
                             if text := choice["delta"].get("content"):
@@ -136,7 +137,7 @@ def test_a_cut_stream_and_a_refused_connection_are_connection_errors(
 
         async def cut() -> None:
             async with _backend(server.url, tmp_path, max_retries=0) as backend:
-                async for _ in backend.stream({**REQUEST, "stream": True}):
+                async for _ in chat(backend).stream({**REQUEST, "stream": True}):
                     pass
 
         with pytest.raises(Exception, match="connection error") as info:
@@ -149,7 +150,7 @@ def test_a_cut_stream_and_a_refused_connection_are_connection_errors(
 
     async def refused() -> None:
         async with _backend(f"http://127.0.0.1:{port}", tmp_path, max_retries=0) as backend:
-            await backend.complete(REQUEST)
+            await chat(backend).create(REQUEST)
 
     with pytest.raises(APIConnectionError, match=r"connection error \(ConnectError"):
         asyncio.run(refused())
@@ -168,7 +169,7 @@ def test_a_silent_server_is_a_read_timeout(transport: str, tmp_path: Path, monke
 
         async def call() -> None:
             async with _backend(server.url, tmp_path, timeout=0.2, max_retries=0) as backend:
-                await backend.complete(REQUEST)
+                await chat(backend).create(REQUEST)
 
         # the total deadline above the transport (cloud/deadline.py) cuts it first, whichever transport
         with pytest.raises(APITimeoutError, match=r"timed out"):
@@ -249,7 +250,7 @@ def test_trace_messages_are_made_only_when_read(tmp_path: Path, monkeypatch: pyt
 
         async def call() -> None:
             async with _backend(server.url, tmp_path, on_event=events.append) as backend:
-                await backend.complete(REQUEST)
+                await chat(backend).create(REQUEST)
 
         asyncio.run(call())
     assert [e.kind for e in events] == ["request", "response"]
@@ -268,16 +269,17 @@ def test_aiohttp_is_imported_by_the_first_call_not_before() -> None:
     code = """if True:
         import asyncio, sys
         from protoshift.cli.main import app
-        from protoshift.cloud import BackendError, create_anthropic_backend
+        from protoshift.cloud import BackendError, create_client
         seen = ["aiohttp" in sys.modules]
-        backend = create_anthropic_backend(api_key="x", base_url="http://127.0.0.1:9", breaker=False, max_retries=0)
+        client = create_client("anthropic", api_key="x", base_url="http://127.0.0.1:9", breaker=False, max_retries=0)
         seen.append("aiohttp" in sys.modules)
         async def call():
-            async with backend:
-                try:
-                    await backend.complete({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
-                except BackendError:
-                    pass
+            try:
+                await client.create({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+            except BackendError:
+                pass
+            finally:
+                await client.aclose()
         asyncio.run(call())
         print(*seen, "aiohttp" in sys.modules)
     """
@@ -294,7 +296,7 @@ def test_the_direct_lane_sends_what_an_httpx_request_would(tmp_path: Path) -> No
         given = {} if lane == "direct" else {"transport": AiohttpTransport(tls=False)}
         async with _backend(url, tmp_path, breaker=False, **given) as backend:
             assert (backend._direct is not None) == (lane == "direct")
-            await backend.complete(REQUEST)
+            await chat(backend).create(REQUEST)
 
     for lane in ("direct", "httpx.Request"):
         with FakeServer(lambda r: anthropic_message_reply("hi")) as server:

@@ -136,3 +136,9 @@ class Bridged:
 
     async def aclose(self) -> None:
         await self.backend.aclose()
+
+    async def __aenter__(self) -> Bridged:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

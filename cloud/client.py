@@ -494,23 +494,33 @@ class HTTPClient:
 
 
 class _Mapped:
-    """A stream handler whose output goes on through a mapper (a bridge's: the caller's API)."""
+    """A stream handler whose output goes on through a mapper (a bridge's: the caller's API). A stream
+    with nothing in it maps to nothing: what an empty stream means is the caller's to say (the gateway's
+    one policy), not a mapper's complaint about its input."""
 
-    __slots__ = ("_handler", "_mapper")
+    __slots__ = ("_handler", "_mapper", "_mapped")
 
     def __init__(self, handler: StreamHandler, mapper: StreamMapper) -> None:
         self._handler = handler
         self._mapper = mapper
+        self._mapped = False
 
     @property
     def finished(self) -> bool:
         return self._handler.finished
 
     def feed(self, event: JSON) -> list[JSON]:
-        return [out for item in self._handler.feed(event) for out in self._mapper.feed(item)]
+        return self._map(self._handler.feed(event))
 
     def close(self) -> list[JSON]:
-        return [*(out for item in self._handler.close() for out in self._mapper.feed(item)), *self._mapper.close()]
+        out = self._map(self._handler.close())
+        return [*out, *self._mapper.close()] if self._mapped else out
+
+    def _map(self, items: list[JSON]) -> list[JSON]:
+        if not items:
+            return items
+        self._mapped = True
+        return [out for item in items for out in self._mapper.feed(item)]
 
 
 class _InvalidEvent(Exception):

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "README.md", "protoshift", "cli", "cloud", "translator")
+SOURCES = ("pyproject.toml", "README.md", "protoshift", "cli", "cloud", "gateway", "translator")
 
 pytestmark = pytest.mark.process  # builds a wheel, makes a venv, runs its console script
 
@@ -84,7 +84,13 @@ def test_the_wheel_installs_next_to_a_package_with_a_top_level_cli(tmp_path: Pat
     dist_info = f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"  # protoshift-VERSION
     assert top_level == {"protoshift", dist_info}, top_level
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"protoshift/py.typed", "protoshift/cli/main.py", "protoshift/translator/__init__.py"} <= names
+    assert {
+        "protoshift/py.typed",
+        "protoshift/cli/main.py",
+        "protoshift/translator/__init__.py",
+        "protoshift/gateway/app.py",
+        "protoshift/gateway/surfaces/chat.py",
+    } <= names
 
     venv = tmp_path / "venv"
     _uv("venv", "--python", sys.executable, str(venv))
@@ -103,7 +109,7 @@ def test_the_wheel_installs_next_to_a_package_with_a_top_level_cli(tmp_path: Pat
             done = run(*command)
             assert done.returncode == 0, done.stderr
             assert done.stdout.startswith("Usage: protoshift"), done.stdout
-        done = run(python, "-c", "import protoshift.translator, protoshift.cloud, protoshift.cli.main")
+        done = run(python, "-c", "import protoshift.translator, protoshift.cloud, protoshift.gateway.app, protoshift.cli.main")
         assert done.returncode == 0, done.stderr
 
     protoshift_works()

@@ -102,7 +102,7 @@ def test_a_request_that_fails_in_a_way_of_its_own_gets_its_error_line_and_the_ru
     class Fragile:
         name = "fragile"
 
-        async def complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        async def create(self, request: dict[str, Any], call: Any = None) -> dict[str, Any]:
             text = request["messages"][-1]["content"]
             if text == "q 3":
                 raise RuntimeError("something protoshift did not foresee")

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protoshift.cli.io.inputs import JSONInputError, load_json
-from protoshift.cloud import BackendError
+from protoshift.cloud import BackendError, client_for
 from protoshift.cloud.anthropic import AnthropicBackend
 from protoshift.cloud.openai import OpenAIBackend
 from protoshift.translator import (
@@ -156,13 +156,16 @@ def _backend(kind: type[AnthropicBackend | OpenAIBackend], answer: Callable[[htt
 
 
 def _call(backend: Any, request: dict[str, Any], stream: bool) -> list[dict[str, Any]]:
+    """`request` sent by an OpenAI Chat Completions client of `backend` (translated for Anthropic's)."""
+    client = client_for("chat", [(backend, None)])
+
     async def go() -> list[dict[str, Any]]:
         try:
             if stream:
-                return [chunk async for chunk in backend.stream(request)]
-            return [await backend.complete(request)]
+                return [chunk async for chunk in client.stream(request)]
+            return [await client.create(request)]
         finally:
-            await backend.aclose()
+            await client.aclose()
 
     return asyncio.run(go())
 

@@ -498,7 +498,7 @@ class _Mapped:
     with nothing in it maps to nothing: what an empty stream means is the caller's to say (the gateway's
     one policy), not a mapper's complaint about its input."""
 
-    __slots__ = ("_handler", "_mapper", "_mapped")
+    __slots__ = ("_handler", "_mapped", "_mapper")
 
     def __init__(self, handler: StreamHandler, mapper: StreamMapper) -> None:
         self._handler = handler

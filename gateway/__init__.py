@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from protoshift.gateway.app import build_app
-    from protoshift.gateway.core import Gateway
     from protoshift.gateway.config import GatewayConfig
+    from protoshift.gateway.core import Gateway
     from protoshift.gateway.limits import Limits
 
 __all__ = ["Gateway", "GatewayConfig", "Limits", "build_app"]

@@ -15,11 +15,11 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic_core import from_json, to_json
 
-from protoshift.cloud.backend import Call
+from protoshift.cloud.backend import Call, TokenCount
 from protoshift.gateway.asgi import (
     BodyTooLarge,
     ClientGone,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["OPERATIONS", "Operation", "count_tokens", "create", "run"]
 
 TOKEN_COUNT_HEADER = b"x-protoshift-token-count"
+T = TypeVar("T")
 
 
 # What a POST endpoint does once its request is read, checked and routed: call the client, answer.
@@ -106,13 +107,10 @@ async def create(gateway: Gateway, exchange: Exchange, client: Client, request: 
     if exchange.stream:
         await _stream(gateway, exchange, client, request, call, send)
         return
-    began = time.perf_counter()
-    try:
-        answer = await client.create(request, call)
-    except Exception as exc:
-        await _fail_upstream(gateway, exchange, send, exc, began)
+    answer = await _upstream(gateway, exchange, send, client.create(request, call))
+    if answer is _FAILED:
         return
-    _upstream_time(gateway, exchange, began)
+    assert isinstance(answer, dict)
     exchange.tokens = gateway.metrics.add_tokens(exchange.surface.tokens(answer))
     if gateway.log.bodies:
         exchange.extra["response"] = answer
@@ -125,16 +123,27 @@ async def count_tokens(
 ) -> None:
     """The request's input tokens: exact where the backend counts them, else an estimate, and the
     `x-protoshift-token-count` header says which."""
-    began = time.perf_counter()
-    try:
-        counted = await client.count_tokens(request, call)
-    except Exception as exc:
-        await _fail_upstream(gateway, exchange, send, exc, began)
+    counted = await _upstream(gateway, exchange, send, client.count_tokens(request, call))
+    if not isinstance(counted, TokenCount):
         return
-    _upstream_time(gateway, exchange, began)
     exchange.extra["token_count"] = how = "exact" if counted.exact else "estimate"
     headers = [*exchange.surface.headers(exchange.id), (TOKEN_COUNT_HEADER, how.encode())]
     await send_response(send, 200, to_json({"input_tokens": counted.input_tokens}), headers)
+
+
+_FAILED = object()  # an upstream call that failed, its error answer sent
+
+
+async def _upstream(gateway: Gateway, exchange: Exchange, send: Send, call: Awaitable[T]) -> T | object:
+    """The upstream call's result, its time counted; or `_FAILED` once the failure was answered."""
+    began = time.perf_counter()
+    try:
+        result = await call
+    except Exception as exc:
+        await _fail_upstream(gateway, exchange, send, exc, began)
+        return _FAILED
+    _upstream_time(gateway, exchange, began)
+    return result
 
 
 async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request: JSON, call: Call, send: Send) -> None:

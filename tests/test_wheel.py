@@ -109,7 +109,9 @@ def test_the_wheel_installs_next_to_a_package_with_a_top_level_cli(tmp_path: Pat
             done = run(*command)
             assert done.returncode == 0, done.stderr
             assert done.stdout.startswith("Usage: protoshift"), done.stdout
-        done = run(python, "-c", "import protoshift.translator, protoshift.cloud, protoshift.gateway.app, protoshift.cli.main")
+        done = run(
+            python, "-c", "import protoshift.translator, protoshift.cloud, protoshift.gateway.app, protoshift.cli.main"
+        )
         assert done.returncode == 0, done.stderr
 
     protoshift_works()

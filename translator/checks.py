@@ -25,6 +25,20 @@ def type_name(value: object) -> str:
     return type(value).__name__
 
 
+def thinking_kind(config: dict[str, Any]) -> str:
+    """The `type` of an Anthropic `thinking` object whose every key belongs to that type (either
+    direction reads one: an Anthropic request's, or one an OpenAI client passes on purpose)."""
+    from protoshift.translator.tables import THINKING_FIELDS
+
+    kind = config.get("type")
+    if not isinstance(kind, str) or kind not in THINKING_FIELDS:
+        raise TranslationError("thinking.type", f"expected {', '.join(repr(k) for k in THINKING_FIELDS)}")
+    for key in config:
+        if key not in THINKING_FIELDS[kind]:
+            raise TranslationError(f"thinking.{key}", f"not a field of {kind} thinking")
+    return kind
+
+
 def want_object(value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TranslationError(path, f"expected an object, got {type_name(value)}")

@@ -61,7 +61,7 @@ class StreamFrames(ABC):
 class Surface(ABC):
     api: ClassVar[API]  # the protocol its clients speak, and the one a cloud Client is asked to speak
     request_id_header: ClassVar[bytes]  # where its API puts the request id in a response's headers
-    items_field: ClassVar[str]  # the field holding the conversation, bounded by Limits.max_messages
+    items_field: ClassVar[str] = "messages"  # the field holding the conversation, bounded by Limits.max_messages
     what: ClassVar[str]  # what a request to it is, for errors ("a chat completion request")
     # its paths, each to an operation of the pipeline ("create", "count_tokens") and the name the log gives it
     paths: ClassVar[Mapping[str, tuple[str, str]]]

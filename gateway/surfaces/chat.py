@@ -86,7 +86,6 @@ class _ChatFrames(StreamFrames):
 class ChatSurface(Surface):
     api = CHAT
     request_id_header: ClassVar[bytes] = b"x-request-id"
-    items_field = "messages"
     what = "a chat completion request"
     paths: ClassVar[Mapping[str, tuple[str, str]]] = {
         "/v1/chat/completions": ("create", "/v1/chat/completions"),

@@ -76,7 +76,6 @@ class _MessagesFrames(StreamFrames):
 class MessagesSurface(Surface):
     api = MESSAGES
     request_id_header: ClassVar[bytes] = b"request-id"
-    items_field = "messages"
     what = "an Anthropic Messages request"
     paths: ClassVar[Mapping[str, tuple[str, str]]] = {
         "/v1/messages": ("create", "/v1/messages"),

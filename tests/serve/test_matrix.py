@@ -94,7 +94,9 @@ class AnthropicUpstream(Upstream):
 
         def reply(received: Received) -> Reply:
             if received.json.get("stream"):
-                return Reply(events=anthropic_stream_events(texts=[], tool_calls=[("toolu_01", name, [raw[:5], raw[5:]])]))
+                return Reply(
+                    events=anthropic_stream_events(texts=[], tool_calls=[("toolu_01", name, [raw[:5], raw[5:]])])
+                )
             block = {"type": "tool_use", "id": "toolu_01", "name": name, "input": args}
             return Reply(body=json.dumps(anthropic_message([block], stop_reason="tool_use")).encode())
 
@@ -176,6 +178,9 @@ class Surface:
         raise NotImplementedError
 
     def rate_limit_error(self) -> type[Exception]:
+        raise NotImplementedError
+
+    def call_for_error(self) -> None:
         raise NotImplementedError
 
     def raw_stream_request(self) -> tuple[str, dict[str, Any], dict[str, str]]:
@@ -368,7 +373,7 @@ def test_a_tool_call(pair: Pair, stream: bool) -> None:
 def test_an_upstream_rate_limit_reaches_the_client_as_one(pair: Pair) -> None:
     surface, server, running = pair.start(lambda r: pair.upstream.rate_limited())
     with pytest.raises(surface.rate_limit_error()) as info:
-        surface.call_for_error()  # type: ignore[attr-defined]
+        surface.call_for_error()
     response = info.value.response  # type: ignore[attr-defined]
     assert response.status_code == 429
     assert response.headers["retry-after"] == "7", "the client's SDK waits as the provider asked"
@@ -376,6 +381,7 @@ def test_an_upstream_rate_limit_reaches_the_client_as_one(pair: Pair) -> None:
     assert request_id and request_id.startswith("req_"), "errors carry the request id too"
     [entry] = running.wait_logged(1)
     assert entry["status"] == 429 and entry["id"] == request_id
+    assert len(server.requests) == 1, "the client's own SDK decides whether to try again"
 
 
 def test_a_client_that_leaves_mid_stream_cancels_the_upstream_request(pair: Pair) -> None:

@@ -109,7 +109,9 @@ def test_count_tokens_takes_a_slot_like_any_request(gateway: GatewayFactory, ups
     count = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     url = running.url + "/v1/messages/count_tokens"
     first: list[httpx.Response] = []
-    thread = threading.Thread(target=lambda: first.append(httpx.post(url, json=count, headers=ANTHROPIC_HEADERS, timeout=30)))
+    thread = threading.Thread(
+        target=lambda: first.append(httpx.post(url, json=count, headers=ANTHROPIC_HEADERS, timeout=30))
+    )
     thread.start()
     try:
         deadline = time.monotonic() + 20
@@ -172,7 +174,10 @@ def test_head_and_get_of_the_root_are_200_and_no_error(gateway: GatewayFactory, 
 
 
 def test_a_model_id_with_a_slash_is_found(gateway: GatewayFactory, upstream: Any) -> None:
-    listed = {"object": "list", "data": [{"id": "meta-llama/Llama-3.3-70B", "object": "model", "created": 1, "owned_by": "x"}]}
+    listed = {
+        "object": "list",
+        "data": [{"id": "meta-llama/Llama-3.3-70B", "object": "model", "created": 1, "owned_by": "x"}],
+    }
 
     def reply(received: Any) -> Reply:
         if received.path.endswith("/models"):

@@ -16,7 +16,7 @@ import json
 import math
 from typing import Any
 
-from protoshift.translator.checks import want_int, want_object, want_str
+from protoshift.translator.checks import thinking_kind, want_int, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import EFFORT_LEVELS
 from protoshift.translator.openai_to_anthropic.context import Context
@@ -28,7 +28,6 @@ from protoshift.translator.tables import (
     OUTPUT_CONFIG_KEYS,
     OUTPUT_FORMAT_KEYS,
     THINKING_BUDGETS,
-    THINKING_FIELDS,
 )
 
 
@@ -84,12 +83,7 @@ def _level(thinking: Any, effort: str | None, ctx: Context) -> tuple[str | None,
 
 def _thinking_level(config: dict[str, Any], effort: str | None, ctx: Context) -> tuple[str | None, str] | None:
     """What `thinking` decides (a budget, or off), or None when the effort decides (adaptive)."""
-    kind = config.get("type")
-    if not isinstance(kind, str) or kind not in THINKING_FIELDS:
-        raise TranslationError("thinking.type", f"expected {', '.join(repr(k) for k in THINKING_FIELDS)}")
-    for key in config:
-        if key not in THINKING_FIELDS[kind]:
-            raise TranslationError(f"thinking.{key}", f"not a field of {kind} thinking")
+    kind = thinking_kind(config)
     if config.get("display") is not None:
         ctx.note("thinking.display", "dropped", "OpenAI-compatible models decide themselves what reasoning they show")
     if kind == "enabled":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from protoshift.translator.checks import want_int, want_object, want_str
+from protoshift.translator.checks import thinking_kind, want_int, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import EFFORT_LEVELS
 from protoshift.translator.openai_to_anthropic.context import Context
@@ -24,7 +24,6 @@ from protoshift.translator.tables import (
     LARGEST_EFFORT,
     MIN_THINKING_BUDGET,
     THINKING_BUDGETS,
-    THINKING_FIELDS,
 )
 
 _ADAPTIVE_MODES = ("adaptive", "both", "always")
@@ -70,12 +69,7 @@ def translate_thinking(req: dict[str, Any], body: dict[str, Any], ctx: Context) 
 
 def _checked(thinking: Any) -> dict[str, Any]:
     config = want_object(thinking, "thinking")
-    kind = config.get("type")
-    if not isinstance(kind, str) or kind not in THINKING_FIELDS:
-        raise TranslationError("thinking.type", f"expected {', '.join(repr(k) for k in THINKING_FIELDS)}")
-    for key in config:
-        if key not in THINKING_FIELDS[kind]:
-            raise TranslationError(f"thinking.{key}", f"not a field of {kind} thinking")
+    kind = thinking_kind(config)
     if config.get("display") not in (None, "summarized", "omitted"):
         raise TranslationError("thinking.display", 'expected "summarized" or "omitted"')
     if kind == "enabled":

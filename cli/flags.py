@@ -9,13 +9,22 @@ Light (the standard library only): the CLI reads these at start-up, and serve's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from protoshift.gateway.limits import MB, Limits
 
 if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
 
-__all__ = ["ProviderFlags", "Verbosity"]
+LIMITS = Limits()  # the gateway's own defaults: serve's options show and use these
+POLL_INTERVAL = 30.0  # batch status --wait: seconds between polls of a Message Batch
+# ... and the longest it waits: a batch ends within 24 hours (its requests expire then), so longer
+# than that and a margin waits for nothing.
+MAX_WAIT = 25 * 3600.0
+
+__all__ = ["ProviderFlags", "ServeFlags", "Verbosity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +56,30 @@ class Verbosity:
         from protoshift.cli.io.console import Diagnostics
 
         return Diagnostics.checked(quiet=self.quiet, verbose=self.verbose)
+
+
+@dataclass
+class ServeFlags:
+    """`protoshift serve`'s own options; the limits' defaults are the gateway's (gateway/limits.py)."""
+
+    host: str = "127.0.0.1"  # --host: loopback unless told otherwise
+    port: int = 8080  # --port
+    workers: int = 1  # --workers/-w
+    api_keys: list[str] = field(default_factory=list)  # --api-key (or PROTOSHIFT_SERVER_KEYS)
+    log: Path | None = None  # --log FILE (default: stderr)
+    log_bodies: bool = False  # --log-bodies
+    grace: float = 30.0  # --grace: seconds streams in flight may finish after SIGTERM
+    max_body_mb: float = LIMITS.max_body_bytes / MB  # --max-body-mb
+    max_in_flight: int = LIMITS.max_in_flight  # --max-in-flight
+    max_messages: int = LIMITS.max_messages
+    max_header_bytes: int = LIMITS.max_header_bytes
+    body_timeout: float = LIMITS.body_timeout
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_body_bytes=int(self.max_body_mb * MB),
+            max_messages=self.max_messages,
+            max_header_bytes=self.max_header_bytes,
+            max_in_flight=self.max_in_flight,
+            body_timeout=self.body_timeout,
+        )

@@ -20,8 +20,9 @@ except ImportError:  # an older typer runs on click itself
     from click.types import Tuple as ClickTuple  # type: ignore[no-redef,assignment,unused-ignore]
 
 from protoshift.cli.exits import finish
-from protoshift.cli.flags import ProviderFlags, Verbosity
+from protoshift.cli.flags import MAX_WAIT, POLL_INTERVAL, ProviderFlags, ServeFlags, Verbosity
 from protoshift.cli.options import PROVIDER, VERBOSITY
+from protoshift.cloud.kinds import BACKENDS
 
 if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
@@ -99,8 +100,9 @@ KeyValue = ClickTuple([str, str])  # -O KEY VALUE
 Json = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
 # --model of the offline commands (the model to translate for): the provider group's declaration.
 Model = Annotated[str | None, PROVIDER.option("model")]
-# Message Batches are Anthropic's: the batch commands but `run` ask it, whatever backend is configured.
-MESSAGE_BATCHES = ProviderFlags(backend="anthropic")
+SERVE = ServeFlags()  # serve's own options' defaults
+# The batch commands but `run` ask the backend that has Message Batches (Anthropic), whatever is configured.
+MESSAGE_BATCHES = ProviderFlags(backend=next(kind.name for kind in BACKENDS.values() if kind.message_batches))
 
 
 @translate_app.command("request")
@@ -265,9 +267,9 @@ def chat_command(
 def serve_command(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on; other than loopback needs --api-key.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8080,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes sharing the port.")] = 1,
+    ] = SERVE.host,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = SERVE.port,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes sharing the port.")] = SERVE.workers,
     api_key: Annotated[
         list[str] | None,
         typer.Option(
@@ -280,23 +282,25 @@ def serve_command(
     ] = None,
     log_bodies: Annotated[bool, typer.Option("--log-bodies", help="Also log prompts and answers.")] = False,
     grace: Annotated[
-        float, typer.Option("--grace", min=0, help="Seconds streams in flight may finish after SIGTERM [30].")
-    ] = 30.0,
-    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.001, help="Largest request body [32].")] = 32.0,
+        float, typer.Option("--grace", min=0, help="Seconds streams in flight may finish after SIGTERM.")
+    ] = SERVE.grace,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", min=0.001, help="Largest request body, in MB.")
+    ] = SERVE.max_body_mb,
     max_in_flight: Annotated[
-        int, typer.Option("--max-in-flight", min=1, help="Requests answered at once per worker; past it, 429 [512].")
-    ] = 512,
+        int, typer.Option("--max-in-flight", min=1, help="Requests answered at once per worker; past it, 429.")
+    ] = SERVE.max_in_flight,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
 ) -> None:
     """An OpenAI-compatible endpoint (/v1/chat/completions, /v1/models) and an Anthropic-compatible one
     (/v1/messages, /v1/messages/count_tokens: Claude Code, the anthropic SDK) in front of the backend."""
-    from protoshift.cli.serve.command import ServeOptions, run_serve
+    from protoshift.cli.serve.command import run_serve
 
     diag = verbosity.diagnostics()
     settings = _settings(provider, diag)
-    options = ServeOptions(host, port, workers, api_key or [], log, log_bodies, grace, max_body_mb, max_in_flight)
+    options = ServeFlags(host, port, workers, api_key or [], log, log_bodies, grace, max_body_mb, max_in_flight)
     finish(lambda: run_serve(options, settings, diag))
 
 
@@ -387,7 +391,10 @@ def batch_submit_command(
 def batch_status_command(
     batch_id: BatchId,
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Poll until the batch has ended.")] = False,
-    poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls.")] = 30.0,
+    poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls.")] = POLL_INTERVAL,
+    max_wait: Annotated[
+        float, typer.Option("--max-wait", help="With --wait: give up after this many seconds (exit 1).")
+    ] = MAX_WAIT,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -397,7 +404,7 @@ def batch_status_command(
 
     diag = verbosity.diagnostics()
     settings = _settings(provider, diag)
-    finish(lambda: run_status(batch_id, wait, poll_interval, settings, diag))
+    finish(lambda: run_status(batch_id, wait, poll_interval, settings, diag, max_wait))
 
 
 @batch_app.command("results")

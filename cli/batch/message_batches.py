@@ -22,6 +22,7 @@ from protoshift.cli.batch.files import BadLine, check_input, input_path, iter_li
 from protoshift.cli.batch.manifest import read_manifest, write_manifest
 from protoshift.cli.batch.progress import Progress, Tally
 from protoshift.cli.exits import BAD_INPUT, BATCH_PARTIAL, OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.flags import MAX_WAIT
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.inputs import JSONInputError, load_json
 from protoshift.cli.io.output import atomic_file, json_document, json_line, stdout
@@ -41,10 +42,6 @@ if TYPE_CHECKING:
     from protoshift.cloud.batches import MessageBatchesClient
 
 T = TypeVar("T")
-DEFAULT_POLL_INTERVAL = 30.0
-# A batch ends within 24 hours (its requests expire then): waiting longer than that and a margin waits
-# for nothing.
-DEFAULT_MAX_WAIT = 25 * 3600.0
 
 
 # -- the client ----------------------------------------------------------------------------------
@@ -212,7 +209,7 @@ def run_status(
     poll_interval: float,
     settings: Settings,
     diag: Diagnostics,
-    max_wait: float = DEFAULT_MAX_WAIT,
+    max_wait: float = MAX_WAIT,
 ) -> int:
     if poll_interval <= 0:
         raise InputError("--poll-interval must be positive")

@@ -18,54 +18,25 @@ import signal
 import socket
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
+from protoshift.cli.flags import ServeFlags
 from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.settings import Settings
 from protoshift.cloud.security import is_loopback
-from protoshift.gateway.limits import MB, Limits
 
 if TYPE_CHECKING:
-    from protoshift.gateway.app import Gateway
-
-LIMITS = Limits()  # the defaults
+    from protoshift.gateway.core import Gateway
 
 KEYS_ENV = "PROTOSHIFT_SERVER_KEYS"
 _WORKER_STATE_ENV = "PROTOSHIFT_SERVE_WORKER"  # how the parent hands the options to its workers
-DEFAULT_PORT = 8080
-DEFAULT_GRACE = 30.0
 
 
-@dataclass
-class ServeOptions:
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    workers: int = 1
-    api_keys: list[str] = field(default_factory=list)
-    log: Path | None = None
-    log_bodies: bool = False
-    grace: float = DEFAULT_GRACE
-    max_body_mb: float = LIMITS.max_body_bytes / MB
-    max_in_flight: int = LIMITS.max_in_flight
-    max_messages: int = LIMITS.max_messages
-    max_header_bytes: int = LIMITS.max_header_bytes
-    body_timeout: float = LIMITS.body_timeout
-
-    def limits(self) -> Limits:
-        return Limits(
-            max_body_bytes=int(self.max_body_mb * MB),
-            max_messages=self.max_messages,
-            max_header_bytes=self.max_header_bytes,
-            max_in_flight=self.max_in_flight,
-            body_timeout=self.body_timeout,
-        )
-
-
-def run_serve(options: ServeOptions, settings: Settings, diag: Diagnostics) -> int:
+def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int:
     keys = options.api_keys or [k.strip() for k in os.environ.get(KEYS_ENV, "").split(",") if k.strip()]
     _check(options, keys)
     _check_backend(settings, diag)  # a missing key or a bad URL is exit 2 now, not a failed worker later
@@ -91,7 +62,7 @@ def run_serve(options: ServeOptions, settings: Settings, diag: Diagnostics) -> i
     return OK
 
 
-def _check(options: ServeOptions, keys: list[str]) -> None:
+def _check(options: ServeFlags, keys: list[str]) -> None:
     if options.workers < 1:
         raise InputError("--workers must be at least 1")
     if not 0 <= options.port <= 65535:
@@ -127,7 +98,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(uvicorn: Any, app: Any, options: ServeOptions) -> Any:
+def _config(uvicorn: Any, app: Any, options: ServeFlags) -> Any:
     return uvicorn.Config(
         app,
         loop="uvloop",
@@ -143,7 +114,7 @@ def _config(uvicorn: Any, app: Any, options: ServeOptions) -> Any:
 
 
 def build_gateway(
-    options: ServeOptions, keys: list[str], settings: Settings, diag: Diagnostics, metrics_dir: Path | None
+    options: ServeFlags, keys: list[str], settings: Settings, diag: Diagnostics, metrics_dir: Path | None
 ) -> Gateway:
     """The gateway the settings describe: their backend first, their fallbacks after it, their aliases."""
     from protoshift.cli.chain import backend_factory
@@ -173,7 +144,7 @@ def _on_sigterm() -> None:
 # -- several workers -----------------------------------------------------------------------------
 
 
-def _run_workers(uvicorn: Any, options: ServeOptions, keys: list[str], settings: Settings, sock: socket.socket) -> None:
+def _run_workers(uvicorn: Any, options: ServeFlags, keys: list[str], settings: Settings, sock: socket.socket) -> None:
     from uvicorn.supervisors import Multiprocess
 
     with tempfile.TemporaryDirectory(prefix="protoshift-serve-") as metrics_dir:
@@ -211,7 +182,7 @@ def worker_app() -> Any:
 
     state = json.loads(os.environ[_WORKER_STATE_ENV])
     raw = state["options"]
-    options = ServeOptions(**{**raw, "log": Path(raw["log"]) if raw["log"] else None})
+    options = ServeFlags(**{**raw, "log": Path(raw["log"]) if raw["log"] else None})
     settings = resolve_settings(**state["flags"])
     diag = Diagnostics()
     with contextlib.suppress(OSError):

@@ -214,3 +214,22 @@ def test_an_invalid_results_url_is_one_line_not_a_traceback(run_cli: Any) -> Non
     assert first.startswith(
         "protoshift: error: anthropic: the provider sent an invalid results_url for batch msgbatch_bad"
     )
+
+
+def test_waiting_for_a_batch_is_bounded_by_max_wait(run_cli: Any, tmp_path: Path) -> None:
+    """A batch that never ends (or a fake that never says so) does not keep `--wait` polling for ever."""
+    api = FakeBatchesAPI(polls_to_end=1_000_000)
+    with FakeServer(api) as server:
+        env = _env(server)
+        submitted = run_cli("batch", "submit", str(_input(tmp_path)), "-m", "claude-batch", env=env)
+        [batch_id] = submitted.stdout.decode().split()
+        waited = run_cli(
+            "batch", "status", batch_id, "--wait", "--poll-interval", "0.05", "--max-wait", "0.3", env=env
+        )
+    assert waited.returncode == 1
+    lines = waited.stderr.decode().strip().splitlines()
+    assert any(f"{batch_id} is still in_progress after 0.3s of waiting" in line for line in lines), lines
+    assert any(f"protoshift batch status {batch_id} --wait" in line for line in lines), lines
+    assert waited.stdout == b"", "no batch object is printed for a wait that gave up"
+    polls = [r for r in server.requests if r.method == "GET"]
+    assert 1 <= len(polls) < 1_000  # it polled, and it stopped

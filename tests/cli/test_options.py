@@ -81,7 +81,7 @@ PROVIDER_COMMANDS = {  # command -> its arguments, and what it asks of the backe
 
 # Options of serve's own whose help still writes its default beside typer's: serve's options move to
 # gateway/, where their defaults get one source. Remove an entry once it is fixed (the test says so).
-SHOWN_TWICE_FOR_NOW = {("serve", "--grace"), ("serve", "--max-body-mb"), ("serve", "--max-in-flight")}
+SHOWN_TWICE_FOR_NOW: set[tuple[str, str]] = set()
 
 
 def commands() -> Iterator[tuple[str, Any, Any]]:

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import uvicorn
 
+from protoshift.cli.flags import ServeFlags
 from protoshift.cli.io.console import Diagnostics
-from protoshift.cli.serve.command import ServeOptions, build_gateway
+from protoshift.cli.serve.command import build_gateway
 from protoshift.cli.settings import resolve_settings
 from tests.cli.conftest import PROTOSHIFT, cli_env, run_cli
 from tests.fakes import FakeServer, Responder
@@ -99,7 +100,7 @@ class GatewayFactory:
         env.setenv("PROTOSHIFT_CONFIG", str(config_file))
         settings = resolve_settings(**{**FLAGS, **(flags or {})})
         log_path = self.tmp_path / f"serve-{len(self.started)}.log"
-        serve_options = ServeOptions(port=0, log=log_path, **options)
+        serve_options = ServeFlags(port=0, log=log_path, **options)
         app = build_gateway(serve_options, keys or [], settings, Diagnostics(quiet=True), None)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=0, loop="uvloop", http="httptools", lifespan="on",

@@ -66,6 +66,8 @@ class ServeFlags:
     port: int = 8080  # --port
     workers: int = 1  # --workers/-w
     api_keys: list[str] = field(default_factory=list)  # --api-key (or PROTOSHIFT_SERVER_KEYS)
+    allow_hosts: list[str] = field(default_factory=list)  # --allow-host NAME: a Host it answers besides loopback
+    cors_origins: list[str] = field(default_factory=list)  # --cors-origin ORIGIN: pages that may call it
     log: Path | None = None  # --log FILE (default: stderr)
     log_bodies: bool = False  # --log-bodies
     grace: float = 30.0  # --grace: seconds streams in flight may finish after SIGTERM

@@ -276,6 +276,22 @@ def serve_command(
             "--api-key", help="A key clients must send as a bearer token (repeatable; or PROTOSHIFT_SERVER_KEYS)."
         ),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="NAME",
+            help="A Host name to answer besides localhost (repeatable); a loopback server without keys answers no other.",
+        ),
+    ] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin",
+            metavar="ORIGIN",
+            help="A web origin whose pages may call the server (repeatable; * for any); none by default.",
+        ),
+    ] = None,
     log: Annotated[
         Path | None,
         typer.Option("--log", help="Write the request log (one JSON line each) here, not stderr.", dir_okay=False),
@@ -300,7 +316,19 @@ def serve_command(
 
     diag = verbosity.diagnostics()
     settings = _settings(provider, diag)
-    options = ServeFlags(host, port, workers, api_key or [], log, log_bodies, grace, max_body_mb, max_in_flight)
+    options = ServeFlags(
+        host,
+        port,
+        workers,
+        api_key or [],
+        allow_host or [],
+        cors_origin or [],
+        log,
+        log_bodies,
+        grace,
+        max_body_mb,
+        max_in_flight,
+    )
     finish(lambda: run_serve(options, settings, diag))
 
 

@@ -37,6 +37,10 @@ class GatewayConfig:
     aliases: Aliases = field(default_factory=Aliases)
     limits: Limits = field(default_factory=Limits)
     keys: Sequence[str] = ()  # keys a client must present (bearer or x-api-key); none: no auth
+    # The Host names it answers (any port; 127.x and [::1] as given): None, any. A loopback server
+    # without keys should answer loopback names only (auth.LOOPBACK_NAMES): DNS rebinding.
+    hosts: Sequence[str] | None = None
+    cors_origins: Sequence[str] = ()  # web origins whose pages may call it ("*": any); none by default
     log_path: Path | None = None  # the request log (one JSON line each); None: stderr
     log_bodies: bool = False
     metrics_dir: Path | None = None  # set when several workers share the counts

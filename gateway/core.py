@@ -9,8 +9,17 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING
 
-from protoshift.gateway.asgi import Receive, Scope, Send, cancel_on_disconnect, header, headers_size, send_response
-from protoshift.gateway.auth import ServerKeys
+from protoshift.gateway.asgi import (
+    Message,
+    Receive,
+    Scope,
+    Send,
+    cancel_on_disconnect,
+    header,
+    headers_size,
+    send_response,
+)
+from protoshift.gateway.auth import Browsers, Hosts, ServerKeys, is_json
 from protoshift.gateway.errors import HTTPFailure, failure_for, internal_error
 from protoshift.gateway.exchange import Exchange
 from protoshift.gateway.log import RequestLog
@@ -35,6 +44,8 @@ class Gateway:
         self.config = config
         self.limits = config.limits
         self.keys = ServerKeys(config.keys)
+        self.hosts = Hosts(config.hosts)
+        self.browsers = Browsers(config.cors_origins)
         self.metrics = Metrics()
         self.log = RequestLog(config.log_path, bodies=config.log_bodies)
         self.upstreams = Upstreams(config, self._on_event)
@@ -106,10 +117,16 @@ class Gateway:
             exchange = Exchange(found.route.name, _surface(found.route.dialect, scope))
         else:
             exchange = Exchange("unknown", _surface(found.dialect if found else None, scope))
+        origin = header(scope, b"origin")
+        if origin is not None and self.browsers.allows(origin):
+            send = self._with_cors(send, origin)
         try:
-            failure = self._refusal(found, scope)
+            failure = self._refusal(found, scope, origin)
             if failure is not None:
                 await self.fail(exchange, send, failure)
+            elif isinstance(found, NotAllowed):  # an allowed origin's preflight
+                headers = self.browsers.preflight(found.allow, scope)
+                await send_response(send, 204, b"", [(b"allow", ", ".join(found.allow).encode()), *headers])
             else:
                 assert isinstance(found, Match)
                 await found.route.endpoint(self, exchange, scope, receive, send)
@@ -121,10 +138,27 @@ class Gateway:
             self.metrics.request(exchange.route, exchange.status)
             self.log.write(exchange.entry())
 
-    def _refusal(self, found: Match | NotAllowed | None, scope: Scope) -> HTTPFailure | None:
+    def _refusal(self, found: Match | NotAllowed | None, scope: Scope, origin: bytes | None) -> HTTPFailure | None:
+        """Why the request is refused before any work (None: it is not). An allowed origin's
+        preflight is no refusal: `found` is then `NotAllowed` (no route takes OPTIONS)."""
+        if not self.hosts.allows(scope):
+            host = (header(scope, b"host") or b"").decode("latin-1")[:100]
+            return HTTPFailure.client(
+                403,
+                f"this protoshift server does not answer for the host {host!r} (start it with --allow-host NAME to add one)",
+                code="host_not_allowed",
+            )
+        if origin is not None and not self.browsers.allows(origin):
+            return HTTPFailure.client(
+                403,
+                "requests from web pages are refused unless their origin is allowed (--cors-origin ORIGIN)",
+                code="origin_not_allowed",
+            )
         if found is None:
             return HTTPFailure.client(404, f"no route {scope['method']} {scope['path']}", code="unknown_url")
         if isinstance(found, NotAllowed):
+            if scope["method"] == "OPTIONS" and origin is not None and _is_preflight(scope):
+                return None
             failure = HTTPFailure.client(405, f"{scope['path']} takes {', '.join(found.allow)}, not {scope['method']}")
             failure.headers.append((b"allow", ", ".join(found.allow).encode()))
             return failure
@@ -134,7 +168,24 @@ class Gateway:
             )
         if headers_size(scope) > self.limits.max_header_bytes:
             return HTTPFailure.client(431, f"request headers are over {self.limits.max_header_bytes} bytes")
+        if scope["method"] == "POST" and not is_json(header(scope, b"content-type")):
+            return HTTPFailure.client(
+                415,
+                "the body must be sent as JSON, with the header Content-Type: application/json",
+                code="unsupported_media_type",
+            )
         return None
+
+    def _with_cors(self, send: Send, origin: bytes) -> Send:
+        """`send` with the CORS headers of an allowed origin on the answer's head."""
+        cors = self.browsers.headers(origin)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], *cors]
+            await send(message)
+
+        return sending
 
     @contextlib.asynccontextmanager
     async def admission(self, exchange: Exchange, send: Send) -> AsyncIterator[bool]:
@@ -166,6 +217,10 @@ class Gateway:
         self.metrics.error(worded.kind)
         headers = [*surface.headers(exchange.id), *worded.headers]
         await send_response(send, worded.status, surface.error_body(worded, exchange.id), headers)
+
+
+def _is_preflight(scope: Scope) -> bool:
+    return header(scope, b"access-control-request-method") is not None
 
 
 def _surface(dialect: str | None, scope: Scope) -> Surface:

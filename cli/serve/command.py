@@ -28,6 +28,7 @@ from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.settings import Settings
 from protoshift.cloud.security import is_loopback
+from protoshift.gateway.auth import LOOPBACK_NAMES
 
 if TYPE_CHECKING:
     from protoshift.gateway.core import Gateway
@@ -37,7 +38,7 @@ _WORKER_STATE_ENV = "PROTOSHIFT_SERVE_WORKER"  # how the parent hands the option
 
 
 def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int:
-    keys = options.api_keys or [k.strip() for k in os.environ.get(KEYS_ENV, "").split(",") if k.strip()]
+    keys = server_keys(options.api_keys)
     _check(options, keys)
     _check_backend(settings, diag)  # a missing key or a bad URL is exit 2 now, not a failed worker later
     import uvicorn
@@ -60,6 +61,35 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
     else:
         _run_workers(uvicorn, options, keys, settings, sock)
     return OK
+
+
+def server_keys(given: list[str]) -> list[str]:
+    """The keys clients must present: `--api-key`s, else `PROTOSHIFT_SERVER_KEYS` (comma-separated).
+    A blank one from either is refused: `--api-key "$KEY"` with KEY unset would otherwise mean no key."""
+    for key in given:
+        if not key.strip():
+            raise InputError(
+                "--api-key is empty: the server would answer anyone",
+                hint="give the key itself (is the variable you meant to pass set?)",
+            )
+    if given:
+        return given
+    raw = os.environ.get(KEYS_ENV)
+    if raw is None:
+        return []
+    keys = [part.strip() for part in raw.split(",")]
+    if not any(keys) or not all(keys):
+        where = "is set but empty" if not any(keys) else f"has an empty key (number {keys.index('') + 1})"
+        raise InputError(f"{KEYS_ENV} {where}: the server would answer anyone", hint=f"{KEYS_ENV}=KEY1,KEY2")
+    return keys
+
+
+def hosts(options: ServeFlags, keys: list[str]) -> list[str] | None:
+    """The Host names the server answers: on loopback without keys, loopback names only (a web page on a
+    DNS-rebinding domain must not reach it), and any `--allow-host`; else any, unless `--allow-host` says."""
+    if options.allow_hosts or (is_loopback(options.host) and not keys):
+        return [*LOOPBACK_NAMES, *options.allow_hosts]
+    return None
 
 
 def _check(options: ServeFlags, keys: list[str]) -> None:
@@ -128,6 +158,8 @@ def build_gateway(
         aliases=settings.aliases(),
         limits=options.limits(),
         keys=keys,
+        hosts=hosts(options, keys),
+        cors_origins=options.cors_origins,
         log_path=options.log,
         log_bodies=options.log_bodies,
         metrics_dir=metrics_dir,

@@ -20,6 +20,7 @@ from tests.oracles import assert_valid_chunk
 from .conftest import PROVIDER_KEY, SERVER_KEY, GatewayFactory, ServeProcess, serve_env
 
 ASK: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+JSON_TYPE = {"content-type": "application/json"}
 
 
 def sdk(base_url: str, key: str = "unused") -> openai.OpenAI:
@@ -61,7 +62,7 @@ def test_body_limit_is_a_413_even_when_the_client_lies_about_the_length(gateway:
     assert info.value.status_code == 413
     # chunked, no content-length: refused once the bytes read pass the limit
     chunks = (b"x" * 4096 for _ in range(10))
-    answer = httpx.post(running.base_url + "/chat/completions", content=chunks)
+    answer = httpx.post(running.base_url + "/chat/completions", content=chunks, headers=JSON_TYPE)
     assert answer.status_code == 413 and answer.json()["error"]["type"] == "invalid_request_error"
     assert server.requests == []
 
@@ -82,7 +83,10 @@ def test_a_slow_client_cannot_hold_a_worker(gateway: GatewayFactory, upstream: A
     running = gateway.start(upstream(lambda r: anthropic_message_reply("ok")), body_timeout=0.3)
     port = int(running.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
         answer = sock.recv(4096)  # the body never comes: the gateway answers rather than wait
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
 

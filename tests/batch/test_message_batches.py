@@ -223,9 +223,7 @@ def test_waiting_for_a_batch_is_bounded_by_max_wait(run_cli: Any, tmp_path: Path
         env = _env(server)
         submitted = run_cli("batch", "submit", str(_input(tmp_path)), "-m", "claude-batch", env=env)
         [batch_id] = submitted.stdout.decode().split()
-        waited = run_cli(
-            "batch", "status", batch_id, "--wait", "--poll-interval", "0.05", "--max-wait", "0.3", env=env
-        )
+        waited = run_cli("batch", "status", batch_id, "--wait", "--poll-interval", "0.05", "--max-wait", "0.3", env=env)
     assert waited.returncode == 1
     lines = waited.stderr.decode().strip().splitlines()
     assert any(f"{batch_id} is still in_progress after 0.3s of waiting" in line for line in lines), lines

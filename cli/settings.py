@@ -105,7 +105,8 @@ def load_config_file(path: Path | None = None, warn: Callable[[str], None] | Non
     path = path or config_path()
     try:
         with path.open("rb") as fh:
-            _check_trusted(path, os.fstat(fh.fileno()))
+            st = os.fstat(fh.fileno())
+            _check_trusted(path, st)
             loaded = tomllib.load(fh)
     except FileNotFoundError:
         return {}
@@ -113,6 +114,7 @@ def load_config_file(path: Path | None = None, warn: Callable[[str], None] | Non
         raise InputError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    _check_private(path, st, loaded)
     if warn is not None:
         for key in unknown_keys(loaded):
             warn(f"{path}: unknown setting {key!r} ignored")
@@ -131,6 +133,22 @@ def _check_trusted(path: Path, st: os.stat_result) -> None:
         raise InputError(
             f"{path}: the config file can be written by {who}; it is not used (it can hold keys and a command to run)",
             hint=f"chmod 600 {path}",
+        )
+
+
+def _check_private(path: Path, st: os.stat_result, config: Mapping[str, Any]) -> None:
+    """Refuse a config file that holds a key and that others can read, as ssh refuses a private key
+    others can read: the key is already out, and using it without a word would hide that."""
+    if not st.st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        return
+    holding = [
+        name for name, section in config.items() if isinstance(section, dict) and section.get("api_key")
+    ]
+    if holding:
+        who = "everyone" if st.st_mode & stat.S_IROTH else "its group"
+        raise InputError(
+            f"{path}: the config file holds a key (api_key under [{holding[0]}]) and can be read by {who}; it is not used",
+            hint=f"chmod 600 {path} (and rotate the key if others may have read it)",
         )
 
 

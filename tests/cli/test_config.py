@@ -100,6 +100,7 @@ def test_bad_config_is_a_one_line_input_error(config_file: Path, content: str, m
 def test_key_from_environment_wins_over_config_and_command(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = config_file.parent / "ran"
     config_file.write_text(f'[anthropic]\napi_key = "from-file"\napi_key_cmd = "touch {marker}; echo from-cmd"\n')
+    config_file.chmod(0o600)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "from-env")
     assert resolve_settings(NO_FLAGS).api_key_for("anthropic") == "from-env"
     monkeypatch.delenv("ANTHROPIC_API_KEY")
@@ -221,3 +222,24 @@ def test_a_config_file_owned_by_another_user_is_refused(config_file: Path, monke
     with pytest.raises(InputError, match="belongs to another user") as info:
         load_config_file()
     assert info.value.hint is not None and f"chmod 600 {config_file}" in info.value.hint
+
+
+@pytest.mark.parametrize(("mode", "who"), [(0o640, "its group"), (0o604, "everyone"), (0o644, "everyone")])
+def test_a_config_file_holding_a_key_must_be_readable_by_its_owner_alone(
+    config_file: Path, mode: int, who: str
+) -> None:
+    config_file.write_text('[openai]\napi_key = "sk-in-a-file"\n')
+    config_file.chmod(mode)
+    with pytest.raises(InputError) as caught:
+        resolve_settings(NO_FLAGS)
+    assert f"holds a key (api_key under [openai]) and can be read by {who}" in caught.value.message
+    assert caught.value.hint == f"chmod 600 {config_file} (and rotate the key if others may have read it)"
+    assert "sk-in-a-file" not in caught.value.message
+    config_file.chmod(0o600)
+    assert resolve_settings(NO_FLAGS).api_key_for("openai") == "sk-in-a-file"
+
+
+def test_a_readable_config_file_without_a_key_is_fine(config_file: Path) -> None:
+    config_file.write_text('model = "claude-haiku-4-5"\n[anthropic]\napi_key_cmd = "pass show anthropic"\n')
+    config_file.chmod(0o644)
+    assert resolve_settings(NO_FLAGS).model == "claude-haiku-4-5"

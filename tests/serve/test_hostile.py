@@ -149,3 +149,17 @@ def test_the_pass_through_checks_what_it_forwards(gateway: GatewayFactory, upstr
         answer = post(running, "/v1/messages", {**CHAT, "max_tokens": 5, **bad}, **headers)
         assert answer.status_code == 400, (bad, answer.text)
     assert server.requests == [], "the client's mistakes never reach the provider (nor its breaker)"
+
+
+# -- 12. a key in a config file others can read ---------------------------------------------------
+
+
+def test_serve_refuses_a_key_in_a_config_file_others_can_read(run_cli: Any, tmp_path: Any) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[anthropic]\napi_key = "sk-ant-readable-by-all"\n')
+    config.chmod(0o644)
+    done = run_cli("serve", "--port", "0", env={"ANTHROPIC_API_KEY": "", "PROTOSHIFT_CONFIG": str(config)})
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert "holds a key (api_key under [anthropic]) and can be read by everyone" in err
+    assert f"chmod 600 {config}" in err and "sk-ant-readable-by-all" not in err and b"serving" not in done.stderr

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ def run_batch(options: RunOptions, settings: Settings, diag: Diagnostics) -> int
         raise InputError("--concurrency must be at least 1")
     translating = not _bridge(settings).identity
     # One backend for every request: the check pass's translations are the ones sent (spool).
-    spool = TranslationSpool() if translating and not settings.fallbacks and not options.validate_only else None
+    spool = _open_spool(diag) if translating and not settings.fallbacks and not options.validate_only else None
     try:
         return _check_and_run(path, options, settings, diag, spool, translating)
     finally:
@@ -113,6 +114,9 @@ def _check_and_run(
     translating: bool,
 ) -> int:
     report = check_input(path, diag, _body_checker(settings, spool) if translating else None)
+    if spool is not None and not spool.ready():
+        _without_spool(spool.failure, diag)
+        spool = None
     if options.validate_only:
         diag.warn(f"{path}: {report.lines} requests, all valid")
         return OK
@@ -187,6 +191,22 @@ def _run_locked(
 
 
 # -- checking ------------------------------------------------------------------------------------
+
+
+def _open_spool(diag: Diagnostics) -> TranslationSpool | None:
+    try:
+        return TranslationSpool()
+    except OSError as exc:
+        _without_spool(exc, diag)
+        return None
+
+
+def _without_spool(failure: OSError | None, diag: Diagnostics) -> None:
+    reason = (failure.strerror if failure else None) or str(failure)
+    diag.warn(
+        f"cannot keep the checked requests in {tempfile.gettempdir()} ({reason}):"
+        " each is translated again as it is sent"
+    )
 
 
 def _bridge(settings: Settings) -> Bridge:

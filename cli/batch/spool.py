@@ -8,11 +8,14 @@ temporary file, one line per input line; the send pass reads that file back. Mem
 file is read as it goes); the disk holds about the input's size until the run ends.
 
 Only for a run whose every request goes to one backend: with `--fallback`, a request may move to a
-backend of another API, so the send pass reads the input again.
+backend of another API, so the send pass reads the input again. The same when the spool cannot be
+written (the temporary folder full, a file size limit): it is only a saving, so the run goes on
+without it, and says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterator
 
@@ -27,16 +30,35 @@ class TranslationSpool:
     def __init__(self) -> None:
         # open for the run's life; unnamed: gone when closed, or when the process dies
         self._file = tempfile.TemporaryFile(prefix="protoshift-batch-")  # noqa: SIM115
+        self.failure: OSError | None = None  # why it cannot be used (then it is closed)
 
     def add(self, custom_id: str, outbound: Outbound) -> None:
+        if self.failure is not None:
+            return
         # `custom_id, betas, model` as a JSON array, a tab, the body: no JSON text holds a raw tab or newline
         head = to_json([custom_id, outbound.betas, outbound.model])
-        self._file.write(head + b"\t" + to_json(outbound.body) + b"\n")
+        try:
+            self._file.write(head + b"\t" + to_json(outbound.body) + b"\n")
+        except OSError as exc:
+            self._failed(exc)
+
+    def ready(self) -> bool:
+        """Whether every line is on disk, to be read back (False: the send pass reads the input)."""
+        if self.failure is None:
+            try:
+                self._file.flush()
+            except OSError as exc:
+                self._failed(exc)
+        return self.failure is None
+
+    def _failed(self, exc: OSError) -> None:
+        self.failure = exc
+        with contextlib.suppress(OSError):
+            self._file.close()
 
     def __iter__(self) -> Iterator[tuple[str, Outbound]]:
         """Each line's request as the check pass bridged it: its body only as bytes (parsed again only
         if the backend refuses a parameter and the body must be adapted)."""
-        self._file.flush()
         self._file.seek(0)
         for line in self._file:
             head, _, body = line.rstrip(b"\n").partition(b"\t")
@@ -44,4 +66,5 @@ class TranslationSpool:
             yield custom_id, Outbound({}, betas=betas, model=model, encoded=body)
 
     def close(self) -> None:
-        self._file.close()
+        with contextlib.suppress(OSError):
+            self._file.close()

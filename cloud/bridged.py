@@ -14,13 +14,13 @@ from typing import Any
 from pydantic_core import from_json
 
 from protoshift.cloud.backend import Backend, Call, PreparedRequest, TokenCount
-from protoshift.cloud.errors import InvalidRequestError
+from protoshift.cloud.errors import BackendError, InvalidRequestError
 from protoshift.translator import TranslationError
 from protoshift.translator.bridges import Bridge, Outbound, Shaping, StreamMapper
 from protoshift.translator.estimate import estimate_input_tokens
 from protoshift.translator.model_objects import ModelInfo
 from protoshift.translator.report import LOSSY_ACTIONS
-from protoshift.translator.wire import API, CHAT, JSON
+from protoshift.translator.wire import API, CHAT, JSON, MESSAGES
 
 __all__ = ["Bridged"]
 
@@ -77,8 +77,19 @@ class Bridged:
                 try:
                     return self.bridge.response(answer, outbound)
                 except TranslationError as exc:
-                    raise self.backend.bad_answer(f"the answer cannot be carried back: {exc}") from exc
+                    raise self._unusable(exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover: `once` gives one answer or raises
+
+    def _unusable(self, exc: TranslationError) -> BackendError:
+        """A whole answer the bridge cannot map back. An Anthropic message that cannot be read is one the
+        provider sent wrong, said as every malformed answer is ("the provider sent ..."); a chat.completion
+        (checked already by the backend) may hold what an Anthropic message cannot (tool arguments that
+        are not JSON)."""
+        if self.bridge.backend == MESSAGES:
+            return self.backend.bad_answer(f"the provider sent an invalid message: {exc}")
+        if self.bridge.client == MESSAGES:
+            return self.backend.bad_answer(f"the answer cannot be an Anthropic message: {exc}")
+        return self.backend.bad_answer(f"the answer cannot be carried back: {exc}")
 
     async def stream(self, request: Mapping[str, Any], call: Call | None = None) -> AsyncGenerator[JSON, None]:
         def once(outbound: Outbound) -> AsyncGenerator[JSON, None]:

@@ -242,8 +242,12 @@ def test_openai_answer_with_broken_arguments_is_a_response_format_error() -> Non
         "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}],
     }
     script = Script(httpx.Response(200, json=broken))
-    with pytest.raises(ResponseFormatError, match="not valid JSON"):
+    with pytest.raises(ResponseFormatError) as info:
         run(messages(openai_backend(script)).create(BODY))
+    assert str(info.value).startswith(
+        "openai: the answer cannot be an Anthropic message: choices[0].message.tool_calls[0]"
+    )
+    assert "not valid JSON" in str(info.value)
 
 
 def test_openai_stream_gives_anthropic_events_as_chunks_arrive() -> None:

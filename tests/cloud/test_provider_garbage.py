@@ -104,6 +104,21 @@ def test_an_anthropic_message_that_is_not_plain_json_is_named(body: str, said: s
     assert "the provider sent a" in str(info.value) and said in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ([{"type": "text", "text": 5}], "content[0].text: expected a string, got a number"),
+        ("nope", "content: expected an array, got a string"),
+    ],
+)
+def test_an_anthropic_message_of_the_wrong_shape_is_named(content: Any, said: str) -> None:
+    script = Script(httpx.Response(200, json={**message("x"), "content": content}))
+    with pytest.raises(ResponseFormatError) as info:
+        run(chat_client(script).create(REQUEST))
+    assert str(info.value) == f"anthropic: the provider sent an invalid message: {said}"
+    assert len(script.requests) == 1
+
+
 def test_an_anthropic_event_index_of_the_wrong_type_is_named_after_the_text_before_it() -> None:
     events = stream_events(["Hello"])
     events.insert(4, {"type": "content_block_delta", "index": [0], "delta": {"type": "text_delta", "text": "x"}})

@@ -232,21 +232,21 @@ def test_backend_trips_and_the_next_call_sends_nothing(tmp_path: Path) -> None:
 
 def test_breaker_is_off_with_breaker_false(tmp_path: Path) -> None:
     script = Script(anthropic_error(500, "api_error"))
-    backend = chat_client(script, breaker=False, max_retries=9)
+    client = chat_client(script, breaker=False, max_retries=9)
     with pytest.raises(ServerError):
-        run(backend.create(REQUEST))
+        run(client.create(REQUEST))
     assert len(script.requests) == 10
-    assert backend.backend.breaker is None
+    assert client.backend.breaker is None
 
 
 def test_4xx_answers_are_not_failures() -> None:
     store = MemoryStore()
     breaker = CircuitBreaker("anthropic", store, clock=Clock(), failure_threshold=2)
     script = Script(anthropic_error(400, "invalid_request_error"))
-    backend = chat_client(script, breaker=breaker)
+    client = chat_client(script, breaker=breaker)
     for _ in range(5):
         with pytest.raises(APIStatusError):
-            run(backend.create(REQUEST))
+            run(client.create(REQUEST))
     assert breaker.state() == "closed"
     assert len(script.requests) == 5
 
@@ -263,13 +263,13 @@ def test_probe_success_through_the_backend_closes_the_circuit() -> None:
     clock = Clock()
     breaker = CircuitBreaker("anthropic", clock=clock, failure_threshold=1, cooldown=5)
     script = Script(anthropic_error(503, "api_error"), ok("fine"))
-    backend = chat_client(script, breaker=breaker, max_retries=0)
+    client = chat_client(script, breaker=breaker, max_retries=0)
     with pytest.raises(ServerError):
-        run(backend.create(REQUEST))
+        run(client.create(REQUEST))
     with pytest.raises(CircuitOpenError):
-        run(backend.create(REQUEST))
+        run(client.create(REQUEST))
     clock.now += 5
-    assert run(backend.create(REQUEST))["choices"][0]["message"]["content"] == "fine"
+    assert run(client.create(REQUEST))["choices"][0]["message"]["content"] == "fine"
     assert breaker.state() == "closed"
     assert len(script.requests) == 2
 
@@ -283,12 +283,12 @@ def test_one_models_overload_leaves_the_other_models_alone(tmp_path: Path) -> No
     script = Script(
         lambda request: anthropic_error(529, "overloaded_error") if b"busy-model" in request.content else ok()
     )
-    backend = chat_client(script, events, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
+    client = chat_client(script, events, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
     with pytest.raises(OverloadedError):
-        run(backend.create({**REQUEST, "model": "busy-model"}))
+        run(client.create({**REQUEST, "model": "busy-model"}))
     assert any(e.kind == "breaker" and "circuit opened for anthropic model busy-model" in e.message for e in events)
     with pytest.raises(CircuitOpenError) as info:
-        run(backend.create({**REQUEST, "model": "busy-model"}))
+        run(client.create({**REQUEST, "model": "busy-model"}))
     assert str(info.value) == "circuit open for anthropic model busy-model, retry in 30s"
     assert (info.value.backend, info.value.model) == ("anthropic", "busy-model")
     sent = len(script.requests)
@@ -303,11 +303,11 @@ def test_one_models_overload_leaves_the_other_models_alone(tmp_path: Path) -> No
 def test_server_errors_open_the_circuit_for_every_model_of_the_host(tmp_path: Path) -> None:
     clock = Clock()
     script = Script(anthropic_error(503, "api_error"))
-    backend = chat_client(script, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
+    client = chat_client(script, breaker=True, breaker_dir=tmp_path, clock=clock, max_retries=4)
     with pytest.raises(ServerError):
-        run(backend.create({**REQUEST, "model": "one"}))
+        run(client.create({**REQUEST, "model": "one"}))
     with pytest.raises(CircuitOpenError) as info:
-        run(backend.create({**REQUEST, "model": "two"}))
+        run(client.create({**REQUEST, "model": "two"}))
     assert str(info.value) == "circuit open for anthropic, retry in 30s"
     assert info.value.model is None
 

@@ -40,8 +40,8 @@ def data(obj: dict[str, Any]) -> bytes:
 def test_openai_complete_passthrough_with_model_override() -> None:
     answer = {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": []}
     script = Script(httpx.Response(200, json=answer))
-    backend = openai_chat_client(script, model="gpt-4o-mini")
-    assert run(backend.create({**REQUEST, "stream": True})) == answer
+    client = openai_chat_client(script, model="gpt-4o-mini")
+    assert run(client.create({**REQUEST, "stream": True})) == answer
     assert str(script.requests[0].url) == f"{OPENAI_BASE}/chat/completions"
     body = script.bodies[0]
     assert body["model"] == "gpt-4o-mini" and "stream" not in body

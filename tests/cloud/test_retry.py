@@ -123,8 +123,8 @@ def test_retryable_statuses_are_retried_then_succeed(status: int, error_type: st
     script = Script(anthropic_error(status, error_type), ok("done"))
     sleep = FakeSleep()
     events: list[CloudEvent] = []
-    backend = chat_client(script, events, sleep=sleep)
-    completion = check_completion(run(backend.create(REQUEST)))
+    client = chat_client(script, events, sleep=sleep)
+    completion = check_completion(run(client.create(REQUEST)))
     assert completion["choices"][0]["message"]["content"] == "done"
     assert len(script.requests) == 2
     assert len(sleep.delays) == 1
@@ -150,9 +150,9 @@ def test_non_retryable_statuses_send_exactly_one_request(
 ) -> None:
     script = Script(anthropic_error(status, error_type, "nope"), ok())
     sleep = FakeSleep()
-    backend = chat_client(script, sleep=sleep)
+    client = chat_client(script, sleep=sleep)
     with pytest.raises(cls) as info:
-        run(backend.create(REQUEST))
+        run(client.create(REQUEST))
     assert len(script.requests) == 1
     assert sleep.delays == []
     err = info.value
@@ -165,9 +165,9 @@ def test_non_retryable_statuses_send_exactly_one_request(
 def test_attempts_are_max_retries_plus_one(max_retries: int) -> None:
     script = Script(anthropic_error(500, "api_error"))
     sleep = FakeSleep()
-    backend = chat_client(script, sleep=sleep, max_retries=max_retries)
+    client = chat_client(script, sleep=sleep, max_retries=max_retries)
     with pytest.raises(ServerError) as info:
-        run(backend.create(REQUEST))
+        run(client.create(REQUEST))
     assert len(script.requests) == max_retries + 1
     assert len(sleep.delays) == max_retries
     assert info.value.attempts == max_retries + 1
@@ -178,11 +178,11 @@ def test_attempts_are_max_retries_plus_one(max_retries: int) -> None:
 def test_backoff_delays_grow_between_attempts() -> None:
     script = Script(anthropic_error(529, "overloaded_error"))
     sleep = FakeSleep()
-    backend = chat_client(
+    client = chat_client(
         script, sleep=sleep, max_retries=4, retry_policy=RetryPolicy(max_retries=4, random=lambda: 0.0)
     )
     with pytest.raises(OverloadedError):
-        run(backend.create(REQUEST))
+        run(client.create(REQUEST))
     assert sleep.delays == [0.5, 1.0, 2.0, 4.0]
 
 
@@ -205,8 +205,8 @@ def test_retry_after_http_date_header_is_honoured() -> None:
     date = email.utils.formatdate(clock.now + 10, usegmt=True)
     script = Script(anthropic_error(503, "api_error", retry_after=date), ok())
     sleep = FakeSleep()
-    backend = chat_client(script, sleep=sleep, retry_policy=RetryPolicy(now=clock))
-    run(backend.create(REQUEST))
+    client = chat_client(script, sleep=sleep, retry_policy=RetryPolicy(now=clock))
+    run(client.create(REQUEST))
     assert sleep.delays == [pytest.approx(10.0, abs=1.0)]
 
 
@@ -262,12 +262,12 @@ def test_timeouts_are_retried_and_typed() -> None:
 def test_retries_carry_one_idempotency_key_and_count_themselves() -> None:
     """The server can tell a retry from a new request: one key per logical call, reused by its retries."""
     script = Script(anthropic_error(529, "overloaded_error"), anthropic_error(529, "overloaded_error"), ok())
-    backend = chat_client(script, max_retries=2)
-    run(backend.create(REQUEST))
+    client = chat_client(script, max_retries=2)
+    run(client.create(REQUEST))
     keys = [r.headers["idempotency-key"] for r in script.requests]
     assert len(set(keys)) == 1 and keys[0].startswith("protoshift-")
     assert [r.headers["x-stainless-retry-count"] for r in script.requests] == ["0", "1", "2"]
-    run(backend.create(REQUEST))
+    run(client.create(REQUEST))
     assert script.requests[-1].headers["idempotency-key"] != keys[0]  # a new call, a new key
     assert script.requests[-1].headers["x-stainless-retry-count"] == "0"
 

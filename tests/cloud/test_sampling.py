@@ -84,9 +84,9 @@ def test_what_a_refusal_teaches_makes_the_next_bodies_right_the_first_time() -> 
     """Issue 10: the adaptation is learned for the model, and the note says how to teach the table."""
     script = Script(anthropic_error(400, "invalid_request_error", DEPRECATED), ok("one"), ok("two"))
     events: list[CloudEvent] = []
-    backend = chat_client(script, events)
-    run(backend.create({**REQUEST, "temperature": 0.2}))
-    run(backend.create({**REQUEST, "temperature": 0.7}))
+    client = chat_client(script, events)
+    run(client.create({**REQUEST, "temperature": 0.2}))
+    run(client.create({**REQUEST, "temperature": 0.7}))
     assert len(script.requests) == 3  # one 400, then two answers: the second request was not refused
     assert "temperature" not in script.bodies[2]
     notes = [e.message for e in events if e.kind == "note"]

@@ -175,11 +175,11 @@ def test_mid_stream_overload_counts_for_the_model_and_a_server_error_for_the_hos
     breaker = CircuitBreaker("anthropic", clock=Clock(), failure_threshold=2)
     events = [*stream_events(["x"])[:4], error_event(error_type)]
     script = Script(lambda _: sse_response(sse(events)))
-    backend = chat_client(script, breaker=breaker)
+    client = chat_client(script, breaker=breaker)
     for _ in range(2):
         with pytest.raises(StreamInterruptedError):
-            run(collect(backend.stream(REQUEST)))
-    breakers = backend.backend.breakers
+            run(collect(client.stream(REQUEST)))
+    breakers = client.backend.breakers
     assert breakers is not None
     model = breakers.model(REQUEST["model"])
     assert (breaker.state(), model.state()) == (("closed", "open") if scope == "model" else ("open", "closed"))

@@ -10,10 +10,12 @@ from protoshift.cloud import CloudEvent, InvalidRequestError
 from tests.cloud.cloud_helpers import (
     REQUEST,
     Script,
+    anthropic,
     anthropic_error,
     chat_client,
     check_completion,
     collect,
+    messages,
     ok,
     run,
     sse,
@@ -61,6 +63,17 @@ def test_other_400s_are_raised_after_one_attempt(request_extra: dict[str, Any]) 
     with pytest.raises(InvalidRequestError):
         run(chat_client(script).create({**REQUEST, **request_extra}))
     assert len(script.requests) == 1
+
+
+def test_a_messages_client_of_anthropic_gets_the_refusal_as_it_came() -> None:
+    """A pass-through sends what its caller wrote: nothing of it is the bridge's to take out again."""
+    script = Script(anthropic_error(400, "invalid_request_error", DEPRECATED), ok())
+    events: list[CloudEvent] = []
+    body = {**REQUEST, "max_tokens": 100, "temperature": 0.2}
+    with pytest.raises(InvalidRequestError, match="is deprecated for this model"):
+        run(messages(anthropic(script, events)).create(body))
+    assert len(script.requests) == 1 and script.bodies[0]["temperature"] == 0.2
+    assert [e for e in events if e.kind == "note"] == []
 
 
 ADAPTIVE_ONLY = (

@@ -141,9 +141,7 @@ def _check_private(path: Path, st: os.stat_result, config: Mapping[str, Any]) ->
     others can read: the key is already out, and using it without a word would hide that."""
     if not st.st_mode & (stat.S_IRGRP | stat.S_IROTH):
         return
-    holding = [
-        name for name, section in config.items() if isinstance(section, dict) and section.get("api_key")
-    ]
+    holding = [name for name, section in config.items() if isinstance(section, dict) and section.get("api_key")]
     if holding:
         who = "everyone" if st.st_mode & stat.S_IROTH else "its group"
         raise InputError(
@@ -212,6 +210,7 @@ class Settings:
     log: bool = True  # `log = false` in the config; --no-log
     markdown: bool = True  # `markdown = false` in the config; --raw
     file: dict[str, Any] = field(default_factory=dict)
+    flags: ProviderFlags = field(default_factory=ProviderFlags)  # what the command line said
 
     def aliases(self) -> Aliases:
         """The `[aliases]` table of the config file."""
@@ -277,19 +276,11 @@ class Settings:
         return f"the output of api_key_cmd under [{backend}] in {config_path()}"
 
 
-def resolve_settings(
-    flags: ProviderFlags | None = None, *, warn: Callable[[str], None] | None = None, **by_name: Any
-) -> Settings:
+def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str], None] | None = None) -> Settings:
     """The settings from what the command line said (`flags`), the environment and the config file;
-    `warn` hears of the config file's unknown keys. `by_name`: the same flags as keywords (the fields
-    of `ProviderFlags`), for the callers that hand them over by name (serve's worker processes, until
-    serve moves to gateway/); not with `flags`."""
-    if by_name:
-        if flags is not None:
-            raise TypeError("resolve_settings: flags, or the same by name, not both")
-        flags = ProviderFlags(**{**by_name, "fallbacks": tuple(by_name.get("fallbacks") or ())})
-    elif flags is None:
-        flags = ProviderFlags()
+    `warn` hears of the config file's unknown keys. The settings keep `flags`: resolving them again
+    later (serve's reload, its workers) reads the environment and the config file anew."""
+    flags = flags or ProviderFlags()
     file = load_config_file(warn=warn)
     env = os.environ
     chosen_backend = flags.backend or env.get("PROTOSHIFT_BACKEND") or _str(file, "backend") or DEFAULT_BACKEND
@@ -301,6 +292,7 @@ def resolve_settings(
     if not breaker_off and file.get("breaker") is False:
         breaker_off = True
     return Settings(
+        flags=flags,
         backend=primary.name,
         model=flags.model or primary.model or env.get("PROTOSHIFT_MODEL") or _str(file, "model"),
         max_tokens=_first_int("max_tokens", flags.max_tokens, env.get("PROTOSHIFT_MAX_TOKENS"), file.get("max_tokens")),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -75,14 +75,6 @@ async def send_response(send: Send, status: int, body: bytes, headers: Headers) 
     length = (b"content-length", str(len(body)).encode())
     await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
     await send({"type": "http.response.body", "body": body})
-
-
-async def send_stream(send: Send, frames: AsyncIterator[bytes], headers: Headers) -> None:
-    """A 200 streamed response: each frame its own write, as it comes; then the end of the body."""
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    async for data in frames:
-        await send({"type": "http.response.body", "body": data, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
 
 
 async def until_disconnect(receive: Receive) -> None:

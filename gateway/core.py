@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from protoshift.gateway.asgi import (
@@ -20,6 +21,7 @@ from protoshift.gateway.asgi import (
     send_response,
 )
 from protoshift.gateway.auth import Browsers, Hosts, ServerKeys, is_json
+from protoshift.gateway.drain import Drain
 from protoshift.gateway.errors import HTTPFailure, failure_for, internal_error
 from protoshift.gateway.exchange import Exchange
 from protoshift.gateway.log import RequestLog
@@ -50,8 +52,11 @@ class Gateway:
         self.log = RequestLog(config.log_path, bodies=config.log_bodies)
         self.upstreams = Upstreams(config, self._on_event)
         self.router = router
+        self.drain = Drain()
         self._shared = SharedCounts(config.metrics_dir) if config.metrics_dir else None
         self._publisher: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reloading: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -70,6 +75,7 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._loop = asyncio.get_running_loop()
                 try:
                     self.upstreams.client(SURFACES[0].api)  # a missing key or a bad base URL fails the start
                 except Exception as exc:  # reported by the server, which then exits
@@ -78,10 +84,51 @@ class Gateway:
                 if self._shared is not None:
                     self._publisher = asyncio.create_task(self._publish())
                 await send({"type": "lifespan.startup.complete"})
+                self.log.write({"event": "started", "pid": os.getpid()})
             elif message["type"] == "lifespan.shutdown":
                 await self._close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def reload(self, config: GatewayConfig) -> None:
+        """Serve with `config` from now on: the requests in flight finish on what they began with (their
+        backends close after them); the next ones get the new aliases, models, keys, backends."""
+        old = self.upstreams
+        self.config = config
+        self.limits = config.limits
+        self.keys = ServerKeys(config.keys)
+        self.hosts = Hosts(config.hosts)
+        self.browsers = Browsers(config.cors_origins)
+        self.upstreams = Upstreams(config, self._on_event)
+        old.retire()
+
+    def reload_soon(self, load: Callable[[], tuple[GatewayConfig, list[str]]]) -> None:
+        """SIGHUP: `load()` — run in a thread, as it reads files (and may run a key command) — gives the
+        new config and what changed, in words; applied on the loop and logged. A `load` that fails keeps
+        the config as it was, and the log says why. Safe from a signal handler or another thread."""
+        loop = self._loop
+        if loop is None:
+            return
+
+        async def reloading() -> None:
+            try:
+                config, changes = await asyncio.to_thread(load)
+            except Exception as exc:
+                self.log.write({"event": "reload", "error": f"{exc}; the previous configuration stays"})
+                return
+            self.reload(config)
+            self.log.write({"event": "reload", "changed": changes or ["nothing"]})
+
+        def start() -> None:
+            self._reloading = loop.create_task(reloading())
+
+        loop.call_soon_threadsafe(start)
+
+    def begin_drain(self, grace: float) -> None:
+        """The server is shutting down: whatever still runs in `grace` seconds is cut, each request the
+        way its API says so (gateway/drain.py). Safe to call from a signal handler or another thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.drain.begin, grace)
 
     async def _close(self) -> None:
         if self._publisher is not None:

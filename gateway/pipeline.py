@@ -28,8 +28,8 @@ from protoshift.gateway.asgi import (
     Send,
     read_body,
     send_response,
-    send_stream,
 )
+from protoshift.gateway.drain import SHUTTING_DOWN, ShutdownCut, shutting_down
 from protoshift.gateway.errors import HTTPFailure, failure_for
 from protoshift.translator import TranslationError
 
@@ -59,9 +59,10 @@ async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Recei
         request = await read_request(gateway, exchange, scope, receive, send)
         if request is None:
             return
-        client = gateway.upstreams.route(exchange.surface.api, request, exchange)
-        call = Call(betas=exchange.surface.betas(scope))
-        await gateway.until_done_or_gone(exchange, receive, op(gateway, exchange, client, request, call, send))
+        with gateway.upstreams.in_use() as upstreams:  # a reload meanwhile lets this request finish on these
+            client = upstreams.route(exchange.surface.api, request, exchange)
+            call = Call(betas=exchange.surface.betas(scope))
+            await gateway.until_done_or_gone(exchange, receive, op(gateway, exchange, client, request, call, send))
 
 
 async def read_request(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> JSON | None:
@@ -135,10 +136,15 @@ _FAILED = object()  # an upstream call that failed, its error answer sent
 
 
 async def _upstream(gateway: Gateway, exchange: Exchange, send: Send, call: Awaitable[T]) -> T | object:
-    """The upstream call's result, its time counted; or `_FAILED` once the failure was answered."""
+    """The upstream call's result, its time counted; or `_FAILED` once the failure was answered (the
+    end of the grace period of a server shutting down is one)."""
     began = time.perf_counter()
     try:
-        result = await call
+        async with gateway.drain.bounded():
+            result = await call
+    except ShutdownCut:
+        await _cut_by_shutdown(gateway, exchange, send, None)
+        return _FAILED
     except Exception as exc:
         await _fail_upstream(gateway, exchange, send, exc, began)
         return _FAILED
@@ -150,22 +156,45 @@ async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request:
     surface = exchange.surface
     frames = surface.stream_frames(request)
     began = time.perf_counter()
+    started = False
     async with aclosing(client.stream(request, call)) as events:
         try:
-            first = await anext(events, None)
-        except Exception as exc:
-            await _fail_upstream(gateway, exchange, send, exc, began)
-            return
-        _upstream_time(gateway, exchange, began)
-        if first is None:
-            # Policy, both surfaces: a stream that ended with nothing in it (no event, no error) is
-            # the provider's failure to answer, not an empty answer.
-            await gateway.fail(
-                exchange, send, HTTPFailure(502, "the provider's stream was empty", "upstream_bad_response")
-            )
-            return
-        body = _framed(gateway, exchange, frames, first, events)
-        await send_stream(send, body, surface.headers(exchange.id, stream=True))
+            async with gateway.drain.bounded():
+                try:
+                    first = await anext(events, None)
+                except Exception as exc:
+                    await _fail_upstream(gateway, exchange, send, exc, began)
+                    return
+                _upstream_time(gateway, exchange, began)
+                if first is None:
+                    # Policy, both surfaces: a stream that ended with nothing in it (no event, no error)
+                    # is the provider's failure to answer, not an empty answer.
+                    failure = HTTPFailure(502, "the provider's stream was empty", "upstream_bad_response")
+                    await gateway.fail(exchange, send, failure)
+                    return
+                headers = surface.headers(exchange.id, stream=True)
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                started = True
+                async for data in _framed(gateway, exchange, frames, first, events):
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+        except ShutdownCut:
+            await _cut_by_shutdown(gateway, exchange, send, frames if started else None)
+            if not started:
+                return
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def _cut_by_shutdown(gateway: Gateway, exchange: Exchange, send: Send, frames: StreamFrames | None) -> None:
+    """The grace period ended: a stream begun ends with its surface's error event (the caller ends the
+    body), a request not yet answered gets a 503."""
+    exchange.extra["cut"] = "shutdown"
+    exchange.error = SHUTTING_DOWN
+    failure = shutting_down()
+    if frames is None:
+        await gateway.fail(exchange, send, failure)
+        return
+    gateway.metrics.error(failure.kind)
+    await send({"type": "http.response.body", "body": frames.error(failure), "more_body": True})
 
 
 async def _framed(

@@ -4,8 +4,10 @@ backend, then the configured fallbacks — bridged by cloud to the API its surfa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from protoshift.cloud import client_for
@@ -36,6 +38,9 @@ class Upstreams:
         self._models: tuple[float, list[ModelInfo]] | None = None
         kind = BACKENDS.get(config.backend)
         self.default_model = config.default_model or (kind.default_model if kind else None)
+        self._users = 0  # requests between routing and their answer's end
+        self._retired = False
+        self._closing: asyncio.Task[None] | None = None
 
     def backend(self, name: str) -> Backend:
         backend = self._backends.get(name)
@@ -94,6 +99,27 @@ class Upstreams:
                 if (state := backend.breaker_state()) is not None:
                     states.append((backend.name, state))
         return sorted(set(states))
+
+    @contextlib.contextmanager
+    def in_use(self) -> Iterator[Upstreams]:
+        """Held by a request from routing to its answer's end: a retired set closes after its last one."""
+        self._users += 1
+        try:
+            yield self
+        finally:
+            self._users -= 1
+            if self._retired and self._users == 0:
+                self._close_soon()
+
+    def retire(self) -> None:
+        """A reload replaced these: the requests that use them finish, then their connections close."""
+        self._retired = True
+        if self._users == 0:
+            self._close_soon()
+
+    def _close_soon(self) -> None:
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self.aclose())
 
     async def aclose(self) -> None:
         for backend in self._backends.values():

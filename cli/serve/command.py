@@ -4,26 +4,34 @@ on uvicorn (uvloop + httptools).
 - Bound to 127.0.0.1 by default. Any other address needs server keys (`--api-key`, or
   `PROTOSHIFT_SERVER_KEYS` with one or more, comma-separated): clients then send one as a bearer token.
 - SIGTERM (or Ctrl-C): stop accepting, let requests and streams in flight finish for `--grace`
-  seconds, close them, exit (0 after SIGTERM, 130 after Ctrl-C).
+  seconds; then what still runs is cut the way its API says so (a 503, or the stream's own error
+  event and a proper end of the body: gateway/drain.py), and the server exits (0 after SIGTERM, 130
+  after Ctrl-C).
+- SIGHUP: the config file is read again (aliases, models, keys, backends, prices) and serves the
+  requests that come after; those in flight finish as they began. The log says what changed; a file
+  that does not load leaves the configuration as it was, and the log says why.
 - `--workers N`: N processes on one socket; each has its own backend chains and they share the
-  breaker (a file, as every protoshift process does) and the metrics (cli.serve.metrics).
+  breaker (a file, as every protoshift process does) and the metrics (gateway/metrics.py). SIGHUP
+  reaches each of them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import socket
 import sys
 import tempfile
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
-from protoshift.cli.flags import ServeFlags
+from protoshift.cli.flags import ProviderFlags, ServeFlags
 from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.settings import Settings
@@ -31,10 +39,14 @@ from protoshift.cloud.security import is_loopback
 from protoshift.gateway.auth import LOOPBACK_NAMES
 
 if TYPE_CHECKING:
+    from types import FrameType
+
+    from protoshift.gateway.config import GatewayConfig
     from protoshift.gateway.core import Gateway
 
 KEYS_ENV = "PROTOSHIFT_SERVER_KEYS"
 _WORKER_STATE_ENV = "PROTOSHIFT_SERVE_WORKER"  # how the parent hands the options to its workers
+GRACE_MARGIN = 5.0  # seconds uvicorn waits past --grace, for the gateway's cut answers to go out
 
 
 def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int:
@@ -53,7 +65,8 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
     _on_sigterm()
     if options.workers == 1:
         tune_for_throughput()
-        app = build_gateway(options, keys, settings, diag, metrics_dir=None)
+        gateway = build_gateway(options, keys, settings, diag, metrics_dir=None)
+        app = functools.partial(_serving, gateway, options, keys, settings, None)  # uvicorn calls it once started
         server = uvicorn.Server(_config(uvicorn, app, options))
         server.run(sockets=[sock])
         if not server.started:
@@ -136,7 +149,10 @@ def _config(uvicorn: Any, app: Any, options: ServeFlags) -> Any:
         lifespan="on",
         access_log=False,  # the gateway writes its own line per request
         log_level="warning",
-        timeout_graceful_shutdown=options.grace,
+        # the gateway cuts what still runs at the end of the grace period (gateway/drain.py); uvicorn's own
+        # limit, a little later, only catches what could not even be cut (a client that reads nothing)
+        timeout_graceful_shutdown=options.grace + GRACE_MARGIN,
+        factory=True,
         timeout_keep_alive=5,
         server_header=False,
         workers=options.workers,
@@ -147,10 +163,16 @@ def build_gateway(
     options: ServeFlags, keys: list[str], settings: Settings, diag: Diagnostics, metrics_dir: Path | None
 ) -> Gateway:
     """The gateway the settings describe: their backend first, their fallbacks after it, their aliases."""
-    from protoshift.cli.chain import backend_factory
-    from protoshift.gateway import GatewayConfig, build_app
+    from protoshift.gateway import build_app
 
-    config = GatewayConfig(
+    return build_app(gateway_config(options, keys, settings, metrics_dir))
+
+
+def gateway_config(options: ServeFlags, keys: list[str], settings: Settings, metrics_dir: Path | None) -> GatewayConfig:
+    from protoshift.cli.chain import backend_factory
+    from protoshift.gateway import GatewayConfig
+
+    return GatewayConfig(
         backend=settings.backend,
         build_backend=backend_factory(settings),
         fallbacks=[(spec.name, spec.model) for spec in settings.fallbacks],
@@ -164,7 +186,38 @@ def build_gateway(
         log_bodies=options.log_bodies,
         metrics_dir=metrics_dir,
     )
-    return build_app(config)
+
+
+def _serving(
+    gateway: Gateway, options: ServeFlags, keys: list[str], settings: Settings, metrics_dir: Path | None
+) -> Gateway:
+    """The app, as uvicorn's factory gives it once uvicorn has taken SIGTERM and SIGINT: each is then
+    also the start of the gateway's grace period, and SIGHUP a reload of the config file."""
+    if threading.current_thread() is not threading.main_thread():
+        return gateway  # signals reach the main thread only (an app served from a thread: tests)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def drain_then(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            gateway.begin_drain(options.grace)
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, drain_then)
+    current = [settings]
+
+    def load() -> tuple[GatewayConfig, list[str]]:
+        from protoshift.cli.serve.reload import changes
+        from protoshift.cli.settings import resolve_settings
+
+        fresh = resolve_settings(current[0].flags)
+        config = gateway_config(options, keys, fresh, metrics_dir)
+        said = changes(current[0], fresh)
+        current[0] = fresh
+        return config, said
+
+    signal.signal(signal.SIGHUP, lambda signum, frame: gateway.reload_soon(load))
+    return gateway
 
 
 def _on_sigterm() -> None:
@@ -183,29 +236,23 @@ def _run_workers(uvicorn: Any, options: ServeFlags, keys: list[str], settings: S
         state = {
             "options": {**asdict(options), "log": str(options.log) if options.log else None},
             "keys": keys,
-            "flags": _settings_flags(settings),
+            # what the command line said: each worker reads the environment and the config file itself
+            # (keys never travel through the state variable)
+            "flags": asdict(settings.flags),
             "metrics_dir": metrics_dir,
         }
         os.environ[_WORKER_STATE_ENV] = json.dumps(state)  # the workers are new processes: they read it back
         config = _config(uvicorn, "protoshift.cli.serve.command:worker_app", options)
-        config.factory = True
-        Multiprocess(config, sockets=[sock]).run()
 
+        class Workers(Multiprocess):
+            def handle_hup(self) -> None:
+                """SIGHUP reloads each worker's config in place (uvicorn's own would restart them)."""
+                for process in self.processes:
+                    if process.pid is not None:
+                        with contextlib.suppress(OSError):
+                            os.kill(process.pid, signal.SIGHUP)
 
-def _settings_flags(settings: Settings) -> dict[str, Any]:
-    """What the command line set, for a worker to resolve the same settings (keys come from the
-    environment and the config file again: they never travel through the state variable)."""
-    return {
-        "backend": settings.backend,
-        "model": settings.model,
-        "max_tokens": settings.max_tokens,
-        "timeout": settings.timeout,
-        "max_retries": settings.max_retries,
-        "no_breaker": not settings.breaker,
-        "fallbacks": [f"{f.name}:{f.model}" if f.model else f.name for f in settings.fallbacks],
-        "base_url": settings.base_url,
-        "allow_insecure": settings.allow_insecure,
-    }
+        Workers(config, sockets=[sock]).run()
 
 
 def worker_app() -> Any:
@@ -215,9 +262,12 @@ def worker_app() -> Any:
     state = json.loads(os.environ[_WORKER_STATE_ENV])
     raw = state["options"]
     options = ServeFlags(**{**raw, "log": Path(raw["log"]) if raw["log"] else None})
-    settings = resolve_settings(**state["flags"])
+    flags = state["flags"]
+    settings = resolve_settings(ProviderFlags(**{**flags, "fallbacks": tuple(flags["fallbacks"])}))
     diag = Diagnostics()
     with contextlib.suppress(OSError):
         sys.stdin.close()
     tune_for_throughput()
-    return build_gateway(options, state["keys"], settings, diag, Path(state["metrics_dir"]))
+    metrics_dir = Path(state["metrics_dir"])
+    gateway = build_gateway(options, state["keys"], settings, diag, metrics_dir)
+    return _serving(gateway, options, state["keys"], settings, metrics_dir)

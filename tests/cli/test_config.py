@@ -58,21 +58,6 @@ def test_the_default_backend_is_the_one_constant(config_file: Path, monkeypatch:
     assert resolve_settings(NO_FLAGS).backend == "mock"
 
 
-def test_the_same_flags_by_name_for_serve_workers(config_file: Path) -> None:
-    """serve hands its workers the flags by name (cli/serve/command.py); they resolve to the same settings."""
-    from protoshift.cli.serve.command import _settings_flags
-
-    config_file.write_text("idle_timeout = 30\n")
-    flags = ProviderFlags(
-        backend="mock", model="m", fallbacks=("openai:x,mock",), timeout=3, max_retries=0, no_breaker=True,
-        base_url="http://127.0.0.1:9", allow_insecure=True,
-    )  # fmt: skip
-    settings = resolve_settings(flags)
-    assert resolve_settings(**_settings_flags(settings)) == settings
-    with pytest.raises(TypeError, match="not both"):
-        resolve_settings(flags, model="m")
-
-
 def test_fallbacks_and_breaker_from_environment(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROTOSHIFT_FALLBACK", "openai:gpt-x, mock")
     monkeypatch.setenv("PROTOSHIFT_BREAKER", "off")

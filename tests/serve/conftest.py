@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from protoshift.cli.flags import ServeFlags
+from protoshift.cli.flags import ProviderFlags, ServeFlags
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.serve.command import build_gateway
 from protoshift.cli.settings import resolve_settings
@@ -32,17 +32,7 @@ __all__ = ["cli_env", "run_cli"]  # fixtures shared with tests/cli
 PROVIDER_KEY = "sk-ant-serve-Kq3Zt8WmY2pV"
 SERVER_KEY = "ps-server-key-Tw9Xc4"
 
-FLAGS: dict[str, Any] = {
-    "backend": None,
-    "model": None,
-    "max_tokens": None,
-    "timeout": None,
-    "max_retries": 0,
-    "no_breaker": True,
-    "fallbacks": None,
-    "base_url": None,
-    "allow_insecure": False,
-}
+FLAGS: dict[str, Any] = {"max_retries": 0, "no_breaker": True}
 
 
 @dataclass
@@ -98,7 +88,7 @@ class GatewayFactory:
         config_file = self.tmp_path / "config.toml"
         config_file.write_text(config)
         env.setenv("PROTOSHIFT_CONFIG", str(config_file))
-        settings = resolve_settings(**{**FLAGS, **(flags or {})})
+        settings = resolve_settings(ProviderFlags(**{**FLAGS, **(flags or {})}))
         log_path = self.tmp_path / f"serve-{len(self.started)}.log"
         serve_options = ServeFlags(port=0, log=log_path, **options)
         app = build_gateway(serve_options, keys or [], settings, Diagnostics(quiet=True), None)

@@ -478,6 +478,8 @@ class HTTPClient:
                 except _InvalidEvent as exc:
                     bad = ResponseFormatError(self.name, f"the provider sent an invalid {exc.what}: {exc.error}")
                     raise self._after_output(attempt, bad, "invalid_stream") from exc.error
+            if not attempt.started:  # it ended well, with nothing in it: no answer at all
+                raise self.bad_answer("the provider's stream was empty")
 
         async with aclosing(self._attempts.run(once, model=model)) as chunks:
             async for chunk in chunks:

@@ -29,7 +29,7 @@ def test_the_client_example_runs_offline_on_the_mock() -> None:
 
 @pytest.mark.process
 def test_the_gateway_example_builds_an_asgi_app() -> None:
-    code = _block("build_app(GatewayConfig(") + "\nassert callable(app)\nprint(type(app).__name__)\n"
+    code = _block("app = build_app(") + "\nassert callable(app)\nprint(type(app).__name__)\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Gateway"

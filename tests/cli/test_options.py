@@ -37,7 +37,7 @@ OPTIONS = {
     "batch results": "--base-url --idle-timeout --max-retries --output --quiet --timeout --verbose -o -q -v",
     "batch run": "--allow-insecure --backend --base-url --concurrency --fallback --idle-timeout --max-retries --model"
     " --no-breaker --output --quiet --resume --timeout --validate-only --verbose -b -j -m -o -q -v",
-    "batch status": "--base-url --max-retries --poll-interval --quiet --timeout --verbose --wait -q -v -w",
+    "batch status": "--base-url --max-retries --max-wait --poll-interval --quiet --timeout --verbose --wait -q -v -w",
     "batch submit": "--allow-insecure --base-url --max-batch-bytes --max-requests-per-batch --max-retries --model"
     " --no-breaker --quiet --timeout --verbose -m -q -v",
     "chat": "--allow-insecure --attach --backend --base-url --cid --continue --dry-run --fallback --format"
@@ -45,8 +45,9 @@ OPTIONS = {
     " --raw --stream --system --timeout --verbose -O -a -b -c -f -i -m -p -q -s -v",
     "logs": "--cid --count --json --path --quiet --search -n -q -s",
     "models": "--allow-insecure --backend --base-url --json --max-retries --quiet --timeout --verbose -b -q -v",
-    "serve": "--allow-insecure --api-key --backend --base-url --fallback --grace --host --log --log-bodies"
-    " --max-body-mb --max-in-flight --max-retries --model --no-breaker --port --quiet --timeout --workers -b -m -q -w",
+    "serve": "--allow-host --allow-insecure --api-key --backend --base-url --cors-origin --fallback --grace --host --log"
+    " --log-bodies --max-body-mb --max-in-flight --max-retries --model --no-breaker --port --quiet --timeout --workers"
+    " -b -m -q -w",
     "translate batch-input": "--id-map --max-tokens --model --output --quiet --strict -m -o -q",
     "translate batch-results": "--id-map --output --quiet -o -q",
     "translate request": "--explain --from --jsonl --max-tokens --model --out-dir --output --quiet --strict -d -m -o -q",

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from protoshift.cloud import MockBackend, StreamInterruptedError, create_backend, create_client
+from protoshift.cloud import MockBackend, ResponseFormatError, StreamInterruptedError, create_backend, create_client
 from tests.cloud.cloud_helpers import (
     OPENAI_BASE,
     REQUEST,
@@ -16,6 +16,7 @@ from tests.cloud.cloud_helpers import (
     chat,
     check_completion,
     collect,
+    messages,
     openai_chat_client,
     run,
     sse_response,
@@ -59,6 +60,19 @@ def test_openai_stream_passthrough_stops_at_done() -> None:
     chunks = run(collect(openai_chat_client(script).stream(REQUEST)))
     assert [c["choices"][0]["delta"].get("content") for c in chunks] == ["Hel", "lo", None]
     assert script.bodies[0]["stream"] is True
+
+
+@pytest.mark.parametrize("api", ["chat", "messages"])
+def test_a_stream_with_nothing_in_it_is_the_providers_failure(api: str) -> None:
+    """`data: [DONE]` and nothing else: no answer at all, said as such whatever API the caller speaks
+    (not an empty answer, nor a complaint about a cut connection)."""
+    script = Script(sse_response([b"data: [DONE]\n\n"]))
+    backend = openai_chat_client(script).backend
+    client = chat(backend) if api == "chat" else messages(backend)
+    request = REQUEST if api == "chat" else {**REQUEST, "max_tokens": 10}
+    with pytest.raises(ResponseFormatError, match="the provider's stream was empty"):
+        run(collect(client.stream(request)))
+    assert len(script.bodies) == 1, "not retried: the provider answered"
 
 
 def test_openai_stream_error_object_mid_stream() -> None:

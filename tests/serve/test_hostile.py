@@ -163,3 +163,20 @@ def test_serve_refuses_a_key_in_a_config_file_others_can_read(run_cli: Any, tmp_
     err = done.stderr.decode()
     assert "holds a key (api_key under [anthropic]) and can be read by everyone" in err
     assert f"chmod 600 {config}" in err and "sk-ant-readable-by-all" not in err and b"serving" not in done.stderr
+
+
+# -- 11. what the provider says of when to come back is passed on as it said it ----------------------
+
+
+@pytest.mark.parametrize(("said", "passed"), [("0", "0"), ("2.5", "3"), (None, None)])
+def test_the_providers_retry_after_is_passed_on_zero_included(
+    gateway: GatewayFactory, upstream: Any, said: str | None, passed: str | None
+) -> None:
+    headers = {"retry-after": said} if said is not None else {}
+    error = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    server = upstream(lambda r: Reply(status=429, body=json.dumps(error).encode(), headers=headers))
+    running = gateway.start(server)
+    for path, body in (("/v1/chat/completions", CHAT), ("/v1/messages", {**CHAT, "max_tokens": 5})):
+        answer = post(running, path, body, **{"anthropic-version": "2023-06-01"})
+        assert answer.status_code == 429
+        assert answer.headers.get("retry-after") == passed, (path, answer.headers)

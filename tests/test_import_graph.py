@@ -221,7 +221,9 @@ def test_the_rooms_are_all_there() -> None:
 
 
 def test_no_room_imports_a_room_above_it() -> None:
-    assert upward_imports() == [], "imports flow cli -> gateway -> cloud -> translator only:\n" + "\n".join(upward_imports())
+    assert upward_imports() == [], "imports flow cli -> gateway -> cloud -> translator only:\n" + "\n".join(
+        upward_imports()
+    )
 
 
 def test_imports_name_protoshift_rooms_absolutely() -> None:

@@ -129,3 +129,35 @@ def test_good_streams_and_unknown_kinds_still_pass() -> None:
     assert text == "😀 ok"
     for chunk in chunks:
         json.dumps(chunk, allow_nan=False).encode()
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_a_block_kept_as_it_came_must_still_fit_where_it_lands() -> None:
+    """A server tool's block nested within the limit where Anthropic put it (content[0]) lands deeper in
+    the completion (choices[0].message.provider_specific_fields.content_blocks[0]): still within the
+    limit there, or refused naming it — never a completion nested past it (found by the fuzz suite)."""
+    deep = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"q": _nested(195)}}
+    json.dumps(message(deep))  # the input itself is within the limit
+    with pytest.raises(TranslationError) as caught:
+        anthropic_to_openai.response(message({"type": "text", "text": "a"}, deep))
+    assert caught.value.path.startswith("content[1]") and "nested deeper than 200 levels" in caught.value.reason
+    shallow = {**deep, "input": {"q": _nested(20)}}
+    completion = anthropic_to_openai.response(message({"type": "text", "text": "a"}, shallow))
+    assert completion["choices"][0]["message"]["provider_specific_fields"]["content_blocks"] == [shallow]
+
+
+def test_a_streamed_block_whose_input_nests_past_any_limit_is_no_crash() -> None:
+    start = block_start(0, {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}})
+    fragment = delta(0, {"type": "input_json_delta", "partial_json": "[" * 10_000 + "]" * 10_000})
+    stream = anthropic_to_openai.Stream()
+    for event in (message_start(), start, fragment):
+        stream.feed(event)
+    chunks = stream.feed({"type": "content_block_stop", "index": 0})  # the input is kept as the text it came as
+    [block] = chunks[0]["choices"][0]["delta"]["provider_specific_fields"]["content_blocks"]
+    assert block["input"] == "[" * 10_000 + "]" * 10_000

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from protoshift.translator.anthropic_to_openai.completion import (
+    EXTRA_DEPTH,
     citation_annotations,
     completion_id,
     finish_reason,
@@ -85,6 +86,8 @@ class _Answer:
         if block.get("citations"):
             found, others = citation_annotations(block["citations"], self.length, self.length + len(text))
             self.annotations += found
+            for citation in others:
+                check_json(citation, f"{path}.citations", EXTRA_DEPTH)
             self.other_citations += others
         self.length += len(text)
 
@@ -106,6 +109,7 @@ class _Answer:
 
     def other(self, block: dict[str, Any], path: str) -> None:
         """Server tool calls and results, compaction, ...: no OpenAI field, kept as they are."""
+        check_json(block, path, EXTRA_DEPTH)
         self.other_blocks.append(block)
 
     def message(self, refusal: str | None) -> dict[str, Any]:

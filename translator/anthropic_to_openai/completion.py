@@ -72,3 +72,9 @@ def citation_annotations(citations: Any, start: int, end: int) -> tuple[list[dic
 
 def _is_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+# How deep an item of `provider_specific_fields` (a content block, a citation) sits, in a completion
+# (choices[0].message.provider_specific_fields.content_blocks[i]) as in a chunk (choices[0].delta...):
+# what Anthropic nested within the limit must still be within it there.
+EXTRA_DEPTH = 6

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from protoshift.translator.anthropic_to_openai.completion import (
+    EXTRA_DEPTH,
     citation_annotations,
     completion_id,
     finish_reason,
@@ -251,9 +251,10 @@ class Stream:
             block, state.block = state.block, None
             if state.thinking:
                 try:
-                    block["input"] = json.loads("".join(state.thinking))
-                except ValueError:
-                    block["input"] = "".join(state.thinking)  # cut or malformed: kept as sent
+                    block["input"] = _from_json("".join(state.thinking))
+                except ValueError:  # cut, malformed, or nested past the parser's limit: kept as sent
+                    block["input"] = "".join(state.thinking)
+            check_json(block, "content_block", EXTRA_DEPTH)
             return [self._chunk({"provider_specific_fields": {"content_blocks": [block]}})]
         return []
 
@@ -264,6 +265,8 @@ class Stream:
         if annotations:
             delta["annotations"] = annotations
         if others:
+            for citation in others:
+                check_json(citation, "citations", EXTRA_DEPTH)
             delta["provider_specific_fields"] = {"citations": others}
         return [self._chunk(delta)] if delta else []
 
@@ -339,3 +342,11 @@ def _delta_text(delta: dict[str, Any], key: str) -> str:
     if not value.isascii():
         check_json(value, f"delta.{key}")
     return value
+
+
+def _from_json(text: str) -> Any:
+    """pydantic-core's parser: its nesting limit is a ValueError, where json.loads recurses until a
+    RecursionError; imported on first use (start-up time)."""
+    from pydantic_core import from_json
+
+    return from_json(text)

@@ -55,12 +55,16 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
     _check_backend(settings, diag)  # a missing key or a bad URL is exit 2 now, not a failed worker later
     import uvicorn
 
+    from protoshift.gateway.http_guard import raise_fd_limit
+
+    cap = raise_fd_limit()  # as many connections as the system allows, less what upstream needs
     sock = _bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     diag.warn(
-        f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)});"
-        f" OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code: ANTHROPIC_BASE_URL={url}; Ctrl-C to stop"
+        f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)},"
+        f" at most {cap} connections each); OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code:"
+        f" ANTHROPIC_BASE_URL={url}; Ctrl-C to stop"
     )
     _on_sigterm()
     if options.workers == 1:
@@ -142,7 +146,11 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _config(uvicorn: Any, app: Any, options: ServeFlags) -> Any:
-    return uvicorn.Config(
+    """uvicorn's config, served by the guarded protocol (gateway/http_guard.py): heads bounded while
+    they are read, deadlines for a head and for an idle connection, a cap on connections."""
+    from protoshift.gateway.http_guard import GuardLimits, guard
+
+    config = uvicorn.Config(
         app,
         loop="uvloop",
         http="httptools",
@@ -153,10 +161,10 @@ def _config(uvicorn: Any, app: Any, options: ServeFlags) -> Any:
         # limit, a little later, only catches what could not even be cut (a client that reads nothing)
         timeout_graceful_shutdown=options.grace + GRACE_MARGIN,
         factory=True,
-        timeout_keep_alive=5,
         server_header=False,
         workers=options.workers,
     )
+    return guard(config, GuardLimits(max_header_bytes=options.max_header_bytes))
 
 
 def build_gateway(

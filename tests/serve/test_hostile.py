@@ -180,3 +180,54 @@ def test_the_providers_retry_after_is_passed_on_zero_included(
         answer = post(running, path, body, **{"anthropic-version": "2023-06-01"})
         assert answer.status_code == 429
         assert answer.headers.get("retry-after") == passed, (path, answer.headers)
+
+
+# -- 2, 3, 11. what arrives before a request is whole: the guard in front of a real `protoshift serve` --
+
+
+@pytest.mark.process
+def test_serve_bounds_heads_while_they_arrive_and_answers_parser_errors_in_json(
+    cli_env: dict[str, str], upstream: Any
+) -> None:
+    import socket
+
+    from .conftest import ServeProcess, serve_env
+
+    serve = ServeProcess(["--max-retries", "0"], serve_env(cli_env, upstream(lambda r: anthropic_message_reply("ok"))))
+    port = int(serve.url.rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as flood:
+            flood.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+            answer = b""
+            with pytest.raises(OSError):  # refused and closed before the flood is through
+                for _ in range(2_000):  # 2,000 x 64 KB = 128 MB, were it all read
+                    flood.sendall(b"x-flood: " + b"y" * 65_000 + b"\r\n")
+                    answer += flood.recv(4096, socket.MSG_DONTWAIT) if _readable(flood) else b""
+            answer += _rest(flood)
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:60]
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as bad:
+            bad.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\n\r\n")
+            refused = _rest(bad)
+        head, _, body = refused.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 ") and b"application/json" in head.lower()
+        assert json.loads(body)["error"]["type"] == "invalid_request_error"
+        assert httpx.get(serve.url + "/healthz", timeout=10).status_code == 200
+    finally:
+        code, err = serve.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+def _readable(sock: Any) -> bool:
+    import select
+
+    return bool(select.select([sock], [], [], 0)[0])
+
+
+def _rest(sock: Any) -> bytes:
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except OSError:
+        pass  # a reset after the answer: the refusal closed with unread data
+    return data

@@ -6,10 +6,10 @@ A chain of them (with fallback) is put together in one place: `cloud.chain.clien
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_core import from_json
 
@@ -23,6 +23,8 @@ from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.wire import API, CHAT, JSON, MESSAGES
 
 __all__ = ["Bridged"]
+
+T = TypeVar("T")
 
 
 class Bridged:
@@ -68,17 +70,15 @@ class Bridged:
     async def send(self, outbound: Outbound) -> JSON:
         """A request bridged already (`batch run` bridges each line once, in its check pass)."""
 
-        async def once(outbound: Outbound) -> AsyncGenerator[JSON, None]:
+        async def attempt(outbound: Outbound) -> JSON:
             body = outbound.body if outbound.encoded is None else outbound.encoded
-            yield await self.backend.create(body, betas=outbound.betas, model=outbound.model or None)
+            return await self.backend.create(body, betas=outbound.betas, model=outbound.model or None)
 
-        async with aclosing(self._resending(outbound, once)) as answers:
-            async for answer in answers:
-                try:
-                    return self.bridge.response(answer, outbound)
-                except TranslationError as exc:
-                    raise self._unusable(exc) from exc
-        raise AssertionError("unreachable")  # pragma: no cover: `once` gives one answer or raises
+        answer, outbound = await self._resending(outbound, attempt)
+        try:
+            return self.bridge.response(answer, outbound)
+        except TranslationError as exc:
+            raise self._unusable(exc) from exc
 
     def _unusable(self, exc: TranslationError) -> BackendError:
         """A whole answer the bridge cannot map back. An Anthropic message that cannot be read is one the
@@ -92,29 +92,34 @@ class Bridged:
         return self.backend.bad_answer(f"the answer cannot be carried back: {exc}")
 
     async def stream(self, request: Mapping[str, Any], call: Call | None = None) -> AsyncGenerator[JSON, None]:
-        def once(outbound: Outbound) -> AsyncGenerator[JSON, None]:
+        async def attempt(outbound: Outbound) -> tuple[AsyncGenerator[JSON, None], JSON | None]:
+            """The stream opened, up to its first event: a refusal comes before it."""
             mapper: Callable[[], StreamMapper] = lambda: self.bridge.stream(outbound)  # noqa: E731  (one per attempt)
-            return self.backend.stream(outbound.body, betas=outbound.betas, mapper=mapper)
+            events = self.backend.stream(outbound.body, betas=outbound.betas, mapper=mapper)
+            try:
+                return events, await anext(events, None)
+            except BaseException:
+                await events.aclose()
+                raise
 
-        events = self._resending(self.outbound(request, stream=True, call=call), once)
+        (events, first), _ = await self._resending(self.outbound(request, stream=True, call=call), attempt)
         async with aclosing(events):
+            if first is None:
+                return
+            yield first
             async for event in events:
                 yield event
 
-    async def _resending(
-        self, outbound: Outbound, once: Callable[[Outbound], AsyncGenerator[JSON, None]]
-    ) -> AsyncGenerator[JSON, None]:
-        """The one resend loop: `once(outbound)`, and when the model refuses a parameter the bridge put
-        there, `once` again with the body the bridge adapts (at most `max_adaptations` times). A refusal
-        is a status: it comes before any output."""
+    async def _resending(self, outbound: Outbound, attempt: Callable[[Outbound], Awaitable[T]]) -> tuple[T, Outbound]:
+        """The one resend loop: `attempt(outbound)`, and when the model refuses a parameter the bridge put
+        there, again with the body the bridge adapts (at most `max_adaptations` times); what it gave and
+        the request it was for. A refusal is a status: it comes before any output."""
         for adaptations_left in range(self.bridge.max_adaptations, -1, -1):
             try:
-                async with aclosing(once(outbound)) as items:
-                    async for item in items:
-                        yield item
-                return
+                return await attempt(outbound), outbound
             except InvalidRequestError as refusal:
                 outbound = self._adapted(refusal, outbound, adaptations_left)
+        raise AssertionError("unreachable")  # pragma: no cover: the last turn re-raises the refusal
 
     def _adapted(self, refusal: InvalidRequestError, outbound: Outbound, adaptations_left: int) -> Outbound:
         body = outbound.body if outbound.encoded is None else from_json(outbound.encoded)

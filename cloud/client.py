@@ -512,7 +512,11 @@ class _Mapped:
         return self._handler.finished
 
     def feed(self, event: JSON) -> list[JSON]:
-        return self._map(self._handler.feed(event))
+        items = self._handler.feed(event)
+        if len(items) == 1:  # the handlers pass an event through as it came: the hot path
+            self._mapped = True
+            return self._mapper.feed(items[0])
+        return self._map(items)
 
     def close(self) -> list[JSON]:
         out = self._map(self._handler.close())

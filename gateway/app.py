@@ -50,7 +50,7 @@ async def metrics(gateway: Gateway, exchange: Exchange, scope: Scope, receive: R
 async def list_models(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
     surface = exchange.surface
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-    with gateway.upstreams.in_use() as upstreams:
+    with gateway.upstreams as upstreams:
         listing = surface.model_list(await upstreams.models(exchange), query)
     if listing.body is None:
         await gateway.fail(exchange, send, HTTPFailure.client(400, listing.problem or "bad query"))
@@ -61,7 +61,7 @@ async def list_models(gateway: Gateway, exchange: Exchange, scope: Scope, receiv
 async def get_model(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
     surface = exchange.surface
     wanted = scope["path_params"]["model"]
-    with gateway.upstreams.in_use() as upstreams:
+    with gateway.upstreams as upstreams:
         models = await upstreams.models(exchange)
     for model in models:
         if model.id == wanted:

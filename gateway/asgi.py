@@ -45,8 +45,25 @@ def header_values(scope: Scope, name: bytes) -> Iterable[bytes]:
     return (value for key, value in scope["headers"] if key == name)
 
 
-def headers_size(scope: Scope) -> int:
-    return sum(len(key) + len(value) + 4 for key, value in scope["headers"])
+class Head:
+    """What the gateway reads of every request's headers before any work, in one pass over them."""
+
+    __slots__ = ("content_type", "host", "origin", "size")
+
+    def __init__(self, scope: Scope) -> None:
+        self.host: bytes | None = None
+        self.origin: bytes | None = None
+        self.content_type: bytes | None = None
+        size = 0
+        for key, value in scope["headers"]:
+            size += len(key) + len(value) + 4
+            if key == b"host":
+                self.host = value
+            elif key == b"content-type":
+                self.content_type = value
+            elif key == b"origin":
+                self.origin = value
+        self.size = size
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:

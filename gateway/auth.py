@@ -62,17 +62,22 @@ def _presented(scope: Scope) -> bytes | None:
 class Hosts:
     """The `Host` names a request may carry (any port): None, any; else these, and any 127.x address."""
 
+    _REMEMBERED = 64  # Host values decided: clients send the same one on every request
+
     def __init__(self, names: Iterable[str] | None) -> None:
         self.names = None if names is None else frozenset(_bare(name) for name in names)
+        self._decided: dict[bytes, bool] = {}
 
-    def allows(self, scope: Scope) -> bool:
-        if self.names is None:
-            return True
-        value = header(scope, b"host")
-        if value is None:
+    def allows(self, host: bytes | None) -> bool:
+        if self.names is None or host is None:
             return True  # no Host (HTTP/1.0): not a browser's request, which always names its host
-        name = _bare(value.decode("latin-1"))
-        return name in self.names or (_is_loopback_ip(name) and "127.0.0.1" in self.names)
+        decided = self._decided.get(host)
+        if decided is None:
+            name = _bare(host.decode("latin-1"))
+            decided = name in self.names or (_is_loopback_ip(name) and "127.0.0.1" in self.names)
+            if len(self._decided) < self._REMEMBERED:
+                self._decided[host] = decided
+        return decided
 
 
 def _bare(host: str) -> str:

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from protoshift.gateway.asgi import (
+    Head,
     Message,
     Receive,
     Scope,
     Send,
     cancel_on_disconnect,
     header,
-    headers_size,
     send_response,
 )
 from protoshift.gateway.auth import Browsers, Hosts, ServerKeys, is_json
@@ -164,11 +164,12 @@ class Gateway:
             exchange = Exchange(found.route.name, _surface(found.route.dialect, scope))
         else:
             exchange = Exchange("unknown", _surface(found.dialect if found else None, scope))
-        origin = header(scope, b"origin")
+        head = Head(scope)
+        origin = head.origin
         if origin is not None and self.browsers.allows(origin):
             send = self._with_cors(send, origin)
         try:
-            failure = self._refusal(found, scope, origin)
+            failure = self._refusal(found, scope, head)
             if failure is not None:
                 await self.fail(exchange, send, failure)
             elif isinstance(found, NotAllowed):  # an allowed origin's preflight
@@ -185,11 +186,12 @@ class Gateway:
             self.metrics.request(exchange.route, exchange.status)
             self.log.write(exchange.entry())
 
-    def _refusal(self, found: Match | NotAllowed | None, scope: Scope, origin: bytes | None) -> HTTPFailure | None:
+    def _refusal(self, found: Match | NotAllowed | None, scope: Scope, head: Head) -> HTTPFailure | None:
         """Why the request is refused before any work (None: it is not). An allowed origin's
         preflight is no refusal: `found` is then `NotAllowed` (no route takes OPTIONS)."""
-        if not self.hosts.allows(scope):
-            host = (header(scope, b"host") or b"").decode("latin-1")[:100]
+        origin = head.origin
+        if not self.hosts.allows(head.host):
+            host = (head.host or b"").decode("latin-1")[:100]
             return HTTPFailure.client(
                 403,
                 f"this protoshift server does not answer for the host {host!r} (start it with --allow-host NAME to add one)",
@@ -213,9 +215,9 @@ class Gateway:
             return HTTPFailure.client(
                 401, "missing or wrong API key for this protoshift server", code="invalid_api_key"
             )
-        if headers_size(scope) > self.limits.max_header_bytes:
+        if head.size > self.limits.max_header_bytes:
             return HTTPFailure.client(431, f"request headers are over {self.limits.max_header_bytes} bytes")
-        if scope["method"] == "POST" and not is_json(header(scope, b"content-type")):
+        if scope["method"] == "POST" and not is_json(head.content_type):
             return HTTPFailure.client(
                 415,
                 "the body must be sent as JSON, with the header Content-Type: application/json",

@@ -11,8 +11,7 @@ operation in a server that is not draining pays for one timer object.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from types import TracebackType
 
 from protoshift.gateway.errors import HTTPFailure, retry_after
 
@@ -44,21 +43,10 @@ class Drain:
         self.deadline: float | None = None  # the loop's time at which operations are cut
         self._open: set[asyncio.Timeout] = set()
 
-    @contextlib.asynccontextmanager
-    async def bounded(self) -> AsyncIterator[None]:
-        """The operation inside, cut by `ShutdownCut` at the end of the grace period, if one begins."""
-        timeout = asyncio.timeout(self.deadline)
-        try:
-            async with timeout:
-                self._open.add(timeout)
-                try:
-                    yield
-                finally:
-                    self._open.discard(timeout)
-        except TimeoutError:
-            if timeout.expired():
-                raise ShutdownCut from None
-            raise  # another limit's
+    def bounded(self) -> Bounded:
+        """`async with drain.bounded():` the operation inside, cut by `ShutdownCut` at the end of the
+        grace period, if one begins."""
+        return Bounded(self)
 
     def begin(self, grace: float) -> None:
         """Cut every operation, in flight or to come, `grace` seconds from now (call on the loop)."""
@@ -68,3 +56,28 @@ class Drain:
         self.deadline = deadline
         for timeout in self._open:
             timeout.reschedule(deadline)
+
+
+class Bounded:
+    """One operation's bound (a class, not a generator-based manager: it is on every request's path)."""
+
+    __slots__ = ("_drain", "_timeout")
+
+    def __init__(self, drain: Drain) -> None:
+        self._drain = drain
+        self._timeout = asyncio.timeout(drain.deadline)
+
+    async def __aenter__(self) -> None:
+        await self._timeout.__aenter__()
+        self._drain._open.add(self._timeout)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._drain._open.discard(self._timeout)
+        try:
+            await self._timeout.__aexit__(kind, exc, tb)
+        except TimeoutError:
+            if self._timeout.expired():
+                raise ShutdownCut from None
+            raise  # another limit's

@@ -59,7 +59,7 @@ async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Recei
         request = await read_request(gateway, exchange, scope, receive, send)
         if request is None:
             return
-        with gateway.upstreams.in_use() as upstreams:  # a reload meanwhile lets this request finish on these
+        with gateway.upstreams as upstreams:  # a reload meanwhile lets this request finish on these
             client = upstreams.route(exchange.surface.api, request, exchange)
             call = Call(betas=exchange.surface.betas(scope))
             await gateway.until_done_or_gone(exchange, receive, op(gateway, exchange, client, request, call, send))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from protoshift.cloud import client_for
@@ -100,16 +99,16 @@ class Upstreams:
                     states.append((backend.name, state))
         return sorted(set(states))
 
-    @contextlib.contextmanager
-    def in_use(self) -> Iterator[Upstreams]:
-        """Held by a request from routing to its answer's end: a retired set closes after its last one."""
+    def __enter__(self) -> Upstreams:
+        """`with upstreams:` held by a request from routing to its answer's end: a retired set closes
+        after its last one."""
         self._users += 1
-        try:
-            yield self
-        finally:
-            self._users -= 1
-            if self._retired and self._users == 0:
-                self._close_soon()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._users -= 1
+        if self._retired and self._users == 0:
+            self._close_soon()
 
     def retire(self) -> None:
         """A reload replaced these: the requests that use them finish, then their connections close."""

@@ -5,7 +5,6 @@ reach it through a bridge (cloud/bridged.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -79,14 +78,11 @@ class AnthropicBackend(HTTPClient):
             model = model_of(body)
         return await self._send_json(self.url, self._headers(betas=betas), body, model=model)
 
-    async def stream(
+    def stream(
         self, body: JSON, *, betas: Sequence[str] = (), mapper: Callable[[], StreamMapper] | None = None
     ) -> AsyncGenerator[JSON, None]:
-        headers = self._headers(stream=True, betas=betas)
-        events = self._send_stream(self.url, headers, body, AnthropicEventStream, model=model_of(body), mapper=mapper)
-        async with aclosing(events):
-            async for event in events:
-                yield event
+        headers = self._headers(stream=True, betas=betas)  # the send's own generator: no layer per event
+        return self._send_stream(self.url, headers, body, AnthropicEventStream, model=model_of(body), mapper=mapper)
 
     async def count_tokens(self, body: JSON, *, betas: Sequence[str] = ()) -> TokenCount:
         """`POST /v1/messages/count_tokens` with the fields it takes: the exact count."""

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +28,7 @@ __all__ = [
     "Backend",
     "Call",
     "Client",
+    "EventStream",
     "PreparedRequest",
     "TokenCount",
 ]
@@ -69,6 +70,17 @@ class Call:
 
     betas: Sequence[str] = ()
     notes: list[Note] = field(default_factory=list)
+
+
+class EventStream(Protocol):
+    """A call's stream, read with `async for` (or `anext`) and closed with `aclose()` (which ends the
+    upstream request): an async generator is one."""
+
+    def __aiter__(self) -> AsyncIterator[JSON]: ...
+
+    async def __anext__(self) -> JSON: ...
+
+    async def aclose(self) -> None: ...
 
 
 class Backend(Protocol):
@@ -132,7 +144,7 @@ class Client(Protocol):
 
     async def create(self, request: Mapping[str, Any], call: Call | None = None) -> JSON: ...
 
-    def stream(self, request: Mapping[str, Any], call: Call | None = None) -> AsyncGenerator[JSON, None]: ...
+    def stream(self, request: Mapping[str, Any], call: Call | None = None) -> EventStream: ...
 
     async def count_tokens(self, request: Mapping[str, Any], call: Call | None = None) -> TokenCount: ...
 

@@ -7,13 +7,12 @@ A chain of them (with fallback) is put together in one place: `cloud.chain.clien
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from contextlib import aclosing
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from pydantic_core import from_json
 
-from protoshift.cloud.backend import Backend, Call, PreparedRequest, TokenCount
+from protoshift.cloud.backend import Backend, Call, EventStream, PreparedRequest, TokenCount
 from protoshift.cloud.errors import BackendError, InvalidRequestError
 from protoshift.translator import TranslationError
 from protoshift.translator.bridges import Bridge, Outbound, Shaping, StreamMapper
@@ -91,24 +90,18 @@ class Bridged:
             return self.backend.bad_answer(f"the answer cannot be an Anthropic message: {exc}")
         return self.backend.bad_answer(f"the answer cannot be carried back: {exc}")
 
-    async def stream(self, request: Mapping[str, Any], call: Call | None = None) -> AsyncGenerator[JSON, None]:
-        async def attempt(outbound: Outbound) -> tuple[AsyncGenerator[JSON, None], JSON | None]:
-            """The stream opened, up to its first event: a refusal comes before it."""
-            mapper: Callable[[], StreamMapper] = lambda: self.bridge.stream(outbound)  # noqa: E731  (one per attempt)
-            events = self.backend.stream(outbound.body, betas=outbound.betas, mapper=mapper)
-            try:
-                return events, await anext(events, None)
-            except BaseException:
-                await events.aclose()
-                raise
+    def stream(self, request: Mapping[str, Any], call: Call | None = None) -> EventStream:
+        return _Opening(self, self.outbound(request, stream=True, call=call))
 
-        (events, first), _ = await self._resending(self.outbound(request, stream=True, call=call), attempt)
-        async with aclosing(events):
-            if first is None:
-                return
-            yield first
-            async for event in events:
-                yield event
+    async def open_stream(self, outbound: Outbound) -> tuple[AsyncGenerator[JSON, None], JSON | None]:
+        """The backend's stream, opened up to its first event (a refusal comes before it)."""
+        mapper: Callable[[], StreamMapper] = lambda: self.bridge.stream(outbound)  # noqa: E731  (one per attempt)
+        events = self.backend.stream(outbound.body, betas=outbound.betas, mapper=mapper)
+        try:
+            return events, await anext(events, None)
+        except BaseException:
+            await events.aclose()
+            raise
 
     async def _resending(self, outbound: Outbound, attempt: Callable[[Outbound], Awaitable[T]]) -> tuple[T, Outbound]:
         """The one resend loop: `attempt(outbound)`, and when the model refuses a parameter the bridge put
@@ -158,3 +151,30 @@ class Bridged:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+class _Opening:
+    """A bridged stream: opened through the resend loop at its first read, then the backend's own
+    stream, one call per event (a class, not one more generator layer every event passes through)."""
+
+    __slots__ = ("_client", "_events", "_first", "_outbound")
+
+    def __init__(self, client: Bridged, outbound: Outbound) -> None:
+        self._client = client
+        self._outbound = outbound
+        self._events: AsyncGenerator[JSON, None] | None = None
+
+    def __aiter__(self) -> _Opening:
+        return self
+
+    async def __anext__(self) -> JSON:
+        if self._events is not None:
+            return await self._events.__anext__()
+        (self._events, first), _ = await self._client._resending(self._outbound, self._client.open_stream)
+        if first is None:
+            raise StopAsyncIteration
+        return first
+
+    async def aclose(self) -> None:
+        if self._events is not None:
+            await self._events.aclose()

@@ -5,7 +5,6 @@ Callers that speak another API reach it through a bridge (cloud/bridged.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -119,14 +118,11 @@ class OpenAIBackend(HTTPClient):
         except TranslationError as exc:
             raise self.bad_answer(f"the provider sent an invalid chat.completion: {exc}") from exc
 
-    async def stream(
+    def stream(
         self, body: JSON, *, betas: Sequence[str] = (), mapper: Callable[[], StreamMapper] | None = None
     ) -> AsyncGenerator[JSON, None]:
-        headers = self._headers(stream=True)
-        chunks = self._send_stream(self.url, headers, body, _OpenAIEvents, model=model_of(body), mapper=mapper)
-        async with aclosing(chunks):
-            async for chunk in chunks:
-                yield chunk
+        headers = self._headers(stream=True)  # the send's own generator: no layer per event
+        return self._send_stream(self.url, headers, body, _OpenAIEvents, model=model_of(body), mapper=mapper)
 
     async def count_tokens(self, body: JSON, *, betas: Sequence[str] = ()) -> None:
         """Chat Completions has no count: the bridge estimates."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, TypeVar
 
@@ -34,7 +34,7 @@ from protoshift.gateway.errors import HTTPFailure, failure_for
 from protoshift.translator import TranslationError
 
 if TYPE_CHECKING:
-    from protoshift.cloud.backend import Client
+    from protoshift.cloud.backend import Client, EventStream
     from protoshift.gateway.core import Gateway
     from protoshift.gateway.exchange import Exchange
     from protoshift.gateway.surfaces.base import StreamFrames
@@ -198,7 +198,7 @@ async def _cut_by_shutdown(gateway: Gateway, exchange: Exchange, send: Send, fra
 
 
 async def _framed(
-    gateway: Gateway, exchange: Exchange, frames: StreamFrames, first: JSON, events: AsyncGenerator[JSON, None]
+    gateway: Gateway, exchange: Exchange, frames: StreamFrames, first: JSON, events: EventStream
 ) -> AsyncIterator[bytes]:
     """The stream as the surface frames it; a failure midway becomes its error frame, which ends it."""
     try:

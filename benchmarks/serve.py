@@ -550,6 +550,17 @@ def rss_mb(pid: int) -> float:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of `pid` and its children (the workers), seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+    return total
+
+
 def _children(pid: int) -> list[int]:
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -628,7 +639,13 @@ def run(
                     _say(f"added latency at {RATES} req/s, {rounds} rounds of {', '.join(targets)}")
                     _rates_in_turns(figures, targets, rate_round, rounds)
                 _say(f"sustained, {count} worker{'s' * (count > 1)}: {rounds} rounds of {', '.join(gateways)}")
-                _sustained_in_turns(figures, {name: url for name, (url, _) in gateways.items()}, sustain_round, rounds)
+                _sustained_in_turns(
+                    figures,
+                    {name: url for name, (url, _) in gateways.items()},
+                    sustain_round,
+                    rounds,
+                    pids={name: pid for name, (_, pid) in gateways.items()},
+                )
                 if first:
                     for name, (url, pid) in gateways.items():
                         _say(f"memory of {name}")
@@ -683,10 +700,17 @@ def _rates_in_turns(figures: Figures, targets: dict[str, _Target], seconds: floa
 
 
 def _sustained_in_turns(
-    figures: Figures, targets: dict[str, str], seconds: float, rounds: int, headers: dict[str, str] | None = None
+    figures: Figures,
+    targets: dict[str, str],
+    seconds: float,
+    rounds: int,
+    headers: dict[str, str] | None = None,
+    pids: dict[str, int] | None = None,
 ) -> None:
     """Each target's requests/s with 64 clients back to back, JSON then stream, the targets in turns
-    (`rounds` rounds of `seconds` each): each figure is the median of its rounds."""
+    (`rounds` rounds of `seconds` each): each figure is the median of its rounds. With `pids`, also the
+    gateway's CPU per request (its process and workers): far steadier than req/s on a shared machine,
+    where what other processes take moves the rate but not the work each request costs."""
     for url in targets.values():
         for _, body in KINDS:
             load(url, PATH, body, headers, mode="clients", clients=8, seconds=0.5)  # warm-up
@@ -694,7 +718,11 @@ def _sustained_in_turns(
     for turn in range(rounds):
         for kind, body in KINDS:
             for name in _in_turn(list(targets), turn):
+                pid = (pids or {}).get(name)
+                cpu = cpu_seconds(pid) if pid else 0.0
                 result = load(targets[name], PATH, body, headers, mode="clients", clients=64, seconds=seconds)
+                if pid and result["requests"]:
+                    result["cpu_us"] = (cpu_seconds(pid) - cpu) / result["requests"] * 1e6
                 taken.setdefault(f"{name} {kind}", []).append(result)
     for key, results in taken.items():
         figures.sustained[key] = {
@@ -703,6 +731,9 @@ def _sustained_in_turns(
             "requests": sum(r["requests"] for r in results),
             "errors": sum(r["errors"] for r in results),
         }
+        if all("cpu_us" in r for r in results):
+            figures.sustained[key]["cpu_us"] = statistics.median(r["cpu_us"] for r in results)
+            figures.sustained[key]["rounds_cpu_us"] = [r["cpu_us"] for r in results]
 
 
 def _memory(figures: Figures, name: str, url: str, pid: int, requests: int) -> None:
@@ -760,6 +791,11 @@ def comparison(figures: Figures) -> list[str]:
             rows.append((f"{'JSON' if kind == 'json' else kind} req/s, {count} worker{'s' * (count > 1)}",
                          _rps(b_res["rps"]), _rps(a_res["rps"]), ratio,
                          note + (f"; {errors} errors" if errors else "")))  # fmt: skip
+            if "cpu_us" in b_res and "cpu_us" in a_res:
+                cpu = [x / y for x, y in zip(a_res["rounds_cpu_us"], b_res["rounds_cpu_us"], strict=True) if y > 0]
+                rows.append(("  gateway CPU per request, µs", f"{b_res['cpu_us']:.0f}", f"{a_res['cpu_us']:.0f}",
+                             f"{statistics.median(cpu):.2f}",
+                             f"lower is better; rounds' ratios {min(cpu):.2f}-{max(cpu):.2f}"))  # fmt: skip
     heads = ("", f"before ({before.split(' (')[0]})", f"after ({after.split(' (')[0]})", "after/before", "")
     widths = [max(len(row[i]) for row in [heads, *rows]) for i in range(4)]
     lines = [
@@ -818,7 +854,8 @@ def text(figures: Figures) -> str:
     if figures.sustained:
         lines.append("serve: sustained requests/s, 64 clients back to back (median of the rounds; min-max)")
     for name, result in figures.sustained.items():
-        lines.append(f"  {name:<24} {result['rps']:>8.0f}   {_spread(result)}")
+        cpu = f"   CPU {result['cpu_us']:.0f} µs/request" if "cpu_us" in result else ""
+        lines.append(f"  {name:<24} {result['rps']:>8.0f}   {_spread(result)}{cpu}")
     for kind in ("json", "stream"):
         mine, theirs = figures.sustained.get(f"protoshift 1w {kind}"), figures.sustained.get(f"litellm 1w {kind}")
         if mine and theirs and theirs["rps"]:

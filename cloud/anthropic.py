@@ -65,7 +65,7 @@ class AnthropicBackend(HTTPClient):
         }
         if body:
             headers["content-type"] = "application/json"
-        if (beta := beta_header(betas)) is not None:
+        if betas and (beta := beta_header(betas)) is not None:
             headers["anthropic-beta"] = beta
         return headers
 

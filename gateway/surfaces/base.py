@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic_core import to_json
 
+from protoshift.gateway.asgi import JSON_TYPE, SSE_HEADERS
 from protoshift.translator import Problem
 from protoshift.translator.checks import type_name
 from protoshift.translator.usage import token_counts
@@ -111,8 +112,6 @@ class Surface(ABC):
     def error_body(self, failure: HTTPFailure, request_id: str) -> bytes: ...
 
     def headers(self, request_id: str, *, stream: bool = False) -> Headers:
-        from protoshift.gateway.asgi import JSON_TYPE, SSE_HEADERS
-
         own = (self.request_id_header, request_id.encode())
         return [*SSE_HEADERS, own] if stream else [JSON_TYPE, own]
 

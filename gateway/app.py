@@ -74,9 +74,11 @@ async def get_model(gateway: Gateway, exchange: Exchange, scope: Scope, receive:
 def routes() -> list[Route]:
     """Every route: the surfaces' own (each path to an operation of the pipeline), then the shared ones."""
     own = [
-        Route.of(path, {"POST"}, functools.partial(_operate, pipeline.OPERATIONS[op]), name=name, dialect=surface.api)
+        Route.of(
+            path, {"POST"}, functools.partial(_operate, pipeline.OPERATIONS[op]), name=_v1(path), dialect=surface.api
+        )
         for surface in SURFACES
-        for path, (op, name) in surface.paths.items()
+        for path, op in surface.paths.items()
     ]
     return [
         *own,
@@ -87,6 +89,11 @@ def routes() -> list[Route]:
         Route.of("/healthz", {"GET"}, healthz, auth=False),
         Route.of("/metrics", {"GET"}, metrics),
     ]
+
+
+def _v1(path: str) -> str:
+    """The name of a path in the log and the metrics: its /v1 form (one name for both spellings)."""
+    return path if path.startswith("/v1/") else "/v1" + path
 
 
 async def _operate(

@@ -64,8 +64,9 @@ class Surface(ABC):
     request_id_header: ClassVar[bytes]  # where its API puts the request id in a response's headers
     items_field: ClassVar[str] = "messages"  # the field holding the conversation, bounded by Limits.max_messages
     what: ClassVar[str]  # what a request to it is, for errors ("a chat completion request")
-    # its paths, each to an operation of the pipeline ("create", "count_tokens") and the name the log gives it
-    paths: ClassVar[Mapping[str, tuple[str, str]]]
+    # its paths, each to an operation of the pipeline ("create", "count_tokens"); the log and the metrics
+    # name each as its /v1 path
+    paths: ClassVar[Mapping[str, str]]
 
     # -- reading ---------------------------------------------------------------------------------
 

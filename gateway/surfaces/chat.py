@@ -87,10 +87,8 @@ class ChatSurface(Surface):
     api = CHAT
     request_id_header: ClassVar[bytes] = b"x-request-id"
     what = "a chat completion request"
-    paths: ClassVar[Mapping[str, tuple[str, str]]] = {
-        "/v1/chat/completions": ("create", "/v1/chat/completions"),
-        "/chat/completions": ("create", "/v1/chat/completions"),  # clients given a base URL without /v1
-    }
+    # and for clients given a base URL without /v1
+    paths: ClassVar[Mapping[str, str]] = {"/v1/chat/completions": "create", "/chat/completions": "create"}
 
     def stream_frames(self, request: JSON) -> StreamFrames:
         options = request.get("stream_options")

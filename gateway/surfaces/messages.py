@@ -77,10 +77,7 @@ class MessagesSurface(Surface):
     api = MESSAGES
     request_id_header: ClassVar[bytes] = b"request-id"
     what = "an Anthropic Messages request"
-    paths: ClassVar[Mapping[str, tuple[str, str]]] = {
-        "/v1/messages": ("create", "/v1/messages"),
-        "/v1/messages/count_tokens": ("count_tokens", "/v1/messages/count_tokens"),
-    }
+    paths: ClassVar[Mapping[str, str]] = {"/v1/messages": "create", "/v1/messages/count_tokens": "count_tokens"}
 
     def betas(self, scope: Scope) -> tuple[str, ...]:
         """One `anthropic-beta` header or several, each a comma-separated list."""

@@ -101,6 +101,18 @@ Json = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
 # --model of the offline commands (the model to translate for): the provider group's declaration.
 Model = Annotated[str | None, PROVIDER.option("model")]
 SERVE = ServeFlags()  # serve's own options' defaults
+# The provider options of the commands that send requests (chat, batch run): all of them.
+SENDING = (
+    "backend",
+    "model",
+    "base_url",
+    "fallbacks",
+    "timeout",
+    "idle_timeout",
+    "max_retries",
+    "no_breaker",
+    "allow_insecure",
+)
 # The batch commands but `run` ask the backend that has Message Batches (Anthropic), whatever is configured.
 MESSAGE_BATCHES = ProviderFlags(backend=next(kind.name for kind in BACKENDS.values() if kind.message_batches))
 
@@ -175,18 +187,7 @@ def translate_stream_command(
 
 
 @app.command("chat")
-@PROVIDER.take(
-    "backend",
-    "model",
-    "max_tokens",
-    "base_url",
-    "fallbacks",
-    "timeout",
-    "idle_timeout",
-    "max_retries",
-    "no_breaker",
-    "allow_insecure",
-)
+@PROVIDER.take(*SENDING, "max_tokens")
 @VERBOSITY.take("verbose", "quiet")
 def chat_command(
     input: Annotated[
@@ -351,17 +352,7 @@ def _settings(provider: ProviderFlags, diag: Diagnostics) -> Settings:
 
 
 @batch_app.command("run")
-@PROVIDER.take(
-    "backend",
-    "model",
-    "base_url",
-    "fallbacks",
-    "timeout",
-    "idle_timeout",
-    "max_retries",
-    "no_breaker",
-    "allow_insecure",
-)
+@PROVIDER.take(*SENDING)
 @VERBOSITY.take("verbose", "quiet")
 def batch_run_command(
     input: BatchInput,

@@ -20,6 +20,7 @@ returns a `Reply` (tests/fakes.py), built by the helpers here:
   completed Response object as JSON instead.
 - `rate_limited(...)`: HTTP 429 with `retry-after` and OpenAI's error body.
 - `failed(...)`: a stream that ends in `response.failed` (`rate_limit_exceeded` by default).
+- `server_error(status)`: a 5xx in OpenAI's words.
 - `cut(turn, after=n)`: the turn's stream with the connection closed after n events, no end.
 - `stall(turn, after=n)`: the turn's stream that goes silent after n events (until the fake closes).
 

@@ -9,7 +9,9 @@ only a real process shows: signals, pipes closing, terminals, the console script
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from typing import Any
 
 import pytest
@@ -24,6 +26,13 @@ from tests.fuzz.tally import TALLY
 # the tests start get the default again (exec resets a handled signal, not an ignored one).
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# Some machines set PYTHONDONTWRITEBYTECODE: every process the suite starts (pytest-xdist's workers, the
+# protoshift processes, serve's workers) would then compile every module it imports from source, over and
+# over: a third of the suite's CPU. The compiled files go to __pycache__ (git-ignored); the venv's own are
+# compiled when uv installs it (`compile-bytecode` in pyproject.toml).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # hypothesis fails an example that takes over 200 ms (`deadline`) and a test whose data takes too
 # long to generate (`too_slow`): wall-clock limits that a busy machine breaks. The number of

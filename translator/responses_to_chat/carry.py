@@ -30,6 +30,6 @@ def decode_reasoning(blob: str) -> str | None:
         return None
     data = blob[len(PREFIX) :]
     try:
-        return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)).decode()
+        return base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
         return None

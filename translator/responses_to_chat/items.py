@@ -90,7 +90,7 @@ class ItemConverter:
     # ---- items -------------------------------------------------------------------------------
 
     def _item(self, value: Any, path: str, *, referenced: bool = False) -> None:
-        item = want_object(value, path)
+        item = value if type(value) is dict else want_object(value, path)
         kind = item.get("type")
         if kind is None:  # EasyInputMessage and ItemReference may leave out their type
             kind = "message" if "role" in item else "item_reference" if "id" in item else None
@@ -112,6 +112,14 @@ class ItemConverter:
     def _message(self, item: dict[str, Any], path: str) -> None:
         role = item.get("role")
         content = item.get("content")
+        if type(content) is str and role in ("user", "assistant"):  # the common case, first
+            self._began = True
+            if role == "user":
+                self._user({"role": "user", "content": content})
+            else:
+                self._open_turn()
+                self._turn_texts.append(content)
+            return
         cpath = f"{path}.content"
         if content is None:
             raise TranslationError(cpath, "is required")

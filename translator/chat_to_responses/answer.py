@@ -6,7 +6,7 @@ from typing import Any
 
 from protoshift.translator.chat_to_responses.common import call_id, echo, item_id, response_object, url_citations
 from protoshift.translator.chat_to_responses.custom_input import custom_input
-from protoshift.translator.checks import type_name, want_list, want_object, want_str
+from protoshift.translator.checks import check_json, type_name, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.responses_to_chat.carry import encode_reasoning
 from protoshift.translator.responses_to_chat.toolmap import ToolMap
@@ -41,6 +41,7 @@ def response(
     Only the first choice is read.
     """
     data = want_object(chat_completion, "$")
+    check_json(data)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
     if data.get("error") is not None and data.get("choices") is None:
         error = data["error"]
         message = error.get("message") if isinstance(error, dict) else error
@@ -59,7 +60,7 @@ def response(
     model = data.get("model")
     fields = echo(req)
     tier = data.get("service_tier")
-    if tier in SERVICE_TIERS:
+    if isinstance(tier, str) and tier in SERVICE_TIERS:
         fields["service_tier"] = tier
     now = stamps.now()
     return response_object(

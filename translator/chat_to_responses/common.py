@@ -61,7 +61,7 @@ def echo(request: ResponsesRequest) -> JSON:
         "prompt_cache_key": given("prompt_cache_key", str),
         "reasoning": reasoning,
         "safety_identifier": given("safety_identifier", str),
-        "service_tier": tier if tier in SERVICE_TIERS else "default",
+        "service_tier": tier if isinstance(tier, str) and tier in SERVICE_TIERS else "default",
         "temperature": given("temperature", (int, float)),
         "text": text,
         "tool_choice": given("tool_choice", (str, dict), "auto"),

@@ -204,7 +204,7 @@ class Stream:
         if usage:
             self._usage = usage
         tier = chunk.get("service_tier")
-        if tier is not None and tier in SERVICE_TIERS:
+        if isinstance(tier, str) and tier in SERVICE_TIERS:
             self._fields["service_tier"] = tier
         choices = chunk.get("choices")
         if choices:
@@ -811,7 +811,11 @@ class Stream:
             code = error.get("code")
             kind = error.get("type")
             # the code when it is one of ours (OpenAI sends it), else the type and code together
-            words = code if code in FAILURE_CODES else " ".join(v for v in (kind, code) if isinstance(v, str) and v)
+            words = (
+                code
+                if isinstance(code, str) and code in FAILURE_CODES
+                else " ".join(v for v in (kind, code) if isinstance(v, str) and v)
+            )
             status = code if isinstance(code, int) and not isinstance(code, bool) else None
             message = error.get("message")
             text = str(message) if message else words or "the upstream failed"

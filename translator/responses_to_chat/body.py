@@ -363,7 +363,7 @@ def _cache(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
 
 def _service(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
     if (tier := req.get("service_tier")) is not None:
-        if tier not in SERVICE_TIERS:
+        if not isinstance(tier, str) or tier not in SERVICE_TIERS:
             raise TranslationError("service_tier", f"expected one of {', '.join(sorted(SERVICE_TIERS))}, got {tier!r}")
         body["service_tier"] = tier
     if (moderation := req.get("moderation")) is not None:

@@ -94,6 +94,7 @@ def _tool(
         return [_declared(tool, declared, path, ctx, tools, None, "")]
     if kind == "namespace":
         return _namespace(tool, path, ctx, tools)
+    kind = want_str(kind, f"{path}.type")
     if kind in WEB_SEARCH_TOOLS:
         reason = "OpenAI's hosted web search: a chat upstream has none"
         if web_search == "refuse":
@@ -106,7 +107,6 @@ def _tool(
             raise TranslationError(path, reason)
         ctx.note(path, "dropped", f"{reason} (hosted_tools policy: drop)")
         return []
-    want_str(kind, f"{path}.type")
     raise TranslationError(f"{path}.type", f"unknown tool type {kind!r}")
 
 

@@ -245,3 +245,44 @@ def test_a_rate_limit_says_when_to_try_again() -> None:
     assert failure("x", status=429, retry_after=1.5)["message"].endswith("try again in 1.5s.")
     assert failure("Please try again in 3s.", status=429, retry_after=20)["message"] == "Please try again in 3s."
     assert failure("boom", status=500, retry_after=20)["message"] == "boom"
+
+
+def test_an_answer_goes_back_as_the_next_turn_s_history() -> None:
+    """What the gateway stores for previous_response_id: the answer's items, sent back to the chat upstream
+    as the turn they were (reasoning_content, the calls under their chat names, the patch as JSON)."""
+    request = codex_request(input="Fix it.")
+    translation = responses_to_chat.request(request)
+    chat = completion(
+        {
+            "reasoning_content": "Patch, then wait.",
+            "tool_calls": [
+                {
+                    "id": "call_p",
+                    "type": "function",
+                    "function": {"name": "apply_patch", "arguments": json.dumps({"input": HOSTILE_PATCH})},
+                },
+                {
+                    "id": "call_w",
+                    "type": "function",
+                    "function": {"name": "multi_agent_v1__wait", "arguments": '{"id": "a"}'},
+                },
+            ],
+        },
+        finish="tool_calls",
+    )
+    answer_ = chat_to_responses.response(chat, request=request, tools=translation.tools)
+    history = [{"role": "user", "content": "Fix it."}, *answer_["output"]]
+    outputs = [
+        {"type": "custom_tool_call_output", "call_id": "call_p", "output": "Success."},
+        {"type": "function_call_output", "call_id": "call_w", "output": "done"},
+    ]
+    nxt = responses_to_chat.request(codex_request(input=outputs, previous_response_id=answer_["id"]), history=history)
+    user, turn, patched, waited = nxt.body["messages"]
+    assert user == {"role": "user", "content": "Fix it."}
+    assert turn["reasoning_content"] == "Patch, then wait."
+    patch_call, wait_call = turn["tool_calls"]
+    assert patch_call["function"]["name"] == "apply_patch"
+    assert json.loads(patch_call["function"]["arguments"]) == {"input": HOSTILE_PATCH}
+    assert wait_call["function"] == {"name": "multi_agent_v1__wait", "arguments": '{"id": "a"}'}
+    assert (patched["tool_call_id"], waited["tool_call_id"]) == ("call_p", "call_w")
+    assert [n.path for n in nxt.notes if n.path.startswith("history")] == []

@@ -436,6 +436,8 @@ RESPONSES_ITEM_KEYS: dict[str, frozenset[str]] = {
 # (a web search's findings are in the answer that followed): dropped with a note.
 RESPONSES_DROPPED_ITEMS: dict[str, str] = {
     "web_search_call": "a web search OpenAI ran: its findings are in the answer that followed",
+    "tool_search_call": "a tool search: a chat upstream has no deferred tools to find",
+    "tool_search_output": "the tools a tool search found: a chat upstream has no deferred tools",
 }
 # Content parts, by type: the keys of each.
 _CACHE_BREAKPOINT = frozenset({"prompt_cache_breakpoint"})
@@ -469,10 +471,13 @@ WEB_SEARCH_TOOLS: frozenset[str] = frozenset(
 HOSTED_TOOLS: frozenset[str] = frozenset(
     {
         "file_search", "computer", "computer_use", "computer_use_preview", "code_interpreter",
-        "image_generation", "mcp", "local_shell", "shell", "apply_patch", "tool_search",
-        "programmatic_tool_calling",
+        "image_generation", "mcp", "local_shell", "shell", "apply_patch", "programmatic_tool_calling",
     }
 )  # fmt: skip
+# Tool search (Codex sends it, executed by the client, on every request): it finds deferred tools (MCP
+# tools) and makes them callable in the next call; a chat upstream has no deferred tools. Dropped or
+# refused, as the caller's `tool_search` policy says ("drop" by default: the tools sent up front stay).
+TOOL_SEARCH_TOOLS: frozenset[str] = frozenset({"tool_search"})
 # A custom (freeform) tool becomes a chat function taking this one string argument.
 CUSTOM_TOOL_ARGUMENT = "input"
 # A grammar given in a custom tool's description is cut past this many characters.

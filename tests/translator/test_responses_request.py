@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,6 +124,39 @@ def test_a_codex_request_in_strict_mode_says_all_it_would_lose() -> None:
     assert paths == [
         "input[3].encrypted_content", "input[12]", "tools[4]", "tools[5].format", "reasoning.summary", "client_metadata",
     ]  # fmt: skip
+
+
+CAPTURED = Path(__file__).resolve().parents[1] / "agents" / "fixtures" / "codex_request.json"
+
+
+@pytest.mark.parametrize("turn", range(4))
+def test_what_codex_0_171_was_captured_sending(turn: int) -> None:
+    """tests/agents' capture of Codex CLI 0.171 (four turns: a first turn, after exec_command, after
+    apply_patch, a model Codex does not know): translated with the default policies, nothing refused,
+    and what cannot reach a chat upstream said with its path."""
+    captured = json.loads(CAPTURED.read_text())["requests"][turn]["body"]
+    result = translate(captured)
+    types = [tool["type"] for tool in captured["tools"]]
+    sent = [t["function"]["name"] for t in result.body["tools"]]
+    assert len(sent) == len([t for t in types if t not in ("web_search", "tool_search")]) + sum(
+        len(tool["tools"]) for tool in captured["tools"] if tool["type"] == "namespace"
+    ) - types.count("namespace")
+    dropped = {path for path, reason in notes(result, "dropped").items() if path.startswith("tools")}
+    assert dropped == {f"tools[{k}]" for k, kind in enumerate(types) if kind in ("web_search", "tool_search")}
+    for k, kind in enumerate(types):
+        if kind == "custom":
+            assert result.tools.resolve(captured["tools"][k]["name"]).kind == "custom"
+    assert result.body["messages"][0]["role"] == "system"
+    assert "system" not in [m["role"] for m in result.body["messages"][1:]]
+
+
+def test_tool_search_by_policy() -> None:
+    request = req(tools=[fn("a"), {"type": "tool_search", "execution": "client", "description": "d", "parameters": {}}])
+    assert notes(translate(request), "dropped") == {
+        "tools[1]": "tool search finds deferred tools, and a chat upstream has none: the tools sent up front stay"
+        " (tool_search policy: drop)"
+    }
+    assert [path for path, _ in refused(request, tool_search="refuse")] == ["tools[1]"]
 
 
 def test_web_search_refused_by_policy_and_hosted_tools_dropped_by_policy() -> None:

@@ -28,7 +28,7 @@ from protoshift.translator.openai_to_anthropic.context import UNKNOWN_KEY, Conte
 from protoshift.translator.report import Note, RequestTranslation, explain_rows
 from protoshift.translator.responses_to_chat.items import ItemConverter
 from protoshift.translator.responses_to_chat.toolmap import ToolMap
-from protoshift.translator.responses_to_chat.tools import Policy, translate_tools
+from protoshift.translator.responses_to_chat.tools import Policies, Policy, translate_tools
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.tables import (
     JSON_SCHEMA_NAME,
@@ -83,6 +83,7 @@ def request(
     models: Models = None,
     history: list[Any] | None = None,
     web_search: Policy = "drop",
+    tool_search: Policy = "drop",
     hosted_tools: Policy = "refuse",
     stamps: Stamps = DEFAULT_STAMPS,
 ) -> ResponsesTranslation:
@@ -94,8 +95,9 @@ def request(
     outputs, oldest first), looked up by the caller; they go before `input`, and `item_reference`s
     are resolved in them. A request with `previous_response_id` and no `history` is refused: its
     conversation would be lost without a word. `web_search`: what becomes of web search tools, which a
-    chat upstream does not run ("drop": a note; "refuse"). `hosted_tools`: the same for the other tools
-    OpenAI runs ("refuse" by default). `models`: as `anthropic_to_openai.request` takes it. `stamps`:
+    chat upstream does not run ("drop": a note; "refuse"); `tool_search`: the same for tool search
+    (Codex sends it on every request; "drop" by default); `hosted_tools`: for the other tools OpenAI
+    runs ("refuse" by default). `models`: as `anthropic_to_openai.request` takes it. `stamps`:
     where the response id comes from.
     """
     req = want_object(responses_request, "$")
@@ -106,7 +108,7 @@ def request(
     body: dict[str, Any] = {"model": ctx.model, "messages": []}
     tools = ToolMap()
     try:
-        translate_tools(req, body, ctx, tools, web_search, hosted_tools)
+        translate_tools(req, body, ctx, tools, Policies(web_search, tool_search, hosted_tools))
     except TranslationError as exc:
         ctx.failed(exc)
     _messages(req, body, ctx, tools, history)

@@ -8,8 +8,10 @@
 - `namespace` -> its functions and custom tools, flattened (toolmap.py: names that map back exactly);
 - `web_search` (and `web_search_preview`) -> OpenAI runs it, a chat upstream has none: dropped with a
   note or refused, as the caller's `web_search` policy says ("drop" by default: a coding agent works
-  without it); every other tool OpenAI runs (file search, code interpreter, computer use, image
-  generation, MCP, shells, apply_patch, tool search) -> refused, or dropped under `hosted_tools="drop"`;
+  without it); `tool_search` (Codex's, client-executed: it finds deferred MCP tools) likewise under
+  `tool_search` ("drop" by default: the tools sent up front stay); every other tool OpenAI runs (file
+  search, code interpreter, computer use, image generation, MCP, shells, apply_patch) -> refused, or
+  dropped under `hosted_tools="drop"`;
 - `tool_choice` never names a tool that is not sent: `required` with no tool sent and a named tool
   that is not sent are refused; `allowed_tools` sends only the allowed tools (an allowed tool that is
   not sent is left out with a note), with its mode as the choice.
@@ -17,6 +19,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from protoshift.translator.checks import want_bool, want_list, want_object, want_str
@@ -30,10 +33,11 @@ from protoshift.translator.tables import (
     MAX_GRAMMAR_CHARS,
     RESPONSES_TOOL_CHOICE_KEYS,
     RESPONSES_TOOL_KEYS,
+    TOOL_SEARCH_TOOLS,
     WEB_SEARCH_TOOLS,
 )
 
-__all__ = ["Policy", "custom_parameters", "translate_tools"]
+__all__ = ["Policies", "Policy", "custom_parameters", "translate_tools"]
 
 Policy = Literal["drop", "refuse"]
 _DECLARED: dict[Any, ToolKind] = {"function": "function", "custom": "custom"}  # the tools a chat function stands for
@@ -54,8 +58,18 @@ def custom_parameters() -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """What becomes of the tools a chat upstream does not run: web search, tool search, the rest of
+    OpenAI's hosted tools ("drop": a note; "refuse": a problem)."""
+
+    web_search: Policy = "drop"
+    tool_search: Policy = "drop"
+    hosted: Policy = "refuse"
+
+
 def translate_tools(
-    req: dict[str, Any], body: dict[str, Any], ctx: Context, tools: ToolMap, web_search: Policy, hosted: Policy
+    req: dict[str, Any], body: dict[str, Any], ctx: Context, tools: ToolMap, policies: Policies
 ) -> None:
     value = req.get("tools")
     sent: list[dict[str, Any]] = []
@@ -70,7 +84,7 @@ def translate_tools(
         )
         for k, entry in enumerate(entries):
             try:
-                sent.extend(_tool(entry, f"tools[{k}]", ctx, tools, web_search, hosted))
+                sent.extend(_tool(entry, f"tools[{k}]", ctx, tools, policies))
             except TranslationError as exc:
                 ctx.failed(exc)
     if sent:
@@ -84,9 +98,7 @@ def translate_tools(
         body["parallel_tool_calls"] = parallel  # chat takes it only with tools
 
 
-def _tool(
-    value: Any, path: str, ctx: Context, tools: ToolMap, web_search: Policy, hosted: Policy
-) -> list[dict[str, Any]]:
+def _tool(value: Any, path: str, ctx: Context, tools: ToolMap, policies: Policies) -> list[dict[str, Any]]:
     tool = want_object(value, path)
     kind = tool.get("type")
     declared = _DECLARED.get(kind) if isinstance(kind, str) else None
@@ -96,18 +108,23 @@ def _tool(
         return _namespace(tool, path, ctx, tools)
     kind = want_str(kind, f"{path}.type")
     if kind in WEB_SEARCH_TOOLS:
-        reason = "OpenAI's hosted web search: a chat upstream has none"
-        if web_search == "refuse":
-            raise TranslationError(path, f"{reason} (web_search policy: refuse)")
-        ctx.note(path, "dropped", f"{reason} (web_search policy: drop)")
+        _by_policy(path, "OpenAI's hosted web search: a chat upstream has none", "web_search", policies.web_search, ctx)
+        return []
+    if kind in TOOL_SEARCH_TOOLS:
+        reason = "tool search finds deferred tools, and a chat upstream has none: the tools sent up front stay"
+        _by_policy(path, reason, "tool_search", policies.tool_search, ctx)
         return []
     if kind in HOSTED_TOOLS:
         reason = f"the {kind} tool runs at OpenAI (or has calls of its own shape): a chat upstream has none"
-        if hosted == "refuse":
-            raise TranslationError(path, reason)
-        ctx.note(path, "dropped", f"{reason} (hosted_tools policy: drop)")
+        _by_policy(path, reason, "hosted_tools", policies.hosted, ctx)
         return []
     raise TranslationError(f"{path}.type", f"unknown tool type {kind!r}")
+
+
+def _by_policy(path: str, reason: str, name: str, policy: Policy, ctx: Context) -> None:
+    if policy == "refuse":
+        raise TranslationError(path, f"{reason} ({name} policy: refuse)")
+    ctx.note(path, "dropped", f"{reason} ({name} policy: drop)")
 
 
 def _namespace(tool: dict[str, Any], path: str, ctx: Context, tools: ToolMap) -> list[dict[str, Any]]:

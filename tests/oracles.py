@@ -238,10 +238,10 @@ def assert_openai_body(body: Mapping[str, Any]) -> None:
 
 
 def _assert_no_extras(value: Any, where: str) -> None:
-    """The anthropic response models allow extra keys; what protoshift makes must have none."""
+    """The SDK response models (anthropic's, openai's) allow extra keys; what protoshift makes must have none."""
     if isinstance(value, pydantic.BaseModel):
         extra = value.model_extra or {}
-        assert not extra, f"{where}: keys the anthropic types do not have: {sorted(extra)}"
+        assert not extra, f"{where}: keys the SDK types do not have: {sorted(extra)}"
         for name in type(value).model_fields:
             _assert_no_extras(getattr(value, name), f"{where}.{name}")
     elif isinstance(value, list):

@@ -26,7 +26,7 @@ from protoshift.translator.models import DEFAULT_TABLE, ModelTable
 from protoshift.translator.openai_to_anthropic.compat import Adaptation, adapt_to_rejected_parameter
 from protoshift.translator.report import Note
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS, SAMPLING_FIELDS
-from protoshift.translator.wire import API, CHAT, JSON, MESSAGES
+from protoshift.translator.wire import API, CHAT, JSON, MESSAGES, RESPONSES
 
 __all__ = ["BRIDGES", "Bridge", "Outbound", "Shaping", "StreamMapper", "bridge"]
 
@@ -174,7 +174,7 @@ def bridge(client: API, backend: API) -> Bridge:
 
 
 # Fields that go only with a stream, per API: dropped from a request answered whole.
-_STREAM_ONLY: Mapping[API, tuple[str, ...]] = {CHAT: ("stream_options",), MESSAGES: ()}
+_STREAM_ONLY: Mapping[API, tuple[str, ...]] = {CHAT: ("stream_options",), MESSAGES: (), RESPONSES: ("stream_options",)}
 
 
 def shaped(request: Mapping[str, Any], shaping: Shaping, *, stream: bool, api: API) -> JSON:

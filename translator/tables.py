@@ -356,3 +356,177 @@ MAX_COMPLETION_TOKENS_MODELS: tuple[str, ...] = ("o1*", "o3*", "o4*", "gpt-5*")
 JSON_SCHEMA_NAME = "response"
 # OpenAI file parts need a filename with file_data; a PDF document without a title gets this one.
 DEFAULT_PDF_FILENAME = "document.pdf"
+
+# ==== OpenAI Responses requests in, OpenAI-compatible chat models out ============================
+# The facts `responses_to_chat.request` and `chat_to_responses` rest on. The keys of each object are
+# those of the openai SDK's request TypedDicts (openai.types.responses, openai 2.54); a key not listed
+# for its object is unknown: a "dropped" note with its path.
+
+# Responses request fields and where they go (shown by --explain).
+RESPONSES_MAPPED_FIELDS: dict[str, str] = {
+    "model": "model",
+    "input": "messages (system and developer messages -> the system message first)",
+    "instructions": "the system message first",
+    "max_output_tokens": "max_tokens (max_completion_tokens for OpenAI's reasoning models)",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "tools": "tools (custom tools -> a function of one string argument; namespaces flattened)",
+    "tool_choice": "tool_choice",
+    "parallel_tool_calls": "parallel_tool_calls",
+    "reasoning": "reasoning_effort",
+    "text": "response_format (format), verbosity",
+    "stream": "stream, with stream_options.include_usage",
+    "stream_options": "consumed: a Responses stream always ends with usage",
+    "safety_identifier": "user (hashed when it looks personal or is longer than 64)",
+    "user": "user (hashed when it looks personal or is longer than 64)",
+    "prompt_cache_key": "prompt_cache_key",
+    "prompt_cache_retention": "prompt_cache_retention",
+    "prompt_cache_options": "prompt_cache_options",
+    "service_tier": "service_tier",
+    "moderation": "moderation",
+    "store": "kept for the gateway (whether it stores the response); not sent",
+    "metadata": "kept: echoed on the response; not sent",
+    "previous_response_id": "kept: the stored conversation (history) is sent before the input",
+    "include": "reasoning.encrypted_content: reasoning items carry what the next turn needs",
+    "truncation": "disabled: an input past the context window fails, as it does upstream",
+    "background": "false: nothing to send",
+    "top_logprobs": "0: nothing to send",
+}
+
+# Fields with no chat equivalent whose absence does not change what the caller gets back.
+RESPONSES_DROPPED_FIELDS: dict[str, str] = {
+    "client_metadata": "client metadata is for OpenAI's servers; a chat upstream has no place for it",
+    "context_management": "OpenAI's server-side compaction has no chat equivalent",
+    "max_tool_calls": "it limits built-in tool calls, and a chat upstream runs none",
+}
+
+# Fields whose loss would change what the caller gets: refused (each with a predicate in body.py).
+RESPONSES_REFUSED_FIELDS: dict[str, str] = {
+    "background": "background responses need OpenAI's servers; send the request in the foreground",
+    "conversation": "OpenAI's stored conversations are not reachable from a chat upstream; send previous_response_id or the items",
+    "prompt": "prompt templates are stored at OpenAI; send the prompt's text as instructions and input",
+    "top_logprobs": "log probabilities are not carried back from a chat upstream",
+}
+
+# The models that take `verbosity` (text.verbosity): OpenAI's GPT-5 family. Elsewhere it is dropped.
+VERBOSITY_MODELS: tuple[str, ...] = ("gpt-5*",)
+
+# `include` values: what each asks for and what becomes of it on a chat upstream.
+RESPONSES_INCLUDE_KEPT: frozenset[str] = frozenset({"reasoning.encrypted_content"})
+RESPONSES_INCLUDE_REFUSED: dict[str, str] = {
+    "message.output_text.logprobs": "log probabilities are not carried back from a chat upstream",
+}
+RESPONSES_INCLUDE_DROPPED = "nothing of this kind is made on a chat upstream"
+
+# user / safety_identifier: an opaque id of at most this many characters (OpenAI's limit), else hashed.
+MAX_CHAT_USER = 64
+
+# Input items: the keys of each type.
+_ITEM_COMMON = frozenset({"type", "id", "status"})
+RESPONSES_ITEM_KEYS: dict[str, frozenset[str]] = {
+    "message": _ITEM_COMMON | {"role", "content", "phase"},
+    "function_call": _ITEM_COMMON | {"call_id", "name", "arguments", "namespace", "caller"},
+    "function_call_output": _ITEM_COMMON | {"call_id", "output", "name", "namespace", "caller"},
+    "custom_tool_call": _ITEM_COMMON | {"call_id", "name", "input", "namespace", "caller"},
+    "custom_tool_call_output": _ITEM_COMMON | {"call_id", "output", "caller"},
+    "reasoning": _ITEM_COMMON | {"summary", "content", "encrypted_content"},
+    "item_reference": frozenset({"type", "id"}),
+}
+# Items a chat upstream cannot be given: the record of a hosted tool's work, whose loss changes little
+# (a web search's findings are in the answer that followed): dropped with a note.
+RESPONSES_DROPPED_ITEMS: dict[str, str] = {
+    "web_search_call": "a web search OpenAI ran: its findings are in the answer that followed",
+    "tool_search_call": "a tool search: a chat upstream has no deferred tools to find",
+    "tool_search_output": "the tools a tool search found: a chat upstream has no deferred tools",
+}
+# Content parts, by type: the keys of each.
+_CACHE_BREAKPOINT = frozenset({"prompt_cache_breakpoint"})
+RESPONSES_PART_KEYS: dict[str, frozenset[str]] = {
+    "input_text": frozenset({"type", "text"}) | _CACHE_BREAKPOINT,
+    "input_image": frozenset({"type", "image_url", "file_id", "detail"}) | _CACHE_BREAKPOINT,
+    "input_file": frozenset({"type", "file_data", "file_id", "file_url", "filename", "detail"}) | _CACHE_BREAKPOINT,
+    "output_text": frozenset({"type", "text", "annotations", "logprobs"}),
+    "refusal": frozenset({"type", "refusal"}),
+    "summary_text": frozenset({"type", "text"}),
+    "reasoning_text": frozenset({"type", "text"}),
+}
+CHAT_IMAGE_DETAILS: frozenset[str] = frozenset({"auto", "low", "high"})
+
+# Tools: the keys of each type Responses->chat translates.
+_TOOL_COMMON = frozenset({"type", "name", "description", "defer_loading", "allowed_callers"})
+RESPONSES_TOOL_KEYS: dict[str, frozenset[str]] = {
+    "function": _TOOL_COMMON | {"parameters", "strict", "output_schema"},
+    "custom": _TOOL_COMMON | {"format"},
+    "namespace": frozenset({"type", "name", "description", "tools"}),
+}
+CUSTOM_FORMAT_KEYS: dict[str, frozenset[str]] = {
+    "text": frozenset({"type"}),
+    "grammar": frozenset({"type", "syntax", "definition"}),
+}
+# Web search tools (OpenAI runs them): dropped or refused on a chat upstream, as the caller's policy says.
+WEB_SEARCH_TOOLS: frozenset[str] = frozenset(
+    {"web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11"}
+)
+# The other tools OpenAI runs (or whose calls have a shape of their own): refused unless the policy drops them.
+HOSTED_TOOLS: frozenset[str] = frozenset(
+    {
+        "file_search", "computer", "computer_use", "computer_use_preview", "code_interpreter",
+        "image_generation", "mcp", "local_shell", "shell", "apply_patch", "programmatic_tool_calling",
+    }
+)  # fmt: skip
+# Tool search (Codex sends it, executed by the client, on every request): it finds deferred tools (MCP
+# tools) and makes them callable in the next call; a chat upstream has no deferred tools. Dropped or
+# refused, as the caller's `tool_search` policy says ("drop" by default: the tools sent up front stay).
+TOOL_SEARCH_TOOLS: frozenset[str] = frozenset({"tool_search"})
+# A custom (freeform) tool becomes a chat function taking this one string argument.
+CUSTOM_TOOL_ARGUMENT = "input"
+# A grammar given in a custom tool's description is cut past this many characters.
+MAX_GRAMMAR_CHARS = 4000
+# tool_choice objects: their keys.
+RESPONSES_TOOL_CHOICE_KEYS: dict[str, frozenset[str]] = {
+    "function": frozenset({"type", "name"}),
+    "custom": frozenset({"type", "name"}),
+    "allowed_tools": frozenset({"type", "mode", "tools"}),
+}
+RESPONSES_TEXT_KEYS: frozenset[str] = frozenset({"format", "verbosity"})
+RESPONSES_FORMAT_KEYS: dict[str, frozenset[str]] = {
+    "text": frozenset({"type"}),
+    "json_object": frozenset({"type"}),
+    "json_schema": frozenset({"type", "name", "schema", "description", "strict"}),
+}
+RESPONSES_REASONING_KEYS: frozenset[str] = frozenset({"effort", "summary", "generate_summary", "context", "mode"})
+# Responses reasoning efforts, lowest first ("none": do not reason).
+RESPONSES_EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+RESPONSES_STREAM_OPTIONS_KEYS: frozenset[str] = frozenset({"include_obfuscation"})
+PROMPT_CACHE_OPTIONS_KEYS: frozenset[str] = frozenset({"mode", "ttl"})
+SERVICE_TIERS: frozenset[str] = frozenset({"auto", "default", "flex", "scale", "priority", "fast"})
+
+# ---- chat answers -> Responses ---------------------------------------------------------------------
+# chat finish_reason -> the reason a Responses answer is incomplete; any other reason: completed.
+INCOMPLETE_REASONS: dict[str, str] = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+# The `error.code` of a failed response, from what the upstream's error says (first match wins, on
+# the lowered type, code and message). Codex acts on context_length_exceeded (it compacts),
+# insufficient_quota (it stops) and rate_limit_exceeded ("try again in Ns" sets its retry delay).
+FAILURE_WORDS: tuple[tuple[str, str], ...] = (
+    ("context_length", "context_length_exceeded"),
+    ("context window", "context_length_exceeded"),
+    ("maximum context", "context_length_exceeded"),
+    ("prompt is too long", "context_length_exceeded"),
+    ("too many tokens", "context_length_exceeded"),
+    ("insufficient_quota", "insufficient_quota"),
+    ("quota", "insufficient_quota"),
+    ("billing", "insufficient_quota"),
+    ("credit", "insufficient_quota"),
+    ("rate_limit", "rate_limit_exceeded"),
+    ("rate limit", "rate_limit_exceeded"),
+    ("invalid_request", "invalid_prompt"),
+    ("invalid_prompt", "invalid_prompt"),
+)
+FAILURE_STATUSES: dict[int, str] = {
+    400: "invalid_prompt",
+    402: "insufficient_quota",
+    413: "context_length_exceeded",
+    429: "rate_limit_exceeded",
+}
+DEFAULT_FAILURE_CODE = "server_error"

@@ -5,7 +5,10 @@ metric reads from either.
   tokens, as it does at OpenAI);
 - `chat_usage_to_messages(usage)`: OpenAI usage -> Anthropic usage (prompt tokens minus the cached
   ones are `input_tokens`, the cached ones `cache_read_input_tokens`);
-- `token_counts(api, usage) -> (tokens in, tokens out)`, for either API's usage object.
+- `chat_usage_to_responses(usage)`: OpenAI chat usage -> Responses usage, every field present (0 when
+  the provider did not say): Codex refuses a usage without `output_tokens_details.reasoning_tokens`;
+- `responses_usage_to_chat(usage)`: Responses usage -> OpenAI chat usage;
+- `token_counts(api, usage) -> (tokens in, tokens out)`, for any API's usage object.
 
 Whatever a provider sent, a count is a positive int or 0: a string, a bool, a null, a negative
 number, a missing key count nothing (usage is read off answers no one has checked field by field).
@@ -15,9 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from protoshift.translator.wire import API, CHAT, JSON, MESSAGES
+from protoshift.translator.wire import API, CHAT, JSON, MESSAGES, RESPONSES
 
-__all__ = ["chat_usage_to_messages", "messages_usage_to_chat", "token_counts"]
+__all__ = [
+    "chat_usage_to_messages",
+    "chat_usage_to_responses",
+    "messages_usage_to_chat",
+    "responses_usage_to_chat",
+    "token_counts",
+]
 
 
 def _count(usage: dict[str, Any], key: str) -> int:
@@ -71,11 +80,49 @@ def _cached_tokens(usage: dict[str, Any]) -> int:
     return _count(usage, "prompt_cache_hit_tokens")
 
 
+def chat_usage_to_responses(usage: Any) -> JSON:
+    """OpenAI chat usage -> Responses usage, always whole: `input_tokens_details` (`cached_tokens`, and
+    `cache_write_tokens`, which the SDK's type requires: chat usage never says it, so 0) and
+    `output_tokens_details.reasoning_tokens` are there, 0 when unknown; the total is the sum."""
+    u = usage if isinstance(usage, dict) else {}
+    prompt = _count(u, "prompt_tokens")
+    completion = _count(u, "completion_tokens")
+    details = u.get("completion_tokens_details")
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": _cached_tokens(u), "cache_write_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {
+            "reasoning_tokens": _count(details, "reasoning_tokens") if isinstance(details, dict) else 0
+        },
+        "total_tokens": prompt + completion,
+    }
+
+
+def responses_usage_to_chat(usage: Any) -> JSON:
+    """Responses usage -> OpenAI chat usage (cached input and reasoning tokens in their details)."""
+    u = usage if isinstance(usage, dict) else {}
+    prompt = _count(u, "input_tokens")
+    completion = _count(u, "output_tokens")
+    inputs = u.get("input_tokens_details")
+    outputs = u.get("output_tokens_details")
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": _count(inputs, "cached_tokens") if isinstance(inputs, dict) else 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": _count(outputs, "reasoning_tokens") if isinstance(outputs, dict) else 0
+        },
+    }
+
+
 # Per API: the keys whose counts add up to the tokens in, and the key of the tokens out. Anthropic's
 # input_tokens leaves out the cached input, which is still input the model read (and is billed).
 _COUNTED: dict[API, tuple[tuple[str, ...], str]] = {
     CHAT: (("prompt_tokens",), "completion_tokens"),
     MESSAGES: (("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"), "output_tokens"),
+    RESPONSES: (("input_tokens",), "output_tokens"),  # input_tokens counts the cached input already
 }
 
 

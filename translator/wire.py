@@ -35,10 +35,24 @@ Message: TypeAlias = dict[str, Any]
 MessageEvent: TypeAlias = dict[str, Any]
 """One event of an Anthropic stream (`message_start`, `content_block_delta`, ..., `error`)."""
 
+# ---- OpenAI Responses ----------------------------------------------------------------------------
+
+ResponsesRequest: TypeAlias = dict[str, Any]
+"""An OpenAI Responses request body (`POST /v1/responses`, `ResponseCreateParams`)."""
+
+Response: TypeAlias = dict[str, Any]
+"""An OpenAI `response` object: the answer to a request without `stream`, and the object the
+lifecycle events of a stream carry (`response.created`, `response.completed`, ...)."""
+
+ResponseEvent: TypeAlias = dict[str, Any]
+"""One event of a Responses stream (`response.created`, `response.output_text.delta`, ...,
+`response.completed`), with its `type` and `sequence_number`."""
+
 # ---- the APIs ------------------------------------------------------------------------------------
 
 # An API surface or backend protocol, by name: the key of every per-API table (translator/usage.py).
 # A new API is one more name here, one constant below, one row in each table.
-API: TypeAlias = Literal["chat", "messages"]
+API: TypeAlias = Literal["chat", "messages", "responses"]
 CHAT: Final = "chat"  # OpenAI Chat Completions
 MESSAGES: Final = "messages"  # Anthropic Messages
+RESPONSES: Final = "responses"  # OpenAI Responses

@@ -22,7 +22,9 @@ from protoshift.translator import (
     TranslationError,
     UpstreamStreamError,
     anthropic_to_openai,
+    chat_to_responses,
     openai_to_anthropic,
+    responses_to_chat,
 )
 from protoshift.translator.accumulate import ChunkAccumulator
 from protoshift.translator.checks import json_problem
@@ -43,6 +45,8 @@ from tests.fuzz.strategies import (
 )
 from tests.fuzz.tally import TALLY
 from tests.oracles import validate_chunk, validate_completion
+from tests.responses_oracles import assert_response_stream, validate_response
+from tests.translator.codex_fixtures import codex_request
 
 T = TypeVar("T")
 REQUESTS = request_seeds()
@@ -144,6 +148,51 @@ def test_openai_completion_checks(completion: Any) -> None:
     checked = survive(lambda: check_completion(completion), TranslationError)
     if checked is not None:
         plain_json(checked)
+
+
+# ---- OpenAI Responses on a chat model (issue 20) -----------------------------------------------------
+
+RESPONSES_REQUESTS = [
+    codex_request(input=codex_request()["input"][1:]),  # the developer prompt is long: mutations reach the rest
+    {"model": "m", "input": "hi", "instructions": "x", "text": {"format": {"type": "json_object"}}, "stream": True},
+]
+RESPONSES_TRANSLATION = responses_to_chat.request(RESPONSES_REQUESTS[0])
+
+
+@API
+@given(mutated(RESPONSES_REQUESTS))
+def test_responses_to_chat_request(request: Any) -> None:
+    translation = survive(lambda: responses_to_chat.request(request, history=[]), TranslationError)
+    if translation is not None:
+        plain_json(translation.body)
+
+
+@API
+@given(mutated(COMPLETION_SEEDS))
+def test_chat_to_responses_response(completion: Any) -> None:
+    request, tools = RESPONSES_REQUESTS[0], RESPONSES_TRANSLATION.tools
+    response = survive(lambda: chat_to_responses.response(completion, request=request, tools=tools), TranslationError)
+    if response is not None:
+        plain_json(response)
+        validate_response(response)
+
+
+def _responses_stream(chunks: list[Any]) -> list[dict[str, Any]]:
+    """The chunks as a backend hands them on (checked), through the Responses stream."""
+    stream = chat_to_responses.Stream(request=RESPONSES_REQUESTS[0], tools=RESPONSES_TRANSLATION.tools)
+    events = [event for chunk in chunks for event in stream.feed(check_chunk(chunk))]
+    return events + stream.close()
+
+
+@API
+@given(mutated_sequence(CHUNK_SEEDS))
+def test_chat_to_responses_stream(chunks: list[Any]) -> None:
+    events = survive(lambda: _responses_stream(chunks), TranslationError)
+    if events is not None:
+        for event in events:
+            plain_json(event)
+            chat_to_responses.encode_event(event)
+        assert_response_stream(events)
 
 
 # ---- the backends, over a transport that answers with hostile bytes ------------------------------------

@@ -1,0 +1,168 @@
+"""OpenAI chat.completion -> OpenAI Responses `response` object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protoshift.translator.chat_to_responses.common import call_id, echo, item_id, response_object, url_citations
+from protoshift.translator.chat_to_responses.custom_input import custom_input
+from protoshift.translator.checks import check_json, type_name, want_list, want_object, want_str
+from protoshift.translator.errors import TranslationError
+from protoshift.translator.responses_to_chat.carry import encode_reasoning
+from protoshift.translator.responses_to_chat.toolmap import ToolMap
+from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
+from protoshift.translator.tables import INCOMPLETE_REASONS, SERVICE_TIERS
+from protoshift.translator.usage import chat_usage_to_responses
+from protoshift.translator.wire import JSON, ChatCompletion, Response, ResponsesRequest
+
+__all__ = ["response"]
+
+
+def response(
+    chat_completion: ChatCompletion,
+    *,
+    request: ResponsesRequest,
+    tools: ToolMap,
+    stamps: Stamps = DEFAULT_STAMPS,
+    response_id: str | None = None,
+) -> Response:
+    """Translate a chat.completion into the `response` object of the Responses `request` it answers.
+
+    Output items in the order a Responses answer has them: a `reasoning` item (`reasoning_content`, or
+    `reasoning` as vLLM, Ollama and OpenRouter name it) whose summary is that text (and, when the
+    request's `include` asks for `reasoning.encrypted_content`, the same text carried for the next
+    turn); a `message` (its `output_text` with `url_citation` annotations, a `refusal` part for a
+    refusal); then one item per tool call, in order, as the ToolMap says: a `function_call` (with its
+    `namespace` for a namespace's function) or a `custom_tool_call` whose `input` is the raw text of
+    the chat function's one string argument. `status` is `incomplete` for finish_reason `length`
+    (`max_output_tokens`) and `content_filter`, else `completed`; `usage` is always whole.
+    `request`: the Responses request (its fields are repeated, as the API does); `tools`: the
+    translation's ToolMap; `response_id`: the translation's (else one from `stamps`).
+    Only the first choice is read.
+    """
+    data = want_object(chat_completion, "$")
+    check_json(data)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
+    if data.get("error") is not None and data.get("choices") is None:
+        error = data["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+        raise TranslationError("error", f"this is an error, not a completion: {message}")
+    choices = want_list(data.get("choices"), "choices")
+    if not choices:
+        raise TranslationError("choices", "is empty: the completion has no answer")
+    choice = want_object(choices[0], "choices[0]")
+    answer = want_object(choice.get("message"), "choices[0].message")
+    path = "choices[0].message"
+    finish = choice.get("finish_reason")
+    incomplete = INCOMPLETE_REASONS.get(finish) if isinstance(finish, str) else None
+    status = "incomplete" if incomplete else "completed"
+    req = request if isinstance(request, dict) else {}
+    output = _output(answer, path, status, _wants_encrypted(req), tools, stamps)
+    model = data.get("model")
+    fields = echo(req)
+    tier = data.get("service_tier")
+    if isinstance(tier, str) and tier in SERVICE_TIERS:
+        fields["service_tier"] = tier
+    now = stamps.now()
+    return response_object(
+        fields,
+        response_id=response_id or stamps.id("resp_"),
+        created_at=now,
+        model=model if isinstance(model, str) and model else _model(req),
+        status=status,
+        output=output,
+        usage=chat_usage_to_responses(data.get("usage")),
+        incomplete=incomplete,
+        completed_at=None if incomplete else now,
+    )
+
+
+def _output(
+    answer: dict[str, Any], path: str, status: str, encrypted: bool, tools: ToolMap, stamps: Stamps
+) -> list[JSON]:
+    output: list[JSON] = []
+    reasoning = answer.get("reasoning_content") or answer.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        item: JSON = {
+            "id": item_id(stamps, "rs_"),
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": reasoning}],
+        }
+        if encrypted:
+            item["encrypted_content"] = encode_reasoning(reasoning)
+        output.append(item)
+    parts: list[JSON] = []
+    text = _text(answer.get("content"), f"{path}.content")
+    refusal = answer.get("refusal")
+    if text or not (refusal or answer.get("tool_calls") or answer.get("function_call")):
+        annotations = url_citations(answer.get("annotations"))
+        parts.append({"type": "output_text", "annotations": annotations, "logprobs": [], "text": text})
+    if isinstance(refusal, str) and refusal:
+        parts.append({"type": "refusal", "refusal": refusal})
+    if parts:
+        output.append(
+            {"id": item_id(stamps, "msg_"), "type": "message", "status": status, "content": parts, "role": "assistant"}
+        )
+    calls = answer.get("tool_calls")
+    if calls:
+        for k, call in enumerate(want_list(calls, f"{path}.tool_calls")):
+            call_path = f"{path}.tool_calls[{k}]"
+            output.append(_call(want_object(call, call_path), call_path, ".function", tools, stamps))
+    elif isinstance(legacy := answer.get("function_call"), dict):
+        output.append(_call({"function": legacy}, f"{path}.function_call", "", tools, stamps))
+    return output
+
+
+def _wants_encrypted(request: dict[str, Any]) -> bool:
+    include = request.get("include")
+    return isinstance(include, list) and "reasoning.encrypted_content" in include
+
+
+def _model(request: dict[str, Any]) -> str:
+    model = request.get("model")
+    return model if isinstance(model, str) else ""
+
+
+def _text(value: Any, path: str) -> str:
+    """`content` as a string, or the text of its parts (some servers answer with a list)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    texts = []
+    for k, item in enumerate(want_list(value, path)):
+        part = want_object(item, f"{path}[{k}]")
+        if isinstance(part.get("text"), str):
+            texts.append(part["text"])
+    return "".join(texts)
+
+
+def _call(call: dict[str, Any], path: str, function_path: str, tools: ToolMap, stamps: Stamps) -> JSON:
+    function = want_object(call.get("function"), f"{path}{function_path}")
+    name = want_str(function.get("name"), f"{path}{function_path}.name", nonempty=True)
+    arguments = function.get("arguments")
+    if arguments is not None and not isinstance(arguments, str | dict):
+        raise TranslationError(f"{path}{function_path}.arguments", f"expected JSON text, got {type_name(arguments)}")
+    ref = tools.resolve(name)
+    item: JSON
+    if ref.kind == "custom":
+        item = {
+            "id": item_id(stamps, "ctc_"),
+            "type": "custom_tool_call",
+            "call_id": call_id(call.get("id"), stamps),
+            "input": custom_input(arguments),
+            "name": ref.name,
+        }
+    else:
+        if isinstance(arguments, dict):  # a server that sends the object itself
+            from pydantic_core import to_json
+
+            arguments = to_json(arguments).decode()
+        item = {
+            "id": item_id(stamps, "fc_"),
+            "type": "function_call",
+            "status": "completed",
+            "arguments": arguments or "{}",
+            "call_id": call_id(call.get("id"), stamps),
+            "name": ref.name,
+        }
+    if ref.namespace is not None:
+        item["namespace"] = ref.namespace
+    return item

@@ -1,0 +1,203 @@
+"""What the answer and the stream share: the response object (the request's fields it repeats), the
+output items, the error of a failed response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protoshift.translator.stamps import Stamps
+from protoshift.translator.tables import (
+    DEFAULT_FAILURE_CODE,
+    FAILURE_STATUSES,
+    FAILURE_WORDS,
+    RESPONSES_REASONING_KEYS,
+    SERVICE_TIERS,
+)
+from protoshift.translator.wire import JSON, Response, ResponsesRequest
+
+__all__ = ["FAILURE_CODES", "echo", "failure", "failure_code", "response_object", "url_citations"]
+
+# The codes a failed response's error may carry: the SDK's (ResponseError.code) and the two Codex acts
+# on that the API sends and the SDK's type does not list (context_length_exceeded, insufficient_quota).
+FAILURE_CODES: frozenset[str] = frozenset(
+    {
+        "server_error", "rate_limit_exceeded", "invalid_prompt", "context_length_exceeded", "insufficient_quota",
+        "vector_store_timeout", "invalid_image", "invalid_image_format", "invalid_base64_image",
+        "invalid_image_url", "image_too_large", "image_too_small", "image_parse_error",
+        "image_content_policy_violation", "invalid_image_mode", "image_file_too_large",
+        "unsupported_image_media_type", "empty_image_file", "failed_to_download_image", "image_file_not_found",
+    }
+)  # fmt: skip
+
+
+def echo(request: ResponsesRequest) -> JSON:
+    """The fields of `request` a response repeats, as the API repeats them (its defaults when the request
+    leaves one out). The request is the one `responses_to_chat.request` took, so its values have their
+    types; anything else is taken as left out."""
+    req = request if isinstance(request, dict) else {}
+
+    def given(key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        value = req.get(key)
+        return value if isinstance(value, kind) and not (kind is int and isinstance(value, bool)) else default
+
+    reasoning = req.get("reasoning")
+    if isinstance(reasoning, dict):
+        reasoning = {key: value for key, value in reasoning.items() if key in RESPONSES_REASONING_KEYS}
+    else:
+        reasoning = {"effort": None, "summary": None}
+    text = req.get("text")
+    text = dict(text) if isinstance(text, dict) else {}
+    text.setdefault("format", {"type": "text"})
+    if text["format"] is None:
+        text["format"] = {"type": "text"}
+    tier = req.get("service_tier")
+    fields: JSON = {
+        "background": given("background", bool, False),
+        "instructions": given("instructions", str),
+        "max_output_tokens": given("max_output_tokens", int),
+        "max_tool_calls": given("max_tool_calls", int),
+        "parallel_tool_calls": given("parallel_tool_calls", bool, True),
+        "previous_response_id": given("previous_response_id", str),
+        "prompt_cache_key": given("prompt_cache_key", str),
+        "reasoning": reasoning,
+        "safety_identifier": given("safety_identifier", str),
+        "service_tier": tier if isinstance(tier, str) and tier in SERVICE_TIERS else "default",
+        "temperature": given("temperature", (int, float)),
+        "text": text,
+        "tool_choice": given("tool_choice", (str, dict), "auto"),
+        "tools": given("tools", list, []),
+        "top_logprobs": given("top_logprobs", int, 0),
+        "top_p": given("top_p", (int, float)),
+        "truncation": given("truncation", str, "disabled"),
+        "user": given("user", str),
+        "metadata": given("metadata", dict, {}),
+    }
+    if isinstance(req.get("prompt_cache_retention"), str):
+        fields["prompt_cache_retention"] = req["prompt_cache_retention"]
+    return fields
+
+
+def response_object(
+    fields: JSON,
+    *,
+    response_id: str,
+    created_at: int,
+    model: str,
+    status: str,
+    output: list[JSON],
+    usage: JSON | None,
+    error: JSON | None = None,
+    incomplete: str | None = None,
+    completed_at: int | None = None,
+) -> Response:
+    """A `response` object, its keys in the order the API sends them."""
+    obj: Response = {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "background": fields["background"],
+        "error": error,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
+        "instructions": fields["instructions"],
+        "max_output_tokens": fields["max_output_tokens"],
+        "max_tool_calls": fields["max_tool_calls"],
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": fields["parallel_tool_calls"],
+        "previous_response_id": fields["previous_response_id"],
+        "prompt_cache_key": fields["prompt_cache_key"],
+        "reasoning": fields["reasoning"],
+        "safety_identifier": fields["safety_identifier"],
+        "service_tier": fields["service_tier"],
+        "temperature": fields["temperature"],
+        "text": fields["text"],
+        "tool_choice": fields["tool_choice"],
+        "tools": fields["tools"],
+        "top_logprobs": fields["top_logprobs"],
+        "top_p": fields["top_p"],
+        "truncation": fields["truncation"],
+        "usage": usage,
+        "user": fields["user"],
+        "metadata": fields["metadata"],
+    }
+    if completed_at is not None:
+        obj["completed_at"] = completed_at
+    if "prompt_cache_retention" in fields:
+        obj["prompt_cache_retention"] = fields["prompt_cache_retention"]
+    return obj
+
+
+def item_id(stamps: Stamps, prefix: str) -> str:
+    return stamps.id(prefix)
+
+
+def call_id(value: Any, stamps: Stamps) -> str:
+    """The chat tool call's id as the item's `call_id` (the client answers with it); one made up if none."""
+    return value if isinstance(value, str) and value else stamps.id("call_", 24)
+
+
+def url_citations(annotations: Any) -> list[JSON]:
+    """Chat message annotations (`{"type": "url_citation", "url_citation": {...}}`) -> Responses
+    `url_citation` annotations; anything else is left out."""
+    out: list[JSON] = []
+    if not isinstance(annotations, list):
+        return out
+    for entry in annotations:
+        if not isinstance(entry, dict) or entry.get("type") != "url_citation":
+            continue
+        cite = entry.get("url_citation")
+        cite = cite if isinstance(cite, dict) else entry  # some servers put the fields on the annotation itself
+        start, end, url = cite.get("start_index"), cite.get("end_index"), cite.get("url")
+        if not (type(start) is int and type(end) is int and isinstance(url, str)):
+            continue
+        title = cite.get("title")
+        out.append(
+            {
+                "type": "url_citation",
+                "start_index": start,
+                "end_index": end,
+                "title": title if isinstance(title, str) else url,
+                "url": url,
+            }
+        )
+    return out
+
+
+# ---- failures ------------------------------------------------------------------------------------
+
+
+def failure_code(*, status: int | None = None, kind: str | None = None, message: str = "") -> str:
+    """The `error.code` of a failed response: the upstream's own code when it is one of ours, else by
+    the words of its type or code, its HTTP status, then the words of its message; else server_error."""
+    if kind:
+        lowered = kind.lower()
+        if lowered in FAILURE_CODES:
+            return lowered
+        for word, code in FAILURE_WORDS:
+            if word in lowered:
+                return code
+    if status is not None and status in FAILURE_STATUSES:
+        code = FAILURE_STATUSES[status]
+        if code != "invalid_prompt":
+            return code
+    lowered = message.lower()
+    for word, code in FAILURE_WORDS:
+        if word in lowered:
+            return code
+    if status is not None and status in FAILURE_STATUSES:
+        return FAILURE_STATUSES[status]
+    return DEFAULT_FAILURE_CODE
+
+
+def failure(
+    message: str, *, status: int | None = None, kind: str | None = None, retry_after: float | None = None
+) -> JSON:
+    """The `error` object of a failed response: `code` (see failure_code) and `message`; a rate limit
+    with a known `retry_after` (seconds) says "try again in Ns", which Codex reads as its retry delay."""
+    code = failure_code(status=status, kind=kind, message=message)
+    text = message or code
+    if code == "rate_limit_exceeded" and retry_after is not None and "try again in" not in text.lower():
+        seconds = max(float(retry_after), 0.0)
+        text = f"{text.rstrip(' .')}. Please try again in {seconds:g}s."
+    return {"code": code, "message": text}

@@ -1,0 +1,304 @@
+"""Responses `tools`, `tool_choice` and `parallel_tool_calls` -> chat's.
+
+- `function` -> a chat function (name, description, parameters, strict);
+- `custom` (freeform: Codex's `apply_patch`) -> a chat function of one string argument, `input`, whose
+  description says it takes raw text (with the grammar, cut at MAX_GRAMMAR_CHARS, when the tool has
+  one: a chat upstream cannot hold the model to it, so a note says so); its calls come back as
+  `custom_tool_call` items with the raw string (chat_to_responses, through the ToolMap);
+- `namespace` -> its functions and custom tools, flattened (toolmap.py: names that map back exactly);
+- `web_search` (and `web_search_preview`) -> OpenAI runs it, a chat upstream has none: dropped with a
+  note or refused, as the caller's `web_search` policy says ("drop" by default: a coding agent works
+  without it); `tool_search` (Codex's, client-executed: it finds deferred MCP tools) likewise under
+  `tool_search` ("drop" by default: the tools sent up front stay); every other tool OpenAI runs (file
+  search, code interpreter, computer use, image generation, MCP, shells, apply_patch) -> refused, or
+  dropped under `hosted_tools="drop"`;
+- `tool_choice` never names a tool that is not sent: `required` with no tool sent and a named tool
+  that is not sent are refused; `allowed_tools` sends only the allowed tools (an allowed tool that is
+  not sent is left out with a note), with its mode as the choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from protoshift.translator.checks import want_bool, want_list, want_object, want_str
+from protoshift.translator.errors import TranslationError
+from protoshift.translator.openai_to_anthropic.context import Context
+from protoshift.translator.responses_to_chat.toolmap import ToolKind, ToolMap, ToolRef
+from protoshift.translator.tables import (
+    CUSTOM_FORMAT_KEYS,
+    CUSTOM_TOOL_ARGUMENT,
+    HOSTED_TOOLS,
+    MAX_GRAMMAR_CHARS,
+    RESPONSES_TOOL_CHOICE_KEYS,
+    RESPONSES_TOOL_KEYS,
+    TOOL_SEARCH_TOOLS,
+    WEB_SEARCH_TOOLS,
+)
+
+__all__ = ["Policies", "Policy", "custom_parameters", "translate_tools"]
+
+Policy = Literal["drop", "refuse"]
+_DECLARED: dict[Any, ToolKind] = {"function": "function", "custom": "custom"}  # the tools a chat function stands for
+
+RAW_TEXT = (
+    f"This tool takes raw text, not JSON: put the whole text in the `{CUSTOM_TOOL_ARGUMENT}` argument,"
+    " exactly as the tool is to receive it."
+)
+
+
+def custom_parameters() -> dict[str, Any]:
+    """The chat parameters of a custom tool: one string (a new dict each time: bodies are the caller's)."""
+    return {
+        "type": "object",
+        "properties": {CUSTOM_TOOL_ARGUMENT: {"type": "string", "description": "The raw text input of the tool."}},
+        "required": [CUSTOM_TOOL_ARGUMENT],
+        "additionalProperties": False,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """What becomes of the tools a chat upstream does not run: web search, tool search, the rest of
+    OpenAI's hosted tools ("drop": a note; "refuse": a problem)."""
+
+    web_search: Policy = "drop"
+    tool_search: Policy = "drop"
+    hosted: Policy = "refuse"
+
+
+def translate_tools(
+    req: dict[str, Any], body: dict[str, Any], ctx: Context, tools: ToolMap, policies: Policies
+) -> None:
+    value = req.get("tools")
+    sent: list[dict[str, Any]] = []
+    if value is not None:
+        entries = want_list(value, "tools")
+        tools.reserve(
+            [
+                t["name"]
+                for t in entries
+                if isinstance(t, dict) and t.get("type") != "namespace" and type(t.get("name")) is str
+            ]
+        )
+        for k, entry in enumerate(entries):
+            try:
+                sent.extend(_tool(entry, f"tools[{k}]", ctx, tools, policies))
+            except TranslationError as exc:
+                ctx.failed(exc)
+    if sent:
+        body["tools"] = sent
+    try:
+        _tool_choice(req.get("tool_choice"), body, ctx, tools)
+    except TranslationError as exc:
+        ctx.failed(exc)
+    parallel = req.get("parallel_tool_calls")
+    if parallel is not None and want_bool(parallel, "parallel_tool_calls") is not None and "tools" in body:
+        body["parallel_tool_calls"] = parallel  # chat takes it only with tools
+
+
+def _tool(value: Any, path: str, ctx: Context, tools: ToolMap, policies: Policies) -> list[dict[str, Any]]:
+    tool = want_object(value, path)
+    kind = tool.get("type")
+    declared = _DECLARED.get(kind) if isinstance(kind, str) else None
+    if declared is not None:
+        return [_declared(tool, declared, path, ctx, tools, None, "")]
+    if kind == "namespace":
+        return _namespace(tool, path, ctx, tools)
+    kind = want_str(kind, f"{path}.type")
+    if kind in WEB_SEARCH_TOOLS:
+        _by_policy(path, "OpenAI's hosted web search: a chat upstream has none", "web_search", policies.web_search, ctx)
+        return []
+    if kind in TOOL_SEARCH_TOOLS:
+        reason = "tool search finds deferred tools, and a chat upstream has none: the tools sent up front stay"
+        _by_policy(path, reason, "tool_search", policies.tool_search, ctx)
+        return []
+    if kind in HOSTED_TOOLS:
+        reason = f"the {kind} tool runs at OpenAI (or has calls of its own shape): a chat upstream has none"
+        _by_policy(path, reason, "hosted_tools", policies.hosted, ctx)
+        return []
+    raise TranslationError(f"{path}.type", f"unknown tool type {kind!r}")
+
+
+def _by_policy(path: str, reason: str, name: str, policy: Policy, ctx: Context) -> None:
+    if policy == "refuse":
+        raise TranslationError(path, f"{reason} ({name} policy: refuse)")
+    ctx.note(path, "dropped", f"{reason} ({name} policy: drop)")
+
+
+def _namespace(tool: dict[str, Any], path: str, ctx: Context, tools: ToolMap) -> list[dict[str, Any]]:
+    known = RESPONSES_TOOL_KEYS["namespace"]
+    if not known.issuperset(tool):
+        ctx.unknown_keys(tool, known, path)
+    namespace = want_str(tool.get("name"), f"{path}.name", nonempty=True)
+    about = tool.get("description")
+    about = want_str(about, f"{path}.description") if about is not None else ""
+    out: list[dict[str, Any]] = []
+    for j, value in enumerate(want_list(tool.get("tools"), f"{path}.tools")):
+        inner_path = f"{path}.tools[{j}]"
+        try:
+            inner = want_object(value, inner_path)
+            kind = inner.get("type")
+            declared = _DECLARED.get(kind) if isinstance(kind, str) else None
+            if declared is None:
+                raise TranslationError(f"{inner_path}.type", "a namespace holds function and custom tools only")
+            out.append(_declared(inner, declared, inner_path, ctx, tools, namespace, about))
+        except TranslationError as exc:
+            ctx.failed(exc)
+    return out
+
+
+def _declared(
+    tool: dict[str, Any], kind: ToolKind, path: str, ctx: Context, tools: ToolMap, namespace: str | None, about: str
+) -> dict[str, Any]:
+    """A function or custom tool (at the top level, or in `namespace`, described by `about`)."""
+    known = RESPONSES_TOOL_KEYS[kind]
+    if not known.issuperset(tool):
+        ctx.unknown_keys(tool, known, path)
+    name = want_str(tool.get("name"), f"{path}.name", nonempty=True)
+    if tools.get(tools.chat_name(name, namespace)) is not None:
+        raise TranslationError(f"{path}.name", f"a second tool named {name!r}")
+    description = tool.get("description")
+    description = want_str(description, f"{path}.description") if description is not None else ""
+    _extras(tool, path, ctx)
+    function: dict[str, Any] = {"name": tools.add(ToolRef(name, kind, namespace))}
+    if kind == "function":
+        if description:
+            function["description"] = description
+        parameters = tool.get("parameters")
+        function["parameters"] = (
+            {"type": "object", "properties": {}}
+            if parameters is None
+            else want_object(parameters, f"{path}.parameters")
+        )
+        strict = tool.get("strict")
+        if strict is not None:
+            function["strict"] = want_bool(strict, f"{path}.strict")
+        if tool.get("output_schema") is not None:
+            want_object(tool["output_schema"], f"{path}.output_schema")
+            ctx.note(f"{path}.output_schema", "dropped", "a chat function declares no output schema")
+    else:
+        description = _custom_description(description, tool.get("format"), path, ctx)
+        function["description"] = description
+        function["parameters"] = custom_parameters()
+    if about and namespace is not None:
+        lead = function.get("description", "")
+        function["description"] = (
+            f"{lead}\n\n(One of the {namespace} tools: {about})" if lead else f"(One of the {namespace} tools: {about})"
+        )
+    return {"type": "function", "function": function}
+
+
+def _extras(tool: dict[str, Any], path: str, ctx: Context) -> None:
+    loading = tool.get("defer_loading")
+    if loading is not None and want_bool(loading, f"{path}.defer_loading"):
+        ctx.note(f"{path}.defer_loading", "dropped", "tool search is OpenAI's: the tool is sent with the others")
+    callers = tool.get("allowed_callers")
+    if callers is not None and set(want_list(callers, f"{path}.allowed_callers")) - {"direct"}:
+        ctx.note(f"{path}.allowed_callers", "dropped", "programmatic tool calling has no chat equivalent")
+
+
+def _custom_description(description: str, fmt: Any, path: str, ctx: Context) -> str:
+    text = f"{description}\n\n{RAW_TEXT}" if description else RAW_TEXT
+    if fmt is None:
+        return text
+    spec = want_object(fmt, f"{path}.format")
+    kind = spec.get("type")
+    known = CUSTOM_FORMAT_KEYS.get(kind) if isinstance(kind, str) else None
+    if known is None:
+        raise TranslationError(f"{path}.format.type", f'expected "text" or "grammar", got {kind!r}')
+    if not known.issuperset(spec):
+        ctx.unknown_keys(spec, known, f"{path}.format")
+    if kind == "text":
+        return text
+    syntax = want_str(spec.get("syntax"), f"{path}.format.syntax")
+    if syntax not in ("lark", "regex"):
+        raise TranslationError(f"{path}.format.syntax", f'expected "lark" or "regex", got {syntax!r}')
+    definition = want_str(spec.get("definition"), f"{path}.format.definition")
+    reason = "a chat upstream cannot hold the model to a grammar: the grammar is given in the description"
+    if len(definition) > MAX_GRAMMAR_CHARS:
+        cut = definition.rfind("\n", 0, MAX_GRAMMAR_CHARS)
+        definition = definition[: cut if cut > MAX_GRAMMAR_CHARS // 2 else MAX_GRAMMAR_CHARS] + "\n... (cut short)"
+        reason += f", cut at {MAX_GRAMMAR_CHARS} characters"
+    ctx.note(f"{path}.format", "approximated", reason)
+    return f"{text}\n\nThe text must follow this {syntax} grammar:\n{definition}"
+
+
+# ---- tool_choice ---------------------------------------------------------------------------------
+
+
+def _tool_choice(value: Any, body: dict[str, Any], ctx: Context, tools: ToolMap) -> None:
+    if value is None:
+        return
+    sent = {tool["function"]["name"] for tool in body.get("tools", ())}
+    if isinstance(value, str):
+        _choice_option(value, body, sent)
+        return
+    choice = want_object(value, "tool_choice")
+    kind = choice.get("type")
+    known = RESPONSES_TOOL_CHOICE_KEYS.get(kind) if isinstance(kind, str) else None
+    if known is None:
+        if isinstance(kind, str):
+            raise TranslationError("tool_choice.type", f"forces the {kind} tool, which a chat upstream does not run")
+        raise TranslationError("tool_choice.type", "expected the type of a tool choice")
+    if not known.issuperset(choice):
+        ctx.unknown_keys(choice, known, "tool_choice")
+    declared = _DECLARED.get(kind)
+    if declared is None:  # allowed_tools
+        _allowed_tools(choice, body, ctx, tools, sent)
+        return
+    name = want_str(choice.get("name"), "tool_choice.name", nonempty=True)
+    chat = _named(name, declared, tools, sent)
+    if chat is None:
+        raise TranslationError("tool_choice.name", f"names no {kind} tool that is sent: {name!r}")
+    body["tool_choice"] = {"type": "function", "function": {"name": chat}}
+
+
+def _choice_option(value: str, body: dict[str, Any], sent: set[str]) -> None:
+    if value not in ("auto", "none", "required"):
+        raise TranslationError("tool_choice", f'expected "auto", "none", "required" or an object, got {value!r}')
+    if sent:
+        body["tool_choice"] = value
+    elif value == "required":
+        raise TranslationError("tool_choice", "is required, but no tool is sent to the chat upstream")
+    # auto or none with no tool sent: chat takes no tool_choice without tools, and none means the same
+
+
+def _allowed_tools(choice: dict[str, Any], body: dict[str, Any], ctx: Context, tools: ToolMap, sent: set[str]) -> None:
+    mode = choice.get("mode")
+    if mode not in ("auto", "required"):
+        raise TranslationError("tool_choice.mode", f'expected "auto" or "required", got {mode!r}')
+    allowed: set[str] = set()
+    for j, value in enumerate(want_list(choice.get("tools"), "tool_choice.tools")):
+        path = f"tool_choice.tools[{j}]"
+        entry = want_object(value, path)
+        kind = entry.get("type")
+        name = entry.get("name")
+        declared = _DECLARED.get(kind) if isinstance(kind, str) else None
+        if kind == "namespace":
+            namespace = want_str(name, f"{path}.name", nonempty=True)
+            found = {chat for chat, ref in tools if ref.namespace == namespace and chat in sent}
+        elif declared is not None:
+            chat = _named(want_str(name, f"{path}.name", nonempty=True), declared, tools, sent)
+            found = {chat} if chat is not None else set()
+        else:
+            found = set()
+        if not found:
+            ctx.note(path, "dropped", "allows a tool that is not sent to the chat upstream")
+        allowed |= found
+    if not allowed:
+        if mode == "required":
+            raise TranslationError("tool_choice", "requires one of the allowed tools, and none of them is sent")
+        body.pop("tools", None)  # the model may call none of the tools: none is sent
+        return
+    body["tools"] = [tool for tool in body["tools"] if tool["function"]["name"] in allowed]
+    body["tool_choice"] = mode
+
+
+def _named(name: str, kind: ToolKind, tools: ToolMap, sent: set[str]) -> str | None:
+    """The chat name of the sent tool of `kind` called `name`: the top-level one, else the only namespaced one."""
+    found = [chat for chat in tools.find(name, kind) if chat in sent]
+    top = [chat for chat in found if tools.resolve(chat).namespace is None]
+    pick = top or found
+    return pick[0] if len(pick) == 1 else None

@@ -29,8 +29,8 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 # Some machines set PYTHONDONTWRITEBYTECODE: every process the suite starts (pytest-xdist's workers, the
 # protoshift processes, serve's workers) would then compile every module it imports from source, over and
-# over: a third of the suite's CPU. The compiled files go to __pycache__ (git-ignored); the venv's own are
-# compiled when uv installs it (`compile-bytecode` in pyproject.toml).
+# over: a third of the suite's CPU. The compiled files go to __pycache__ (git-ignored), the venv's too
+# (.ci/run has uv compile them at install).
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 

@@ -349,10 +349,40 @@ def test_reasoning_rides_on_the_assistant_turn_it_led_to() -> None:
 
 def test_the_reasoning_carrier_round_trips() -> None:
     for text in ["", "plain", 'ünïcödé 🎉\n"quotes" \\ back', "x" * 10_000]:
-        assert decode_reasoning(encode_reasoning(text)) == text
+        assert decode_reasoning(encode_reasoning(text)) == (text, None)
     assert decode_reasoning("gAAAA-openai") is None
     assert decode_reasoning("protoshift.rc1.!!!") is None
     assert decode_reasoning("protoshift.rc1.é") is None
+
+
+def test_claudes_signed_thinking_is_carried_whole_to_the_next_turn() -> None:
+    """Through the chat bridge to Claude, thinking travels as `thinking_blocks` with their signatures;
+    a reasoning item's `encrypted_content` carries them, and the next turn hands them back signed (Anthropic
+    refuses a turn after tool calls whose thinking lost its signature)."""
+    blocks = [
+        {"type": "thinking", "thinking": "Look at the file first.", "signature": "EuYBCkQYAiJA" + "s" * 40},
+        {"type": "redacted_thinking", "data": "EmwKAhgBEgy3vaU"},
+    ]
+    blob = encode_reasoning("Look at the file first.", blocks)
+    assert blob.startswith("protoshift.tb1.")
+    assert decode_reasoning(blob) == ("Look at the file first.", blocks)
+    call = {"type": "function_call", "call_id": "c1", "name": "read", "arguments": "{}"}
+    conversation = req(
+        [
+            {"role": "user", "content": "read it"},
+            {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": blob},
+            call,
+            {"type": "function_call_output", "call_id": "c1", "output": "text"},
+        ],
+        tools=[fn("read")],
+    )
+    to_claude = responses_to_chat.request(conversation, signed_thinking=True).body["messages"][1]
+    assert to_claude["thinking_blocks"] == blocks
+    assert to_claude["reasoning_content"] == "Look at the file first."
+    to_a_chat_model = translate(conversation).body["messages"][1]  # a chat upstream takes the text alone
+    assert "thinking_blocks" not in to_a_chat_model
+    assert to_a_chat_model["reasoning_content"] == "Look at the file first."
+    assert decode_reasoning("protoshift.tb1.e30") is None  # {} is no list of blocks
 
 
 def test_history_goes_first_and_item_references_are_found_in_it() -> None:

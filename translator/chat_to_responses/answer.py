@@ -8,7 +8,7 @@ from protoshift.translator.chat_to_responses.common import call_id, echo, item_i
 from protoshift.translator.chat_to_responses.custom_input import custom_input
 from protoshift.translator.checks import check_json, type_name, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.responses_to_chat.carry import encode_reasoning
+from protoshift.translator.responses_to_chat.carry import encode_reasoning, thinking_blocks
 from protoshift.translator.responses_to_chat.toolmap import ToolMap
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.tables import INCOMPLETE_REASONS, SERVICE_TIERS
@@ -88,7 +88,7 @@ def _output(
             "summary": [{"type": "summary_text", "text": reasoning}],
         }
         if encrypted:
-            item["encrypted_content"] = encode_reasoning(reasoning)
+            item["encrypted_content"] = encode_reasoning(reasoning, thinking_blocks(answer.get("thinking_blocks")))
         output.append(item)
     parts: list[JSON] = []
     text = _text(answer.get("content"), f"{path}.content")

@@ -51,7 +51,7 @@ from protoshift.translator.chat_to_responses.common import (
     url_citations,
 )
 from protoshift.translator.chat_to_responses.custom_input import CustomInput
-from protoshift.translator.responses_to_chat.carry import encode_reasoning
+from protoshift.translator.responses_to_chat.carry import encode_reasoning, thinking_blocks
 from protoshift.translator.responses_to_chat.toolmap import ToolMap, ToolRef
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.tables import INCOMPLETE_REASONS, SERVICE_TIERS
@@ -140,6 +140,7 @@ class Stream:
         "_seq",
         "_stamps",
         "_texts",
+        "_thinking_blocks",
         "_tools",
         "_usage",
         "failed",
@@ -177,6 +178,7 @@ class Stream:
         self._part = _NONE  # the open message part's kind (_TEXT, _REFUSAL)
         self._parts: list[JSON] = []  # the open message's parts done
         self._texts: list[str] = []  # the open item's (or part's) text so far
+        self._thinking_blocks: list[dict[str, Any]] = []  # the open reasoning item's, when Claude's
         self._annotations: list[JSON] = []  # the open text part's
         self._calls: dict[int, _Call] = {}  # by chat index
         self._by_id: dict[str, _Call] = {}
@@ -265,6 +267,8 @@ class Stream:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning and type(reasoning) is str:
             self._put(_REASONING, None, reasoning, out)
+        if "thinking_blocks" in delta and self._open == _REASONING:  # Claude's, signed: carried whole
+            self._thinking_blocks += thinking_blocks(delta["thinking_blocks"]) or []
         content = delta.get("content")
         if content and type(content) is str:
             if self._open == _MESSAGE and self._part == _TEXT and not self._held:  # the hot path
@@ -391,6 +395,7 @@ class Stream:
             self._open = _REASONING
             self._item = item_id(self._stamps, "rs_")
             self._texts = []
+            self._thinking_blocks = []
             item = {"id": self._item, "type": "reasoning", "summary": []}
             out.append(self._added(item, index))
             out.append(
@@ -707,7 +712,7 @@ class Stream:
     def _reasoning_item(self, text: str) -> JSON:
         item: JSON = {"id": self._item, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]}
         if self._encrypted:
-            item["encrypted_content"] = encode_reasoning(text)
+            item["encrypted_content"] = encode_reasoning(text, self._thinking_blocks or None)
         return item
 
     def _finish_items(self, out: list[ResponseEvent]) -> None:

@@ -85,6 +85,7 @@ def request(
     web_search: Policy = "drop",
     tool_search: Policy = "drop",
     hosted_tools: Policy = "refuse",
+    signed_thinking: bool = False,
     stamps: Stamps = DEFAULT_STAMPS,
 ) -> ResponsesTranslation:
     """Translate an OpenAI Responses request (`ResponseCreateParams`) into a Chat Completions request.
@@ -111,7 +112,7 @@ def request(
         translate_tools(req, body, ctx, tools, Policies(web_search, tool_search, hosted_tools))
     except TranslationError as exc:
         ctx.failed(exc)
-    _messages(req, body, ctx, tools, history)
+    _messages(req, body, ctx, tools, history, signed_thinking)
     wanted = 0
     for key in req:
         wanted |= _STEP_OF.get(key, _OTHER)
@@ -136,7 +137,12 @@ def _table(models: Models) -> ModelTable:
 
 
 def _messages(
-    req: dict[str, Any], body: dict[str, Any], ctx: Context, tools: ToolMap, history: list[Any] | None
+    req: dict[str, Any],
+    body: dict[str, Any],
+    ctx: Context,
+    tools: ToolMap,
+    history: list[Any] | None,
+    signed_thinking: bool,
 ) -> None:
     items: list[tuple[Any, str]] = []
     if history is not None:
@@ -157,7 +163,7 @@ def _messages(
             items.extend((item, f"input[{k}]") for k, item in enumerate(want_list(given, "input")))
     except TranslationError as exc:
         ctx.failed(exc)
-    system, messages = ItemConverter(ctx, tools).convert(instructions, history, items)
+    system, messages = ItemConverter(ctx, tools, signed_thinking=signed_thinking).convert(instructions, history, items)
     if system is not None:
         messages.insert(0, {"role": "system", "content": system})
     if not messages and not ctx.problems:

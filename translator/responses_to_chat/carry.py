@@ -7,29 +7,75 @@ asks for it, as Codex's does) as `protoshift.rc1.` + the text in unpadded URL-sa
 `responses_to_chat` reads it back. No key and no state: any replica reads what any other wrote. It is
 opaque to clients the way OpenAI's is (they send it back, they do not read it), not secret: it holds
 what the same response showed as its summary.
+
+Claude's thinking (through the chat bridge to Anthropic, where it travels as `thinking_blocks`, with
+their signatures) is carried whole: `protoshift.tb1.` + the blocks as JSON, the same way. Anthropic
+refuses a turn after tool calls whose thinking comes back without its signature.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any, NamedTuple
 
-__all__ = ["PREFIX", "decode_reasoning", "encode_reasoning"]
+__all__ = ["PREFIX", "Carried", "decode_reasoning", "encode_reasoning", "thinking_blocks"]
 
 PREFIX = "protoshift.rc1."
+BLOCKS_PREFIX = "protoshift.tb1."
 
 
-def encode_reasoning(text: str) -> str:
-    """The `encrypted_content` that carries `text`."""
-    return PREFIX + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+class Carried(NamedTuple):
+    text: str
+    thinking_blocks: list[dict[str, Any]] | None  # Claude's, signed; None for a chat model's text
 
 
-def decode_reasoning(blob: str) -> str | None:
-    """The text `encode_reasoning` put in `blob`; None for anything else (OpenAI's own, or damaged)."""
-    if not blob.startswith(PREFIX):
-        return None
-    data = blob[len(PREFIX) :]
+def encode_reasoning(text: str, thinking_blocks: list[dict[str, Any]] | None = None) -> str:
+    """The `encrypted_content` that carries `text` (or Claude's signed `thinking_blocks`, which hold it)."""
+    if thinking_blocks:
+        from pydantic_core import to_json  # on first use: start-up time
+
+        return BLOCKS_PREFIX + _b64(to_json(thinking_blocks))
+    return PREFIX + _b64(text.encode())
+
+
+def decode_reasoning(blob: str) -> Carried | None:
+    """What `encode_reasoning` put in `blob`; None for anything else (OpenAI's own, or damaged)."""
+    if blob.startswith(BLOCKS_PREFIX):
+        from pydantic_core import from_json
+
+        data = _unb64(blob[len(BLOCKS_PREFIX) :])
+        try:
+            blocks = from_json(data) if data is not None else None
+        except ValueError:
+            return None
+        if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+            return None
+        text = "".join(str(b.get("thinking") or "") for b in blocks)
+        return Carried(text, blocks)
+    if blob.startswith(PREFIX):
+        data = _unb64(blob[len(PREFIX) :])
+        try:
+            return Carried(data.decode(), None) if data is not None else None
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(data: str) -> bytes | None:
     try:
-        return base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        return base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
         return None
+
+
+def thinking_blocks(value: Any) -> list[dict[str, Any]] | None:
+    """A chat message's (or delta's) `thinking_blocks` (Claude's, through the chat bridge), when it has
+    them: a list of thinking or redacted_thinking blocks."""
+    if isinstance(value, list) and value and all(isinstance(b, dict) and b.get("type") for b in value):
+        return value
+    return None

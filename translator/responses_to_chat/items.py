@@ -45,19 +45,35 @@ class ItemConverter:
     """One request's items -> (the system message's text, the chat messages after it)."""
 
     __slots__ = (
-        "_answered", "_attachments", "_began", "_deferred", "_pending", "_refs", "_turn", "_turn_reasoning",
-        "_turn_texts", "_waiting", "ctx", "messages", "system", "tools",
+        "_answered",
+        "_attachments",
+        "_began",
+        "_blocks",
+        "_signed",
+        "_deferred",
+        "_pending",
+        "_refs",
+        "_turn",
+        "_turn_reasoning",
+        "_turn_texts",
+        "_waiting",
+        "ctx",
+        "messages",
+        "system",
+        "tools",
     )  # fmt: skip
 
-    def __init__(self, ctx: Context, tools: ToolMap) -> None:
+    def __init__(self, ctx: Context, tools: ToolMap, *, signed_thinking: bool = False) -> None:
         self.ctx = ctx
         self.tools = tools
+        self._signed = signed_thinking
         self.system: list[str] = []
         self.messages: list[dict[str, Any]] = []
         self._began = False  # a user, assistant or tool item came: a system message now is "in the middle"
         self._turn: dict[str, Any] | None = None  # the assistant turn being built
         self._turn_texts: list[str] = []
         self._turn_reasoning: list[str] = []
+        self._blocks: list[dict[str, Any]] = []  # Claude's thinking for the next assistant turn, signed
         self._waiting: list[tuple[str, str]] = []  # (reasoning, path) waiting for the assistant turn it led to
         self._pending: dict[str, str] = {}  # call_id -> the call's path, while its output has not come
         self._answered: set[str] = set()
@@ -206,7 +222,10 @@ class ItemConverter:
         text: str | None = None
         blob = item.get("encrypted_content")
         if blob is not None:
-            text = decode_reasoning(want_str(blob, f"{path}.encrypted_content"))
+            carried = decode_reasoning(want_str(blob, f"{path}.encrypted_content"))
+            text = carried.text if carried is not None else None
+            if carried is not None and carried.thinking_blocks and self._signed:
+                self._blocks += carried.thinking_blocks  # Claude's signed thinking, handed back whole
             if text is None:
                 self.ctx.note(
                     f"{path}.encrypted_content", "dropped", "reasoning encrypted by OpenAI: only OpenAI can read it"
@@ -256,6 +275,8 @@ class ItemConverter:
             turn["content"] = "\n\n".join(self._turn_texts)
         if self._turn_reasoning:
             turn["reasoning_content"] = "\n\n".join(self._turn_reasoning)
+        if self._blocks:
+            turn["thinking_blocks"], self._blocks = self._blocks, []
         if turn["content"] is None and "tool_calls" not in turn and "refusal" not in turn:
             turn["content"] = ""
         self.messages.append(turn)

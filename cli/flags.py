@@ -69,6 +69,8 @@ class ServeFlags:
     allow_hosts: list[str] = field(default_factory=list)  # --allow-host NAME: a Host it answers besides loopback
     cors_origins: list[str] = field(default_factory=list)  # --cors-origin ORIGIN: pages that may call it
     log: Path | None = None  # --log FILE (default: stderr)
+    # where /v1/responses keeps stored responses (a SQLite file in it); None: in memory (the tests, a library)
+    store_dir: Path | None = None
     log_bodies: bool = False  # --log-bodies
     grace: float = 30.0  # --grace: seconds streams in flight may finish after SIGTERM
     max_body_mb: float = LIMITS.max_body_bytes / MB  # --max-body-mb

@@ -318,17 +318,17 @@ def serve_command(
     diag = verbosity.diagnostics()
     settings = _settings(provider, diag)
     options = ServeFlags(
-        host,
-        port,
-        workers,
-        api_key or [],
-        allow_host or [],
-        cors_origin or [],
-        log,
-        log_bodies,
-        grace,
-        max_body_mb,
-        max_in_flight,
+        host=host,
+        port=port,
+        workers=workers,
+        api_keys=api_key or [],
+        allow_hosts=allow_host or [],
+        cors_origins=cors_origin or [],
+        log=log,
+        log_bodies=log_bodies,
+        grace=grace,
+        max_body_mb=max_body_mb,
+        max_in_flight=max_in_flight,
     )
     finish(lambda: run_serve(options, settings, diag))
 

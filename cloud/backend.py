@@ -65,10 +65,11 @@ class TokenCount:
 @dataclass(slots=True)
 class Call:
     """What one call carries besides its request: the client's `anthropic-beta` values (an Anthropic
-    backend sends them on), and the notes of what its translation lost or approximated, for a caller
-    that reports them per request."""
+    backend sends them on), the stored conversation a Responses request continues (`history`), and the
+    notes of what its translation lost or approximated, for a caller that reports them per request."""
 
     betas: Sequence[str] = ()
+    history: list[Any] | None = None
     notes: list[Note] = field(default_factory=list)
 
 

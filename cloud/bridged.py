@@ -53,7 +53,8 @@ class Bridged:
     def outbound(self, request: Mapping[str, Any], *, stream: bool, call: Call | None = None) -> Outbound:
         """The request bridged for the backend; what it lost or approximated is told (a `note` event,
         and in `call.notes` for a caller that reports them per request)."""
-        outbound = self.bridge.request(request, stream=stream, shaping=self._shaping())
+        history = call.history if call is not None else None
+        outbound = self.bridge.request(request, stream=stream, shaping=self._shaping(), history=history)
         for note in outbound.notes:
             if note.action in LOSSY_ACTIONS:
                 self.backend.emit("note", str(note))

@@ -82,6 +82,7 @@ def routes() -> list[Route]:
     ]
     return [
         *own,
+        *(route for surface in SURFACES for route in surface.routes()),
         Route.of("/v1/models", {"GET"}, list_models),
         Route.of("/models", {"GET"}, list_models, name="/v1/models"),
         Route.of("/v1/models/{model:path}", {"GET"}, get_model, name="/v1/models/{model}"),

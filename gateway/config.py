@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from protoshift.cloud.aliases import Aliases
 from protoshift.gateway.limits import Limits
+from protoshift.gateway.store import MemoryStore, ResponseStore
 
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Backend
@@ -41,6 +42,7 @@ class GatewayConfig:
     # without keys should answer loopback names only (auth.LOOPBACK_NAMES): DNS rebinding.
     hosts: Sequence[str] | None = None
     cors_origins: Sequence[str] = ()  # web origins whose pages may call it ("*": any); none by default
+    store: ResponseStore = field(default_factory=MemoryStore)  # stored responses (/v1/responses, store: true)
     log_path: Path | None = None  # the request log (one JSON line each); None: stderr
     log_bodies: bool = False
     metrics_dir: Path | None = None  # set when several workers share the counts

@@ -53,6 +53,7 @@ class Gateway:
         self.upstreams = Upstreams(config, self._on_event)
         self.router = router
         self.drain = Drain()
+        self.store = config.store
         self._shared = SharedCounts(config.metrics_dir) if config.metrics_dir else None
         self._publisher: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -134,6 +135,7 @@ class Gateway:
         if self._publisher is not None:
             self._publisher.cancel()
         await self.upstreams.aclose()
+        await self.store.aclose()
         if self._shared is not None:
             self._shared.publish(self.metrics)
         self.log.close()

@@ -23,6 +23,7 @@ from protoshift.cloud.backend import Call, TokenCount
 from protoshift.gateway.asgi import (
     BodyTooLarge,
     ClientGone,
+    Headers,
     Receive,
     Scope,
     Send,
@@ -62,6 +63,10 @@ async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Recei
         with gateway.upstreams as upstreams:  # a reload meanwhile lets this request finish on these
             client = upstreams.route(exchange.surface.api, request, exchange)
             call = Call(betas=exchange.surface.betas(scope))
+            failure = await exchange.surface.prepare(gateway, request, call)
+            if failure is not None:
+                await gateway.fail(exchange, send, failure)
+                return
             await gateway.until_done_or_gone(exchange, receive, op(gateway, exchange, client, request, call, send))
 
 
@@ -116,7 +121,8 @@ async def create(gateway: Gateway, exchange: Exchange, client: Client, request: 
     if gateway.log.bodies:
         exchange.extra["response"] = answer
     surface = exchange.surface
-    await send_response(send, 200, surface.encode(answer), surface.headers(exchange.id))
+    await send_response(send, 200, surface.encode(answer), [*surface.headers(exchange.id), *_dropped(exchange, call)])
+    await surface.answered(gateway, request, call, answer)
 
 
 async def count_tokens(
@@ -172,7 +178,7 @@ async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request:
                     failure = HTTPFailure(502, "the provider's stream was empty", "upstream_bad_response")
                     await gateway.fail(exchange, send, failure)
                     return
-                headers = surface.headers(exchange.id, stream=True)
+                headers = [*surface.headers(exchange.id, stream=True), *_dropped(exchange, call)]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 started = True
                 async for data in _framed(gateway, exchange, frames, first, events):
@@ -182,6 +188,7 @@ async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request:
             if not started:
                 return
         await send({"type": "http.response.body", "body": b""})
+    await surface.answered(gateway, request, call, frames.answer())
 
 
 async def _cut_by_shutdown(gateway: Gateway, exchange: Exchange, send: Send, frames: StreamFrames | None) -> None:
@@ -229,6 +236,22 @@ async def _fail_upstream(gateway: Gateway, exchange: Exchange, send: Send, exc: 
     if not isinstance(exc, TranslationError):  # the upstream answered (with an error): its time counts
         _upstream_time(gateway, exchange, began)
     await gateway.fail(exchange, send, failure)
+
+
+DROPPED_HEADER = b"x-protoshift-dropped"
+
+
+def _dropped(exchange: Exchange, call: Call) -> Headers:
+    """What the translation could not carry to the backend: named in a header (the fields dropped, by
+    their JSON paths) and in the log line (every lossy note). Nothing a client sends is lost unsaid."""
+    if not call.notes:
+        return []
+    exchange.extra["notes"] = [str(note) for note in call.notes]
+    paths = [note.path for note in call.notes if note.action == "dropped"]
+    if not paths:
+        return []
+    value = ", ".join(dict.fromkeys(paths)).encode("ascii", "replace")[:4000]
+    return [(DROPPED_HEADER, value)]
 
 
 def _upstream_time(gateway: Gateway, exchange: Exchange, began: float) -> None:

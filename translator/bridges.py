@@ -17,14 +17,15 @@ and, when the backend refuses a parameter the bridge put there (a model that doe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from protoshift.translator import anthropic_to_openai, openai_to_anthropic
+from protoshift.translator import anthropic_to_openai, chat_to_responses, openai_to_anthropic, responses_to_chat
 from protoshift.translator.checks import check_json
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
 from protoshift.translator.openai_to_anthropic.compat import Adaptation, adapt_to_rejected_parameter
 from protoshift.translator.report import Note
+from protoshift.translator.responses_to_chat import ResponsesTranslation
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS, SAMPLING_FIELDS
 from protoshift.translator.wire import API, CHAT, JSON, MESSAGES, RESPONSES
 
@@ -56,6 +57,10 @@ class Outbound:
     # The body as the JSON bytes to send, when they are at hand (`batch run`'s spool keeps only these;
     # `body` is then empty until a resend needs it).
     encoded: bytes | None = None
+    # What a Responses answer is made from besides the backend's (the request it echoes, its ToolMap,
+    # its id): the request's translation.
+    responses: ResponsesTranslation | None = None
+    request: JSON | None = None  # the caller's request, as it came (a Responses answer echoes it)
 
 
 class StreamMapper(Protocol):
@@ -73,7 +78,10 @@ class Bridge:
         self.client = client
         self.backend = backend
 
-    def request(self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping) -> Outbound:
+    def request(
+        self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
+    ) -> Outbound:
+        """`history`: the stored conversation a Responses request continues (`previous_response_id`)."""
         body = shaped(request, shaping, stream=stream, api=self.client)
         check_json(body)  # passed on untranslated: held to what every request is held to
         model = body.get("model")
@@ -114,7 +122,9 @@ class ChatToMessages(Bridge):
 
     identity = False
 
-    def request(self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping) -> Outbound:
+    def request(
+        self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
+    ) -> Outbound:
         openai_request = shaped(request, shaping, stream=stream, api=CHAT)
         translation = openai_to_anthropic.request(
             openai_request, default_max_tokens=shaping.default_max_tokens, strict=shaping.strict, models=shaping.models
@@ -139,7 +149,9 @@ class MessagesToChat(Bridge):
 
     identity = False
 
-    def request(self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping) -> Outbound:
+    def request(
+        self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
+    ) -> Outbound:
         return self._translated(shaped(request, shaping, stream=stream, api=MESSAGES), shaping, None)
 
     def count_body(self, request: Mapping[str, Any], shaping: Shaping) -> JSON:
@@ -160,11 +172,95 @@ class MessagesToChat(Bridge):
         return openai_to_anthropic.Stream(model=outbound.model)
 
 
+class ResponsesToChat(Bridge):
+    """An OpenAI Responses client (Codex, the Agents SDK), an OpenAI-compatible Chat Completions backend."""
+
+    identity = False
+    signed_thinking = False  # a chat upstream takes Claude's thinking as text (reasoning_content)
+
+    def request(
+        self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
+    ) -> Outbound:
+        body = shaped(request, shaping, stream=stream, api=RESPONSES)
+        translation = responses_to_chat.request(
+            body, strict=shaping.strict, models=shaping.models, history=history, signed_thinking=self.signed_thinking
+        )
+        chat = translation.body
+        return Outbound(chat, translation.notes, [], True, chat["model"], responses=translation, request=body)
+
+    def response(self, answer: JSON, outbound: Outbound) -> JSON:
+        t = _responses(outbound)
+        return chat_to_responses.response(
+            answer, request=outbound.request or {}, tools=t.tools, response_id=t.response_id
+        )
+
+    def stream(self, outbound: Outbound) -> StreamMapper:
+        t = _responses(outbound)
+        return chat_to_responses.Stream(request=outbound.request or {}, tools=t.tools, response_id=t.response_id)
+
+
+class ResponsesToMessages(ResponsesToChat):
+    """An OpenAI Responses client, an Anthropic Messages backend (Claude): through Chat Completions, where
+    nothing is lost that either side has (Claude's signed thinking travels as `thinking_blocks`)."""
+
+    signed_thinking = True
+    max_adaptations = ChatToMessages.max_adaptations
+
+    def request(
+        self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
+    ) -> Outbound:
+        to_chat = super().request(request, stream=stream, shaping=replace(shaping, model=None), history=history)
+        to_claude = _CHAT_TO_MESSAGES.request(to_chat.body, stream=stream, shaping=shaping)
+        to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
+        to_claude.responses, to_claude.request = to_chat.responses, to_chat.request
+        return to_claude
+
+    def response(self, answer: JSON, outbound: Outbound) -> JSON:
+        return super().response(anthropic_to_openai.response(answer), outbound)
+
+    def stream(self, outbound: Outbound) -> StreamMapper:
+        return _Composed(anthropic_to_openai.Stream(include_usage=True), super().stream(outbound))
+
+    def adapt(self, body: JSON, refusal: str) -> Adaptation | None:
+        return adapt_to_rejected_parameter(body, refusal)
+
+
+class _Composed:
+    """One stream mapper after another: each event of the first's output fed to the second."""
+
+    __slots__ = ("_first", "_second")
+
+    def __init__(self, first: StreamMapper, second: StreamMapper) -> None:
+        self._first = first
+        self._second = second
+
+    def feed(self, event: JSON) -> list[JSON]:
+        return [out for item in self._first.feed(event) for out in self._second.feed(item)]
+
+    def close(self) -> list[JSON]:
+        out = [out for item in self._first.close() for out in self._second.feed(item)]
+        return [*out, *self._second.close()]
+
+
+def _responses(outbound: Outbound) -> ResponsesTranslation:
+    assert outbound.responses is not None, "a Responses answer needs its request's translation"
+    return outbound.responses
+
+
+def _on_the_way(note: Note) -> Note:
+    """A note of the second leg (Chat Completions -> Anthropic): its path is one of the chat body's."""
+    return Note(f"(as chat) {note.path}", note.action, note.reason)
+
+
+_CHAT_TO_MESSAGES = ChatToMessages(CHAT, MESSAGES)
+
 BRIDGES: Mapping[tuple[API, API], Bridge] = {
     (CHAT, CHAT): Bridge(CHAT, CHAT),
     (MESSAGES, MESSAGES): Bridge(MESSAGES, MESSAGES),
-    (CHAT, MESSAGES): ChatToMessages(CHAT, MESSAGES),
+    (CHAT, MESSAGES): _CHAT_TO_MESSAGES,
     (MESSAGES, CHAT): MessagesToChat(MESSAGES, CHAT),
+    (RESPONSES, CHAT): ResponsesToChat(RESPONSES, CHAT),
+    (RESPONSES, MESSAGES): ResponsesToMessages(RESPONSES, MESSAGES),
 }
 
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from protoshift.gateway.config import GatewayConfig
     from protoshift.gateway.core import Gateway
+    from protoshift.gateway.store import ResponseStore
 
 KEYS_ENV = "PROTOSHIFT_SERVER_KEYS"
 _WORKER_STATE_ENV = "PROTOSHIFT_SERVE_WORKER"  # how the parent hands the options to its workers
@@ -52,6 +53,10 @@ GRACE_MARGIN = 5.0  # seconds uvicorn waits past --grace, for the gateway's cut 
 def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int:
     keys = server_keys(options.api_keys)
     _check(options, keys)
+    if options.store_dir is None:  # stored responses live with protoshift's other data
+        from protoshift.cloud.state import data_dir
+
+        options.store_dir = data_dir()
     _check_backend(settings, diag)  # a missing key or a bad URL is exit 2 now, not a failed worker later
     import uvicorn
 
@@ -173,10 +178,22 @@ def build_gateway(
     """The gateway the settings describe: their backend first, their fallbacks after it, their aliases."""
     from protoshift.gateway import build_app
 
-    return build_app(gateway_config(options, keys, settings, metrics_dir))
+    return build_app(gateway_config(options, keys, settings, metrics_dir, _store(options)))
 
 
-def gateway_config(options: ServeFlags, keys: list[str], settings: Settings, metrics_dir: Path | None) -> GatewayConfig:
+def _store(options: ServeFlags) -> ResponseStore:
+    """Where `/v1/responses` keeps what it stores: a SQLite file in the data folder (shared by the
+    workers; 0600); in memory when the options name no folder (a gateway built in a test)."""
+    from protoshift.gateway.store import MemoryStore, SQLiteStore
+
+    if options.store_dir is None:
+        return MemoryStore()
+    return SQLiteStore(options.store_dir / "responses.sqlite3")
+
+
+def gateway_config(
+    options: ServeFlags, keys: list[str], settings: Settings, metrics_dir: Path | None, store: ResponseStore
+) -> GatewayConfig:
     from protoshift.cli.chain import backend_factory
     from protoshift.gateway import GatewayConfig
 
@@ -190,6 +207,7 @@ def gateway_config(options: ServeFlags, keys: list[str], settings: Settings, met
         keys=keys,
         hosts=hosts(options, keys),
         cors_origins=options.cors_origins,
+        store=store,
         log_path=options.log,
         log_bodies=options.log_bodies,
         metrics_dir=metrics_dir,
@@ -219,7 +237,7 @@ def _serving(
         from protoshift.cli.settings import resolve_settings
 
         fresh = resolve_settings(current[0].flags)
-        config = gateway_config(options, keys, fresh, metrics_dir)
+        config = gateway_config(options, keys, fresh, metrics_dir, gateway.store)  # the store stays
         said = changes(current[0], fresh)
         current[0] = fresh
         return config, said
@@ -242,7 +260,7 @@ def _run_workers(uvicorn: Any, options: ServeFlags, keys: list[str], settings: S
 
     with tempfile.TemporaryDirectory(prefix="protoshift-serve-") as metrics_dir:
         state = {
-            "options": {**asdict(options), "log": str(options.log) if options.log else None},
+            "options": {key: str(v) if isinstance(v, Path) else v for key, v in asdict(options).items()},
             "keys": keys,
             # what the command line said: each worker reads the environment and the config file itself
             # (keys never travel through the state variable)
@@ -269,7 +287,8 @@ def worker_app() -> Any:
 
     state = json.loads(os.environ[_WORKER_STATE_ENV])
     raw = state["options"]
-    options = ServeFlags(**{**raw, "log": Path(raw["log"]) if raw["log"] else None})
+    paths = {key: Path(raw[key]) if raw[key] else None for key in ("log", "store_dir")}
+    options = ServeFlags(**{**raw, **paths})
     flags = state["flags"]
     settings = resolve_settings(ProviderFlags(**{**flags, "fallbacks": tuple(flags["fallbacks"])}))
     diag = Diagnostics()

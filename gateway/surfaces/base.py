@@ -22,9 +22,12 @@ from protoshift.translator.checks import type_name
 from protoshift.translator.usage import token_counts
 
 if TYPE_CHECKING:
+    from protoshift.cloud.backend import Call
     from protoshift.gateway.asgi import Headers, Scope
+    from protoshift.gateway.core import Gateway
     from protoshift.gateway.errors import HTTPFailure
     from protoshift.gateway.limits import Limits
+    from protoshift.gateway.routing import Route
     from protoshift.translator.model_objects import ModelInfo
     from protoshift.translator.wire import API, JSON
 
@@ -57,6 +60,10 @@ class StreamFrames(ABC):
     @abstractmethod
     def error(self, failure: HTTPFailure) -> bytes:
         """The frame a stream that fails midway ends with."""
+
+    def answer(self) -> JSON | None:
+        """The whole answer the stream added up to, where its API says it (Responses' final event)."""
+        return None
 
 
 class Surface(ABC):
@@ -92,6 +99,19 @@ class Surface(ABC):
             reason = f"{len(items)} items: this server takes at most {limits.max_messages}"
             problems.append(Problem(self.items_field, reason))
         return problems
+
+    async def prepare(self, gateway: Gateway, request: JSON, call: Call) -> HTTPFailure | None:
+        """What the API needs done before the call (Responses: the stored conversation a request
+        continues, put in `call`); a failure to answer instead. Nothing, by default."""
+        return None
+
+    async def answered(self, gateway: Gateway, request: JSON, call: Call, answer: JSON | None) -> None:
+        """After the answer went out (whole, or the stream's, when it says one): Responses stores it."""
+        return
+
+    def routes(self) -> list[Route]:
+        """Routes of its own beyond its POST paths (Responses: the stored responses)."""
+        return []
 
     # -- answering -------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from protoshift.gateway.surfaces.base import Listing, StreamFrames, Surface
 from protoshift.translator.model_objects import ModelInfo
 from protoshift.translator.sse import encode_chunk, encode_done
 from protoshift.translator.usage import token_counts
-from protoshift.translator.wire import CHAT, JSON
+from protoshift.translator.wire import API, CHAT, JSON
 
 __all__ = ["ChatSurface", "error_object"]
 
@@ -84,7 +84,7 @@ class _ChatFrames(StreamFrames):
 
 
 class ChatSurface(Surface):
-    api = CHAT
+    api: ClassVar[API] = CHAT
     request_id_header: ClassVar[bytes] = b"x-request-id"
     what = "a chat completion request"
     # and for clients given a base URL without /v1

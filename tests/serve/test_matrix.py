@@ -43,6 +43,7 @@ from tests.oracles import (
     validate_chunk,
     validate_completion,
 )
+from tests.responses_oracles import assert_response_stream, validate_response, validate_response_event
 
 from .conftest import GatewayFactory, Running
 
@@ -296,7 +297,57 @@ class MessagesSurface(Surface):
         return self.running.url + "/v1/messages", body, {"anthropic-version": "2023-06-01"}
 
 
-SURFACES: dict[str, type[Surface]] = {"chat": ChatSurface, "messages": MessagesSurface}
+class ResponsesSurface(Surface):
+    name = "responses"
+    route = "/v1/responses"
+
+    @property
+    def sdk(self) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.running.base_url, api_key="unused", max_retries=0)
+
+    def ask(self, text: str) -> str:
+        response = self.sdk.responses.create(model="m", input=text)
+        validate_response(response.model_dump(exclude_unset=True))
+        assert response.status == "completed"
+        return response.output_text
+
+    def _events(self, **request: Any) -> list[dict[str, Any]]:
+        events = [event.model_dump(exclude_unset=True) for event in self.sdk.responses.create(stream=True, **request)]
+        for event in events:
+            validate_response_event(event)
+        assert_response_stream(events)  # the full order, one terminal event, every item it streamed
+        return events
+
+    def stream(self, text: str) -> str:
+        events = self._events(model="m", input=text)
+        return "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+
+    def tool_call(self, *, stream: bool) -> tuple[str, dict[str, Any]]:
+        tools: Any = [{"type": "function", "name": "get_weather", "parameters": TOOL_SCHEMA, "strict": False}]
+        if not stream:
+            response = self.sdk.responses.create(model="m", input="weather?", tools=tools)
+            validate_response(response.model_dump(exclude_unset=True))
+            [call] = [item for item in response.output if item.type == "function_call"]
+            return call.name, json.loads(call.arguments)  # type: ignore[union-attr]
+        events = self._events(model="m", input="weather?", tools=tools)
+        [done] = [
+            e["item"]
+            for e in events
+            if e["type"] == "response.output_item.done" and e["item"]["type"] == "function_call"
+        ]
+        return done["name"], json.loads(done["arguments"])
+
+    def rate_limit_error(self) -> type[Exception]:
+        return openai.RateLimitError
+
+    def call_for_error(self) -> None:
+        self.sdk.responses.create(model="m", input="hi")
+
+    def raw_stream_request(self) -> tuple[str, dict[str, Any], dict[str, str]]:
+        return self.running.base_url + "/responses", {"model": "m", "input": "hi", "stream": True}, {}
+
+
+SURFACES: dict[str, type[Surface]] = {"chat": ChatSurface, "messages": MessagesSurface, "responses": ResponsesSurface}
 UPSTREAMS: dict[str, Upstream] = {"messages": AnthropicUpstream(), "chat": OpenAIUpstream()}
 
 
@@ -334,7 +385,7 @@ def pair(request: pytest.FixtureRequest, gateway: GatewayFactory, upstream: Any)
 
 
 def test_every_pair_is_enumerated() -> None:
-    """Two surfaces, two backend APIs: four pairs, each under the contract below."""
+    """Three surfaces, two backend APIs: six pairs, each under the contract below."""
     from protoshift.gateway.surfaces import SURFACES as GATEWAY_SURFACES
     from protoshift.translator.bridges import BRIDGES
 

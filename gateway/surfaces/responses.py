@@ -1,0 +1,210 @@
+"""OpenAI Responses as its clients speak it (Codex CLI, the OpenAI Agents SDK, `client.responses.create`):
+`POST /v1/responses` (JSON, and SSE as OpenAI frames it: `event: TYPE` / `data: JSON`, every event with
+its `sequence_number`), and the stored responses: `GET` and `DELETE /v1/responses/{id}`,
+`GET /v1/responses/{id}/input_items`. Errors, the request id and `/v1/models` as OpenAI's (the Chat
+surface's).
+
+Policy of this surface:
+- `store` (the API's default is true) keeps the response and the conversation it ends, so that
+  `previous_response_id` continues it on any later request; `store: false` (Codex) keeps nothing. An
+  unknown `previous_response_id` is a 404 in OpenAI's words;
+- a stream never just closes: one that fails midway ends with `response.failed` (the error's code as
+  Codex reads it: `rate_limit_exceeded` with "try again in Ns", `server_error`...), carrying the
+  items that were done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic_core import to_json
+
+from protoshift.gateway.asgi import Receive, Scope, Send, send_response
+from protoshift.gateway.errors import HTTPFailure
+from protoshift.gateway.store import StoredResponse
+from protoshift.gateway.surfaces.base import StreamFrames
+from protoshift.gateway.surfaces.chat import ChatSurface
+from protoshift.translator.chat_to_responses import encode_event, failure
+from protoshift.translator.stamps import DEFAULT_STAMPS
+from protoshift.translator.usage import token_counts
+from protoshift.translator.wire import JSON, RESPONSES
+
+if TYPE_CHECKING:
+    from protoshift.cloud.backend import Call
+    from protoshift.gateway.core import Gateway
+    from protoshift.gateway.exchange import Exchange
+    from protoshift.gateway.routing import Route
+
+__all__ = ["ResponsesSurface"]
+
+_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_SNAPSHOTS = frozenset({"response.created", "response.in_progress"})
+INPUT_ITEMS_PAGE = 20  # the API's default page of input items
+INPUT_ITEMS_MAX = 100
+
+
+class _ResponsesFrames(StreamFrames):
+    """Each event as OpenAI frames it; what the stream said of the response so far (its snapshot, the
+    items done, the final one), for the failure that may end it and for the store."""
+
+    __slots__ = ("done_items", "final", "sequence", "snapshot")
+
+    def __init__(self) -> None:
+        self.sequence = -1
+        self.snapshot: JSON | None = None
+        self.done_items: list[JSON] = []
+        self.final: JSON | None = None
+
+    def frame(self, event: JSON) -> bytes:
+        kind = event.get("type")
+        number = event.get("sequence_number")
+        if isinstance(number, int):
+            self.sequence = number
+        if kind == "response.output_item.done":
+            self.done_items.append(event.get("item") or {})
+        elif kind in _SNAPSHOTS:
+            self.snapshot = event.get("response")
+        elif kind in _TERMINAL:
+            self.final = event.get("response")
+        return encode_event(event)
+
+    def counted(self) -> tuple[int, int]:
+        return token_counts(RESPONSES, (self.final or {}).get("usage"))
+
+    def answer(self) -> JSON | None:
+        return self.final
+
+    def end(self) -> bytes:
+        return b""  # the terminal event (the bridge's) ended it already
+
+    def error(self, failed: HTTPFailure) -> bytes:
+        retry_after = next((float(v) for k, v in failed.headers if k == b"retry-after"), None)
+        response = {
+            **(self.snapshot or {}),
+            "status": "failed",
+            "output": self.done_items,
+            "error": failure(failed.message, status=failed.status, kind=failed.upstream_type, retry_after=retry_after),
+        }
+        self.final = response
+        self.sequence += 1
+        return encode_event({"type": "response.failed", "sequence_number": self.sequence, "response": response})
+
+
+class ResponsesSurface(ChatSurface):
+    api = RESPONSES
+    items_field = "input"
+    what = "a Responses request"
+    # and for clients given a base URL without /v1
+    paths: ClassVar[Mapping[str, str]] = {"/v1/responses": "create", "/responses": "create"}
+
+    def stream_frames(self, request: JSON) -> StreamFrames:
+        return _ResponsesFrames()
+
+    async def prepare(self, gateway: Gateway, request: JSON, call: Call) -> HTTPFailure | None:
+        """`previous_response_id`: the stored conversation it names, for the bridge to put first."""
+        previous = request.get("previous_response_id")
+        if previous is None:
+            return None
+        stored = await gateway.store.get(previous) if isinstance(previous, str) else None
+        if stored is None:
+            message = f"Previous response with id '{str(previous)[:100]}' not found."
+            return HTTPFailure.client(404, message, param="previous_response_id", code="previous_response_not_found")
+        call.history = stored.conversation
+        return None
+
+    async def answered(self, gateway: Gateway, request: JSON, call: Call, response: JSON | None) -> None:
+        """Keep the response and the conversation it ends (`store`, true unless said false)."""
+        if response is None or request.get("store") is False or not isinstance(response.get("id"), str):
+            return
+        output = response.get("output")
+        inputs = [*(call.history or ()), *_input_items(request.get("input"))]
+        stored = StoredResponse(response["id"], response, inputs, output if isinstance(output, list) else [])
+        await gateway.store.put(stored)
+
+    def routes(self) -> list[Route]:
+        from protoshift.gateway.routing import Route
+
+        return [
+            Route.of("/v1/responses/{id}", {"GET", "DELETE"}, _stored, name="/v1/responses/{id}", dialect=RESPONSES),
+            Route.of(
+                "/v1/responses/{id}/input_items",
+                {"GET"},
+                _input_items_page,
+                name="/v1/responses/{id}/input_items",
+                dialect=RESPONSES,
+            ),
+        ]
+
+
+def _input_items(given: Any) -> list[JSON]:
+    """A request's `input` as the items `input_items` lists (a string is one user message), each with an
+    id (what a client sent without one gets one)."""
+    if isinstance(given, str):
+        given = [{"role": "user", "content": given}]
+    items: list[JSON] = []
+    for given_item in given if isinstance(given, list) else []:
+        if not isinstance(given_item, dict):
+            continue
+        item = dict(given_item)
+        if "role" in item and "type" not in item:
+            item["type"] = "message"
+        if item.get("type") == "message" and isinstance(item.get("content"), str):
+            part = "output_text" if item.get("role") == "assistant" else "input_text"
+            item["content"] = [{"type": part, "text": item["content"]}]
+        if not isinstance(item.get("id"), str):
+            item["id"] = DEFAULT_STAMPS.id("msg_" if item.get("type") == "message" else "item_")
+        items.append(item)
+    return items
+
+
+async def _found(gateway: Gateway, exchange: Exchange, scope: Scope, send: Send) -> StoredResponse | None:
+    response_id = scope["path_params"]["id"]
+    stored = await gateway.store.get(response_id)
+    if stored is None:
+        failure_ = HTTPFailure.client(404, f"Response with id '{response_id[:100]}' not found.", code="not_found")
+        await gateway.fail(exchange, send, failure_)
+    return stored
+
+
+async def _stored(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
+    """`GET /v1/responses/{id}` (the response as its client got it), `DELETE` (it is gone)."""
+    stored = await _found(gateway, exchange, scope, send)
+    if stored is None:
+        return
+    headers = exchange.surface.headers(exchange.id)
+    if scope["method"] == "DELETE":
+        await gateway.store.delete(stored.id)
+        await send_response(send, 200, to_json({"id": stored.id, "object": "response", "deleted": True}), headers)
+        return
+    await send_response(send, 200, to_json(stored.response), headers)
+
+
+async def _input_items_page(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
+    """`GET /v1/responses/{id}/input_items`: a page of the items given as the response's input (`order`
+    desc by default, `limit` 1-100, `after` an item id)."""
+    from urllib.parse import parse_qsl
+
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    order, limit = query.get("order", "desc"), query.get("limit", str(INPUT_ITEMS_PAGE))
+    if order not in ("asc", "desc") or not limit.isdigit() or not 1 <= int(limit) <= INPUT_ITEMS_MAX:
+        reason = f"order: asc or desc; limit: 1 to {INPUT_ITEMS_MAX}"
+        await gateway.fail(
+            exchange, send, HTTPFailure.client(400, reason, param="order" if order not in ("asc", "desc") else "limit")
+        )
+        return
+    stored = await _found(gateway, exchange, scope, send)
+    if stored is None:
+        return
+    items = stored.input_items if order == "asc" else stored.input_items[::-1]
+    after = query.get("after")
+    start = next((k + 1 for k, item in enumerate(items) if item.get("id") == after), 0) if after else 0
+    page = items[start : start + int(limit)]
+    body = {
+        "object": "list",
+        "data": page,
+        "first_id": page[0].get("id") if page else None,
+        "last_id": page[-1].get("id") if page else None,
+        "has_more": start + len(page) < len(items),
+    }
+    await send_response(send, 200, to_json(body), exchange.surface.headers(exchange.id))

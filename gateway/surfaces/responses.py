@@ -27,7 +27,7 @@ from protoshift.gateway.surfaces.base import StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
 from protoshift.translator.chat_to_responses import encode_event, failure
 from protoshift.translator.stamps import DEFAULT_STAMPS
-from protoshift.translator.usage import token_counts
+from protoshift.translator.usage import chat_usage_to_responses, token_counts
 from protoshift.translator.wire import JSON, RESPONSES
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class _ResponsesFrames(StreamFrames):
             **(self.snapshot or {}),
             "status": "failed",
             "output": self.done_items,
+            "usage": chat_usage_to_responses(None),  # what the upstream used is not known: it broke
             "error": failure(failed.message, status=failed.status, kind=failed.upstream_type, retry_after=retry_after),
         }
         self.final = response

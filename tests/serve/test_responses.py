@@ -1,0 +1,230 @@
+"""`/v1/responses` with the official `openai` SDK as the client (issue 20): stored responses and
+`previous_response_id`, Codex's freeform tools byte for byte, what cannot be carried named, a stream that
+fails midway, Claude's signed thinking handed back — in front of fake upstreams on 127.0.0.1 that check
+every request as the real ones would."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.fakes import (
+    FakeServer,
+    Received,
+    Reply,
+    anthropic_message_reply,
+    anthropic_stream_events,
+    openai_chunk,
+    openai_completion,
+    openai_stream_reply,
+    openai_text_chunks,
+    openai_tool_call_chunks,
+    sequence,
+)
+from tests.oracles import assert_anthropic_body, assert_openai_body
+from tests.responses_oracles import assert_response_stream, validate_response, validate_response_event
+
+from .conftest import GatewayFactory, Running
+
+PATCH = '*** Begin Patch\n*** Update File: a.py\n@@\n-print("hi")\n+print("héllo \\"world\\"")\n*** End Patch\n'
+APPLY_PATCH = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Edit files.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/s"},
+}
+
+
+def start_openai(gateway: GatewayFactory, server: FakeServer, **options: Any) -> Running:
+    gateway.monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    return gateway.start(server, flags={"backend": "openai"}, **options)
+
+
+def sdk(running: Running) -> openai.OpenAI:
+    return openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0)
+
+
+def chat_bodies(server: FakeServer) -> list[dict[str, Any]]:
+    bodies = [r.json for r in server.requests if r.method == "POST"]
+    for body in bodies:
+        assert_openai_body(body)
+    return bodies
+
+
+def _text(content: Any) -> str:
+    return content if isinstance(content, str) else "".join(part["text"] for part in content)
+
+
+def text_reply(text: str) -> Reply:
+    return Reply(body=json.dumps(openai_completion(text)).encode())
+
+
+# -- stored responses ------------------------------------------------------------------------------
+
+
+def test_a_stored_response_is_continued_retrieved_listed_and_deleted(gateway: GatewayFactory, upstream: Any) -> None:
+    server = upstream(sequence(text_reply("Paris."), text_reply("About 2.1 million.")))
+    client = sdk(start_openai(gateway, server))
+    first = client.responses.create(model="m", input="Capital of France?", instructions="Be brief.")
+    validate_response(first.model_dump(exclude_unset=True))
+    second = client.responses.create(model="m", input="Its population?", previous_response_id=first.id)
+    assert second.output_text == "About 2.1 million."
+    sent = chat_bodies(server)[1]["messages"]
+    # the stored conversation first; the first request's instructions are its own (the API does not
+    # carry them over with previous_response_id)
+    assert [(m["role"], _text(m["content"])) for m in sent] == [
+        ("user", "Capital of France?"),
+        ("assistant", "Paris."),
+        ("user", "Its population?"),
+    ]
+    assert client.responses.retrieve(first.id).model_dump() == first.model_dump()
+    items = client.responses.input_items.list(second.id, order="asc")
+    texts = [part.text for item in items.data for part in item.content]  # type: ignore[union-attr]
+    assert texts == ["Capital of France?", "Paris.", "Its population?"]
+    deleted = httpx.delete(f"{client.base_url}responses/{first.id}")
+    assert deleted.status_code == 200 and deleted.json() == {"id": first.id, "object": "response", "deleted": True}
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(first.id)
+
+
+def test_store_false_keeps_nothing_and_an_unknown_previous_id_is_a_404(gateway: GatewayFactory, upstream: Any) -> None:
+    server = upstream(lambda r: text_reply("ok"))
+    client = sdk(start_openai(gateway, server))
+    kept_nothing = client.responses.create(model="m", input="hi", store=False)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(kept_nothing.id)
+    with pytest.raises(openai.NotFoundError) as info:
+        client.responses.create(model="m", input="again", previous_response_id=kept_nothing.id)
+    assert info.value.body["message"] == f"Previous response with id '{kept_nothing.id}' not found."  # type: ignore[index]
+    assert info.value.body["param"] == "previous_response_id"  # type: ignore[index]
+    assert len(server.requests) == 1, "the conversation would be lost: nothing is sent"
+
+
+# -- Codex's freeform tool, byte for byte -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_custom_tools_patch_reaches_the_client_byte_for_byte(
+    gateway: GatewayFactory, upstream: Any, stream: bool
+) -> None:
+    arguments = json.dumps({"input": PATCH})
+
+    def reply(received: Received) -> Reply:
+        tool = received.json["tools"][0]["function"]
+        assert tool["name"] == "apply_patch" and tool["parameters"]["required"] == ["input"]
+        if received.json.get("stream"):
+            pieces = [arguments[i : i + 7] for i in range(0, len(arguments), 7)]
+            chunks = [
+                openai_chunk({"role": "assistant"}),
+                *openai_tool_call_chunks([("call_p", "apply_patch", pieces)]),
+            ]
+            return openai_stream_reply([*chunks, openai_chunk({}, "tool_calls")])
+        completion = openai_completion("", finish_reason="tool_calls")
+        call = {"id": "call_p", "type": "function", "function": {"name": "apply_patch", "arguments": arguments}}
+        completion["choices"][0]["message"] = {"role": "assistant", "content": None, "tool_calls": [call]}
+        return Reply(body=json.dumps(completion).encode())
+
+    client = sdk(start_openai(gateway, upstream(reply)))
+    if stream:
+        events = [e.model_dump(exclude_unset=True) for e in client.responses.create(
+            model="m", input="fix a.py", tools=[APPLY_PATCH], stream=True  # type: ignore[list-item]
+        )]  # fmt: skip
+        for event in events:
+            validate_response_event(event)
+        final = assert_response_stream(events)
+        deltas = "".join(e["delta"] for e in events if e["type"] == "response.custom_tool_call_input.delta")
+        assert deltas == PATCH, "the deltas carry the patch's raw text, not its JSON"
+        [item] = [e["item"] for e in events if e["type"] == "response.output_item.done"]
+        assert final["output"] == [item]
+    else:
+        response = client.responses.create(model="m", input="fix a.py", tools=[APPLY_PATCH])  # type: ignore[list-item]
+        validate_response(response.model_dump(exclude_unset=True))
+        item = response.output[0].model_dump()
+    assert item["type"] == "custom_tool_call" and item["name"] == "apply_patch" and item["call_id"] == "call_p"
+    assert item["input"] == PATCH
+
+
+# -- nothing dropped without a word --------------------------------------------------------------------
+
+
+def test_what_cannot_be_carried_is_named_in_a_header_and_the_log(gateway: GatewayFactory, upstream: Any) -> None:
+    server = upstream(lambda r: text_reply("ok"))
+    running = start_openai(gateway, server)
+    request = {
+        "model": "m",
+        "input": "hi",
+        "tools": [{"type": "web_search"}, {"type": "function", "name": "f", "parameters": {"type": "object"}}],
+        "truncation": "auto",
+    }
+    answer = httpx.post(running.base_url + "/responses", json=request, timeout=20)
+    assert answer.status_code == 200
+    assert answer.headers["x-protoshift-dropped"] == "tools[0], truncation"
+    [entry] = running.wait_logged(1)
+    assert any(note.startswith("tools[0]: dropped") for note in entry["notes"]), entry
+    [body] = chat_bodies(server)
+    assert [tool["function"]["name"] for tool in body["tools"]] == ["f"]
+
+
+# -- a stream that fails midway ---------------------------------------------------------------------------
+
+
+def test_a_stream_cut_midway_ends_with_response_failed(gateway: GatewayFactory, upstream: Any) -> None:
+    chunks = openai_text_chunks(["Once ", "upon ", "a ", "time"])
+    server = upstream(lambda r: openai_stream_reply(chunks, done=False, cut_after=3))
+    running = start_openai(gateway, server)
+    events = []
+    with httpx.stream(
+        "POST", running.base_url + "/responses", json={"model": "m", "input": "a story", "stream": True}
+    ) as s:
+        assert s.status_code == 200
+        for line in s.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    for event in events:
+        validate_response_event(event)
+    assert [e["sequence_number"] for e in events] == list(range(len(events))), "numbered to the end"
+    last = events[-1]
+    assert last["type"] == "response.failed"
+    assert last["response"]["status"] == "failed" and last["response"]["error"]["code"] == "server_error"
+    assert sum(e["type"] in ("response.completed", "response.failed", "response.incomplete") for e in events) == 1
+
+
+# -- Claude's signed thinking, handed back ------------------------------------------------------------
+
+
+def test_claudes_signed_thinking_goes_back_to_claude_with_its_signature(gateway: GatewayFactory, upstream: Any) -> None:
+    first = anthropic_stream_events(
+        texts=[], thinking=["I should read ", "the file."], signature="sig-EuYBCkQYAiJA",
+        tool_calls=[("toolu_1", "read_file", ['{"path": ', '"a.py"}'])],
+    )  # fmt: skip
+
+    def claude(received: Received) -> Reply:
+        body = received.json
+        assert_anthropic_body(body)
+        if len(body["messages"]) == 1:
+            return Reply(events=first)
+        assistant = body["messages"][1]["content"]
+        if assistant[0] != {"type": "thinking", "thinking": "I should read the file.", "signature": "sig-EuYBCkQYAiJA"}:
+            refusal = {"type": "error", "error": {"type": "invalid_request_error", "message": "thinking: signature"}}
+            return Reply(status=400, body=json.dumps(refusal).encode())
+        return anthropic_message_reply("Done.")
+
+    server = upstream(claude)
+    running = gateway.start(server, flags={"backend": "anthropic"})
+    client = sdk(running)
+    tools: Any = [{"type": "function", "name": "read_file", "parameters": {"type": "object"}, "strict": False}]
+    request: dict[str, Any] = {"model": "claude-x", "tools": tools, "include": ["reasoning.encrypted_content"]}
+    turn = [
+        e.model_dump(exclude_unset=True)
+        for e in client.responses.create(input="read a.py", stream=True, store=False, **request)
+    ]
+    output = assert_response_stream(turn)["output"]
+    assert [item["type"] for item in output] == ["reasoning", "function_call"]
+    history = [*output, {"type": "function_call_output", "call_id": output[1]["call_id"], "output": "print(1)"}]
+    again = client.responses.create(input=[{"role": "user", "content": "read a.py"}, *history], store=False, **request)
+    assert again.output_text == "Done."
+    assert len(server.requests) == 2, "Claude took the second turn: the signature came back"

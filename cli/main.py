@@ -92,8 +92,9 @@ Side = Annotated[
     str,
     typer.Option(
         "--from",
-        help="The client's side: openai (OpenAI requests in, Anthropic answers back to OpenAI) or anthropic"
-        " (Anthropic requests in, OpenAI answers back to Anthropic).",
+        help="The client's side: openai (OpenAI Chat requests in, Anthropic answers back to OpenAI), anthropic"
+        " (Anthropic requests in, OpenAI answers back to Anthropic) or responses (OpenAI Responses requests in,"
+        " chat answers back to Responses).",
     ),
 ]
 KeyValue = ClickTuple([str, str])  # -O KEY VALUE

@@ -17,19 +17,18 @@ from typing import IO, TYPE_CHECKING, Any
 
 from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
 from protoshift.translator import IncompleteStreamError, TranslationError, anthropic_to_openai, openai_to_anthropic
-from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.tables import ANTHROPIC_MAPPED_FIELDS
 
 if TYPE_CHECKING:
     from protoshift.cli.io.inputs import Source
     from protoshift.cli.translate.options import TranslateRun
 
-SIDES = ("openai", "anthropic")
+SIDES = ("openai", "anthropic", "responses")
 
 
 def check_side(side: str) -> None:
     if side not in SIDES:
-        raise InputError(f"--from {side!r}: expected openai (OpenAI clients, the default) or anthropic")
+        raise InputError(f"--from {side!r}: expected openai (OpenAI Chat clients, the default), anthropic or responses")
 
 
 def converter(kind: str, run: TranslateRun) -> Callable[[Any, str], Any]:
@@ -53,16 +52,7 @@ def converter(kind: str, run: TranslateRun) -> Callable[[Any, str], Any]:
             if options.explain:
                 run.explained.extend((where, row) for row in exc.explain(value, ANTHROPIC_MAPPED_FIELDS))
             raise
-        if options.explain:
-            run.explained.extend((where, row) for row in translation.explain(value))
-        else:
-            for note in translation.notes:
-                if note.action not in LOSSY_ACTIONS:
-                    continue
-                if options.jsonl:
-                    run.note_counts[(note.path, note.action, note.reason)] += 1
-                else:
-                    run.diag.warn(f"note: {note}")
+        run.report(translation, value, where)
         return translation.body
 
     return request

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from protoshift.cli.io.console import Diagnostics
-from protoshift.translator import Note
+from protoshift.translator import Note, RequestTranslation
+from protoshift.translator.report import LOSSY_ACTIONS
 
 
 @dataclass
@@ -20,7 +22,7 @@ class TranslateOptions:
     include_usage: bool = False
     default_max_tokens: int | None = None
     model: str | None = None  # -m: replaces each request's model
-    side: str = "openai"  # --from: the client's side; "anthropic" is the other direction (from_anthropic.py)
+    side: str = "openai"  # --from: the client's side; anthropic, responses: the other sides (from_*.py)
     output: str | None = None  # -o FILE: the one input's output (- for stdout)
 
 
@@ -33,3 +35,19 @@ class TranslateRun:
     failed: int = 0
     explained: list[tuple[str, Note]] = field(default_factory=list)
     note_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+    def report(self, translation: RequestTranslation, value: Any, where: str) -> None:
+        """A translated request's notes: its --explain rows, or the lossy ones (counted per note with
+        --jsonl, printed otherwise); and the anthropic-beta header it needs."""
+        if self.options.explain:
+            self.explained.extend((where, row) for row in translation.explain(value))
+        elif self.options.jsonl:
+            for note in translation.notes:
+                if note.action in LOSSY_ACTIONS:
+                    self.note_counts[(note.path, note.action, note.reason)] += 1
+        else:
+            for note in translation.notes:
+                if note.action in LOSSY_ACTIONS:
+                    self.diag.warn(f"note: {note}")
+        if translation.betas:
+            self.diag.warn(f"note: send with header anthropic-beta: {','.join(translation.betas)}")

@@ -20,13 +20,11 @@ from protoshift.cli.translate.options import TranslateOptions, TranslateRun
 from protoshift.cli.translate.sse_input import decoded_events
 from protoshift.translator import (
     IncompleteStreamError,
-    RequestTranslation,
     TranslationError,
     UpstreamStreamError,
     anthropic_to_openai,
     openai_to_anthropic,
 )
-from protoshift.translator.report import LOSSY_ACTIONS
 
 Kind = Literal["request", "response", "stream"]
 
@@ -145,6 +143,10 @@ def _stream_translation(run: TranslateRun) -> Callable[[Source, IO[bytes], Trans
         from protoshift.cli.translate.from_anthropic import translate_stream
 
         return translate_stream
+    if run.options.side == "responses":
+        from protoshift.cli.translate.from_responses import translate_stream as to_responses
+
+        return to_responses
     return _translate_stream
 
 
@@ -153,6 +155,10 @@ def _side_converter(kind: Kind, run: TranslateRun) -> Callable[[Any, str], Any]:
         from protoshift.cli.translate.from_anthropic import converter
 
         return converter(kind, run)
+    if run.options.side == "responses":
+        from protoshift.cli.translate.from_responses import converter as responses_converter
+
+        return responses_converter(kind, run)
     return _converter(kind, run)
 
 
@@ -175,27 +181,10 @@ def _converter(kind: Kind, run: TranslateRun) -> Callable[[Any, str], Any]:
             if options.explain:
                 run.explained.extend((where, row) for row in exc.explain(value))
             raise
-        _report_translation(translation, value, where, run)
+        run.report(translation, value, where)
         return translation.body
 
     return request
-
-
-def _report_translation(translation: RequestTranslation, value: Any, where: str, run: TranslateRun) -> None:
-    """A translated request's notes: its --explain rows, or the lossy ones (counted per note with --jsonl,
-    printed otherwise); and the anthropic-beta header it needs."""
-    if run.options.explain:
-        run.explained.extend((where, row) for row in translation.explain(value))
-    elif run.options.jsonl:
-        for note in translation.notes:
-            if note.action in LOSSY_ACTIONS:
-                run.note_counts[(note.path, note.action, note.reason)] += 1
-    else:
-        for note in translation.notes:
-            if note.action in LOSSY_ACTIONS:
-                run.diag.warn(f"note: {note}")
-    if translation.betas:
-        run.diag.warn(f"note: send with header anthropic-beta: {','.join(translation.betas)}")
 
 
 def _translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:

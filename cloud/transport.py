@@ -113,7 +113,9 @@ def _mapped_errors() -> Iterator[None]:
     except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS verification
         raise httpx.ConnectError(str(exc)) from exc
     except aiohttp.ClientPayloadError as exc:  # a body cut short (chunked framing, content-length)
-        raise httpx.RemoteProtocolError(str(exc) or "incomplete body") from exc
+        # in plain words: aiohttp's own ("TransferEncodingError: 400, message='Not enough data...'")
+        # reads like the provider's 400
+        raise httpx.RemoteProtocolError("the provider closed the connection before its answer was complete") from exc
     except aiohttp.ClientResponseError as exc:  # an answer that is not HTTP
         raise httpx.RemoteProtocolError(str(exc)) from exc
     except aiohttp.InvalidURL as exc:

@@ -17,6 +17,7 @@ from protoshift.cloud.pool import ShardedTransport
 from protoshift.cloud.transport import TRANSPORT_ENV, AiohttpTransport, default_transport, environment_proxy
 from tests.cloud.cloud_helpers import chat
 from tests.fakes import FakeServer, Received, Reply, anthropic_message_reply, anthropic_stream_reply
+from tests.fault_servers import FaultServer
 
 REQUEST = {"model": "claude-test", "messages": [{"role": "user", "content": "Hi"}]}
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -143,6 +144,8 @@ def test_a_cut_stream_and_a_refused_connection_are_connection_errors(
         with pytest.raises(Exception, match="connection error") as info:
             asyncio.run(cut())
     assert "interrupted" in str(info.value) or isinstance(info.value, APIConnectionError)
+    # in plain words, not a transport's internals that read like an HTTP status ("TransferEncodingError: 400")
+    assert "400" not in str(info.value) and "TransferEncodingError" not in str(info.value), str(info.value)
 
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
@@ -154,6 +157,30 @@ def test_a_cut_stream_and_a_refused_connection_are_connection_errors(
 
     with pytest.raises(APIConnectionError, match=r"connection error \(ConnectError"):
         asyncio.run(refused())
+
+
+def _chunked_then_cut(connection: Any) -> None:
+    """A chunked stream whose last chunk never comes whole: the framing, not the events, is cut."""
+    from tests.fault_servers import MESSAGE_START
+
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    connection.send(head + f"{len(MESSAGE_START):x}\r\n".encode() + MESSAGE_START + b"\r\n" + b"400\r\nevent: ping")
+
+
+def test_a_body_cut_inside_its_framing_is_said_in_plain_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TRANSPORT_ENV, "aiohttp")
+    with FaultServer(_chunked_then_cut) as server:
+
+        async def cut() -> None:
+            async with _backend(server.url, tmp_path, max_retries=0) as backend:
+                async for _ in chat(backend).stream({**REQUEST, "stream": True}):
+                    pass
+
+        with pytest.raises(Exception, match="connection") as info:
+            asyncio.run(cut())
+    said = str(info.value)
+    assert "closed the connection before its answer was complete" in said, said
+    assert "400" not in said and "TransferEncodingError" not in said, said
 
 
 @BOTH

@@ -17,7 +17,7 @@ from protoshift.cloud.pool import ShardedTransport
 from protoshift.cloud.transport import TRANSPORT_ENV, AiohttpTransport, default_transport, environment_proxy
 from tests.cloud.cloud_helpers import chat
 from tests.fakes import FakeServer, Received, Reply, anthropic_message_reply, anthropic_stream_reply
-from tests.fault_servers import FaultServer
+from tests.fault_servers import Connection, FaultServer
 
 REQUEST = {"model": "claude-test", "messages": [{"role": "user", "content": "Hi"}]}
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -159,7 +159,7 @@ def test_a_cut_stream_and_a_refused_connection_are_connection_errors(
         asyncio.run(refused())
 
 
-def _chunked_then_cut(connection: Any) -> None:
+def _chunked_then_cut(connection: Connection) -> None:
     """A chunked stream whose last chunk never comes whole: the framing, not the events, is cut."""
     from tests.fault_servers import MESSAGE_START
 

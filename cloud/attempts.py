@@ -16,11 +16,18 @@ Three short layers, outermost first (the shape of httpx's `send`):
 
 Every attempt of a call carries the same idempotency key and its own number, so the server can
 tell a retry from a new request.
+
+One rule keeps the attempts of a client that retries itself near its own count (the gateway sets
+`CALLER_RETRIES` for a request whose client says it retries: the official SDKs' `x-stainless-retry-count`):
+what the provider answers with a status (429, 529, 5xx...) goes back to that client at once, with its
+`retry-after`, for its own backoff — 3 attempts here times 11 there would be 33 per turn; what it cannot
+see (a connection refused or reset, a timeout, before any output) is still retried here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
@@ -31,7 +38,10 @@ from protoshift.cloud.breaker import Breakers, CircuitBreaker, Permit
 from protoshift.cloud.errors import BackendError, CircuitOpenError, RateLimitError
 from protoshift.cloud.retry import RetryPolicy
 
-__all__ = ["Attempt", "Attempts", "Sleep"]
+__all__ = ["CALLER_RETRIES", "Attempt", "Attempts", "Sleep"]
+
+# True while a call is made for a client that retries statuses itself (see the module's docstring).
+CALLER_RETRIES: contextvars.ContextVar[bool] = contextvars.ContextVar("caller_retries", default=False)
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -92,6 +102,8 @@ class Attempts:
                 error.attempts = number + 1
                 if attempt.started or not error.retryable or number + 1 >= self.policy.max_attempts:
                     raise
+                if error.kind == "status" and CALLER_RETRIES.get():
+                    raise  # the client's own retries take it from here
                 delay = self.policy.delay(number, getattr(error, "headers", None))
                 self._on_retry(error, delay, number + 2)
                 await self._sleep(delay)

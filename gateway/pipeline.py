@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic_core import from_json, to_json
 
+from protoshift.cloud.attempts import CALLER_RETRIES
 from protoshift.cloud.backend import Call, TokenCount
 from protoshift.gateway.asgi import (
     BodyTooLarge,
@@ -27,6 +28,7 @@ from protoshift.gateway.asgi import (
     Receive,
     Scope,
     Send,
+    header,
     read_body,
     send_response,
 )
@@ -67,7 +69,13 @@ async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Recei
             if failure is not None:
                 await gateway.fail(exchange, send, failure)
                 return
-            await gateway.until_done_or_gone(exchange, receive, op(gateway, exchange, client, request, call, send))
+            # a client that retries itself gets the provider's statuses at once (cloud/attempts.py)
+            retries = CALLER_RETRIES.set(header(scope, b"x-stainless-retry-count") is not None)
+            try:
+                work = op(gateway, exchange, client, request, call, send)
+                await gateway.until_done_or_gone(exchange, receive, work)
+            finally:
+                CALLER_RETRIES.reset(retries)
 
 
 async def read_request(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> JSON | None:

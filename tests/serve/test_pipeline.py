@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes import FakeServer, Reply, anthropic_message_reply, openai_completion
+from tests.fakes import FakeServer, Reply, anthropic_message_reply, openai_completion, sequence
 
 from .conftest import GatewayFactory, Running
 
@@ -23,10 +23,12 @@ MESSAGES = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "conte
 ANTHROPIC_HEADERS = {"anthropic-version": "2023-06-01"}
 
 
-def start(gateway: GatewayFactory, server: FakeServer, backend: str, **options: Any) -> Running:
+def start(
+    gateway: GatewayFactory, server: FakeServer, backend: str, flags: dict[str, Any] | None = None, **options: Any
+) -> Running:
     if backend == "openai":
         gateway.monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-    return gateway.start(server, flags={"backend": backend}, **options)
+    return gateway.start(server, flags={"backend": backend, **(flags or {})}, **options)
 
 
 def post(running: Running, surface: str, body: Any, **kwargs: Any) -> httpx.Response:
@@ -193,3 +195,21 @@ def test_a_model_id_with_a_slash_is_found(gateway: GatewayFactory, upstream: Any
         "meta-llama/Llama-3.3-70B"
     )
     assert found.type == "model" and found.id == "meta-llama/Llama-3.3-70B"
+
+
+def test_a_client_that_retries_itself_gets_the_providers_status_at_once(gateway: GatewayFactory, upstream: Any) -> None:
+    """One rule for retries (cloud/attempts.py): the SDKs (and Claude Code, on the anthropic SDK) say they
+    retry (`x-stainless-retry-count`), so the provider's 429 goes straight back to them with its
+    retry-after — not 3 attempts here times theirs; a client that does not say so (Codex) is retried for."""
+    refusal = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    limited = Reply(status=429, body=json.dumps(refusal).encode(), headers={"retry-after": "0"})
+    server = upstream(sequence(limited, limited, anthropic_message_reply("ok")))
+    running = start(gateway, server, "anthropic", flags={"max_retries": 2})
+    sdk = openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0)
+    with pytest.raises(openai.RateLimitError) as info:
+        sdk.chat.completions.create(**CHAT)
+    assert info.value.response.headers["retry-after"] == "0"
+    assert len(server.requests) == 1, "no attempt of ours on top of the client's own"
+    answer = post(running, "chat", CHAT)  # httpx alone: no retries of its own
+    assert answer.status_code == 200
+    assert len(server.requests) == 3, "the 429 retried here, then the answer"

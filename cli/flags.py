@@ -78,6 +78,7 @@ class ServeFlags:
     max_messages: int = LIMITS.max_messages
     max_header_bytes: int = LIMITS.max_header_bytes
     body_timeout: float = LIMITS.body_timeout
+    ping_every: float = LIMITS.ping_every
 
     def limits(self) -> Limits:
         return Limits(
@@ -86,4 +87,5 @@ class ServeFlags:
             max_header_bytes=self.max_header_bytes,
             max_in_flight=self.max_in_flight,
             body_timeout=self.body_timeout,
+            ping_every=self.ping_every,
         )

@@ -16,3 +16,4 @@ class Limits:
     max_header_bytes: int = 64 * 1024  # all request headers together; past it, 431
     max_in_flight: int = 512  # requests being answered at once (per worker); past it, 429
     body_timeout: float = 30.0  # seconds to receive a whole body; past it, 408
+    ping_every: float = 5.0  # seconds a stream may be silent before its surface's ping (Anthropic's)

@@ -189,14 +189,58 @@ async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request:
                 headers = [*surface.headers(exchange.id, stream=True), *_dropped(exchange, call)]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 started = True
-                async for data in _framed(gateway, exchange, frames, first, events):
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                beat = _Heartbeat(send, surface.ping, gateway.limits.ping_every, frames) if surface.ping else None
+                try:
+                    async for data in _framed(gateway, exchange, frames, first, events):
+                        if beat is not None:
+                            beat.sending = True
+                        await send({"type": "http.response.body", "body": data, "more_body": True})
+                        if beat is not None:
+                            beat.sent()
+                finally:
+                    if beat is not None:
+                        beat.stop()
         except ShutdownCut:
             await _cut_by_shutdown(gateway, exchange, send, frames if started else None)
             if not started:
                 return
         await send({"type": "http.response.body", "body": b""})
     await surface.answered(gateway, request, call, frames.answer())
+
+
+class _Heartbeat:
+    """While the backend is silent mid-stream, the surface's ping every `every` seconds (Claude Code gives
+    up on a stream that sends nothing for ~15-20 s; a local model thinking, or working through a long
+    prompt, sends nothing). One task per stream, asleep between beats."""
+
+    __slots__ = ("_every", "_frame", "_frames", "_last", "_loop", "_send", "_task", "sending")
+
+    def __init__(self, send: Send, frame: bytes, every: float, frames: StreamFrames) -> None:
+        self._send = send
+        self._frames = frames
+        self._frame = frame
+        self._every = every
+        self._loop = asyncio.get_running_loop()
+        self._last = self._loop.time()
+        self.sending = False  # the stream's own frame is on its way: no ping in between
+        self._task = self._loop.create_task(self._beat())
+
+    def sent(self) -> None:
+        self.sending = False
+        self._last = self._loop.time()
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(max(self._last + self._every - self._loop.time(), 0.05))
+            if self._frames.over:
+                return
+            if not self.sending and self._loop.time() - self._last >= self._every:
+                self.sending = True
+                await self._send({"type": "http.response.body", "body": self._frame, "more_body": True})
+                self.sent()
 
 
 async def _cut_by_shutdown(gateway: Gateway, exchange: Exchange, send: Send, frames: StreamFrames | None) -> None:

@@ -46,6 +46,8 @@ class StreamFrames(ABC):
     """One streamed answer as the surface frames it: each event or chunk from the backend in, the
     bytes to send out (empty: nothing to send for it); what ends the stream; the tokens it counted."""
 
+    over = False  # the API's last event went out (Anthropic's message_stop): no ping after it
+
     @abstractmethod
     def counted(self) -> tuple[int, int]:
         """(input, output) tokens, as the stream's usage said them."""
@@ -71,6 +73,7 @@ class Surface(ABC):
     request_id_header: ClassVar[bytes]  # where its API puts the request id in a response's headers
     items_field: ClassVar[str] = "messages"  # the field holding the conversation, bounded by Limits.max_messages
     what: ClassVar[str]  # what a request to it is, for errors ("a chat completion request")
+    ping: ClassVar[bytes] = b""  # the frame a silent stream gets (Limits.ping_every); none: no pings
     # its paths, each to an operation of the pipeline ("create", "count_tokens"); the log and the metrics
     # name each as its /v1 path
     paths: ClassVar[Mapping[str, str]]

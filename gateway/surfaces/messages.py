@@ -6,6 +6,7 @@ models (paged: `limit`, `after_id`, `before_id`).
 
 Policy of this surface:
 - the client's `anthropic-beta` values go with the call (an Anthropic backend forwards them);
+- a stream silent for a while (Limits.ping_every) gets an `event: ping`, as Anthropic's own streams do;
 - the error `type` for a status is cloud.errors.ERROR_TYPE_STATUS read backwards; another 4xx is an
   invalid_request_error, another 5xx an api_error;
 - an open circuit is a 529 overloaded_error with `retry-after` (the Chat surface says 503): 529 is the
@@ -48,13 +49,16 @@ class _MessagesFrames(StreamFrames):
     """Usage from `message_start` and `message_delta` (Anthropic sends it in both; the totals are the
     later values), counted when the stream is done."""
 
-    __slots__ = ("_usage",)
+    __slots__ = ("_usage", "over")
 
     def __init__(self) -> None:
         self._usage: dict[str, object] = {}
+        self.over = False
 
     def frame(self, event: JSON) -> bytes:
         kind = event.get("type")
+        if kind == "message_stop":
+            self.over = True
         if kind in {"message_start", "message_delta"}:
             usage = (event.get("message") or {}).get("usage") if kind == "message_start" else event.get("usage")
             if isinstance(usage, dict):
@@ -78,6 +82,9 @@ class MessagesSurface(Surface):
     request_id_header: ClassVar[bytes] = b"request-id"
     what = "an Anthropic Messages request"
     paths: ClassVar[Mapping[str, str]] = {"/v1/messages": "create", "/v1/messages/count_tokens": "count_tokens"}
+    # Anthropic's API pings a stream that has nothing to say, and Claude Code gives up on one that is
+    # silent for ~15-20 s: a model behind a chat upstream thinking (or reading a long prompt) is
+    ping: ClassVar[bytes] = encode_event({"type": "ping"})
 
     def betas(self, scope: Scope) -> tuple[str, ...]:
         """One `anthropic-beta` header or several, each a comma-separated list."""

@@ -452,3 +452,20 @@ def test_models_in_anthropics_shape_when_asked_with_anthropic_version(gateway: G
         client(running).models.retrieve("nope")
     openai_shape = httpx.get(running.url + "/v1/models").json()
     assert openai_shape["object"] == "list" and openai_shape["data"][0]["object"] == "model"
+
+
+def test_a_silent_upstream_mid_stream_gets_pings(gateway: GatewayFactory, upstream: Any) -> None:
+    """A chat upstream that goes quiet (a model thinking, reading a long prompt): the client still hears
+    `event: ping` every ping_every seconds, as from Anthropic, so Claude Code's stall watchdog holds."""
+    chunks = openai_text_chunks(["Hel", "lo"], usage=USAGE)
+    server = upstream(lambda r: openai_stream_reply(chunks, event_delay=0.6))
+    running = start_openai(gateway, server, ping_every=0.1)
+    body = {"model": "m", "max_tokens": 10, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    answer = httpx.post(
+        running.url + "/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"}, timeout=30
+    )
+    events = sse_events(answer.content)
+    kinds = [e["type"] for e in events]
+    assert "ping" in kinds[1:], kinds
+    assert kinds[-1] == "message_stop"
+    assert_anthropic_event_sequence([e for e in events if e["type"] != "ping"])

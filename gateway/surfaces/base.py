@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic_core import to_json
 
@@ -24,14 +24,22 @@ from protoshift.translator.usage import token_counts
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Call
     from protoshift.gateway.asgi import Headers, Scope
-    from protoshift.gateway.core import Gateway
     from protoshift.gateway.errors import HTTPFailure
     from protoshift.gateway.limits import Limits
     from protoshift.gateway.routing import Route
+    from protoshift.gateway.store import ResponseStore
     from protoshift.translator.model_objects import ModelInfo
     from protoshift.translator.wire import API, JSON
 
-__all__ = ["Listing", "StreamFrames", "Surface"]
+__all__ = ["Host", "Listing", "StreamFrames", "Surface"]
+
+
+class Host(Protocol):
+    """What a surface may ask of the gateway serving it (gateway/core.py's Gateway is one): its store
+    of responses. Named here so that surfaces never import the core."""
+
+    @property
+    def store(self) -> ResponseStore: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +111,12 @@ class Surface(ABC):
             problems.append(Problem(self.items_field, reason))
         return problems
 
-    async def prepare(self, gateway: Gateway, request: JSON, call: Call) -> HTTPFailure | None:
+    async def prepare(self, gateway: Host, request: JSON, call: Call) -> HTTPFailure | None:
         """What the API needs done before the call (Responses: the stored conversation a request
         continues, put in `call`); a failure to answer instead. Nothing, by default."""
         return None
 
-    async def answered(self, gateway: Gateway, request: JSON, call: Call, answer: JSON | None) -> None:
+    async def answered(self, gateway: Host, request: JSON, call: Call, answer: JSON | None) -> None:
         """After the answer went out (whole, or the stream's, when it says one): Responses stores it."""
         return
 

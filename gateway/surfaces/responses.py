@@ -16,14 +16,14 @@ Policy of this surface:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic_core import to_json
 
 from protoshift.gateway.asgi import Receive, Scope, Send, send_response
 from protoshift.gateway.errors import HTTPFailure
 from protoshift.gateway.store import StoredResponse
-from protoshift.gateway.surfaces.base import StreamFrames
+from protoshift.gateway.surfaces.base import Host, StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
 from protoshift.translator.chat_to_responses import encode_event, failure
 from protoshift.translator.stamps import DEFAULT_STAMPS
@@ -32,7 +32,6 @@ from protoshift.translator.wire import JSON, RESPONSES
 
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Call
-    from protoshift.gateway.core import Gateway
     from protoshift.gateway.exchange import Exchange
     from protoshift.gateway.routing import Route
 
@@ -102,7 +101,7 @@ class ResponsesSurface(ChatSurface):
     def stream_frames(self, request: JSON) -> StreamFrames:
         return _ResponsesFrames()
 
-    async def prepare(self, gateway: Gateway, request: JSON, call: Call) -> HTTPFailure | None:
+    async def prepare(self, gateway: Host, request: JSON, call: Call) -> HTTPFailure | None:
         """`previous_response_id`: the stored conversation it names, for the bridge to put first."""
         previous = request.get("previous_response_id")
         if previous is None:
@@ -114,7 +113,7 @@ class ResponsesSurface(ChatSurface):
         call.history = stored.conversation
         return None
 
-    async def answered(self, gateway: Gateway, request: JSON, call: Call, response: JSON | None) -> None:
+    async def answered(self, gateway: Host, request: JSON, call: Call, response: JSON | None) -> None:
         """Keep the response and the conversation it ends (`store`, true unless said false)."""
         if response is None or request.get("store") is False or not isinstance(response.get("id"), str):
             return
@@ -138,6 +137,12 @@ class ResponsesSurface(ChatSurface):
         ]
 
 
+class _Serving(Host, Protocol):
+    """The gateway as the stored-response routes use it: the store, and its way of answering a failure."""
+
+    async def fail(self, exchange: Exchange, send: Send, failure: HTTPFailure) -> None: ...
+
+
 def _input_items(given: Any) -> list[JSON]:
     """A request's `input` as the items `input_items` lists (a string is one user message), each with an
     id (what a client sent without one gets one)."""
@@ -159,7 +164,7 @@ def _input_items(given: Any) -> list[JSON]:
     return items
 
 
-async def _found(gateway: Gateway, exchange: Exchange, scope: Scope, send: Send) -> StoredResponse | None:
+async def _found(gateway: _Serving, exchange: Exchange, scope: Scope, send: Send) -> StoredResponse | None:
     response_id = scope["path_params"]["id"]
     stored = await gateway.store.get(response_id)
     if stored is None:
@@ -168,7 +173,7 @@ async def _found(gateway: Gateway, exchange: Exchange, scope: Scope, send: Send)
     return stored
 
 
-async def _stored(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
+async def _stored(gateway: _Serving, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
     """`GET /v1/responses/{id}` (the response as its client got it), `DELETE` (it is gone)."""
     stored = await _found(gateway, exchange, scope, send)
     if stored is None:
@@ -181,7 +186,7 @@ async def _stored(gateway: Gateway, exchange: Exchange, scope: Scope, receive: R
     await send_response(send, 200, to_json(stored.response), headers)
 
 
-async def _input_items_page(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
+async def _input_items_page(gateway: _Serving, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
     """`GET /v1/responses/{id}/input_items`: a page of the items given as the response's input (`order`
     desc by default, `limit` 1-100, `after` an item id)."""
     from urllib.parse import parse_qsl

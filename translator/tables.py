@@ -420,6 +420,8 @@ RESPONSES_INCLUDE_DROPPED = "nothing of this kind is made on a chat upstream"
 
 # user / safety_identifier: an opaque id of at most this many characters (OpenAI's limit), else hashed.
 MAX_CHAT_USER = 64
+# The first system block Claude Code sends: its version and a hash of the prompt (changing with it).
+BILLING_HEADER = "x-anthropic-billing-header:"
 
 # Input items: the keys of each type.
 _ITEM_COMMON = frozenset({"type", "id", "status"})

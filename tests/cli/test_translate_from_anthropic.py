@@ -70,12 +70,15 @@ def test_request_notes_explain_and_strict(run_cli: RunCLI) -> None:
 
 def test_request_errors_name_every_field_and_exit_2(run_cli: RunCLI) -> None:
     bad = {"model": "m", "max_tokens": 5, "messages": [{"role": "robot", "content": "x"}],
-           "tools": [{"type": "web_search_20250305", "name": "web_search"}]}  # fmt: skip
+           "tools": [{"type": "magic_wand", "name": "wand"}]}  # fmt: skip
     done = run_cli("translate", "request", "--from", "anthropic", input=json.dumps(bad))
     assert done.returncode == 2 and done.stdout == b""
     lines = done.stderr.decode().splitlines()
     assert any("<stdin>: messages[0].role: unknown role 'robot'" in line for line in lines)
-    assert any("<stdin>: tools[0]: Anthropic's web_search_20250305 tool has no equivalent" in line for line in lines)
+    assert any(
+        "<stdin>: tools[0].type: expected \"custom\" (or no type) for a tool, got 'magic_wand'" in line
+        for line in lines
+    )
     assert "Traceback" not in done.stderr.decode()
 
 

@@ -228,8 +228,8 @@ def test_openai_model_override_and_table_apply_before_translation() -> None:
 
 def test_openai_untranslatable_request_is_a_translation_error_and_nothing_is_sent() -> None:
     script = Script(httpx.Response(200, json=completion()))
-    bad = {**BODY, "tools": [{"type": "web_search_20250305", "name": "web_search"}]}
-    with pytest.raises(TranslationError, match=r"tools\[0\]"):
+    bad = {**BODY, "tool_choice": {"type": "tool", "name": "nowhere"}}
+    with pytest.raises(TranslationError, match=r"tool_choice"):
         run(messages(openai_backend(script)).create(bad))
     assert script.requests == []
 

@@ -390,11 +390,12 @@ def test_a_request_that_cannot_be_translated_is_a_400_naming_every_field(
             model="m",
             max_tokens=5,
             messages=[{"role": "user", "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}]}],
-            tools=[{"type": "web_search_20250305", "name": "web_search"}],
+            tools=[{"name": "t", "input_schema": "not a schema"}],  # type: ignore[typeddict-item]
         )
     body = info.value.body
     assert isinstance(body, dict) and body["error"]["type"] == "invalid_request_error"
-    assert "messages[0].content[0].source.type" in body["error"]["message"] and "tools[0]" in body["error"]["message"]
+    message = body["error"]["message"]
+    assert "messages[0].content[0].source.type" in message and "tools[0].input_schema" in message
     assert server.requests == []
 
 

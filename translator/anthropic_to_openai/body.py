@@ -29,9 +29,11 @@ from protoshift.translator.tables import (
     ANTHROPIC_DROPPED_FIELDS,
     ANTHROPIC_MAPPED_FIELDS,
     ANTHROPIC_REFUSED_FIELDS,
+    MAX_CHAT_USER,
     MAX_COMPLETION_TOKENS_MODELS,
     METADATA_KEYS,
 )
+from protoshift.translator.user_ids import hashed, needs_hashing
 from protoshift.translator.wire import MessagesRequest
 
 Models = ModelTable | Mapping[str, Mapping[str, Any]] | None
@@ -54,9 +56,12 @@ def request(
     strict: bool = False,
     models: Models = None,
     default_max_tokens: int | None = None,
+    keep_billing_header: bool = False,
 ) -> OpenAIRequestTranslation:
     """Translate an Anthropic Messages request (`MessageCreateParams`) into an OpenAI Chat Completions
     request. Raises TranslationError listing every problem (`problems`), each with its JSON path.
+    `keep_billing_header`: send Claude Code's billing header (its first system block) on; by default it
+    is dropped, with a note: it changes with every prompt and defeats the upstream's prefix caching.
 
     `models`: the model capability table (a `ModelTable`, override rows as plain data, or None for
     the built-in one); its override rows are read over the built-in rows of OpenAI's models
@@ -67,7 +72,7 @@ def request(
     ctx = _context(req, models)
     ctx.default_max_tokens = default_max_tokens or 0
     body: dict[str, Any] = {"model": ctx.model, "messages": []}
-    _messages(req, body, ctx)
+    _messages(req, body, ctx, keep_billing_header)
     wanted = 1  # the steps of the fields the request has (a step costs a call), as bits
     for key in req:
         wanted |= _STEP_OF.get(key, _OTHER)
@@ -81,14 +86,15 @@ def request(
     return OpenAIRequestTranslation(body, ctx.notes, [], bool(body.get("stream")))
 
 
-def _messages(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
+def _messages(req: dict[str, Any], body: dict[str, Any], ctx: Context, keep_billing_header: bool) -> None:
     try:
         messages = req.get("messages")
         if messages is None:
             raise TranslationError("messages", "is required")
         if not want_list(messages, "messages"):
             raise TranslationError("messages", "must contain at least one message")
-        body["messages"] = MessageConverter(ctx).convert(req.get("system"), messages)
+        converter = MessageConverter(ctx, keep_billing_header=keep_billing_header)
+        body["messages"] = converter.convert(req.get("system"), messages)
     except TranslationError as exc:
         ctx.failed(exc)
 
@@ -186,6 +192,13 @@ def _metadata(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
         ctx.unknown_keys(metadata, METADATA_KEYS, "metadata")
     user_id = metadata.get("user_id")
     if user_id is not None and want_str(user_id, "metadata.user_id"):
+        if needs_hashing(user_id, MAX_CHAT_USER):  # Claude Code's is a JSON object of ~150 characters
+            user_id = hashed(user_id)
+            ctx.note(
+                "metadata.user_id",
+                "approximated",
+                f"looks like personal data or is longer than {MAX_CHAT_USER} (OpenAI's limit): sent as its hash",
+            )
         body["user"] = user_id
 
 

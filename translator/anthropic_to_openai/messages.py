@@ -26,6 +26,7 @@ from protoshift.translator.tables import (
     ANTHROPIC_BLOCK_KEYS,
     ANTHROPIC_MESSAGE_KEYS,
     ANTHROPIC_SOURCE_KEYS,
+    BILLING_HEADER,
     DEFAULT_PDF_FILENAME,
     IMAGE_MEDIA_TYPES,
     SERVER_TOOL_BLOCKS,
@@ -42,8 +43,9 @@ _SERVER_BLOCK = "blocks of Anthropic server tools cannot be sent to an OpenAI-co
 class MessageConverter:
     """Converts one request's system prompt and messages; holds what spans turns (tool-call pairing)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, keep_billing_header: bool = False) -> None:
         self.ctx = ctx
+        self.keep_billing_header = keep_billing_header
         self.out: list[Message] = []
         # Calls of the last assistant turn still waiting for a result: id -> the call's path.
         self._open_calls: dict[str, str] = {}
@@ -97,7 +99,7 @@ class MessageConverter:
             self._last_assistant = i
             self._assistant(content, f"{path}.content", path)
         elif role == "system":
-            self._system(content, f"{path}.content")
+            self._system_in_the_middle(content, f"{path}.content")
         elif role is None:
             raise TranslationError(f"{path}.role", "is required")
         else:
@@ -106,10 +108,13 @@ class MessageConverter:
     # ---- roles -------------------------------------------------------------------------------
 
     def _system(self, content: Any, path: str) -> None:
+        parts = self._system_parts(content, path)
+        if parts:
+            self.out.append({"role": "system", "content": _content(parts)})
+
+    def _system_parts(self, content: Any, path: str) -> list[Part]:
         if isinstance(content, str):
-            if content:
-                self.out.append({"role": "system", "content": content})
-            return
+            return [{"type": "text", "text": content}] if content else []
         parts: list[Part] = []
         for j, item in enumerate(want_list(content, path)):
             bpath = f"{path}[{j}]"
@@ -118,11 +123,45 @@ class MessageConverter:
                 if block.get("type") != "text":
                     raise TranslationError(f"{bpath}.type", f"system content must be text, got {block.get('type')!r}")
                 self._known_keys(block, "text", bpath)
-                parts.append(self._text(block, bpath))
+                part = self._text(block, bpath)
+                if not self.keep_billing_header and str(part.get("text", "")).startswith(BILLING_HEADER):
+                    self.ctx.note(
+                        bpath,
+                        "dropped",
+                        "Claude Code's billing header, whose hash changes with the prompt: sent on, it would"
+                        " defeat the upstream's prefix caching",
+                    )
+                    continue
+                parts.append(part)
             except TranslationError as exc:
                 self.ctx.failed(exc)
-        if parts:
-            self.out.append({"role": "system", "content": _content(parts)})
+        return parts
+
+    def _system_in_the_middle(self, content: Any, path: str) -> None:
+        """A system message after the conversation began (Claude Code's "Available agent types..."): the
+        chat templates of many models (Qwen, Llama, Gemma) take one only at the start. It goes on as a
+        reminder in the user's turn, never dropped."""
+        if not self.out or all(message["role"] == "system" for message in self.out):
+            self._system(content, path)
+            return
+        parts = self._system_parts(content, path)
+        text = "\n\n".join(str(part.get("text", "")) for part in parts)
+        if not text:
+            return
+        reminder: Part = {"type": "text", "text": f"<system-reminder>\n{text}\n</system-reminder>"}
+        last = self.out[-1]
+        if last["role"] == "user":
+            content_now = last["content"]
+            before = [{"type": "text", "text": content_now}] if isinstance(content_now, str) else list(content_now)
+            last["content"] = _content([*before, reminder])
+        else:
+            self.out.append({"role": "user", "content": _content([reminder])})
+        self.ctx.note(
+            path.removesuffix(".content"),
+            "approximated",
+            "a system message in the middle of the conversation (many models' chat templates take one only at"
+            " the start): sent as a <system-reminder> in the user's turn",
+        )
 
     def _user(self, content: Any, path: str) -> None:
         if isinstance(content, str):

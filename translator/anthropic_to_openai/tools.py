@@ -5,8 +5,11 @@
   `allowed_callers`) are dropped with a note (`eager_input_streaming` needs nothing: arguments
   are always streamed as they arrive);
 - Anthropic server tools and Anthropic-defined client tools (web search, code execution, bash,
-  the text editor, computer use, memory...) are refused with their path: an OpenAI-compatible model
-  knows none of them;
+  the text editor, computer use, memory...): an OpenAI-compatible model runs none of them, and a 400
+  of ours would fail every turn of a client that always sends them (Claude Code's web search and
+  fetch). Web search and fetch are offered as function tools of the same name (the model may call
+  them; the call goes to the client, which answers it — Claude Code with an error the model reads:
+  never an empty success); the others are dropped with a note;
 - `tool_choice` auto/any/tool/none -> "auto"/"required"/a named function/"none";
   `disable_parallel_tool_use` -> `parallel_tool_calls: false`.
 """
@@ -29,6 +32,36 @@ _DROPPED_TOOL_FIELDS: dict[str, str] = {
 _PLAIN_TOOL_KEYS = frozenset({"name", "description", "input_schema"})
 
 
+# The server tools a client runs as functions when the upstream has none: their arguments, as a model
+# calls them.
+_AS_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "web_search": (
+        "Search the web. (Anthropic runs this on its servers; on this model the client answers the call.)",
+        {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+    ),
+    "web_fetch": (
+        "Fetch a web page. (Anthropic runs this on its servers; on this model the client answers the call.)",
+        {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]},
+    ),
+}
+
+
+def _server_tool(tool: dict[str, Any], kind: str, path: str, ctx: Context) -> dict[str, Any] | None:
+    family = SERVER_TOOLS[kind][0]
+    offered = _AS_FUNCTIONS.get(family or "")
+    if offered is None:
+        ctx.note(path, "dropped", f"Anthropic's {kind} tool runs on Anthropic's side: this model has none")
+        return None
+    name = tool.get("name")
+    name = name if isinstance(name, str) and name else family or kind
+    ctx.note(
+        path,
+        "approximated",
+        f"Anthropic's {kind} runs on Anthropic's servers: offered to this model as a function the client answers",
+    )
+    return {"type": "function", "function": {"name": name, "description": offered[0], "parameters": offered[1]}}
+
+
 def translate_tools(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
     names: set[str] = set()
     raw = req.get("tools")
@@ -41,6 +74,8 @@ def translate_tools(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> 
             except TranslationError as exc:
                 ctx.failed(exc)
                 continue
+            if converted is None:
+                continue
             names.add(converted["function"]["name"])
             tools.append(converted)
         if tools:
@@ -50,13 +85,11 @@ def translate_tools(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> 
         _tool_choice(want_object(choice, "tool_choice"), body, ctx, names, raw is not None)
 
 
-def _tool(tool: dict[str, Any], path: str, ctx: Context) -> dict[str, Any]:
+def _tool(tool: dict[str, Any], path: str, ctx: Context) -> dict[str, Any] | None:
     kind = tool.get("type")
     if kind not in (None, "custom"):
         if isinstance(kind, str) and kind in SERVER_TOOLS:
-            raise TranslationError(
-                path, f"Anthropic's {kind} tool has no equivalent on an OpenAI-compatible model; offer a custom tool"
-            )
+            return _server_tool(tool, kind, path, ctx)
         raise TranslationError(f"{path}.type", f'expected "custom" (or no type) for a tool, got {kind!r}')
     plain = _PLAIN_TOOL_KEYS.issuperset(tool)
     if not plain and not ANTHROPIC_TOOL_KEYS.issuperset(tool):

@@ -17,9 +17,7 @@ is sent as asked (the Anthropic backend adapts to a 400 naming a refused feature
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -49,19 +47,16 @@ from protoshift.translator.tables import (
     JSON_SCHEMA_FORMAT_KEYS,
     JSON_SCHEMA_INSTRUCTION,
     MAPPED_FIELDS,
-    MAX_USER_ID,
     REJECTED_FIELDS,
     RESPONSE_FORMAT_KEYS,
     STREAM_OPTIONS_KEYS,
 )
+from protoshift.translator.user_ids import hashed, looks_personal
 from protoshift.translator.wire import ChatRequest
 
 Models = ModelTable | Mapping[str, Mapping[str, Any]] | None
 
 # `user` values that look like personal data: an e-mail address, a phone number, a name (spaces).
-_OPAQUE = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_USER_ID}}}")
-_PHONE = re.compile(r"\+?[\d\s().-]{7,}")
-_HASH_PREFIX = "sha256:"
 
 
 def request(
@@ -274,21 +269,14 @@ def _user(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
         return
     if not user_id:
         return
-    if _looks_personal(user_id):
-        user_id = _HASH_PREFIX + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+    if looks_personal(user_id):
+        user_id = hashed(user_id)
         ctx.note(
             path,
             "approximated",
             f"looks like personal data (Anthropic refuses it in metadata.user_id): sent as its hash, {user_id}",
         )
     body["metadata"] = {"user_id": user_id}
-
-
-def _looks_personal(user_id: str) -> bool:
-    """An e-mail address, a phone number, anything with spaces, or too long for an opaque id."""
-    if _OPAQUE.fullmatch(user_id) is None:  # "@", spaces, other punctuation, or too long
-        return True
-    return _PHONE.fullmatch(user_id) is not None and 7 <= sum(c.isdigit() for c in user_id) <= 15
 
 
 def _stream(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:

@@ -14,7 +14,6 @@ OpenAI-compatible server takes.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,6 @@ from protoshift.translator.anthropic_to_openai.body import _takes_completion_tok
 from protoshift.translator.checks import check_json, want_bool, want_int, want_list, want_number, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
-from protoshift.translator.openai_to_anthropic.body import _HASH_PREFIX, _looks_personal
 from protoshift.translator.openai_to_anthropic.context import UNKNOWN_KEY, Context
 from protoshift.translator.report import Note, RequestTranslation, explain_rows
 from protoshift.translator.responses_to_chat.items import ItemConverter
@@ -49,6 +47,7 @@ from protoshift.translator.tables import (
     SERVICE_TIERS,
     VERBOSITY_MODELS,
 )
+from protoshift.translator.user_ids import hashed, needs_hashing
 from protoshift.translator.wire import ResponsesRequest
 
 __all__ = ["ResponsesTranslation", "request"]
@@ -322,8 +321,8 @@ def _user(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
         return
     if not user_id:
         return
-    if len(user_id) > MAX_CHAT_USER or _looks_personal(user_id):
-        user_id = _HASH_PREFIX + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+    if needs_hashing(user_id, MAX_CHAT_USER):
+        user_id = hashed(user_id)
         ctx.note(
             path,
             "approximated",

@@ -9,8 +9,8 @@ Policy of this surface:
   `previous_response_id` continues it on any later request; `store: false` (Codex) keeps nothing. An
   unknown `previous_response_id` is a 404 in OpenAI's words;
 - a stream never just closes: one that fails midway ends with `response.failed` (the error's code as
-  Codex reads it: `rate_limit_exceeded` with "try again in Ns", `server_error`...), carrying the
-  items that were done.
+  Codex reads it: `rate_limit_exceeded` with "try again in Ns", `server_error`...), carrying every
+  item that streamed (the one cut short `incomplete`) and whole usage.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from protoshift.gateway.surfaces.base import StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
 from protoshift.translator.chat_to_responses import encode_event, failure
 from protoshift.translator.stamps import DEFAULT_STAMPS
-from protoshift.translator.usage import token_counts
+from protoshift.translator.usage import chat_usage_to_responses, token_counts
 from protoshift.translator.wire import JSON, RESPONSES
 
 if TYPE_CHECKING:
@@ -46,14 +46,15 @@ INPUT_ITEMS_MAX = 100
 
 class _ResponsesFrames(StreamFrames):
     """Each event as OpenAI frames it; what the stream said of the response so far (its snapshot, the
-    items done, the final one), for the failure that may end it and for the store."""
+    items done, the one still open, the final one), for the failure that may end it and for the store."""
 
-    __slots__ = ("done_items", "final", "sequence", "snapshot")
+    __slots__ = ("done_items", "final", "open_item", "sequence", "snapshot")
 
     def __init__(self) -> None:
         self.sequence = -1
         self.snapshot: JSON | None = None
         self.done_items: list[JSON] = []
+        self.open_item: JSON | None = None  # added, not done yet
         self.final: JSON | None = None
 
     def frame(self, event: JSON) -> bytes:
@@ -63,6 +64,9 @@ class _ResponsesFrames(StreamFrames):
             self.sequence = number
         if kind == "response.output_item.done":
             self.done_items.append(event.get("item") or {})
+            self.open_item = None
+        elif kind == "response.output_item.added":
+            self.open_item = event.get("item") or {}
         elif kind in _SNAPSHOTS:
             self.snapshot = event.get("response")
         elif kind in _TERMINAL:
@@ -79,11 +83,17 @@ class _ResponsesFrames(StreamFrames):
         return b""  # the terminal event (the bridge's) ended it already
 
     def error(self, failed: HTTPFailure) -> bytes:
+        """`response.failed`, as the bridge's own failed event says it: every item that streamed (the one
+        cut short as `incomplete`: it got no done event) and usage whole (none was said: zeros)."""
         retry_after = next((float(v) for k, v in failed.headers if k == b"retry-after"), None)
+        output = list(self.done_items)
+        if self.open_item is not None:
+            output.append({**self.open_item, "status": "incomplete"})
         response = {
             **(self.snapshot or {}),
             "status": "failed",
-            "output": self.done_items,
+            "output": output,
+            "usage": chat_usage_to_responses(None),
             "error": failure(failed.message, status=failed.status, kind=failed.upstream_type, retry_after=retry_after),
         }
         self.final = response

@@ -1,6 +1,8 @@
 """The Responses surface when the upstream fails, as Codex CLI meets it (tests/agents/test_codex_serve.py
 runs Codex itself): a stream cut midway ends in a `response.failed` that is a whole response (every item
-that streamed, the one cut short `incomplete`, usage whole)."""
+that streamed, the one cut short `incomplete`, usage whole), and an upstream 429 reaches the client with
+a `retry-after` in whole seconds whenever the upstream said when, in a header or in its message (Codex
+retries a 429 only then)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ import json
 from typing import Any
 
 import httpx
+import openai
 import pytest
 
 from tests.fakes import (
     FakeServer,
+    Reply,
     anthropic_stream_reply,
     openai_stream_reply,
     openai_text_chunks,
@@ -63,3 +67,32 @@ def test_a_stream_cut_midway_fails_as_a_whole_response(
     assert item["status"] == "incomplete" and item["type"] == ("message" if cut_in == "text" else "function_call")
     assert not [e for e in events if e["type"] == "response.output_item.done"]  # a half call is never done
     assert failed["usage"]["total_tokens"] == 0 and failed["usage"]["output_tokens_details"]["reasoning_tokens"] == 0
+
+
+def _chat_429(headers: dict[str, str], message: str) -> Reply:
+    body = {"error": {"message": message, "type": "tokens", "param": None, "code": "rate_limit_exceeded"}}
+    return Reply(status=429, body=json.dumps(body).encode(), headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("headers", "message", "said"),
+    [
+        ({"retry-after": "0.5"}, "Rate limit reached.", "1"),  # rounded up: Codex reads whole seconds only
+        ({}, "Rate limit reached for m on tokens per min (TPM). Please try again in 1.5s. Visit ...", "2"),
+        ({}, "Please try again in 20ms.", "1"),
+        ({}, "Please try again in 1m12.5s.", "73"),
+        ({}, "Slow down.", None),  # said nothing: nothing is made up
+    ],
+)
+def test_an_upstream_429_says_when_to_retry(
+    gateway: GatewayFactory, upstream: Any, headers: dict[str, str], message: str, said: str | None
+) -> None:
+    server = upstream(lambda received: _chat_429(headers, message))
+    running = start(gateway, "openai", server)
+    client = openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0)
+    with pytest.raises(openai.RateLimitError) as info:
+        client.responses.create(model="m", input="hi", stream=True)
+    assert info.value.response.headers.get("retry-after") == said
+    with pytest.raises(openai.RateLimitError) as info:  # the same on every surface
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert info.value.response.headers.get("retry-after") == said

@@ -2,7 +2,8 @@
 runs Codex itself): a stream cut midway ends in a `response.failed` that is a whole response (every item
 that streamed, the one cut short `incomplete`, usage whole), and an upstream 429 reaches the client with
 a `retry-after` in whole seconds whenever the upstream said when, in a header or in its message (Codex
-retries a 429 only then)."""
+retries a 429 only then); a refusal for a context window overflowed or a quota spent has the code Codex
+acts on."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from tests.fakes import (
     FakeServer,
     Reply,
+    anthropic_error_reply,
     anthropic_stream_reply,
     openai_stream_reply,
     openai_text_chunks,
@@ -96,3 +98,57 @@ def test_an_upstream_429_says_when_to_retry(
     with pytest.raises(openai.RateLimitError) as info:  # the same on every surface
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
     assert info.value.response.headers.get("retry-after") == said
+
+
+CONTEXT_TOO_LONG = {
+    "anthropic": lambda: anthropic_error_reply(
+        400, "invalid_request_error", "prompt is too long: 210417 tokens > 200000 maximum"
+    ),
+    "openai": lambda: Reply(
+        status=400,
+        body=json.dumps(
+            {
+                "error": {
+                    "message": "This model's maximum context length is 131072 tokens. However, your messages resulted in "
+                    "140321 tokens. Please reduce the length of the messages.",
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": "context_length_exceeded",
+                }
+            }
+        ).encode(),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("backend", "refusal", "code"),
+    [
+        ("anthropic", CONTEXT_TOO_LONG["anthropic"], "context_length_exceeded"),
+        ("openai", CONTEXT_TOO_LONG["openai"], "context_length_exceeded"),
+        (
+            "anthropic",
+            lambda: anthropic_error_reply(
+                400, "invalid_request_error", "Your credit balance is too low to access the API."
+            ),
+            "insufficient_quota",
+        ),
+        (
+            "anthropic",
+            lambda: anthropic_error_reply(400, "invalid_request_error", "messages.0: bad"),
+            "invalid_request_error",
+        ),
+    ],
+)
+def test_an_upstream_refusal_has_the_code_codex_acts_on(
+    gateway: GatewayFactory, upstream: Any, backend: str, refusal: Any, code: str
+) -> None:
+    """Codex stops with its own words on `context_length_exceeded` ("Codex ran out of room in the model's
+    context window") and `insufficient_quota`; with any other code it shows the raw error."""
+    server = upstream(lambda received: refusal())
+    running = start(gateway, backend, server)
+    client = openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0)
+    with pytest.raises(openai.BadRequestError) as info:
+        client.responses.create(model="m", input="hi", stream=True)
+    assert isinstance(info.value.body, dict) and info.value.body["code"] == code
+    assert info.value.body["type"] == "invalid_request_error"

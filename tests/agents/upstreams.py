@@ -115,6 +115,11 @@ def rate_limited(retry_after: str | None = "1") -> Turn:
     return Turn(status=429, retry_after=retry_after)
 
 
+def too_long() -> Turn:
+    """The provider's 400: the conversation is over the model's context window."""
+    return Turn(status=400)
+
+
 def cut(turn: Turn, *, after: int) -> Turn:
     return replace(turn, cut_after=after)
 
@@ -172,8 +177,10 @@ class Upstream:
         with self._lock:
             self.bodies.append(body)
             turn = self.script[min(len(self.bodies), len(self.script)) - 1]
-        if turn.status != 200:
+        if turn.status == 429:
             return self.rate_limit(turn)
+        if turn.status != 200:
+            return self.too_long()
         stream = body.get("stream") is True
         reply = self.streamed(turn, body) if stream else self.whole(turn)
         reply.cut_after = turn.cut_after if stream else None
@@ -186,6 +193,10 @@ class Upstream:
         raise NotImplementedError
 
     def rate_limit(self, turn: Turn) -> Reply:
+        raise NotImplementedError
+
+    def too_long(self) -> Reply:
+        """The provider's 400 for a conversation over the model's context window."""
         raise NotImplementedError
 
     def streamed(self, turn: Turn, body: dict[str, Any]) -> Reply:
@@ -281,6 +292,9 @@ class ClaudeUpstream(Upstream):
         message = "This request would exceed the rate limit for your organization of 30,000 input tokens per minute."
         headers = {"retry-after": turn.retry_after} if turn.retry_after is not None else {}
         return anthropic_error_reply(turn.status, "rate_limit_error", message, headers)
+
+    def too_long(self) -> Reply:
+        return anthropic_error_reply(400, "invalid_request_error", "prompt is too long: 210417 tokens > 200000 maximum")
 
     def _signature(self, turn: Turn) -> str:
         """The signature of the turn's thinking (none without thinking), remembered with its calls."""
@@ -398,6 +412,15 @@ class ChatUpstream(Upstream):
             headers["retry-after"] = turn.retry_after
         return Reply(status=turn.status, body=json.dumps(body).encode(), headers=headers)
 
+    def too_long(self) -> Reply:
+        message = (
+            "This model's maximum context length is 131072 tokens. However, your messages resulted in 140321 "
+            "tokens. Please reduce the length of the messages."
+        )
+        body = {"error": {"message": message, "type": "invalid_request_error", "param": "messages",
+                          "code": "context_length_exceeded"}}  # fmt: skip
+        return Reply(status=400, body=json.dumps(body).encode(), headers={"x-request-id": "req_fakechat"})
+
     def streamed(self, turn: Turn, body: dict[str, Any]) -> Reply:
         usage: dict[str, Any] = {
             "prompt_tokens": turn.input_tokens,
@@ -409,6 +432,8 @@ class ChatUpstream(Upstream):
         if turn.calls:
             chunks = [
                 openai_chunk({"role": "assistant", "content": None}, model=self.model),
+                # thinking as DeepSeek, Qwen and vLLM's reasoning parsers stream it
+                *(openai_chunk({"reasoning_content": piece}, model=self.model) for piece in turn.thinking),
                 *openai_tool_call_chunks([(c.call_id, c.name, c.fragments) for c in turn.calls]),
                 openai_chunk({}, "tool_calls", model=self.model),
             ]
@@ -523,6 +548,7 @@ __all__ = [
     "cut",
     "rate_limited",
     "text",
+    "too_long",
     "tool_calls",
     "tool_declared",
     "tool_results",

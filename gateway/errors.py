@@ -4,7 +4,9 @@ line. Each surface (gateway/surfaces) then says the failure in its API's error s
 
 - a request protoshift cannot translate is the client's to fix: 400, every problem with its path;
 - the upstream's 400/404/413/422/429/5xx/529 keep their status and their `retry-after` (a
-  `retry-after: 0` included), so a client's own SDK retries them (or not) as against the provider;
+  `retry-after: 0` included), so a client's own SDK retries them (or not) as against the provider; a
+  429 whose wait is said only in its message (OpenAI's words: "Please try again in 1.5s") gets it as
+  `retry-after` (Codex retries a 429 only when a `retry-after` says when);
 - the upstream refusing *protoshift's* key (401/403) is no fault of the client's: 502, and
   `x-should-retry: false` (the official SDKs honour it) since trying again cannot help;
 - no answer from upstream: 502 (connection) or 504 (timeout); an open circuit: 503 + `retry-after`
@@ -14,6 +16,7 @@ line. Each surface (gateway/surfaces) then says the failure in its API's error s
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from protoshift.cloud.errors import (
@@ -87,12 +90,15 @@ def _upstream(error: BackendError) -> HTTPFailure:
             headers=[(b"x-should-retry", b"false")],
         )
     if isinstance(error, APIStatusError):
+        wait = error.retry_after
+        if wait is None and error.status == 429:
+            wait = said_wait(error.message)
         return HTTPFailure(
             error.status,
             message,
             "upstream_status",
             code=error.error_type or None,
-            headers=retry_after(error.retry_after),
+            headers=retry_after(wait),
             upstream_type=error.error_type or None,
         )
     if isinstance(error, CircuitOpenError):
@@ -106,6 +112,21 @@ def _upstream(error: BackendError) -> HTTPFailure:
     if isinstance(error, StreamInterruptedError):
         return HTTPFailure(502, message, "stream_interrupted", code=error.error_type, upstream_type=error.error_type)
     return HTTPFailure(502, message, "upstream")
+
+
+# "try again in 20ms", "in 1.5s", "in 1m12.5s", "in 2h0m0s": OpenAI's words for a rate limit's wait.
+_SAID_WAIT = re.compile(r"try again in (?:(\d+(?:\.\d+)?)ms|(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?)", re.I)
+
+
+def said_wait(message: str) -> float | None:
+    """The seconds a rate limit's message says to wait ("Please try again in 1.5s."), when it says."""
+    match = _SAID_WAIT.search(message)
+    if match is None or not any(match.groups()):
+        return None
+    ms, hours, minutes, seconds = match.groups()
+    if ms is not None:
+        return float(ms) / 1000
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
 
 
 def internal_error() -> HTTPFailure:

@@ -8,14 +8,17 @@ Policy of this surface:
 - `store` (the API's default is true) keeps the response and the conversation it ends, so that
   `previous_response_id` continues it on any later request; `store: false` (Codex) keeps nothing. An
   unknown `previous_response_id` is a 404 in OpenAI's words;
+- an upstream's refusal keeps its status; a context window overflowed or a quota spent is said with the
+  code Codex acts on (`context_length_exceeded`, `insufficient_quota`);
 - a stream never just closes: one that fails midway ends with `response.failed` (the error's code as
-  Codex reads it: `rate_limit_exceeded` with "try again in Ns", `server_error`...), carrying the
-  items that were done.
+  Codex reads it: `rate_limit_exceeded` with "try again in Ns", `server_error`...), carrying every
+  item that streamed (the one cut short `incomplete`) and whole usage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic_core import to_json
@@ -25,7 +28,7 @@ from protoshift.gateway.errors import HTTPFailure
 from protoshift.gateway.store import StoredResponse
 from protoshift.gateway.surfaces.base import Host, StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
-from protoshift.translator.chat_to_responses import encode_event, failure
+from protoshift.translator.chat_to_responses import encode_event, failure, failure_code
 from protoshift.translator.stamps import DEFAULT_STAMPS
 from protoshift.translator.usage import chat_usage_to_responses, token_counts
 from protoshift.translator.wire import JSON, RESPONSES
@@ -39,20 +42,24 @@ __all__ = ["ResponsesSurface"]
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _SNAPSHOTS = frozenset({"response.created", "response.in_progress"})
+# The error codes Codex acts on in an HTTP error (it stops, saying why in its own words: "Codex ran out of
+# room in the model's context window", "Quota exceeded"), whatever the upstream called them.
+_ACTED_ON = frozenset({"context_length_exceeded", "insufficient_quota"})
 INPUT_ITEMS_PAGE = 20  # the API's default page of input items
 INPUT_ITEMS_MAX = 100
 
 
 class _ResponsesFrames(StreamFrames):
     """Each event as OpenAI frames it; what the stream said of the response so far (its snapshot, the
-    items done, the final one), for the failure that may end it and for the store."""
+    items done, the one still open, the final one), for the failure that may end it and for the store."""
 
-    __slots__ = ("done_items", "final", "sequence", "snapshot")
+    __slots__ = ("done_items", "final", "open_item", "sequence", "snapshot")
 
     def __init__(self) -> None:
         self.sequence = -1
         self.snapshot: JSON | None = None
         self.done_items: list[JSON] = []
+        self.open_item: JSON | None = None  # added, not done yet
         self.final: JSON | None = None
 
     def frame(self, event: JSON) -> bytes:
@@ -62,6 +69,9 @@ class _ResponsesFrames(StreamFrames):
             self.sequence = number
         if kind == "response.output_item.done":
             self.done_items.append(event.get("item") or {})
+            self.open_item = None
+        elif kind == "response.output_item.added":
+            self.open_item = event.get("item") or {}
         elif kind in _SNAPSHOTS:
             self.snapshot = event.get("response")
         elif kind in _TERMINAL:
@@ -78,11 +88,16 @@ class _ResponsesFrames(StreamFrames):
         return b""  # the terminal event (the bridge's) ended it already
 
     def error(self, failed: HTTPFailure) -> bytes:
+        """`response.failed`, as the bridge's own failed event says it: every item that streamed (the one
+        cut short as `incomplete`: it got no done event) and usage whole (none was said: zeros)."""
         retry_after = next((float(v) for k, v in failed.headers if k == b"retry-after"), None)
+        output = list(self.done_items)
+        if self.open_item is not None:
+            output.append({**self.open_item, "status": "incomplete"})
         response = {
             **(self.snapshot or {}),
             "status": "failed",
-            "output": self.done_items,
+            "output": output,
             "usage": chat_usage_to_responses(None),  # what the upstream used is not known: it broke
             "error": failure(failed.message, status=failed.status, kind=failed.upstream_type, retry_after=retry_after),
         }
@@ -100,6 +115,16 @@ class ResponsesSurface(ChatSurface):
 
     def stream_frames(self, request: JSON) -> StreamFrames:
         return _ResponsesFrames()
+
+    def word(self, failure: HTTPFailure) -> HTTPFailure:
+        """An upstream's refusal for a context window overflowed or a quota spent gets the `code` the
+        Responses API gives it (as a stream failing midway does: chat_to_responses.failure_code), read from
+        the upstream's words: Claude says "prompt is too long" with no code at all."""
+        if failure.kind == "upstream_status":
+            code = failure_code(message=failure.message)
+            if code in _ACTED_ON:
+                return replace(failure, code=code)
+        return failure
 
     async def prepare(self, gateway: Host, request: JSON, call: Call) -> HTTPFailure | None:
         """`previous_response_id`: the stored conversation it names, for the bridge to put first."""

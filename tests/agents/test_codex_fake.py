@@ -120,15 +120,28 @@ def test_rate_limit_in_the_stream_is_retried(codex: CodexRunner, responses_api: 
     assert any("rate limit" in said.lower() for said in result.errors())
 
 
-def test_http_429_fails_the_turn_without_a_retry(codex: CodexRunner, responses_api: Start) -> None:
-    """Codex 0.171 does not retry an HTTP 429 (its provider retry policy: retry_429 = false): the turn fails
-    at once, saying 429. A gateway in front of a rate-limited upstream must retry itself, or answer in a
-    way Codex retries (a stream ending in response.failed rate_limit_exceeded, as above)."""
+def test_http_429_without_a_retry_after_in_whole_seconds_fails_the_turn(
+    codex: CodexRunner, responses_api: Start
+) -> None:
+    """Codex 0.171 retries an HTTP 429 only when its `retry-after` says when in a form it reads: whole
+    seconds or an HTTP date. With "0.5" (or "1.0", or none at all) the turn fails at once, saying 429,
+    without a retry. A gateway in front of a rate-limited upstream must give whole seconds (serve rounds the
+    upstream's up, and reads "try again in Ns" from its message), or retry itself."""
     api = responses_api([rate_limited(0.5), text("never asked for")])
     result = codex.run("Say something.", base_url=api.base_url, api_key=api.key)
     assert not result.timed_out and result.returncode not in (0, None), result.explain()
     assert len(api.requests) == 1
     assert any("429" in said for said in result.errors())
+
+
+def test_http_429_with_a_retry_after_in_whole_seconds_is_retried(codex: CodexRunner, responses_api: Start) -> None:
+    """...and with `retry-after: 1` it waits, then asks again (a stream error, within stream_max_retries:
+    "Reconnecting... 1/1 (exceeded retry limit, last status: 429 Too Many Requests)")."""
+    api = responses_api([rate_limited(1), text("After the wait.")])
+    result = codex.run("Say something.", base_url=api.base_url, api_key=api.key, stream_max_retries=1)
+    succeeded(result, api)
+    assert result.last_message == "After the wait." and len(api.requests) == 2
+    assert any("Reconnecting" in said and "429" in said for said in result.errors())
 
 
 def test_server_error_is_retried(codex: CodexRunner, responses_api: Start) -> None:

@@ -58,6 +58,8 @@ def backend_factory(
                 options["transport"] = transport(name)
             if connections is not None:
                 options["connections"] = connections
+            if BACKENDS[name].api == "chat" and settings.keep_billing_header(name):
+                options["keep_billing_header"] = True
         return cloud.create_backend(name, **options)
 
     return build

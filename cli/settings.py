@@ -89,7 +89,7 @@ TOP_LEVEL_KEYS = frozenset(
         "serve",
     }
 )
-PROVIDER_KEYS = frozenset({"api_key", "api_key_cmd", "base_url"})
+PROVIDER_KEYS = frozenset({"api_key", "api_key_cmd", "base_url", "keep_billing_header"})
 
 
 def config_path() -> Path:
@@ -245,6 +245,10 @@ class Settings:
             return from_env
         value = self.provider_section(backend).get("base_url")
         return value if isinstance(value, str) and value else None
+
+    def keep_billing_header(self, backend: str) -> bool:
+        """`keep_billing_header = true` in the backend's section: Claude Code's billing header goes on to it."""
+        return self.provider_section(backend).get("keep_billing_header") is True
 
     def api_key_for(self, backend: str) -> str | None:
         """Env, then config `api_key`, then config `api_key_cmd`. None lets the backend say what is missing."""

@@ -65,16 +65,16 @@ class Bridged:
         return outbound
 
     async def create(self, request: Mapping[str, Any], call: Call | None = None) -> JSON:
-        return await self.send(self.outbound(request, stream=False, call=call))
+        return await self.send(self.outbound(request, stream=False, call=call), call)
 
-    async def send(self, outbound: Outbound) -> JSON:
+    async def send(self, outbound: Outbound, call: Call | None = None) -> JSON:
         """A request bridged already (`batch run` bridges each line once, in its check pass)."""
 
         async def attempt(outbound: Outbound) -> JSON:
             body = outbound.body if outbound.encoded is None else outbound.encoded
             return await self.backend.create(body, betas=outbound.betas, model=outbound.model or None)
 
-        answer, outbound = await self._resending(outbound, attempt)
+        answer, outbound = await self._resending(outbound, attempt, call)
         try:
             return self.bridge.response(answer, outbound)
         except TranslationError as exc:
@@ -92,7 +92,7 @@ class Bridged:
         return self.backend.bad_answer(f"the answer cannot be carried back: {exc}")
 
     def stream(self, request: Mapping[str, Any], call: Call | None = None) -> EventStream:
-        return _Opening(self, self.outbound(request, stream=True, call=call))
+        return _Opening(self, self.outbound(request, stream=True, call=call), call)
 
     async def open_stream(self, outbound: Outbound) -> tuple[AsyncGenerator[JSON, None], JSON | None]:
         """The backend's stream, opened up to its first event (a refusal comes before it)."""
@@ -104,18 +104,23 @@ class Bridged:
             await events.aclose()
             raise
 
-    async def _resending(self, outbound: Outbound, attempt: Callable[[Outbound], Awaitable[T]]) -> tuple[T, Outbound]:
+    async def _resending(
+        self, outbound: Outbound, attempt: Callable[[Outbound], Awaitable[T]], call: Call | None
+    ) -> tuple[T, Outbound]:
         """The one resend loop: `attempt(outbound)`, and when the model refuses a parameter the bridge put
         there, again with the body the bridge adapts (at most `max_adaptations` times); what it gave and
-        the request it was for. A refusal is a status: it comes before any output."""
+        the request it was for. A refusal is a status: it comes before any output. What an adaptation
+        changed is told as translation's notes are (a `note` event, and in `call.notes`)."""
         for adaptations_left in range(self.bridge.max_adaptations, -1, -1):
             try:
                 return await attempt(outbound), outbound
             except InvalidRequestError as refusal:
-                outbound = self._adapted(refusal, outbound, adaptations_left)
+                outbound = self._adapted(refusal, outbound, adaptations_left, call)
         raise AssertionError("unreachable")  # pragma: no cover: the last turn re-raises the refusal
 
-    def _adapted(self, refusal: InvalidRequestError, outbound: Outbound, adaptations_left: int) -> Outbound:
+    def _adapted(
+        self, refusal: InvalidRequestError, outbound: Outbound, adaptations_left: int, call: Call | None
+    ) -> Outbound:
         body = outbound.body if outbound.encoded is None else from_json(outbound.encoded)
         adapted = self.bridge.adapt(body, str(refusal)) if adaptations_left else None
         if adapted is None:
@@ -124,6 +129,8 @@ class Bridged:
             self.backend.learn(outbound.model, adapted.facts)
         for note in adapted.notes:
             self.backend.emit("note", f"{note} ({refusal.message})")
+            if call is not None:
+                call.notes.append(note)
         return replace(outbound, body=adapted.body, encoded=None, notes=[*outbound.notes, *adapted.notes])
 
     async def count_tokens(self, request: Mapping[str, Any], call: Call | None = None) -> TokenCount:
@@ -158,11 +165,12 @@ class _Opening:
     """A bridged stream: opened through the resend loop at its first read, then the backend's own
     stream, one call per event (a class, not one more generator layer every event passes through)."""
 
-    __slots__ = ("_client", "_events", "_first", "_outbound")
+    __slots__ = ("_call", "_client", "_events", "_first", "_outbound")
 
-    def __init__(self, client: Bridged, outbound: Outbound) -> None:
+    def __init__(self, client: Bridged, outbound: Outbound, call: Call | None) -> None:
         self._client = client
         self._outbound = outbound
+        self._call = call
         self._events: AsyncGenerator[JSON, None] | None = None
 
     def __aiter__(self) -> _Opening:
@@ -171,7 +179,7 @@ class _Opening:
     async def __anext__(self) -> JSON:
         if self._events is not None:
             return await self._events.__anext__()
-        (self._events, first), _ = await self._client._resending(self._outbound, self._client.open_stream)
+        (self._events, first), _ = await self._client._resending(self._outbound, self._client.open_stream, self._call)
         if first is None:
             raise StopAsyncIteration
         return first

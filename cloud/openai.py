@@ -88,11 +88,13 @@ class OpenAIBackend(HTTPClient):
         strict: bool = False,
         name: str | None = None,
         models: ModelTable | None = None,
+        keep_billing_header: bool = False,
         **options: Any,
     ) -> None:
         if name:
             self.name = name
-        self.shaping = Shaping(model, DEFAULT_TABLE if models is None else models, strict, default_max_tokens)
+        table = DEFAULT_TABLE if models is None else models
+        self.shaping = Shaping(model, table, strict, default_max_tokens, keep_billing_header=keep_billing_header)
         try:
             local = is_loopback(httpx.URL(base_url).host)
         except (httpx.InvalidURL, TypeError):

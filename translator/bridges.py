@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from protoshift.translator import anthropic_to_openai, chat_to_responses, openai_to_anthropic, responses_to_chat
+from protoshift.translator.chat_compat import CHAT_ADAPTATIONS, adapt_to_chat_refusal, origins_for
 from protoshift.translator.checks import check_json
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
 from protoshift.translator.openai_to_anthropic.compat import Adaptation, adapt_to_rejected_parameter
@@ -43,6 +44,9 @@ class Shaping:
     strict: bool = False
     default_max_tokens: int = DEFAULT_MAX_TOKENS
     default_model: str | None = None
+    # Claude Code's billing header (its first system block) sent on to a chat upstream: by default it
+    # is dropped, as its hash changes with every prompt and defeats the upstream's prefix caching.
+    keep_billing_header: bool = False
 
 
 @dataclass(slots=True)
@@ -160,13 +164,22 @@ class MessagesToChat(Bridge):
 
     def _translated(self, request: JSON, shaping: Shaping, default_max_tokens: int | None) -> Outbound:
         translation = anthropic_to_openai.request(
-            request, strict=shaping.strict, models=shaping.models, default_max_tokens=default_max_tokens
+            request,
+            strict=shaping.strict,
+            models=shaping.models,
+            default_max_tokens=default_max_tokens,
+            keep_billing_header=shaping.keep_billing_header,
         )
         body = translation.body
         return Outbound(body, translation.notes, [], True, body["model"])
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
         return openai_to_anthropic.response(answer, model=outbound.model)
+
+    max_adaptations = CHAT_ADAPTATIONS
+
+    def adapt(self, body: JSON, refusal: str) -> Adaptation | None:
+        return adapt_to_chat_refusal(body, refusal, origins_for(self.client))
 
     def stream(self, outbound: Outbound) -> StreamMapper:
         return openai_to_anthropic.Stream(model=outbound.model)
@@ -197,6 +210,11 @@ class ResponsesToChat(Bridge):
     def stream(self, outbound: Outbound) -> StreamMapper:
         t = _responses(outbound)
         return chat_to_responses.Stream(request=outbound.request or {}, tools=t.tools, response_id=t.response_id)
+
+    max_adaptations = CHAT_ADAPTATIONS
+
+    def adapt(self, body: JSON, refusal: str) -> Adaptation | None:
+        return adapt_to_chat_refusal(body, refusal, origins_for(self.client))
 
 
 class ResponsesToMessages(ResponsesToChat):

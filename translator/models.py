@@ -27,6 +27,14 @@ Cells:
 - `forced_tool_choice`: `tool_choice` `any` / `tool`.
 - `prefill`: a final assistant message the answer continues.
 - `vision`, `pdf`: image and PDF document input.
+
+Cells for OpenAI-compatible models (an Anthropic or Responses request sent to a chat upstream):
+- `system`: where the model's chat template takes a system message: `anywhere` (OpenAI's), `first`
+  (only at the start: one later goes as a `<system-reminder>` in the user's turn; the default), `none`
+  (no system role at all: the system prompt goes first in the first user turn).
+- `refuses`: Chat Completions fields the upstream refuses for this model (`user`, `stream_options`,
+  `parallel_tool_calls`, `tools.strict`...): left out of its bodies. Learned from a refusal
+  (translator/chat_compat.py) or set in the config file.
 """
 
 from __future__ import annotations
@@ -41,9 +49,11 @@ from protoshift.translator.errors import TranslationError
 
 Sampling = Literal["all", "one", "none"]
 Thinking = Literal["none", "budget", "both", "adaptive", "always"]
+SystemPlacement = Literal["anywhere", "first", "none"]
 
 SAMPLING_VALUES: tuple[str, ...] = ("all", "one", "none")
 THINKING_VALUES: tuple[str, ...] = ("none", "budget", "both", "adaptive", "always")
+SYSTEM_VALUES: tuple[str, ...] = ("anywhere", "first", "none")
 EFFORT_LEVELS: tuple[str, ...] = ("low", "medium", "high", "xhigh", "max")  # Anthropic's, lowest first
 
 
@@ -62,6 +72,8 @@ class ModelFacts:
     prefill: bool | None = None
     vision: bool | None = None
     pdf: bool | None = None
+    system: SystemPlacement | None = None
+    refuses: tuple[str, ...] | None = None
     checked: str = ""  # the date the source was read, YYYY-MM-DD
     source: str = ""
 
@@ -186,23 +198,24 @@ BUILTIN: tuple[ModelFacts, ...] = (
 # `anthropic_to_openai.request` (through `ModelTable.openai_side()`, under the same config override rows),
 # never by `openai_to_anthropic.request`. `max_tokens` is lowered to max_output; reasoning models get
 # reasoning_effort (low/medium/high) and no sampling parameters; the others get no reasoning_effort.
+# OpenAI takes a system message anywhere in the conversation (system="anywhere").
 OPENAI_BUILTIN: tuple[ModelFacts, ...] = (
     ModelFacts(
-        "gpt-4.1*", max_output=32_768, context_window=1_047_576, thinking="none", vision=True, pdf=True,
+        "gpt-4.1*", max_output=32_768, context_window=1_047_576, thinking="none", vision=True, pdf=True, system="anywhere",
         checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-4.1-fast.md (-> platform.openai.com/docs/models/gpt-4.1)",
     ),
     ModelFacts(
-        "gpt-4o*", max_output=16_384, context_window=128_000, thinking="none", vision=True, pdf=True,
+        "gpt-4o*", max_output=16_384, context_window=128_000, thinking="none", vision=True, pdf=True, system="anywhere",
         checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-4o-mini-fast.md; docs.uipath.com supported-models-and-limits (GPT-4o)",
     ),
     ModelFacts(
         "gpt-5*", max_output=128_000, sampling="none", thinking="adaptive", efforts=("low", "medium", "high"),
-        vision=True, pdf=True,
+        vision=True, pdf=True, system="anywhere",
         checked="2026-11-30", source="https://vercel.com/ai-gateway/models/gpt-5-fast.md, .../openai/gpt-5.2-fast.md, .../gpt-5.4.md",
     ),
     ModelFacts(
         "o[34]*", max_output=100_000, context_window=200_000, sampling="none", thinking="adaptive",
-        efforts=("low", "medium", "high"), vision=True, pdf=True,
+        efforts=("low", "medium", "high"), vision=True, pdf=True, system="anywhere",
         checked="2026-11-30", source="https://vercel.com/ai-gateway/models/o4-mini-fast.md; RooCodeInc/Roo-Code#2691 (-> platform.openai.com/docs/models/o3)",
     ),
 )  # fmt: skip
@@ -258,8 +271,14 @@ class ModelTable:
         if not facts:
             return self
         pattern = exact_pattern(model)
-        known = next((row for _, row in self._overrides if row.pattern == pattern), ModelFacts(pattern))
-        return self.with_rows([replace(known, **facts)])
+        # The override row the model matches now (a config row for "qwen3*", or what was learned): its
+        # cells go on in the new row, which comes first and so hides it.
+        now = next((row for regex, row in self._overrides if regex.match(model)), None)
+        known = ModelFacts(pattern) if now is None else replace(now, pattern=pattern)
+        cells = dict(facts)
+        if "refuses" in cells:  # a list: what it held still holds
+            cells["refuses"] = tuple(dict.fromkeys((*(known.refuses or ()), *cells["refuses"])))
+        return self.with_rows([replace(known, **cells)])
 
     def with_rows(self, rows: list[ModelFacts]) -> ModelTable:
         """This table with `rows` in front (a row for a pattern already overridden replaces it)."""
@@ -313,6 +332,12 @@ def _efforts(value: Any, path: str) -> tuple[str, ...]:
     return tuple(level for level in EFFORT_LEVELS if level in value)
 
 
+def _names(value: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise TranslationError(path, "expected a list of field names")
+    return tuple(dict.fromkeys(value))
+
+
 def _flag(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
         raise TranslationError(path, "expected true or false")
@@ -331,6 +356,8 @@ _CELLS: dict[str, Callable[[Any, str], Any]] = {
     "sampling": _one_of(SAMPLING_VALUES),
     "thinking": _one_of(THINKING_VALUES),
     "efforts": _efforts,
+    "system": _one_of(SYSTEM_VALUES),
+    "refuses": _names,
     **dict.fromkeys(("structured_outputs", "forced_tool_choice", "prefill", "vision", "pdf"), _flag),
     "checked": _text,
     "source": _text,

@@ -20,6 +20,7 @@ from typing import Any
 from protoshift.translator.anthropic_to_openai.messages import MessageConverter
 from protoshift.translator.anthropic_to_openai.reasoning import translate_reasoning
 from protoshift.translator.anthropic_to_openai.tools import translate_tools
+from protoshift.translator.chat_compat import fit_to_model, origins_for
 from protoshift.translator.checks import want_bool, want_int, want_list, want_number, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
@@ -82,6 +83,7 @@ def request(
                 step(req, body, ctx)
             except TranslationError as exc:
                 ctx.failed(exc)
+    fit_to_model(body, ctx.facts, ctx.note, origins_for("messages"))
     ctx.finish(req, strict=strict)
     return OpenAIRequestTranslation(body, ctx.notes, [], bool(body.get("stream")))
 

@@ -50,6 +50,7 @@ class MessageConverter:
         # Calls of the last assistant turn still waiting for a result: id -> the call's path.
         self._open_calls: dict[str, str] = {}
         self._last_assistant = -1  # index of the last assistant message read (the prefill note)
+        self._reminders: list[Message] = []  # system reminders that came after an assistant turn
 
     # ---- entry point -------------------------------------------------------------------------
 
@@ -75,6 +76,8 @@ class MessageConverter:
             except TranslationError as exc:
                 self.ctx.failed(exc)
         self._unanswered()
+        if self._reminders:
+            self._place_reminders()
         if out and out[-1]["role"] == "assistant" and self._last_assistant >= 0:
             self.ctx.note(
                 f"messages[{self._last_assistant}]",
@@ -140,8 +143,10 @@ class MessageConverter:
     def _system_in_the_middle(self, content: Any, path: str) -> None:
         """A system message after the conversation began (Claude Code's "Available agent types..."): the
         chat templates of many models (Qwen, Llama, Gemma) take one only at the start. It goes on as a
-        reminder in the user's turn, never dropped."""
-        if not self.out or all(message["role"] == "system" for message in self.out):
+        reminder in the user's turn, never dropped; where it stands for a model that takes one anywhere
+        (the table's `system = "anywhere"`: OpenAI's)."""
+        facts = self.ctx.facts
+        if (facts is not None and facts.system == "anywhere") or all(m["role"] == "system" for m in self.out):
             self._system(content, path)
             return
         parts = self._system_parts(content, path)
@@ -154,14 +159,40 @@ class MessageConverter:
             content_now = last["content"]
             before = [{"type": "text", "text": content_now}] if isinstance(content_now, str) else list(content_now)
             last["content"] = _content([*before, reminder])
-        else:
-            self.out.append({"role": "user", "content": _content([reminder])})
+        else:  # after the assistant: it goes first in the user turn that answers it (see _place_reminders)
+            placeholder: Message = {"role": "user", "content": [reminder]}
+            self._reminders.append(placeholder)
+            self.out.append(placeholder)
         self.ctx.note(
             path.removesuffix(".content"),
             "approximated",
             "a system message in the middle of the conversation (many models' chat templates take one only at"
             " the start): sent as a <system-reminder> in the user's turn",
         )
+
+    def _place_reminders(self) -> None:
+        """Each reminder that came after an assistant turn goes first in the user message after it, past
+        the tool results that answer the assistant's calls (which must follow the calls): turns keep
+        alternating, as strict chat templates ask. With no user message there, it stays one of its own."""
+        out = self.out
+        for placeholder in self._reminders:
+            at = next(k for k, message in enumerate(out) if message is placeholder)
+            after = at + 1
+            while after < len(out) and out[after]["role"] == "tool":
+                after += 1
+            del out[at]
+            after -= 1
+            following = out[after] if after < len(out) else None
+            if (
+                following is not None
+                and following["role"] == "user"
+                and all(following is not r for r in self._reminders)
+            ):
+                now = following["content"]
+                parts = [{"type": "text", "text": now}] if isinstance(now, str) else list(now)
+                following["content"] = _content([*placeholder["content"], *parts])
+            else:
+                out.insert(after, {"role": "user", "content": _content(placeholder["content"])})
 
     def _user(self, content: Any, path: str) -> None:
         if isinstance(content, str):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from protoshift.translator.anthropic_to_openai.body import _takes_completion_tokens
+from protoshift.translator.chat_compat import fit_to_model, origins_for
 from protoshift.translator.checks import check_json, want_bool, want_int, want_list, want_number, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
@@ -123,6 +124,7 @@ def request(
                 ctx.failed(exc)
     if req.get("previous_response_id") is not None and history is None:
         ctx.refuse("previous_response_id", "the stored conversation it names was not given (history): it would be lost")
+    fit_to_model(body, ctx.facts, ctx.note, origins_for("responses"))
     ctx.finish(req, strict=strict)
     return ResponsesTranslation(body, ctx.notes, [], bool(body.get("stream")), tools, stamps.id("resp_"))
 

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from protoshift.cloud.backend import JSON, PreparedRequest
+from protoshift.cloud.backend import JSON, PreparedRequest, TokenCount
 from protoshift.cloud.client import HTTPClient, model_of
+from protoshift.cloud.errors import APIStatusError, BackendError
 from protoshift.cloud.kinds import BACKENDS
 from protoshift.cloud.security import is_loopback, redact_headers
 from protoshift.translator import DEFAULT_MAX_TOKENS, DEFAULT_TABLE, ModelTable, TranslationError
@@ -101,6 +102,9 @@ class OpenAIBackend(HTTPClient):
             local = False  # the base class reports the bad URL
         super().__init__(base_url=base_url, api_key=api_key, key_required=not local, **options)
         self.url = f"{self.base_url}/chat/completions"
+        # vLLM serves /tokenize beside /v1, not under it.
+        self._tokenize_url = f"{self.base_url.removesuffix('/v1')}/tokenize"
+        self._tokenize = True  # until the server shows it has none
 
     def _headers(self, *, stream: bool = False) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
@@ -126,9 +130,28 @@ class OpenAIBackend(HTTPClient):
         headers = self._headers(stream=True)  # the send's own generator: no layer per event
         return self._send_stream(self.url, headers, body, _OpenAIEvents, model=model_of(body), mapper=mapper)
 
-    async def count_tokens(self, body: JSON, *, betas: Sequence[str] = ()) -> None:
-        """Chat Completions has no count: the bridge estimates."""
-        return
+    async def count_tokens(self, body: JSON, *, betas: Sequence[str] = ()) -> TokenCount | None:
+        """Exact where the server can count: vLLM's (and SGLang's) `POST /tokenize` renders the messages
+        and tools through the model's chat template. Chat Completions itself has no count: None, for the
+        bridge to estimate, when the server has no such endpoint (learned once: a 4xx) or it fails now."""
+        if not self._tokenize:
+            return None
+        request: JSON = {k: body[k] for k in ("model", "messages", "tools") if k in body}
+        try:
+            answer = await self._send_json(
+                self._tokenize_url, self._headers(), {**request, "add_generation_prompt": True}
+            )
+        except APIStatusError as exc:
+            if exc.status < 500:
+                self._tokenize = False  # no such endpoint here (Ollama, LM Studio, OpenAI): estimate from now on
+            return None
+        except BackendError:
+            return None
+        count = answer.get("count")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            self._tokenize = False
+            return None
+        return TokenCount(count, exact=True)
 
     async def list_models(self) -> list[ModelInfo]:
         """`GET {base_url}/models` (OpenAI, Ollama, vLLM... list them alike)."""

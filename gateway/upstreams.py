@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from protoshift.cloud import client_for
 from protoshift.cloud.aliases import Target
+from protoshift.cloud.errors import ConfigurationError
 from protoshift.cloud.kinds import BACKENDS
 from protoshift.gateway.errors import failure_for
 from protoshift.translator.model_objects import ModelInfo
+from protoshift.translator.wire import CHAT
 
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Backend, Client
@@ -89,7 +92,22 @@ class Upstreams:
         for name, _target in self.config.aliases.names():
             if not any(c in name for c in "*?["):
                 by_id.setdefault(name, ModelInfo(name, owned_by=ALIAS_OWNER))
-        return list(by_id.values())
+        return [self._with_limits(model) for model in by_id.values()]
+
+    def _with_limits(self, model: ModelInfo) -> ModelInfo:
+        """The model with the context window and output limit of the model it goes to (an alias's
+        target), as its backend's table knows them (built in, config, learned): Claude Code sizes its
+        context, and compacts, by them."""
+        target = self.target(model.id)
+        try:
+            backend = self.backend(target.backend or self.config.backend)
+        except ConfigurationError:  # that backend cannot be built here (no key): listed, with no limits
+            return model
+        table = backend.shaping.models
+        facts = (table.openai_side() if backend.api == CHAT else table).lookup(target.model)
+        if facts is None or (facts.context_window is None and facts.max_output is None):
+            return model
+        return replace(model, context_window=facts.context_window, max_output=facts.max_output)
 
     def breaker_states(self) -> list[tuple[str, str]]:
         states: list[tuple[str, str]] = []

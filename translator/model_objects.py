@@ -2,7 +2,8 @@
 and written out in either.
 
 - OpenAI Chat Completions: `{"id", "object": "model", "created": unix seconds, "owned_by"}`;
-- Anthropic Messages: `{"type": "model", "id", "display_name", "created_at": RFC 3339}`.
+- Anthropic Messages: `{"type": "model", "id", "display_name", "created_at": RFC 3339, "lifecycle",
+  "max_input_tokens", "max_tokens"}` (the limits when the model table knows them).
 
 Read leniently (a list from any OpenAI-compatible server): an entry without a string id is no model
 (None); a `created` that is no int, or a `created_at` that is no date, is 0 (the epoch).
@@ -30,6 +31,8 @@ class ModelInfo:
     created: int = 0
     owned_by: str = ""
     display_name: str | None = None
+    context_window: int | None = None  # input tokens (the model table's), when known
+    max_output: int | None = None  # the most max_tokens it takes, when known
 
     @classmethod
     def from_chat(cls, obj: Any, *, owned_by: str = "") -> ModelInfo | None:
@@ -61,12 +64,18 @@ class ModelInfo:
         )
 
     def to_messages(self) -> JSON:
-        return {
+        model: JSON = {
             "type": "model",
             "id": self.id,
             "display_name": self.display_name or self.id,
             "created_at": _rfc3339(self.created),
+            "lifecycle": "active",  # a model a server lists is one it serves
         }
+        if self.context_window is not None:
+            model["max_input_tokens"] = self.context_window
+        if self.max_output is not None:
+            model["max_tokens"] = self.max_output
+        return model
 
 
 def _seconds(value: Any) -> int:

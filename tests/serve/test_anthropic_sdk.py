@@ -293,14 +293,31 @@ def test_parallel_calls_stream_argument_fragments_as_they_arrive(gateway: Gatewa
 
 
 def test_count_tokens_estimates_for_an_openai_backend_and_says_so(gateway: GatewayFactory, upstream: Any) -> None:
-    server = upstream(lambda r: Reply(status=500))
+    server = upstream(lambda r: Reply(status=404, body=b'{"detail": "Not Found"}'))  # Ollama, LM Studio: no /tokenize
+    running = start_openai(gateway, server)
+    for _ in range(2):
+        raw = client(running).messages.with_raw_response.count_tokens(
+            model="llama3.2", messages=[{"role": "user", "content": "word " * 200}]
+        )
+        assert raw.headers["x-protoshift-token-count"] == "estimate"
+        assert 200 < raw.parse().input_tokens < 300
+    assert [r.path for r in server.requests] == ["/tokenize"]  # asked once: it has none
+
+
+def test_count_tokens_is_exact_where_the_server_tokenizes(gateway: GatewayFactory, upstream: Any) -> None:
+    """vLLM's /tokenize renders messages and tools through the model's template: the system prompt and
+    the tools count, as Claude Code's compaction needs them to."""
+    server = upstream(lambda r: Reply(body=json.dumps({"count": 4321, "max_model_len": 32768, "tokens": []}).encode()))
     running = start_openai(gateway, server)
     raw = client(running).messages.with_raw_response.count_tokens(
-        model="llama3.2", messages=[{"role": "user", "content": "word " * 200}]
+        model="qwen3-coder", system="You are terse.", tools=[WEATHER], messages=[{"role": "user", "content": "Hi"}]
     )
-    assert raw.headers["x-protoshift-token-count"] == "estimate"
-    assert 200 < raw.parse().input_tokens < 300
-    assert server.requests == []
+    assert raw.headers["x-protoshift-token-count"] == "exact" and raw.parse().input_tokens == 4321
+    [asked] = server.requests
+    assert (asked.method, asked.path) == ("POST", "/tokenize")
+    assert asked.json["model"] == "qwen3-coder" and asked.json["add_generation_prompt"] is True
+    assert asked.json["messages"][0] == {"role": "system", "content": "You are terse."}
+    assert asked.json["tools"][0]["function"]["name"] == "get_weather"
 
 
 def test_count_tokens_is_exact_through_an_anthropic_backend(gateway: GatewayFactory, upstream: Any) -> None:
@@ -453,6 +470,32 @@ def test_models_in_anthropics_shape_when_asked_with_anthropic_version(gateway: G
         client(running).models.retrieve("nope")
     openai_shape = httpx.get(running.url + "/v1/models").json()
     assert openai_shape["object"] == "list" and openai_shape["data"][0]["object"] == "model"
+
+
+def test_the_model_list_claude_code_reads_has_the_aliases_and_their_limits(
+    gateway: GatewayFactory, upstream: Any
+) -> None:
+    """Claude Code's `/model` picker asks `GET /v1/models?limit=1000` and keeps ids starting with claude;
+    it sizes its context (and compacts) by the model's limits: the table's, or the config's."""
+    data = [{"id": "qwen3-coder", "object": "model", "created": 1_700_000_000, "owned_by": "ollama"}]
+    server = upstream(lambda r: Reply(body=json.dumps({"object": "list", "data": data}).encode()))
+    config = (
+        '[aliases]\n"claude-sonnet-4-6" = "qwen3-coder"\n"claude-haiku-4-5" = "gpt-4.1-mini"\n'
+        '[models."qwen3-coder"]\ncontext_window = 262144\nmax_output = 65536\n'
+    )
+    running = start_openai(gateway, server, config=config)
+    raw = httpx.get(
+        running.url + "/v1/models", params={"limit": 1000}, headers={"anthropic-version": "2023-06-01"}
+    ).json()
+    for entry in raw["data"]:
+        anthropic.types.ModelInfo.model_validate(entry)  # every field the SDK's type requires, lifecycle too
+    by_id = {entry["id"]: entry for entry in raw["data"]}
+    assert (by_id["claude-sonnet-4-6"]["max_input_tokens"], by_id["claude-sonnet-4-6"]["max_tokens"]) == (262144, 65536)
+    assert (by_id["claude-haiku-4-5"]["max_input_tokens"], by_id["claude-haiku-4-5"]["max_tokens"]) == (
+        1_047_576,
+        32_768,
+    )
+    assert by_id["qwen3-coder"]["max_input_tokens"] == 262144
 
 
 def test_a_silent_upstream_mid_stream_gets_pings(gateway: GatewayFactory, upstream: Any) -> None:

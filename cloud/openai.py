@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
+from protoshift.cloud.attempts import CALLER_RETRIES
 from protoshift.cloud.backend import JSON, PreparedRequest, TokenCount
 from protoshift.cloud.client import HTTPClient, model_of
 from protoshift.cloud.errors import APIStatusError, BackendError
@@ -137,6 +138,7 @@ class OpenAIBackend(HTTPClient):
         if not self._tokenize:
             return None
         request: JSON = {k: body[k] for k in ("model", "messages", "tools") if k in body}
+        statuses_once = CALLER_RETRIES.set(True)  # a count is no reason to wait out a status: estimate
         try:
             answer = await self._send_json(
                 self._tokenize_url, self._headers(), {**request, "add_generation_prompt": True}
@@ -147,6 +149,8 @@ class OpenAIBackend(HTTPClient):
             return None
         except BackendError:
             return None
+        finally:
+            CALLER_RETRIES.reset(statuses_once)
         count = answer.get("count")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             self._tokenize = False

@@ -107,7 +107,11 @@ class Upstreams:
         facts = (table.openai_side() if backend.api == CHAT else table).lookup(target.model)
         if facts is None or (facts.context_window is None and facts.max_output is None):
             return model
-        return replace(model, context_window=facts.context_window, max_output=facts.max_output)
+        return replace(
+            model,
+            context_window=facts.context_window or model.context_window,
+            max_output=facts.max_output or model.max_output,
+        )
 
     def breaker_states(self) -> list[tuple[str, str]]:
         states: list[tuple[str, str]] = []

@@ -61,6 +61,8 @@ class ModelInfo:
             created=_seconds(obj.get("created_at")),
             owned_by=owned_by,
             display_name=display_name if isinstance(display_name, str) else None,
+            context_window=_count(obj.get("max_input_tokens")),
+            max_output=_count(obj.get("max_tokens")),
         )
 
     def to_messages(self) -> JSON:
@@ -76,6 +78,10 @@ class ModelInfo:
         if self.max_output is not None:
             model["max_tokens"] = self.max_output
         return model
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _seconds(value: Any) -> int:

@@ -285,13 +285,22 @@ def test_openai_stream_error_inside_a_chunk_after_output_interrupts() -> None:
 
 
 def test_openai_count_tokens_is_an_estimate_that_says_so() -> None:
-    script = Script(httpx.Response(500))
+    script = Script(httpx.Response(404))
     client = messages(openai_backend(script))
     short = run(client.count_tokens({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}))
     long = run(client.count_tokens({"model": "m", "messages": [{"role": "user", "content": "word " * 400}]}))
     assert short.exact is False and long.exact is False
     assert 0 < short.input_tokens < 20 and 450 < long.input_tokens < 550
-    assert script.requests == []  # nothing to ask: an OpenAI-compatible server cannot count
+    # the server was asked once for /tokenize (vLLM's); it has none: not asked again
+    assert [str(r.url) for r in script.requests] == ["https://api.openai.test/tokenize"]
+
+
+def test_openai_count_tokens_failing_now_is_an_estimate_at_once() -> None:
+    script = Script(httpx.Response(503), httpx.Response(200, json={"count": 7, "max_model_len": 4096, "tokens": []}))
+    client = messages(openai_backend(script))
+    body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    assert run(client.count_tokens(body)).exact is False  # no retry, no wait: a count is not worth one
+    assert run(client.count_tokens(body)) == TokenCount(7, exact=True)  # a 5xx is now, not for good
 
 
 # ---- a chain (FallbackClient): the same fallback ------------------------------------------------------------------
@@ -302,6 +311,7 @@ def test_fallback_moves_on_before_output_for_messages_streams_and_counts() -> No
     up = Script(
         httpx.Response(200, json=completion("from openai")),
         sse_response([chunk({"content": "x"}), chunk({}, "stop"), b"data: [DONE]\n\n"]),
+        httpx.Response(404),  # /tokenize: none here
     )
     seen: list[CloudEvent] = []
     chain = client_for(

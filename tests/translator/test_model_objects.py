@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from anthropic.types import ModelInfo as AnthropicModel
 from openai.types import Model as OpenAIModel
 
 from protoshift.translator.model_objects import ModelInfo
@@ -14,6 +15,9 @@ CLAUDE = {
     "id": "claude-sonnet-4-5-20250929",
     "display_name": "Claude Sonnet 4.5",
     "created_at": "2025-09-29T00:00:00Z",
+    "lifecycle": "active",
+    "max_input_tokens": 1_000_000,
+    "max_tokens": 64_000,
 }
 GPT = {"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"}
 
@@ -41,7 +45,14 @@ def test_an_openai_model_object_as_anthropic_lists_it() -> None:
     info = ModelInfo.from_chat(GPT)
     assert info is not None
     listed = info.to_messages()
-    assert listed == {"type": "model", "id": "gpt-4o", "display_name": "gpt-4o", "created_at": "2024-05-10T18:50:49Z"}
+    assert listed == {
+        "type": "model",
+        "id": "gpt-4o",
+        "display_name": "gpt-4o",
+        "created_at": "2024-05-10T18:50:49Z",
+        "lifecycle": "active",
+    }
+    AnthropicModel.model_validate(listed)
 
 
 @pytest.mark.parametrize("entry", [None, "gpt-4o", [], {}, {"id": 7}, {"id": None, "object": "model"}])

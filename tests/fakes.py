@@ -51,6 +51,8 @@ class Reply:
     cut_after: int | None = None  # SSE: close the socket after this many events, no end
     hold: threading.Event | None = None  # wait until the test sets it (at most HOLD_LIMIT seconds)...
     hold_at: int = 0  # ...before the status line (0), or before SSE event number `hold_at`
+    pauses: dict[int, float] = field(default_factory=dict)  # SSE: silent this long before event n...
+    wake: threading.Event | None = None  # ...unless this is set first (a fake closing ends its pauses)
 
 
 HOLD_LIMIT = 60.0  # a held reply goes on by itself after this: a failing test never leaves a thread stuck
@@ -168,7 +170,8 @@ class FakeServer:
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if self.command != "HEAD":  # a HEAD answer has the headers of the GET, no body
+                        self.wfile.write(reply.body)
                     self.wfile.flush()
                     return
                 headers.setdefault("content-type", "text/event-stream")
@@ -185,10 +188,12 @@ class FakeServer:
                         time.sleep(reply.event_delay)
                     if reply.hold is not None and n and n == reply.hold_at:
                         reply.hold.wait(HOLD_LIMIT)
+                    if reply.pauses.get(n):
+                        (reply.wake or threading.Event()).wait(min(reply.pauses[n], HOLD_LIMIT))
                     self.wfile.write(event)
                     self.wfile.flush()
 
-            do_POST = do_GET = do_DELETE = _handle
+            do_POST = do_GET = do_DELETE = do_HEAD = _handle
 
         return Handler
 

@@ -396,10 +396,10 @@ class CodexRunner:
 
 @contextlib.contextmanager
 def _process(
-    args: list[str], *, env: dict[str, str], cwd: Path
+    args: list[str], *, env: dict[str, str], cwd: Path, mark_env: str = MARK_ENV
 ) -> Iterator[tuple[subprocess.Popen[str], Callable[[], None]]]:
     marker = uuid.uuid4().hex
-    env = {**env, MARK_ENV: marker}  # inherited by whatever the run starts, found again by it at the end
+    env = {**env, mark_env: marker}  # inherited by whatever the run starts, found again by it at the end
     proc = subprocess.Popen(
         args,
         env=env,
@@ -411,15 +411,15 @@ def _process(
         start_new_session=True,
     )
     try:
-        yield proc, lambda: _kill(proc, marker)
+        yield proc, lambda: _kill(proc, marker, mark_env)
     finally:
-        _kill(proc, marker)  # whatever happened: nothing the run started outlives it
+        _kill(proc, marker, mark_env)  # whatever happened: nothing the run started outlives it
 
 
-def _marked(marker: str) -> list[int]:
+def _marked(marker: str, mark_env: str = MARK_ENV) -> list[int]:
     """The processes whose environment carries `marker`: codex and everything below it, including shells
     it started in sessions of their own (PTYs) and anything orphaned on the way."""
-    needle = f"{MARK_ENV}={marker}".encode()
+    needle = f"{mark_env}={marker}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
@@ -432,11 +432,11 @@ def _marked(marker: str) -> list[int]:
     return found
 
 
-def _kill(proc: subprocess.Popen[str], marker: str) -> None:
+def _kill(proc: subprocess.Popen[str], marker: str, mark_env: str = MARK_ENV) -> None:
     if proc.poll() is None:  # not reaped yet: its group is still its own
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-    for pid in _marked(marker):
+    for pid in _marked(marker, mark_env):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):

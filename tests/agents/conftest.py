@@ -12,6 +12,8 @@
 - `through_serve(backend, script)`: Codex's way through serve to a fake upstream, a `Tap` (tap.py)
   recording what Codex sent and got: `Served.run(prompt)` runs Codex, `Served.checked()` holds every
   stream serve sent it to the SDK's types and the API's event order.
+- `claude_command`, `claude_code`, `anthropic_api(script)`: the same for Claude Code (claude_code.py)
+  and the fake Anthropic Messages API (fake_anthropic.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from tests.agents import fake_anthropic
+from tests.agents.claude_code import ClaudeCodeRunner, ClaudeCodeUnavailable, install_claude_code
 from tests.agents.codex import MODEL, CodexResult, CodexRunner, CodexUnavailable, Tripwire, install_codex
 from tests.agents.fake_responses import FakeResponses, Turn
 from tests.agents.tap import Exchange, Tap
@@ -146,3 +150,31 @@ def through_serve(codex: CodexRunner, gateway: GatewayFactory, provider: StartPr
             return Served(upstream, running, stack.enter_context(Tap(running.url)), codex)
 
         yield start
+
+
+@pytest.fixture(scope="session")
+def claude_command() -> Path:
+    try:
+        return install_claude_code()
+    except ClaudeCodeUnavailable as exc:
+        pytest.skip(f"Claude Code not available, its tests are skipped: {exc}")
+
+
+@pytest.fixture
+def claude_code(claude_command: Path, tmp_path: Path, tripwire: Tripwire) -> ClaudeCodeRunner:
+    return ClaudeCodeRunner(claude_command, tmp_path, tripwire)
+
+
+@pytest.fixture
+def anthropic_api() -> Iterator[Callable[..., fake_anthropic.FakeAnthropic]]:
+    started: list[fake_anthropic.FakeAnthropic] = []
+    with ExitStack() as stack:
+
+        def start(script: list[fake_anthropic.Turn], **options: Any) -> fake_anthropic.FakeAnthropic:
+            api = stack.enter_context(fake_anthropic.FakeAnthropic(script, **options))
+            started.append(api)
+            return api
+
+        yield start
+    for api in started:
+        assert not api.broken, f"a turn of the fake failed the SDK's checks:\n{api.broken[0]}"

@@ -65,6 +65,9 @@ class Outbound:
     # its id): the request's translation.
     responses: ResponsesTranslation | None = None
     request: JSON | None = None  # the caller's request, as it came (a Responses answer echoes it)
+    # Functions standing in for Anthropic's server tools (name -> family): their calls are answered
+    # as the server tool's failure (anthropic_to_openai/builtin_tools.py).
+    answered_here: Mapping[str, str] = field(default_factory=dict)
 
 
 class StreamMapper(Protocol):
@@ -171,10 +174,10 @@ class MessagesToChat(Bridge):
             keep_billing_header=shaping.keep_billing_header,
         )
         body = translation.body
-        return Outbound(body, translation.notes, [], True, body["model"])
+        return Outbound(body, translation.notes, [], True, body["model"], answered_here=translation.answered_here)
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
-        return openai_to_anthropic.response(answer, model=outbound.model)
+        return openai_to_anthropic.response(answer, model=outbound.model, answered_here=outbound.answered_here)
 
     max_adaptations = CHAT_ADAPTATIONS
 
@@ -182,7 +185,7 @@ class MessagesToChat(Bridge):
         return adapt_to_chat_refusal(body, refusal, origins_for(self.client))
 
     def stream(self, outbound: Outbound) -> StreamMapper:
-        return openai_to_anthropic.Stream(model=outbound.model)
+        return openai_to_anthropic.Stream(model=outbound.model, answered_here=outbound.answered_here)
 
 
 class ResponsesToChat(Bridge):

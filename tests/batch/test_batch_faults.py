@@ -224,12 +224,22 @@ def test_the_first_ctrl_c_stops_the_run_says_how_far_it_got_and_resume_finishes_
 def test_a_second_run_on_the_same_output_is_refused(cli_env: dict[str, str], run_cli: Any, tmp_path: Path) -> None:
     source, ids = _input(tmp_path, 30)
     out = tmp_path / "out.jsonl"
-    with FakeServer(_answer(delay=0.05)) as server:
+    answer, released = _answer(), threading.Event()
+
+    def held(received: Received) -> Reply:
+        """The first two answers at once; the rest once the second run is over: the first run is still
+        writing while the second starts, however slowly a busy machine starts it."""
+        if _number(received) >= 2:
+            released.wait(HANG_GUARD)
+        return answer(received)
+
+    with FakeServer(held) as server:
         args = ["batch", "run", str(source), "-o", str(out), "-j", "2"]
         env = _env(server)
         first = subprocess.Popen([PROTOSHIFT, *args], env={**cli_env, **env}, stderr=subprocess.PIPE)
         _wait_for(lambda: _lines_in(out) >= 1, "the first run's first line")
         second = run_cli(*args, "--resume", env=env)
+        released.set()
         _, first_err = first.communicate(timeout=HANG_GUARD)
         assert len(server.requests) == 30  # nothing sent twice
     assert second.returncode == 2, second.stderr.decode()

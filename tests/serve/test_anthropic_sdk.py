@@ -513,3 +513,34 @@ def test_a_silent_upstream_mid_stream_gets_pings(gateway: GatewayFactory, upstre
     assert "ping" in kinds[1:], kinds
     assert kinds[-1] == "message_stop"
     assert_anthropic_event_sequence([e for e in events if e["type"] != "ping"])
+
+
+def test_web_search_on_a_chat_model_is_a_search_that_failed_never_an_empty_success(
+    gateway: GatewayFactory, upstream: Any
+) -> None:
+    """Claude Code's WebSearch asks with only Anthropic's web search tool. A chat model has none: it is
+    offered a function of that name, and its call comes back as Claude's answer to a search that could
+    not run (server_tool_use, then web_search_tool_result with error_code unavailable): Claude Code
+    reports the error to the model, instead of reading the model's guess as the search's results."""
+    chunks = [
+        openai_chunk({"role": "assistant", "content": ""}),
+        *openai_tool_call_chunks([("call_1", "web_search", ['{"query": ', '"tide times"}'])]),
+        openai_chunk({}, finish="tool_calls"),
+    ]
+    server = upstream(lambda r: openai_stream_reply(chunks))
+    running = start_openai(gateway, server)
+    with client(running).messages.stream(
+        model="qwen3-coder",
+        max_tokens=1000,
+        messages=[{"role": "user", "content": "Perform a web search for the query: tide times"}],
+        tools=[{"type": "web_search_20250305", "name": "web_search", "max_uses": 8}],
+    ) as stream:
+        message = stream.get_final_message()
+    validate_anthropic_message_closed(message.model_dump(exclude_unset=True))
+    use, result = message.content
+    assert use.type == "server_tool_use" and use.input == {"query": "tide times"}
+    assert result.type == "web_search_tool_result" and result.tool_use_id == use.id
+    assert result.content.type == "web_search_tool_result_error" and result.content.error_code == "unavailable"
+    assert message.stop_reason == "end_turn"
+    [body] = openai_bodies(server)
+    assert body["tools"][0]["function"]["name"] == "web_search"

@@ -430,10 +430,11 @@ def test_disable_parallel_tool_use_is_parallel_tool_calls_false() -> None:
     assert t.body["tool_choice"] == "auto" and t.body["parallel_tool_calls"] is False
 
 
-def test_server_tools_are_never_a_400_of_ours_and_strict_custom_tools_stay_strict() -> None:
+def test_anthropics_own_tools_are_never_a_400_of_ours_and_strict_custom_tools_stay_strict() -> None:
     """Claude Code sends Anthropic's web search and fetch on every turn: a 400 here would fail them all.
-    They are offered as functions the client answers (Claude Code answers an unknown tool with an error
-    the model reads: never an empty success); the server tools a client cannot answer are dropped, said."""
+    The client-run ones (bash, the text editor, memory) become functions of their documented schema;
+    web search and fetch become functions whose calls the answer gives as the tool's failure; the ones
+    that need Anthropic's side are dropped, said."""
     t = translate(
         areq(
             user("hi"),
@@ -442,18 +443,47 @@ def test_server_tools_are_never_a_400_of_ours_and_strict_custom_tools_stay_stric
                 {"type": "web_search_20250305", "name": "web_search", "max_uses": 5},
                 {"type": "web_fetch_20250910", "name": "web_fetch"},
                 {"type": "code_execution_20250825", "name": "code_execution"},
+                {"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"},
+                {"type": "bash_20250124", "name": "bash"},
+                {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"},
             ],
         )
     )
     offered = {tool["function"]["name"]: tool["function"] for tool in t.body["tools"]}
-    assert list(offered) == ["get_weather", "web_search", "web_fetch"]
+    assert list(offered) == ["get_weather", "web_search", "web_fetch", "str_replace_based_edit_tool", "bash"]
     assert offered["web_search"]["parameters"]["required"] == ["query"]
-    assert notes(t, "tools[1]")[0].action == "approximated" and notes(t, "tools[3]")[0].action == "dropped"
+    assert offered["str_replace_based_edit_tool"]["parameters"]["properties"]["command"]["enum"][:4] == [
+        "view", "create", "str_replace", "insert",
+    ]  # fmt: skip
+    assert offered["bash"]["parameters"]["required"] == ["command"]
+    assert t.answered_here == {"web_search": "web_search", "web_fetch": "web_fetch"}
+    assert [notes(t, f"tools[{k}]")[0].action for k in range(1, 7)] == [
+        "approximated", "approximated", "dropped", "approximated", "approximated", "dropped",
+    ]  # fmt: skip
     with pytest.raises(TranslationError):  # what --strict is for
         translate(areq(user("hi"), tools=[{"type": "bash_20250124", "name": "bash"}]), strict=True)
     t = translate(areq(user("hi"), tools=[{**WEATHER, "strict": True, "cache_control": {"type": "ephemeral"}}]))
     assert t.body["tools"][0]["function"]["strict"] is True
     assert notes(t, "tools[0].cache_control")[0].action == "dropped"
+
+
+def test_a_server_tools_blocks_from_an_earlier_turn_go_as_text() -> None:
+    """A conversation that began on Claude (which ran a search) goes on on a chat model: what the search
+    did is said in the assistant's turn, not refused."""
+    searched = [
+        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "tide times"}},
+        {
+            "type": "web_search_tool_result",
+            "tool_use_id": "srvtoolu_1",
+            "content": [{"type": "web_search_result", "title": "Tides", "url": "https://tides.example", "encrypted_content": "x"}],
+        },
+        {"type": "text", "text": "High tide is at noon."},
+    ]  # fmt: skip
+    t = translate(areq(user("When is high tide?"), {"role": "assistant", "content": searched}, user("Thanks")))
+    said = t.body["messages"][1]["content"]
+    assert '[web_search {"query":"tide times"}]' in said and "Tides https://tides.example" in said
+    assert said.endswith("High tide is at noon.")
+    assert notes(t, "messages[1].content[0]")[0].action == "approximated"
 
 
 # ---- reasoning and structured output ---------------------------------------------------------------

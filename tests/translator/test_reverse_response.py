@@ -110,8 +110,8 @@ def test_reasoning_becomes_a_thinking_block_first(field: str) -> None:
     [
         ("stop", "end_turn"),
         ("length", "max_tokens"),
-        ("tool_calls", "tool_use"),
-        ("function_call", "tool_use"),
+        ("tool_calls", "end_turn"),  # with no call in it: nothing for the client to run
+        ("function_call", "end_turn"),
         ("content_filter", "refusal"),
         (None, "end_turn"),
         ("something_new", "end_turn"),
@@ -168,3 +168,34 @@ def test_the_request_model_stands_in_when_the_completion_names_none() -> None:
     body = completion({"content": "x"})
     body["model"] = ""
     assert openai_to_anthropic.response(body, model="llama3.2")["model"] == "llama3.2"
+
+
+def test_a_call_of_a_server_tools_stand_in_is_its_failure_as_claude_says_it() -> None:
+    """web_search offered to a chat model as a function: its call cannot run anywhere, so the answer is
+    Claude's own for a search that failed — the client (Claude Code's WebSearch) reports the error."""
+    call = {"id": "call_1", "type": "function", "function": {"name": "web_search", "arguments": '{"query": "tides"}'}}
+    message = translate(
+        completion({"content": None, "tool_calls": [call]}, "tool_calls"), answered_here={"web_search": "web_search"}
+    )
+    use, result = message["content"]
+    assert use["type"] == "server_tool_use" and use["id"].startswith("srvtoolu_") and use["name"] == "web_search"
+    assert use["input"] == {"query": "tides"}
+    assert result == {
+        "type": "web_search_tool_result",
+        "tool_use_id": use["id"],
+        "content": {"type": "web_search_tool_result_error", "error_code": "unavailable"},
+    }
+    assert message["stop_reason"] == "end_turn"  # nothing for the client to run
+
+
+def test_a_client_tool_beside_a_stand_in_still_stops_for_tool_use() -> None:
+    calls = [
+        {"id": "call_1", "type": "function", "function": {"name": "web_fetch", "arguments": '{"url": "https://a.example"}'}},
+        {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+    ]  # fmt: skip
+    message = translate(
+        completion({"content": None, "tool_calls": calls}, "tool_calls"), answered_here={"web_fetch": "web_fetch"}
+    )
+    assert [b["type"] for b in message["content"]] == ["server_tool_use", "web_fetch_tool_result", "tool_use"]
+    assert message["content"][1]["content"]["type"] == "web_fetch_tool_result_error"
+    assert message["stop_reason"] == "tool_use"

@@ -233,3 +233,23 @@ def test_a_nested_object_fragment_is_not_mistaken_for_a_repeat() -> None:
     )
     [tool] = accumulate_anthropic_events(events).content
     assert tool.input == {"a": {"b": 1}}  # type: ignore[union-attr]
+
+
+def test_a_streamed_call_of_a_stand_in_is_a_server_tool_use_then_its_failed_result() -> None:
+    translator = openai_to_anthropic.Stream(model="m", answered_here={"web_search": "web_search"})
+    chunks = [
+        chunk({"role": "assistant", "content": "Let me look."}),
+        chunk({"tool_calls": [call(0, id="call_1", name="web_search", args='{"que')]}),
+        chunk({"tool_calls": [call(0, args='ry": "tides"}')]}),
+        chunk({}, "tool_calls"),
+        chunk(None, usage={"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}),
+    ]
+    events = [event for c in chunks for event in translator.feed(c)] + translator.feed(DONE) + translator.close()
+    assert_anthropic_event_sequence(events)
+    message = accumulate_anthropic_events(events).model_dump(exclude_none=True)
+    text, use, result = message["content"]
+    assert text == {"type": "text", "text": "Let me look."}
+    assert use["type"] == "server_tool_use" and use["name"] == "web_search" and use["input"] == {"query": "tides"}
+    assert result["type"] == "web_search_tool_result" and result["tool_use_id"] == use["id"]
+    assert result["content"] == {"type": "web_search_tool_result_error", "error_code": "unavailable"}
+    assert message["stop_reason"] == "end_turn"

@@ -14,9 +14,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from protoshift.translator.anthropic_to_openai.builtin_tools import answered_here
 from protoshift.translator.anthropic_to_openai.messages import MessageConverter
 from protoshift.translator.anthropic_to_openai.reasoning import translate_reasoning
 from protoshift.translator.anthropic_to_openai.tools import translate_tools
@@ -45,7 +46,11 @@ class OpenAIRequestTranslation(RequestTranslation):
     """What `anthropic_to_openai.request` returns: `body` is an OpenAI Chat Completions request,
     `notes` say what happened to the Anthropic fields (paths into the Anthropic request), `betas` is
     always empty, `include_usage` is True for a stream (usage is always asked for: Anthropic
-    streams carry it)."""
+    streams carry it). `answered_here`: the functions that stand in for Anthropic's server tools
+    (name -> web_search or web_fetch), whose calls the answer gives as the server tool's failure
+    (`openai_to_anthropic.response(..., answered_here=...)`)."""
+
+    answered_here: dict[str, str] = field(default_factory=dict)
 
     def explain(self, request: dict[str, Any]) -> list[Note]:
         return explain_rows(request, self.notes, ANTHROPIC_MAPPED_FIELDS)
@@ -85,7 +90,8 @@ def request(
                 ctx.failed(exc)
     fit_to_model(body, ctx.facts, ctx.note, origins_for("messages"))
     ctx.finish(req, strict=strict)
-    return OpenAIRequestTranslation(body, ctx.notes, [], bool(body.get("stream")))
+    stand_ins = answered_here(req) if "tools" in body else {}
+    return OpenAIRequestTranslation(body, ctx.notes, [], bool(body.get("stream")), stand_ins)
 
 
 def _messages(req: dict[str, Any], body: dict[str, Any], ctx: Context, keep_billing_header: bool) -> None:

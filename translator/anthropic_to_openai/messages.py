@@ -37,7 +37,7 @@ Message = dict[str, Any]
 
 _CACHE_DROPPED = "OpenAI-compatible servers cache prompt prefixes on their own, without breakpoints"
 _CITATIONS_DROPPED = "OpenAI has no citations on request content"
-_SERVER_BLOCK = "blocks of Anthropic server tools cannot be sent to an OpenAI-compatible model"
+_SERVER_BLOCK = "an OpenAI-compatible model has no blocks of Anthropic's server tools"
 
 
 class MessageConverter:
@@ -315,6 +315,9 @@ class MessageConverter:
             return True
         elif kind == "redacted_thinking":
             self.ctx.note(path, "dropped", "redacted thinking is encrypted for Anthropic's models only")
+        elif kind in SERVER_TOOL_BLOCKS:  # what Anthropic's side did in an earlier turn: said as text
+            texts.append(server_block_text(block))
+            self.ctx.note(path, "approximated", f"{kind}: {_SERVER_BLOCK}; sent as the text of what it did")
         else:
             raise self._unexpected(kind, path, "assistant")
         return False
@@ -544,6 +547,23 @@ def _plain_assistant_block(item: dict[str, Any], texts: list[str], calls: list[d
             calls.append({"id": call_id, "type": "function", "function": function})
             return True
     return False
+
+
+def server_block_text(block: dict[str, Any]) -> str:
+    """A server tool's block from an earlier turn, as a line of text the model can read: the use and
+    its input, or the result (the pages a search found, the page fetched, or the error)."""
+    from pydantic_core import to_json  # imported on first use: start-up time
+
+    kind = block.get("type")
+    if kind in ("server_tool_use", "mcp_tool_use"):
+        return f"\n[{block.get('name')} {to_json(block.get('input') or {}).decode()}]\n"
+    content = block.get("content")
+    if isinstance(content, dict) and isinstance(content.get("error_code"), str):
+        return f"\n[{kind}: error {content['error_code']}]\n"
+    if isinstance(content, list):  # web search results
+        found = [f"- {r.get('title', '')} {r.get('url', '')}" for r in content if isinstance(r, dict)]
+        return f"\n[{kind}:\n" + "\n".join(found) + "]\n"
+    return f"\n[{kind}: {to_json(content).decode()[:2000]}]\n"
 
 
 def _content(parts: list[Part]) -> str | list[Part]:

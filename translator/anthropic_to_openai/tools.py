@@ -4,12 +4,9 @@
   own tool fields with no OpenAI equivalent (`cache_control`, `input_examples`, `defer_loading`,
   `allowed_callers`) are dropped with a note (`eager_input_streaming` needs nothing: arguments
   are always streamed as they arrive);
-- Anthropic server tools and Anthropic-defined client tools (web search, code execution, bash,
-  the text editor, computer use, memory...): an OpenAI-compatible model runs none of them, and a 400
-  of ours would fail every turn of a client that always sends them (Claude Code's web search and
-  fetch). Web search and fetch are offered as function tools of the same name (the model may call
-  them; the call goes to the client, which answers it — Claude Code with an error the model reads:
-  never an empty success); the others are dropped with a note;
+- Anthropic's own tools (web search and fetch, bash, the text editor, memory, code execution...):
+  offered as functions where they can be, else dropped with a note, never refused
+  (`builtin_tools.py` says how);
 - `tool_choice` auto/any/tool/none -> "auto"/"required"/a named function/"none";
   `disable_parallel_tool_use` -> `parallel_tool_calls: false`.
 """
@@ -18,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from protoshift.translator.anthropic_to_openai.builtin_tools import as_function
 from protoshift.translator.checks import want_bool, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.openai_to_anthropic.context import Context
@@ -32,34 +30,10 @@ _DROPPED_TOOL_FIELDS: dict[str, str] = {
 _PLAIN_TOOL_KEYS = frozenset({"name", "description", "input_schema"})
 
 
-# The server tools a client runs as functions when the upstream has none: their arguments, as a model
-# calls them.
-_AS_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "web_search": (
-        "Search the web. (Anthropic runs this on its servers; on this model the client answers the call.)",
-        {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
-    ),
-    "web_fetch": (
-        "Fetch a web page. (Anthropic runs this on its servers; on this model the client answers the call.)",
-        {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]},
-    ),
-}
-
-
-def _server_tool(tool: dict[str, Any], kind: str, path: str, ctx: Context) -> dict[str, Any] | None:
-    family = SERVER_TOOLS[kind][0]
-    offered = _AS_FUNCTIONS.get(family or "")
-    if offered is None:
-        ctx.note(path, "dropped", f"Anthropic's {kind} tool runs on Anthropic's side: this model has none")
-        return None
-    name = tool.get("name")
-    name = name if isinstance(name, str) and name else family or kind
-    ctx.note(
-        path,
-        "approximated",
-        f"Anthropic's {kind} runs on Anthropic's servers: offered to this model as a function the client answers",
-    )
-    return {"type": "function", "function": {"name": name, "description": offered[0], "parameters": offered[1]}}
+def _anthropic_tool(tool: dict[str, Any], kind: str, path: str, ctx: Context) -> dict[str, Any] | None:
+    function, reason = as_function(tool, kind)
+    ctx.note(path, "dropped" if function is None else "approximated", reason)
+    return function
 
 
 def translate_tools(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
@@ -89,7 +63,7 @@ def _tool(tool: dict[str, Any], path: str, ctx: Context) -> dict[str, Any] | Non
     kind = tool.get("type")
     if kind not in (None, "custom"):
         if isinstance(kind, str) and kind in SERVER_TOOLS:
-            return _server_tool(tool, kind, path, ctx)
+            return _anthropic_tool(tool, kind, path, ctx)
         raise TranslationError(f"{path}.type", f'expected "custom" (or no type) for a tool, got {kind!r}')
     plain = _PLAIN_TOOL_KEYS.issuperset(tool)
     if not plain and not ANTHROPIC_TOOL_KEYS.issuperset(tool):

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from protoshift.translator.checks import type_name, want_list, want_object
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.openai_to_anthropic.message import message_id, stop_reason, tool_use_id
+from protoshift.translator.openai_to_anthropic.message import (
+    message_id,
+    server_tool_use_id,
+    stop_reason,
+    tool_use_id,
+    unavailable_result,
+)
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.usage import chat_usage_to_messages
 from protoshift.translator.wire import ChatCompletion, Message
 
+_NONE: Mapping[str, str] = {}
 
-def response(chat_completion: ChatCompletion, *, model: str | None = None, stamps: Stamps = DEFAULT_STAMPS) -> Message:
+
+def response(
+    chat_completion: ChatCompletion,
+    *,
+    model: str | None = None,
+    stamps: Stamps = DEFAULT_STAMPS,
+    answered_here: Mapping[str, str] = _NONE,
+) -> Message:
     """Translate an OpenAI chat.completion into an Anthropic `Message`.
 
     Blocks in the order a Claude answer has them: thinking (`reasoning_content`, or `reasoning` as
@@ -20,7 +35,9 @@ def response(chat_completion: ChatCompletion, *, model: str | None = None, stamp
     `refusal`), then one `tool_use` block per tool call with its arguments parsed. Arguments that
     are not a JSON object are a TranslationError naming the call. `model`: the model to name when
     the completion names none. Only the first choice is read. `stamps`: the ids the completion
-    does not give (the message's, a tool call's).
+    does not give (the message's, a tool call's). `answered_here`: the functions that stand in for
+    Anthropic's server tools (name -> family, `anthropic_to_openai/builtin_tools.py`): a call to one is
+    a `server_tool_use` block and its result, an `unavailable` error.
     """
     data = want_object(chat_completion, "$")
     if data.get("error") is not None and data.get("choices") is None:
@@ -47,7 +64,14 @@ def response(chat_completion: ChatCompletion, *, model: str | None = None, stamp
     if calls:
         for k, call in enumerate(want_list(calls, f"{path}.tool_calls")):
             call_path = f"{path}.tool_calls[{k}]"
-            content.append(_tool_use(want_object(call, call_path), call_path, stamps))
+            block = _tool_use(want_object(call, call_path), call_path, stamps)
+            family = answered_here.get(block["name"]) if answered_here else None
+            if family is None:
+                content.append(block)
+            else:
+                server_id = server_tool_use_id(stamps)
+                content.append({"type": "server_tool_use", "id": server_id, "name": family, "input": block["input"]})
+                content.append(unavailable_result(family, server_id))
     elif isinstance(legacy := answer.get("function_call"), dict):
         content.append(_tool_use({"function": legacy}, f"{path}.function_call", stamps, function_path=""))
     finish = choice.get("finish_reason")

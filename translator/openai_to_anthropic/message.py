@@ -21,10 +21,28 @@ def tool_use_id(stamps: Stamps) -> str:
     return stamps.id("toolu_", 24)
 
 
+def server_tool_use_id(stamps: Stamps) -> str:
+    """An id for a server tool's use (`srvtoolu_`, as Claude's)."""
+    return stamps.id("srvtoolu_", 24)
+
+
 def stop_reason(finish_reason: Any, *, tool_calls: bool = False) -> str:
     """OpenAI's finish_reason as Anthropic's stop_reason. A reply that calls tools stops for tool use
-    whatever the provider said (some say "stop"): Anthropic clients run the tools on `tool_use`."""
+    whatever the provider said (some say "stop"): Anthropic clients run the tools on `tool_use`; one
+    that calls none (its calls were server tools', answered already) ends its turn."""
     reason = STOP_REASONS.get(finish_reason, DEFAULT_STOP_REASON) if isinstance(finish_reason, str) else None
     if tool_calls and reason in (None, "end_turn"):
         return "tool_use"
+    if not tool_calls and reason == "tool_use":
+        return "end_turn"
     return reason or DEFAULT_STOP_REASON
+
+
+def unavailable_result(family: str, tool_use_id: str) -> dict[str, Any]:
+    """The result block of a server tool (web_search, web_fetch) that could not run: the upstream is a
+    model with no such tool (anthropic_to_openai/builtin_tools.py offered it a stand-in function)."""
+    return {
+        "type": f"{family}_tool_result",
+        "tool_use_id": tool_use_id,
+        "content": {"type": f"{family}_tool_result_error", "error_code": "unavailable"},
+    }

@@ -24,17 +24,24 @@ never interleave), then `message_delta` (stop_reason, and usage once the provide
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from protoshift.translator.errors import IncompleteStreamError
-from protoshift.translator.openai_to_anthropic.message import message_id, stop_reason, tool_use_id
+from protoshift.translator.openai_to_anthropic.message import (
+    message_id,
+    server_tool_use_id,
+    stop_reason,
+    tool_use_id,
+    unavailable_result,
+)
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.usage import chat_usage_to_messages
 from protoshift.translator.wire import ChatChunk, Message, MessageEvent
 
 _TEXT, _THINKING, _TOOL = 0, 1, 2
 _NONE = -1
+_NOTHING: Mapping[str, str] = {}
 
 # OpenAI error `type`/`code` words -> Anthropic's error types (anything else is an api_error).
 _ERROR_TYPES: tuple[tuple[str, str], ...] = (
@@ -99,7 +106,7 @@ def encode_event(event: MessageEvent) -> bytes:
 class _Call:
     """One OpenAI tool call (one `index`) on its way to a tool_use block."""
 
-    __slots__ = ("args", "block", "complete", "id", "name", "pending", "queued")
+    __slots__ = ("args", "block", "complete", "id", "name", "pending", "queued", "server")
 
     def __init__(self, call_id: str) -> None:
         self.id = call_id
@@ -109,21 +116,26 @@ class _Call:
         self.block = -1  # the Anthropic index once its block started
         self.queued = False  # handed to the block machinery (its name is known)
         self.complete = False  # its arguments are a whole JSON value
+        self.server: str | None = None  # the server tool it stands in for (web_search...), when it does
 
 
 class Stream:
     """Feed OpenAI chunks (parsed JSON objects, or `translator.sse.DONE`); get Anthropic events.
 
     `model`: the model to name when the chunks name none (the request's). `stamps`: the ids when
-    the chunks give none (the message's, a tool call's)."""
+    the chunks give none (the message's, a tool call's). `answered_here`: as `response` takes it: a
+    call to one of those functions streams as a `server_tool_use` block, then its failed result."""
 
     __slots__ = (
-        "_by_id", "_calls", "_ended", "_finish", "_finished", "_held", "_id", "_index", "_model", "_open",
-        "_open_call", "_refusal", "_stamps", "_started", "_tool_used", "_usage", "failed", "started",
+        "_answered_here", "_by_id", "_calls", "_ended", "_finish", "_finished", "_held", "_id", "_index", "_model",
+        "_open", "_open_call", "_refusal", "_stamps", "_started", "_tool_used", "_usage", "failed", "started",
     )  # fmt: skip
 
-    def __init__(self, *, model: str | None = None, stamps: Stamps = DEFAULT_STAMPS) -> None:
+    def __init__(
+        self, *, model: str | None = None, stamps: Stamps = DEFAULT_STAMPS, answered_here: Mapping[str, str] = _NOTHING
+    ) -> None:
         self._model = model or ""
+        self._answered_here = answered_here
         self._stamps = stamps
         self._id = ""
         self._started = False  # message_start was given out
@@ -315,10 +327,15 @@ class Stream:
         else:
             assert call is not None
             call.block = self._index
-            if not call.id:
-                call.id = tool_use_id(self._stamps)
-            self._tool_used = True
-            block = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
+            call.server = self._answered_here.get(call.name) if self._answered_here else None
+            if call.server is not None:
+                call.id = server_tool_use_id(self._stamps)
+                block = {"type": "server_tool_use", "id": call.id, "name": call.server, "input": {}}
+            else:
+                if not call.id:
+                    call.id = tool_use_id(self._stamps)
+                self._tool_used = True
+                block = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
         out.append({"type": "content_block_start", "index": self._index, "content_block": block})
 
     def _emit(self, kind: int, call: _Call | None, text: str, out: list[MessageEvent]) -> None:
@@ -339,8 +356,14 @@ class Stream:
     def _close(self, out: list[MessageEvent]) -> None:
         if self._open != _NONE:
             out.append({"type": "content_block_stop", "index": self._index})
+            call = self._open_call
             self._open = _NONE
             self._open_call = None
+            if call is not None and call.server is not None:  # its result follows it, as Claude's does
+                self._index += 1
+                result = unavailable_result(call.server, call.id)
+                out.append({"type": "content_block_start", "index": self._index, "content_block": result})
+                out.append({"type": "content_block_stop", "index": self._index})
 
     def _finish_blocks(self, out: list[MessageEvent]) -> None:
         """The answer is complete: the open block closes, then what was held goes out, one block per

@@ -91,7 +91,9 @@ class MessageConverter:
         msg = message if type(message) is dict else want_object(message, path)
         role = msg.get("role")
         if len(msg) != 2 and not ANTHROPIC_MESSAGE_KEYS.issuperset(msg):
-            self.ctx.unknown_keys(msg, ANTHROPIC_MESSAGE_KEYS, path)
+            if msg.get("output_config") is not None:  # Claude Code's per-turn effort (per-turn-control beta)
+                self.ctx.note(f"{path}.output_config", "dropped", "OpenAI sets the reasoning effort per request only")
+            self.ctx.unknown_keys(msg, ANTHROPIC_MESSAGE_KEYS | {"output_config"}, path)
         content = msg.get("content")
         if content is None:
             raise TranslationError(f"{path}.content", "is required")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DESCRIPTION", "Gateway", "build_app"]
 
-DESCRIPTION = b"protoshift gateway: OpenAI /v1/chat/completions and Anthropic /v1/messages\n"
+DESCRIPTION = b"protoshift gateway: OpenAI /v1/chat/completions and /v1/responses, Anthropic /v1/messages\n"
 
 
 def build_app(config: GatewayConfig) -> Gateway:
@@ -34,7 +34,8 @@ def build_app(config: GatewayConfig) -> Gateway:
 
 
 async def describe(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
-    """`GET /` and `HEAD /` (Claude Code sends one at every start): what this server is, in one line."""
+    """`GET /` and `HEAD /`, and `/api/hello` (Claude Code's preconnect at start, when it may send more
+    than it must): what this server is, in one line."""
     await send_response(send, 200, DESCRIPTION, [(b"content-type", b"text/plain; charset=utf-8")])
 
 
@@ -87,6 +88,7 @@ def routes() -> list[Route]:
         Route.of("/models", {"GET"}, list_models, name="/v1/models"),
         Route.of("/v1/models/{model:path}", {"GET"}, get_model, name="/v1/models/{model}"),
         Route.of("/", {"GET"}, describe, auth=False),
+        Route.of("/api/hello", {"GET"}, describe, auth=False),
         Route.of("/healthz", {"GET"}, healthz, auth=False),
         Route.of("/metrics", {"GET"}, metrics),
     ]

@@ -170,6 +170,7 @@ def test_head_and_get_of_the_root_are_200_and_no_error(gateway: GatewayFactory, 
     assert get.status_code == 200 and b"protoshift" in get.content
     assert int(head.headers["content-length"]) == len(get.content)
     assert httpx.head(running.url + "/healthz").status_code == 200
+    assert httpx.head(running.url + "/api/hello").status_code == 200  # Claude Code's preconnect
     metrics = httpx.get(running.url + "/metrics", headers={"authorization": "Bearer k-1"}).text
     assert 'protoshift_requests_total{route="/",status="200"} 2' in metrics
     assert "protoshift_errors_total{" not in metrics, metrics

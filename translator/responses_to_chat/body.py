@@ -26,7 +26,7 @@ from protoshift.translator.openai_to_anthropic.context import UNKNOWN_KEY, Conte
 from protoshift.translator.report import Note, RequestTranslation, explain_rows
 from protoshift.translator.responses_to_chat.items import ItemConverter
 from protoshift.translator.responses_to_chat.toolmap import ToolMap
-from protoshift.translator.responses_to_chat.tools import Policies, Policy, translate_tools
+from protoshift.translator.responses_to_chat.tools import Policies, Policy, SearchPolicy, translate_tools
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.tables import (
     JSON_SCHEMA_NAME,
@@ -81,7 +81,7 @@ def request(
     strict: bool = False,
     models: Models = None,
     history: list[Any] | None = None,
-    web_search: Policy = "drop",
+    web_search: SearchPolicy = "drop",
     tool_search: Policy = "drop",
     hosted_tools: Policy = "refuse",
     signed_thinking: bool = False,
@@ -95,7 +95,8 @@ def request(
     outputs, oldest first), looked up by the caller; they go before `input`, and `item_reference`s
     are resolved in them. A request with `previous_response_id` and no `history` is refused: its
     conversation would be lost without a word. `web_search`: what becomes of web search tools, which a
-    chat upstream does not run ("drop": a note; "refuse"); `tool_search`: the same for tool search
+    chat upstream does not run ("drop": a note; "refuse"; "carry": as `web_search_options`, for a chat leg
+    that searches, such as the way to Claude); `tool_search`: the same for tool search
     (Codex sends it on every request; "drop" by default); `hosted_tools`: for the other tools OpenAI
     runs ("refuse" by default). `models`: as `anthropic_to_openai.request` takes it. `stamps`:
     where the response id comes from.

@@ -28,7 +28,7 @@ from protoshift.gateway.errors import HTTPFailure
 from protoshift.gateway.store import StoredResponse
 from protoshift.gateway.surfaces.base import Host, StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
-from protoshift.translator.chat_to_responses import encode_event, failure, failure_code
+from protoshift.translator.chat_to_responses import cut_short, encode_event, failure, failure_code
 from protoshift.translator.stamps import DEFAULT_STAMPS
 from protoshift.translator.usage import chat_usage_to_responses, token_counts
 from protoshift.translator.wire import JSON, RESPONSES
@@ -89,11 +89,12 @@ class _ResponsesFrames(StreamFrames):
 
     def error(self, failed: HTTPFailure) -> bytes:
         """`response.failed`, as the bridge's own failed event says it: every item that streamed (the one
-        cut short as `incomplete`: it got no done event) and usage whole (none was said: zeros)."""
+        cut short as `incomplete`, a web search `failed`: it got no done event) and usage whole (none was
+        said: zeros)."""
         retry_after = next((float(v) for k, v in failed.headers if k == b"retry-after"), None)
         output = list(self.done_items)
         if self.open_item is not None:
-            output.append({**self.open_item, "status": "incomplete"})
+            output.append(cut_short(self.open_item))
         response = {
             **(self.snapshot or {}),
             "status": "failed",

@@ -37,6 +37,7 @@ from protoshift.cloud.breaker import Breakers, CircuitBreaker, FileStore, Memory
 from protoshift.cloud.deadline import Deadline, DeadlineExceeded
 from protoshift.cloud.errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     BackendError,
     MissingKeyError,
@@ -272,6 +273,9 @@ class HTTPClient:
     def _scrubbed(self, error: BackendError) -> BackendError:
         error.message = scrub(error.message, self._key)
         error.args = (error.message,)
+        if isinstance(error, APIStatusError):  # what the provider said goes on to clients: never the key
+            error.code = error.code and scrub(error.code, self._key)
+            error.param = error.param and scrub(error.param, self._key)
         return error
 
     def bad_answer(self, message: str) -> BackendError:

@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from protoshift.cloud.retry import is_retryable_status, retry_after_seconds
 from protoshift.translator.checks import printable
@@ -38,6 +38,7 @@ __all__ = [
     "CloudError",
     "ConfigurationError",
     "ConflictError",
+    "ErrorBody",
     "ErrorKind",
     "FallbackExceptionGroup",
     "InsecureTransportError",
@@ -176,7 +177,9 @@ _STATUS_ERROR_TYPE: Mapping[int, str] = {status: kind for kind, status in ERROR_
 
 class APIStatusError(BackendError):
     """The provider answered with an error status. `retryable` follows the SDK rule for the status
-    unless the server said otherwise (`x-should-retry`)."""
+    unless the server said otherwise (`x-should-retry`). `error_type` is its error's type (its code when
+    it names no type); `code` and `param`, the error's own `code` and `param` when it said them
+    (OpenAI's: `rate_limit_exceeded`, `context_length_exceeded`, ...; Anthropic's errors have none)."""
 
     kind: ClassVar[ErrorKind] = "status"
 
@@ -190,9 +193,13 @@ class APIStatusError(BackendError):
         *,
         headers: Mapping[str, str] | None = None,
         retryable: bool | None = None,
+        code: str | None = None,
+        param: str | None = None,
     ) -> None:
         self.status = status
         self.error_type = error_type
+        self.code = code
+        self.param = param
         self.headers: Mapping[str, str] = dict(headers or {})
         self.retryable = is_retryable_status(status) if retryable is None else retryable
         super().__init__(backend, message, request_id=request_id)
@@ -426,13 +433,26 @@ def _one_line(text: str) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
-def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tuple[str, str, str | None]:
-    """`(error_type, message, request_id)` from any error response: Anthropic's
-    `{"type":"error","error":{"type","message"},"request_id"}`, OpenAI's `{"error":{"message","type","code"}}`,
-    `{"error": "text"}` (Ollama), a top-level `{"message","type"}` (vLLM), or no JSON at all (an HTML page)."""
+class ErrorBody(NamedTuple):
+    """What an error response says: its type (its code when it names no type; else the status's), its
+    message, the request id; and its own `code` and `param`, when it says them (strings only: vLLM's
+    `code` is the HTTP status again)."""
+
+    error_type: str
+    message: str
+    request_id: str | None
+    code: str | None = None
+    param: str | None = None
+
+
+def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> ErrorBody:
+    """The `ErrorBody` of any error response: Anthropic's `{"type":"error","error":{"type","message"},
+    "request_id"}`, OpenAI's `{"error":{"message","type","param","code"}}`, `{"error": "text"}` (Ollama), a
+    top-level `{"message","type","param","code"}` (vLLM), or no JSON at all (an HTML page)."""
     error_type = ""
     message = ""
     request_id: str | None = None
+    fields: Mapping[str, Any] = {}  # where the error's own code and param are
     data: Any = None
     try:
         data = json.loads(body) if body else None
@@ -443,11 +463,13 @@ def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tu
         if isinstance(err, dict):
             error_type = _str(err.get("type")) or _str(err.get("code"))
             message = _str(err.get("message"))
+            fields = err
         elif isinstance(err, str):
             message = err
         else:
             error_type = _str(data.get("type")) if data.get("type") != "error" else ""
             message = _str(data.get("message")) or _str(data.get("detail"))
+            fields = data
         request_id = _str(data.get("request_id")) or None
     elif body:
         message = _text_of(body)
@@ -457,7 +479,20 @@ def parse_error_body(status: int, body: bytes, headers: Mapping[str, str]) -> tu
     if not message:
         message = reason
     request_id = request_id or headers.get("request-id") or headers.get("x-request-id") or None
-    return printable(error_type), _one_line(message), printable(request_id) if request_id else None
+    return ErrorBody(
+        printable(error_type),
+        _one_line(message),
+        printable(request_id) if request_id else None,
+        _said(fields.get("code")),
+        _said(fields.get("param")),
+    )
+
+
+def _said(value: object) -> str | None:
+    """An error's `code` or `param` as it said it: a non-empty string, one printable line; else None."""
+    if not isinstance(value, str):
+        return None
+    return _one_line(value) or None
 
 
 def _str(value: object) -> str:
@@ -490,11 +525,21 @@ def _text_of(body: bytes) -> str:
 
 def error_from_response(backend: str, status: int, body: bytes, headers: Mapping[str, str]) -> APIStatusError:
     """The typed error for an error response. `x-should-retry: true|false` overrides the status rule."""
-    error_type, message, request_id = parse_error_body(status, body, headers)
+    said = parse_error_body(status, body, headers)
     should_retry = headers.get("x-should-retry")
     retryable = {"true": True, "false": False}.get(should_retry) if should_retry else None
     cls = status_error_class(status)
-    return cls(backend, status, error_type, message, request_id, headers=headers, retryable=retryable)
+    return cls(
+        backend,
+        status,
+        said.error_type,
+        said.message,
+        said.request_id,
+        headers=headers,
+        retryable=retryable,
+        code=said.code,
+        param=said.param,
+    )
 
 
 def error_from_stream_event(

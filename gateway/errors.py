@@ -3,8 +3,9 @@ errors to an HTTP status, a kind (for the metrics) and headers, as cli/exits.py 
 line. Each surface (gateway/surfaces) then says the failure in its API's error shape.
 
 - a request protoshift cannot translate is the client's to fix: 400, every problem with its path;
-- the upstream's 400/404/413/422/429/5xx/529 keep their status and their `retry-after` (a
-  `retry-after: 0` included), so a client's own SDK retries them (or not) as against the provider; a
+- the upstream's 400/404/413/422/429/5xx/529 keep their status, their `retry-after` (a
+  `retry-after: 0` included), so a client's own SDK retries them (or not) as against the provider, and
+  the error's own `code` and `param` (`rate_limit_exceeded`, `context_length_exceeded`...); a
   429 whose wait is said only in its message (OpenAI's words: "Please try again in 1.5s") gets it as
   `retry-after` (Codex retries a 429 only when a `retry-after` says when);
 - the upstream refusing *protoshift's* key (401/403) is no fault of the client's: 502, and
@@ -40,7 +41,8 @@ __all__ = ["HTTPFailure", "failure_for", "internal_error"]
 @dataclass(slots=True)
 class HTTPFailure:
     """What the client is told, before a surface words it: a status, a message, and the facts a
-    surface may name (`param`: the JSON path at fault; `code`: a machine-readable reason)."""
+    surface may name (`param`: the JSON path at fault; `code`: a machine-readable reason: protoshift's,
+    or the upstream's own, as it said it; `upstream_type`: the upstream error's type)."""
 
     status: int
     message: str
@@ -97,7 +99,8 @@ def _upstream(error: BackendError) -> HTTPFailure:
             error.status,
             message,
             "upstream_status",
-            code=error.error_type or None,
+            param=error.param,
+            code=error.code,
             headers=retry_after(wait),
             upstream_type=error.error_type or None,
         )

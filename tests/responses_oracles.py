@@ -30,6 +30,7 @@ from protoshift.translator.chat_to_responses import FAILURE_CODES
 from tests.oracles import _assert_no_extras
 
 __all__ = [
+    "SEARCH_STEPS",
     "TERMINAL_EVENTS",
     "accumulate_response_events",
     "assert_response_stream",
@@ -45,6 +46,8 @@ _REQUEST: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(
 )
 _SDK_CODES = frozenset(FAILURE_CODES - {"context_length_exceeded", "insufficient_quota"})
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+# A web search call's own events, in the order the API sends them (`response.web_search_call.*`).
+SEARCH_STEPS = ["in_progress", "searching", "completed"]
 
 
 def validate_responses_request(body: Any) -> None:
@@ -118,7 +121,8 @@ def assert_response_stream(events: Sequence[Mapping[str, Any]]) -> dict[str, Any
     """Every event valid, in the API's full order: sequence numbers 0, 1, 2...; `response.created`,
     `response.in_progress`; items one at a time (output_index 0, 1, 2...), each added before its deltas
     and done after them, its parts likewise; exactly one terminal event, last, whose output holds every
-    item done (with the same content) in order. Returns the terminal event's response."""
+    item done (with the same content) in order; a web search call's events in their order, a completed one
+    done after all three. Returns the terminal event's response."""
     assert events, "no events"
     for n, event in enumerate(events):
         validate_response_event(event, f"events[{n}]")
@@ -133,6 +137,7 @@ def assert_response_stream(events: Sequence[Mapping[str, Any]]) -> dict[str, Any
     done: dict[int, Mapping[str, Any]] = {}
     open_item: Mapping[str, Any] | None = None
     open_part: int | None = None
+    searched: list[str] = []  # the open web search call's steps so far
     for n, event in enumerate(events[2:-1], start=2):
         kind = event["type"]
         assert kind not in ("response.created", "response.in_progress"), f"events[{n}]: {kind} again"
@@ -143,13 +148,17 @@ def assert_response_stream(events: Sequence[Mapping[str, Any]]) -> dict[str, Any
                     f"events[{n}]: {open_item!r} not done"
                 )
                 assert last_is_cut(events), f"events[{n}]: an item not done in a stream that was not cut"
-            open_item, open_part = event["item"], None
+            open_item, open_part, searched = event["item"], None, []
             added += 1
             continue
         assert open_item is not None, f"events[{n}]: {kind} outside an item"
         assert event["output_index"] == added - 1, f"events[{n}]: output_index of an item that is not open"
         if "item_id" in event:
             assert event["item_id"] == open_item["id"], f"events[{n}]: item_id of an item that is not open"
+        if kind.startswith("response.web_search_call."):
+            assert open_item["type"] == "web_search_call", f"events[{n}]: {kind} in a {open_item['type']} item"
+            searched.append(kind.rsplit(".", 1)[1])
+            assert searched == SEARCH_STEPS[: len(searched)], f"events[{n}]: web search steps {searched}"
         if kind == "response.content_part.added":
             assert open_part is None, f"events[{n}]: a part inside a part"
             open_part = event["content_index"]
@@ -162,6 +171,8 @@ def assert_response_stream(events: Sequence[Mapping[str, Any]]) -> dict[str, Any
             assert open_part is None, f"events[{n}]: item done with a part open"
             assert event["item"]["id"] == open_item["id"]
             assert event["item"].get("status", "completed") != "in_progress", f"events[{n}]: done but in progress"
+            if event["item"]["type"] == "web_search_call" and event["item"]["status"] == "completed":
+                assert searched == SEARCH_STEPS, f"events[{n}]: a web search done after {searched}"
             done[event["output_index"]] = event["item"]
             open_item = None
     last = events[-1]
@@ -174,9 +185,10 @@ def assert_response_stream(events: Sequence[Mapping[str, Any]]) -> dict[str, Any
     for k, item in done.items():
         assert output[k] == item, f"output[{k}] is not the item that streamed: {output[k]!r}"
     for k, item in enumerate(output):
-        if k not in done:  # cut short: said so
+        if k not in done:  # cut short: said so (a web search call's statuses have no incomplete: failed)
             assert last["type"] != "response.completed", f"output[{k}] never done in a completed response"
-            assert item.get("status", "incomplete") == "incomplete", item
+            cut = "failed" if item["type"] == "web_search_call" else "incomplete"
+            assert item.get("status", cut) == cut, item
     return response
 
 

@@ -26,7 +26,7 @@ from protoshift.translator.checks import check_json
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
 from protoshift.translator.openai_to_anthropic.compat import Adaptation, adapt_to_rejected_parameter
 from protoshift.translator.report import Note
-from protoshift.translator.responses_to_chat import ResponsesTranslation
+from protoshift.translator.responses_to_chat import ResponsesTranslation, SearchPolicy
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS, SAMPLING_FIELDS
 from protoshift.translator.wire import API, CHAT, JSON, MESSAGES, RESPONSES
 
@@ -193,13 +193,19 @@ class ResponsesToChat(Bridge):
 
     identity = False
     signed_thinking = False  # a chat upstream takes Claude's thinking as text (reasoning_content)
+    web_search: SearchPolicy = "drop"  # a chat upstream does not search: the tool is dropped, said in a note
 
     def request(
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
         body = shaped(request, shaping, stream=stream, api=RESPONSES)
         translation = responses_to_chat.request(
-            body, strict=shaping.strict, models=shaping.models, history=history, signed_thinking=self.signed_thinking
+            body,
+            strict=shaping.strict,
+            models=shaping.models,
+            history=history,
+            web_search=self.web_search,
+            signed_thinking=self.signed_thinking,
         )
         chat = translation.body
         return Outbound(chat, translation.notes, [], True, chat["model"], responses=translation, request=body)
@@ -222,9 +228,11 @@ class ResponsesToChat(Bridge):
 
 class ResponsesToMessages(ResponsesToChat):
     """An OpenAI Responses client, an Anthropic Messages backend (Claude): through Chat Completions, where
-    nothing is lost that either side has (Claude's signed thinking travels as `thinking_blocks`)."""
+    nothing is lost that either side has (Claude's signed thinking travels as `thinking_blocks`; a web
+    search tool as `web_search_options`, Claude's searches back as `provider_specific_fields`)."""
 
     signed_thinking = True
+    web_search: SearchPolicy = "carry"  # Claude searches: Anthropic's web search tool
     max_adaptations = ChatToMessages.max_adaptations
 
     def request(

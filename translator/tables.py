@@ -437,7 +437,7 @@ RESPONSES_ITEM_KEYS: dict[str, frozenset[str]] = {
 # Items a chat upstream cannot be given: the record of a hosted tool's work, whose loss changes little
 # (a web search's findings are in the answer that followed): dropped with a note.
 RESPONSES_DROPPED_ITEMS: dict[str, str] = {
-    "web_search_call": "a web search OpenAI ran: its findings are in the answer that followed",
+    "web_search_call": "a web search the provider ran: its findings are in the answer that followed",
     "tool_search_call": "a tool search: a chat upstream has no deferred tools to find",
     "tool_search_output": "the tools a tool search found: a chat upstream has no deferred tools",
 }
@@ -465,10 +465,19 @@ CUSTOM_FORMAT_KEYS: dict[str, frozenset[str]] = {
     "text": frozenset({"type"}),
     "grammar": frozenset({"type", "syntax", "definition"}),
 }
-# Web search tools (OpenAI runs them): dropped or refused on a chat upstream, as the caller's policy says.
+# Web search tools (OpenAI runs them): dropped or refused on a chat upstream, as the caller's policy says;
+# carried as `web_search_options` where the chat leg has a search of its own (Claude's, on the way to it).
 WEB_SEARCH_TOOLS: frozenset[str] = frozenset(
     {"web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11"}
 )
+# Their keys (web_search and web_search_preview's, and Codex's `external_web_access`, which the API takes).
+WEB_SEARCH_TOOL_KEYS: frozenset[str] = frozenset(
+    {"type", "filters", "search_context_size", "user_location", "external_web_access", "search_content_types"}
+)
+WEB_SEARCH_FILTER_KEYS: frozenset[str] = frozenset({"allowed_domains"})
+RESPONSES_LOCATION_KEYS: frozenset[str] = frozenset({"type", "city", "country", "region", "timezone"})
+# The `include` value that asks for the sources of each web search (`action.sources`).
+WEB_SEARCH_SOURCES = "web_search_call.action.sources"
 # The other tools OpenAI runs (or whose calls have a shape of their own): refused unless the policy drops them.
 HOSTED_TOOLS: frozenset[str] = frozenset(
     {

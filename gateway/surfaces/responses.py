@@ -8,8 +8,9 @@ Policy of this surface:
 - `store` (the API's default is true) keeps the response and the conversation it ends, so that
   `previous_response_id` continues it on any later request; `store: false` (Codex) keeps nothing. An
   unknown `previous_response_id` is a 404 in OpenAI's words;
-- an upstream's refusal keeps its status; a context window overflowed or a quota spent is said with the
-  code Codex acts on (`context_length_exceeded`, `insufficient_quota`);
+- an upstream's refusal keeps its status and its own `code` (the Chat surface's rule); one that said no
+  code, for a context window overflowed or a quota spent, gets the code Codex acts on
+  (`context_length_exceeded`, `insufficient_quota`) from its words;
 - a stream never just closes: one that fails midway ends with `response.failed` (the error's code as
   Codex reads it: `rate_limit_exceeded` with "try again in Ns", `server_error`...), carrying every
   item that streamed (the one cut short `incomplete`) and whole usage.
@@ -28,7 +29,7 @@ from protoshift.gateway.errors import HTTPFailure
 from protoshift.gateway.store import StoredResponse
 from protoshift.gateway.surfaces.base import Host, StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
-from protoshift.translator.chat_to_responses import encode_event, failure, failure_code
+from protoshift.translator.chat_to_responses import cut_short, encode_event, failure, failure_code
 from protoshift.translator.stamps import DEFAULT_STAMPS
 from protoshift.translator.usage import chat_usage_to_responses, token_counts
 from protoshift.translator.wire import JSON, RESPONSES
@@ -89,11 +90,12 @@ class _ResponsesFrames(StreamFrames):
 
     def error(self, failed: HTTPFailure) -> bytes:
         """`response.failed`, as the bridge's own failed event says it: every item that streamed (the one
-        cut short as `incomplete`: it got no done event) and usage whole (none was said: zeros)."""
+        cut short as `incomplete`, a web search `failed`: it got no done event) and usage whole (none was
+        said: zeros)."""
         retry_after = next((float(v) for k, v in failed.headers if k == b"retry-after"), None)
         output = list(self.done_items)
         if self.open_item is not None:
-            output.append({**self.open_item, "status": "incomplete"})
+            output.append(cut_short(self.open_item))
         response = {
             **(self.snapshot or {}),
             "status": "failed",
@@ -117,10 +119,11 @@ class ResponsesSurface(ChatSurface):
         return _ResponsesFrames()
 
     def word(self, failure: HTTPFailure) -> HTTPFailure:
-        """An upstream's refusal for a context window overflowed or a quota spent gets the `code` the
-        Responses API gives it (as a stream failing midway does: chat_to_responses.failure_code), read from
-        the upstream's words: Claude says "prompt is too long" with no code at all."""
-        if failure.kind == "upstream_status":
+        """An upstream's refusal that said no code of its own, for a context window overflowed or a quota
+        spent, gets the `code` the Responses API gives it (as a stream failing midway does:
+        chat_to_responses.failure_code), read from its words: Claude says "prompt is too long" with no code
+        at all. A code the upstream said stands (a 429 whose message mentions a quota stays a rate limit)."""
+        if failure.kind == "upstream_status" and failure.code is None:
             code = failure_code(message=failure.message)
             if code in _ACTED_ON:
                 return replace(failure, code=code)

@@ -329,14 +329,9 @@ def test_a_namespaced_tool_maps_back(backend: str, through_serve: Serve) -> None
     assert tool_results(served.bodies[1])[wait.call_id] == output["output"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: issue 20 says Codex's `web_search` becomes Anthropic's web search server tool on a Claude "
-    "backend; ResponsesToMessages goes through chat, where responses_to_chat drops it by its chat policy "
-    "(`tools[9]: dropped: OpenAI's hosted web search: a chat upstream has none`), though the chat -> Messages "
-    "leg carries `web_search_options` to that very tool",
-)
 def test_web_search_reaches_claude_as_its_server_tool(through_serve: Serve) -> None:
+    """Codex sends its `web_search` tool on every request (issue 20): on a Claude backend it becomes
+    Anthropic's web search server tool, nothing of it dropped."""
     served = through_serve("anthropic", [text("Hello.")])
     result = served.run("Say hello.")
     exchanges = succeeded(result, served)

@@ -36,7 +36,7 @@ HTML_502 = b"""<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r
 
 def test_anthropic_error_body() -> None:
     body = b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_011"}'
-    assert parse_error_body(529, body, {}) == ("overloaded_error", "Overloaded", "req_011")
+    assert parse_error_body(529, body, {}) == ("overloaded_error", "Overloaded", "req_011", None, None)
 
 
 def test_anthropic_request_id_from_header() -> None:
@@ -45,13 +45,19 @@ def test_anthropic_request_id_from_header() -> None:
 
 
 def test_openai_error_body_and_request_id_header() -> None:
-    body = b'{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}'
-    assert parse_error_body(429, body, {"x-request-id": "req_oai"}) == ("requests", "Rate limit reached", "req_oai")
+    body = b'{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}'
+    said = parse_error_body(429, body, {"x-request-id": "req_oai"})
+    assert said == ("requests", "Rate limit reached", "req_oai", "rate_limit_exceeded", None)
+    # the error keeps its own code and param apart from its type (the gateway hands them on)
+    too_long = b'{"error":{"message":"too long","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}'
+    err = error_from_response("openai", 400, too_long, {})
+    assert (err.error_type, err.code, err.param) == ("invalid_request_error", "context_length_exceeded", "messages")
 
 
 def test_openai_error_with_only_a_code() -> None:
     body = b'{"error":{"message":"bad model","type":null,"code":"model_not_found"}}'
     assert parse_error_body(404, body, {})[:2] == ("model_not_found", "bad model")
+    assert parse_error_body(404, body, {}).code == "model_not_found"
 
 
 def test_string_error_and_top_level_message() -> None:
@@ -60,10 +66,13 @@ def test_string_error_and_top_level_message() -> None:
         "BadRequestError",
         "too long",
     )
+    # vLLM's code is the status again: no code of its own
+    vllm = b'{"object":"error","message":"too long","type":"BadRequestError","param":"max_tokens","code":400}'
+    assert parse_error_body(400, vllm, {})[3:] == (None, "max_tokens")
 
 
 def test_html_page_gives_a_clean_line() -> None:
-    _error_type, message, request_id = parse_error_body(502, HTML_502, {})
+    _error_type, message, request_id, _code, _param = parse_error_body(502, HTML_502, {})
     assert message == "502 Bad Gateway"
     assert request_id is None
     err = error_from_response("anthropic", 502, HTML_502, {})

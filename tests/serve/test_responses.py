@@ -1,6 +1,6 @@
 """`/v1/responses` with the official `openai` SDK as the client (issue 20): stored responses and
 `previous_response_id`, Codex's freeform tools byte for byte, what cannot be carried named, a stream that
-fails midway, Claude's signed thinking handed back — in front of fake upstreams on 127.0.0.1 that check
+fails midway, Claude's signed thinking handed back, a web search on Claude — in front of fake upstreams on 127.0.0.1 that check
 every request as the real ones would."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import httpx
 import openai
 import pytest
 
+from tests import claude_search
 from tests.fakes import (
     FakeServer,
     Received,
@@ -26,7 +27,7 @@ from tests.fakes import (
     sequence,
 )
 from tests.oracles import assert_anthropic_body, assert_openai_body
-from tests.responses_oracles import assert_response_stream, validate_response, validate_response_event
+from tests.responses_oracles import SEARCH_STEPS, assert_response_stream, validate_response, validate_response_event
 
 from .conftest import GatewayFactory, Running
 
@@ -228,3 +229,74 @@ def test_claudes_signed_thinking_goes_back_to_claude_with_its_signature(gateway:
     again = client.responses.create(input=[{"role": "user", "content": "read a.py"}, *history], store=False, **request)
     assert again.output_text == "Done."
     assert len(server.requests) == 2, "Claude took the second turn: the signature came back"
+
+
+# -- web search on Claude (issue 20) ----------------------------------------------------------------------
+
+
+def start_claude_searching(gateway: GatewayFactory, upstream: Any, *, cut_after: int | None = None) -> Running:
+    """A gateway in front of a Claude that searches when it is given its web search tool, and only then."""
+
+    def claude(received: Received) -> Reply:
+        body = received.json
+        assert_anthropic_body(body)
+        if {"type": "web_search_20250305", "name": "web_search"} not in body.get("tools", []):
+            refusal = {"type": "error", "error": {"type": "invalid_request_error", "message": "no web search tool"}}
+            return Reply(status=400, body=json.dumps(refusal).encode())
+        if body.get("stream"):
+            return Reply(events=claude_search.sse_events(*claude_search.SEARCHED), cut_after=cut_after)
+        return Reply(body=json.dumps(claude_search.message(*claude_search.SEARCHED)).encode())
+
+    return gateway.start(upstream(claude), flags={"backend": "anthropic"})
+
+
+WEB_SEARCH: dict[str, Any] = {
+    "model": claude_search.CLAUDE,
+    "input": "When was Claude Shannon born?",
+    "tools": [{"type": "web_search"}],
+    "include": ["web_search_call.action.sources"],
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_web_search_on_claude_comes_back_as_a_web_search_call_with_its_citations(
+    gateway: GatewayFactory, upstream: Any, stream: bool
+) -> None:
+    client = sdk(start_claude_searching(gateway, upstream))
+    if stream:
+        events = [e.model_dump(exclude_unset=True) for e in client.responses.create(stream=True, **WEB_SEARCH)]
+        output = assert_response_stream(events)["output"]
+        steps = [e["type"] for e in events if e["type"].startswith("response.web_search_call.")]
+        assert steps == [f"response.web_search_call.{step}" for step in SEARCH_STEPS]
+    else:
+        raw = client.responses.with_raw_response.create(**WEB_SEARCH)
+        assert "x-protoshift-dropped" not in raw.headers, raw.headers["x-protoshift-dropped"]
+        response = raw.parse().model_dump(exclude_unset=True)
+        validate_response(response)
+        output = response["output"]
+    [search] = [item for item in output if item["type"] == "web_search_call"]
+    sources = [{"type": "url", "url": page["url"]} for page in claude_search.PAGES]
+    assert search["status"] == "completed"
+    assert search["action"] == {"type": "search", "query": claude_search.QUERY, "sources": sources}
+    [cited] = [part for item in output if item["type"] == "message" for part in item["content"] if part["annotations"]]
+    [annotation] = cited["annotations"]
+    assert (annotation["type"], annotation["url"]) == ("url_citation", claude_search.URL)
+    assert cited["text"][annotation["start_index"] : annotation["end_index"]] == claude_search.CITED
+
+
+def test_a_stream_cut_while_claude_searches_fails_with_the_search_failed(
+    gateway: GatewayFactory, upstream: Any
+) -> None:
+    searching = next(
+        k
+        for k, e in enumerate(claude_search.events(*claude_search.SEARCHED))
+        if e.get("content_block") == claude_search.RESULT
+    )
+    running = start_claude_searching(gateway, upstream, cut_after=searching)
+    events = [e.model_dump(exclude_unset=True) for e in sdk(running).responses.create(stream=True, **WEB_SEARCH)]
+    failed = assert_response_stream(events)
+    assert events[-1]["type"] == "response.failed"
+    assert [(item["type"], item["status"]) for item in failed["output"]] == [
+        ("message", "completed"),
+        ("web_search_call", "failed"),
+    ]

@@ -422,7 +422,7 @@ def test_items_a_chat_upstream_cannot_take() -> None:
         req([{"type": "web_search_call", "id": "ws_1", "status": "completed"}, {"role": "user", "content": "x"}])
     )
     assert notes(result, "dropped") == {
-        "input[0]": "a web search OpenAI ran: its findings are in the answer that followed"
+        "input[0]": "a web search the provider ran: its findings are in the answer that followed"
     }
     problems = refused(req([{"type": "computer_call", "id": "c"}, {"type": "compaction", "encrypted_content": "x"}]))
     assert [path for path, _ in problems] == ["input[0].type", "input[1].type"]

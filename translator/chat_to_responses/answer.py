@@ -6,6 +6,7 @@ from typing import Any
 
 from protoshift.translator.chat_to_responses.common import call_id, echo, item_id, response_object, url_citations
 from protoshift.translator.chat_to_responses.custom_input import custom_input
+from protoshift.translator.chat_to_responses.web_search import search_items, wants_sources
 from protoshift.translator.checks import check_json, type_name, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.responses_to_chat.carry import encode_reasoning, thinking_blocks
@@ -31,7 +32,8 @@ def response(
     Output items in the order a Responses answer has them: a `reasoning` item (`reasoning_content`, or
     `reasoning` as vLLM, Ollama and OpenRouter name it) whose summary is that text (and, when the
     request's `include` asks for `reasoning.encrypted_content`, the same text carried for the next
-    turn); a `message` (its `output_text` with `url_citation` annotations, a `refusal` part for a
+    turn); a `web_search_call` per search the upstream ran (web_search.py: Claude's, carried in
+    `provider_specific_fields`); a `message` (its `output_text` with `url_citation` annotations, a `refusal` part for a
     refusal); then one item per tool call, in order, as the ToolMap says: a `function_call` (with its
     `namespace` for a namespace's function) or a `custom_tool_call` whose `input` is the raw text of
     the chat function's one string argument. `status` is `incomplete` for finish_reason `length`
@@ -56,7 +58,7 @@ def response(
     incomplete = INCOMPLETE_REASONS.get(finish) if isinstance(finish, str) else None
     status = "incomplete" if incomplete else "completed"
     req = request if isinstance(request, dict) else {}
-    output = _output(answer, path, status, _wants_encrypted(req), tools, stamps)
+    output = _output(answer, path, status, req, tools, stamps)
     model = data.get("model")
     fields = echo(req)
     tier = data.get("service_tier")
@@ -77,7 +79,7 @@ def response(
 
 
 def _output(
-    answer: dict[str, Any], path: str, status: str, encrypted: bool, tools: ToolMap, stamps: Stamps
+    answer: dict[str, Any], path: str, status: str, request: dict[str, Any], tools: ToolMap, stamps: Stamps
 ) -> list[JSON]:
     output: list[JSON] = []
     reasoning = answer.get("reasoning_content") or answer.get("reasoning")
@@ -87,9 +89,10 @@ def _output(
             "type": "reasoning",
             "summary": [{"type": "summary_text", "text": reasoning}],
         }
-        if encrypted:
+        if _wants_encrypted(request):
             item["encrypted_content"] = encode_reasoning(reasoning, thinking_blocks(answer.get("thinking_blocks")))
         output.append(item)
+    output += search_items(answer.get("provider_specific_fields"), stamps, wants_sources(request))
     parts: list[JSON] = []
     text = _text(answer.get("content"), f"{path}.content")
     refusal = answer.get("refusal")

@@ -15,7 +15,7 @@ from protoshift.translator.tables import (
 )
 from protoshift.translator.wire import JSON, Response, ResponsesRequest
 
-__all__ = ["FAILURE_CODES", "echo", "failure", "failure_code", "response_object", "url_citations"]
+__all__ = ["FAILURE_CODES", "cut_short", "echo", "failure", "failure_code", "response_object", "url_citations"]
 
 # The codes a failed response's error may carry: the SDK's (ResponseError.code) and the two Codex acts
 # on that the API sends and the SDK's type does not list (context_length_exceeded, insufficient_quota).
@@ -126,6 +126,12 @@ def response_object(
     if "prompt_cache_retention" in fields:
         obj["prompt_cache_retention"] = fields["prompt_cache_retention"]
     return obj
+
+
+def cut_short(item: JSON) -> JSON:
+    """An item a failing stream left open: `incomplete`, or `failed` for a web search call (its statuses
+    have no incomplete)."""
+    return {**item, "status": "failed" if item.get("type") == "web_search_call" else "incomplete"}
 
 
 def item_id(stamps: Stamps, prefix: str) -> str:

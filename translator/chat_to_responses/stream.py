@@ -12,6 +12,10 @@ item, one item at a time (`output_index` 0, 1, 2...: an item is done before the 
 - `function_call`: `output_item.added` (with `call_id` and `name`), `function_call_arguments.delta`...,
   `.done`, `output_item.done`; `custom_tool_call`: the same with `custom_tool_call_input.delta`/`.done`,
   whose deltas are the raw text (custom_input.py decodes the JSON string as it streams);
+- `web_search_call` (a search the upstream ran: Claude's, carried in `provider_specific_fields`,
+  web_search.py): `output_item.added` (`in_progress`, the query), `web_search_call.in_progress`,
+  `.searching` when the search begins; `web_search_call.completed` and `output_item.done` when its
+  result comes (an error result, or none before something else: `failed`, no `.completed`);
 then exactly one of `response.completed`, `response.incomplete` (finish_reason `length`:
 `max_output_tokens`; `content_filter`) and `response.failed`, whose `response.output` holds every item
 that streamed and whose `usage` is whole. `output_item.done` carries the complete item: clients
@@ -23,6 +27,8 @@ Chat chunks are not shaped like that, and are read as they come:
   held until the open one's arguments are a whole JSON value (then it is done and the held ones
   follow), or the answer ends; arguments that come only in the last chunk are fine; a call with no
   arguments gets `{}`;
+- annotations are over the whole chat content: each is given over its own text part (an answer whose
+  text a search or a call divides is more than one message);
 - the end: a finish_reason closes the items; the terminal event waits for the usage chunk after it
   (`choices: []`), `[DONE]`, or `close()` (a finish_reason is proof of an end when `[DONE]` never comes);
 - at finish_reason `length`, a tool call whose arguments are not whole is cut: it gets no `.done` events
@@ -31,8 +37,8 @@ Chat chunks are not shaped like that, and are read as they come:
   `response.failed` (`error.code`: common.failure_code); `close()` before a finish_reason or `[DONE]`
   (the upstream stream was cut) ends it with `response.failed`, `server_error`: the answer may stop
   anywhere, and a cut answer must not look complete (`incomplete_details` names only max_output_tokens
-  and content_filter). An item open when a stream fails gets no `.done` events either. `failed` holds
-  the failed event.
+  and content_filter). An item open when a stream fails gets no `.done` events either (it is cut short:
+  common.cut_short). `failed` holds the failed event.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from typing import Any
 from protoshift.translator.chat_to_responses.common import (
     FAILURE_CODES,
     call_id,
+    cut_short,
     echo,
     failure,
     item_id,
@@ -51,6 +58,15 @@ from protoshift.translator.chat_to_responses.common import (
     url_citations,
 )
 from protoshift.translator.chat_to_responses.custom_input import CustomInput
+from protoshift.translator.chat_to_responses.web_search import (
+    action,
+    content_blocks,
+    is_result,
+    is_search,
+    search_item,
+    wants_sources,
+)
+from protoshift.translator.chat_to_responses.web_search import status as search_status
 from protoshift.translator.responses_to_chat.carry import encode_reasoning, thinking_blocks
 from protoshift.translator.responses_to_chat.toolmap import ToolMap, ToolRef
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
@@ -61,7 +77,7 @@ from protoshift.translator.wire import JSON, ChatChunk, ResponseEvent, Responses
 __all__ = ["Stream", "encode_event"]
 
 # What a piece of the answer is for; the open item's kind.
-_NONE, _REASONING, _TEXT, _REFUSAL, _CALL = 0, 1, 2, 3, 4
+_NONE, _REASONING, _TEXT, _REFUSAL, _CALL, _SEARCH = 0, 1, 2, 3, 4, 5
 _MESSAGE = _TEXT  # the item of both text and refusal parts
 
 
@@ -119,8 +135,10 @@ class Stream:
 
     __slots__ = (
         "_annotations",
+        "_arrived",
         "_by_id",
         "_calls",
+        "_chars",
         "_created",
         "_cutting",
         "_encrypted",
@@ -136,8 +154,12 @@ class Stream:
         "_open_call",
         "_output",
         "_part",
+        "_part_offset",
         "_parts",
+        "_search",
+        "_search_result",
         "_seq",
+        "_sources",
         "_stamps",
         "_texts",
         "_thinking_blocks",
@@ -159,6 +181,7 @@ class Stream:
         self._fields = echo(req)
         include = req.get("include")
         self._encrypted = isinstance(include, list) and "reasoning.encrypted_content" in include
+        self._sources = wants_sources(req)
         model = req.get("model")
         self._model = model if isinstance(model, str) else ""
         self._tools = tools
@@ -180,6 +203,11 @@ class Stream:
         self._texts: list[str] = []  # the open item's (or part's) text so far
         self._thinking_blocks: list[dict[str, Any]] = []  # the open reasoning item's, when Claude's
         self._annotations: list[JSON] = []  # the open text part's
+        self._chars = 0  # characters of chat content so far: annotations count over them all
+        self._arrived = 0  # where in the chat content the text being put began
+        self._part_offset = 0  # where the open text part began in it
+        self._search: dict[str, Any] | None = None  # the open search's server_tool_use block
+        self._search_result: dict[str, Any] | None = None  # and its result, once it came
         self._calls: dict[int, _Call] = {}  # by chat index
         self._by_id: dict[str, _Call] = {}
         self._held: list[tuple[int, _Call | None, str]] = []
@@ -272,6 +300,7 @@ class Stream:
         content = delta.get("content")
         if content and type(content) is str:
             if self._open == _MESSAGE and self._part == _TEXT and not self._held:  # the hot path
+                self._chars += len(content)
                 self._texts.append(content)
                 out.append(
                     {
@@ -285,18 +314,28 @@ class Stream:
                     }
                 )
             else:
+                self._arrived = self._chars
+                self._chars += len(content)
                 self._put(_TEXT, None, content, out)
         refusal = delta.get("refusal")
         if refusal and type(refusal) is str:
             self._put(_REFUSAL, None, refusal, out)
-        annotations = delta.get("annotations")
-        if annotations and self._open == _MESSAGE and self._part == _TEXT:
-            self._annotate(url_citations(annotations), out)
+        if "annotations" in delta or "provider_specific_fields" in delta:
+            self._finished_block(delta, out)
         calls = delta.get("tool_calls")
         if calls and isinstance(calls, list):
             for entry in calls:
                 if isinstance(entry, dict):
                     self._tool_call(entry, out)
+
+    def _finished_block(self, delta: dict[str, Any], out: list[ResponseEvent]) -> None:
+        """What comes apart from the text and the calls: the text's url citations, and the searches the
+        upstream ran (Claude's search and its result, each once its block is complete)."""
+        annotations = delta.get("annotations")
+        if annotations and self._open == _MESSAGE and self._part == _TEXT:
+            self._annotate(url_citations(annotations), out)
+        if fields := delta.get("provider_specific_fields"):
+            self._server_blocks(fields, out)
 
     def _tool_call(self, entry: dict[str, Any], out: list[ResponseEvent]) -> None:
         call = self._call_for(entry.get("index"), entry.get("id"))
@@ -452,6 +491,7 @@ class Stream:
         self._part = kind
         self._texts = []
         self._annotations = []
+        self._part_offset = self._arrived  # held text put later is an approximation: its annotations may be off
         part: JSON = (
             {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
             if kind == _TEXT
@@ -540,6 +580,13 @@ class Stream:
         }
 
     def _annotate(self, annotations: list[JSON], out: list[ResponseEvent]) -> None:
+        offset = self._part_offset
+        if offset:  # over the whole content: over this part's text instead (those of an earlier part: not here)
+            annotations = [
+                {**a, "start_index": a["start_index"] - offset, "end_index": a["end_index"] - offset}
+                for a in annotations
+                if a["start_index"] >= offset
+            ]
         for annotation in annotations:
             out.append(
                 {
@@ -635,6 +682,11 @@ class Stream:
                     "part": {"type": "summary_text", "text": text},
                 }
             )
+        elif kind == _SEARCH:
+            item = self._search_item(search_status(self._search_result))
+            if item["status"] == "completed":
+                out.append(self._search_event("response.web_search_call.completed"))
+            self._search = self._search_result = None
         else:
             call = self._open_call
             assert call is not None
@@ -708,6 +760,50 @@ class Stream:
         if call.ref.namespace is not None:
             item["namespace"] = call.ref.namespace
         return item
+
+    # ---- web searches ------------------------------------------------------------------------
+
+    def _server_blocks(self, fields: Any, out: list[ResponseEvent]) -> None:
+        """The blocks of the searches the upstream ran (the rest of what Claude's server tools did is not
+        an item of this API)."""
+        for block in content_blocks(fields):
+            if is_search(block):
+                self._search_begins(block, out)
+            elif is_result(block):
+                self._search_ends(block, out)
+
+    def _search_begins(self, block: dict[str, Any], out: list[ResponseEvent]) -> None:
+        """The upstream searches (its query known): the open item is done (Claude streams one block at a
+        time: a call's arguments are whole by now), and the search's item is added, searching."""
+        self._close(out)
+        if self._held:  # a server interleaving calls, and a search between them: what waited goes first
+            self._replay(out)
+            self._close(out)
+        self._open = _SEARCH
+        self._item = item_id(self._stamps, "ws_")
+        self._search, self._search_result = block, None
+        out.append(self._added(self._search_item("in_progress"), len(self._output)))
+        out.append(self._search_event("response.web_search_call.in_progress"))
+        out.append(self._search_event("response.web_search_call.searching"))
+
+    def _search_ends(self, block: dict[str, Any], out: list[ResponseEvent]) -> None:
+        """The result of the open search: its item is done (a result for another search is not ours)."""
+        if self._open == _SEARCH and self._search is not None and block.get("tool_use_id") == self._search.get("id"):
+            self._search_result = block
+            self._close(out)
+
+    def _search_item(self, state: str) -> JSON:
+        assert self._search is not None
+        sources = self._sources and state != "in_progress"
+        return search_item(self._item, state, action(self._search, self._search_result, sources))
+
+    def _search_event(self, kind: str) -> ResponseEvent:
+        return {
+            "type": kind,
+            "sequence_number": self._next(),
+            "output_index": len(self._output),
+            "item_id": self._item,
+        }
 
     def _reasoning_item(self, text: str) -> JSON:
         item: JSON = {"id": self._item, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]}
@@ -791,6 +887,8 @@ class Stream:
             output.append(self._reasoning_item("".join(self._texts)))
         elif self._open == _CALL and self._open_call is not None:
             output.append(self._call_item(self._open_call, "incomplete"))
+        elif self._open == _SEARCH:
+            output.append(cut_short(self._search_item("in_progress")))
         return output
 
     def _end(self) -> list[ResponseEvent]:

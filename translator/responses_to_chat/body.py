@@ -27,7 +27,7 @@ from protoshift.translator.openai_to_anthropic.context import UNKNOWN_KEY, Conte
 from protoshift.translator.report import Note, RequestTranslation, explain_rows
 from protoshift.translator.responses_to_chat.items import ItemConverter
 from protoshift.translator.responses_to_chat.toolmap import ToolMap
-from protoshift.translator.responses_to_chat.tools import Policies, Policy, translate_tools
+from protoshift.translator.responses_to_chat.tools import Policies, Policy, SearchPolicy, translate_tools
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.tables import (
     JSON_SCHEMA_NAME,
@@ -47,6 +47,7 @@ from protoshift.translator.tables import (
     RESPONSES_TEXT_KEYS,
     SERVICE_TIERS,
     VERBOSITY_MODELS,
+    WEB_SEARCH_SOURCES,
 )
 from protoshift.translator.user_ids import hashed, needs_hashing
 from protoshift.translator.wire import ResponsesRequest
@@ -82,7 +83,7 @@ def request(
     strict: bool = False,
     models: Models = None,
     history: list[Any] | None = None,
-    web_search: Policy = "drop",
+    web_search: SearchPolicy = "drop",
     tool_search: Policy = "drop",
     hosted_tools: Policy = "refuse",
     signed_thinking: bool = False,
@@ -96,7 +97,9 @@ def request(
     outputs, oldest first), looked up by the caller; they go before `input`, and `item_reference`s
     are resolved in them. A request with `previous_response_id` and no `history` is refused: its
     conversation would be lost without a word. `web_search`: what becomes of web search tools, which a
-    chat upstream does not run ("drop": a note; "refuse"); `tool_search`: the same for tool search
+    chat upstream does not run ("drop": a note; "refuse"; "carry": as `web_search_options`, for a chat leg
+    that searches, such as the way to Claude: the answer's searches come back as `web_search_call`
+    items, their sources when `include` asks); `tool_search`: the same for tool search
     (Codex sends it on every request; "drop" by default); `hosted_tools`: for the other tools OpenAI
     runs ("refuse" by default). `models`: as `anthropic_to_openai.request` takes it. `stamps`:
     where the response id comes from.
@@ -110,6 +113,10 @@ def request(
     tools = ToolMap()
     try:
         translate_tools(req, body, ctx, tools, Policies(web_search, tool_search, hosted_tools))
+    except TranslationError as exc:
+        ctx.failed(exc)
+    try:
+        _include(req, ctx, searches=web_search == "carry")
     except TranslationError as exc:
         ctx.failed(exc)
     _messages(req, body, ctx, tools, history, signed_thinking)
@@ -392,13 +399,15 @@ def _kept(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
         want_str(previous, "previous_response_id", nonempty=True)
 
 
-def _include(req: dict[str, Any], body: dict[str, Any], ctx: Context) -> None:
+def _include(req: dict[str, Any], ctx: Context, *, searches: bool) -> None:
+    """`include`: what the answer carries besides its items; `searches`: the chat leg searches, and the
+    answer's web_search_call items can name their sources."""
     if req.get("include") is None:
         return
     for k, entry in enumerate(want_list(req["include"], "include")):
         path = f"include[{k}]"
         value = want_str(entry, path)
-        if value in RESPONSES_INCLUDE_KEPT:
+        if value in RESPONSES_INCLUDE_KEPT or (searches and value == WEB_SEARCH_SOURCES):
             continue
         if value in RESPONSES_INCLUDE_REFUSED:
             ctx.refuse(path, RESPONSES_INCLUDE_REFUSED[value])
@@ -466,12 +475,11 @@ _STEPS: tuple[tuple[int, _Step], ...] = tuple(
             _cache,
             _service,
             _kept,
-            _include,
             _other_fields,
         )
     )
 )
-_OTHER = 1 << 10
+_OTHER = 1 << 9
 _STEP_OF: dict[str, int] = {
     "model": 0,
     "input": 0,
@@ -496,5 +504,5 @@ _STEP_OF: dict[str, int] = {
     "store": 1 << 8,
     "metadata": 1 << 8,
     "previous_response_id": 1 << 8,
-    "include": 1 << 9,
+    "include": 0,
 }

@@ -8,10 +8,11 @@
 - `namespace` -> its functions and custom tools, flattened (toolmap.py: names that map back exactly);
 - `web_search` (and `web_search_preview`) -> OpenAI runs it, a chat upstream has none: dropped with a
   note or refused, as the caller's `web_search` policy says ("drop" by default: a coding agent works
-  without it); `tool_search` (Codex's, client-executed: it finds deferred MCP tools) likewise under
-  `tool_search` ("drop" by default: the tools sent up front stay); every other tool OpenAI runs (file
-  search, code interpreter, computer use, image generation, MCP, shells, apply_patch) -> refused, or
-  dropped under `hosted_tools="drop"`;
+  without it); "carry" makes it `web_search_options` (web_search.py), for a chat leg that searches
+  (the way to Claude, whose web search tool they become); `tool_search` (Codex's, client-executed: it
+  finds deferred MCP tools) likewise under `tool_search` ("drop" by default: the tools sent up front
+  stay); every other tool OpenAI runs (file search, code interpreter, computer use, image generation,
+  MCP, shells, apply_patch) -> refused, or dropped under `hosted_tools="drop"`;
 - `tool_choice` never names a tool that is not sent: `required` with no tool sent and a named tool
   that is not sent are refused; `allowed_tools` sends only the allowed tools (an allowed tool that is
   not sent is left out with a note), with its mode as the choice.
@@ -26,6 +27,7 @@ from protoshift.translator.checks import want_bool, want_list, want_object, want
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.openai_to_anthropic.context import Context
 from protoshift.translator.responses_to_chat.toolmap import ToolKind, ToolMap, ToolRef
+from protoshift.translator.responses_to_chat.web_search import web_search_options
 from protoshift.translator.tables import (
     CUSTOM_FORMAT_KEYS,
     CUSTOM_TOOL_ARGUMENT,
@@ -37,9 +39,10 @@ from protoshift.translator.tables import (
     WEB_SEARCH_TOOLS,
 )
 
-__all__ = ["Policies", "Policy", "custom_parameters", "translate_tools"]
+__all__ = ["Policies", "Policy", "SearchPolicy", "custom_parameters", "translate_tools"]
 
 Policy = Literal["drop", "refuse"]
+SearchPolicy = Literal["drop", "refuse", "carry"]  # carry: as web_search_options (the chat leg searches)
 _DECLARED: dict[Any, ToolKind] = {"function": "function", "custom": "custom"}  # the tools a chat function stands for
 
 RAW_TEXT = (
@@ -61,9 +64,9 @@ def custom_parameters() -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class Policies:
     """What becomes of the tools a chat upstream does not run: web search, tool search, the rest of
-    OpenAI's hosted tools ("drop": a note; "refuse": a problem)."""
+    OpenAI's hosted tools ("drop": a note; "refuse": a problem; web search may be "carry"-ed)."""
 
-    web_search: Policy = "drop"
+    web_search: SearchPolicy = "drop"
     tool_search: Policy = "drop"
     hosted: Policy = "refuse"
 
@@ -84,7 +87,7 @@ def translate_tools(
         )
         for k, entry in enumerate(entries):
             try:
-                sent.extend(_tool(entry, f"tools[{k}]", ctx, tools, policies))
+                sent.extend(_tool(entry, f"tools[{k}]", body, ctx, tools, policies))
             except TranslationError as exc:
                 ctx.failed(exc)
     if sent:
@@ -98,7 +101,9 @@ def translate_tools(
         body["parallel_tool_calls"] = parallel  # chat takes it only with tools
 
 
-def _tool(value: Any, path: str, ctx: Context, tools: ToolMap, policies: Policies) -> list[dict[str, Any]]:
+def _tool(
+    value: Any, path: str, body: dict[str, Any], ctx: Context, tools: ToolMap, policies: Policies
+) -> list[dict[str, Any]]:
     tool = want_object(value, path)
     kind = tool.get("type")
     declared = _DECLARED.get(kind) if isinstance(kind, str) else None
@@ -108,6 +113,12 @@ def _tool(value: Any, path: str, ctx: Context, tools: ToolMap, policies: Policie
         return _namespace(tool, path, ctx, tools)
     kind = want_str(kind, f"{path}.type")
     if kind in WEB_SEARCH_TOOLS:
+        if policies.web_search == "carry":
+            if "web_search_options" in body:
+                ctx.note(path, "dropped", "the request has a web search tool already")
+            else:
+                body["web_search_options"] = web_search_options(tool, path, ctx)
+            return []
         _by_policy(path, "OpenAI's hosted web search: a chat upstream has none", "web_search", policies.web_search, ctx)
         return []
     if kind in TOOL_SEARCH_TOOLS:

@@ -89,7 +89,8 @@ def _in_process(
         print(reverse.text(figures["reverse"]), end="\n\n", flush=True)
     if not args.no_responses:
         figures["responses"] = _responses(litellm is not None, reps, warmup, wrapped_reps)
-        figures["responses_verdicts"] = responses.verdicts(figures["responses"])
+        res = figures["responses"]
+        figures["responses_verdicts"] = {one.clock: responses.verdicts(one) for one in (res, res.wall) if one}
         print(responses.text(figures["responses"]), end="\n\n", flush=True)
     large = large_events.run(runs=1 if args.quick else 3)
     figures["large_events"] = large.as_dict()

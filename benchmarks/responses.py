@@ -704,21 +704,21 @@ def _streams_text(res: ResponsesResults, upstream: str) -> list[str]:
 
 
 def _verdict_lines(res: ResponsesResults) -> list[str]:
-    from .report import _verdict, _x
+    from .report import _verdict
 
     out: list[str] = []
     worst_all: list[float] = []
     for target, per in verdicts(res).items():
         parts = []
         for upstream, (where, x) in per.items():
-            parts.append(f"{upstream} worst {_x(x)} ({where}) {_verdict(x >= TARGET_RATIO)}")
+            parts.append(f"{upstream} worst {x:.2f}x ({where}) {_verdict(x >= TARGET_RATIO)}")
             worst_all.append(x)
         out.append(f"  {res.clock}: target >= 10x per {target} (vs `litellm`): " + "; ".join(parts))
     if worst_all:
         ok = min(worst_all) >= TARGET_RATIO
         out.append(
             f"  {res.clock}: issue 20, CPU per request and per stream event >= 10x lower:"
-            f" {_verdict(ok)} (worst {_x(min(worst_all))})"
+            f" {_verdict(ok)} (worst {min(worst_all):.2f}x)"
         )
     return out
 

@@ -519,7 +519,7 @@ def litellm_proxy(upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
         proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url + "/health/liveliness", proc, seconds=120)
+            _wait_healthy(url + "/health/liveliness", proc, seconds=300)  # 2 workers under load: > 120 s seen
             yield url, proc.pid
         finally:
             _stop(proc, 20)

@@ -128,7 +128,7 @@ class SharedState:
         self.backoff = backoff
         self.fail = fail
         self.failures = 0  # calls that failed or timed out (the metrics read it)
-        self._on_event = on_event or (lambda kind, message: None)
+        self.on_event = on_event or (lambda kind, message: None)  # the gateway points it at its log
         self._clock = clock
         self._redis: Redis | None = None
         self._down_until = 0.0  # while the clock is before it, calls fail at once
@@ -167,7 +167,7 @@ class SharedState:
             raise StateUnavailable(f"{self.url.shown}: {_reason(exc)}") from None
         if self._down:
             self._down = False
-            self._on_event("state_up", f"{self.url.shown} answers again: limits and breaker are shared again")
+            self.on_event("state_up", f"{self.url.shown} answers again: limits and breaker are shared again")
         return result
 
     def _failed(self, exc: BaseException) -> None:
@@ -176,7 +176,7 @@ class SharedState:
         if not self._down:
             self._down = True
             policy = "this replica's own" if self.fail == "open" else "refused"
-            self._on_event(
+            self.on_event(
                 "state_down",
                 f"{self.url.shown}: {_reason(exc)}; until it answers, what needs it is {policy}",
             )

@@ -11,6 +11,7 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     max_event_size = 16777216      # bytes of one SSE event (or PROTOSHIFT_MAX_EVENT_SIZE=16MiB)
     max_retries = 2
     breaker = true
+    breaker_cooldown = 30          # seconds an open circuit fails fast before one probe (or PROTOSHIFT_BREAKER_COOLDOWN)
     fallback = ["openai:gpt-4o-mini"]
     log = true                     # keep every chat exchange in the log (`protoshift logs`; --no-log for one run)
     markdown = true                # render answers as markdown on a terminal (--raw, /markdown off)
@@ -80,6 +81,7 @@ TOP_LEVEL_KEYS = frozenset(
         "max_event_size",
         "max_retries",
         "breaker",
+        "breaker_cooldown",
         "fallback",
         "log",
         "markdown",
@@ -205,6 +207,7 @@ class Settings:
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE
     max_retries: int = DEFAULT_MAX_RETRIES
     breaker: bool = True
+    breaker_cooldown: float | None = None  # None: cloud.breaker's (30 s)
     fallbacks: list[BackendSpec] = field(default_factory=list)
     base_url: str | None = None  # --base-url: for the primary backend only
     allow_insecure: bool = False
@@ -318,6 +321,9 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
             DEFAULT_MAX_RETRIES,
         ),
         breaker=not breaker_off,
+        breaker_cooldown=_first_float(
+            "breaker_cooldown", env.get("PROTOSHIFT_BREAKER_COOLDOWN"), file.get("breaker_cooldown")
+        ),
         fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
         base_url=flags.base_url,
         allow_insecure=flags.allow_insecure,

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 KEYS_ENV = "PROTOSHIFT_SERVER_KEYS"
 _WORKER_STATE_ENV = "PROTOSHIFT_SERVE_WORKER"  # how the parent hands the options to its workers
 GRACE_MARGIN = 5.0  # seconds uvicorn waits past --grace, for the gateway's cut answers to go out
+_UVICORN_HAS_SIGTERM = threading.Event()  # set once uvicorn handles SIGTERM (one worker: then it drains)
 
 
 def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int:
@@ -67,12 +68,12 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
     sock = _bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    _on_sigterm()  # before the line that tells a supervisor the server is there to be stopped
     diag.warn(
         f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)},"
         f" at most {cap} connections each); OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code:"
         f" ANTHROPIC_BASE_URL={url}{_shared_with(options)}; Ctrl-C to stop"
     )
-    _on_sigterm()
     if options.workers == 1:
         tune_for_throughput()
         gateway = build_gateway(options, keys, settings, diag, metrics_dir=None)
@@ -259,6 +260,7 @@ def _serving(
 ) -> Gateway:
     """The app, as uvicorn's factory gives it once uvicorn has taken SIGTERM and SIGINT: each is then
     also the start of the gateway's grace period, and SIGHUP a reload of the config file."""
+    _UVICORN_HAS_SIGTERM.set()
     if threading.current_thread() is not threading.main_thread():
         return gateway  # signals reach the main thread only (an app served from a thread: tests)
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -290,8 +292,16 @@ def _serving(
 
 def _on_sigterm() -> None:
     """uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one
-    lets the command end with exit 0 instead of dying by the signal."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    lets the command end with exit 0 instead of dying by the signal. A SIGTERM that comes before uvicorn
+    has taken the signal (the server still starting, nothing served yet) ends the command at once, exit 0
+    too: it would otherwise be lost, and the server would run on."""
+    _UVICORN_HAS_SIGTERM.clear()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not _UVICORN_HAS_SIGTERM.is_set():
+            raise SystemExit(OK)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 # -- several workers -----------------------------------------------------------------------------

@@ -165,3 +165,13 @@ def test_sighup_reaches_every_worker(cli_env: dict[str, str], upstream: Any, tmp
     finally:
         code, err = serve.stop()
     assert code == 0 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_sigterm_while_the_server_starts_ends_it_with_exit_0(cli_env: dict[str, str], workers: int) -> None:
+    """It comes before uvicorn has taken the signal (a supervisor stopping a replica it just started):
+    it used to be lost, and the server ran on."""
+    for _ in range(3):  # the start-up is short: a few tries to land in it
+        serve = ServeProcess(["--backend", "mock", "--workers", str(workers)], serve_env(cli_env))
+        code, err = serve.stop(30)
+        assert code == 0 and "Traceback" not in err, err

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 KEYS_ENV = "PROTOSHIFT_SERVER_KEYS"
 _WORKER_STATE_ENV = "PROTOSHIFT_SERVE_WORKER"  # how the parent hands the options to its workers
 GRACE_MARGIN = 5.0  # seconds uvicorn waits past --grace, for the gateway's cut answers to go out
-_UVICORN_HAS_SIGTERM = threading.Event()  # set once uvicorn handles SIGTERM (one worker: then it drains)
 
 
 def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int:
@@ -68,9 +67,9 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
 
     cap = raise_fd_limit()  # as many connections as the system allows, less what upstream needs
     sock = _bind(options.host, options.port)
+    _on_sigterm()  # before the start line: a supervisor may stop the server the moment it reads it
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    _on_sigterm()  # before the line that tells a supervisor the server is there to be stopped
     diag.warn(
         f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)},"
         f" at most {cap} connections each); OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code:"
@@ -267,7 +266,6 @@ def _serving(
 ) -> Gateway:
     """The app, as uvicorn's factory gives it once uvicorn has taken SIGTERM and SIGINT: each is then
     also the start of the gateway's grace period, and SIGHUP a reload of the config file."""
-    _UVICORN_HAS_SIGTERM.set()
     if threading.current_thread() is not threading.main_thread():
         return gateway  # signals reach the main thread only (an app served from a thread: tests)
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -298,17 +296,14 @@ def _serving(
 
 
 def _on_sigterm() -> None:
-    """uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one
-    lets the command end with exit 0 instead of dying by the signal. A SIGTERM that comes before uvicorn
-    has taken the signal (the server still starting, nothing served yet) ends the command at once, exit 0
-    too: it would otherwise be lost, and the server would run on."""
-    _UVICORN_HAS_SIGTERM.clear()
+    """SIGTERM ends the command with exit 0, not death by the signal: while uvicorn holds the signal it
+    shuts down gracefully, then re-raises it here; one that comes before (the server still starting)
+    stops the start — swallowed, it would leave a server that no SIGTERM stops."""
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if not _UVICORN_HAS_SIGTERM.is_set():
-            raise SystemExit(OK)
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGTERM, stop)
 
 
 # -- several workers -----------------------------------------------------------------------------

@@ -8,13 +8,16 @@ A `redis-server` (Debian's package) on a free loopback port, started and stopped
 
 - in-process (the steadiest figure on a shared machine): what `cloud.attempts` does for each request, a
   permit from the host's breaker and the model's and a success to each, timed per request over 20,000
-  requests a round (`--quick`: 5,000), 10 rounds in turns: `local` (each breaker on its `FileStore`, as without `--state`) and
-  `shared` (the same, each also given its `RedisBreaker` share, its snapshot fresh).
+  requests a round (`--quick`: 5,000), 10 rounds in turns: `local` (each breaker on its `FileStore`, as
+  without `--state`) and `shared` (the same, each also given its `RedisBreaker` share). A round never yields
+  to the loop, so the shares' refresh runs between rounds: within one, past its first second, every read
+  finds its snapshot old and asks for a refresh (the dearer path, so the figure is an upper bound).
 - through `serve`: the zero-latency fake Anthropic of benchmarks/serve.py and two `protoshift serve` of this
   checkout (one worker each, the breaker on, `--max-retries 0`, the log to /dev/null): `local` (no `--state`)
-  and `redis` (`--state`). serve.py's load generator, in its own process: 64 clients back to back (req/s),
-  then 200 requests/s (open loop: p50 and p99). The servers take turns in each round (the order reversed
-  every other round); each figure is the median of the rounds. For the Speed target of issue 22 read
+  and `redis` (`--state`), warmed up. serve.py's load generator, in its own process: 64 clients back to back
+  (req/s, and the server's CPU per request: steadier on a shared machine), then 200 requests/s (open loop: p50
+  and p99). The servers take turns in each round (the order reversed every other round); each figure is the
+  median of the rounds. For the Speed target of issue 22 read
   `python -m benchmarks.serve --state-compare` (JSON and stream, 50 and 200 requests/s, CPU per request).
 
 What Redis runs meanwhile is all the breaker's (JSON chats store nothing; the benchmark's own calls are left
@@ -42,6 +45,7 @@ from .serve import (
     BenchError,
     commands_sent,
     commandstats,
+    cpu_seconds,
     load,
     protoshift_serve,
     redis_server,
@@ -117,17 +121,21 @@ def _through_serve(url: str, rounds: int, seconds: float) -> dict[str, Any]:
         protoshift_serve(sides["local"], fake, 1) as local,
         protoshift_serve(sides["redis"], fake, 1) as shared,
     ):
-        urls = {"local": local[0], "redis": shared[0]}
+        urls, pids = {"local": local[0], "redis": shared[0]}, {"local": local[1], "redis": shared[1]}
+        for served in urls.values():
+            load(served, PATH, CHAT, mode="clients", clients=8, seconds=1.0)  # warm-up
         for turn in range(rounds):
             for name in ("local", "redis") if turn % 2 == 0 else ("redis", "local"):
-                before = commandstats(url)
+                before, cpu = commandstats(url), cpu_seconds(pids[name])
                 sustained = load(urls[name], PATH, CHAT, mode="clients", clients=CLIENTS, seconds=seconds)
+                cpu_us = (cpu_seconds(pids[name]) - cpu) / max(1, sustained["requests"]) * 1e6
                 middle = commandstats(url)
                 rated = load(urls[name], PATH, CHAT, mode="rate", rate=RATE, seconds=seconds)
                 after = commandstats(url)
                 runs[name].append(
                     {
                         "rps": sustained["rps"],
+                        "cpu_us": cpu_us,
                         "p50_ms": rated["latency"]["p50"],
                         "p99_ms": rated["latency"]["p99"],
                         "errors": sustained["errors"] + rated["errors"],
@@ -140,6 +148,7 @@ def _through_serve(url: str, rounds: int, seconds: float) -> dict[str, Any]:
     for name, each in runs.items():
         figures["sides"][name] = {
             "rps": statistics.median(r["rps"] for r in each),
+            "cpu_us": statistics.median(r["cpu_us"] for r in each),
             "p50_ms": statistics.median(r["p50_ms"] for r in each),
             "p99_ms": statistics.median(r["p99_ms"] for r in each),
             "errors": sum(r["errors"] for r in each),
@@ -192,6 +201,8 @@ def text(figures: dict[str, Any]) -> str:
         " medians)",
         f"  {'':<22}{'local state':>14}{'--state redis':>16}{'redis/local':>14}",
         f"  {'req/s, 64 clients':<22}{local['rps']:>14.0f}{shared['rps']:>16.0f}{shared['rps'] / local['rps']:>14.2f}",
+        f"  {'  CPU per request, µs':<22}{local['cpu_us']:>14.0f}{shared['cpu_us']:>16.0f}"
+        f"{shared['cpu_us'] / local['cpu_us']:>14.2f}",
         f"  {f'p50 at {RATE}/s, ms':<22}{local['p50_ms']:>14.2f}{shared['p50_ms']:>16.2f}"
         f"{shared['p50_ms'] - local['p50_ms']:>+12.2f}ms",
         f"  {f'p99 at {RATE}/s, ms':<22}{local['p99_ms']:>14.2f}{shared['p99_ms']:>16.2f}"

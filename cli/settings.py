@@ -35,6 +35,10 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     max_output = 64000                           # (cells: see protoshift.translator.models)
     sampling = "none"
 
+    [state]                                      # serve's shared state (replicas: docs/deploy.md)
+    url = "redis://127.0.0.1:6379/0"             # or serve --state URL
+    timeout = 0.25                               # seconds one call to it may take (or PROTOSHIFT_STATE_TIMEOUT)
+
 Keys come from the environment the official SDKs read (ANTHROPIC_API_KEY, OPENAI_API_KEY), then
 the config file's `api_key`, then its `api_key_cmd` (run only when needed). Keys are never printed.
 
@@ -208,6 +212,7 @@ class Settings:
     max_retries: int = DEFAULT_MAX_RETRIES
     breaker: bool = True
     breaker_cooldown: float | None = None  # None: cloud.breaker's (30 s)
+    state_timeout: float | None = None  # seconds one call to serve's shared state may take; None: 250 ms
     fallbacks: list[BackendSpec] = field(default_factory=list)
     base_url: str | None = None  # --base-url: for the primary backend only
     allow_insecure: bool = False
@@ -252,8 +257,7 @@ class Settings:
 
     def state_url(self) -> str | None:
         """`[state] url`: the Redis or Valkey `serve` replicas share (`--state` says it for one run)."""
-        section = self.file.get("state")
-        url = section.get("url") if isinstance(section, dict) else None
+        url = _table(self.file, "state").get("url")
         return url if isinstance(url, str) and url else None
 
     def keep_billing_header(self, backend: str) -> bool:
@@ -324,6 +328,9 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
         breaker_cooldown=_first_float(
             "breaker_cooldown", env.get("PROTOSHIFT_BREAKER_COOLDOWN"), file.get("breaker_cooldown")
         ),
+        state_timeout=_first_float(
+            "[state] timeout", env.get("PROTOSHIFT_STATE_TIMEOUT"), _table(file, "state").get("timeout")
+        ),
         fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
         base_url=flags.base_url,
         allow_insecure=flags.allow_insecure,
@@ -349,6 +356,11 @@ def _run_key_command(backend: str, command: str) -> str:
     if not key:
         raise InputError(f"api_key_cmd for {backend} printed no key")
     return key
+
+
+def _table(file: dict[str, Any], key: str) -> dict[str, Any]:
+    value = file.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _str(file: dict[str, Any], key: str) -> str | None:

@@ -198,17 +198,22 @@ def build_gateway(
     """The gateway the settings describe: their backend first, their fallbacks after it, their aliases."""
     from protoshift.gateway import build_app
 
-    state = _shared_state(options)
+    state = _shared_state(options, settings)
     return build_app(gateway_config(options, keys, settings, metrics_dir, _store(options, state), state))
 
 
-def _shared_state(options: ServeFlags) -> SharedState | None:
-    """The Redis the replicas share (`--state`), connected on first use in this process's loop."""
+def _shared_state(options: ServeFlags, settings: Settings) -> SharedState | None:
+    """The Redis the replicas share (`--state`), connected on first use in this process's loop; each call
+    bounded by `[state] timeout` (PROTOSHIFT_STATE_TIMEOUT), 250 ms by default."""
     if options.state is None:
         return None
-    from protoshift.gateway.state.connection import SharedState, StateURL
+    from protoshift.gateway.state.connection import DEFAULT_TIMEOUT, SharedState, StateURL
 
-    return SharedState(StateURL.parse(options.state), fail="closed" if options.state_fail == "closed" else "open")
+    return SharedState(
+        StateURL.parse(options.state),
+        timeout=settings.state_timeout or DEFAULT_TIMEOUT,
+        fail="closed" if options.state_fail == "closed" else "open",
+    )
 
 
 def _store(options: ServeFlags, state: SharedState | None = None) -> ResponseStore:

@@ -16,7 +16,7 @@ import pytest
 from protoshift.cloud.breaker import CircuitBreaker, MemoryStore
 from protoshift.cloud.errors import CircuitOpenError
 from protoshift.gateway.state.breaker import RedisBreakers, breaker_key
-from protoshift.gateway.state.connection import SharedState, StateURL
+from protoshift.gateway.state.connection import DEFAULT_TIMEOUT, SharedState, StateURL
 from tests.redis_server import RedisServer
 
 BASE_URL = "https://api.anthropic.example"
@@ -49,8 +49,12 @@ class Replica:
         self.host.success(await self.host.permit())
 
 
-def replica(server: RedisServer, *, cooldown: float = 30.0, probe_timeout: float = 60.0, **breaker: Any) -> Replica:
-    state = SharedState(StateURL.parse(server.url, env={}), backoff=0.1)
+def replica(
+    server: RedisServer, *, cooldown: float = 30.0, probe_timeout: float = 60.0, timeout: float = 10.0, **breaker: Any
+) -> Replica:
+    """A replica whose calls to Redis may take `timeout` (serve's 250 ms only where a test is about a slow Redis:
+    a busy machine can stall a call that long, and the replica would then rightly decide alone)."""
+    state = SharedState(StateURL.parse(server.url, env={}), timeout=timeout, backoff=0.1)
     registry = RedisBreakers(state, clock=breaker.pop("monotonic", time.monotonic))
     said: list[str] = []
     host = CircuitBreaker(
@@ -118,7 +122,7 @@ def test_one_replica_at_a_time_probes_the_half_open_circuit(redis_server: RedisS
         await one.fail(5)
         await one.breakers.sync()
         await asyncio.sleep(0.25)
-        for each in (two, three):
+        for each in (one, two, three):  # each snapshot taken now: the cool-down over on Redis's clock
             await each.breakers.sync()
             assert each.host.state() == "half-open"
         # all at once: one probe across the three replicas (and within each)
@@ -157,6 +161,7 @@ def test_a_probe_given_back_is_free_for_another_replica(redis_server: RedisServe
         await one.fail(5)
         await one.breakers.sync()
         await asyncio.sleep(0.15)
+        await one.breakers.sync()  # a snapshot taken after the cool-down (one before it may say open a while)
         probe = await one.host.permit()
         await two.breakers.sync()
         with pytest.raises(CircuitOpenError):
@@ -177,6 +182,7 @@ def test_a_replica_that_dies_mid_probe_frees_it_when_the_lease_ends(redis_server
         await one.fail(5)
         await one.breakers.sync()
         await asyncio.sleep(0.15)
+        await one.breakers.sync()
         assert (await one.host.permit()).generation == 1
         await one.state.aclose()  # gone mid-probe: it never reports
         await two.breakers.sync()
@@ -252,10 +258,11 @@ def test_with_redis_gone_each_replica_decides_alone_then_catches_up(redis_server
 
 def test_a_slow_redis_never_holds_a_request(redis_server: RedisServer) -> None:
     async def scenario() -> None:
-        one = replica(redis_server, cooldown=0.1)
+        one = replica(redis_server, cooldown=0.1, timeout=DEFAULT_TIMEOUT)
         await one.fail(5)
         await one.breakers.sync()
         await asyncio.sleep(0.15)
+        await one.breakers.sync()
         pauser = replica(redis_server).state
         await pauser.call(lambda redis: redis.execute_command("CLIENT", "PAUSE", "1000", "ALL"))
         started = time.monotonic()

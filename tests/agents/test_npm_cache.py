@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents import claude_code, codex, npm_cache
+from tests.agents import claude_code, codex, node_sdks, npm_cache
 
-PACKAGES = [codex.PACKAGE, claude_code.PACKAGE]
+PACKAGES = [codex.PACKAGE, claude_code.PACKAGE, node_sdks.PACKAGE]
 
 
 @pytest.fixture(params=PACKAGES, ids=[p.name for p in PACKAGES])

@@ -24,6 +24,7 @@ from protoshift.translator import anthropic_to_openai, chat_to_responses, openai
 from protoshift.translator.chat_compat import CHAT_ADAPTATIONS, adapt_to_chat_refusal, origins_for
 from protoshift.translator.checks import check_json
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
+from protoshift.translator.openai_to_anthropic.body import translate as translate_chat_request
 from protoshift.translator.openai_to_anthropic.compat import Adaptation, adapt_to_rejected_parameter
 from protoshift.translator.report import Note
 from protoshift.translator.responses_to_chat import ResponsesTranslation, SearchPolicy
@@ -132,9 +133,15 @@ class ChatToMessages(Bridge):
     def request(
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
-        openai_request = shaped(request, shaping, stream=stream, api=CHAT)
-        translation = openai_to_anthropic.request(
-            openai_request, default_max_tokens=shaping.default_max_tokens, strict=shaping.strict, models=shaping.models
+        return self._translated(shaped(request, shaping, stream=stream, api=CHAT), shaping)
+
+    def _translated(self, openai_request: JSON, shaping: Shaping, *, checked: bool = False) -> Outbound:
+        translation = translate_chat_request(
+            openai_request,
+            default_max_tokens=shaping.default_max_tokens,
+            strict=shaping.strict,
+            models=shaping.models,
+            checked=checked,
         )
         body = translation.body
         return Outbound(body, translation.notes, translation.betas, translation.include_usage, body["model"])
@@ -239,7 +246,10 @@ class ResponsesToMessages(ResponsesToChat):
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
         to_chat = super().request(request, stream=stream, shaping=replace(shaping, model=None), history=history)
-        to_claude = _CHAT_TO_MESSAGES.request(to_chat.body, stream=stream, shaping=shaping)
+        # the chat body is made of the checked request (and of thinking blocks checked as they were read)
+        to_claude = _CHAT_TO_MESSAGES._translated(
+            shaped(to_chat.body, shaping, stream=stream, api=CHAT), shaping, checked=True
+        )
         to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
         to_claude.responses, to_claude.request = to_chat.responses, to_chat.request
         return to_claude

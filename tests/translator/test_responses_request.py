@@ -759,3 +759,31 @@ def test_hostile_history() -> None:
     with pytest.raises(TranslationError) as info:
         responses_to_chat.request(req(), history=[{"role": "user", "content": "\udc00"}])
     assert info.value.path == "history[0].content"
+
+
+def test_hostile_thinking_blocks_carried_back_are_refused_on_the_way_to_claude() -> None:
+    """A client crafts the `encrypted_content` protoshift gives it: the thinking blocks it carries are
+    checked as the request is (the Anthropic leg does not walk the chat body again)."""
+    from base64 import urlsafe_b64encode
+
+    from protoshift.translator.bridges import BRIDGES, Shaping
+    from protoshift.translator.wire import MESSAGES, RESPONSES
+
+    for payload, reason in [(b'[{"type": "thinking", "thinking": "x", "n": 1e999}]', "Infinity"),
+                            (b'[{"type": "thinking", "thinking": "x", "n": ' + b"9" * 120 + b"}]", "digits"),
+                            (b'[{"type": "thinking", "thinking": ' + b"[" * 199 + b"]" * 199 + b"}]", "nested")]:  # fmt: skip
+        blob = "protoshift.tb1." + urlsafe_b64encode(payload).decode().rstrip("=")
+        conversation = req(
+            [
+                {"role": "user", "content": "read it"},
+                {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": blob},
+                {"type": "function_call", "call_id": "c1", "name": "read", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "c1", "output": "text"},
+            ],
+            tools=[fn("read")],
+        )
+        with pytest.raises(TranslationError) as info:
+            BRIDGES[(RESPONSES, MESSAGES)].request(conversation, stream=False, shaping=Shaping())
+        assert info.value.path.startswith("input[1].encrypted_content"), info.value.problems
+        assert reason in info.value.reason
+

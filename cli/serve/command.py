@@ -65,6 +65,7 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
 
     cap = raise_fd_limit()  # as many connections as the system allows, less what upstream needs
     sock = _bind(options.host, options.port)
+    _on_sigterm()  # before the start line: a supervisor may stop the server the moment it reads it
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     diag.warn(
@@ -72,7 +73,6 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
         f" at most {cap} connections each); OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code:"
         f" ANTHROPIC_BASE_URL={url}{_shared_with(options)}; Ctrl-C to stop"
     )
-    _on_sigterm()
     if options.workers == 1:
         tune_for_throughput()
         gateway = build_gateway(options, keys, settings, diag, metrics_dir=None)
@@ -289,9 +289,14 @@ def _serving(
 
 
 def _on_sigterm() -> None:
-    """uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one
-    lets the command end with exit 0 instead of dying by the signal."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    """SIGTERM ends the command with exit 0, not death by the signal: while uvicorn holds the signal it
+    shuts down gracefully, then re-raises it here; one that comes before (the server still starting)
+    stops the start — swallowed, it would leave a server that no SIGTERM stops."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 # -- several workers -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from protoshift.translator import anthropic_to_openai, chat_to_responses, openai_to_anthropic, responses_to_chat
+from protoshift.translator.anthropic_to_openai.stream import NO_PARTS
 from protoshift.translator.chat_compat import CHAT_ADAPTATIONS, adapt_to_chat_refusal, origins_for
 from protoshift.translator.checks import check_json
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
@@ -258,7 +259,10 @@ class ResponsesToMessages(ResponsesToChat):
         return super().response(anthropic_to_openai.response(answer), outbound)
 
     def stream(self, outbound: Outbound) -> StreamMapper:
-        return _Composed(anthropic_to_openai.Stream(include_usage=True), super().stream(outbound))
+        to_chat = anthropic_to_openai.Stream(include_usage=True)
+        to_responses = super().stream(outbound)
+        assert isinstance(to_responses, chat_to_responses.Stream)
+        return _ClaudeToResponses(to_chat, to_responses)
 
     def adapt(self, body: JSON, refusal: str) -> Adaptation | None:
         return adapt_to_rejected_parameter(body, refusal)
@@ -279,6 +283,27 @@ class _Composed:
     def close(self) -> list[JSON]:
         out = [out for item in self._first.close() for out in self._second.feed(item)]
         return [*out, *self._second.close()]
+
+
+class _ClaudeToResponses(_Composed):
+    """Claude's stream -> chat chunks -> Responses events; each text, thinking or tool input delta (most of a
+    stream) handed on as its text, without the chat chunk the first would make and the second take apart,
+    whenever the second is in the middle of that kind of item (the same events: `delta_parts` and
+    `feed_delta` say when)."""
+
+    __slots__ = ()
+    _first: anthropic_to_openai.Stream
+    _second: chat_to_responses.Stream
+
+    def feed(self, event: JSON) -> list[JSON]:
+        if type(event) is dict and event.get("type") == "content_block_delta":
+            parts = self._first.delta_parts(event)
+            if parts is not None:
+                if parts is NO_PARTS:
+                    return []
+                events = self._second.feed_delta(*parts)
+                return events if events is not None else self._second.feed(self._first.delta_chunk(*parts))
+        return super().feed(event)
 
 
 def _responses(outbound: Outbound) -> ResponsesTranslation:

@@ -27,7 +27,7 @@ from protoshift.translator.checks import check_json
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
 from protoshift.translator.openai_to_anthropic.body import translate as translate_chat_request
 from protoshift.translator.openai_to_anthropic.compat import Adaptation, adapt_to_rejected_parameter
-from protoshift.translator.report import Note
+from protoshift.translator.report import Note, RequestTranslation
 from protoshift.translator.responses_to_chat import ResponsesTranslation, SearchPolicy
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS, SAMPLING_FIELDS
 from protoshift.translator.wire import API, CHAT, JSON, MESSAGES, RESPONSES
@@ -134,18 +134,13 @@ class ChatToMessages(Bridge):
     def request(
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
-        return self._translated(shaped(request, shaping, stream=stream, api=CHAT), shaping)
+        openai_request = shaped(request, shaping, stream=stream, api=CHAT)
+        return _outbound(openai_to_anthropic.request(openai_request, **_chat_options(shaping)))
 
-    def _translated(self, openai_request: JSON, shaping: Shaping, *, checked: bool = False) -> Outbound:
-        translation = translate_chat_request(
-            openai_request,
-            default_max_tokens=shaping.default_max_tokens,
-            strict=shaping.strict,
-            models=shaping.models,
-            checked=checked,
-        )
-        body = translation.body
-        return Outbound(body, translation.notes, translation.betas, translation.include_usage, body["model"])
+    def request_checked(self, openai_request: JSON, shaping: Shaping) -> Outbound:
+        """`request` for a shaped chat body made of a request checked already (`check_json`): not walked
+        again (the Responses bridge's second leg)."""
+        return _outbound(translate_chat_request(openai_request, checked=True, **_chat_options(shaping)))
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
         return anthropic_to_openai.response(answer)
@@ -248,9 +243,7 @@ class ResponsesToMessages(ResponsesToChat):
     ) -> Outbound:
         to_chat = super().request(request, stream=stream, shaping=replace(shaping, model=None), history=history)
         # the chat body is made of the checked request (and of thinking blocks checked as they were read)
-        to_claude = _CHAT_TO_MESSAGES._translated(
-            shaped(to_chat.body, shaping, stream=stream, api=CHAT), shaping, checked=True
-        )
+        to_claude = _CHAT_TO_MESSAGES.request_checked(shaped(to_chat.body, shaping, stream=stream, api=CHAT), shaping)
         to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
         to_claude.responses, to_claude.request = to_chat.responses, to_chat.request
         return to_claude
@@ -304,6 +297,15 @@ class _ClaudeToResponses(_Composed):
                 events = self._second.feed_delta(*parts)
                 return events if events is not None else self._second.feed(self._first.delta_chunk(*parts))
         return super().feed(event)
+
+
+def _chat_options(shaping: Shaping) -> dict[str, Any]:
+    return {"default_max_tokens": shaping.default_max_tokens, "strict": shaping.strict, "models": shaping.models}
+
+
+def _outbound(translation: RequestTranslation) -> Outbound:
+    body = translation.body
+    return Outbound(body, translation.notes, translation.betas, translation.include_usage, body["model"])
 
 
 def _responses(outbound: Outbound) -> ResponsesTranslation:

@@ -302,6 +302,26 @@ def test_a_5xx_falls_back_to_another_backend(gateway: GatewayFactory, responses_
     assert "openai-responses failed" in fallback["message"]
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_conversation_openai_keeps_is_not_handed_to_a_fallback_that_would_lose_it(
+    gateway: GatewayFactory, responses_api: Any, upstream: Any, stream: bool
+) -> None:
+    """`previous_response_id` names a conversation only OpenAI has: when OpenAI fails, Claude (the
+    fallback) cannot continue it, and the client gets OpenAI's failure, not a 400 for a good request."""
+    api = responses_api([text("First."), server_error(500)])
+    claude = upstream(lambda received: Reply(body=json.dumps(anthropic_message("From Claude.")).encode()))
+    gateway.monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
+    running = serve(gateway, api, fallbacks=("anthropic:claude-haiku-4-5",))
+    client = sdk(running)
+    first = client.responses.create(model=MODEL, input="one")
+    with pytest.raises(openai.InternalServerError) as info:
+        client.responses.create(model=MODEL, input="two", previous_response_id=first.id, stream=stream)
+    assert "server had an error" in str(info.value)
+    assert claude.requests == []
+    said = [e["message"] for e in running.log() if e.get("event") == "fallback"]
+    assert any("anthropic:claude-haiku-4-5 cannot take this request (previous_response_id" in m for m in said), said
+
+
 def _error_midway(ctx: TurnContext) -> Reply:
     stream = _Stream(ctx)
     stream.start()

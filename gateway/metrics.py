@@ -105,7 +105,9 @@ class Metrics:
         metric.sample("protoshift_in_flight", self.in_flight)
         if self.state_failures is not None:
             metric.head(
-                "protoshift_state_failures_total", "counter", "Calls to the shared state (Redis) that failed or timed out."
+                "protoshift_state_failures_total",
+                "counter",
+                "Calls to the shared state (Redis) that failed or timed out.",
             )
             metric.sample("protoshift_state_failures_total", self.state_failures)
         metric.head("protoshift_breaker_state", "gauge", "Circuit breaker per backend: 0 closed, 1 half-open, 2 open.")

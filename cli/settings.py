@@ -252,9 +252,7 @@ class Settings:
 
     def state_url(self) -> str | None:
         """`[state] url`: the Redis or Valkey `serve` replicas share (`--state` says it for one run)."""
-        section = self.file.get("state")
-        url = section.get("url") if isinstance(section, dict) else None
-        return url if isinstance(url, str) and url else None
+        return state_url(self.file)
 
     def keep_billing_header(self, backend: str) -> bool:
         """`keep_billing_header = true` in the backend's section: Claude Code's billing header goes on to it."""
@@ -288,6 +286,13 @@ class Settings:
         if isinstance(section.get("api_key"), str) and section["api_key"]:
             return f"api_key under [{backend}] in {config_path()}"
         return f"the output of api_key_cmd under [{backend}] in {config_path()}"
+
+
+def state_url(file: Mapping[str, Any]) -> str | None:
+    """`[state] url` of a config file: where `serve` and `keys` find the shared state."""
+    section = file.get("state")
+    url = section.get("url") if isinstance(section, dict) else None
+    return url if isinstance(url, str) and url else None
 
 
 def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str], None] | None = None) -> Settings:

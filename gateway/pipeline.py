@@ -35,6 +35,7 @@ from protoshift.gateway.asgi import (
 from protoshift.gateway.drain import SHUTTING_DOWN, ShutdownCut, shutting_down
 from protoshift.gateway.errors import HTTPFailure, failure_for
 from protoshift.translator import TranslationError
+from protoshift.translator.estimate import estimate_body_tokens
 
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Client, EventStream
@@ -64,6 +65,11 @@ async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Recei
             return
         with gateway.upstreams as upstreams:  # a reload meanwhile lets this request finish on these
             client = upstreams.route(exchange.surface.api, request, exchange)
+            if exchange.client is not None and gateway.clients is not None:  # a client key: its model, its limits
+                failure = await gateway.clients.admit(exchange, request, limited=op in LIMITED)
+                if failure is not None:
+                    await gateway.fail(exchange, send, failure)
+                    return
             call = Call(betas=exchange.surface.betas(scope))
             failure = await exchange.surface.prepare(gateway, request, call)
             if failure is not None:
@@ -107,6 +113,8 @@ async def read_request(gateway: Gateway, exchange: Exchange, scope: Scope, recei
     if problems:
         await gateway.fail(exchange, send, failure_for(TranslationError.of(problems)) or HTTPFailure.client(400, ""))
         return None
+    if exchange.client is not None and exchange.client.tpm is not None:
+        exchange.estimate = estimate_body_tokens(body)  # its input, for the token limit: set right once answered
     if gateway.log.bodies:
         exchange.extra["request"] = request
     return request
@@ -126,6 +134,7 @@ async def create(gateway: Gateway, exchange: Exchange, client: Client, request: 
         return
     assert isinstance(answer, dict)
     exchange.tokens = gateway.metrics.add_tokens(exchange.surface.tokens(answer))
+    exchange.usage = answer.get("usage")
     if gateway.log.bodies:
         exchange.extra["response"] = answer
     surface = exchange.surface
@@ -282,6 +291,7 @@ async def _framed(
         return
     finally:
         exchange.tokens = gateway.metrics.add_tokens(frames.counted())
+        exchange.usage = frames.usage()
     if end := frames.end():
         yield end
 
@@ -317,3 +327,5 @@ def _upstream_time(gateway: Gateway, exchange: Exchange, began: float) -> None:
 
 
 OPERATIONS: dict[str, Operation] = {"create": create, "count_tokens": count_tokens}  # what a surface's paths name
+# What a client key's limits count: the model calls (count_tokens and the model list spend nothing).
+LIMITED: frozenset[Operation] = frozenset({create})

@@ -165,3 +165,12 @@ def test_sighup_reaches_every_worker(cli_env: dict[str, str], upstream: Any, tmp
     finally:
         code, err = serve.stop()
     assert code == 0 and "Traceback" not in err, err
+
+
+def test_sigterm_while_the_server_starts_ends_it(cli_env: dict[str, str], upstream: Any) -> None:
+    """Sent the moment the start line is out (before uvicorn has taken the signal): it used to be swallowed,
+    and the server then ran on for ever."""
+    for _ in range(3):
+        serve = ServeProcess(["--max-retries", "0"], serve_env(cli_env, upstream(lambda received: Reply())))
+        code, err = serve.stop(timeout=20)
+        assert code == 0 and "Traceback" not in err

@@ -22,6 +22,7 @@ from protoshift.gateway.asgi import (
     send_response,
 )
 from protoshift.gateway.auth import Browsers, Hosts, ServerKeys, is_json, presented
+from protoshift.gateway.clients.records import PREFIX
 from protoshift.gateway.drain import Drain
 from protoshift.gateway.errors import HTTPFailure, failure_for, internal_error
 from protoshift.gateway.exchange import Exchange
@@ -42,6 +43,7 @@ PUBLISH_INTERVAL = 1.0  # how often a worker leaves its counts for the others (s
 # On every answer: the milliseconds protoshift itself took before its head went out (the time since the request
 # came, less the upstream's: to its whole answer, or to a stream's first event), as MLflow's gateway says it.
 OVERHEAD_HEADER = b"x-protoshift-overhead-ms"
+CLIENT_KEY_PREFIX = PREFIX.encode()
 
 
 class Gateway:
@@ -258,10 +260,12 @@ class Gateway:
     async def _authenticate(self, route: Route, scope: Scope, exchange: Exchange) -> HTTPFailure | None:
         """A server key (`--api-key`: no limits), or a client key (its limits: `exchange.client`); None when
         neither kind exists. `/metrics` (every key's name and spend) takes a server key once client keys are in use."""
-        clients = self.clients if self.clients is not None and self.clients.active else None
+        clients = self.clients
+        token = presented(scope)
+        if clients is not None and not clients.active and (token is None or not token.startswith(CLIENT_KEY_PREFIX)):
+            clients = None  # no client key known yet, and this is none: as if there were none
         if not self.keys and clients is None:
             return None
-        token = presented(scope)
         if token is not None and self.keys and self.keys.matches(token):
             return None
         if token is not None and clients is not None and not route.admin:
@@ -285,7 +289,8 @@ class Gateway:
         return HTTPFailure.client(401, message, code="invalid_api_key")
 
     def _stamped(self, send: Send, exchange: Exchange) -> Send:
-        """`send` with what every answer's head carries: the overhead, and a client key's rate-limit headers."""
+        """`send` with what every answer's head carries: the overhead, and a client key's rate-limit headers;
+        a client key's request is counted before its answer's end goes out (its next request may be at once)."""
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -293,6 +298,8 @@ class Gateway:
                 if exchange.rate is not None:
                     stamp += exchange.surface.rate_headers(exchange.rate)
                 message["headers"] = [*message["headers"], *stamp]
+            elif exchange.client is not None and not message.get("more_body", False) and self.clients is not None:
+                await self.clients.settle_before_end(exchange, self.config.prices)  # the answer's end: counted first
             await send(message)
 
         return sending

@@ -38,6 +38,7 @@ class Exchange:
     usage: JSON | None = None
     rate: RateState | None = None
     counted: bool = False
+    settled: bool = False  # what it used is counted (ClientKeys.settle: once)
     local_limit: bool = False  # its limits were counted in this process (no --state, or Redis away)
 
     def overhead_ms(self) -> float:

@@ -17,9 +17,11 @@
   is under its budget, and is priced once answered, from the price table (cloud/pricing.py). The request
   that crosses the budget completes; the next is refused until the period ends. A model the table has
   no row for costs nothing against a budget (add a `[prices."pattern"]` row).
-- **What was used** (requests, tokens, spend) is added to the store in the background: with the shared
-  state, with the key's next request on this replica (so one replica's requests see each other at once)
-  and four times a second; without it, each second.
+- **What was used** (requests, tokens, spend) is added to the store: with the shared state, before the
+  answer's last bytes go out for a key with a token limit or a budget (its holder's next request, through
+  any replica, finds it counted: the limits hold within one request's tokens and the budget stops at its
+  figure), else within 10 ms of the answer, with the key's next request on this replica, and four times a
+  second; without it, each second (this process counts its own requests at once).
 - **When Redis fails or is slow** (each call bounded: gateway/state/connection.py): with `--state-fail
   open` (the default) this replica's own limiter counts requests and tokens from where it stands (a
   fresh minute), and the budget reads the spend Redis said last plus what this replica added since; with
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from protoshift.gateway.clients.headers import go_duration, rfc3339
 from protoshift.gateway.clients.limiter import OUTPUT_ESTIMATE, Decision, LocalLimiter
-from protoshift.gateway.clients.records import NANO, ClientKey, Period, Periods, Usage, digest, periods
+from protoshift.gateway.clients.records import NANO, PREFIX, ClientKey, Period, Periods, Usage, digest, periods
 from protoshift.gateway.errors import HTTPFailure
 from protoshift.gateway.state.connection import StateUnavailable
 from protoshift.translator.usage import usage_as_chat
@@ -58,7 +60,8 @@ __all__ = ["REFRESH_EVERY", "ClientKeys", "KeyStore"]
 REFRESH_EVERY = 1.0  # seconds between looks at the store's version (a key removed stops within it)
 UNKNOWN_FOR = 1.0  # seconds a key found nowhere is not looked up again
 _UNKNOWN_MAX = 4096  # keys remembered as unknown (a client sending random keys cannot grow it)
-SHARED_FLUSH = 0.25  # seconds between adding this replica's usage to Redis
+SHARED_FLUSH = 0.25  # seconds between adding this replica's usage to Redis, at least
+EAGER_GAP = 0.01  # ... and soon after a request ends, at most this often (another replica sees it at once)
 LOCAL_FLUSH = 1.0  # ... to the SQLite file
 
 
@@ -105,10 +108,14 @@ class ClientKeys:
         self._version: str | None = None
         self._unknown: dict[str, float] = {}
         self._pending: dict[tuple[str, Periods], Usage] = {}  # used, not yet in the store
+        self._sending: list[dict[tuple[str, Periods], Usage]] = []  # on its way to the store: still counted here
         self._corrections: dict[str, int] = {}  # token buckets in Redis owed a correction
         self._spent: dict[tuple[str, str], int] = {}  # (name, period id) -> spend as the store counted it
         self._task: asyncio.Task[None] | None = None
         self._flush_every = SHARED_FLUSH if shared is not None else LOCAL_FLUSH
+        self._eager: asyncio.TimerHandle | None = None  # a flush soon after a request ended (shared state)
+        self._eager_tasks: set[asyncio.Task[None]] = set()
+        self._last_flush = 0.0
 
     @classmethod
     def local(cls, path: Any) -> ClientKeys:
@@ -131,10 +138,13 @@ class ClientKeys:
         self._task = asyncio.create_task(self._background())
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._eager is not None:
+            self._eager.cancel()
+        for task in [self._task, *self._eager_tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         with contextlib.suppress(StateUnavailable):
             await self.flush()
         if self.shared is None:
@@ -155,10 +165,22 @@ class ClientKeys:
                 self.on_event("client_keys_error", f"{type(exc).__name__}: {exc}")
 
     async def refresh(self) -> None:
-        """The keys again, when the store says they changed."""
+        """The keys again, when the store says they changed. A store whose count of changes went back (a Redis
+        restarted without persistence, emptied) gets back the keys known here (their records: name, digest and
+        limits, never a key): their holders go on, where they would all be refused and no one could give
+        them their keys again."""
         version = await self.store.version()
         if version == self._version:
             return
+        if self._by_name and self._version is not None and _behind(version, self._version):
+            for key in self._by_name.values():
+                await self.store.add(key)
+            self.on_event(
+                "client_keys",
+                f"{self.store.shown} had lost the client keys (restarted without persistence?):"
+                f" {len(self._by_name)} put back from this replica",
+            )
+            version = await self.store.version()
         keys = await self.store.keys()
         self._version = version
         before = set(self._by_name)
@@ -179,7 +201,7 @@ class ClientKeys:
         """The key `token` is; None for none. StateUnavailable when the store must be asked and cannot be."""
         found = digest(token)
         key = self._by_digest.get(found)
-        if key is not None or not token.startswith(b"ps-"):
+        if key is not None or not token.startswith(PREFIX.encode()):
             return key
         now = self._clock()
         if self._unknown.get(found, 0.0) > now:
@@ -258,9 +280,10 @@ class ClientKeys:
         """The spend the store counted, and what this process added since."""
         period_id = current.id(period)
         spent = self._spent.get((name, period_id), 0)
-        for (owner, when), used in self._pending.items():
-            if owner == name and when.id(period) == period_id:
-                spent += used.spend_nano
+        for pending in (self._pending, *self._sending):
+            for (owner, when), used in pending.items():
+                if owner == name and when.id(period) == period_id:
+                    spent += used.spend_nano
         return spent
 
     def _owe(self, slot: tuple[str, Periods], used: Usage | None, name: str, correction: int) -> None:
@@ -276,11 +299,24 @@ class ClientKeys:
 
     # -- after the answer -----------------------------------------------------------------------------
 
-    def settle(self, exchange: Exchange, prices: PriceTable | None) -> None:
-        """What an answered request used: its tokens, its price; to the metrics and, for the store, pending."""
+    async def settle_before_end(self, exchange: Exchange, prices: PriceTable | None) -> None:
+        """`settle`, called as the answer's last bytes are about to go: with the shared state, a key whose
+        limits read what it used (tokens, budget) has it in Redis first (one call, bounded), so the client's
+        next request, through any replica, finds it counted. When Redis does not answer, it stays pending."""
+        self.settle(exchange, prices)
         key = exchange.client
-        if key is None or not exchange.counted:
+        if self.shared is None or key is None or (key.tpm is None and key.period is None):
             return
+        with contextlib.suppress(StateUnavailable):  # kept: the periodic flush tries again
+            await self._flush_shared(self.shared, only=key.name)
+
+    def settle(self, exchange: Exchange, prices: PriceTable | None) -> None:
+        """What an answered request used: its tokens, its price; to the metrics and, for the store, pending.
+        Once per request (the answer's end, else the gateway's bookkeeping after it)."""
+        key = exchange.client
+        if key is None or not exchange.counted or exchange.settled:
+            return
+        exchange.settled = True
         model = exchange.model or ""
         tokens_in, tokens_out = exchange.tokens
         spend = 0
@@ -294,6 +330,7 @@ class ClientKeys:
         if pending is None:
             pending = self._pending[slot] = Usage()
         pending.add(Usage(1, tokens_in, tokens_out, spend))
+        self._flush_soon()
         if key.tpm is not None and exchange.estimate:
             if tokens_in or tokens_out:
                 used = tokens_in + tokens_out
@@ -307,17 +344,46 @@ class ClientKeys:
                 else:
                     self._corrections[key.name] = self._corrections.get(key.name, 0) + used - exchange.estimate
 
+    def _flush_soon(self) -> None:
+        """With the shared state, what a request used goes to Redis soon after it ends (at most every EAGER_GAP
+        seconds; a busy key's next request on this replica takes it even sooner): the next request, through
+        any replica, finds the budget spent. Without it, a second would pass."""
+        if self.shared is None or self._eager is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._last_flush + EAGER_GAP - self._clock())
+        self._eager = loop.call_later(delay, self._start_eager, loop)
+
+    def _start_eager(self, loop: asyncio.AbstractEventLoop) -> None:
+        task = loop.create_task(self._eager_flush())
+        self._eager_tasks.add(task)
+        task.add_done_callback(self._eager_tasks.discard)
+
+    async def _eager_flush(self) -> None:
+        try:
+            await self.flush()
+        except StateUnavailable:
+            pass  # kept: the periodic flush tries again
+        finally:
+            self._eager = None
+
     async def flush(self) -> None:
         """What requests used, added to the store. StateUnavailable when it cannot be (kept for next time)."""
+        self._last_flush = self._clock()
         if self.shared is not None:
             await self._flush_shared(self.shared)
         else:
             await self._flush_local()
 
-    async def _flush_shared(self, shared: RedisKeys) -> None:
+    async def _flush_shared(self, shared: RedisKeys, only: str | None = None) -> None:
+        """What is pending, added to Redis: every key's, or `only` that key's."""
         current = periods()
-        slots = list(self._pending)
-        slots += [(name, current) for name in self._corrections if (name, current) not in self._pending]
+        slots = [slot for slot in self._pending if only is None or slot[0] == only]
+        slots += [
+            (name, current)
+            for name in self._corrections
+            if (name, current) not in self._pending and (only is None or name == only)
+        ]
         for slot in slots:
             name, when = slot
             used = self._pending.pop(slot, None)
@@ -325,13 +391,18 @@ class ClientKeys:
             key = self._by_name.get(name)
             if key is None:
                 continue  # removed: nothing to count
+            sending = {slot: used} if used else {}
+            self._sending.append(sending)
             try:
                 spent = await shared.settle(key, when, used, correction)
             except StateUnavailable:
                 self._owe(slot, used, name, correction)
                 raise
-            if key.period is not None:
-                self._spent[(name, when.id(key.period))] = spent
+            else:
+                if key.period is not None:
+                    self._spent[(name, when.id(key.period))] = spent
+            finally:
+                self._sending.remove(sending)
 
     async def _flush_local(self) -> None:
         from protoshift.gateway.clients.sqlite import SQLiteKeys
@@ -339,19 +410,31 @@ class ClientKeys:
         store = self.store
         assert isinstance(store, SQLiteKeys)
         pending, self._pending = self._pending, {}
-        if pending:
-            try:
-                await store.add_usage({(name, when.day, when.month): used for (name, when), used in pending.items()})
-            except StateUnavailable:
-                for slot, used in pending.items():
-                    self._owe(slot, used, slot[0], 0)
-                raise
-        budgets = {key.name: key for key in self._by_name.values() if key.period is not None}
-        if budgets:
+        self._sending.append(pending)  # counted here until the spend read back from the store holds it
+        try:
+            if pending:
+                try:
+                    await store.add_usage(
+                        {(name, when.day, when.month): used for (name, when), used in pending.items()}
+                    )
+                except StateUnavailable:
+                    for slot, used in pending.items():
+                        self._owe(slot, used, slot[0], 0)
+                    raise
             current = periods()
-            ids = {name: current.id(key.period) for name, key in budgets.items() if key.period is not None}
-            spent = await store.spent(list(ids), ids)
-            self._spent = {(name, ids[name]): amount for name, amount in spent.items()}
+            ids = {key.name: current.id(key.period) for key in self._by_name.values() if key.period is not None}
+            if ids:
+                spent = await store.spent(list(ids), ids)
+                self._spent = {(name, ids[name]): amount for name, amount in spent.items()}
+        finally:
+            self._sending.remove(pending)
+
+
+def _behind(version: str, known: str) -> bool:
+    try:
+        return int(version) < int(known)
+    except ValueError:
+        return False
 
 
 def _output_estimate(request: JSON, fields: tuple[str, ...]) -> int:

@@ -185,7 +185,7 @@ async def closed(stores: list[RedisKeys]) -> None:
 
 def test_three_replicas_let_exactly_rpm_requests_through(redis_server: RedisServer) -> None:
     async def scenario() -> list[bool]:
-        stores = replicas(redis_server, 3)
+        stores = replicas(redis_server, 3, timeout=5.0)  # 150 calls at once on a busy machine: none may time out
         alice = key(rpm=60)
         assert await stores[0].add(alice)
         current = periods()
@@ -234,7 +234,7 @@ def test_the_script_counts_tokens_budget_and_usage(redis_server: RedisServer) ->
 def exchange(client: ClientKey, *, estimate: int = 0) -> Any:
     return SimpleNamespace(
         client=client, model="gpt-4.1", surface=ChatSurface(), estimate=estimate, counted=False, rate=None,
-        local_limit=False, tokens=(0, 0), usage=None, status=200,
+        local_limit=False, tokens=(0, 0), usage=None, status=200, settled=False,
     )  # fmt: skip
 
 

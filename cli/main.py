@@ -333,6 +333,17 @@ def serve_command(
             " needs it).",
         ),
     ] = SERVE.state_fail,
+    state_timeout: Annotated[
+        float,
+        typer.Option(
+            "--state-timeout",
+            metavar="MS",
+            min=1,
+            help="Milliseconds one call to the shared state may take before it counts as not answering (the"
+            " --state-fail policy then applies for a second). Raise it on a loaded host: a replica whose calls"
+            " time out counts its limits on its own meanwhile.",
+        ),
+    ] = SERVE.state_timeout_ms,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -357,6 +368,7 @@ def serve_command(
         max_in_flight=max_in_flight,
         state=state or settings.state_url(),
         state_fail=state_fail,
+        state_timeout_ms=state_timeout,
     )
     finish(lambda: run_serve(options, settings, diag))
 

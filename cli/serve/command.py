@@ -237,7 +237,11 @@ def _shared_state(options: ServeFlags) -> SharedState | None:
         return None
     from protoshift.gateway.state.connection import SharedState, StateURL
 
-    return SharedState(StateURL.parse(options.state), fail="closed" if options.state_fail == "closed" else "open")
+    return SharedState(
+        StateURL.parse(options.state),
+        timeout=options.state_timeout_ms / 1000,
+        fail="closed" if options.state_fail == "closed" else "open",
+    )
 
 
 def _store(options: ServeFlags, state: SharedState | None = None) -> ResponseStore:

@@ -140,6 +140,8 @@ def _check(options: ServeFlags, keys: list[str]) -> None:
         raise InputError("--workers must be at least 1")
     if not 0 <= options.port <= 65535:
         raise InputError(f"--port {options.port}: not a port number")
+    if options.log is not None and not options.log.parent.is_dir():  # else a traceback once serving
+        raise InputError(f"--log {options.log}: no folder {options.log.parent}")
     if not is_loopback(options.host) and not keys and not _client_keys_exist(options):
         raise InputError(
             f"--host {options.host} opens the server to other machines, and it would spend your provider key for"

@@ -315,6 +315,16 @@ def serve_command(
     max_in_flight: Annotated[
         int, typer.Option("--max-in-flight", min=1, help="Requests answered at once per worker; past it, 429.")
     ] = SERVE.max_in_flight,
+    ping_every: Annotated[
+        float,
+        typer.Option(
+            "--ping-every",
+            min=0.1,
+            metavar="SECONDS",
+            help="Mid-stream silence after which an Anthropic stream gets a ping (Claude Code gives up on a silent"
+            " stream).",
+        ),
+    ] = SERVE.ping_every,
     state: Annotated[
         str | None,
         typer.Option(
@@ -366,6 +376,7 @@ def serve_command(
         grace=grace,
         max_body_mb=max_body_mb,
         max_in_flight=max_in_flight,
+        ping_every=ping_every,
         state=state or settings.state_url(),
         state_fail=state_fail,
         state_timeout_ms=state_timeout,

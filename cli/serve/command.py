@@ -26,7 +26,6 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,9 +66,9 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
 
     cap = raise_fd_limit()  # as many connections as the system allows, less what upstream needs
     sock = _bind(options.host, options.port)
+    _on_sigterm()  # before the start line: a supervisor may stop the server the moment it reads it
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    taken = _on_sigterm()  # before the start line: a SIGTERM once it is out ends the command, exit 0
     diag.warn(
         f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)},"
         f" at most {cap} connections each); OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code:"
@@ -78,8 +77,7 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
     if options.workers == 1:
         tune_for_throughput()
         gateway = build_gateway(options, keys, settings, diag, metrics_dir=None)
-        # uvicorn calls it once it has taken the signals
-        app = functools.partial(_serving, gateway, options, keys, settings, None, taken)
+        app = functools.partial(_serving, gateway, options, keys, settings, None)  # uvicorn calls it once started
         server = uvicorn.Server(_config(uvicorn, app, options))
         server.run(sockets=[sock])
         if not server.started:
@@ -295,19 +293,12 @@ def gateway_config(
 
 
 def _serving(
-    gateway: Gateway,
-    options: ServeFlags,
-    keys: list[str],
-    settings: Settings,
-    metrics_dir: Path | None,
-    taken: Callable[[], None] | None = None,
+    gateway: Gateway, options: ServeFlags, keys: list[str], settings: Settings, metrics_dir: Path | None
 ) -> Gateway:
     """The app, as uvicorn's factory gives it once uvicorn has taken SIGTERM and SIGINT: each is then
     also the start of the gateway's grace period, and SIGHUP a reload of the config file."""
     if threading.current_thread() is not threading.main_thread():
         return gateway  # signals reach the main thread only (an app served from a thread: tests)
-    if taken is not None:
-        taken()
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous = signal.getsignal(sig)
 
@@ -335,19 +326,15 @@ def _serving(
     return gateway
 
 
-def _on_sigterm() -> Callable[[], None]:
-    """uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one
-    lets the command end with exit 0 instead of dying by the signal. A SIGTERM before uvicorn has taken
-    the signal (the server still starting: nothing served yet) ends the command at once, exit 0, where it
-    was lost before. The function returned says uvicorn has taken it."""
-    taken = threading.Event()
+def _on_sigterm() -> None:
+    """SIGTERM ends the command with exit 0, not death by the signal: while uvicorn holds the signal it
+    shuts down gracefully, then re-raises it here; one that comes before (the server still starting)
+    stops the start — swallowed, it would leave a server that no SIGTERM stops."""
 
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if not taken.is_set():
-            raise SystemExit(OK)
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, on_sigterm)
-    return taken.set
+    signal.signal(signal.SIGTERM, stop)
 
 
 # -- several workers -----------------------------------------------------------------------------

@@ -46,7 +46,8 @@ OPTIONS = {
     "logs": "--cid --count --json --path --quiet --search -n -q -s",
     "models": "--allow-insecure --backend --base-url --json --max-retries --quiet --timeout --verbose -b -q -v",
     "serve": "--allow-host --allow-insecure --api-key --backend --base-url --cors-origin --fallback --grace --host --log"
-    " --log-bodies --max-body-mb --max-in-flight --max-retries --model --no-breaker --port --quiet --state --state-fail"
+    " --log-bodies --max-body-mb --max-in-flight --max-retries --model --no-breaker --ping-every --port --quiet --state"
+    " --state-fail"
     " --timeout --workers -b -m -q -w",
     "translate batch-input": "--id-map --max-tokens --model --output --quiet --strict -m -o -q",
     "translate batch-results": "--id-map --output --quiet -o -q",

@@ -8,6 +8,7 @@ message and event it gives validates as the `anthropic` types."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -302,6 +303,26 @@ def test_count_tokens_estimates_for_an_openai_backend_and_says_so(gateway: Gatew
         assert raw.headers["x-protoshift-token-count"] == "estimate"
         assert 200 < raw.parse().input_tokens < 300
     assert [r.path for r in server.requests] == ["/tokenize"]  # asked once: it has none
+
+
+def test_a_burst_of_counts_asks_a_server_without_tokenize_once(gateway: GatewayFactory, upstream: Any) -> None:
+    """Claude Code's /context sends 24 count_tokens at once: while the first finds out whether the server has
+    /tokenize, the others wait for its answer instead of each asking (and each being refused) too."""
+    server = upstream(lambda r: Reply(status=404, body=b'{"detail": "Not Found"}', delay=0.3))
+    running = start_openai(gateway, server)
+    body = {"model": "llama3.2", "messages": [{"role": "user", "content": "word " * 50}]}
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=running.url, trust_env=False) as http:
+            return await asyncio.gather(*[
+                http.post("/v1/messages/count_tokens", json=body, headers={"anthropic-version": "2023-06-01"})
+                for _ in range(8)
+            ])  # fmt: skip
+
+    answers = asyncio.run(burst())
+    assert [a.status_code for a in answers] == [200] * 8
+    assert {a.headers["x-protoshift-token-count"] for a in answers} == {"estimate"}
+    assert [r.path for r in server.requests] == ["/tokenize"]
 
 
 def test_count_tokens_is_exact_where_the_server_tokenizes(gateway: GatewayFactory, upstream: Any) -> None:

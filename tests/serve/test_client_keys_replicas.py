@@ -91,7 +91,7 @@ def replicas(
 # Counting exactly needs every call to reach Redis: on a machine this busy (three replicas, Redis, the fake and
 # the load on two cores) a call can wait past the default 250 ms in its own replica's loop, and the replica
 # would count on its own for a second (fail open, as it should). What a slow Redis does is the next tests'.
-PATIENT = ("--state-timeout", "5000")
+PATIENT = ("--state-timeout", "20000")
 
 
 def logged(process: ServeProcess) -> list[dict[str, Any]]:

@@ -7,11 +7,13 @@ refuses instead (503), and without `--state` the same keys and limits hold in on
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from .conftest import SERVER_KEY, ServeProcess, serve_env
 
 CHAT = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20}
 WAIT = 30.0  # seconds any wait below may take on a busy machine before the test fails
+_numbers = itertools.count()
 PRICES = '[prices."claude-budget-*"]\ninput = 4.0\noutput = 0.0\n'  # $4 a million input tokens
 
 
@@ -63,12 +66,13 @@ def add_key(run_cli: RunCLI, name: str, *args: str) -> str:
 
 
 def serve(
-    processes: list[ServeProcess], cli_env: dict[str, str], server: Any, *args: str, config: str = ""
+    processes: list[ServeProcess], cli_env: dict[str, str], server: Any, *args: str, config: str | None = ""
 ) -> ServeProcess:
-    folder = Path(cli_env["XDG_CONFIG_HOME"]) / "protoshift"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text(config)
-    log = Path(cli_env["XDG_STATE_HOME"]) / f"serve-{len(processes)}.log"
+    if config is not None:  # None: the file as it is
+        folder = Path(cli_env["XDG_CONFIG_HOME"]) / "protoshift"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.toml").write_text(config)
+    log = Path(cli_env["XDG_STATE_HOME"]) / f"serve-{next(_numbers)}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     process = ServeProcess(["--api-key", SERVER_KEY, "--log", str(log), *args], serve_env(cli_env, server))
     process.log_path = log  # type: ignore[attr-defined]
@@ -85,7 +89,12 @@ def replicas(
     count: int = 3,
     config: str = "",
 ) -> list[ServeProcess]:
-    return [serve(processes, cli_env, server, "--state", redis.url, *args, config=config) for _ in range(count)]
+    first = serve(processes, cli_env, server, "--state", redis.url, *args, config=config)
+    with ThreadPoolExecutor() as starting:  # each takes a second or two to start: the others at once
+        more = starting.map(
+            lambda _: serve(processes, cli_env, server, "--state", redis.url, *args, config=None), range(count - 1)
+        )
+        return [first, *more]
 
 
 # Counting exactly needs every call to reach Redis: on a machine this busy (three replicas, Redis, the fake and

@@ -99,7 +99,7 @@ def replicas(
 
 # Counting exactly needs every call to reach Redis: on a machine this busy (three replicas, Redis, the fake and
 # the load on two cores) a call can wait past the default 250 ms in its own replica's loop, and the replica
-# would count on its own for a second (fail open, as it should). What a slow Redis does is the next tests'.
+# would count on its own for a second (fail open, as it should: tests/gateway/test_state.py has a slow one).
 PATIENT = ("--state-timeout", "20000")
 
 
@@ -107,6 +107,17 @@ def logged(process: ServeProcess) -> list[dict[str, Any]]:
     path: Path = process.log_path  # type: ignore[attr-defined]
     text = path.read_text() if path.exists() else ""
     return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
+
+
+# The SDKs as clients, with no retries; each connection closed after its answer (none left idle at the stop)
+def oai(process: ServeProcess, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=process.base_url, api_key=key, max_retries=0, default_headers={"connection": "close"})
+
+
+def claude(process: ServeProcess, key: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        base_url=process.url, api_key=key, max_retries=0, default_headers={"connection": "close"}
+    )
 
 
 def chat(process: ServeProcess, key: str, **body: Any) -> httpx.Response:
@@ -167,14 +178,14 @@ def test_rpm_60_over_three_replicas_is_60_in_all_and_the_sdks_read_the_refusals(
 
     assert chat(three[0], one).status_code == 200  # the one request of bob's minute, through one replica...
     with pytest.raises(openai.RateLimitError) as chat_refused:  # ...and the others know
-        openai.OpenAI(base_url=three[1].base_url, api_key=one, max_retries=0).chat.completions.create(**CHAT)
+        oai(three[1], one).chat.completions.create(**CHAT)
     headers = chat_refused.value.response.headers
     assert headers["x-ratelimit-remaining-requests"] == "0" and headers["x-ratelimit-limit-requests"] == "1"
     assert 1 <= int(headers["retry-after"]) <= 60 and headers["x-ratelimit-reset-requests"].endswith("s")
     assert "requests per min (RPM): Limit 1" in chat_refused.value.message
 
     with pytest.raises(anthropic.RateLimitError) as messages_refused:
-        anthropic.Anthropic(base_url=three[2].url, api_key=one, max_retries=0).messages.create(**CHAT)  # type: ignore[arg-type]
+        claude(three[2], one).messages.create(**CHAT)  # type: ignore[arg-type]
     headers = messages_refused.value.response.headers
     assert headers["anthropic-ratelimit-requests-remaining"] == "0" and int(headers["retry-after"]) >= 1
     assert headers["anthropic-ratelimit-requests-limit"] == "1" and "x-ratelimit-limit-requests" not in headers
@@ -236,9 +247,7 @@ def test_tokens_and_budget_hold_across_replicas(
         assert chat(three[n], budget, model="claude-budget-1").status_code == 200
     for process in three:  # ...and the next is refused, through any replica
         with pytest.raises(openai.RateLimitError) as refused:
-            openai.OpenAI(base_url=process.base_url, api_key=budget, max_retries=0).chat.completions.create(
-                **{**CHAT, "model": "claude-budget-1"}
-            )
+            oai(process, budget).chat.completions.create(**{**CHAT, "model": "claude-budget-1"})
         assert refused.value.code == "insufficient_quota" and "$0.0012" in refused.value.message
         assert refused.value.response.headers["x-should-retry"] == "false"
     used = run_cli("keys", "usage", "carol", "--state", redis_server.url).stdout.decode()
@@ -247,6 +256,10 @@ def test_tokens_and_budget_hold_across_replicas(
         0.0012
     )
     assert metric(three, "protoshift_client_limited_total", key="carol", model="claude-budget-1", reason="budget") == 3
+    assert run_cli("keys", "remove", "dave", "--state", redis_server.url).returncode == 0
+    for process in three:  # removed: refused by every replica within a second, in the surface's words
+        wait_for(lambda: chat(process, tokens).status_code == 401)  # noqa: B023 (called at once)
+        assert chat(process, tokens).json()["error"]["code"] == "invalid_api_key"
 
 
 def test_redis_gone_mid_load_every_request_is_answered_and_the_limits_resume_when_back(
@@ -254,7 +267,7 @@ def test_redis_gone_mid_load_every_request_is_answered_and_the_limits_resume_whe
 ) -> None:
     busy = add_key(run_cli, "busy", "--rpm", "100000", "--state", redis_server.url)
     five = add_key(run_cli, "five", "--rpm", "5", "--state", redis_server.url)
-    three = replicas(processes, cli_env, upstream(answering()), redis_server)
+    three = replicas(processes, cli_env, upstream(answering()), redis_server, *PATIENT)  # a Redis gone refuses at once
 
     statuses: list[int | str] = []
     stop = threading.Event()
@@ -319,7 +332,7 @@ def test_state_fail_closed_refuses_a_keys_request_with_503_while_redis_is_away(
     assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
     assert refused.json()["error"]["code"] == "state_unavailable"
     with pytest.raises(anthropic.InternalServerError) as caught:
-        anthropic.Anthropic(base_url=closed.url, api_key=key, max_retries=0).messages.create(**CHAT)  # type: ignore[arg-type]
+        claude(closed, key).messages.create(**CHAT)  # type: ignore[arg-type]
     assert caught.value.status_code == 503
     assert chat(closed, SERVER_KEY).status_code == 200  # a server key has no limits to count
     redis_server.start()
@@ -334,15 +347,15 @@ def test_without_state_the_keys_and_limits_hold_in_one_process(
     assert [chat(process, key).status_code for _ in range(4)] == [200, 200, 200, 429]
     assert chat(process, key, model="claude-opus-4-1").status_code == 403
     with pytest.raises(anthropic.PermissionDeniedError):
-        anthropic.Anthropic(base_url=process.url, api_key=key, max_retries=0).messages.create(
+        claude(process, key).messages.create(
             **{**CHAT, "model": "claude-opus-4-1"}  # type: ignore[arg-type]
         )
     unknown = "ps-" + "x" * 43
     with pytest.raises(openai.AuthenticationError) as chat_unknown:
-        openai.OpenAI(base_url=process.base_url, api_key=unknown, max_retries=0).chat.completions.create(**CHAT)
+        oai(process, unknown).chat.completions.create(**CHAT)
     assert chat_unknown.value.code == "invalid_api_key"
     with pytest.raises(anthropic.AuthenticationError) as messages_unknown:
-        anthropic.Anthropic(base_url=process.url, api_key=unknown, max_retries=0).messages.create(**CHAT)  # type: ignore[arg-type]
+        claude(process, unknown).messages.create(**CHAT)  # type: ignore[arg-type]
     assert messages_unknown.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
     assert run_cli("keys", "remove", "alice").returncode == 0
     wait_for(lambda: chat(process, key).status_code == 401)  # a removed key stops within a second

@@ -261,6 +261,8 @@ class Gateway:
         """A server key (`--api-key`: no limits), or a client key (its limits: `exchange.client`); None when
         neither kind exists. `/metrics` (every key's name and spend) takes a server key once client keys are in use."""
         clients = self.clients
+        if clients is None and not self.keys:
+            return None  # no keys of either kind: nothing to read
         token = presented(scope)
         if clients is not None and not clients.active and (token is None or not token.startswith(CLIENT_KEY_PREFIX)):
             clients = None  # no client key known yet, and this is none: as if there were none

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -184,19 +185,22 @@ async def closed(stores: list[RedisKeys]) -> None:
 
 
 def test_three_replicas_let_exactly_rpm_requests_through(redis_server: RedisServer) -> None:
-    async def scenario() -> list[bool]:
+    async def scenario() -> tuple[list[bool], float]:
         stores = replicas(redis_server, 3, timeout=30.0)  # 150 calls at once on a busy machine: none may time out
         alice = key(rpm=60)
         assert await stores[0].add(alice)
         current = periods()
+        began = time.monotonic()
         decisions = await asyncio.gather(
             *(stores[n % 3].admit(alice, 0, current, None, 0) for n in range(150))
         )  # concurrently, spread over the three
+        took = time.monotonic() - began
         await closed(stores)
-        return [d.allowed for d in decisions]
+        return [d.allowed for d in decisions], took
 
-    allowed = asyncio.run(scenario())
-    assert sum(allowed) == 60  # not 180: the three count in one place, on Redis's clock
+    allowed, took = asyncio.run(scenario())
+    # not 180: the three count in one place, on Redis's clock; 60 at once, then one a second (GCRA)
+    assert 60 <= sum(allowed) <= 60 + int(took), (sum(allowed), took)
 
 
 def test_the_script_counts_tokens_budget_and_usage(redis_server: RedisServer) -> None:

@@ -25,7 +25,7 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     [aliases]                                    # `protoshift aliases set NAME MODEL` edits this table
     "4o" = "openai:gpt-4o"
 
-    [prices."claude-sonnet-4-5*"]                # USD per million tokens (cli/pricing.py has the built-in rows)
+    [prices."claude-sonnet-4-5*"]                # USD per million tokens (cloud/pricing.py has the built-in rows)
     input = 3.0
     output = 15.0
     cache_read = 0.3
@@ -58,8 +58,8 @@ from protoshift.cli.exits import InputError
 from protoshift.cli.flags import ProviderFlags
 
 if TYPE_CHECKING:
-    from protoshift.cli.pricing import PriceTable
     from protoshift.cloud.aliases import Aliases
+    from protoshift.cloud.pricing import PriceTable
     from protoshift.translator import ModelTable
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
 from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND
@@ -226,9 +226,12 @@ class Settings:
     def prices(self) -> PriceTable:
         """The price table, with the config file's `[prices."pattern"]` rows; an empty one for a backend
         whose answers cost nothing (the mock names real models, but nothing is paid)."""
-        from protoshift.cli.pricing import PriceTable
+        from protoshift.cloud.pricing import PriceError, PriceTable
 
-        table = PriceTable(self.file.get("prices"), str(config_path()))
+        try:
+            table = PriceTable(self.file.get("prices"), str(config_path()))
+        except PriceError as exc:
+            raise InputError(str(exc)) from None
         return table if BACKENDS[self.backend].billed else PriceTable.free()
 
     def default_model(self, backend: str) -> str:
@@ -249,9 +252,7 @@ class Settings:
 
     def state_url(self) -> str | None:
         """`[state] url`: the Redis or Valkey `serve` replicas share (`--state` says it for one run)."""
-        section = self.file.get("state")
-        url = section.get("url") if isinstance(section, dict) else None
-        return url if isinstance(url, str) and url else None
+        return state_url(self.file)
 
     def keep_billing_header(self, backend: str) -> bool:
         """`keep_billing_header = true` in the backend's section: Claude Code's billing header goes on to it."""
@@ -285,6 +286,13 @@ class Settings:
         if isinstance(section.get("api_key"), str) and section["api_key"]:
             return f"api_key under [{backend}] in {config_path()}"
         return f"the output of api_key_cmd under [{backend}] in {config_path()}"
+
+
+def state_url(file: Mapping[str, Any]) -> str | None:
+    """`[state] url` of a config file: where `serve` and `keys` find the shared state."""
+    section = file.get("state")
+    url = section.get("url") if isinstance(section, dict) else None
+    return url if isinstance(url, str) and url else None
 
 
 def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str], None] | None = None) -> Settings:

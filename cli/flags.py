@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protoshift.gateway.limits import MB, Limits
+from protoshift.gateway.state.connection import DEFAULT_TIMEOUT as STATE_TIMEOUT
 
 if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
@@ -82,6 +83,7 @@ class ServeFlags:
     # --state URL (or [state] url): the Redis or Valkey replicas share; None: this process's own state
     state: str | None = None
     state_fail: str = "open"  # --state-fail: when the shared state does not answer, "open" or "closed"
+    state_timeout_ms: float = STATE_TIMEOUT * 1000  # --state-timeout: how long one call to it may take
 
     def limits(self) -> Limits:
         return Limits(

@@ -54,6 +54,12 @@ aliases_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(aliases_app, name="aliases")
+keys_app = typer.Typer(
+    help="The gateway's client keys, each with its limits (requests and tokens per minute, a budget, models):"
+    " add, list, remove, usage. With --state (or [state] url) in the shared Redis, else on this machine.",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
 
 
 def _print_version(value: bool) -> None:
@@ -338,6 +344,17 @@ def serve_command(
             " needs it).",
         ),
     ] = SERVE.state_fail,
+    state_timeout: Annotated[
+        float,
+        typer.Option(
+            "--state-timeout",
+            metavar="MS",
+            min=1,
+            help="Milliseconds one call to the shared state may take before it counts as not answering (the"
+            " --state-fail policy then applies for a second). Raise it on a loaded host: a replica whose calls"
+            " time out counts its limits on its own meanwhile.",
+        ),
+    ] = SERVE.state_timeout_ms,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -363,6 +380,7 @@ def serve_command(
         ping_every=ping_every,
         state=state or settings.state_url(),
         state_fail=state_fail,
+        state_timeout_ms=state_timeout,
     )
     finish(lambda: run_serve(options, settings, diag))
 
@@ -577,6 +595,109 @@ def aliases_remove_command(
     from protoshift.cli.aliases_cmd import run_remove_alias
 
     finish(lambda: run_remove_alias(name, verbosity.diagnostics()))
+
+
+StateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--state",
+        metavar="URL",
+        help="The Redis or Valkey `serve --state` shares (or [state] url in the config); without: this machine's"
+        " keys (a file in the data folder).",
+    ),
+]
+
+
+def _state_url(given: str | None) -> str | None:
+    """--state, else [state] url from the config file, as `serve` reads it."""
+    if given:
+        return given
+    from protoshift.cli.settings import load_config_file, state_url
+
+    return state_url(load_config_file())
+
+
+@keys_app.command("add")
+@VERBOSITY.take("quiet")
+def keys_add_command(
+    name: Annotated[str, typer.Argument(help="The key's name (letters, digits, . _ -): the log and metrics name it.")],
+    rpm: Annotated[int | None, typer.Option("--rpm", min=1, help="Requests per minute.")] = None,
+    tpm: Annotated[int | None, typer.Option("--tpm", min=1, help="Tokens (in + out) per minute.")] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget",
+            min=0.000001,
+            metavar="USD",
+            help="Spend per --period (a soft cap: the request that crosses it completes, the next is refused).",
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period", click_type=click.Choice(["day", "month"]), help="The budget's period, UTC [default: month]."
+        ),
+    ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--models",
+            metavar="PATTERN",
+            help="Models it may use, after aliases (repeatable or comma-separated; * ? [] patterns); default: any.",
+        ),
+    ] = None,
+    state: StateOption = None,
+    *,
+    verbosity: Verbosity,
+) -> None:
+    """Make a client key NAME with these limits; print it (once: only its SHA-256 is kept)."""
+    from protoshift.cli.keys_cmd import run_add
+
+    diag = verbosity.diagnostics()
+    finish(
+        lambda: run_add(
+            name, rpm=rpm, tpm=tpm, budget=budget, period=period, models=models or [], state_url=_state_url(state),
+            diag=diag,
+        )
+    )  # fmt: skip
+
+
+@keys_app.command("list")
+@VERBOSITY.take("quiet")
+def keys_list_command(state: StateOption = None, json_lines: Json = False, *, verbosity: Verbosity) -> None:
+    """Every client key: its name, limits and when it was made (never the key)."""
+    from protoshift.cli.keys_cmd import run_list
+
+    diag = verbosity.diagnostics()
+    finish(lambda: run_list(_state_url(state), json_lines, diag))
+
+
+@keys_app.command("remove")
+@VERBOSITY.take("quiet")
+def keys_remove_command(
+    name: Annotated[str, typer.Argument(help="The key to remove.")], state: StateOption = None, *, verbosity: Verbosity
+) -> None:
+    """Remove the client key NAME (and its usage): servers refuse it within a second."""
+    from protoshift.cli.keys_cmd import run_remove
+
+    diag = verbosity.diagnostics()
+    finish(lambda: run_remove(name, _state_url(state), diag))
+
+
+@keys_app.command("usage")
+@VERBOSITY.take("quiet")
+def keys_usage_command(
+    name: Annotated[str | None, typer.Argument(help="One key (default: every key).")] = None,
+    state: StateOption = None,
+    json_lines: Json = False,
+    *,
+    verbosity: Verbosity,
+) -> None:
+    """Requests, tokens and spend of each key today and this month (UTC), as the servers counted them."""
+    from protoshift.cli.keys_cmd import run_usage
+
+    diag = verbosity.diagnostics()
+    finish(lambda: run_usage(name, _state_url(state), json_lines, diag))
 
 
 @translate_app.command("batch-input")

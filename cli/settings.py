@@ -26,7 +26,7 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     [aliases]                                    # `protoshift aliases set NAME MODEL` edits this table
     "4o" = "openai:gpt-4o"
 
-    [prices."claude-sonnet-4-5*"]                # USD per million tokens (cli/pricing.py has the built-in rows)
+    [prices."claude-sonnet-4-5*"]                # USD per million tokens (cloud/pricing.py has the built-in rows)
     input = 3.0
     output = 15.0
     cache_read = 0.3
@@ -37,7 +37,6 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
 
     [state]                                      # serve's shared state (replicas: docs/deploy.md)
     url = "redis://127.0.0.1:6379/0"             # or serve --state URL
-    timeout = 0.25                               # seconds one call to it may take (or PROTOSHIFT_STATE_TIMEOUT)
 
 Keys come from the environment the official SDKs read (ANTHROPIC_API_KEY, OPENAI_API_KEY), then
 the config file's `api_key`, then its `api_key_cmd` (run only when needed). Keys are never printed.
@@ -63,8 +62,8 @@ from protoshift.cli.exits import InputError
 from protoshift.cli.flags import ProviderFlags
 
 if TYPE_CHECKING:
-    from protoshift.cli.pricing import PriceTable
     from protoshift.cloud.aliases import Aliases
+    from protoshift.cloud.pricing import PriceTable
     from protoshift.translator import ModelTable
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
 from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND
@@ -212,7 +211,6 @@ class Settings:
     max_retries: int = DEFAULT_MAX_RETRIES
     breaker: bool = True
     breaker_cooldown: float | None = None  # None: cloud.breaker's (30 s)
-    state_timeout: float | None = None  # seconds one call to serve's shared state may take; None: 250 ms
     fallbacks: list[BackendSpec] = field(default_factory=list)
     base_url: str | None = None  # --base-url: for the primary backend only
     allow_insecure: bool = False
@@ -234,9 +232,12 @@ class Settings:
     def prices(self) -> PriceTable:
         """The price table, with the config file's `[prices."pattern"]` rows; an empty one for a backend
         whose answers cost nothing (the mock names real models, but nothing is paid)."""
-        from protoshift.cli.pricing import PriceTable
+        from protoshift.cloud.pricing import PriceError, PriceTable
 
-        table = PriceTable(self.file.get("prices"), str(config_path()))
+        try:
+            table = PriceTable(self.file.get("prices"), str(config_path()))
+        except PriceError as exc:
+            raise InputError(str(exc)) from None
         return table if BACKENDS[self.backend].billed else PriceTable.free()
 
     def default_model(self, backend: str) -> str:
@@ -257,8 +258,7 @@ class Settings:
 
     def state_url(self) -> str | None:
         """`[state] url`: the Redis or Valkey `serve` replicas share (`--state` says it for one run)."""
-        url = _table(self.file, "state").get("url")
-        return url if isinstance(url, str) and url else None
+        return state_url(self.file)
 
     def keep_billing_header(self, backend: str) -> bool:
         """`keep_billing_header = true` in the backend's section: Claude Code's billing header goes on to it."""
@@ -294,6 +294,13 @@ class Settings:
         return f"the output of api_key_cmd under [{backend}] in {config_path()}"
 
 
+def state_url(file: Mapping[str, Any]) -> str | None:
+    """`[state] url` of a config file: where `serve` and `keys` find the shared state."""
+    section = file.get("state")
+    url = section.get("url") if isinstance(section, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
 def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str], None] | None = None) -> Settings:
     """The settings from what the command line said (`flags`), the environment and the config file;
     `warn` hears of the config file's unknown keys. The settings keep `flags`: resolving them again
@@ -327,9 +334,6 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
         breaker=not breaker_off,
         breaker_cooldown=_first_float(
             "breaker_cooldown", env.get("PROTOSHIFT_BREAKER_COOLDOWN"), file.get("breaker_cooldown")
-        ),
-        state_timeout=_first_float(
-            "[state] timeout", env.get("PROTOSHIFT_STATE_TIMEOUT"), _table(file, "state").get("timeout")
         ),
         fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
         base_url=flags.base_url,

@@ -18,8 +18,8 @@ from protoshift.translator.accumulate import ChunkAccumulator
 if TYPE_CHECKING:
     from protoshift.cli.chat.request import ChatOptions
     from protoshift.cli.io.console import Diagnostics
-    from protoshift.cli.pricing import PriceTable
     from protoshift.cli.settings import Settings
+    from protoshift.cloud.pricing import PriceTable
 
 PROGRESS_EVERY = 0.25  # seconds between writes of a streaming reply's text: what a kill -9 leaves behind
 SYSTEM_ROLES = ("system", "developer")

@@ -44,6 +44,7 @@ from protoshift.gateway.auth import LOOPBACK_NAMES
 if TYPE_CHECKING:
     from types import FrameType
 
+    from protoshift.gateway.clients.gate import ClientKeys
     from protoshift.gateway.config import GatewayConfig
     from protoshift.gateway.core import Gateway
     from protoshift.gateway.state.connection import SharedState
@@ -142,12 +143,25 @@ def _check(options: ServeFlags, keys: list[str]) -> None:
         raise InputError("--workers must be at least 1")
     if not 0 <= options.port <= 65535:
         raise InputError(f"--port {options.port}: not a port number")
-    if not is_loopback(options.host) and not keys:
+    if options.log is not None and not options.log.parent.is_dir():  # else a traceback once serving
+        raise InputError(f"--log {options.log}: no folder {options.log.parent}")
+    if not is_loopback(options.host) and not keys and not _client_keys_exist(options):
         raise InputError(
             f"--host {options.host} opens the server to other machines, and it would spend your provider key for"
             " anyone who reaches it",
-            hint=f"give --api-key KEY (or {KEYS_ENV}=KEY1,KEY2): clients must then send it as a bearer token",
+            hint=f"give --api-key KEY (or {KEYS_ENV}=KEY1,KEY2), or make client keys (protoshift keys add NAME):"
+            " clients must then send one as a bearer token",
         )
+
+
+def _client_keys_exist(options: ServeFlags) -> bool:
+    """Client keys in the store `serve` reads (their presence makes every request need a key)."""
+    from protoshift.cli.keys_cmd import with_store
+
+    try:
+        return bool(with_store(options.state, lambda store: store.keys()))
+    except CLIError:
+        return False
 
 
 def _check_backend(settings: Settings, diag: Diagnostics) -> None:
@@ -201,20 +215,36 @@ def build_gateway(
     """The gateway the settings describe: their backend first, their fallbacks after it, their aliases."""
     from protoshift.gateway import build_app
 
-    state = _shared_state(options, settings)
-    return build_app(gateway_config(options, keys, settings, metrics_dir, _store(options, state), state))
+    state = _shared_state(options)
+    config = gateway_config(
+        options, keys, settings, metrics_dir, _store(options, state), state, _clients(options, state)
+    )
+    return build_app(config)
 
 
-def _shared_state(options: ServeFlags, settings: Settings) -> SharedState | None:
-    """The Redis the replicas share (`--state`), connected on first use in this process's loop; each call
-    bounded by `[state] timeout` (PROTOSHIFT_STATE_TIMEOUT), 250 ms by default."""
+def _clients(options: ServeFlags, state: SharedState | None) -> ClientKeys | None:
+    """Where the client keys are read and their limits counted: the shared Redis, else the SQLite file in the
+    data folder (every worker and `protoshift keys` on this machine); none for a gateway with no folder."""
+    from protoshift.gateway.clients.gate import ClientKeys
+
+    if state is not None:
+        return ClientKeys.shared_in(state)
+    if options.store_dir is None:
+        return None
+    from protoshift.gateway.clients.sqlite import FILENAME
+
+    return ClientKeys.local(options.store_dir / FILENAME)
+
+
+def _shared_state(options: ServeFlags) -> SharedState | None:
+    """The Redis the replicas share (`--state`), connected on first use in this process's loop."""
     if options.state is None:
         return None
-    from protoshift.gateway.state.connection import DEFAULT_TIMEOUT, SharedState, StateURL
+    from protoshift.gateway.state.connection import SharedState, StateURL
 
     return SharedState(
         StateURL.parse(options.state),
-        timeout=settings.state_timeout or DEFAULT_TIMEOUT,
+        timeout=options.state_timeout_ms / 1000,
         fail="closed" if options.state_fail == "closed" else "open",
     )
 
@@ -242,6 +272,7 @@ def gateway_config(
     metrics_dir: Path | None,
     store: ResponseStore,
     state: SharedState | None = None,
+    clients: ClientKeys | None = None,
 ) -> GatewayConfig:
     from protoshift.cli.chain import backend_factory
     from protoshift.gateway import GatewayConfig
@@ -263,6 +294,8 @@ def gateway_config(
         cors_origins=options.cors_origins,
         store=store,
         state=state,
+        clients=clients,
+        prices=settings.prices(),
         log_path=options.log,
         log_bodies=options.log_bodies,
         metrics_dir=metrics_dir,
@@ -293,7 +326,7 @@ def _serving(
 
         fresh = resolve_settings(current[0].flags)
         config = gateway_config(
-            options, keys, fresh, metrics_dir, gateway.store, gateway.config.state
+            options, keys, fresh, metrics_dir, gateway.store, gateway.config.state, gateway.clients
         )  # the stores stay
         said = changes(current[0], fresh)
         current[0] = fresh

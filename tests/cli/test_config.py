@@ -74,22 +74,11 @@ def test_the_breakers_cooldown_from_environment_or_config(config_file: Path, mon
     assert resolve_settings(NO_FLAGS).breaker_cooldown == 1.5
 
 
-def test_the_shared_states_timeout_from_environment_or_config(
-    config_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert resolve_settings(NO_FLAGS).state_timeout is None  # gateway/state's own (250 ms)
-    config_file.write_text('[state]\nurl = "redis://127.0.0.1:6379/0"\ntimeout = 0.5\n')
-    assert resolve_settings(NO_FLAGS).state_timeout == 0.5
-    monkeypatch.setenv("PROTOSHIFT_STATE_TIMEOUT", "2")
-    assert resolve_settings(NO_FLAGS).state_timeout == 2.0
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("model = [", "invalid TOML"),
         ("breaker_cooldown = 0", "breaker_cooldown: must be positive"),
-        ('[state]\ntimeout = "soon"', "[state] timeout: expected a number of seconds, got 'soon'"),
         ('backend = "bedrock"', "unknown backend 'bedrock'"),
         ('max_retries = "many"', "max_retries: expected an integer"),
         ("timeout = -1", "timeout: must be positive"),

@@ -47,8 +47,11 @@ OPTIONS = {
     "models": "--allow-insecure --backend --base-url --json --max-retries --quiet --timeout --verbose -b -q -v",
     "serve": "--allow-host --allow-insecure --api-key --backend --base-url --cors-origin --fallback --grace --host --log"
     " --log-bodies --max-body-mb --max-in-flight --max-retries --model --no-breaker --ping-every --port --quiet --state"
-    " --state-fail"
-    " --timeout --workers -b -m -q -w",
+    " --state-fail --state-timeout --timeout --workers -b -m -q -w",
+    "keys add": "--budget --models --period --quiet --rpm --state --tpm -q",
+    "keys list": "--json --quiet --state -q",
+    "keys remove": "--quiet --state -q",
+    "keys usage": "--json --quiet --state -q",
     "translate batch-input": "--id-map --max-tokens --model --output --quiet --strict -m -o -q",
     "translate batch-results": "--id-map --output --quiet -o -q",
     "translate request": "--explain --from --jsonl --max-tokens --model --out-dir --output --quiet --strict -d -m -o -q",

@@ -89,11 +89,11 @@ def test_one_replicas_failures_open_the_circuit_everywhere_and_one_probe_at_a_ti
                 server,
                 XDG_STATE_HOME=str(tmp_path / f"state-{n}"),  # each its own breaker file: only Redis is shared
                 PROTOSHIFT_BREAKER_COOLDOWN=str(COOLDOWN),
-                # a busy machine can stall a call to Redis past serve's 250 ms, and a replica then rightly
-                # decides alone (tests/gateway/test_shared_breaker.py has that case): not what is tested here
-                PROTOSHIFT_STATE_TIMEOUT="10",
             )
-            replicas.append(ServeProcess(["--state", redis_server.url, "--max-retries", "0", "--log", str(log)], env))
+            # --state-timeout: a busy machine can stall a call to Redis past serve's 250 ms, and a replica then
+            # rightly decides alone (tests/gateway/test_shared_breaker.py has that case): not what is tested here
+            args = ["--state", redis_server.url, "--state-timeout", "10000", "--max-retries", "0", "--log", str(log)]
+            replicas.append(ServeProcess(args, env))
         one, two, three = replicas
         for replica in replicas:  # up, with a first look at the shared state
             until(lambda replica=replica: breaker_state(replica) == 0, "each replica to answer, circuit closed")

@@ -114,6 +114,18 @@ class Terminal:
 
         self.wait_until(lambda: sleeping() and (self.pump(0.01) or sleeping()), "the program to wait", timeout)
 
+    def paste(self, text: str, *, bracketed: bool = True) -> None:
+        """Paste `text` as a terminal does: its line breaks sent as CR, between the bracketed-paste
+        marks when `bracketed` (what a terminal sends once the program asked for them). Sent in
+        pieces, reading the output in between: a large paste must not fill both directions of the pty."""
+        data = text.replace("\r\n", "\r").replace("\n", "\r").encode()
+        if bracketed:
+            data = b"\x1b[200~" + data + b"\x1b[201~"
+        sent = 0
+        while sent < len(data):
+            sent += self.child.send(data[sent : sent + 4096])
+            self.pump(0.001)
+
     def ctrl_c(self) -> None:
         """Ctrl-C once the program waits: CPython's readline looks for a signal only when the select()
         it waits in is interrupted, so a Ctrl-C that lands while it is still busy with the keys before

@@ -21,7 +21,7 @@ except ImportError:  # an older typer runs on click itself
 
 from protoshift.cli.exits import finish
 from protoshift.cli.flags import MAX_WAIT, POLL_INTERVAL, ProviderFlags, ServeFlags, Verbosity
-from protoshift.cli.options import PROVIDER, VERBOSITY
+from protoshift.cli.options import PROVIDER, VERBOSITY, NoStdin
 from protoshift.cloud.kinds import BACKENDS
 
 if TYPE_CHECKING:
@@ -132,6 +132,7 @@ def translate_request_command(
     ] = None,
     model: Model = None,
     side: Side = "openai",
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -154,6 +155,7 @@ def translate_response_command(
     out_dir: OutDir = None,
     jsonl: Jsonl = False,
     side: Side = "openai",
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -175,6 +177,7 @@ def translate_stream_command(
         bool, typer.Option("--include-usage", help="End with a usage chunk (stream_options.include_usage).")
     ] = False,
     side: Side = "openai",
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -224,6 +227,7 @@ def chat_command(
     raw: Annotated[bool, typer.Option("--raw", help="Print the answer's text as it came (no markdown).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the upstream request body; send nothing.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Chat on the terminal.")] = False,
+    no_stdin: NoStdin = False,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -371,6 +375,7 @@ def batch_run_command(
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, help="Requests in flight.")] = 16,
     resume: Annotated[bool, typer.Option("--resume", help="Skip the custom_ids already in OUTPUT.")] = False,
     validate_only: Annotated[bool, typer.Option("--validate-only", help="Check every line; send nothing.")] = False,
+    no_stdin: NoStdin = False,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -392,6 +397,7 @@ def batch_submit_command(
     # Anthropic's limits per batch are the defaults (translator.batch); lower them to test the splitting.
     max_requests: Annotated[int | None, typer.Option("--max-requests-per-batch", min=1, hidden=True)] = None,
     max_bytes: Annotated[int | None, typer.Option("--max-batch-bytes", min=1024, hidden=True)] = None,
+    no_stdin: NoStdin = False,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -557,6 +563,7 @@ def translate_batch_input_command(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", min=1, help="max_tokens when a request sets none [default: 8192].")
     ] = None,
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -577,6 +584,7 @@ def translate_batch_results_command(
     input: Annotated[str | None, typer.Argument(help="Anthropic batch results JSONL, or - for stdin.")] = None,
     output: Output = None,
     id_map: IdMap = None,
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:

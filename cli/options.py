@@ -39,7 +39,7 @@ from protoshift.cloud.retry import DEFAULT_MAX_RETRIES
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["PROVIDER", "VERBOSITY", "Flag", "OptionGroup"]
+__all__ = ["PROVIDER", "VERBOSITY", "Flag", "NoStdin", "OptionGroup"]
 
 Group = TypeVar("Group", bound="DataclassInstance")
 Command = Callable[..., None]
@@ -174,3 +174,24 @@ VERBOSITY = OptionGroup(
         "quiet": Flag(bool, typer.Option("--quiet", "-q", help="No notes on stderr, errors only.")),
     },
 )
+
+
+def _leave_stdin(value: bool) -> bool:
+    if value:
+        from protoshift.cli.io.inputs import detach_stdin
+
+        detach_stdin()  # at parse time: whatever the command reads afterwards, stdin is /dev/null
+    return value
+
+
+# --no-stdin, for every command that may read stdin. No short form: ssh's -n is taken (-n is a count
+# in `logs` and `batch list`, as in git log and head), and a letter of our own would be learned nowhere.
+NoStdin = Annotated[
+    bool,
+    typer.Option(
+        "--no-stdin",
+        help="Read nothing from stdin, as if it were /dev/null (like ssh -n): for a command inside a shell loop"
+        " that reads a file.",
+        callback=_leave_stdin,
+    ),
+]

@@ -35,7 +35,7 @@ def run_chat(options: ChatOptions, settings: Settings, diag: Diagnostics) -> int
         from protoshift.cli.chat.session import run_interactive
 
         return run_interactive(options, settings, diag)
-    request = build_request(options, settings)
+    request = build_request(options, settings, diag=diag)
     if options.dry_run:
         if options.continues:
             request = _log(options, settings, diag, dry_run=True).history.continue_request(request, options.model)

@@ -75,7 +75,7 @@ def run_interactive(options: ChatOptions, settings: Settings, diag: Diagnostics)
     # -a without -p: the files go with the first message typed
     held = options.attachments if options.prompt is None else []
     request = build_request(replace(options, stream=False, attachments=[] if held else options.attachments),
-                            settings, empty_ok=True)  # fmt: skip
+                            settings, empty_ok=True, diag=diag)  # fmt: skip
     source = options.input if options.input not in (None, "-") else "<stdin>"
     loaded = len(request["messages"]) - (options.prompt is not None) - (options.system is not None)
     log = _open_log(options, settings, diag)

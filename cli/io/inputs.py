@@ -77,6 +77,17 @@ class Source:
             raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
 
 
+def detach_stdin() -> None:
+    """`--no-stdin`: stdin becomes /dev/null for the rest of the run, as `ssh -n` makes it, so a
+    command in a shell loop never takes the lines the loop is reading (`while read -r q; do ...;
+    done < questions.txt`). Every reader then sees what an empty stdin gives; nothing else changes."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        os.dup2(null, 0)
+    finally:
+        os.close(null)
+
+
 def stdin_has_data(wait: float = 0.1) -> bool:
     """Whether something was piped or redirected into stdin, without reading it (a pipe gives up one
     byte, which is why this is asked only to refuse stdin). A pipe is waited on for `wait` seconds at

@@ -36,23 +36,26 @@ OPTIONS = {
     "batch list": "--base-url --limit --quiet --verbose -n -q -v",
     "batch results": "--base-url --idle-timeout --max-retries --output --quiet --timeout --verbose -o -q -v",
     "batch run": "--allow-insecure --backend --base-url --concurrency --fallback --idle-timeout --max-retries --model"
-    " --no-breaker --output --quiet --resume --timeout --validate-only --verbose -b -j -m -o -q -v",
+    " --no-breaker --no-stdin --output --quiet --resume --timeout --validate-only --verbose -b -j -m -o"
+    " -q -v",
     "batch status": "--base-url --max-retries --max-wait --poll-interval --quiet --timeout --verbose --wait -q -v -w",
     "batch submit": "--allow-insecure --base-url --max-batch-bytes --max-requests-per-batch --max-retries --model"
-    " --no-breaker --quiet --timeout --verbose -m -q -v",
+    " --no-breaker --no-stdin --quiet --timeout --verbose -m -q -v",
     "chat": "--allow-insecure --attach --backend --base-url --cid --continue --dry-run --fallback --format"
-    " --idle-timeout --interactive --max-retries --max-tokens --model --no-breaker --no-log --option --prompt --quiet"
-    " --raw --stream --system --timeout --verbose -O -a -b -c -f -i -m -p -q -s -v",
+    " --idle-timeout --interactive --max-retries --max-tokens --model --no-breaker --no-log --no-stdin"
+    " --option --prompt --quiet --raw --stream --system --timeout --verbose -O -a -b -c -f -i -m -p -q -s"
+    " -v",
     "logs": "--cid --count --json --path --quiet --search -n -q -s",
     "models": "--allow-insecure --backend --base-url --json --max-retries --quiet --timeout --verbose -b -q -v",
     "serve": "--allow-host --allow-insecure --api-key --backend --base-url --cors-origin --fallback --grace --host --log"
     " --log-bodies --max-body-mb --max-in-flight --max-retries --model --no-breaker --port --quiet --timeout --workers"
     " -b -m -q -w",
-    "translate batch-input": "--id-map --max-tokens --model --output --quiet --strict -m -o -q",
-    "translate batch-results": "--id-map --output --quiet -o -q",
-    "translate request": "--explain --from --jsonl --max-tokens --model --out-dir --output --quiet --strict -d -m -o -q",
-    "translate response": "--from --jsonl --out-dir --output --quiet -d -o -q",
-    "translate stream": "--from --include-usage --out-dir --output --quiet -d -o -q",
+    "translate batch-input": "--id-map --max-tokens --model --no-stdin --output --quiet --strict -m -o -q",
+    "translate batch-results": "--id-map --no-stdin --output --quiet -o -q",
+    "translate request": "--explain --from --jsonl --max-tokens --model --no-stdin --out-dir --output --quiet --strict -d -m"
+    " -o -q",
+    "translate response": "--from --jsonl --no-stdin --out-dir --output --quiet -d -o -q",
+    "translate stream": "--from --include-usage --no-stdin --out-dir --output --quiet -d -o -q",
 }
 
 # The provider options on the command line, and what each must arrive as.

@@ -369,7 +369,6 @@ def test_plain_http_to_remote_host_refused(chat: Chat) -> None:
         chat.start("-p", "hi", "-v", "--base-url", "http://192.0.2.1"),
         chat.start("-p", "hi", "-v", "--backend", "openai", "--base-url", "http://192.0.2.1:8080/v1"),
         chat.start("-p", "hi", "-v", server="http://192.0.2.1"),
-        chat.start("-p", "hi", "-v", "--backend", "mock", "--fallback", "openai", openai="http://192.0.2.1/v1"),
     ]
     for run in runs:
         done = run.wait()
@@ -378,6 +377,13 @@ def test_plain_http_to_remote_host_refused(chat: Chat) -> None:
         assert "--allow-insecure" in done.stderr.decode()  # the hint line says how to allow it
         assert not any(" POST " in line for line in stderr_lines(done)), "no request was attempted"
         assert done.stdout == b""
+    # a fallback that would send it so is not used (one line saying why), and the primary answers
+    done = chat("-p", "hi", "-v", "--backend", "mock", "--fallback", "openai", openai="http://192.0.2.1/v1")
+    assert done.returncode == 0
+    warning = stderr_lines(done)[0]
+    assert "fallback openai (from --fallback) cannot be used" in warning and "clear text to 192.0.2.1" in warning
+    assert "--allow-insecure" in warning
+    assert not any("192.0.2.1" in line for line in stderr_lines(done)[1:]), "nothing was sent there"
 
 
 def test_dry_run_needs_no_server(chat: Chat) -> None:

@@ -91,18 +91,18 @@ async def _answer(request: dict[str, Any], fmt: str, settings: Settings, diag: D
     backend = create_chain(settings, diag)
     tty = stdout_is_terminal()
     renderer = make_renderer(fmt, diag, tty=tty, markdown=settings.markdown, prices=log.prices)
-    exchange = log.exchange(request, settings.backend)
+    exchange = log.exchange(request, settings)
     started = time.monotonic()
     try:
         if request.get("stream"):
             # aclosing: a reader gone (`| head`) or Ctrl-C closes the stream here, before the client
-            async with contextlib.aclosing(backend.stream(request)) as chunks:
+            async with contextlib.aclosing(backend.stream(request, exchange.call)) as chunks:
                 async for chunk in chunks:
                     renderer.chunk(chunk)
                     exchange.chunk(chunk)
             exchange.end()
         else:
-            completion = await backend.create(request)
+            completion = await backend.create(request, exchange.call)
             renderer.completion(completion)
             exchange.end(completion)
     except BaseException as exc:

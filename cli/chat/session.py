@@ -375,7 +375,7 @@ class InteractiveChat:
         conversation = self.conversation
         conversation.begin_reply()
         request = conversation.request_to_send()
-        exchange = self.log.exchange(request, self.settings.backend)
+        exchange = self.log.exchange(request, self.settings)
         view = StreamView(
             self.console, show_reasoning=self.show_reasoning, waiting=conversation.model, markdown=self.markdown
         )
@@ -451,7 +451,7 @@ class InteractiveChat:
         self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator, exchange: Exchange
     ) -> None:
         assert self.backend is not None
-        async with contextlib.aclosing(self.backend.stream(request)) as chunks:
+        async with contextlib.aclosing(self.backend.stream(request, exchange.call)) as chunks:
             async for chunk in chunks:
                 accumulator.add(chunk)
                 exchange.chunk(chunk)

@@ -147,7 +147,7 @@ DOCS = [
 @pytest.mark.parametrize("doc", DOCS)
 @pytest.mark.parametrize("seed", range(5))
 def test_streamed_markdown_prints_what_the_whole_document_renders_to(doc: str, seed: int) -> None:
-    whole = Console(file=io.StringIO(), width=60, color_system=None)
+    whole = Console(file=io.StringIO(), width=59, color_system=None)  # a reply leaves the last column free
     whole.print(Markdown(doc))
     streamed = Console(file=io.StringIO(), width=60, color_system=None)
     view = StreamView(streamed)

@@ -123,34 +123,53 @@ PROVIDER = OptionGroup(
     {
         "backend": Flag(
             str | None,
-            typer.Option("--backend", "-b", help=f"{' | '.join(BACKEND_NAMES)}.", show_default=DEFAULT_BACKEND),
+            typer.Option(
+                "--backend",
+                "-b",
+                metavar="BACKEND",
+                help=f"{', '.join(BACKEND_NAMES[:-1])} or {BACKEND_NAMES[-1]} (BACKEND:MODEL names the model too).",
+                show_default=DEFAULT_BACKEND,
+            ),
         ),
-        "model": Flag(str | None, typer.Option("--model", "-m", help="Model to ask (overrides the request's).")),
-        "max_tokens": Flag(int | None, typer.Option("--max-tokens", min=1, help="Answer length limit.")),
-        "base_url": Flag(str | None, typer.Option("--base-url", help="The primary backend's base URL.")),
+        "model": Flag(
+            str | None,
+            typer.Option("--model", "-m", metavar="MODEL", help="Model to ask (overrides the request's; or an alias)."),
+        ),
+        "max_tokens": Flag(
+            int | None, typer.Option("--max-tokens", metavar="N", min=1, help="Answer length limit, in tokens.")
+        ),
+        "base_url": Flag(str | None, typer.Option("--base-url", metavar="URL", help="The primary backend's base URL.")),
         "fallbacks": Flag(
             list[str],
-            typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails (repeatable, or a,b)."),
+            typer.Option(
+                "--fallback",
+                metavar="BACKEND[:MODEL]",
+                help="A backend to try when the one before fails (repeatable, or a,b).",
+            ),
         ),
         "timeout": Flag(
             float | None,
             typer.Option(
                 "--timeout",
+                metavar="SECONDS",
                 help="Seconds one attempt may take, start to end, like curl's --max-time.",
-                show_default=f"{DEFAULT_TIMEOUT:g} for an answer; no limit for a stream",
+                show_default=f"{DEFAULT_TIMEOUT:g} for an answer, none for a stream",
             ),
         ),
         "idle_timeout": Flag(
             float | None,
             typer.Option(
                 "--idle-timeout",
+                metavar="SECONDS",
                 help="Seconds a stream may go without content; pings do not count.",
                 show_default=f"{DEFAULT_IDLE_TIMEOUT:g}",
             ),
         ),
         "max_retries": Flag(
             int | None,
-            typer.Option("--max-retries", min=0, help="Retries on failure.", show_default=str(DEFAULT_MAX_RETRIES)),
+            typer.Option(
+                "--max-retries", metavar="N", min=0, help="Retries on failure.", show_default=str(DEFAULT_MAX_RETRIES)
+            ),
         ),
         "no_breaker": Flag(bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")),
         "allow_insecure": Flag(

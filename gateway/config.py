@@ -45,4 +45,5 @@ class GatewayConfig:
     store: ResponseStore = field(default_factory=MemoryStore)  # stored responses (/v1/responses, store: true)
     log_path: Path | None = None  # the request log (one JSON line each); None: stderr
     log_bodies: bool = False
+    log_upstream: bool = False  # each upstream HTTP request and response in the log too (serve -v; keys hidden)
     metrics_dir: Path | None = None  # set when several workers share the counts

@@ -210,6 +210,7 @@ def gateway_config(
         store=store,
         log_path=options.log,
         log_bodies=options.log_bodies,
+        log_upstream=options.verbose,
         metrics_dir=metrics_dir,
     )
 

@@ -53,6 +53,14 @@ def _write_examples(epilog: str | None, formatter: Any) -> None:
 
 
 class Command(TyperCommand):
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as exc:  # click's "option '-p' requires an argument" comes with no context:
+            if getattr(exc, "ctx", False) is None:  # give it this command's, so the hint names it
+                exc.ctx = ctx  # type: ignore[attr-defined]
+            raise
+
     def format_options(self, ctx: Any, formatter: Any) -> None:
         arguments: list[tuple[str, str]] = []
         options: list[tuple[str, str]] = []

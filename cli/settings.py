@@ -325,6 +325,9 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
     )
 
 
+SHELL_NOT_FOUND = 127  # the shell's exit code for a program it cannot find
+
+
 def _run_key_command(backend: str, command: str) -> str:
     """A password-manager command from the config file. Its output is the key: never echoed anywhere."""
     try:
@@ -333,6 +336,11 @@ def _run_key_command(backend: str, command: str) -> str:
         )
     except subprocess.TimeoutExpired:
         raise InputError(f"api_key_cmd for {backend} did not finish in {KEY_COMMAND_TIMEOUT:g}s") from None
+    if done.returncode == SHELL_NOT_FOUND:
+        program = (command.split() or [command])[0]  # what the shell ran first, as it said it
+        raise InputError(
+            f"api_key_cmd for {backend}: command not found: {program}", hint=f"check [{backend}] in {config_path()}"
+        )
     if done.returncode != 0:
         raise InputError(
             f"api_key_cmd for {backend} failed (exit {done.returncode})", hint=f"check [{backend}] in {config_path()}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.chain import create_chain
@@ -18,6 +19,7 @@ from protoshift.cli.exits import OK, InputError
 from protoshift.cli.io.console import Diagnostics, stdin_is_terminal, stdout_is_terminal
 from protoshift.cli.io.output import json_document, write_stdout
 from protoshift.cli.settings import Settings
+from protoshift.cloud.errors import InsecureTransportError
 
 if TYPE_CHECKING:
     from protoshift.cli.logs.recorder import ChatLog
@@ -74,8 +76,14 @@ def resolve_format(fmt: str, *, streaming: bool) -> str:
 
 
 def _dry_run(request: dict[str, Any], settings: Settings, diag: Diagnostics) -> int:
-    """Print the upstream body that would be sent (headers, key redacted, with -v); send nothing."""
-    backend = create_chain(settings, diag)
+    """Print the upstream body that would be sent (headers, key redacted, with -v); send nothing.
+    A key that may not travel over http:// is no reason to refuse: nothing travels (a note says
+    that the real run would be refused)."""
+    try:
+        backend = create_chain(settings, diag)
+    except InsecureTransportError as exc:
+        diag.warn(f"note: {exc}; the real run would be refused (--allow-insecure sends it anyway)")
+        backend = create_chain(replace(settings, allow_insecure=True), diag)
     try:
         prepared = backend.prepare(request)
     finally:

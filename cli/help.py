@@ -118,7 +118,7 @@ cat notes.md | protoshift chat -p "Summarize:"               # -p first, then th
 protoshift chat examples/tools.json --json | jq .choices[0].message
 protoshift chat -c -p "Shorter, please"                      # continue the latest conversation
 protoshift chat -b openai --base-url http://127.0.0.1:11434/v1 -m llama3.2 -p hi
-protoshift chat -p "Be creative" -O reasoning_effort low -O max_completion_tokens 200
+protoshift chat -p "Be creative" -O temperature 0.9 -O max_completion_tokens 200
 while read -r q; do protoshift chat --no-stdin -p "$q"; done < questions.txt
 protoshift chat -i                                           # a chat session
 """,
@@ -186,7 +186,7 @@ protoshift translate batch-input examples/requests.jsonl -o batch.json --id-map 
     "translate batch-results": (
         "Message Batches results as OpenAI Batch output lines.",
         """
-protoshift translate batch-results results.jsonl --id-map ids.json -o output.jsonl
+protoshift translate batch-results examples/anthropic-batch-results.jsonl -o output.jsonl
 """,
     ),
     "batch": (

@@ -282,13 +282,17 @@ class Command:
         return Path(words[0]).expanduser()
 
 
+# /effort's words, the one list (its help, its error, the README's line): reasoning_effort values
+EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+EFFORT_CHOICES = "|".join((*EFFORTS, "off"))
+
 COMMANDS: dict[str, str] = {
     "help": "this help",
     "model": "NAME — ask another model from now on (no NAME: show the current one)",
     "system": "TEXT — set the system prompt (no TEXT: show it; `/system -`: remove it)",
     "think": "on|off — show or hide the model's reasoning",
     "markdown": "on|off — render replies as markdown, or print them exactly as they come",
-    "effort": "minimal|low|medium|high|off — reasoning_effort for the next requests",
+    "effort": f"{EFFORT_CHOICES} — reasoning_effort for the next requests",
     "retry": "send the last message again and replace the reply",
     "tool": "TEXT — answer the model's next pending tool call with TEXT",
     "clear": "forget the conversation (the system prompt stays)",

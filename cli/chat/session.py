@@ -29,6 +29,8 @@ from rich.text import Text
 from protoshift.cli.chain import create_chain
 from protoshift.cli.chat.conversation import (
     COMMANDS,
+    EFFORT_CHOICES,
+    EFFORTS,
     NOT_RUN,
     Command,
     Composer,
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
     from protoshift.cloud.backend import Client
 
 HISTORY_LENGTH = 1000
-EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 
 MULTILINE_HELP = (
     "Multi-line messages: paste them (a paste is one message, its line breaks kept; Enter sends it), "
@@ -532,7 +533,7 @@ class InteractiveChat:
         elif level in EFFORTS:
             request["reasoning_effort"] = level
         elif level:
-            raise InputError(f"/effort takes {', '.join(EFFORTS)} or off")
+            raise InputError(f"/effort takes {EFFORT_CHOICES.replace('|', ', ')}")
         self._dim(f"reasoning_effort: {request.get('reasoning_effort', 'off')}")
         return True
 

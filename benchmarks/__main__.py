@@ -1,5 +1,5 @@
 """`python -m benchmarks [--json PATH] [--quick] [--no-litellm] [--no-startup] [--no-batch]
-[--no-chat-stream] [--only-chat-stream] [--no-reverse]`."""
+[--no-chat-stream] [--only-chat-stream] [--no-reverse] [--no-responses]`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import batch, chat_stream, large_events, litellm_side, report, reverse, startup, streaming, translation
+from . import (
+    batch,
+    chat_stream,
+    large_events,
+    litellm_side,
+    report,
+    responses,
+    responses_litellm,
+    reverse,
+    startup,
+    streaming,
+    translation,
+)
 from .timing import timer_overhead_ns
 
 
@@ -27,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-reverse", action="store_true", help="skip the other direction (Anthropic requests, OpenAI streams)"
     )
+    parser.add_argument(
+        "--no-responses", action="store_true", help="skip OpenAI Responses clients (vs LiteLLM's Responses bridge)"
+    )
     return parser
 
 
@@ -41,6 +56,45 @@ def _load_litellm(args: argparse.Namespace, figures: dict[str, Any]) -> litellm_
     figures["litellm"] = {"version": loaded.version, "import_seconds": loaded.import_seconds}
     print(f"LiteLLM {loaded.version} (import took {loaded.import_seconds:.1f} s)")
     return loaded
+
+
+def _responses(with_litellm: bool, reps: int, warmup: int, wrapped_reps: int) -> responses.ResponsesResults:
+    """OpenAI Responses clients (issue 20), beside LiteLLM's Responses bridge when LiteLLM is loaded."""
+    loaded = responses_litellm.load() if with_litellm else "skipped with LiteLLM"
+    if isinstance(loaded, str):
+        print(f"LiteLLM's Responses bridge: {loaded}")
+        return responses.run(reps, warmup)
+    sides = {up: {**per, **responses.litellm_sides()[up]} for up, per in responses.SIDES.items()}
+    return responses.run(reps, warmup, sides, wrapped_reps=wrapped_reps, litellm=responses_litellm.version())
+
+
+def _in_process(
+    args: argparse.Namespace,
+    litellm: litellm_side.LiteLLM | None,
+    figures: dict[str, Any],
+    reps: int,
+    warmup: int,
+    wrapped_reps: int,
+) -> None:
+    """The translations' own costs (requests, streams, the other direction, Responses, large events)."""
+    figures["requests"] = translation.run(litellm, reps, warmup)
+    print(report.requests_text(figures["requests"]), end="\n\n", flush=True)
+    figures["streams"] = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
+    print(report.streams_text(figures["streams"]), end="\n\n", flush=True)
+    if not args.no_reverse:
+        adapter = reverse.load_litellm() if litellm is not None else "skipped with LiteLLM"
+        if isinstance(adapter, str):
+            print(f"LiteLLM's /v1/messages adapter: {adapter}")
+        figures["reverse"] = reverse.run(None if isinstance(adapter, str) else adapter, reps, warmup)
+        print(reverse.text(figures["reverse"]), end="\n\n", flush=True)
+    if not args.no_responses:
+        figures["responses"] = _responses(litellm is not None, reps, warmup, wrapped_reps)
+        res = figures["responses"]
+        figures["responses_verdicts"] = {one.clock: responses.verdicts(one) for one in (res, res.wall) if one}
+        print(responses.text(figures["responses"]), end="\n\n", flush=True)
+    large = large_events.run(runs=1 if args.quick else 3)
+    figures["large_events"] = large.as_dict()
+    print(large_events.text(large), end="\n\n", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,20 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_chat_stream:
         args.no_startup = args.no_batch = True
     if not args.only_chat_stream:
-        figures["requests"] = translation.run(litellm, reps, warmup)
-        print(report.requests_text(figures["requests"]), end="\n\n", flush=True)
-        figures["streams"] = streaming.run(litellm, reps, warmup, wrapped_reps if litellm else 0)
-        print(report.streams_text(figures["streams"]), end="\n\n", flush=True)
-    if not args.only_chat_stream and not args.no_reverse:
-        adapter = reverse.load_litellm() if litellm is not None else "skipped with LiteLLM"
-        if isinstance(adapter, str):
-            print(f"LiteLLM's /v1/messages adapter: {adapter}")
-        figures["reverse"] = reverse.run(None if isinstance(adapter, str) else adapter, reps, warmup)
-        print(reverse.text(figures["reverse"]), end="\n\n", flush=True)
-    if not args.only_chat_stream:
-        large = large_events.run(runs=1 if args.quick else 3)
-        figures["large_events"] = large.as_dict()
-        print(large_events.text(large), end="\n\n", flush=True)
+        _in_process(args, litellm, figures, reps, warmup, wrapped_reps)
     if not args.no_chat_stream:
         chat = chat_stream.run(litellm, quick=args.quick)
         figures["chat_stream"] = {mode: res.as_dict() for mode, res in chat.items()}

@@ -1,35 +1,64 @@
-"""OpenAI Responses on a chat-completions model (issue 20): Responses requests -> chat bodies, and chat
-chunk streams -> Responses events, protoshift's side (LiteLLM's Responses bridge is to be added beside
-it, in the same run, as benchmarks/reverse.py does for the Messages adapter: `SIDES`).
+"""OpenAI Responses clients on a chat-completions model and on Claude (issue 20): protoshift side by side with
+LiteLLM's Responses bridge (what `litellm.responses()` and its proxy's `/v1/responses` run for a model with no
+Responses API of its own), in the same run, on the same inputs.
 
-- requests: `responses_to_chat.request(request).body`, each call timed on its own on a fresh copy of its
-  input; five kinds, a Codex turn among them (a 17 KB developer prompt, 12 tools with a namespace, a
-  custom apply_patch with its grammar and web_search, a history with reasoning, calls and a patch);
-- answers: `chat_to_responses.response(completion, ...)` for a completion with reasoning, text and calls;
-- streams, each timed whole and divided by its chunk count and by the events it gives:
-  (a) parsed chunks -> Responses event dicts: `chat_to_responses.Stream.feed`;
-  (b) chat SSE bytes -> Responses SSE bytes: protoshift's decoder + the Stream + `encode_event`.
-Run: `uv run python -m benchmarks.responses [--quick]`.
+Two upstreams: a chat model (OpenAI-compatible Chat Completions) and Claude (Anthropic Messages). For each:
+- request: a Responses request -> the upstream body, each call timed on its own on a fresh copy of its input;
+  five kinds, a Codex turn among them (a 17 KB developer prompt, 12 tools with a namespace, a custom
+  apply_patch with its grammar and web_search, a history with reasoning, calls and a patch).
+  protoshift: chat `responses_to_chat.request(request).body`; Claude the `ResponsesToMessages` bridge's
+  `request(...).body` (translator/bridges.py: through chat, then `openai_to_anthropic`), what serve runs.
+  LiteLLM (benchmarks/responses_litellm.py says exactly what each covers): `litellm` = the bridge
+  (Responses -> completion() kwargs; for Claude chained with `AnthropicConfig`'s transformation), and
+  `litellm +completion` = the bridge, then what `completion()` runs before the HTTP call (-> the body sent).
+- answer: the upstream's whole answer -> the Responses `response` (a chat.completion with reasoning, text and
+  two calls; the same as an Anthropic message: thinking, text, two tool_use), (a) parsed dict -> response
+  object, (b) JSON bytes -> JSON bytes.
+- streams, each timed whole and divided by its upstream events (chunks / Anthropic events), the unit both
+  sides get: four streams per upstream (300 text deltas; 200 reasoning + 50 text; text and two calls (on chat,
+  interleaved); an apply_patch streamed in 16-character fragments) -> Responses events:
+  (a) parsed chunks/events -> Responses events; (b) SSE bytes -> Responses SSE bytes (protoshift: its
+  decoder, the translator, `encode_event`); (c) LiteLLM only: what `litellm.responses(stream=True)` iterates
+  (its `CustomStreamWrapper` in between). `/event` divides by the Responses events each side emits.
+Targets (issue 20): at least 10x less CPU than LiteLLM per request and per stream event; each verdict takes
+the worst kind/stream against the smaller LiteLLM baseline (`litellm`; (a) and (b) for streams).
+
+Each call is timed by two clocks: the process's CPU time (every thread; what the tables show and the verdicts
+read: on a shared machine another process's work does not land on it) and perf_counter_ns (wall, as the other
+in-process benchmarks; its verdicts printed too, its tables with `--wall`).
+
+Run: `uv run --group bench python -m benchmarks.responses [--quick] [--no-litellm] [--check] [--wall]` (also in
+`python -m benchmarks`). `--check` sends each request through `litellm.responses()` to a server on
+127.0.0.1 and compares the body it gets with the LiteLLM chains measured here.
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from protoshift.translator import chat_to_responses, responses_to_chat
+from protoshift.translator.bridges import BRIDGES, Outbound, Shaping
 from protoshift.translator.sse import JSONEventDecoder
+from protoshift.translator.wire import MESSAGES, RESPONSES
 
-from .timing import Stats, now_ns, time_each
+from . import corpus as anthropic_corpus
+from . import responses_litellm as lite
+from .timing import Stats, now_ns, ratio
 
 Request = dict[str, Any]
 Chunk = dict[str, Any]
-MODEL = "qwen3-coder"
+MODEL = "qwen3-coder"  # the chat upstream's model
+CLAUDE = anthropic_corpus.MODEL
+TARGET_RATIO = 10.0
+UPSTREAMS = {"chat": "a chat model (Chat Completions)", "anthropic": "Claude (Anthropic Messages)"}
 
 # ---- the corpus: Responses requests -------------------------------------------------------------------
 
@@ -203,57 +232,6 @@ def sse_reads(chunks: list[Chunk]) -> list[bytes]:
     return [f"data: {json.dumps(c, separators=(',', ':'))}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
 
 
-# ---- protoshift ---------------------------------------------------------------------------------------------
-
-_STREAM_REQUEST: Request = {"model": MODEL, "input": "x", "tools": _codex_tools(), "stream": True,
-                            "include": ["reasoning.encrypted_content"]}  # fmt: skip
-_TRANSLATION = responses_to_chat.request(_STREAM_REQUEST)
-
-
-def _protoshift_request(request: Request) -> object:
-    return responses_to_chat.request(request).body
-
-
-def _protoshift_answer(completion: Chunk) -> object:
-    return chat_to_responses.response(completion, request=_STREAM_REQUEST, tools=_TRANSLATION.tools)
-
-
-def _protoshift_events(chunks: list[Chunk]) -> list[Any]:
-    stream = chat_to_responses.Stream(request=_STREAM_REQUEST, tools=_TRANSLATION.tools)
-    out: list[Any] = []
-    for chunk in chunks:
-        out += stream.feed(chunk)
-    out += stream.close()
-    return out
-
-
-def _protoshift_bytes(reads: list[bytes]) -> list[bytes]:
-    decoder = JSONEventDecoder()
-    stream = chat_to_responses.Stream(request=_STREAM_REQUEST, tools=_TRANSLATION.tools)
-    encode = chat_to_responses.encode_event
-    out: list[bytes] = []
-    for data in reads:
-        for chunk in decoder.iter_feed(data):
-            out += [encode(event) for event in stream.feed(chunk)]
-    out += [encode(event) for event in stream.close()]
-    return out
-
-
-@dataclass(frozen=True)
-class Side:
-    """One implementation measured: its request translation, its answer, and its two stream paths."""
-
-    request: Callable[[Request], object]
-    answer: Callable[[Chunk], object]
-    events: Callable[[list[Chunk]], list[Any]]
-    bytes_path: Callable[[list[bytes]], list[bytes]]
-
-
-SIDES: dict[str, Side] = {
-    "protoshift": Side(_protoshift_request, _protoshift_answer, _protoshift_events, _protoshift_bytes),
-}
-
-
 def completion() -> Chunk:
     calls = [
         {"id": "call_0", "type": "function", "function": {"name": "exec_command", "arguments": '{"cmd": "ls"}'}},
@@ -279,97 +257,580 @@ def completion() -> Chunk:
     }
 
 
+# ---- the corpus: the same answers and streams from Claude --------------------------------------------------
+
+
+def anthropic_streams() -> dict[str, list[Chunk]]:
+    """The chat streams' counterparts as Anthropic events (Claude's calls come one after the other)."""
+    c = anthropic_corpus
+    text = [c._message_start("msg_text"), *c._text_block(0, 300), *c._end("end_turn", 300)]
+    thinking = [c._message_start("msg_think"), *c._thinking_block(0, 200), *c._text_block(1, 50)]
+    thinking += c._end("end_turn", 250)
+    calls = [c._message_start("msg_calls"), *c._text_block(0, 20)]
+    calls += c._tool_block(1, "toolu_0", "exec_command", {"cmd": "echo " + "x" * 19}, 4)
+    calls += c._tool_block(2, "toolu_1", "view_image", {"cmd": "y" * 19}, 4) + c._end("tool_use", 60)
+    patch = [c._message_start("msg_patch"), *c._text_block(0, 1)]
+    patch += c._tool_block(1, "toolu_patch", "apply_patch", {"input": PATCH}, 16) + c._end("tool_use", 900)
+    return {
+        "text 300": text,
+        "thinking 200 + text 50": thinking,
+        "text + 2 calls": calls,
+        f"apply_patch {len(patch)} events": patch,
+    }
+
+
+def message() -> Chunk:
+    """completion()'s counterpart from Claude: signed thinking, text, two tool_use blocks."""
+    return {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": CLAUDE,
+        "content": [
+            {"type": "thinking", "thinking": "Think. " * 50, "signature": "EqQBCgIYAhIM" * 8},
+            {"type": "text", "text": "Doing it. " * 20},
+            {"type": "tool_use", "id": "toolu_0", "name": "exec_command", "input": {"cmd": "ls"}},
+            {"type": "tool_use", "id": "toolu_1", "name": "apply_patch", "input": {"input": PATCH}},
+        ],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1200, "output_tokens": 300},
+    }
+
+
+def _for_claude(request: Request) -> Request:
+    return {**request, "model": CLAUDE}
+
+
+def answers() -> dict[str, Chunk]:
+    return {"chat": completion(), "anthropic": message()}
+
+
+def corpus_streams() -> dict[str, dict[str, list[Chunk]]]:
+    return {"chat": streams(), "anthropic": anthropic_streams()}
+
+
+def stream_reads(upstream: str, events: list[Chunk]) -> list[bytes]:
+    """The stream as its upstream sends it, one read per chunk/event."""
+    return sse_reads(events) if upstream == "chat" else anthropic_corpus.sse_reads(events)
+
+
+# ---- protoshift ---------------------------------------------------------------------------------------------
+
+_STREAM_REQUEST: Request = {"model": MODEL, "input": "x", "tools": _codex_tools(), "stream": True,
+                            "include": ["reasoning.encrypted_content"]}  # fmt: skip
+_TRANSLATION = responses_to_chat.request(_STREAM_REQUEST)
+_CLAUDE_BRIDGE = BRIDGES[(RESPONSES, MESSAGES)]  # ResponsesToMessages: what serve runs for a Claude backend
+_SHAPING = Shaping()
+
+
+def _claude_outbound() -> Outbound:
+    return _CLAUDE_BRIDGE.request(_for_claude(_STREAM_REQUEST), stream=True, shaping=_SHAPING)
+
+
+_CLAUDE_OUTBOUND = _claude_outbound()
+_from_json, _to_json = chat_to_responses.stream._json()
+
+
+def _chat_request(request: Request) -> object:
+    return responses_to_chat.request(request).body
+
+
+def _claude_request(request: Request) -> object:
+    return _CLAUDE_BRIDGE.request(request, stream=bool(request.get("stream")), shaping=_SHAPING).body
+
+
+def _chat_answer(completion: Chunk) -> object:
+    return chat_to_responses.response(completion, request=_STREAM_REQUEST, tools=_TRANSLATION.tools)
+
+
+def _claude_answer(answer: Chunk) -> object:
+    return _CLAUDE_BRIDGE.response(answer, _CLAUDE_OUTBOUND)
+
+
+def _bytes_of(answer: Callable[[Chunk], object], data: bytes) -> bytes:
+    """The gateway's way: pydantic-core's JSON in and out."""
+    return _to_json(answer(_from_json(data)))
+
+
+def _chat_stream() -> chat_to_responses.Stream:
+    return chat_to_responses.Stream(request=_STREAM_REQUEST, tools=_TRANSLATION.tools)
+
+
+def _events(new: Callable[[], Any], chunks: list[Chunk]) -> list[Any]:
+    stream = new()
+    out: list[Any] = []
+    for chunk in chunks:
+        out += stream.feed(chunk)
+    out += stream.close()
+    return out
+
+
+def _sse_bytes(new: Callable[[], Any], reads: list[bytes]) -> list[bytes]:
+    decoder = JSONEventDecoder()
+    stream = new()
+    encode = chat_to_responses.encode_event
+    out: list[bytes] = []
+    for data in reads:
+        for chunk in decoder.iter_feed(data):
+            out += [encode(event) for event in stream.feed(chunk)]
+    for chunk in decoder.close():
+        out += [encode(event) for event in stream.feed(chunk)]
+    out += [encode(event) for event in stream.close()]
+    return out
+
+
+# A step: the timed function, and what builds its input from the corpus item (not timed).
+Step = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One implementation on one upstream: its request translation, its answer (mode -> step: "dict",
+    "bytes") and its stream paths (mode -> step: "events", "bytes", "wrapped"); a side may have only some."""
+
+    request: Callable[[Request], object] | None = None
+    answer: dict[str, Step] = field(default_factory=dict)
+    stream: dict[str, Step] = field(default_factory=dict)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _protoshift(upstream: str) -> Side:
+    chat = upstream == "chat"
+    answer = _chat_answer if chat else _claude_answer
+    new: Callable[[], Any] = _chat_stream if chat else partial(_CLAUDE_BRIDGE.stream, _CLAUDE_OUTBOUND)
+    return Side(
+        request=_chat_request if chat else _claude_request,
+        answer={"dict": (answer, copy.deepcopy), "bytes": (partial(_bytes_of, answer), _dumps)},
+        stream={
+            "events": (partial(_events, new), copy.deepcopy),
+            "bytes": (partial(_sse_bytes, new), partial(stream_reads, upstream)),
+        },
+    )
+
+
+SIDES: dict[str, dict[str, Side]] = {upstream: {"protoshift": _protoshift(upstream)} for upstream in UPSTREAMS}
+
+
+# ---- LiteLLM's Responses bridge (benchmarks/responses_litellm.py) -------------------------------------------
+
+LITELLM_UPSTREAMS = {"chat": lite.Upstream("openai", MODEL), "anthropic": lite.Upstream("anthropic", CLAUDE)}
+# What each LiteLLM side's request figure covers, per upstream.
+REQUEST_LABELS = {
+    "chat": {"litellm": "bridge: Responses -> completion() kwargs",
+             "litellm +completion": "bridge + completion() up to the HTTP call -> body"},
+    "anthropic": {"litellm": "bridge + AnthropicConfig transform -> body",
+                  "litellm +completion": "bridge + completion() up to the HTTP call -> body"},
+}  # fmt: skip
+
+
+def _litellm_request(upstream: str, request: Request) -> object:
+    kwargs = lite.bridge_kwargs(request, LITELLM_UPSTREAMS[upstream])
+    return kwargs if upstream == "chat" else lite.anthropic_transform(kwargs)
+
+
+def _litellm_completion(upstream: str, request: Request) -> object:
+    up = LITELLM_UPSTREAMS[upstream]
+    return lite.completion_path(lite.bridge_kwargs(request, up), up.provider)
+
+
+def _litellm_reads(upstream: str, bridge: lite.Bridge, events: list[Chunk]) -> lite.Prepared:
+    return lite.prepare_reads(bridge, stream_reads(upstream, events))
+
+
+def _litellm_side(upstream: str) -> Side:
+    chat = upstream == "chat"
+    bridge = lite.make_bridge(_STREAM_REQUEST if chat else _for_claude(_STREAM_REQUEST), LITELLM_UPSTREAMS[upstream])
+    answer = partial(lite.chat_answer if chat else lite.anthropic_answer, bridge)
+    events: Step = (
+        (partial(lite.chat_events, bridge), partial(lite.prepare_chat_objects, bridge))
+        if chat
+        else (partial(lite.anthropic_events, bridge), partial(lite.prepare_dicts, bridge))
+    )
+    wrapped: Step = (
+        (partial(lite.chat_wrapped, bridge), partial(lite.prepare_sdk_chunks, bridge))
+        if chat
+        else (partial(lite.anthropic_wrapped, bridge), partial(lite.prepare_dicts, bridge))
+    )
+    sse = partial(lite.chat_bytes if chat else lite.anthropic_bytes, bridge)
+    return Side(
+        request=partial(_litellm_request, upstream),
+        answer={"dict": (answer, copy.deepcopy), "bytes": (partial(lite.answer_bytes, answer), _dumps)},
+        stream={"events": events, "bytes": (sse, partial(_litellm_reads, upstream, bridge)), "wrapped": wrapped},
+    )
+
+
+def litellm_sides() -> dict[str, dict[str, Side]]:
+    """LiteLLM's bridge on both upstreams (LiteLLM must be importable: `lite.load()` first)."""
+    return {
+        upstream: {
+            "litellm": _litellm_side(upstream),
+            "litellm +completion": Side(request=partial(_litellm_completion, upstream)),
+        }
+        for upstream in LITELLM_UPSTREAMS
+    }
+
+
 # ---- running ----------------------------------------------------------------------------------------------
 
 
 @dataclass
 class ResponsesResults:
-    requests: dict[str, dict[str, Stats]] = field(default_factory=dict)  # side -> kind -> stats
-    answers: dict[str, Stats] = field(default_factory=dict)  # side -> stats
-    streams: dict[str, dict[str, dict[str, Stats]]] = field(default_factory=dict)  # mode -> side -> stream -> per chunk
-    chunks: dict[str, int] = field(default_factory=dict)
-    events: dict[str, int] = field(default_factory=dict)  # the Responses events each stream gives
+    """The figures of one clock: `process CPU` (the process's CPU time, every thread: what the work costs,
+    whatever else the machine runs; the verdicts read these) or `wall` (perf_counter_ns, as the other
+    in-process benchmarks); `wall` holds the same samples' wall-clock twin."""
+
+    clock: str = "process CPU"
+    requests: dict[str, dict[str, dict[str, Stats]]] = field(default_factory=dict)  # upstream -> side -> kind
+    answers: dict[str, dict[str, dict[str, Stats]]] = field(default_factory=dict)  # upstream -> mode -> side
+    # upstream -> mode -> side -> stream -> per upstream event
+    streams: dict[str, dict[str, dict[str, dict[str, Stats]]]] = field(default_factory=dict)
+    inputs: dict[str, dict[str, int]] = field(default_factory=dict)  # upstream -> stream -> chunks/events in
+    outputs: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # upstream -> side -> stream -> out
+    litellm: str = ""
+    wall: ResponsesResults | None = None
 
 
-def _per_stream(fn: Callable[[Any], object], make: Callable[[], Any], n: int, reps: int, warmup: int) -> list[float]:
-    inputs = [make() for _ in range(reps + warmup)]
-    samples: list[float] = []
-    for rep, item in enumerate(inputs):
+cpu_ns = time.process_time_ns  # every thread of the process: LiteLLM's helper threads count against it
+
+
+def _timed(fn: Callable[[Any], object], inputs: list[Any], warmup: int, per: int = 1) -> tuple[Stats, Stats]:
+    """Each input given to `fn` once, each call timed on its own by both clocks (the pair of reads costs
+    about 0.3 µs, in every figure); the first `warmup` calls not kept; each sample divided by `per`.
+    gc stays enabled (collections are part of the cost); `gc.collect()` first keeps earlier garbage out.
+    (process CPU, wall) stats."""
+    gc.collect()
+    wall: list[float] = []
+    cpu: list[float] = []
+    for i, item in enumerate(inputs):
+        c0 = cpu_ns()
         t0 = now_ns()
         fn(item)
         t1 = now_ns()
-        if rep >= warmup:
-            samples.append((t1 - t0) / n)
-    return samples
+        c1 = cpu_ns()
+        if i >= warmup:
+            wall.append((t1 - t0) / per)
+            cpu.append((c1 - c0) / per)
+    return Stats.of_ns(cpu), Stats.of_ns(wall)
 
 
-def run(reps: int, warmup: int, sides: dict[str, Side] = SIDES) -> ResponsesResults:
-    res = ResponsesResults()
-    for side, impl in sides.items():
-        res.requests[side] = {}
-        for kind, request in requests().items():
-            text = json.dumps(request)
-            res.requests[side][kind] = Stats.of_ns(
-                time_each(impl.request, [json.loads(text) for _ in range(reps + warmup)], warmup)
-            )
-        answer = json.dumps(completion())
-        res.answers[side] = Stats.of_ns(
-            time_each(impl.answer, [json.loads(answer) for _ in range(reps + warmup)], warmup)
-        )
-    corpus = streams()
-    res.chunks = {name: len(chunks) for name, chunks in corpus.items()}
-    res.events = {name: len(_protoshift_events(copy.deepcopy(chunks))) for name, chunks in corpus.items()}
-    for mode in ("events", "bytes"):
-        res.streams[mode] = {}
-        for side, impl in sides.items():
-            res.streams[mode][side] = {}
-            for name, chunks in corpus.items():
-                fn: Callable[[Any], object] = impl.events if mode == "events" else impl.bytes_path
-                make: Callable[[], Any] = partial(copy.deepcopy if mode == "events" else sse_reads, chunks)
-                samples = _per_stream(fn, make, len(chunks), max(reps // 4, 5), max(warmup // 4, 2))
-                res.streams[mode][side][name] = Stats.of_ns(samples)
+def _fresh(text: str, count: int) -> list[Any]:
+    return [json.loads(text) for _ in range(count)]
+
+
+def _clocks(res: ResponsesResults) -> tuple[ResponsesResults, ResponsesResults]:
+    assert res.wall is not None
+    return res, res.wall
+
+
+def _requests(res: ResponsesResults, upstream: str, per_side: dict[str, Side], reps: int, warmup: int) -> None:
+    kinds = {k: (r if upstream == "chat" else _for_claude(r)) for k, r in requests().items()}
+    cpu, wall = _clocks(res)
+    cpu.requests[upstream], wall.requests[upstream] = {}, {}
+    for side, impl in per_side.items():
+        if impl.request is None:
+            continue
+        cpu.requests[upstream][side], wall.requests[upstream][side] = {}, {}
+        for kind, request in kinds.items():
+            pair = _timed(impl.request, _fresh(json.dumps(request), reps + warmup), warmup)
+            cpu.requests[upstream][side][kind], wall.requests[upstream][side][kind] = pair
+
+
+def _answers(res: ResponsesResults, upstream: str, per_side: dict[str, Side], reps: int, warmup: int) -> None:
+    answer = answers()[upstream]
+    for one in _clocks(res):
+        one.answers[upstream] = {"dict": {}, "bytes": {}}
+    for mode in ("dict", "bytes"):
+        for side, impl in per_side.items():
+            if mode in impl.answer:
+                fn, make = impl.answer[mode]
+                inputs = [make(copy.deepcopy(answer)) for _ in range(reps + warmup)]
+                pair = _timed(fn, inputs, warmup)
+                for one, stats in zip(_clocks(res), pair, strict=True):
+                    one.answers[upstream][mode][side] = stats
+
+
+def _streams(
+    res: ResponsesResults, upstream: str, per_side: dict[str, Side], modes: tuple[str, ...], reps: int, warmup: int
+) -> None:
+    corpus = corpus_streams()[upstream]
+    for one in _clocks(res):
+        one.inputs[upstream] = {name: len(events) for name, events in corpus.items()}
+    for mode in modes:
+        for side, impl in per_side.items():
+            if mode not in impl.stream:
+                continue
+            fn, make = impl.stream[mode]
+            if mode == "events":
+                counts = {n: len(fn(make(e))) for n, e in corpus.items()}
+                for one in _clocks(res):
+                    one.outputs.setdefault(upstream, {})[side] = counts
+            for name, events in corpus.items():
+                pair = _timed(fn, [make(events) for _ in range(reps + warmup)], warmup, per=len(events))
+                for one, stats in zip(_clocks(res), pair, strict=True):
+                    one.streams.setdefault(upstream, {}).setdefault(mode, {}).setdefault(side, {})[name] = stats
+
+
+def run(
+    reps: int, warmup: int, sides: dict[str, dict[str, Side]] = SIDES, *, wrapped_reps: int = 0, litellm: str = ""
+) -> ResponsesResults:
+    """Every figure, each side on the same inputs; LiteLLM's wrapped streams (`wrapped_reps` > 0) last of all:
+    the logging work it may leave behind must not land on the other figures."""
+    res = ResponsesResults(litellm=litellm, wall=ResponsesResults(clock="wall", litellm=litellm))
+    for upstream, per_side in sides.items():
+        _requests(res, upstream, per_side, reps, warmup)
+        _answers(res, upstream, per_side, reps, warmup)
+        _streams(res, upstream, per_side, ("events", "bytes"), max(reps // 4, 5), max(warmup // 4, 2))
+    if wrapped_reps > 0:
+        for upstream, per_side in sides.items():
+            _streams(res, upstream, per_side, ("wrapped",), wrapped_reps, 1)
     return res
 
 
+# ---- the report ---------------------------------------------------------------------------------------------
+
 STREAM_TITLES = {
-    "events": "(a) parsed chat chunks -> Responses event dicts",
-    "bytes": "(b) chat SSE bytes -> Responses SSE bytes",
+    "events": "(a) parsed chunks/events -> Responses events",
+    "bytes": "(b) SSE bytes -> Responses SSE bytes",
+    "wrapped": "(c) LiteLLM's whole stream path (CustomStreamWrapper + bridge), what litellm.responses(stream=True) yields",
 }
+BODY = {"chat": "chat body", "anthropic": "Anthropic body"}
+UNIT = {"chat": "chunk", "anthropic": "event"}
 
 
-def text(res: ResponsesResults) -> str:
-    from .report import _fmt, _table
+def _worst(pairs: list[tuple[str, float | None]]) -> tuple[str, float] | None:
+    known = [(name, x) for name, x in pairs if x is not None]
+    return min(known, key=lambda p: p[1]) if known else None
 
-    sides = list(res.requests)
-    out = ["OpenAI Responses on a chat model (issue 20): microseconds, median and p90"]
-    rows = [[kind, *[v for s in sides for v in (_fmt(res.requests[s][kind].median_us), _fmt(res.requests[s][kind].p90_us))]]
-            for kind in res.requests[sides[0]]]  # fmt: skip
-    headers = ["Responses request -> chat body", *[h for s in sides for h in (f"{s} med", "p90")]]
-    out += [_table(headers, rows), ""]
-    rows = [
-        [
-            "chat.completion -> response",
-            *[v for s in sides for v in (_fmt(res.answers[s].median_us), _fmt(res.answers[s].p90_us))],
-        ]
-    ]
-    out += [_table(["answer", *[h for s in sides for h in (f"{s} med", "p90")]], rows), ""]
-    for mode, per_side in res.streams.items():
-        headers = ["stream (chunks -> events)", *[h for s in sides for h in (f"{s} /chunk", "p90", "/event")]]
-        rows = []
-        for name, n in res.chunks.items():
-            row = [f"{name} ({n} -> {res.events[name]})"]
-            for side in sides:
-                st = per_side[side][name]
-                row += [_fmt(st.median_us, 2), _fmt(st.p90_us, 2), _fmt(st.median_us * n / res.events[name], 2)]
+
+def verdicts(res: ResponsesResults) -> dict[str, dict[str, tuple[str, float]]]:
+    """target -> upstream -> (where the ratio is worst, LiteLLM / protoshift there), against `litellm`."""
+    out: dict[str, dict[str, tuple[str, float]]] = {"request": {}, "answer": {}, "stream event": {}}
+    for upstream in res.requests:
+        req = res.requests[upstream]
+        if "litellm" in req:
+            worst = _worst([(k, ratio(req["litellm"][k], st)) for k, st in req["protoshift"].items()])
+            if worst:
+                out["request"][upstream] = worst
+        ans = res.answers[upstream]
+        worst = _worst([(m, ratio(ans[m].get("litellm"), ans[m].get("protoshift"))) for m in ans])
+        if worst:
+            out["answer"][upstream] = worst
+        pairs = []
+        for mode in ("events", "bytes"):
+            per_side = res.streams[upstream].get(mode, {})
+            if "litellm" in per_side:
+                pairs += [
+                    (f"{mode} {n}", ratio(per_side["litellm"][n], st)) for n, st in per_side["protoshift"].items()
+                ]
+        worst = _worst(pairs)
+        if worst:
+            out["stream event"][upstream] = worst
+    return {target: per for target, per in out.items() if per}
+
+
+def _cells(st: Stats | None, digits: int = 1) -> list[str]:
+    from .report import _fmt
+
+    return [_fmt(st.median_us if st else None, digits), _fmt(st.p90_us if st else None, digits)]
+
+
+def _requests_text(res: ResponsesResults, upstream: str) -> list[str]:
+    from .report import _table, _x
+
+    per_side = res.requests[upstream]
+    sides = list(per_side)
+    others = [s for s in sides if s != "protoshift"]
+    headers = [f"Responses request -> {BODY[upstream]}", *[h for s in sides for h in (f"{s} med", "p90")]]
+    headers += [f"x {s}" for s in others]
+    rows = []
+    for kind, st in per_side["protoshift"].items():
+        row = [kind, *[c for s in sides for c in _cells(per_side[s][kind])]]
+        rows.append(row + [_x(ratio(per_side[s][kind], st)) for s in others])
+    out = [f"Upstream: {UPSTREAMS[upstream]}: request, microseconds per call (median, p90)", _table(headers, rows)]
+    return out + [f"  {s}: {REQUEST_LABELS[upstream][s]}" for s in others if s in REQUEST_LABELS[upstream]]
+
+
+def _answers_text(res: ResponsesResults) -> list[str]:
+    from .report import _table, _x
+
+    sides = list(dict.fromkeys(s for up in res.answers.values() for mode in up.values() for s in mode))
+    headers = ["answer -> Responses response", *[h for s in sides for h in (f"{s} med", "p90")]]
+    headers += ["x"] if len(sides) > 1 else []
+    rows = []
+    for upstream, modes in res.answers.items():
+        for mode, per_side in modes.items():
+            what = "parsed dict -> object" if mode == "dict" else "JSON bytes -> JSON bytes"
+            row = [
+                f"{UPSTREAMS[upstream].split(' (')[0]}: {what}",
+                *[c for s in sides for c in _cells(per_side.get(s))],
+            ]
+            if len(sides) > 1:
+                row.append(_x(ratio(per_side.get(sides[1]), per_side.get("protoshift"))))
             rows.append(row)
-        out += [STREAM_TITLES[mode], _table(headers, rows), ""]
+    return ["Answers: the upstream's whole answer -> the Responses `response`, microseconds", _table(headers, rows)]
+
+
+def _streams_text(res: ResponsesResults, upstream: str) -> list[str]:
+    from .report import _fmt, _table, _x
+
+    out: list[str] = []
+    unit = UNIT[upstream]
+    for mode, per_side in res.streams[upstream].items():
+        sides = list(per_side)
+        wrapped = mode == "wrapped"
+        headers = [f"stream ({unit}s in -> events out: {'/'.join(res.outputs[upstream])})"]
+        headers += [h for s in sides for h in (f"{s} /{unit}", "p90", "/event")]
+        headers += ["x vs protoshift (a)", "x vs (b)"] if wrapped else (["x"] if len(sides) > 1 else [])
+        rows = []
+        for name, n in res.inputs[upstream].items():
+            outs = "/".join(str(res.outputs[upstream][s][name]) for s in res.outputs[upstream])
+            row = [f"{name} ({n} -> {outs})"]
+            for s in sides:
+                st, emitted = per_side[s][name], res.outputs[upstream].get(s, {}).get(name)
+                row += [*_cells(st, 2), _fmt(st.median_us * n / emitted if emitted else None, 2)]
+            if wrapped:
+                row += [_x(ratio(per_side["litellm"][name], res.streams[upstream][m]["protoshift"][name]))
+                        for m in ("events", "bytes")]  # fmt: skip
+            elif len(sides) > 1:
+                row.append(_x(ratio(per_side[sides[1]][name], per_side["protoshift"][name])))
+            rows.append(row)
+        title = f"{STREAM_TITLES[mode]}; microseconds per upstream {unit} (/event: per Responses event the side emits)"
+        out += [title, _table(headers, rows), ""]
+    return out
+
+
+def _verdict_lines(res: ResponsesResults) -> list[str]:
+    from .report import _verdict
+
+    out: list[str] = []
+    worst_all: list[float] = []
+    for target, per in verdicts(res).items():
+        parts = []
+        for upstream, (where, x) in per.items():
+            parts.append(f"{upstream} worst {x:.2f}x ({where}) {_verdict(x >= TARGET_RATIO)}")
+            worst_all.append(x)
+        out.append(f"  {res.clock}: target >= 10x per {target} (vs `litellm`): " + "; ".join(parts))
+    if worst_all:
+        ok = min(worst_all) >= TARGET_RATIO
+        out.append(
+            f"  {res.clock}: issue 20, CPU per request and per stream event >= 10x lower:"
+            f" {_verdict(ok)} (worst {min(worst_all):.2f}x)"
+        )
+    return out
+
+
+def text(res: ResponsesResults, *, wall_tables: bool = False) -> str:
+    """The tables of `res`'s clock (with `wall_tables`, of its wall-clock twin as well), then the verdicts
+    of both clocks."""
+    against = f"LiteLLM {res.litellm}'s Responses bridge" if res.litellm else "LiteLLM not run"
+    out: list[str] = []
+    for one in [res, *([res.wall] if wall_tables and res.wall else [])]:
+        out.append(
+            f"OpenAI Responses clients (issue 20): protoshift, {against}; same inputs, same run;"
+            f" {one.clock} time, microseconds"
+        )
+        for upstream in one.requests:
+            out += [*_requests_text(one, upstream), ""]
+        out += [*_answers_text(one), ""]
+        for upstream in one.streams:
+            out += [f"Upstream: {UPSTREAMS[upstream]}: streams", *_streams_text(one, upstream)]
+    out += _verdict_lines(res)
+    if res.wall is not None:
+        out += _verdict_lines(res.wall)
     return "\n".join(out).rstrip()
+
+
+# ---- checking LiteLLM's chains against litellm.responses() --------------------------------------------------
+
+
+# Keys of the body LiteLLM builds that its HTTP layer takes out before sending: the openai SDK sends no
+# `extra_body: {}` or `stream: false`; its Anthropic handler pops `json_mode`.
+_TAKEN_OUT = ("extra_body", "stream", "json_mode")
+
+
+def check() -> list[str]:
+    """Each request through `litellm.responses()` to a server on 127.0.0.1 that records the body it gets, next
+    to what the chains measured here give (`litellm +completion`; for Claude also `litellm`): one line per
+    request and upstream, the keys that differ named (bar `_TAKEN_OUT`)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import litellm
+
+    got: list[Any] = []
+    replies = {"chat": _dumps(completion()), "anthropic": _dumps(message())}
+
+    class Recorder(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            upstream = "chat" if "chat" in self.path else "anthropic"
+            stream = bool(got[-1].get("stream"))
+            body = (
+                b"".join(stream_reads(upstream, corpus_streams()[upstream]["text 300"]))
+                if stream
+                else replies[upstream]
+            )
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream" if stream else "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    names = {"chat": f"openai/chat_completions/{MODEL}", "anthropic": f"anthropic/{CLAUDE}"}
+    lines = []
+    try:
+        for kind, request in requests().items():
+            for upstream, name in names.items():
+                req = request if upstream == "chat" else _for_claude(request)
+                answer: Any = litellm.responses(model=name, api_base=base, api_key="bench", drop_params=True,
+                                           **{k: v for k, v in copy.deepcopy(req).items() if k != "model"})  # fmt: skip
+                if req.get("stream"):
+                    list(answer)
+                sent = json.loads(json.dumps(got[-1]))
+                chains = {"litellm +completion": _litellm_completion(upstream, copy.deepcopy(req))}
+                if upstream == "anthropic":
+                    chains["litellm"] = _litellm_request(upstream, copy.deepcopy(req))
+                for side, body in chains.items():
+                    mine = {k: v for k, v in json.loads(json.dumps(body)).items() if k in sent or k not in _TAKEN_OUT}
+                    differ = sorted(k for k in set(sent) | set(mine) if sent.get(k) != mine.get(k))
+                    lines.append(f"  {kind:<22} {upstream:<9} {side:<20} "
+                                 + ("same body" if not differ else "differ: " + ", ".join(differ)))  # fmt: skip
+    finally:
+        server.shutdown()
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    reps, warmup = (20, 5) if "--quick" in args else (200, 30)
-    print(text(run(reps, warmup)))
+    quick = "--quick" in args
+    reps, warmup, wrapped_reps = (20, 5, 2) if quick else (200, 30, 8)
+    sides = dict(SIDES)
+    version = ""
+    loaded = "skipped (--no-litellm)" if "--no-litellm" in args else lite.load()
+    if isinstance(loaded, str):
+        print(f"LiteLLM: {loaded}")
+    else:
+        version = lite.version()
+        print(f"LiteLLM {version} (import took {loaded:.1f} s)")
+        if "--check" in args:
+            print("LiteLLM's chains (what is measured) against the body litellm.responses() sends:")
+            print("\n".join(check()))
+            time.sleep(1.0)  # what LiteLLM's calls left to its logging threads, done before anything is timed
+        sides = {upstream: {**per, **litellm_sides()[upstream]} for upstream, per in SIDES.items()}
+    res = run(reps, warmup, sides, wrapped_reps=0 if isinstance(loaded, str) else wrapped_reps, litellm=version)
+    print(text(res, wall_tables="--wall" in args))
     return 0
 
 

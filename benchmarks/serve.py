@@ -3,6 +3,7 @@ with `--baseline REF`, beside another commit's `protoshift serve` in the same ru
 
     uv run --group bench python -m benchmarks.serve [--quick] [--no-litellm] [--requests-for-memory N]
     uv run python -m benchmarks.serve --baseline main [--only-sustained] [--quick] [--workers 1] [--json PATH]
+    uv run python -m benchmarks.serve --only-responses [--quick] [--responses-body JSON]...
 
 Three processes besides this one: a zero-latency fake Anthropic (`--upstream`, raw asyncio: JSON,
 or 20 SSE events when the body asks for a stream), the gateway under test, and the load generator
@@ -16,7 +17,11 @@ gateway's). Everything on 127.0.0.1.
   is the median of its rounds: on a shared VM the floor alone moves by a millisecond between
   minutes, so figures taken minutes apart do not subtract.
 - sustained: requests/s with 64 clients back to back, JSON and streaming, 1 and 2 workers; the
-  gateways of one worker count in turns too, median of the rounds.
+  gateways of one worker count in turns too, median of the rounds; the gateway's CPU per request.
+- the Responses surface (issue 20): in the same rounds, each chat kind followed by `/v1/responses` (JSON and
+  stream, `RESPONSES`) on the same gateway and fake; a table of responses/chat for req/s and CPU per
+  request (the rounds' own ratios), target within 1.3x. `--only-responses` takes these alone (1 worker),
+  `--responses-body JSON` (repeatable) says what is sent; a check afterwards that the answers were kept.
 - memory: the gateway's RSS after a warm-up and after N more requests (default 100,000).
 - the floor: benchmarks.passthrough (uvicorn + aiohttp forwarding bytes, none of protoshift's work)
   at the same rates: what the extra hop alone costs on this machine.
@@ -30,7 +35,8 @@ gateway's). Everything on 127.0.0.1.
   LiteLLM): a before/after comparison in about 1.5 minutes, 40 s with `--quick`.
 
 Targets (issue 13, 2 cores): p50 added < 1 ms at 50 req/s; >= 5x LiteLLM proxy's sustained
-requests/s; memory flat over 100,000 requests.
+requests/s; memory flat over 100,000 requests. Issue 20: `/v1/responses` within 1.3x of
+`/v1/chat/completions` (req/s and CPU per request) on the same backend.
 """
 
 from __future__ import annotations
@@ -51,10 +57,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .fastserver import MESSAGE_OBJECT
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -280,7 +287,7 @@ def upstream() -> Iterator[str]:
 # lists them (the breaker is also off through PROTOSHIFT_BREAKER): a side without one runs its default.
 _TUNING: tuple[tuple[str, str | None], ...] = (
     ("--max-retries", "0"),
-    ("--log", os.devnull),
+    ("--request-log", os.devnull),
     ("--max-in-flight", "4096"),
 )
 
@@ -504,6 +511,7 @@ def litellm_proxy(upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
             **_quiet_env(),
             "LITELLM_LOG": "ERROR",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",  # else it fetches a table from GitHub
             "LITELLM_TELEMETRY": "False",
             "LITELLM_MASTER_KEY": LITELLM_KEY,  # the proxy refuses to start without one
         }
@@ -511,7 +519,7 @@ def litellm_proxy(upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
         proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url + "/health/liveliness", proc, seconds=120)
+            _wait_healthy(url + "/health/liveliness", proc, seconds=300)  # 2 workers under load: > 120 s seen
             yield url, proc.pid
         finally:
             _stop(proc, 20)
@@ -572,7 +580,30 @@ def _children(pid: int) -> list[int]:
 
 PATH = "/v1/chat/completions"
 CHAT = {"model": "bench", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 64}
-KINDS = (("json", CHAT), ("stream", {**CHAT, "stream": True}))
+RESPONSES_PATH = "/v1/responses"
+# The same question as an OpenAI Responses client asks it (issue 20), `store` left to its default (true: serve
+# keeps the response for `previous_response_id`), as the openai SDK's `responses.create` sends it.
+RESPONSES = {"model": "bench", "input": "Say hello.", "max_output_tokens": 64}
+Kind = tuple[str, str, dict[str, Any]]  # label, path, body
+CHAT_KINDS: tuple[Kind, ...] = (("json", PATH, CHAT), ("stream", PATH, {**CHAT, "stream": True}))
+
+
+def responses_label(body: dict[str, Any]) -> str:
+    """ "responses", or with what differs from RESPONSES: "responses store=false"."""
+    differ = [f"{k}={json.dumps(v)}" for k, v in body.items() if RESPONSES.get(k, object()) != v]
+    differ += [f"-{k}" for k in RESPONSES if k not in body]
+    return " ".join(["responses", *differ])
+
+
+def all_kinds(bodies: list[dict[str, Any]]) -> tuple[Kind, ...]:
+    """In a round: each chat kind next to its Responses counterparts, so they are taken seconds apart."""
+    json_kinds = [(f"{responses_label(body)} json", RESPONSES_PATH, body) for body in bodies]
+    stream_kinds = [(f"{responses_label(body)} stream", RESPONSES_PATH, {**body, "stream": True}) for body in bodies]
+    return (CHAT_KINDS[0], *json_kinds, CHAT_KINDS[1], *stream_kinds)
+
+
+KINDS = all_kinds([RESPONSES])
+RESPONSES_TARGET = 1.3  # /v1/responses within 1.3x of /v1/chat/completions (req/s and CPU per request)
 DIRECT = {
     "model": "claude-bench",
     "messages": [{"role": "user", "content": [{"type": "text", "text": "Say hello."}]}],
@@ -591,7 +622,9 @@ class Figures:
     errors: dict[str, str] = field(default_factory=dict)
     sides: dict[str, str] = field(default_factory=dict)  # "baseline" -> "main (0be6011)"
     notes: list[str] = field(default_factory=list)
+    stored: dict[str, dict[str, int]] = field(default_factory=dict)  # gateway -> Responses answers asked, kept
     rounds: int = 0
+    responses_bodies: list[dict[str, Any]] = field(default_factory=lambda: [RESPONSES])  # sent to /v1/responses
 
 
 RATES = (50, 200)
@@ -611,14 +644,18 @@ def run(
     memory_requests: int = 100_000,
     baseline: Side | None = None,
     only_sustained: bool = False,
+    only_responses: bool = False,
+    responses_bodies: list[dict[str, Any]] | None = None,
     workers: tuple[int, ...] = (1, 2),
     rounds: int = ROUNDS,
     after: Side | None = None,
 ) -> Figures:
-    """Every figure; with `baseline`, its gateway takes its turn beside this checkout's in every round."""
+    """Every figure; with `baseline`, its gateway takes its turn beside this checkout's in every round.
+    `only_responses`: the sustained figures alone (chat and Responses in turns), no rates, memory or LiteLLM."""
     after = after or this_checkout()
     sides = [side for side in (baseline, after) if side is not None]  # a turn's order (reversed every other round)
     figures = Figures(sides={side.key: side.label for side in sides}, rounds=rounds)
+    figures.responses_bodies = list(responses_bodies or [RESPONSES])
     for side in sides:
         figures.notes += [f"{side.label}: `serve` has no {flag}, its default applies" for flag in side.missing]
     rate_round, sustain_round = ROUND_SECONDS[quick]
@@ -628,7 +665,7 @@ def run(
                 gateways = {
                     f"{side.key} {count}w": servers.enter_context(protoshift_serve(side, fake, count)) for side in sides
                 }
-                first = count == 1 and not only_sustained
+                first = count == 1 and not (only_sustained or only_responses)
                 if first:
                     targets: dict[str, _Target] = {"direct": (fake, "/v1/messages", DIRECT, ANTHROPIC_HEADERS)}
                     try:
@@ -645,12 +682,15 @@ def run(
                     sustain_round,
                     rounds,
                     pids={name: pid for name, (_, pid) in gateways.items()},
+                    kinds={name: _kinds_of(figures, name, url) for name, (url, _) in gateways.items()},
                 )
+                for name, (url, _) in gateways.items():
+                    _stored_check(figures, name, url)
                 if first:
                     for name, (url, pid) in gateways.items():
                         _say(f"memory of {name}")
                         _memory(figures, name, url, pid, 2_000 if quick else memory_requests)
-        if litellm and not only_sustained:
+        if litellm and not (only_sustained or only_responses):
             for count in workers:
                 _litellm(figures, fake, count, rate_round * rounds, sustain_round, rounds)
     return figures
@@ -659,7 +699,7 @@ def run(
 def _litellm(figures: Figures, fake: str, count: int, rate_seconds: float, sustain_round: float, rounds: int) -> None:
     name = f"litellm {count}w"
     try:
-        with litellm_proxy(fake, count) as (url, _):
+        with litellm_proxy(fake, count) as (url, pid):
             _say(name)
             headers = {"authorization": f"Bearer {LITELLM_KEY}"}
             load(url, PATH, CHAT, headers, mode="clients", clients=8, seconds=1.0)  # warm-up
@@ -668,12 +708,13 @@ def _litellm(figures: Figures, fake: str, count: int, rate_seconds: float, susta
                     figures.rate[f"{name}@{rate}"] = load(
                         url, PATH, CHAT, headers, mode="rate", rate=rate, seconds=rate_seconds
                     )
-            _sustained_in_turns(figures, {name: url}, sustain_round, rounds, headers)
+            kinds = {name: _kinds_of(figures, name, url, headers)}
+            _sustained_in_turns(figures, {name: url}, sustain_round, rounds, headers, {name: pid}, kinds)
     except (BenchError, OSError) as exc:  # a proxy that does not start is a figure we do not have, said so
         figures.errors[name] = str(exc)
 
 
-def _in_turn(names: list[str], turn: int) -> list[str]:
+def _in_turn(names: list[T], turn: int) -> list[T]:
     """The order of one round: reversed every other round, so no side is always first after a pause."""
     return names if turn % 2 == 0 else names[::-1]
 
@@ -699,6 +740,65 @@ def _rates_in_turns(figures: Figures, targets: dict[str, _Target], seconds: floa
         }
 
 
+def _kinds_of(figures: Figures, name: str, url: str, headers: dict[str, str] | None = None) -> tuple[Kind, ...]:
+    """What a gateway is measured on: chat, and Responses when it answers a Responses request with 200
+    (a baseline from before issue 20 does not; a note says so)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        url + RESPONSES_PATH,
+        data=json.dumps(figures.responses_bodies[0]).encode(),
+        headers={"content-type": "application/json", **(headers or {})},
+    )
+    try:
+        with _opener().open(request, timeout=30) as answer:
+            answer.read()
+            return all_kinds(figures.responses_bodies)
+    except urllib.error.HTTPError as exc:
+        reason = f"answered {exc.code}"
+    except OSError as exc:
+        reason = f"failed ({exc})"
+    figures.notes.append(f"{name}: a Responses request {reason}: chat alone measured")
+    return CHAT_KINDS
+
+
+def _stored_check(figures: Figures, name: str, url: str, count: int = 100) -> None:
+    """Whether the Responses answers a gateway gave are kept (`store` unset or true): `count` requests one
+    after the other, then each id asked for with GET /v1/responses/{id}. A response not kept is work the
+    gateway did not do: its CPU per request would undercount what storing costs."""
+    import http.client
+
+    body = figures.responses_bodies[0]
+    if body.get("store") is False or f"{name} {responses_label(body)} json" not in figures.sustained:
+        return
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        ids = []
+        for _ in range(count):
+            conn.request("POST", RESPONSES_PATH, json.dumps(body), {"content-type": "application/json"})
+            ids.append(json.loads(conn.getresponse().read())["id"])
+        time.sleep(0.5)
+        kept = 0
+        for response_id in ids:
+            conn.request("GET", f"{RESPONSES_PATH}/{response_id}")
+            answer = conn.getresponse()
+            answer.read()
+            kept += answer.status == 200
+    except (OSError, ValueError, KeyError) as exc:
+        figures.notes.append(f"{name}: stored responses not checked ({exc})")
+        return
+    finally:
+        conn.close()
+    figures.stored[name] = {"asked": count, "kept": kept}
+    if kept < count:
+        figures.notes.append(
+            f"{name}: {count - kept} of {count} Responses answers (store unset) were not found afterwards by GET"
+            f" /v1/responses/{{id}}: storing them was not done, and its CPU is missing from the figures with store on"
+        )
+
+
 def _sustained_in_turns(
     figures: Figures,
     targets: dict[str, str],
@@ -706,21 +806,26 @@ def _sustained_in_turns(
     rounds: int,
     headers: dict[str, str] | None = None,
     pids: dict[str, int] | None = None,
+    kinds: dict[str, tuple[Kind, ...]] | None = None,
 ) -> None:
-    """Each target's requests/s with 64 clients back to back, JSON then stream, the targets in turns
-    (`rounds` rounds of `seconds` each): each figure is the median of its rounds. With `pids`, also the
-    gateway's CPU per request (its process and workers): far steadier than req/s on a shared machine,
-    where what other processes take moves the rate but not the work each request costs."""
-    for url in targets.values():
-        for _, body in KINDS:
-            load(url, PATH, body, headers, mode="clients", clients=8, seconds=0.5)  # warm-up
+    """Each target's requests/s with 64 clients back to back on each of its kinds (chat JSON and Responses
+    JSON, then the two streams), the targets in turns (`rounds` rounds of `seconds` each; the order of
+    kinds and of targets reversed every other round): each figure is the median of its rounds. With
+    `pids`, also the gateway's CPU per request (its process and workers): far steadier than req/s on a
+    shared machine, where what other processes take moves the rate but not the work each request costs."""
+    kinds_of = {name: (kinds or {}).get(name, CHAT_KINDS) for name in targets}
+    for name, url in targets.items():
+        for _, path, body in kinds_of[name]:
+            load(url, path, body, headers, mode="clients", clients=8, seconds=0.5)  # warm-up
     taken: dict[str, list[dict[str, Any]]] = {}
     for turn in range(rounds):
-        for kind, body in KINDS:
+        for kind, path, body in _in_turn(list(all_kinds(figures.responses_bodies)), turn):
             for name in _in_turn(list(targets), turn):
+                if (kind, path, body) not in kinds_of[name]:
+                    continue
                 pid = (pids or {}).get(name)
                 cpu = cpu_seconds(pid) if pid else 0.0
-                result = load(targets[name], PATH, body, headers, mode="clients", clients=64, seconds=seconds)
+                result = load(targets[name], path, body, headers, mode="clients", clients=64, seconds=seconds)
                 if pid and result["requests"]:
                     result["cpu_us"] = (cpu_seconds(pid) - cpu) / result["requests"] * 1e6
                 taken.setdefault(f"{name} {kind}", []).append(result)
@@ -779,7 +884,7 @@ def comparison(figures: Figures) -> list[str]:
             rows.append((f"added {q} at {rate} req/s, ms", _ms(b), _ms(a), ratio,
                          "lower is better" + (f"; {errors} errors" if errors else "")))  # fmt: skip
     for count in (1, 2):
-        for kind in ("json", "stream"):
+        for kind, _, _ in KINDS:
             b_res = figures.sustained.get(f"baseline {count}w {kind}")
             a_res = figures.sustained.get(f"protoshift {count}w {kind}")
             if not (b_res and a_res):
@@ -788,7 +893,7 @@ def comparison(figures: Figures) -> list[str]:
             ratio = f"{statistics.median(paired):.2f}" if paired else "n/a"
             errors = b_res["errors"] + a_res["errors"]
             note = f"rounds' ratios {min(paired):.2f}-{max(paired):.2f}" if paired else ""
-            rows.append((f"{'JSON' if kind == 'json' else kind} req/s, {count} worker{'s' * (count > 1)}",
+            rows.append((f"{kind.replace('json', 'JSON')} req/s, {count} worker{'s' * (count > 1)}",
                          _rps(b_res["rps"]), _rps(a_res["rps"]), ratio,
                          note + (f"; {errors} errors" if errors else "")))  # fmt: skip
             if "cpu_us" in b_res and "cpu_us" in a_res:
@@ -853,14 +958,19 @@ def text(figures: Figures) -> str:
     lines = _latency_text(figures)
     if figures.sustained:
         lines.append("serve: sustained requests/s, 64 clients back to back (median of the rounds; min-max)")
+    width = max((len(name) for name in figures.sustained), default=0)
     for name, result in figures.sustained.items():
         cpu = f"   CPU {result['cpu_us']:.0f} µs/request" if "cpu_us" in result else ""
-        lines.append(f"  {name:<24} {result['rps']:>8.0f}   {_spread(result)}{cpu}")
-    for kind in ("json", "stream"):
+        lines.append(f"  {name:<{width}} {result['rps']:>8.0f}   {_spread(result):<16}{cpu}")
+    for kind, _, _ in KINDS:
         mine, theirs = figures.sustained.get(f"protoshift 1w {kind}"), figures.sustained.get(f"litellm 1w {kind}")
         if mine and theirs and theirs["rps"]:
+            cpu = ""
+            if mine.get("cpu_us") and theirs.get("cpu_us"):
+                cpu = f"; LiteLLM's CPU per request / protoshift's = {theirs['cpu_us'] / mine['cpu_us']:.1f}x"
             lines.append(
-                f"  {kind}: protoshift / LiteLLM proxy (1 worker each) = {mine['rps'] / theirs['rps']:.1f}x (target 5x)"
+                f"  {kind}: protoshift / LiteLLM proxy (1 worker each) = {mine['rps'] / theirs['rps']:.1f}x req/s"
+                f" (target 5x){cpu}"
             )
     for name, memory in figures.memory.items():
         lines.append(
@@ -870,7 +980,88 @@ def text(figures: Figures) -> str:
         lines.append(f"  {name}: not measured ({error})")
     lines += [f"  note: {note}" for note in figures.notes]
     table = comparison(figures)
-    return "\n".join([*lines, *(["", *table] if table else [])])
+    surface = responses_text(figures)
+    return "\n".join([*lines, *(["", *surface] if surface else []), *(["", *table] if table else [])])
+
+
+def _paired(a: dict[str, Any], b: dict[str, Any], key: str) -> list[float]:
+    """Round by round, a's figure over b's (both taken in the same round, seconds apart)."""
+    return [x / y for x, y in zip(a.get(key, []), b.get(key, []), strict=False) if y > 0]
+
+
+def _ratio_cell(paired: list[float]) -> str:
+    if not paired:
+        return "-"
+    return f"{statistics.median(paired):.2f} ({min(paired):.2f}-{max(paired):.2f})"
+
+
+def _split_key(key: str) -> tuple[str, str] | None:
+    """ "protoshift 1w responses store=false json" -> ("protoshift 1w", "responses store=false json")."""
+    match = re.match(r"(\S+ \d+w) (.+)$", key)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _responses_pairs(figures: Figures) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(gateway + Responses kind, the Responses figures, the chat figures of the same gateway and kind)."""
+    for key, result in figures.sustained.items():
+        split = _split_key(key)
+        if not split or not split[1].startswith("responses"):
+            continue
+        chat = figures.sustained.get(f"{split[0]} {split[1].rsplit(' ', 1)[1]}")
+        if chat:
+            yield key, result, chat
+
+
+def responses_ratios(figures: Figures) -> dict[str, dict[str, float]]:
+    """ "<gateway> <responses kind>" -> {"rps": responses/chat, "cpu": responses/chat}: medians of the rounds' ratios."""
+    out: dict[str, dict[str, float]] = {}
+    for key, result, chat in _responses_pairs(figures):
+        ratios = {"rps": _paired(result, chat, "rounds_rps"), "cpu": _paired(result, chat, "rounds_cpu_us")}
+        out[key] = {k: statistics.median(v) for k, v in ratios.items() if v}
+    return out
+
+
+def responses_text(figures: Figures) -> list[str]:
+    """/v1/responses beside /v1/chat/completions on the same gateway, fake and load (issue 20)."""
+    rows: list[tuple[str, ...]] = []
+    for key, result, chat in _responses_pairs(figures):
+        cpu = "cpu_us" in result and "cpu_us" in chat
+        rows.append((key, _rps(chat["rps"]), _rps(result["rps"]),
+                     _ratio_cell(_paired(result, chat, "rounds_rps")),
+                     f"{chat['cpu_us']:.0f}" if cpu else "-", f"{result['cpu_us']:.0f}" if cpu else "-",
+                     _ratio_cell(_paired(result, chat, "rounds_cpu_us")) if cpu else "-"))  # fmt: skip
+    if not rows:
+        return []
+    heads = ("", "chat req/s", "responses req/s", "responses/chat", "chat CPU µs", "responses CPU µs", "responses/chat")
+    widths = [max(len(row[i]) for row in [heads, *rows]) for i in range(len(heads))]
+    lines = [
+        "serve: /v1/responses next to /v1/chat/completions, the same gateway, fake Anthropic and load, in turns in"
+        f" the same rounds ({figures.rounds} rounds; medians, and the median (min-max) of the rounds' own ratios);"
+        " Responses body " + ", ".join(json.dumps(body) for body in figures.responses_bodies),
+    ]
+    for row in [heads, *rows]:
+        lines.append(
+            "  " + "  ".join([row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))])
+        )
+    lines += [f"  {key}: {label}" for key, label in figures.sides.items()]
+    # The target is read on the first body (the one asked for by default); the others are for comparison.
+    first = responses_label(figures.responses_bodies[0])
+    mine = {
+        key: ratios
+        for key, ratios in responses_ratios(figures).items()
+        if key.startswith("protoshift ") and (_split_key(key) or ("", ""))[1].rsplit(" ", 1)[0] == first
+    }
+    if mine:
+        slowest = min(mine.items(), key=lambda kv: kv[1].get("rps", float("inf")))
+        costliest = max(mine.items(), key=lambda kv: kv[1].get("cpu", 0.0))
+        rps, cpu_x = slowest[1].get("rps", float("nan")), costliest[1].get("cpu", float("nan"))
+        ok = rps >= 1 / RESPONSES_TARGET and cpu_x <= RESPONSES_TARGET
+        lines.append(
+            f"  target /v1/responses within {RESPONSES_TARGET}x of /v1/chat/completions (this checkout, {first}): worst req/s"
+            f" {rps:.2f}x ({slowest[0]}; needs >= {1 / RESPONSES_TARGET:.2f}), worst CPU per request {cpu_x:.2f}x"
+            f" ({costliest[0]}; needs <= {RESPONSES_TARGET}) -> {'MET' if ok else 'MISSED'}"
+        )
+    return lines
 
 
 def _workers(value: str) -> tuple[int, ...]:
@@ -912,7 +1103,21 @@ def main() -> None:
         metavar="N",
         help=f"rounds of turns per figure [{ROUNDS}]; time grows with N",
     )
-    parser.add_argument("--workers", type=_workers, default=(1, 2), metavar="N[,N]", help="worker counts [1,2]")
+    parser.add_argument(
+        "--only-responses",
+        action="store_true",
+        help="/v1/responses beside /v1/chat/completions alone (req/s and CPU per request; 1 worker unless --workers)",
+    )
+    parser.add_argument(
+        "--responses-body",
+        type=json.loads,
+        action="append",
+        metavar="JSON",
+        help=f"a Responses request measured (repeat for more, each beside chat) [{json.dumps(RESPONSES)}]",
+    )
+    parser.add_argument(
+        "--workers", type=_workers, default=None, metavar="N[,N]", help="worker counts [1,2; 1 with --only-responses]"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH as JSON")
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
@@ -935,7 +1140,9 @@ def main() -> None:
                 memory_requests=args.requests_for_memory,
                 baseline=before,
                 only_sustained=args.only_sustained,
-                workers=args.workers,
+                only_responses=args.only_responses,
+                responses_bodies=args.responses_body,
+                workers=args.workers or ((1,) if args.only_responses else (1, 2)),
                 rounds=max(1, args.rounds),
             )
     except BenchError as exc:
@@ -947,10 +1154,9 @@ def main() -> None:
             file=sys.stderr,
         )
         raise SystemExit(130) from None
-    if args.only_sustained or args.no_litellm:
-        figures.notes.append(
-            "LiteLLM's proxy: skipped (" + ("--only-sustained" if args.only_sustained else "--no-litellm") + ")"
-        )
+    skipped = [flag for flag in ("only_sustained", "only_responses", "no_litellm") if getattr(args, flag)]
+    if skipped:
+        figures.notes.append(f"LiteLLM's proxy: skipped (--{skipped[0].replace('_', '-')})")
     print(text(figures))
     print(f"\nserve benchmark: {time.perf_counter() - started:.0f} s")
     if args.json:

@@ -80,6 +80,9 @@ class ServeFlags:
     max_header_bytes: int = LIMITS.max_header_bytes
     body_timeout: float = LIMITS.body_timeout
     ping_every: float = LIMITS.ping_every
+    # --state URL (or [state] url): the Redis or Valkey replicas share; None: this process's own state
+    state: str | None = None
+    state_fail: str = "open"  # --state-fail: when the shared state does not answer, "open" or "closed"
 
     def limits(self) -> Limits:
         return Limits(

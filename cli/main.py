@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
+import click
 import typer
 
 try:  # click as recent typer vendors it (typer's click is the one that parses: its types must be used)
@@ -359,6 +360,35 @@ def serve_command(
         int,
         typer.Option("--max-in-flight", metavar="N", min=1, help="Requests answered at once per worker; past it, 429."),
     ] = SERVE.max_in_flight,
+    ping_every: Annotated[
+        float,
+        typer.Option(
+            "--ping-every",
+            min=0.1,
+            metavar="SECONDS",
+            help="Mid-stream silence after which an Anthropic stream gets a ping (Claude Code gives up on a silent"
+            " stream).",
+        ),
+    ] = SERVE.ping_every,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            metavar="URL",
+            help="A Redis or Valkey that replicas share stored responses (and limits) through: redis://HOST:PORT/DB,"
+            " rediss://..., unix:///PATH; its password in PROTOSHIFT_STATE_PASSWORD. Or [state] url in the config.",
+        ),
+    ] = None,
+    state_fail: Annotated[
+        str,
+        typer.Option(
+            "--state-fail",
+            metavar="MODE",  # click.Choice's own metavar prints as <function> under typer's help
+            click_type=click.Choice(["open", "closed"]),
+            help="When the shared state does not answer: open (this replica's own state) or closed (refuse what"
+            " needs it).",
+        ),
+    ] = SERVE.state_fail,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -382,6 +412,9 @@ def serve_command(
         grace=grace,
         max_body_mb=max_body_mb,
         max_in_flight=max_in_flight,
+        ping_every=ping_every,
+        state=state or settings.state_url(),
+        state_fail=state_fail,
     )
     finish(lambda: run_serve(options, settings, diag))
 

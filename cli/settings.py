@@ -87,6 +87,7 @@ TOP_LEVEL_KEYS = frozenset(
         "models",
         "prices",
         "serve",
+        "state",
     }
 )
 PROVIDER_KEYS = frozenset({"api_key", "api_key_cmd", "base_url", "keep_billing_header"})
@@ -246,6 +247,12 @@ class Settings:
             return from_env
         value = self.provider_section(backend).get("base_url")
         return value if isinstance(value, str) and value else None
+
+    def state_url(self) -> str | None:
+        """`[state] url`: the Redis or Valkey `serve` replicas share (`--state` says it for one run)."""
+        section = self.file.get("state")
+        url = section.get("url") if isinstance(section, dict) else None
+        return url if isinstance(url, str) and url else None
 
     def keep_billing_header(self, backend: str) -> bool:
         """`keep_billing_header = true` in the backend's section: Claude Code's billing header goes on to it."""

@@ -438,6 +438,9 @@ class HTTPClient:
         """The JSON object of a 2xx answer. pydantic-core's parser refuses what is not plain JSON (NaN,
         lone surrogates, nesting past 200, numbers past 4,300 digits) where json.loads would take it
         or recurse until it fails."""
+        if not content.strip():  # nothing after the head: a connection cut before the answer, not a bad answer
+            message = f"connection error (the provider's {status} answer ended before its body)"
+            raise self._scrubbed(APIConnectionError(self.name, message))
         try:
             data = from_json(content, allow_inf_nan=False)
         except ValueError as exc:

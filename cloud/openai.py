@@ -4,6 +4,7 @@ Callers that speak another API reach it through a bridge (cloud/bridged.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -105,7 +106,8 @@ class OpenAIBackend(HTTPClient):
         self.url = f"{self.base_url}/chat/completions"
         # vLLM serves /tokenize beside /v1, not under it.
         self._tokenize_url = f"{self.base_url.removesuffix('/v1')}/tokenize"
-        self._tokenize = True  # until the server shows it has none
+        self._tokenize: bool | None = None  # None: not known yet; False: the server has none
+        self._probing: asyncio.Event | None = None  # set when the call finding out has its answer
 
     def _headers(self, *, stream: bool = False) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
@@ -134,9 +136,23 @@ class OpenAIBackend(HTTPClient):
     async def count_tokens(self, body: JSON, *, betas: Sequence[str] = ()) -> TokenCount | None:
         """Exact where the server can count: vLLM's (and SGLang's) `POST /tokenize` renders the messages
         and tools through the model's chat template. Chat Completions itself has no count: None, for the
-        bridge to estimate, when the server has no such endpoint (learned once: a 4xx) or it fails now."""
-        if not self._tokenize:
+        bridge to estimate, when the server has no such endpoint (learned once: a 4xx) or it fails now.
+        Until the server has shown whether it has one, one call asks and the others wait for its answer
+        (Claude Code's /context sends 24 at once: one refusal, not 24)."""
+        if self._tokenize is None and self._probing is not None:
+            await self._probing.wait()  # once: a probe that failed for now (a 5xx) lets each ask for itself
+        if self._tokenize is False:
             return None
+        if self._tokenize is not None or self._probing is not None:
+            return await self._count(body)
+        self._probing = probing = asyncio.Event()
+        try:
+            return await self._count(body)
+        finally:
+            self._probing = None
+            probing.set()
+
+    async def _count(self, body: JSON) -> TokenCount | None:
         request: JSON = {k: body[k] for k in ("model", "messages", "tools") if k in body}
         statuses_once = CALLER_RETRIES.set(True)  # a count is no reason to wait out a status: estimate
         try:
@@ -155,6 +171,7 @@ class OpenAIBackend(HTTPClient):
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             self._tokenize = False
             return None
+        self._tokenize = True
         return TokenCount(count, exact=True)
 
     async def list_models(self) -> list[ModelInfo]:

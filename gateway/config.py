@@ -21,6 +21,7 @@ from protoshift.gateway.store import MemoryStore, ResponseStore
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Backend
     from protoshift.cloud.events import EventSink
+    from protoshift.gateway.state.connection import SharedState
 
 __all__ = ["BackendFactory", "GatewayConfig"]
 
@@ -43,6 +44,7 @@ class GatewayConfig:
     hosts: Sequence[str] | None = None
     cors_origins: Sequence[str] = ()  # web origins whose pages may call it ("*": any); none by default
     store: ResponseStore = field(default_factory=MemoryStore)  # stored responses (/v1/responses, store: true)
+    state: SharedState | None = None  # the Redis replicas share (gateway/state/); None: this process's own
     log_path: Path | None = None  # the request log (one JSON line each); None: stderr
     log_bodies: bool = False
     log_upstream: bool = False  # each upstream HTTP request and response in the log too (serve -v; keys hidden)

@@ -54,6 +54,9 @@ class Gateway:
         self.router = router
         self.drain = Drain()
         self.store = config.store
+        self.state = config.state
+        if self.state is not None:
+            self.state.on_event = lambda kind, message: self.log.write({"event": kind, "message": message})
         self._shared = SharedCounts(config.metrics_dir) if config.metrics_dir else None
         self._publisher: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -137,6 +140,8 @@ class Gateway:
             self._publisher.cancel()
         await self.upstreams.aclose()
         await self.store.aclose()
+        if self.state is not None:
+            await self.state.aclose()
         if self._shared is not None:
             self._shared.publish(self.metrics)
         self.log.close()
@@ -145,11 +150,15 @@ class Gateway:
         assert self._shared is not None
         while True:
             await asyncio.sleep(PUBLISH_INTERVAL)
+            if self.state is not None:
+                self.metrics.state_failures = self.state.failures
             if self.metrics.changed:
                 self.metrics.changed = False
                 self._shared.publish(self.metrics)
 
     def merged_metrics(self) -> Metrics:
+        if self.state is not None:
+            self.metrics.state_failures = self.state.failures
         if self._shared is None:
             return self.metrics
         merged = Metrics()

@@ -31,6 +31,7 @@ class Metrics:
         self.latency_buckets = [0] * (len(BUCKETS) + 1)  # the last one is +Inf
         self.latency_sum = 0.0
         self.in_flight = 0
+        self.state_failures: int | None = None  # calls to the shared state that failed; None: no shared state
         self.changed = False
 
     def request(self, route: str, status: int) -> None:
@@ -60,6 +61,7 @@ class Metrics:
             "latency_buckets": self.latency_buckets,
             "latency_sum": self.latency_sum,
             "in_flight": self.in_flight,
+            "state_failures": self.state_failures,
         }
 
     def add(self, snapshot: dict[str, Any]) -> None:
@@ -71,6 +73,8 @@ class Metrics:
             self.latency_buckets[i] += int(n)
         self.latency_sum += float(snapshot.get("latency_sum", 0.0))
         self.in_flight += int(snapshot.get("in_flight", 0))
+        if (failures := snapshot.get("state_failures")) is not None:
+            self.state_failures = (self.state_failures or 0) + int(failures)
 
     # -- the text format -------------------------------------------------------------------------
 
@@ -99,6 +103,13 @@ class Metrics:
             metric.sample("protoshift_tokens_total", self.tokens[direction], direction=direction)
         metric.head("protoshift_in_flight", "gauge", "Requests being answered now.")
         metric.sample("protoshift_in_flight", self.in_flight)
+        if self.state_failures is not None:
+            metric.head(
+                "protoshift_state_failures_total",
+                "counter",
+                "Calls to the shared state (Redis) that failed or timed out.",
+            )
+            metric.sample("protoshift_state_failures_total", self.state_failures)
         metric.head("protoshift_breaker_state", "gauge", "Circuit breaker per backend: 0 closed, 1 half-open, 2 open.")
         for backend, state in breakers:
             metric.sample("protoshift_breaker_state", BREAKER_STATES.get(state, 0), backend=backend)

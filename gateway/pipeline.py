@@ -129,8 +129,8 @@ async def create(gateway: Gateway, exchange: Exchange, client: Client, request: 
     if gateway.log.bodies:
         exchange.extra["response"] = answer
     surface = exchange.surface
+    await surface.answered(gateway, request, call, answer)  # kept before it goes out: a client may ask for it at once
     await send_response(send, 200, surface.encode(answer), [*surface.headers(exchange.id), *_dropped(exchange, call)])
-    await surface.answered(gateway, request, call, answer)
 
 
 async def count_tokens(
@@ -190,8 +190,14 @@ async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request:
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 started = True
                 beat = _Heartbeat(send, surface.ping, gateway.limits.ping_every, frames) if surface.ping else None
+                kept = False
                 try:
                     async for data in _framed(gateway, exchange, frames, first, events):
+                        if not kept and (final := frames.answer()) is not None:
+                            # kept before the last event goes out: a client may continue from it at once,
+                            # and one that leaves once it has it cancels nothing still to do
+                            kept = True
+                            await surface.answered(gateway, request, call, final)
                         if beat is not None:
                             beat.sending = True
                         await send({"type": "http.response.body", "body": data, "more_body": True})
@@ -205,7 +211,6 @@ async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request:
             if not started:
                 return
         await send({"type": "http.response.body", "body": b""})
-    await surface.answered(gateway, request, call, frames.answer())
 
 
 class _Heartbeat:

@@ -118,6 +118,15 @@ class SQLiteStore:
             " response BLOB NOT NULL, input_items BLOB NOT NULL, output_items BLOB NOT NULL)"
         )
         self._db.execute("CREATE INDEX IF NOT EXISTS by_age ON responses (stored)")
+        # The sum of the sizes, kept by triggers: a put reads one row, not the whole table.
+        self._db.executescript(
+            "CREATE TABLE IF NOT EXISTS total (bytes INTEGER NOT NULL);"
+            "INSERT INTO total SELECT COALESCE(SUM(size), 0) FROM responses WHERE NOT EXISTS (SELECT 1 FROM total);"
+            "CREATE TRIGGER IF NOT EXISTS added AFTER INSERT ON responses"
+            " BEGIN UPDATE total SET bytes = bytes + new.size; END;"
+            "CREATE TRIGGER IF NOT EXISTS removed AFTER DELETE ON responses"
+            " BEGIN UPDATE total SET bytes = bytes - old.size; END;"
+        )
 
     async def get(self, response_id: str) -> StoredResponse | None:
         return await asyncio.to_thread(self._get, response_id)
@@ -149,12 +158,14 @@ class SQLiteStore:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                # not INSERT OR REPLACE: the row it replaces would leave without its delete trigger
+                self._db.execute("DELETE FROM responses WHERE id = ?", (stored.id,))
                 self._db.execute(
-                    "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO responses VALUES (?, ?, ?, ?, ?, ?)",
                     (stored.id, now, size, response, inputs, outputs),
                 )
                 self._db.execute("DELETE FROM responses WHERE stored <= ?", (now - self.expiry,))
-                total = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM responses").fetchone()[0]
+                total = self._db.execute("SELECT bytes FROM total").fetchone()[0]
                 if total > self.max_bytes:  # the oldest go until the rest fits (this one stays)
                     self._db.execute(
                         "DELETE FROM responses WHERE id IN (SELECT id FROM (SELECT id, SUM(size) OVER"

@@ -222,16 +222,22 @@ assert_valid_chunk = validate_chunk
 _OPENAI_REQUEST = pydantic.TypeAdapter(OpenAICompletionCreateParams, config=pydantic.ConfigDict(extra="forbid"))
 
 
+REASONING_DETAIL_TYPES = ("reasoning.text", "reasoning.summary", "reasoning.encrypted")  # OpenRouter's
+
+
 def assert_openai_body(body: Mapping[str, Any]) -> None:
     """Every OpenAI body protoshift sends must be a valid `openai.types.chat.CompletionCreateParams`
-    (unknown keys forbidden, lazy iterables forced). The one extension it sends on purpose,
-    `reasoning_content` on an assistant message (the DeepSeek/vLLM convention for thinking in a
-    history), is checked here and taken out before the SDK check."""
+    (unknown keys forbidden, lazy iterables forced). The extensions it sends on purpose on an assistant
+    message, `reasoning_content` (the DeepSeek/vLLM convention for thinking in a history) and
+    `reasoning_details` (OpenRouter's, given back), are checked here and taken out before the SDK check."""
     messages = []
     for message in body.get("messages", []):
-        if message.get("role") == "assistant" and "reasoning_content" in message:
-            assert isinstance(message["reasoning_content"], str), message
-            messages.append({k: v for k, v in message.items() if k != "reasoning_content"})
+        if message.get("role") == "assistant" and ("reasoning_content" in message or "reasoning_details" in message):
+            assert isinstance(message.get("reasoning_content", ""), str), message
+            details = message.get("reasoning_details", [{"type": "reasoning.text"}])
+            assert isinstance(details, list) and details, message
+            assert all(d.get("type") in REASONING_DETAIL_TYPES for d in details), message
+            messages.append({k: v for k, v in message.items() if k not in ("reasoning_content", "reasoning_details")})
         else:
             messages.append(message)
     _force(_OPENAI_REQUEST.validate_python({**body, "messages": messages}))

@@ -13,7 +13,8 @@ Anthropic Messages or OpenAI Responses is therefore fitted in two ways, both her
   right the first time). What is read: reasoning the model does not do (Ollama: `"<model>" does not
   support thinking`), a field the upstream does not take or finds too long (`user`, `stream_options`,
   `parallel_tool_calls`...), a system message not at the start (Qwen, Llama chat templates: `System
-  message must be at the beginning`) or at all (Gemma: `System role not supported`), tools' `strict`.
+  message must be at the beginning`) or at all (Gemma: `System role not supported`), tools' `strict`,
+  function descriptions too long, prompt + max_tokens over the model's context (vLLM).
 
 Pure: bodies, the refusal's message and notes in and out. The Anthropic direction's counterpart is
 `openai_to_anthropic/compat.py`.
@@ -91,9 +92,27 @@ def fit_to_model(body: dict[str, Any], facts: ModelFacts | None, note: Noter, or
             note(origins.get(name, name), "dropped", f"{model} does not take {name} (model table)")
     if facts.system == "none" and _fold_system(body["messages"]):
         note(origins.get("messages", "messages"), "approximated", _NO_SYSTEM_ROLE.format(model=model))
+    if facts.tool_description_max is not None and (cut := _cut_descriptions(body, facts.tool_description_max)):
+        note(origins.get(_TOOL_STRICT, "tools"), "approximated", cut)
 
 
 _NO_SYSTEM_ROLE = "{model}'s chat template has no system role: the system prompt went first in the first user turn"
+
+
+def _cut_descriptions(body: dict[str, Any], limit: int) -> str:
+    """Function descriptions longer than `limit` cut to it (in place); what was cut, in words, or ""."""
+    cut = []
+    for k, tool in enumerate(body.get("tools") or ()):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict):
+            continue
+        description = function.get("description")
+        if isinstance(description, str) and len(description) > limit:
+            function["description"] = description[:limit]
+            cut.append(str(k))
+    if not cut:
+        return ""
+    return f"{body.get('model')} takes function descriptions of at most {limit} characters: tools {', '.join(cut)} cut to it"
 
 
 def _drop_tool_strict(body: dict[str, Any]) -> bool:
@@ -177,7 +196,15 @@ def adapt_to_chat_refusal(body: dict[str, Any], message: str, origins: Mapping[s
     None when the refusal names nothing this can leave out or reshape."""
     text = message.lower()
     model = body.get("model")
-    for step in (_system_refused, _reasoning_refused, _tool_strict_refused, _field_refused):
+    steps = (
+        _system_refused,
+        _reasoning_refused,
+        _context_too_small,
+        _descriptions_too_long,
+        _tool_strict_refused,
+        _field_refused,
+    )
+    for step in steps:
         adapted = step(body, text, model, origins)
         if adapted is not None:
             return adapted
@@ -212,6 +239,47 @@ def _reasoning_refused(body: dict[str, Any], text: str, model: Any, origins: Map
     reason = f"{model} does not reason: sent again without it" + _hint(model, 'thinking = "none"')
     notes = [Note(origins.get(key, key), "dropped", reason) for key in sent]
     return Adaptation({k: v for k, v in body.items() if k not in sent}, notes, {"thinking": "none"})
+
+
+# vLLM's: "This model's maximum context length is 32768 tokens. However, you requested 40960 tokens (8960 in
+# the messages, 32000 in the completion)."
+_CONTEXT = re.compile(r"maximum context length is (\d+) tokens.*?\((\d+) in the messages, (\d+) in the completion")
+
+
+def _context_too_small(body: dict[str, Any], text: str, model: Any, origins: Mapping[str, str]) -> Adaptation | None:
+    """The prompt fits but prompt + max_tokens does not: the answer's room lowered to what is left."""
+    found = _CONTEXT.search(text)
+    field = next((key for key in _RENAMED if key in body), None)
+    if found is None or field is None:
+        return None
+    window, prompt = int(found.group(1)), int(found.group(2))
+    room = window - prompt
+    if room <= 0 or room >= body[field]:
+        return None
+    reason = f"lowered from {body[field]} to {room}: {model} reads at most {window} tokens, and the prompt is {prompt}"
+    note = Note(origins.get(field, field), "approximated", reason)
+    return Adaptation({**body, field: room}, [note], {"context_window": window})
+
+
+# "Invalid 'tools[3].function.description': string too long. Expected a string with maximum length 1024"
+_DESCRIPTION = re.compile(r"tools\[\d+\]\.function\.description.*?maximum length (\d+)")
+
+
+def _descriptions_too_long(
+    body: dict[str, Any], text: str, model: Any, origins: Mapping[str, str]
+) -> Adaptation | None:
+    found = _DESCRIPTION.search(text)
+    if found is None:
+        return None
+    limit = int(found.group(1))
+    fitted = {**body, "tools": [_deep_copy_tool(tool) for tool in body.get("tools") or ()]}
+    cut = _cut_descriptions(fitted, limit)
+    if not cut:
+        return None
+    reason = cut + _hint(model, f"tool_description_max = {limit}")
+    return Adaptation(
+        fitted, [Note(origins.get(_TOOL_STRICT, "tools"), "approximated", reason)], {"tool_description_max": limit}
+    )
 
 
 def _tool_strict_refused(body: dict[str, Any], text: str, model: Any, origins: Mapping[str, str]) -> Adaptation | None:

@@ -35,6 +35,8 @@ Cells for OpenAI-compatible models (an Anthropic or Responses request sent to a 
 - `refuses`: Chat Completions fields the upstream refuses for this model (`user`, `stream_options`,
   `parallel_tool_calls`, `tools.strict`...): left out of its bodies. Learned from a refusal
   (translator/chat_compat.py) or set in the config file.
+- `tool_description_max`: the longest function description the upstream takes (some deployments
+  refuse over 1024 characters; Claude Code's Bash tool says 3 KB): longer ones are cut to it.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class ModelFacts:
     pdf: bool | None = None
     system: SystemPlacement | None = None
     refuses: tuple[str, ...] | None = None
+    tool_description_max: int | None = None
     checked: str = ""  # the date the source was read, YYYY-MM-DD
     source: str = ""
 
@@ -352,6 +355,7 @@ def _text(value: Any, path: str) -> str:
 
 _CELLS: dict[str, Callable[[Any, str], Any]] = {
     "max_output": _positive_int,
+    "tool_description_max": _positive_int,
     "context_window": _positive_int,
     "sampling": _one_of(SAMPLING_VALUES),
     "thinking": _one_of(THINKING_VALUES),

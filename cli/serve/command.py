@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from protoshift.gateway.config import GatewayConfig
     from protoshift.gateway.core import Gateway
+    from protoshift.gateway.state.connection import SharedState
     from protoshift.gateway.store import ResponseStore
 
 KEYS_ENV = "PROTOSHIFT_SERVER_KEYS"
@@ -65,14 +66,14 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
 
     cap = raise_fd_limit()  # as many connections as the system allows, less what upstream needs
     sock = _bind(options.host, options.port)
+    _on_sigterm()  # before the start line: a supervisor may stop the server the moment it reads it
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     diag.warn(
         f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)},"
         f" at most {cap} connections each); OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code:"
-        f" ANTHROPIC_BASE_URL={url}; Ctrl-C to stop"
+        f" ANTHROPIC_BASE_URL={url}{_shared_with(options)}; Ctrl-C to stop"
     )
-    _on_sigterm()
     if options.workers == 1:
         tune_for_throughput()
         gateway = build_gateway(options, keys, settings, diag, metrics_dir=None)
@@ -84,6 +85,14 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
     else:
         _run_workers(uvicorn, options, keys, settings, sock)
     return OK
+
+
+def _shared_with(options: ServeFlags) -> str:
+    if options.state is None:
+        return ""
+    from protoshift.gateway.state.connection import StateURL
+
+    return f"; shared state: {StateURL.parse(options.state).shown} (fail {options.state_fail})"
 
 
 def server_keys(given: list[str]) -> list[str]:
@@ -116,6 +125,15 @@ def hosts(options: ServeFlags, keys: list[str]) -> list[str] | None:
 
 
 def _check(options: ServeFlags, keys: list[str]) -> None:
+    if options.state is not None:
+        from protoshift.gateway.state.connection import StateURL
+
+        try:
+            StateURL.parse(options.state)
+        except ValueError as exc:
+            raise InputError(
+                f"--state: {exc}", hint="--state redis://HOST:6379/0 (or rediss://, unix:///PATH)"
+            ) from None
     if options.workers < 1:
         raise InputError("--workers must be at least 1")
     if not 0 <= options.port <= 65535:
@@ -181,21 +199,42 @@ def build_gateway(
     """The gateway the settings describe: their backend first, their fallbacks after it, their aliases."""
     from protoshift.gateway import build_app
 
-    return build_app(gateway_config(options, keys, settings, metrics_dir, _store(options)))
+    state = _shared_state(options)
+    return build_app(gateway_config(options, keys, settings, metrics_dir, _store(options, state), state))
 
 
-def _store(options: ServeFlags) -> ResponseStore:
+def _shared_state(options: ServeFlags) -> SharedState | None:
+    """The Redis the replicas share (`--state`), connected on first use in this process's loop."""
+    if options.state is None:
+        return None
+    from protoshift.gateway.state.connection import SharedState, StateURL
+
+    return SharedState(StateURL.parse(options.state), fail="closed" if options.state_fail == "closed" else "open")
+
+
+def _store(options: ServeFlags, state: SharedState | None = None) -> ResponseStore:
     """Where `/v1/responses` keeps what it stores: a SQLite file in the data folder (shared by the
-    workers; 0600); in memory when the options name no folder (a gateway built in a test)."""
+    workers; 0600); in memory when the options name no folder (a gateway built in a test); with a shared
+    state, in its Redis, the local one under it for when Redis is away."""
     from protoshift.gateway.store import MemoryStore, SQLiteStore
 
-    if options.store_dir is None:
-        return MemoryStore()
-    return SQLiteStore(options.store_dir / "responses.sqlite3")
+    local: ResponseStore = (
+        MemoryStore() if options.store_dir is None else SQLiteStore(options.store_dir / "responses.sqlite3")
+    )
+    if state is None:
+        return local
+    from protoshift.gateway.state.responses import RedisResponseStore
+
+    return RedisResponseStore(state, local)
 
 
 def gateway_config(
-    options: ServeFlags, keys: list[str], settings: Settings, metrics_dir: Path | None, store: ResponseStore
+    options: ServeFlags,
+    keys: list[str],
+    settings: Settings,
+    metrics_dir: Path | None,
+    store: ResponseStore,
+    state: SharedState | None = None,
 ) -> GatewayConfig:
     from protoshift.cli.chain import backend_factory
     from protoshift.gateway import GatewayConfig
@@ -211,6 +250,7 @@ def gateway_config(
         hosts=hosts(options, keys),
         cors_origins=options.cors_origins,
         store=store,
+        state=state,
         log_path=options.log,
         log_bodies=options.log_bodies,
         log_upstream=options.verbose,
@@ -241,7 +281,9 @@ def _serving(
         from protoshift.cli.settings import resolve_settings
 
         fresh = resolve_settings(current[0].flags)
-        config = gateway_config(options, keys, fresh, metrics_dir, gateway.store)  # the store stays
+        config = gateway_config(
+            options, keys, fresh, metrics_dir, gateway.store, gateway.config.state
+        )  # the stores stay
         said = changes(current[0], fresh)
         current[0] = fresh
         return config, said
@@ -251,9 +293,14 @@ def _serving(
 
 
 def _on_sigterm() -> None:
-    """uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one
-    lets the command end with exit 0 instead of dying by the signal."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    """SIGTERM ends the command with exit 0, not death by the signal: while uvicorn holds the signal it
+    shuts down gracefully, then re-raises it here; one that comes before (the server still starting)
+    stops the start — swallowed, it would leave a server that no SIGTERM stops."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 # -- several workers -----------------------------------------------------------------------------

@@ -117,7 +117,9 @@ class Surface(ABC):
         return None
 
     async def answered(self, gateway: Host, request: JSON, call: Call, answer: JSON | None) -> None:
-        """After the answer went out (whole, or the stream's, when it says one): Responses stores it."""
+        """The answer is made (whole, or the stream's when its last event says it) and about to go out:
+        Responses stores it. Before, not after: a client may ask for it the moment it has it, and one
+        that leaves once it has it would cancel what was still to be done."""
         return
 
     def routes(self) -> list[Route]:

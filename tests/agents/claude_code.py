@@ -16,11 +16,8 @@ nothing else to talk to.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -28,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.agents.codex import PROXY_VARIABLES, Tripwire, _node_version, _process, cache_root
+from tests.agents import npm_cache
+from tests.agents.codex import PROXY_VARIABLES, Tripwire, _process
 
 CLAUDE_CODE_VERSION = "2.1.332"  # `npm view @anthropic-ai/claude-code version` when the harness was written
 CLAUDE_CODE_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
@@ -36,7 +34,6 @@ CLAUDE_CODE_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
 # package's postinstall (install.cjs, which links the platform's native binary into bin/), and it runs
 # on node 20; `claude` itself is that native binary (it brings its own runtime), node is not used then.
 NODE_MIN = (18, 0)
-FAILED_INSTALL_MEMORY = 600.0  # s: a failed install is not tried again by every worker of the same run
 INSTALL_TIMEOUT = 600.0  # ~230 MB download (a ~400 MB native binary); 5 s here
 MARK_ENV = "PROTOSHIFT_CLAUDE_CODE_RUN"  # marks every process of a run (codex.py's _process / _kill)
 # Passed with --model: a run never depends on Claude Code's default model. What it sends depends on the
@@ -48,56 +45,8 @@ GATEWAY_MODEL = "qwen3-coder:30b"
 NO_PROXY = "127.0.0.1,localhost,::1"
 
 
-class ClaudeCodeUnavailable(Exception):
+class ClaudeCodeUnavailable(npm_cache.Unavailable):
     """Claude Code cannot be run here; the message says why (the reason the tests are skipped with)."""
-
-
-def install_claude_code(root: Path | None = None) -> Path:
-    """The `claude` command of the pinned version, installed with npm into the cache on first use."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise ClaudeCodeUnavailable(
-            "node and npm are needed to install Claude Code (npm @anthropic-ai/claude-code); not found on PATH"
-        )
-    try:
-        version = _node_version(node)
-    except Exception as exc:  # OSError, a failed or odd `node --version`
-        raise ClaudeCodeUnavailable(f"`node --version` failed: {exc}") from exc
-    if version < NODE_MIN:
-        raise ClaudeCodeUnavailable(f"{CLAUDE_CODE_PACKAGE}'s install needs node >= {NODE_MIN[0]}; this is {version}")
-    base = (root or cache_root()) / "npm"
-    base.mkdir(parents=True, exist_ok=True)
-    name = f"claude-code-{CLAUDE_CODE_VERSION}"
-    target = base / name
-    failed = base / f"{name}.failed"  # why the last install failed, for the run's other workers
-    with open(base / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time (pytest-xdist workers, two runs)
-        if _works(_command(target)):
-            return _command(target)
-        if failed.exists() and time.time() - failed.stat().st_mtime < FAILED_INSTALL_MEMORY:
-            raise ClaudeCodeUnavailable(
-                f"{failed.read_text()} (remembered from a try {time.time() - failed.stat().st_mtime:.0f} s "
-                f"ago; remove {failed} to try again now)"
-            )
-        staging = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base))
-        try:
-            _npm_install(npm, staging)
-            _link_native_binary(node, staging)
-            if not _works(_command(staging)):
-                raise ClaudeCodeUnavailable(
-                    f"{CLAUDE_CODE_PACKAGE} installed, but `claude --version` does not say {CLAUDE_CODE_VERSION}"
-                )
-            shutil.rmtree(target, ignore_errors=True)
-            staging.rename(target)  # whole or not at all: an interrupted install leaves no half copy
-        except ClaudeCodeUnavailable as exc:
-            failed.write_text(str(exc))
-            raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        failed.unlink(missing_ok=True)
-    if not _works(_command(target)):
-        raise ClaudeCodeUnavailable(f"{_command(target)} does not run")
-    return _command(target)
 
 
 def _command(prefix: Path) -> Path:
@@ -106,42 +55,16 @@ def _command(prefix: Path) -> Path:
     return prefix / "node_modules" / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe"
 
 
-def _run_bounded(args: list[str], what: str, cwd: Path | None = None) -> None:
-    try:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True, cwd=cwd)  # fmt: skip
-    except OSError as exc:
-        raise ClaudeCodeUnavailable(f"`{what}` could not start: {exc}") from exc
-    try:
-        stdout, stderr = proc.communicate(timeout=INSTALL_TIMEOUT)
-    except subprocess.TimeoutExpired as exc:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise ClaudeCodeUnavailable(f"`{what}` did not finish in {INSTALL_TIMEOUT:.0f} s") from exc
-    if proc.returncode != 0:
-        said = [line.removeprefix("npm error").strip() for line in (stderr or stdout).splitlines()]
-        said = [line for line in said if line and "complete log" not in line][:3]
-        raise ClaudeCodeUnavailable(f"`{what}` failed (no network?): {' / '.join(said)}")
-
-
-def _npm_install(npm: str, prefix: Path) -> None:
-    # --ignore-scripts: nothing runs at install but the one script run on purpose below
-    _run_bounded([npm, "install", "--prefix", str(prefix), "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
-                  "--ignore-scripts", "--loglevel=error", "--update-notifier=false",
-                  # an unreachable registry fails in seconds, not after npm's default minute of retries
-                  "--fetch-retries=1", "--fetch-retry-mintimeout=2000", "--fetch-retry-maxtimeout=5000",
-                  CLAUDE_CODE_PACKAGE], f"npm install {CLAUDE_CODE_PACKAGE}")  # fmt: skip
-
-
 def _link_native_binary(node: str, prefix: Path) -> None:
     """The package's own postinstall: it finds the platform package npm installed beside it
     (`@anthropic-ai/claude-code-linux-x64`, ...) and hard-links its binary over the bin/claude.exe stub."""
     package = prefix / "node_modules" / "@anthropic-ai" / "claude-code"
-    _run_bounded([node, "install.cjs"], f"node install.cjs ({CLAUDE_CODE_PACKAGE}'s postinstall)", cwd=package)
+    npm_cache.run_bounded([node, "install.cjs"], f"node install.cjs ({CLAUDE_CODE_PACKAGE}'s postinstall)", PACKAGE,
+                          cwd=package)  # fmt: skip
 
 
-def _works(command: Path) -> bool:
+def _works(prefix: Path) -> bool:
+    command = _command(prefix)
     if not command.exists():
         return False
     with tempfile.TemporaryDirectory(prefix="claude-version-") as home:
@@ -151,6 +74,15 @@ def _works(command: Path) -> bool:
         except (OSError, subprocess.SubprocessError):
             return False
     return out.returncode == 0 and CLAUDE_CODE_VERSION in out.stdout
+
+
+PACKAGE = npm_cache.Package(f"claude-code-{CLAUDE_CODE_VERSION}", (CLAUDE_CODE_PACKAGE,), NODE_MIN, _works,
+                            ClaudeCodeUnavailable, INSTALL_TIMEOUT, after=_link_native_binary)  # fmt: skip
+
+
+def install_claude_code(root: Path | None = None) -> Path:
+    """The `claude` command of the pinned version, installed with npm into the cache on first use."""
+    return _command(npm_cache.install(PACKAGE, root))
 
 
 def _base_env(home: Path, tmp: Path) -> dict[str, str]:

@@ -17,11 +17,8 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -34,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.agents import npm_cache
+
 CODEX_VERSION = "0.171.0"  # the registry's current version when the harness was written (issue 20 tried 0.171)
 CODEX_PACKAGE = f"@openai/codex@{CODEX_VERSION}"
 NODE_MIN = (16, 0)  # the package's `engines`; 0.171 runs on node 20: the JS wrapper only starts a native binary
-FAILED_INSTALL_MEMORY = 600.0  # s: a failed install is not tried again by every worker of the same run
 INSTALL_TIMEOUT = 600.0  # ~400 MB (the native binary); 5 s here, a slow mirror takes longer
 KEY_ENV = "PROTOSHIFT_CODEX_TEST_KEY"
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
@@ -48,91 +46,16 @@ MARK_ENV = "PROTOSHIFT_CODEX_RUN"  # marks every process of a run (see _marked)
 MODEL = "gpt-5.5"
 
 
-class CodexUnavailable(Exception):
+class CodexUnavailable(npm_cache.Unavailable):
     """Codex cannot be run here; the message says why (the reason the tests are skipped with)."""
 
 
-def cache_root() -> Path:
-    configured = os.environ.get("PROTOSHIFT_TEST_CACHE")
-    return Path(configured) if configured else Path.home() / ".cache" / "protoshift-tests"
+def _command(prefix: Path) -> Path:
+    return prefix / "node_modules" / ".bin" / "codex"
 
 
-def _node_version(node: str) -> tuple[int, ...]:
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
-    match = re.match(r"v(\d+)\.(\d+)", out.strip())
-    if not match:
-        raise CodexUnavailable(f"`node --version` said {out.strip()!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def install_codex(root: Path | None = None) -> Path:
-    """The `codex` command of the pinned version, installed with npm into the cache on first use."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise CodexUnavailable("node and npm are needed to install Codex CLI (npm @openai/codex); not found on PATH")
-    try:
-        version = _node_version(node)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise CodexUnavailable(f"`node --version` failed: {exc}") from exc
-    if version < NODE_MIN:
-        raise CodexUnavailable(f"{CODEX_PACKAGE} needs node >= {NODE_MIN[0]}; this node is {version}")
-    base = (root or cache_root()) / "npm"
-    base.mkdir(parents=True, exist_ok=True)
-    target = base / f"codex-{CODEX_VERSION}"
-    command = target / "node_modules" / ".bin" / "codex"
-    failed = base / f"codex-{CODEX_VERSION}.failed"  # why the last install failed, for the run's other workers
-    with open(base / f"codex-{CODEX_VERSION}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time (pytest-xdist workers, two runs)
-        if _works(command):
-            return command
-        if failed.exists() and time.time() - failed.stat().st_mtime < FAILED_INSTALL_MEMORY:
-            raise CodexUnavailable(
-                f"{failed.read_text()} (remembered from a try {time.time() - failed.stat().st_mtime:.0f} s "
-                f"ago; remove {failed} to try again now)"
-            )
-        staging = Path(tempfile.mkdtemp(prefix=f"codex-{CODEX_VERSION}-", dir=base))
-        try:
-            _npm_install(npm, staging)
-            if not _works(staging / "node_modules" / ".bin" / "codex"):
-                raise CodexUnavailable(f"{CODEX_PACKAGE} installed, but `codex --version` does not say {CODEX_VERSION}")
-            shutil.rmtree(target, ignore_errors=True)
-            staging.rename(target)  # whole or not at all: an interrupted install leaves no half copy
-        except CodexUnavailable as exc:
-            failed.write_text(str(exc))
-            raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        failed.unlink(missing_ok=True)
-    if not _works(command):
-        raise CodexUnavailable(f"{command} does not run")
-    return command
-
-
-def _npm_install(npm: str, prefix: Path) -> None:
-    args = [npm, "install", "--prefix", str(prefix), "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
-            "--ignore-scripts", "--loglevel=error", "--update-notifier=false",
-            # an unreachable registry fails in seconds, not after npm's default minute of retries
-            "--fetch-retries=1", "--fetch-retry-mintimeout=2000", "--fetch-retry-maxtimeout=5000",
-            CODEX_PACKAGE]  # fmt: skip
-    try:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)  # fmt: skip
-    except OSError as exc:
-        raise CodexUnavailable(f"`npm install {CODEX_PACKAGE}` could not start: {exc}") from exc
-    try:
-        stdout, stderr = proc.communicate(timeout=INSTALL_TIMEOUT)
-    except subprocess.TimeoutExpired as exc:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise CodexUnavailable(f"`npm install {CODEX_PACKAGE}` did not finish in {INSTALL_TIMEOUT:.0f} s") from exc
-    if proc.returncode != 0:
-        said = [line.removeprefix("npm error").strip() for line in (stderr or stdout).splitlines()]
-        said = [line for line in said if line and "complete log" not in line][:3]
-        raise CodexUnavailable(f"`npm install {CODEX_PACKAGE}` failed (no network?): {' / '.join(said)}")
-
-
-def _works(command: Path) -> bool:
+def _works(prefix: Path) -> bool:
+    command = _command(prefix)
     if not command.exists():
         return False
     try:
@@ -147,6 +70,15 @@ def _works(command: Path) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return out.returncode == 0 and CODEX_VERSION in out.stdout
+
+
+PACKAGE = npm_cache.Package(f"codex-{CODEX_VERSION}", (CODEX_PACKAGE,), NODE_MIN, _works, CodexUnavailable,
+                            INSTALL_TIMEOUT)  # fmt: skip
+
+
+def install_codex(root: Path | None = None) -> Path:
+    """The `codex` command of the pinned version, installed with npm into the cache on first use."""
+    return _command(npm_cache.install(PACKAGE, root))
 
 
 # ---- what codex talks to -----------------------------------------------------------------------------

@@ -3,43 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.agents import claude_code
-from tests.agents.claude_code import ClaudeCodeResult, ClaudeCodeUnavailable, install_claude_code
-
-
-def test_no_node_is_a_reason_to_skip_not_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # neither node nor npm
-    with pytest.raises(ClaudeCodeUnavailable, match="node and npm are needed"):
-        install_claude_code(tmp_path)
-
-
-def test_a_failed_install_is_remembered_for_the_other_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(claude_code, "_node_version", lambda node: (20, 0))
-    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
-    tries: list[Path] = []
-
-    def no_network(npm: str, prefix: Path) -> None:
-        tries.append(prefix)
-        raise ClaudeCodeUnavailable("`npm install` failed (no network?): code ECONNREFUSED")
-
-    monkeypatch.setattr(claude_code, "_npm_install", no_network)
-    for _ in range(2):
-        with pytest.raises(ClaudeCodeUnavailable, match="ECONNREFUSED"):
-            install_claude_code(tmp_path)
-    assert len(tries) == 1  # the second worker read why, it did not wait for npm again
-    assert not any(path.is_dir() for path in (tmp_path / "npm").iterdir())  # no half install left
-
-
-def test_an_old_node_is_a_reason_to_skip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(claude_code, "_node_version", lambda node: (16, 20))
-    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
-    with pytest.raises(ClaudeCodeUnavailable, match="needs node >= 18"):
-        install_claude_code(tmp_path)
+from tests.agents.claude_code import ClaudeCodeResult
 
 
 def test_the_environment_is_built_from_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

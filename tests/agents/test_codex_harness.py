@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import tomllib
-from pathlib import Path
-
-import pytest
 
 from tests.agents import codex
-from tests.agents.codex import CodexUnavailable, Tripwire, codex_config, install_codex
-
-
-def test_no_node_is_a_reason_to_skip_not_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # neither node nor npm
-    with pytest.raises(CodexUnavailable, match="node and npm are needed"):
-        install_codex(tmp_path)
-
-
-def test_a_failed_install_is_remembered_for_the_other_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codex, "_node_version", lambda node: (20, 0))
-    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
-    tries: list[Path] = []
-
-    def no_network(npm: str, prefix: Path) -> None:
-        tries.append(prefix)
-        raise CodexUnavailable("`npm install` failed (no network?): code ECONNREFUSED")
-
-    monkeypatch.setattr(codex, "_npm_install", no_network)
-    for _ in range(2):
-        with pytest.raises(CodexUnavailable, match="ECONNREFUSED"):
-            install_codex(tmp_path)
-    assert len(tries) == 1  # the second worker read why, it did not wait for npm again
-    assert not any(path.name.startswith("codex-0") and path.is_dir() for path in (tmp_path / "npm").iterdir())
+from tests.agents.codex import Tripwire, codex_config
 
 
 def test_the_config_points_at_the_base_url_and_nowhere_else() -> None:

@@ -51,8 +51,8 @@ OPTIONS = {
     "logs": "--cid --count --json --path --quiet --search -n -q -s",
     "models": "--allow-insecure --backend --base-url --json --max-retries --quiet --timeout --verbose -b -q -v",
     "serve": "--allow-host --allow-insecure --api-key --backend --base-url --cors-origin --fallback --grace --host"
-    " --idle-timeout --log --log-bodies --max-body-mb --max-in-flight --max-retries --model --no-breaker --port"
-    " --quiet --request-log --timeout --verbose --workers -b -m -q -v -w",
+    " --idle-timeout --log --log-bodies --max-body-mb --max-in-flight --max-retries --model --no-breaker --ping-every"
+    " --port --quiet --request-log --state --state-fail --timeout --verbose --workers -b -m -q -v -w",
     "translate batch-input": "--id-map --max-tokens --model --no-stdin --output --quiet --strict -m -o -q",
     "translate batch-results": "--id-map --no-stdin --output --quiet -o -q",
     "translate request": "--explain --from --jsonl --max-tokens --model --no-stdin --out-dir --output --quiet --strict -d -m"

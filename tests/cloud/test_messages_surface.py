@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from protoshift.cloud import (
+    APIConnectionError,
     Call,
     CircuitBreaker,
     FallbackExceptionGroup,
@@ -343,3 +344,14 @@ def test_fallback_does_not_move_on_for_an_invalid_request_and_groups_failures() 
     with pytest.raises(FallbackExceptionGroup) as info:
         run(chain.create(BODY))
     assert all(isinstance(e, OverloadedError) for e in info.value.exceptions)
+
+
+def test_an_answer_cut_before_its_body_is_a_connection_error_and_retried() -> None:
+    """A 200 whose body never came (a connection dropped after the head) is no "answer that is not JSON":
+    it is retried like any cut connection, and said as one when it keeps happening."""
+    script = Script(httpx.Response(200, content=b""), httpx.Response(200, json=completion("after all")))
+    answer = run(messages(openai_backend(script)).create(BODY))
+    assert answer["content"][0]["text"] == "after all" and len(script.requests) == 2
+    always = Script(httpx.Response(200, content=b""))
+    with pytest.raises(APIConnectionError, match="ended before its body"):
+        run(messages(openai_backend(always, max_retries=0)).create(BODY))

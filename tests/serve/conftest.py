@@ -145,7 +145,7 @@ class ServeProcess:
             stderr=subprocess.PIPE,
         )
         assert self.process.stderr is not None
-        line = self.process.stderr.readline().decode()
+        line = self.start_line = self.process.stderr.readline().decode()
         match = re.search(r"on (http://[^ ]+)/v1 ", line)
         assert match, f"no address in {line!r} (exit {self.process.poll()})"
         self.url = match.group(1)

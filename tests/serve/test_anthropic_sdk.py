@@ -8,6 +8,7 @@ message and event it gives validates as the `anthropic` types."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -216,6 +217,58 @@ def test_thinking_streams_as_a_thinking_block_and_goes_back_as_reasoning_content
     assert bodies[1]["messages"][1] == {"role": "assistant", "content": "4", "reasoning_content": "2+2 is 4."}
 
 
+def test_openrouter_reasoning_details_come_back_verbatim_after_a_tool_call(
+    gateway: GatewayFactory, upstream: Any
+) -> None:
+    """OpenRouter streams `delta.reasoning_details` (Claude's signed text behind it, in pieces; an OpenAI
+    model's encrypted reasoning) and wants the list back unchanged with the assistant turn: the SDK gets
+    thinking blocks and hands them back, serve turns them into that list again."""
+    pieces = [
+        {"type": "reasoning.text", "text": "Weather: ", "format": "anthropic-claude-v1", "index": 0},
+        {"type": "reasoning.text", "text": "call the tool.", "format": "anthropic-claude-v1", "index": 0},
+        {"type": "reasoning.text", "signature": "EqQBCkgIBxAB-sig", "format": "anthropic-claude-v1", "index": 0},
+        {"type": "reasoning.encrypted", "data": "gAAAAABo-enc", "format": "openai-responses-v1", "index": 1},
+    ]
+    first_turn = [
+        openai_chunk({"role": "assistant", "content": ""}),
+        *[openai_chunk({"reasoning": p.get("text"), "reasoning_details": [p]}) for p in pieces],
+        *openai_tool_call_chunks([("call_a", "get_weather", ['{"city": "Paris"}'])]),
+        openai_chunk({}, "tool_calls"),
+        openai_chunk(None, usage=USAGE),
+    ]
+    server = upstream(
+        sequence(
+            openai_stream_reply(first_turn),
+            lambda r: Reply(body=json.dumps(openai_completion("Sunny in Paris.")).encode()),
+        )
+    )
+    running = start_openai(gateway, server)
+    sdk = client(running)
+    ask = [{"role": "user", "content": "Weather in Paris?"}]
+    with sdk.messages.stream(model="anthropic/claude-sonnet-4.5", max_tokens=500, tools=[WEATHER], messages=ask) as s:
+        turn = s.get_final_message()
+    assert [b.type for b in turn.content] == ["thinking", "tool_use"]
+    assert turn.content[0].thinking == "Weather: call the tool."  # type: ignore[union-attr]
+    answer = sdk.messages.create(
+        model="anthropic/claude-sonnet-4.5",
+        max_tokens=500,
+        tools=[WEATHER],
+        messages=[
+            *ask,
+            {"role": "assistant", "content": turn.content},  # as the SDK gave it, signature included
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_a", "content": "sunny"}]},
+        ],
+    )
+    assert answer.content[0].text == "Sunny in Paris."  # type: ignore[union-attr]
+    given_back = openai_bodies(server)[1]["messages"][1]
+    assert given_back["reasoning_details"] == [
+        {"type": "reasoning.text", "text": "Weather: call the tool.", "signature": "EqQBCkgIBxAB-sig",
+         "format": "anthropic-claude-v1", "index": 0},
+        pieces[3],
+    ]  # fmt: skip
+    assert given_back["tool_calls"][0]["id"] == "call_a" and "reasoning_content" not in given_back
+
+
 # ---- tools, over two turns, with parallel calls ------------------------------------------------------------
 
 
@@ -302,6 +355,26 @@ def test_count_tokens_estimates_for_an_openai_backend_and_says_so(gateway: Gatew
         assert raw.headers["x-protoshift-token-count"] == "estimate"
         assert 200 < raw.parse().input_tokens < 300
     assert [r.path for r in server.requests] == ["/tokenize"]  # asked once: it has none
+
+
+def test_a_burst_of_counts_asks_a_server_without_tokenize_once(gateway: GatewayFactory, upstream: Any) -> None:
+    """Claude Code's /context sends 24 count_tokens at once: while the first finds out whether the server has
+    /tokenize, the others wait for its answer instead of each asking (and each being refused) too."""
+    server = upstream(lambda r: Reply(status=404, body=b'{"detail": "Not Found"}', delay=0.3))
+    running = start_openai(gateway, server)
+    body = {"model": "llama3.2", "messages": [{"role": "user", "content": "word " * 50}]}
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=running.url, trust_env=False) as http:
+            return await asyncio.gather(*[
+                http.post("/v1/messages/count_tokens", json=body, headers={"anthropic-version": "2023-06-01"})
+                for _ in range(8)
+            ])  # fmt: skip
+
+    answers = asyncio.run(burst())
+    assert [a.status_code for a in answers] == [200] * 8
+    assert {a.headers["x-protoshift-token-count"] for a in answers} == {"estimate"}
+    assert [r.path for r in server.requests] == ["/tokenize"]
 
 
 def test_count_tokens_is_exact_where_the_server_tokenizes(gateway: GatewayFactory, upstream: Any) -> None:

@@ -129,3 +129,33 @@ def test_a_learned_fact_shapes_the_next_translation() -> None:
     }
     body = anthropic_to_openai.request(request, models=table).body
     assert "reasoning_effort" not in body and "user" not in body
+
+
+def test_function_descriptions_too_long_are_cut_to_the_length_said_and_learned() -> None:
+    body = copy.deepcopy(BODY)
+    body["tools"][0]["function"]["description"] = "d" * 3200  # Claude Code's Bash says ~3.2 KB
+    refusal = (
+        "Invalid 'tools[0].function.description': string too long. Expected a string with maximum length 1024,"
+        " but got a string with length 3200 instead."
+    )
+    adapted = adapt_to_chat_refusal(body, refusal, MESSAGES)
+    assert adapted is not None and adapted.facts == {"tool_description_max": 1024}
+    assert adapted.body["tools"][0]["function"]["description"] == "d" * 1024
+    assert len(body["tools"][0]["function"]["description"]) == 3200  # the body given is left as it was
+    notes: list[Note] = []
+    fit_to_model(body, ModelFacts("q*", tool_description_max=1024), lambda *a: notes.append(Note(*a)), MESSAGES)
+    assert len(body["tools"][0]["function"]["description"]) == 1024 and notes[0].path == "tools"
+
+
+def test_prompt_and_max_tokens_over_the_context_lowers_max_tokens_to_the_room_left() -> None:
+    refusal = (
+        "This model's maximum context length is 32768 tokens. However, you requested 40960 tokens (8960 in the"
+        " messages, 32000 in the completion). Please reduce the length of the messages or completion."
+    )
+    body = {**BODY, "max_completion_tokens": 32000}
+    adapted = adapt_to_chat_refusal(body, refusal, MESSAGES)
+    assert adapted is not None and adapted.body["max_completion_tokens"] == 32768 - 8960
+    assert adapted.facts == {"context_window": 32768} and adapted.notes[0].path == "max_tokens"
+    # the prompt alone over the window: nothing to lower
+    too_long = "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens (9000 in the messages, 0 in the completion)."
+    assert adapt_to_chat_refusal(body, too_long, MESSAGES) is None

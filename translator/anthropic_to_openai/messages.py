@@ -7,7 +7,9 @@ One method per role and per block kind. What OpenAI's shape needs and Anthropic'
   messages take text only), with a note; `is_error` has no OpenAI flag: the content is kept, with a note;
 - an assistant turn's text blocks become its `content` (joined as they are), its `tool_use` blocks
   its `tool_calls` (the input as JSON text), its thinking `reasoning_content` (the DeepSeek/vLLM
-  convention; the signature has nowhere to go, a note says so); redacted thinking is dropped with a note;
+  convention; the signature has nowhere to go, a note says so), or, for thinking that came from
+  OpenRouter's `reasoning_details` (carried in its signature), those as they came; redacted thinking is
+  dropped with a note;
 - a block's `cache_control` and `citations` are dropped with a note.
 
 Every key of every message and block is read or noted; a message or block that cannot be translated
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from protoshift.translator import reasoning_details
 from protoshift.translator.anthropic_to_openai.completion import tool_arguments
 from protoshift.translator.checks import want_bool, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
@@ -51,6 +54,7 @@ class MessageConverter:
         self._open_calls: dict[str, str] = {}
         self._last_assistant = -1  # index of the last assistant message read (the prefill note)
         self._reminders: list[Message] = []  # system reminders that came after an assistant turn
+        self._carried: list[dict[str, Any]] = []  # the assistant turn's OpenRouter reasoning_details
 
     # ---- entry point -------------------------------------------------------------------------
 
@@ -259,6 +263,7 @@ class MessageConverter:
         calls: list[dict[str, Any]] = []
         call_paths: dict[str, str] = {}
         thinking_path = ""
+        self._carried = []
         for j, item in enumerate(content if type(content) is list else want_list(content, path)):
             if type(item) is dict and _plain_assistant_block(item, texts, calls):
                 if len(calls) > len(call_paths):
@@ -291,7 +296,7 @@ class MessageConverter:
         call_paths: dict[str, str],
         message_path: str,
     ) -> None:
-        if not texts and not calls and not reasoning:
+        if not texts and not calls and not reasoning and not self._carried:
             self.ctx.note(message_path, "dropped", "nothing in this assistant turn can be sent")
             return
         message: Message = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
@@ -300,6 +305,8 @@ class MessageConverter:
             self._open_calls = call_paths
         if reasoning:
             message["reasoning_content"] = "".join(reasoning)
+        if self._carried:  # given back as it came: the upstream checks its signatures and encrypted data
+            message["reasoning_details"] = self._carried
         self.out.append(message)
 
     def _assistant_block(
@@ -313,7 +320,11 @@ class MessageConverter:
         elif kind == "tool_use":
             calls.append(self._tool_use(block, path))
         elif kind == "thinking":
-            reasoning.append(want_str(block.get("thinking"), f"{path}.thinking"))
+            thinking = want_str(block.get("thinking"), f"{path}.thinking")
+            if (carried := reasoning_details.decode(block.get("signature"))) is not None:
+                reasoning_details.merge(self._carried, carried)
+                return False
+            reasoning.append(thinking)
             return True
         elif kind == "redacted_thinking":
             self.ctx.note(path, "dropped", "redacted thinking is encrypted for Anthropic's models only")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from protoshift.translator import reasoning_details
 from protoshift.translator.checks import type_name, want_list, want_object
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.openai_to_anthropic.message import (
@@ -31,7 +32,8 @@ def response(
     """Translate an OpenAI chat.completion into an Anthropic `Message`.
 
     Blocks in the order a Claude answer has them: thinking (`reasoning_content`, or `reasoning` as
-    vLLM, Ollama and OpenRouter name it; no signature), text (a refusal is text too, with stop_reason
+    vLLM, Ollama and OpenRouter name it; no signature, but for OpenRouter's `reasoning_details`, which
+    travel in it: reasoning_details.py), text (a refusal is text too, with stop_reason
     `refusal`), then one `tool_use` block per tool call with its arguments parsed. Arguments that
     are not a JSON object are a TranslationError naming the call. `model`: the model to name when
     the completion names none. Only the first choice is read. `stamps`: the ids the completion
@@ -51,9 +53,8 @@ def response(
     answer = want_object(choice.get("message"), "choices[0].message")
     path = "choices[0].message"
     content: list[dict[str, Any]] = []
-    reasoning = answer.get("reasoning_content") or answer.get("reasoning")
-    if isinstance(reasoning, str) and reasoning:
-        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+    if thinking := _thinking(answer):
+        content.append(thinking)
     text = _text(answer.get("content"), f"{path}.content")
     if text:
         content.append({"type": "text", "text": text})
@@ -87,6 +88,16 @@ def response(
         "stop_sequence": None,
         "usage": chat_usage_to_messages(data.get("usage")),
     }
+
+
+def _thinking(answer: dict[str, Any]) -> dict[str, Any] | None:
+    reasoning = answer.get("reasoning_content") or answer.get("reasoning")
+    reasoning = reasoning if isinstance(reasoning, str) else ""
+    if carried := reasoning_details.details(answer.get("reasoning_details")):
+        # OpenRouter's: carried in the signature, to be given back verbatim next turn
+        text = reasoning or reasoning_details.readable(carried)
+        return {"type": "thinking", "thinking": text, "signature": reasoning_details.encode(carried)}
+    return {"type": "thinking", "thinking": reasoning, "signature": ""} if reasoning else None
 
 
 def _text(value: Any, path: str) -> str:

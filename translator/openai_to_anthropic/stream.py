@@ -6,8 +6,9 @@ block `content_block_start`, its deltas and `content_block_stop` (indices 0, 1, 
 never interleave), then `message_delta` (stop_reason, and usage once the provider gave it) and
 `message_stop`.
 
-- `reasoning_content` / `reasoning` deltas -> a thinking block; `content` (and `refusal`) -> a text block;
-  each tool call -> a tool_use block whose arguments go out as `input_json_delta` fragments as they
+- `reasoning_content` / `reasoning` deltas -> a thinking block (OpenRouter's `reasoning_details` pieces are
+  joined and carried in its signature, a `signature_delta` as it closes: reasoning_details.py); `content`
+  (and `refusal`) -> a text block; each tool call -> a tool_use block whose arguments go out as `input_json_delta` fragments as they
   arrive, never held to the end;
 - parallel calls are separate blocks. A provider that interleaves two calls' argument fragments gets
   the open call streamed live and the other's fragments held until the open one's arguments are a
@@ -27,6 +28,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from protoshift.translator import reasoning_details
 from protoshift.translator.errors import IncompleteStreamError
 from protoshift.translator.openai_to_anthropic.message import (
     message_id,
@@ -127,7 +129,8 @@ class Stream:
     call to one of those functions streams as a `server_tool_use` block, then its failed result."""
 
     __slots__ = (
-        "_answered_here", "_by_id", "_calls", "_ended", "_finish", "_finished", "_held", "_id", "_index", "_model",
+        "_answered_here", "_by_id", "_calls", "_details", "_ended", "_finish", "_finished", "_held", "_id", "_index",
+        "_model",
         "_open", "_open_call", "_refusal", "_stamps", "_started", "_tool_used", "_usage", "failed", "started",
     )  # fmt: skip
 
@@ -151,6 +154,7 @@ class Stream:
         self._held: list[tuple[int, _Call | None, str]] = []
         self._refusal = False
         self._tool_used = False
+        self._details: list[dict[str, Any]] = []  # OpenRouter's reasoning_details not yet in a signature
         self.failed: MessageEvent | None = None  # the error event, when the stream ended with one
         self.started = False  # any event was given out
 
@@ -205,7 +209,12 @@ class Stream:
 
     def _delta(self, delta: dict[str, Any], out: list[MessageEvent]) -> None:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if reasoning and type(reasoning) is str:
+        if pieces := reasoning_details.details(delta.get("reasoning_details")):
+            # OpenRouter sends the text twice (`reasoning` too) or only here; an encrypted piece has none,
+            # but still needs a thinking block to carry it (in its signature, when the block closes)
+            added = reasoning_details.merge(self._details, pieces)
+            self._put(_THINKING, None, reasoning if reasoning and type(reasoning) is str else added, out)
+        elif reasoning and type(reasoning) is str:
             self._put(_THINKING, None, reasoning, out)
         content = delta.get("content")
         if content and type(content) is str:
@@ -355,6 +364,11 @@ class Stream:
 
     def _close(self, out: list[MessageEvent]) -> None:
         if self._open != _NONE:
+            if self._open == _THINKING and self._details:
+                signature = reasoning_details.encode(self._details)
+                self._details = []
+                delta = {"type": "signature_delta", "signature": signature}
+                out.append({"type": "content_block_delta", "index": self._index, "delta": delta})
             out.append({"type": "content_block_stop", "index": self._index})
             call = self._open_call
             self._open = _NONE

@@ -15,9 +15,9 @@ refuses a turn after tool calls whose thinking comes back without its signature.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, NamedTuple
+
+from protoshift.translator.opaque import b64, unb64
 
 __all__ = ["PREFIX", "Carried", "decode_reasoning", "encode_reasoning", "thinking_blocks"]
 
@@ -35,8 +35,8 @@ def encode_reasoning(text: str, thinking_blocks: list[dict[str, Any]] | None = N
     if thinking_blocks:
         from pydantic_core import to_json  # on first use: start-up time
 
-        return BLOCKS_PREFIX + _b64(to_json(thinking_blocks))
-    return PREFIX + _b64(text.encode())
+        return BLOCKS_PREFIX + b64(to_json(thinking_blocks))
+    return PREFIX + b64(text.encode())
 
 
 def decode_reasoning(blob: str) -> Carried | None:
@@ -44,7 +44,7 @@ def decode_reasoning(blob: str) -> Carried | None:
     if blob.startswith(BLOCKS_PREFIX):
         from pydantic_core import from_json
 
-        data = _unb64(blob[len(BLOCKS_PREFIX) :])
+        data = unb64(blob[len(BLOCKS_PREFIX) :])
         try:
             blocks = from_json(data) if data is not None else None
         except ValueError:
@@ -54,23 +54,12 @@ def decode_reasoning(blob: str) -> Carried | None:
         text = "".join(str(b.get("thinking") or "") for b in blocks)
         return Carried(text, blocks)
     if blob.startswith(PREFIX):
-        data = _unb64(blob[len(PREFIX) :])
+        data = unb64(blob[len(PREFIX) :])
         try:
             return Carried(data.decode(), None) if data is not None else None
         except UnicodeDecodeError:
             return None
     return None
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(data: str) -> bytes | None:
-    try:
-        return base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def thinking_blocks(value: Any) -> list[dict[str, Any]] | None:

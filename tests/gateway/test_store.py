@@ -1,0 +1,104 @@
+"""Stored responses: one contract, three stores — in memory, the SQLite file `serve` keeps (shared by its
+workers), and the shared Redis of several replicas (a real redis-server)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protoshift.gateway.state.connection import SharedState, StateURL
+from protoshift.gateway.state.responses import RedisResponseStore
+from protoshift.gateway.store import MemoryStore, ResponseStore, SQLiteStore, StoredResponse
+from tests.redis_server import RedisServer
+
+MakeStore = Callable[..., ResponseStore]
+
+
+def stored(response_id: str, text: str = "hi") -> StoredResponse:
+    response = {"id": response_id, "object": "response", "output": [{"type": "message", "text": text}]}
+    return StoredResponse(response_id, response, [{"id": "msg_1", "role": "user", "content": text}], [])
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
+    made: list[ResponseStore] = []
+    server = RedisServer(tmp_path).start() if request.param == "redis" else None
+
+    def make(**limits: Any) -> ResponseStore:
+        if request.param == "memory":
+            store: ResponseStore = MemoryStore(**limits)
+        elif request.param == "sqlite":
+            store = SQLiteStore(tmp_path / "responses.sqlite3", **limits)
+        else:
+            assert server is not None
+            store = RedisResponseStore(SharedState(StateURL.parse(server.url, env={})), MemoryStore(), **limits)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        asyncio.run(_closed(store))
+    if server is not None:
+        server.stop()
+
+
+async def _closed(store: ResponseStore) -> None:
+    await store.aclose()
+    if isinstance(store, RedisResponseStore):
+        await store.state.aclose()
+
+
+def test_put_get_replace_delete(make_store: MakeStore) -> None:
+    async def scenario(store: ResponseStore) -> None:
+        assert await store.get("resp_1") is None
+        await store.put(stored("resp_1", "first"))
+        await store.put(stored("resp_1", "again"))  # the same id: replaced
+        assert await store.get("resp_1") == stored("resp_1", "again")
+        assert await store.delete("resp_1") and not await store.delete("resp_1")
+        assert await store.get("resp_1") is None
+
+    asyncio.run(scenario(make_store()))
+
+
+def test_past_the_cap_the_oldest_go_and_the_count_stays_right_through_replacements(make_store: MakeStore) -> None:
+    async def scenario(store: ResponseStore) -> list[bool]:
+        for _ in range(3):  # replacing the same ids must not inflate the running total
+            for n in range(4):
+                await store.put(stored(f"resp_{n}", "x" * 100))
+        for n in range(4, 8):
+            await store.put(stored(f"resp_{n}", "x" * 100))
+        return [await store.get(f"resp_{n}") is not None for n in range(8)]
+
+    kept = asyncio.run(scenario(make_store(max_bytes=1200)))  # about four of them fit
+    assert kept == sorted(kept) and kept[-1] and not kept[0]
+    assert 3 <= sum(kept) <= 5, kept
+
+
+def test_an_expired_response_is_gone(make_store: MakeStore) -> None:
+    async def scenario(store: ResponseStore) -> StoredResponse | None:
+        await store.put(stored("resp_old"))
+        await asyncio.sleep(1.2)
+        return await store.get("resp_old")
+
+    assert asyncio.run(scenario(make_store(expiry=1.0))) is None
+
+
+def test_the_sqlite_file_is_private_and_shared_by_the_workers(tmp_path: Path) -> None:
+    path = tmp_path / "responses.sqlite3"
+
+    async def scenario() -> StoredResponse | None:
+        one, two = SQLiteStore(path), SQLiteStore(path)  # two workers, one file
+        await one.put(stored("resp_1"))
+        found = await two.get("resp_1")
+        await one.aclose()
+        await two.aclose()
+        return found
+
+    assert asyncio.run(scenario()) == stored("resp_1")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -159,4 +159,6 @@ def test_batch_cancel_and_list_take_timeout_and_max_retries(run_cli: RunCLI, arg
             release.set()
         assert done.returncode == 1
         assert "timed out" in done.stderr.decode()
-        assert len(server.requests) == 1  # --max-retries 0: no second attempt
+        # --max-retries 0: no second attempt (on a busy machine the first may time out before the
+        # fake has read it)
+        assert "retrying" not in done.stderr.decode() and len(server.requests) <= 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from protoshift.translator.checks import want_list, want_object, want_str
+from protoshift.translator.checks import check_json, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.openai_to_anthropic.context import Context
 from protoshift.translator.responses_to_chat.carry import decode_reasoning
@@ -39,6 +39,7 @@ __all__ = ["NO_OUTPUT", "ItemConverter"]
 NO_OUTPUT = "(no output: the call was not answered)"
 _SYSTEM_ROLES = ("system", "developer")
 _TEXT_PARTS = ("input_text", "output_text")
+_BLOCKS_DEPTH = 3  # thinking_blocks in a chat body: body -> messages -> message -> thinking_blocks
 
 
 class ItemConverter:
@@ -225,7 +226,10 @@ class ItemConverter:
             carried = decode_reasoning(want_str(blob, f"{path}.encrypted_content"))
             text = carried.text if carried is not None else None
             if carried is not None and carried.thinking_blocks and self._signed:
-                self._blocks += carried.thinking_blocks  # Claude's signed thinking, handed back whole
+                # Claude's signed thinking, handed back whole: JSON the client sent, checked as the rest (a
+                # chat body's messages[k].thinking_blocks sit as deep: the next leg does not walk it again)
+                check_json(carried.thinking_blocks, f"{path}.encrypted_content", _BLOCKS_DEPTH)
+                self._blocks += carried.thinking_blocks
             if text is None:
                 self.ctx.note(
                     f"{path}.encrypted_content", "dropped", "reasoning encrypted by OpenAI: only OpenAI can read it"

@@ -212,6 +212,7 @@ class Settings:
     breaker: bool = True
     breaker_cooldown: float | None = None  # None: cloud.breaker's (30 s)
     fallbacks: list[BackendSpec] = field(default_factory=list)
+    fallback_source: str = "--fallback"  # where the fallbacks were configured, for messages about them
     base_url: str | None = None  # --base-url: for the primary backend only
     allow_insecure: bool = False
     log: bool = True  # `log = false` in the config; --no-log
@@ -311,8 +312,11 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
     chosen_backend = flags.backend or env.get("PROTOSHIFT_BACKEND") or _str(file, "backend") or DEFAULT_BACKEND
     primary = BackendSpec.parse(chosen_backend, "--backend")
     # `--fallback a:x,b:y` splits on commas as PROTOSHIFT_FALLBACK does (a model name holds no comma)
-    fallback_texts = [part for text in flags.fallbacks for part in _split(text)]
-    fallback_texts = fallback_texts or _split(env.get("PROTOSHIFT_FALLBACK")) or _list(file, "fallback")
+    fallback_texts, fallback_source = [part for text in flags.fallbacks for part in _split(text)], "--fallback"
+    if not fallback_texts:
+        fallback_texts, fallback_source = _split(env.get("PROTOSHIFT_FALLBACK")), "PROTOSHIFT_FALLBACK"
+    if not fallback_texts:
+        fallback_texts, fallback_source = _list(file, "fallback"), f"fallback in {config_path()}"
     breaker_off = flags.no_breaker or env.get("PROTOSHIFT_BREAKER", "").lower() in ("off", "0", "false", "no")
     if not breaker_off and file.get("breaker") is False:
         breaker_off = True
@@ -336,12 +340,16 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
             "breaker_cooldown", env.get("PROTOSHIFT_BREAKER_COOLDOWN"), file.get("breaker_cooldown")
         ),
         fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
+        fallback_source=fallback_source,
         base_url=flags.base_url,
         allow_insecure=flags.allow_insecure,
         log=_switch(file, "log"),
         markdown=_switch(file, "markdown"),
         file=file,
     )
+
+
+SHELL_NOT_FOUND = 127  # the shell's exit code for a program it cannot find
 
 
 def _run_key_command(backend: str, command: str) -> str:
@@ -352,6 +360,11 @@ def _run_key_command(backend: str, command: str) -> str:
         )
     except subprocess.TimeoutExpired:
         raise InputError(f"api_key_cmd for {backend} did not finish in {KEY_COMMAND_TIMEOUT:g}s") from None
+    if done.returncode == SHELL_NOT_FOUND:
+        program = (command.split() or [command])[0]  # what the shell ran first, as it said it
+        raise InputError(
+            f"api_key_cmd for {backend}: command not found: {program}", hint=f"check [{backend}] in {config_path()}"
+        )
     if done.returncode != 0:
         raise InputError(
             f"api_key_cmd for {backend} failed (exit {done.returncode})", hint=f"check [{backend}] in {config_path()}"

@@ -52,4 +52,5 @@ class GatewayConfig:
     prices: PriceTable | None = None  # what answers cost (a client key's spend and budget); None: nothing
     log_path: Path | None = None  # the request log (one JSON line each); None: stderr
     log_bodies: bool = False
+    log_upstream: bool = False  # each upstream HTTP request and response in the log too (serve -v; keys hidden)
     metrics_dir: Path | None = None  # set when several workers share the counts

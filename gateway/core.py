@@ -82,8 +82,9 @@ class Gateway:
             await self._lifespan(receive, send)
 
     def _on_event(self, event: CloudEvent) -> None:
-        """Retries, fallbacks, breaker changes and translation notes go to the request log."""
-        if event.kind not in ("request", "response"):
+        """Retries, fallbacks, breaker changes and translation notes go to the request log; with
+        `log_upstream`, each upstream request and response too (its message made only then)."""
+        if event.kind not in ("request", "response") or self.config.log_upstream:
             self.log.write({"event": event.kind, "backend": event.backend, "message": event.message})
 
     # -- lifespan --------------------------------------------------------------------------------

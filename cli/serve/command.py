@@ -20,6 +20,7 @@ on uvicorn (uvloop + httptools).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -181,7 +182,9 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        hint = "another program has that port: --port N picks another (--port 0: any free one)"
+        in_use = exc.errno == errno.EADDRINUSE
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint if in_use else None) from None
     sock.listen(2048)  # connections wait in the backlog until uvicorn takes them: none is refused at start
     sock.set_inheritable(True)
     return sock
@@ -298,6 +301,7 @@ def gateway_config(
         prices=settings.prices(),
         log_path=options.log,
         log_bodies=options.log_bodies,
+        log_upstream=options.verbose,
         metrics_dir=metrics_dir,
     )
 

@@ -391,7 +391,6 @@ def serve_command(
             "--state-fail",
             metavar="MODE",  # click.Choice's own metavar prints as <function> under typer's help
             click_type=click.Choice(["open", "closed"]),
-            metavar="open|closed",
             help="When the shared state does not answer: open (this replica's own state) or closed (refuse what"
             " needs it).",
         ),

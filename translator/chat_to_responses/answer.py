@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from protoshift.translator import reasoning_details
 from protoshift.translator.chat_to_responses.common import call_id, echo, item_id, response_object, url_citations
 from protoshift.translator.chat_to_responses.custom_input import custom_input
 from protoshift.translator.chat_to_responses.web_search import search_items, wants_sources
@@ -32,7 +33,7 @@ def response(
     Output items in the order a Responses answer has them: a `reasoning` item (`reasoning_content`, or
     `reasoning` as vLLM, Ollama and OpenRouter name it) whose summary is that text (and, when the
     request's `include` asks for `reasoning.encrypted_content`, the same text carried for the next
-    turn); a `web_search_call` per search the upstream ran (web_search.py: Claude's, carried in
+    turn, or OpenRouter's `reasoning_details`, whole: carry.py); a `web_search_call` per search the upstream ran (web_search.py: Claude's, carried in
     `provider_specific_fields`); a `message` (its `output_text` with `url_citation` annotations, a `refusal` part for a
     refusal); then one item per tool call, in order, as the ToolMap says: a `function_call` (with its
     `namespace` for a namespace's function) or a `custom_tool_call` whose `input` is the raw text of
@@ -83,14 +84,19 @@ def _output(
 ) -> list[JSON]:
     output: list[JSON] = []
     reasoning = answer.get("reasoning_content") or answer.get("reasoning")
-    if isinstance(reasoning, str) and reasoning:
+    reasoning = reasoning if isinstance(reasoning, str) else ""
+    carried = reasoning_details.details(answer.get("reasoning_details"))  # OpenRouter's, given back verbatim
+    if carried and not reasoning:  # only there (an encrypted entry has no text: the item still carries it)
+        reasoning = reasoning_details.readable(carried)
+    if reasoning or carried:
         item: JSON = {
             "id": item_id(stamps, "rs_"),
             "type": "reasoning",
             "summary": [{"type": "summary_text", "text": reasoning}],
         }
         if _wants_encrypted(request):
-            item["encrypted_content"] = encode_reasoning(reasoning, thinking_blocks(answer.get("thinking_blocks")))
+            blocks = thinking_blocks(answer.get("thinking_blocks"))
+            item["encrypted_content"] = encode_reasoning(reasoning, blocks, carried)
         output.append(item)
     output += search_items(answer.get("provider_specific_fields"), stamps, wants_sources(request))
     parts: list[JSON] = []

@@ -3,7 +3,8 @@
 The events, in the API's full order, each with its `type` and a `sequence_number` counting from 0:
 `response.created` (the `response` object, `in_progress`), `response.in_progress`, then per output
 item, one item at a time (`output_index` 0, 1, 2...: an item is done before the next is added):
-- `reasoning` (from `reasoning_content` / `reasoning` deltas): `output_item.added`,
+- `reasoning` (from `reasoning_content` / `reasoning` deltas, and OpenRouter's `reasoning_details`, whose
+  pieces are joined by index and carried whole in `encrypted_content`): `output_item.added`,
   `reasoning_summary_part.added`, `reasoning_summary_text.delta`..., `reasoning_summary_text.done`,
   `reasoning_summary_part.done`, `output_item.done`;
 - `message`: `output_item.added`, per part `content_part.added`, `output_text.delta`... (with
@@ -47,6 +48,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from protoshift.translator import reasoning_details
 from protoshift.translator.chat_to_responses.common import (
     FAILURE_CODES,
     call_id,
@@ -141,6 +143,7 @@ class Stream:
         "_chars",
         "_created",
         "_cutting",
+        "_details",
         "_encrypted",
         "_ended",
         "_fields",
@@ -202,6 +205,7 @@ class Stream:
         self._parts: list[JSON] = []  # the open message's parts done
         self._texts: list[str] = []  # the open item's (or part's) text so far
         self._thinking_blocks: list[dict[str, Any]] = []  # the open reasoning item's, when Claude's
+        self._details: list[dict[str, Any]] = []  # OpenRouter's reasoning_details so far, joined
         self._annotations: list[JSON] = []  # the open text part's
         self._chars = 0  # characters of chat content so far: annotations count over them all
         self._arrived = 0  # where in the chat content the text being put began
@@ -292,9 +296,8 @@ class Stream:
                 self._finish_items(out)
 
     def _delta(self, delta: dict[str, Any], out: list[ResponseEvent]) -> None:
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if reasoning and type(reasoning) is str:
-            self._put(_REASONING, None, reasoning, out)
+        if "reasoning_content" in delta or "reasoning" in delta or "reasoning_details" in delta:
+            self._reasoning(delta, out)
         if "thinking_blocks" in delta and self._open == _REASONING:  # Claude's, signed: carried whole
             self._thinking_blocks += thinking_blocks(delta["thinking_blocks"]) or []
         content = delta.get("content")
@@ -327,6 +330,16 @@ class Stream:
             for entry in calls:
                 if isinstance(entry, dict):
                     self._tool_call(entry, out)
+
+    def _reasoning(self, delta: dict[str, Any], out: list[ResponseEvent]) -> None:
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if pieces := reasoning_details.details(delta.get("reasoning_details")):
+            # OpenRouter sends the text twice (`reasoning` too) or only here; an encrypted piece has none but
+            # still opens a reasoning item, whose encrypted_content carries the pieces joined
+            added = reasoning_details.merge(self._details, pieces)
+            self._put(_REASONING, None, reasoning if reasoning and type(reasoning) is str else added, out)
+        elif reasoning and type(reasoning) is str:
+            self._put(_REASONING, None, reasoning, out)
 
     def _finished_block(self, delta: dict[str, Any], out: list[ResponseEvent]) -> None:
         """What comes apart from the text and the calls: the text's url citations, and the searches the
@@ -662,6 +675,7 @@ class Stream:
         elif kind == _REASONING:
             text = "".join(self._texts)
             item = self._reasoning_item(text)
+            self._details = []  # the next reasoning item's are its own
             out.append(
                 {
                     "type": "response.reasoning_summary_text.done",
@@ -808,7 +822,7 @@ class Stream:
     def _reasoning_item(self, text: str) -> JSON:
         item: JSON = {"id": self._item, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]}
         if self._encrypted:
-            item["encrypted_content"] = encode_reasoning(text, self._thinking_blocks or None)
+            item["encrypted_content"] = encode_reasoning(text, self._thinking_blocks or None, self._details or None)
         return item
 
     def _finish_items(self, out: list[ResponseEvent]) -> None:

@@ -71,6 +71,9 @@ class Call:
     betas: Sequence[str] = ()
     history: list[Any] | None = None
     notes: list[Note] = field(default_factory=list)
+    # A stored Responses answer's reasoning carriers its client did not ask to see (no `include`): reasoning
+    # item id -> encrypted_content, for the stored copy, so that `previous_response_id` hands them back
+    carried: dict[str, str] | None = None
 
 
 class EventStream(Protocol):

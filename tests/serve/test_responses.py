@@ -330,25 +330,31 @@ def test_openrouter_reasoning_details_go_back_verbatim_from_the_reasoning_item(
     assert given_back["tool_calls"][0]["id"] == "call_a"
 
 
+@pytest.mark.parametrize("include", [True, False], ids=["included", "not-included"])
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_openrouter_reasoning_details_go_back_from_the_stored_response(
-    gateway: GatewayFactory, upstream: Any, stream: bool
+    gateway: GatewayFactory, upstream: Any, stream: bool, include: bool
 ) -> None:
-    """`store` and `previous_response_id`: the stored reasoning item carries the list the same way."""
+    """`store` and `previous_response_id`: the stored reasoning item carries the list the same way, also
+    when the client did not ask to see it (the API keeps a stored response's reasoning whole)."""
     server = upstream(openrouter)
     client = sdk(start_openai(gateway, server))
-    request: dict[str, Any] = {"model": "m", "tools": WEATHER, "include": ["reasoning.encrypted_content"]}
+    request: dict[str, Any] = {"model": "m", "tools": WEATHER}
+    if include:
+        request["include"] = ["reasoning.encrypted_content"]
     if stream:
         events = [e.model_dump(exclude_unset=True) for e in client.responses.create(input="Weather?", stream=True,
                                                                                     **request)]  # fmt: skip
-        first_id = assert_response_stream(events)["id"]
+        first = assert_response_stream(events)
     else:
-        first_id = client.responses.create(input="Weather?", **request).id
-    output = client.responses.retrieve(first_id).output
-    assert [item.type for item in output] == ["reasoning", "function_call"]
+        first = client.responses.create(input="Weather?", **request).model_dump(exclude_unset=True)
+    assert [item["type"] for item in first["output"]] == ["reasoning", "function_call"]
+    assert ("encrypted_content" in first["output"][0]) is include  # shown only when asked for
+    retrieved = client.responses.retrieve(first["id"]).model_dump(exclude_unset=True)
+    assert ("encrypted_content" in retrieved["output"][0]) is include  # the response as its client got it
     again = client.responses.create(
         input=[{"type": "function_call_output", "call_id": "call_a", "output": "sunny"}],
-        previous_response_id=first_id,
+        previous_response_id=first["id"],
         **request,
     )
     assert again.output_text == "Sunny in Paris."

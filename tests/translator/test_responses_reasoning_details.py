@@ -138,3 +138,20 @@ def test_they_go_to_no_claude_and_are_dropped_with_a_note_when_no_turn_follows()
     translation = responses_to_chat.request(request(input=[{"role": "user", "content": "Hi"}, item]))
     assert [m["role"] for m in translation.body["messages"]] == ["user"]
     assert {n.path for n in translation.notes} == {"input[1]"}
+
+
+def test_a_stored_answer_keeps_the_carrier_its_client_did_not_ask_to_see() -> None:
+    """Without `include`, the item shows no encrypted_content; `carried` (the stored copy's) gets it."""
+    req = request(include=[])
+    translation = responses_to_chat.request(req)
+    carried: dict[str, str] = {}
+    chat = completion({"content": None, "reasoning_details": [SIGNED, ENCRYPTED], "tool_calls": [CALL]})
+    item = chat_to_responses.response(chat, request=req, tools=translation.tools, carried=carried)["output"][0]
+    assert "encrypted_content" not in item
+    assert reasoning_details.decode(carried[item["id"]]) == [SIGNED, ENCRYPTED]
+    stream = Stream(request=req, tools=translation.tools, carried=(streamed := {}))
+    events = [
+        e for c in [chunk({"reasoning_details": [ENCRYPTED]}), chunk(finish="stop"), DONE] for e in stream.feed(c)
+    ]
+    item = assert_response_stream(events)["output"][0]
+    assert "encrypted_content" not in item and reasoning_details.decode(streamed[item["id"]]) == [ENCRYPTED]

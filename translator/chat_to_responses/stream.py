@@ -133,13 +133,15 @@ class Stream:
 
     `request`: the Responses request (the response repeats its fields; its `include` says whether
     reasoning items carry `encrypted_content`); `tools`: the translation's ToolMap; `stamps`: ids and
-    clock; `response_id`: the translation's (else one from `stamps`)."""
+    clock; `response_id`: the translation's (else one from `stamps`); `carried`: where a stored answer keeps
+    the carriers its client did not ask to see (item id -> encrypted_content)."""
 
     __slots__ = (
         "_annotations",
         "_arrived",
         "_by_id",
         "_calls",
+        "_carried",
         "_chars",
         "_created",
         "_cutting",
@@ -179,8 +181,10 @@ class Stream:
         tools: ToolMap,
         stamps: Stamps = DEFAULT_STAMPS,
         response_id: str | None = None,
+        carried: dict[str, str] | None = None,
     ) -> None:
         req = request if isinstance(request, dict) else {}
+        self._carried = carried
         self._fields = echo(req)
         include = req.get("include")
         self._encrypted = isinstance(include, list) and "reasoning.encrypted_content" in include
@@ -823,6 +827,8 @@ class Stream:
         item: JSON = {"id": self._item, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]}
         if self._encrypted:
             item["encrypted_content"] = encode_reasoning(text, self._thinking_blocks or None, self._details or None)
+        elif self._carried is not None:
+            self._carried[self._item] = encode_reasoning(text, self._thinking_blocks or None, self._details or None)
         return item
 
     def _finish_items(self, out: list[ResponseEvent]) -> None:

@@ -5,7 +5,9 @@ Responses API of its own), in the same run, on the same inputs.
 Two upstreams: a chat model (OpenAI-compatible Chat Completions) and Claude (Anthropic Messages). For each:
 - request: a Responses request -> the upstream body, each call timed on its own on a fresh copy of its input;
   five kinds, a Codex turn among them (a 17 KB developer prompt, 12 tools with a namespace, a custom
-  apply_patch with its grammar and web_search, a history with reasoning, calls and a patch).
+  apply_patch with its grammar and web_search, a history with reasoning, calls and a patch), and the Codex
+  turn again with a tool list new on every call (protoshift keeps a tool list's translation for the next
+  request sending the same list, as an agent does every turn: this row is a session's first turn).
   protoshift: chat `responses_to_chat.request(request).body`; Claude the `ResponsesToMessages` bridge's
   `request(...).body` (translator/bridges.py: through chat, then `openai_to_anthropic`), what serve runs.
   LiteLLM (benchmarks/responses_litellm.py says exactly what each covers): `litellm` = the bridge
@@ -172,7 +174,22 @@ def requests() -> dict[str, Request]:
         "multi-turn 40": {**base, "input": [*turns, {"role": "user", "content": "And now?"}]},
         "tool loop 10 rounds": {**base, "tools": [_function("exec_command")], "input": _tool_rounds(10)},
         "Codex turn": codex,
+        NEW_TOOLS: codex,  # each copy's tool list its own (_fresh_requests): nothing kept from an earlier call
     }
+
+
+# The Codex turn, each call's tools differing from every other call's (a description numbered): what a first
+# turn costs, before protoshift has a tool list's translation to reuse (responses_to_chat/tools.py keeps the
+# last lists it translated, keyed by their JSON; a session sends the same list every turn).
+NEW_TOOLS = "Codex turn, new tools"
+
+
+def _fresh_requests(kind: str, request: Request, count: int) -> list[Request]:
+    copies = _fresh(json.dumps(request), count)
+    if kind == NEW_TOOLS:
+        for n, one in enumerate(copies):
+            one["tools"][0]["description"] = f"The exec_command tool ({n})."
+    return copies
 
 
 # ---- the corpus: chat chunk streams ----------------------------------------------------------------------
@@ -535,7 +552,7 @@ def _requests(res: ResponsesResults, upstream: str, per_side: dict[str, Side], r
             continue
         cpu.requests[upstream][side], wall.requests[upstream][side] = {}, {}
         for kind, request in kinds.items():
-            pair = _timed(impl.request, _fresh(json.dumps(request), reps + warmup), warmup)
+            pair = _timed(impl.request, _fresh_requests(kind, request, reps + warmup), warmup)
             cpu.requests[upstream][side][kind], wall.requests[upstream][side][kind] = pair
 
 
@@ -792,6 +809,8 @@ def check() -> list[str]:
     lines = []
     try:
         for kind, request in requests().items():
+            if kind == NEW_TOOLS:  # the Codex turn's body again
+                continue
             for upstream, name in names.items():
                 req = request if upstream == "chat" else _for_claude(request)
                 answer: Any = litellm.responses(model=name, api_base=base, api_key="bench", drop_params=True,

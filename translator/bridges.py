@@ -21,11 +21,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from protoshift.translator import anthropic_to_openai, chat_to_responses, openai_to_anthropic, responses_to_chat
+from protoshift.translator.anthropic_to_openai.stream import NO_PARTS
 from protoshift.translator.chat_compat import CHAT_ADAPTATIONS, adapt_to_chat_refusal, origins_for
 from protoshift.translator.checks import check_json
 from protoshift.translator.models import DEFAULT_TABLE, ModelTable
+from protoshift.translator.openai_to_anthropic.body import translate as translate_chat_request
 from protoshift.translator.openai_to_anthropic.compat import Adaptation, adapt_to_rejected_parameter
-from protoshift.translator.report import Note
+from protoshift.translator.report import Note, RequestTranslation
 from protoshift.translator.responses_to_chat import ResponsesTranslation, SearchPolicy
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS, SAMPLING_FIELDS
 from protoshift.translator.wire import API, CHAT, JSON, MESSAGES, RESPONSES
@@ -134,11 +136,12 @@ class ChatToMessages(Bridge):
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
         openai_request = shaped(request, shaping, stream=stream, api=CHAT)
-        translation = openai_to_anthropic.request(
-            openai_request, default_max_tokens=shaping.default_max_tokens, strict=shaping.strict, models=shaping.models
-        )
-        body = translation.body
-        return Outbound(body, translation.notes, translation.betas, translation.include_usage, body["model"])
+        return _outbound(openai_to_anthropic.request(openai_request, **_chat_options(shaping)))
+
+    def request_checked(self, openai_request: JSON, shaping: Shaping) -> Outbound:
+        """`request` for a shaped chat body made of a request checked already (`check_json`): not walked
+        again (the Responses bridge's second leg)."""
+        return _outbound(translate_chat_request(openai_request, checked=True, **_chat_options(shaping)))
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
         return anthropic_to_openai.response(answer)
@@ -242,7 +245,8 @@ class ResponsesToMessages(ResponsesToChat):
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
         to_chat = super().request(request, stream=stream, shaping=replace(shaping, model=None), history=history)
-        to_claude = _CHAT_TO_MESSAGES.request(to_chat.body, stream=stream, shaping=shaping)
+        # the chat body is made of the checked request (and of thinking blocks checked as they were read)
+        to_claude = _CHAT_TO_MESSAGES.request_checked(shaped(to_chat.body, shaping, stream=stream, api=CHAT), shaping)
         to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
         to_claude.responses, to_claude.request = to_chat.responses, to_chat.request
         return to_claude
@@ -251,7 +255,10 @@ class ResponsesToMessages(ResponsesToChat):
         return super().response(anthropic_to_openai.response(answer), outbound)
 
     def stream(self, outbound: Outbound) -> StreamMapper:
-        return _Composed(anthropic_to_openai.Stream(include_usage=True), super().stream(outbound))
+        to_chat = anthropic_to_openai.Stream(include_usage=True)
+        to_responses = super().stream(outbound)
+        assert isinstance(to_responses, chat_to_responses.Stream)
+        return _ClaudeToResponses(to_chat, to_responses)
 
     def adapt(self, body: JSON, refusal: str) -> Adaptation | None:
         return adapt_to_rejected_parameter(body, refusal)
@@ -272,6 +279,36 @@ class _Composed:
     def close(self) -> list[JSON]:
         out = [out for item in self._first.close() for out in self._second.feed(item)]
         return [*out, *self._second.close()]
+
+
+class _ClaudeToResponses(_Composed):
+    """Claude's stream -> chat chunks -> Responses events; each text, thinking or tool input delta (most of a
+    stream) handed on as its text, without the chat chunk the first would make and the second take apart,
+    whenever the second is in the middle of that kind of item (the same events: `delta_parts` and
+    `feed_delta` say when)."""
+
+    __slots__ = ()
+    _first: anthropic_to_openai.Stream
+    _second: chat_to_responses.Stream
+
+    def feed(self, event: JSON) -> list[JSON]:
+        if type(event) is dict and event.get("type") == "content_block_delta":
+            parts = self._first.delta_parts(event)
+            if parts is not None:
+                if parts is NO_PARTS:
+                    return []
+                events = self._second.feed_delta(*parts)
+                return events if events is not None else self._second.feed(self._first.delta_chunk(*parts))
+        return super().feed(event)
+
+
+def _chat_options(shaping: Shaping) -> dict[str, Any]:
+    return {"default_max_tokens": shaping.default_max_tokens, "strict": shaping.strict, "models": shaping.models}
+
+
+def _outbound(translation: RequestTranslation) -> Outbound:
+    body = translation.body
+    return Outbound(body, translation.notes, translation.betas, translation.include_usage, body["model"])
 
 
 def _responses(outbound: Outbound) -> ResponsesTranslation:

@@ -95,19 +95,22 @@ MAX_INT_DIGITS = 100
 _INT_LIMIT = 10**MAX_INT_DIGITS
 
 
-def check_json(value: Any, path: str = "$", depth: int = 0) -> None:
+def check_json(value: Any, path: str = "$", depth: int = 0) -> bool:
     """Raise TranslationError (the JSON path, the reason) unless `value` is plain JSON: text that is
     valid Unicode (no lone surrogate), finite numbers, integers of at most MAX_INT_DIGITS digits,
     containers nested at most MAX_DEPTH deep, and nothing that is not JSON (a tuple is an array; a
     number, boolean or null key is one JSON writers turn into text).
 
     `depth`: how deep `value` sits in its document (0: it is the document), for a part checked on
-    its own (`path` then names where it is)."""
+    its own (`path` then names where it is). Returns True when `value` is made of JSON's own types
+    only (dict with str keys, list, str, int, float, bool, None: what a JSON parser gives), False when
+    it is plain JSON through others (a tuple, a number key, a str subclass)."""
     if _is_plain(value, depth):
-        return
+        return True
     problem = _first_problem(value, path, depth)
     if problem is not None:
         raise TranslationError(*problem)
+    return False
 
 
 def check_json_but(document: dict[str, Any], key: str) -> None:

@@ -10,6 +10,10 @@ object's own `type` (Anthropic repeats it in `event:`; the JSON is the authority
 plain JSON is refused there: NaN and Infinity, lone surrogates, nesting past 200 levels, numbers
 past 4,300 digits (pydantic-core's parser refuses them all; `from_json(allow_inf_nan=False)`).
 
+A read that is one whole event of one `data:` line (what a server writing an event at a time sends,
+most reads) is parsed by `JSONEventDecoder` from its bytes, without the line machinery (`one_event`):
+the same objects and errors, which tests/translator/test_sse.py checks against the lines' way.
+
 Time and memory stay linear in the size of the stream: a line cut across reads is kept as a list
 of parts until its end comes, and one event may hold at most `max_event_size` characters of text
 (16 Mi by default): past that, `EventTooLargeError`, whatever the server keeps sending.
@@ -88,6 +92,32 @@ class SSEDecoder:
         if len(lines) <= _LAZY_LINES:
             return iter(self._events(lines))
         return self._events_lazily(lines)
+
+    def one_event(self, chunk: bytes) -> tuple[str, bytes] | None:
+        """A read that is exactly one event of one `data:` line (an `event:` line before it or not), read
+        when nothing of an earlier read waits: its type and its data, as bytes, taken as `feed` takes them
+        (the state as it leaves it); None for any other read (`feed` it). What a server that writes an event
+        at a time sends, most reads: the JSON decoder parses the bytes without making text of them."""
+        if self._pending_bytes or self._tail or self._data or self._pending_cr or self._event:
+            return None
+        if len(chunk) > self._max or chunk[-2:] != b"\n\n" or b"\r" in chunk:
+            return None
+        event = "message"
+        data = chunk
+        if data[:7] == b"event: ":
+            end = data.find(b"\n")
+            name = data[7:end]
+            if not name.isascii():
+                return None
+            event = name.decode() or "message"
+            data = data[end + 1 :]
+        if data[:6] != b"data: ":
+            return None
+        data = data[6:-2]
+        if b"\n" in data:
+            return None
+        self._started = True  # as _text sets it (a read that starts with a field has no BOM)
+        return event, data
 
     def _events_lazily(self, lines: list[str]) -> Iterator[ServerSentEvent]:
         for start in range(0, len(lines), _LAZY_LINES):
@@ -210,11 +240,36 @@ class JSONEventDecoder:
         self._sse = SSEDecoder(max_event_size=max_event_size)
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
+        one = self._one(chunk)
+        if one is not None:
+            return [one]
         return [self._parse(e) for e in self._sse.iter_feed(chunk)]
 
     def iter_feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
         """`feed` as an iterator: each event is parsed only when asked for. Consume it whole."""
+        one = self._one(chunk)
+        if one is not None:
+            return iter((one,))
         return map(self._parse, self._sse.iter_feed(chunk))
+
+    def _one(self, chunk: bytes) -> dict[str, Any] | None:
+        """The object of a read that is one whole event (SSEDecoder.one_event), parsed from its bytes; None:
+        any other read, or one `_parse` refuses (the general way then says why, in its words)."""
+        one = self._sse.one_event(chunk)
+        if one is None:
+            return None
+        event, data = one
+        if data == b"[DONE]":
+            return DONE
+        try:
+            obj = from_json(data, allow_inf_nan=False)  # bytes that are not UTF-8: refused, as are their words
+        except ValueError:
+            return None
+        if type(obj) is not dict:
+            return None
+        if "type" not in obj and event != "message":
+            obj["type"] = event
+        return obj
 
     def close(self) -> list[dict[str, Any]]:
         return [self._parse(e) for e in self._sse.close()]

@@ -102,3 +102,50 @@ def test_the_sqlite_file_is_private_and_shared_by_the_workers(tmp_path: Path) ->
 
     assert asyncio.run(scenario()) == stored("resp_1")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_puts_at_once_are_each_there_the_moment_each_is_awaited(make_store: MakeStore) -> None:
+    """The SQLite store commits the puts waiting together: each caller still waits for its own."""
+
+    async def scenario(store: ResponseStore) -> None:
+        async def turn(n: int) -> None:
+            await store.put(stored(f"resp_{n}", f"turn {n}"))
+            assert await store.get(f"resp_{n}") == stored(f"resp_{n}", f"turn {n}")
+
+        await asyncio.gather(*(turn(n) for n in range(64)))
+        assert await store.delete("resp_3") and await store.get("resp_3") is None
+
+    asyncio.run(scenario(make_store()))
+
+
+def test_a_file_of_the_first_layout_is_read_on(tmp_path: Path) -> None:
+    """Three JSON columns a row (the first layout): joined into one, each response still there."""
+    import sqlite3
+    import time
+
+    from pydantic_core import to_json
+
+    path = tmp_path / "responses.sqlite3"
+    old = stored("resp_1", "kept")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(
+        "CREATE TABLE responses (id TEXT PRIMARY KEY, stored REAL NOT NULL, size INTEGER NOT NULL,"
+        " response BLOB NOT NULL, input_items BLOB NOT NULL, output_items BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX by_age ON responses (stored)")
+    db.execute("CREATE TABLE total (bytes INTEGER NOT NULL)")
+    db.execute("INSERT INTO total VALUES (0)")
+    db.execute("CREATE TRIGGER added AFTER INSERT ON responses BEGIN UPDATE total SET bytes = bytes + new.size; END")
+    blobs = (to_json(old.response), to_json(old.input_items), to_json(old.output_items))
+    db.execute("INSERT INTO responses VALUES (?, ?, ?, ?, ?, ?)", ("resp_1", time.time(), 99, *blobs))
+    db.close()
+
+    async def scenario() -> tuple[StoredResponse | None, StoredResponse | None]:
+        one, two = SQLiteStore(path), SQLiteStore(path)  # the second worker finds it done
+        await one.put(stored("resp_2"))
+        found = await two.get("resp_1"), await two.get("resp_2")
+        await one.aclose()
+        await two.aclose()
+        return found
+
+    assert asyncio.run(scenario()) == (old, stored("resp_2"))

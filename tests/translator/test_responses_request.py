@@ -759,3 +759,58 @@ def test_hostile_history() -> None:
     with pytest.raises(TranslationError) as info:
         responses_to_chat.request(req(), history=[{"role": "user", "content": "\udc00"}])
     assert info.value.path == "history[0].content"
+
+
+def test_hostile_thinking_blocks_carried_back_are_refused_on_the_way_to_claude() -> None:
+    """A client crafts the `encrypted_content` protoshift gives it: the thinking blocks it carries are
+    checked as the request is (the Anthropic leg does not walk the chat body again)."""
+    from base64 import urlsafe_b64encode
+
+    from protoshift.translator.bridges import BRIDGES, Shaping
+    from protoshift.translator.wire import MESSAGES, RESPONSES
+
+    for payload, reason in [(b'[{"type": "thinking", "thinking": "x", "n": 1e999}]', "Infinity"),
+                            (b'[{"type": "thinking", "thinking": "x", "n": ' + b"9" * 120 + b"}]", "digits"),
+                            (b'[{"type": "thinking", "thinking": ' + b"[" * 199 + b"]" * 199 + b"}]", "nested")]:  # fmt: skip
+        blob = "protoshift.tb1." + urlsafe_b64encode(payload).decode().rstrip("=")
+        conversation = req(
+            [
+                {"role": "user", "content": "read it"},
+                {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": blob},
+                {"type": "function_call", "call_id": "c1", "name": "read", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "c1", "output": "text"},
+            ],
+            tools=[fn("read")],
+        )
+        with pytest.raises(TranslationError) as info:
+            BRIDGES[(RESPONSES, MESSAGES)].request(conversation, stream=False, shaping=Shaping())
+        assert info.value.path.startswith("input[1].encrypted_content"), info.value.problems
+        assert reason in info.value.reason
+
+
+def test_a_tool_list_sent_again_is_translated_the_same() -> None:
+    """The translation of a tool list is kept for the next request sending the same JSON (an agent's every
+    turn): the same body, notes and tool map as translated anew; its own parameters; nothing shared."""
+    from protoshift.translator.responses_to_chat import tools as tool_module
+
+    tool_module._CACHE.clear()
+    for web_search in ("drop", "carry"):
+        first = translate(codex_request(), web_search=web_search)
+        again_request = codex_request()
+        again = translate(again_request, web_search=web_search)
+        assert json.dumps(again.body) == json.dumps(first.body)
+        assert again.notes == first.notes and list(again.tools) == list(first.tools)
+        assert again.tools.custom == first.tools.custom
+        sent = {t["function"]["name"]: t["function"] for t in again.body["tools"]}
+        given = {t["name"]: t for t in again_request["tools"] if t["type"] == "function"}
+        assert all(sent[name]["parameters"] is tool["parameters"] for name, tool in given.items())
+        assert all(
+            a["function"] is not b["function"] for a, b in zip(again.body["tools"], first.body["tools"], strict=True)
+        )
+    assert len(tool_module._CACHE) == 2  # one per policy
+    changed = codex_request()
+    changed["tools"][0]["description"] += " Changed."
+    assert translate(changed).body["tools"][0]["function"]["description"].endswith(" Changed.")
+    as_tuple = codex_request()  # JSON's text is the same, the types are not: translated anew, and refused
+    as_tuple["tools"] = tuple(as_tuple["tools"])
+    assert refused(as_tuple) == [("tools", "expected an array, got tuple")]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protoshift.translator.sse import (
     DEFAULT_MAX_EVENT_SIZE,
@@ -192,3 +195,79 @@ def test_encode_chunk_never_writes_nan() -> None:
         b'data: {"id":"x","usage":{"n":null,"m":null}}\n\n'
     )
     assert encode_chunk({"id": "NaN Infinity", "choices": []}) == b'data: {"id":"NaN Infinity","choices":[]}\n\n'
+
+
+# ---- a read that is one whole event (JSONEventDecoder parses its bytes: SSEDecoder.one_event) --------------
+
+
+class _LineByLine(JSONEventDecoder):
+    """The JSON decoder without its one-event reads: every read through the SSE decoder's lines."""
+
+    __slots__ = ()
+
+    def _one(self, chunk: bytes) -> dict[str, Any] | None:
+        return None
+
+
+def _outcome(decoder: JSONEventDecoder, reads: list[bytes]) -> list[Any]:
+    out: list[Any] = []
+    try:
+        for data in reads:
+            out.append(decoder.feed(data) if len(out) % 2 else list(decoder.iter_feed(data)))
+        out.append(decoder.close())
+    except SSEDataError as exc:
+        out.append((type(exc).__name__, str(exc)))
+    return out
+
+
+FIELD = st.sampled_from(["", "event: content_block_delta\n", "event: \n", "event: ping\n", "event:x\n", "event: é\n",
+                         ": comment\n", "id: 7\n", "data: {\"a\": 1}\n", "retry: 10\n"])  # fmt: skip
+DATA = st.sampled_from(['{"type": "t", "n": 1}', '{"n": 1.5}', "[DONE]", "[1]", "", "{not json", '{"a": NaN}',
+                        '{"s": "\\ud800"}', '"text"', '{"e": "é"}', "{}", '{"n": 1e999}', '{"type": 5}'])  # fmt: skip
+EOL = st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"])
+
+
+@st.composite
+def sse_reads(draw: st.DrawFn) -> list[bytes]:
+    """Events (fields, a data line, a blank line; line ends of every kind), read whole or cut anywhere."""
+    events = []
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        eol = draw(EOL)
+        text = draw(FIELD) + "data: " + draw(DATA) + "\n\n"
+        raw = text.replace("\n", eol).encode()
+        if draw(st.booleans()) and b'"\xc3\xa9"' in raw:  # a byte that is not UTF-8 (replaced, not refused)
+            raw = raw.replace(b"\xc3\xa9", b"\xff")
+        events.append(raw)
+    reads: list[bytes] = []
+    for raw in events:
+        if draw(st.booleans()):
+            reads.append(raw)  # a read that is one event: the short way, when nothing waits from before
+        else:
+            cut = draw(st.integers(min_value=0, max_value=len(raw)))
+            reads += [raw[:cut], raw[cut:]]
+    return reads
+
+
+@settings(max_examples=400, deadline=None)
+@given(sse_reads(), st.sampled_from([DEFAULT_MAX_EVENT_SIZE, 40]))
+def test_a_read_that_is_one_event_gives_what_its_lines_give(reads: list[bytes], limit: int) -> None:
+    fast = _outcome(JSONEventDecoder(max_event_size=limit), reads)
+    assert fast == _outcome(_LineByLine(max_event_size=limit), reads)
+
+
+def test_one_event_reads_take_the_short_way() -> None:
+    decoder = SSEDecoder()
+    assert decoder.one_event(b'event: content_block_delta\ndata: {"a": 1}\n\n') == ("content_block_delta", b'{"a": 1}')
+    assert decoder.one_event(b'data: {"a": 1}\n\n') == ("message", b'{"a": 1}')
+    for other in (b'data: {"a": 1}\r\n\r\n', b"data: 1\ndata: 2\n\n", b": hi\ndata: 1\n\n", b"data: 1\n"):
+        assert decoder.one_event(other) is None
+    for begun in (b"data: ", b'data: {"a": 1}\n', b"event: ping\n", b"data: 1\r"):  # an event begun: this read ends it
+        decoder = SSEDecoder()
+        decoder.feed(begun)
+        assert decoder.one_event(b'data: {"a": 1}\n\n') is None
+    json_decoder = JSONEventDecoder()
+    assert json_decoder.feed(b"event: ping\n") == []
+    assert json_decoder.feed(b"data: {}\n\n") == [{"type": "ping"}]
+    assert json_decoder.feed(b'data: {"a": 1}\n') == []
+    with pytest.raises(SSEDataError):  # two data lines: {"a": 1}\n{"b": 2}
+        json_decoder.feed(b'data: {"b": 2}\n\n')

@@ -47,6 +47,12 @@ class _Block:
         self.block: dict[str, Any] | None = None  # an _OTHER block as it started
 
 
+# What `Stream.delta_parts` gives: the chat delta's field ("content", "reasoning_content" or a tool call's
+# "arguments"), its text, the tool call's index; NO_PARTS: the event gives no chunk.
+DeltaParts = tuple[str, str, int]
+NO_PARTS: DeltaParts = ("", "", 0)
+
+
 class Stream:
     """Feed Anthropic events (parsed JSON objects); get OpenAI chunks.
 
@@ -201,6 +207,47 @@ class Stream:
             return []
         handle = _DELTAS.get(kind) if type(kind) is str else None
         return handle(self, state, delta) if handle is not None else []  # delta types added after this was written
+
+    def delta_parts(self, event: dict[str, Any]) -> DeltaParts | None:
+        """A `content_block_delta` event fed as `feed` takes it, when its delta is text, thinking or a
+        tool's input JSON, without making its chunk: what the chunk's delta holds, `(field, text, tool
+        index)` (`delta_chunk(*parts)` is the chunk `feed` gives; NO_PARTS: it gives none), or None for
+        any other delta (`feed` the event). For a stage after this one that takes the text as it is
+        (bridges.py: Claude to a Responses client): the hot path of every Claude stream. Mirrors
+        `_delta`, `_thinking` and `_input_json`; tests/translator/test_responses_stream.py compares them."""
+        index = event.get("index")
+        state = self._blocks.get(index) if type(index) is int else self._blocks.get(want_int(index, "index"))
+        delta = event.get("delta")
+        if type(delta) is not dict:
+            delta = want_object(delta, "delta")
+        kind = delta.get("type")
+        if kind == "text_delta":
+            text = _delta_text(delta, "text")
+            if text and state is not None:
+                self._chars += len(text)
+                return ("content", text, 0)
+            return NO_PARTS
+        if kind == "input_json_delta":
+            fragment = _delta_text(delta, "partial_json")
+            if state is None or not fragment:
+                return NO_PARTS
+            if state.kind != _TOOL:
+                return None
+            state.args_sent = True
+            return ("arguments", fragment, state.tool_index)
+        if kind == "thinking_delta":
+            thinking = _delta_text(delta, "thinking")
+            if state is None or not thinking:
+                return NO_PARTS
+            state.thinking.append(thinking)
+            return ("reasoning_content", thinking, 0)
+        return None
+
+    def delta_chunk(self, field: str, text: str, tool_index: int) -> ChatChunk:
+        """The chunk `feed` gives for the delta `delta_parts` returned."""
+        if field == "arguments":
+            return self._chunk({"tool_calls": [{"index": tool_index, "function": {"arguments": text}}]})
+        return self._chunk({field: text})
 
     def _input_json(self, state: _Block | None, delta: dict[str, Any]) -> list[ChatChunk]:
         fragment = _delta_text(delta, "partial_json")

@@ -251,6 +251,45 @@ class Stream:
             out.extend(self._end())
         return out
 
+    def feed_delta(self, field: str, text: str, tool_index: int = 0) -> list[ResponseEvent] | None:
+        """`feed` of a chunk whose one choice's delta holds `text` (not empty) alone, as its `field`:
+        "content", "reasoning_content", or "arguments" of the tool call at `tool_index` (no finish reason,
+        usage or service tier), when the stream is in the middle of that kind of item (for arguments: of
+        that call's, already named): its events; None otherwise (`feed` the chunk). The composed stream's
+        hot path (bridges.py: Claude's deltas); the same steps as `_delta`'s for such a chunk."""
+        if self._ended or self._finished or not self.started or self._held:
+            return None
+        if field == "content":
+            if self._open != _MESSAGE or self._part != _TEXT:
+                return None
+            self._chars += len(text)
+            self._texts.append(text)
+            return [self._text_delta(text)]
+        out: list[ResponseEvent] = []
+        if field == "reasoning_content":
+            if self._open != _REASONING:
+                return None
+            self._emit(_REASONING, None, text, out)
+            return out
+        call = self._calls.get(tool_index)
+        if field != "arguments" or self._open != _CALL or call is None or call is not self._open_call:
+            return None
+        if not call.queued:
+            return None
+        self._emit(_CALL, call, text, out)
+        return out
+
+    def _text_delta(self, text: str) -> ResponseEvent:
+        return {
+            "type": "response.output_text.delta",
+            "sequence_number": self._next(),
+            "item_id": self._item,
+            "output_index": len(self._output),
+            "content_index": len(self._parts),
+            "delta": text,
+            "logprobs": [],
+        }
+
     def close(self) -> list[ResponseEvent]:
         """The upstream stream ended: the terminal event, if it has not been given out."""
         if self._ended:
@@ -309,17 +348,7 @@ class Stream:
             if self._open == _MESSAGE and self._part == _TEXT and not self._held:  # the hot path
                 self._chars += len(content)
                 self._texts.append(content)
-                out.append(
-                    {
-                        "type": "response.output_text.delta",
-                        "sequence_number": self._next(),
-                        "item_id": self._item,
-                        "output_index": len(self._output),
-                        "content_index": len(self._parts),
-                        "delta": content,
-                        "logprobs": [],
-                    }
-                )
+                out.append(self._text_delta(content))
             else:
                 self._arrived = self._chars
                 self._chars += len(content)

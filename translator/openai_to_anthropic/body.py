@@ -76,14 +76,28 @@ def request(
     file with `DEFAULT_TABLE.with_overrides(...)`), or the override rows as plain data
     (`{"claude-x*": {"max_output": 8192, ...}}`, built for this call), or None for the built-in table.
     """
+    return translate(openai_request, default_max_tokens=default_max_tokens, strict=strict, models=models)
+
+
+def translate(
+    openai_request: ChatRequest,
+    *,
+    default_max_tokens: int = DEFAULT_MAX_TOKENS,
+    strict: bool = False,
+    models: Models = None,
+    checked: bool = False,
+) -> RequestTranslation:
+    """`request`; `checked=True`: the request is known to be plain JSON (`check_json`) already — a bridge's
+    own translation of a request it checked (Responses -> chat -> Anthropic) — and is not walked again."""
     req = want_object(openai_request, "$")
     # Lone surrogates, NaN, huge integers, deep nesting: refused with their path. The messages, most
     # of a request, are checked one by one as they are converted (MessageConverter), in the same pass.
     messages = req.get("messages")
-    if type(messages) is list:
-        check_json_but(req, "messages")
-    else:
-        check_json(req)
+    if not checked:
+        if type(messages) is list:
+            check_json_but(req, "messages")
+        else:
+            check_json(req)
     ctx = Context.of_request(req.get("model"), DEFAULT_TABLE if models is None else _table(models))
     ctx.default_max_tokens = default_max_tokens
     body: dict[str, Any] = {"model": ctx.model, "max_tokens": 0, "system": []}
@@ -92,7 +106,7 @@ def request(
             raise TranslationError("messages", "is required")
         if not want_list(messages, "messages"):
             raise TranslationError("messages", "must contain at least one message")
-        body["system"], body["messages"] = MessageConverter(ctx).convert(messages)
+        body["system"], body["messages"] = MessageConverter(ctx, checked=checked).convert(messages)
     except TranslationError as exc:
         ctx.failed(exc)
         body["messages"] = []

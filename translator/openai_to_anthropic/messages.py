@@ -61,9 +61,10 @@ _MESSAGE_DEPTH = 2  # a message's depth in its request: request -> messages -> m
 class MessageConverter:
     """Converts one request's messages; holds the state that spans messages (tool-call pairing)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, checked: bool = False) -> None:
         self.ctx = ctx
         self.notes = ctx.notes
+        self._checked = checked  # the messages are plain JSON already (check_json): not walked again
         self.system: list[Block] = []
         self.turns: list[dict[str, Any]] = []
         # Calls of the latest assistant turn still waiting for a result: Anthropic id -> path of the call.
@@ -128,7 +129,8 @@ class MessageConverter:
     def _message(self, message: Any, path: str, i: int) -> None:
         """One message by the full rules; what cannot be translated is added to the problems."""
         try:
-            check_json(message, path, _MESSAGE_DEPTH)  # as `request` checks the rest of the request
+            if not self._checked:
+                check_json(message, path, _MESSAGE_DEPTH)  # as `request` checks the rest of the request
             msg = message if type(message) is dict else want_object(message, path)
             role = msg.get("role")
             known = MESSAGE_KEYS.get(role) if isinstance(role, str) else None

@@ -105,14 +105,14 @@ def request(
     where the response id comes from.
     """
     req = want_object(responses_request, "$")
-    check_json(req)
+    plain = check_json(req)
     if history is not None:
         check_json(history, "history")
     ctx = Context.of_request(req.get("model"), _table(models))
     body: dict[str, Any] = {"model": ctx.model, "messages": []}
     tools = ToolMap()
     try:
-        translate_tools(req, body, ctx, tools, Policies(web_search, tool_search, hosted_tools))
+        translate_tools(req, body, ctx, tools, Policies(web_search, tool_search, hosted_tools), plain=plain)
     except TranslationError as exc:
         ctx.failed(exc)
     try:

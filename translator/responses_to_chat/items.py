@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from protoshift.translator.checks import want_list, want_object, want_str
+from protoshift.translator.checks import check_json, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.openai_to_anthropic.context import Context
 from protoshift.translator.responses_to_chat.carry import decode_reasoning
@@ -40,6 +40,7 @@ __all__ = ["NO_OUTPUT", "ItemConverter"]
 NO_OUTPUT = "(no output: the call was not answered)"
 _SYSTEM_ROLES = ("system", "developer")
 _TEXT_PARTS = ("input_text", "output_text")
+_BLOCKS_DEPTH = 3  # thinking_blocks in a chat body: body -> messages -> message -> thinking_blocks
 
 
 class ItemConverter:
@@ -228,9 +229,14 @@ class ItemConverter:
             carried = decode_reasoning(want_str(blob, f"{path}.encrypted_content"))
             text = carried.text if carried is not None else None
             if carried is not None and carried.thinking_blocks and self._signed:
-                self._blocks += carried.thinking_blocks  # Claude's signed thinking, handed back whole
+                # Claude's signed thinking, handed back whole: JSON the client sent, checked as the rest (a
+                # chat body's messages[k].thinking_blocks sit as deep: the next leg does not walk it again)
+                check_json(carried.thinking_blocks, f"{path}.encrypted_content", _BLOCKS_DEPTH)
+                self._blocks += carried.thinking_blocks
             if carried is not None and carried.details and not self._signed:
-                # OpenRouter's reasoning_details, handed back whole: they hold the text, which is not sent twice
+                # OpenRouter's reasoning_details, handed back whole (checked as Claude's blocks, as deep): they
+                # hold the text, which is not sent twice
+                check_json(carried.details, f"{path}.encrypted_content", _BLOCKS_DEPTH)
                 self._details.append((carried.details, path))
                 if (summary := item.get("summary")) is not None:
                     want_list(summary, f"{path}.summary")

@@ -73,6 +73,18 @@ class ToolMap:
         self._by_ref[key] = chat
         return chat
 
+    def state(self) -> tuple[dict[str, ToolRef], dict[tuple[str | None, str], str], frozenset[str]]:
+        """What the map holds, copied (a kept tool list's translation: responses_to_chat/tools.py)."""
+        return dict(self._by_chat), dict(self._by_ref), frozenset(self._top)
+
+    def restore(
+        self, by_chat: dict[str, ToolRef], by_ref: dict[tuple[str | None, str], str], top: frozenset[str]
+    ) -> None:
+        """The map as `state()` gave it (an empty map: a request's, before its tools)."""
+        self._by_chat.update(by_chat)
+        self._by_ref.update(by_ref)
+        self._top.update(top)
+
     def chat_name(self, name: str, namespace: str | None = None) -> str:
         """The chat name of a tool, declared or not (a history item may name a tool no longer sent)."""
         return self._by_ref.get((namespace, name)) or self._name_for(name, namespace)

@@ -23,9 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic_core import from_json, to_json
+
 from protoshift.translator.checks import want_bool, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 from protoshift.translator.openai_to_anthropic.context import Context
+from protoshift.translator.report import Note
 from protoshift.translator.responses_to_chat.toolmap import ToolKind, ToolMap, ToolRef
 from protoshift.translator.responses_to_chat.web_search import web_search_options
 from protoshift.translator.tables import (
@@ -72,24 +75,30 @@ class Policies:
 
 
 def translate_tools(
-    req: dict[str, Any], body: dict[str, Any], ctx: Context, tools: ToolMap, policies: Policies
+    req: dict[str, Any],
+    body: dict[str, Any],
+    ctx: Context,
+    tools: ToolMap,
+    policies: Policies,
+    *,
+    plain: bool = False,
 ) -> None:
+    """`plain`: the request passed check_json's fast check (JSON's own types only: as parsed from JSON),
+    so that its tools' JSON text stands for them exactly and their translation may be kept and reused."""
     value = req.get("tools")
     sent: list[dict[str, Any]] = []
     if value is not None:
-        entries = want_list(value, "tools")
-        tools.reserve(
-            [
-                t["name"]
-                for t in entries
-                if isinstance(t, dict) and t.get("type") != "namespace" and type(t.get("name")) is str
-            ]
-        )
-        for k, entry in enumerate(entries):
-            try:
-                sent.extend(_tool(entry, f"tools[{k}]", body, ctx, tools, policies))
-            except TranslationError as exc:
-                ctx.failed(exc)
+        key = _cache_key(value, policies) if plain else None
+        kept = _CACHE.get(key) if key is not None else None
+        if kept is not None:
+            sent = kept.apply(value, body, ctx, tools)
+        else:
+            before = len(ctx.problems), len(ctx.notes)
+            sent = _translate_list(value, body, ctx, tools, policies)
+            if key is not None and len(ctx.problems) == before[0]:
+                kept = _Kept.of(value, sent, body, ctx.notes[before[1] :], tools)
+                if kept is not None:
+                    _keep(key, kept)
     if sent:
         body["tools"] = sent
     try:
@@ -99,6 +108,124 @@ def translate_tools(
     parallel = req.get("parallel_tool_calls")
     if parallel is not None and want_bool(parallel, "parallel_tool_calls") is not None and "tools" in body:
         body["parallel_tool_calls"] = parallel  # chat takes it only with tools
+
+
+def _translate_list(
+    value: Any, body: dict[str, Any], ctx: Context, tools: ToolMap, policies: Policies
+) -> list[dict[str, Any]]:
+    entries = want_list(value, "tools")
+    tools.reserve(
+        [
+            t["name"]
+            for t in entries
+            if isinstance(t, dict) and t.get("type") != "namespace" and type(t.get("name")) is str
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+    for k, entry in enumerate(entries):
+        try:
+            sent.extend(_tool(entry, f"tools[{k}]", body, ctx, tools, policies))
+        except TranslationError as exc:
+            ctx.failed(exc)
+    return sent
+
+
+# ---- the translation of a tool list, kept ---------------------------------------------------------
+#
+# A coding agent sends the same tools on every turn (Codex: a dozen functions, a namespace, apply_patch
+# with its grammar): their translation is kept, keyed by their JSON text and the policies, and the next
+# request that sends the same text gets it again — the same chat tools (each function dict new, its
+# `parameters` the request's own object, as a translation gives them), ToolMap and notes. Only for a
+# request check_json found made of JSON's own types (a tuple, a set or a subclass could share its JSON
+# text with another value), and only a translation with no problem.
+
+_CACHE_ENTRIES = 32
+_CACHE_MAX_KEY = 256 * 1024  # a tool list whose JSON is longer is translated every time
+_CACHE: dict[tuple[bytes, Policies], _Kept] = {}
+
+
+def _cache_key(value: Any, policies: Policies) -> tuple[bytes, Policies] | None:
+    try:
+        text = to_json(value, inf_nan_mode="constants")
+    except Exception:  # what cannot be written is translated anew, and refused there
+        return None
+    return (text, policies) if len(text) <= _CACHE_MAX_KEY else None
+
+
+def _keep(key: tuple[bytes, Policies], kept: _Kept) -> None:
+    try:  # FIFO: an agent's list is sent again within moments; threads may race here, harmlessly
+        while len(_CACHE) >= _CACHE_ENTRIES:
+            del _CACHE[next(iter(_CACHE))]
+    except (KeyError, RuntimeError, StopIteration):
+        pass
+    _CACHE[key] = kept
+
+
+_GIVEN, _EMPTY, _CUSTOM = 0, 1, 2  # where a kept function's parameters come from
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    functions: tuple[tuple[dict[str, Any], int], ...]  # each chat function (parameters None), their source
+    notes: tuple[Note, ...]
+    search: bytes | None  # the web_search_options the tools made (JSON), if any
+    by_chat: dict[str, ToolRef]
+    by_ref: dict[tuple[str | None, str], str]
+    top: frozenset[str]
+
+    @classmethod
+    def of(
+        cls, value: list[Any], sent: list[dict[str, Any]], body: dict[str, Any], notes: list[Note], tools: ToolMap
+    ) -> _Kept | None:
+        given = _given_parameters(value)
+        if len(given) != len(sent):
+            return None
+        functions = []
+        for tool, parameters in zip(sent, given, strict=True):
+            function = dict(tool["function"])
+            if function["name"] in tools.custom:
+                source = _CUSTOM
+            elif parameters is None:
+                source = _EMPTY
+            elif function["parameters"] is parameters:
+                source = _GIVEN
+            else:
+                return None
+            function["parameters"] = None  # in its place: the keys keep their order
+            functions.append((function, source))
+        search = to_json(body["web_search_options"]) if "web_search_options" in body else None
+        by_chat, by_ref, top = tools.state()
+        return cls(tuple(functions), tuple(notes), search, by_chat, by_ref, top)
+
+    def apply(self, value: list[Any], body: dict[str, Any], ctx: Context, tools: ToolMap) -> list[dict[str, Any]]:
+        """The kept translation, for `value` (a list of the same JSON text): new dicts, its own parameters."""
+        sent = []
+        for (template, source), parameters in zip(self.functions, _given_parameters(value), strict=True):
+            function = dict(template)
+            if source == _GIVEN:
+                function["parameters"] = parameters
+            elif source == _EMPTY:
+                function["parameters"] = {"type": "object", "properties": {}}
+            else:
+                function["parameters"] = custom_parameters()
+            sent.append({"type": "function", "function": function})
+        ctx.notes.extend(self.notes)
+        if self.search is not None:
+            body["web_search_options"] = from_json(self.search)
+        tools.restore(self.by_chat, self.by_ref, self.top)
+        return sent
+
+
+def _given_parameters(value: list[Any]) -> list[Any]:
+    """The `parameters` of each function and custom tool, in the order they are sent (None: none given)."""
+    found: list[Any] = []
+    for tool in value:
+        kind = tool.get("type")
+        if kind == "namespace":
+            found.extend(inner.get("parameters") for inner in tool["tools"])
+        elif kind in _DECLARED:
+            found.append(tool.get("parameters"))
+    return found
 
 
 def _tool(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from protoshift.translator import chat_to_responses, reasoning_details, responses_to_chat
+import pytest
+
+from protoshift.translator import TranslationError, chat_to_responses, reasoning_details, responses_to_chat
 from protoshift.translator.chat_to_responses import Stream
 from protoshift.translator.sse import DONE
 from protoshift.translator.stamps import Stamps
@@ -155,3 +157,17 @@ def test_a_stored_answer_keeps_the_carrier_its_client_did_not_ask_to_see() -> No
     ]
     item = assert_response_stream(events)["output"][0]
     assert "encrypted_content" not in item and reasoning_details.decode(streamed[item["id"]]) == [ENCRYPTED]
+
+
+def test_a_carrier_holding_what_is_not_plain_json_is_refused_with_its_path() -> None:
+    """What a client hands back is checked like the rest of its request: a carrier whose list nests past
+    the limit (or holds a lone surrogate) is a problem naming the item's encrypted_content."""
+    deep: Any = "x"
+    for _ in range(196):  # readable JSON still (the parser's limit), too deep in a chat body
+        deep = [deep]
+    hostile = reasoning_details.encode([{"type": "reasoning.text", "text": "t", "extra": deep}])
+    item = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": hostile}
+    call = {"type": "function_call", "call_id": "call_w", "name": "get_weather", "arguments": "{}"}
+    with pytest.raises(TranslationError) as info:
+        next_turn([item, call])
+    assert info.value.path.startswith("input[1].encrypted_content")

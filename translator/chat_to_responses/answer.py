@@ -34,8 +34,8 @@ def response(
     Output items in the order a Responses answer has them: a `reasoning` item (`reasoning_content`, or
     `reasoning` as vLLM, Ollama and OpenRouter name it) whose summary is that text (and, when the
     request's `include` asks for `reasoning.encrypted_content`, the same text carried for the next
-    turn, or OpenRouter's `reasoning_details`, whole: carry.py); a `web_search_call` per search the upstream ran (web_search.py: Claude's, carried in
-    `provider_specific_fields`); a `message` (its `output_text` with `url_citation` annotations, a `refusal` part for a
+    turn, or OpenRouter's `reasoning_details`, whole: carry.py); a `web_search_call` per search the
+    upstream ran (web_search.py: Claude's, carried in `provider_specific_fields`); a `message` (its `output_text` with `url_citation` annotations, a `refusal` part for a
     refusal); then one item per tool call, in order, as the ToolMap says: a `function_call` (with its
     `namespace` for a namespace's function) or a `custom_tool_call` whose `input` is the raw text of
     the chat function's one string argument. `status` is `incomplete` for finish_reason `length`

@@ -12,6 +12,7 @@ from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import json_line, write_stdout
 from protoshift.cli.settings import Settings
 from protoshift.cloud.aliases import Target
+from protoshift.cloud.kinds import BACKENDS
 from protoshift.translator.model_objects import ModelInfo
 
 ALIAS_OWNER = "alias"
@@ -32,7 +33,7 @@ def run_models(settings: Settings, json_lines: bool, diag: Diagnostics) -> int:
 
 
 async def _list(settings: Settings, diag: Diagnostics) -> list[ModelInfo]:
-    backend = create_chain(settings, diag)
+    backend = create_chain(settings, diag, api=BACKENDS[settings.backend].api)  # its own API: no bridge needed
     try:
         return await backend.list_models()
     finally:

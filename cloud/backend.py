@@ -3,6 +3,8 @@
 - `Backend`: a provider's API as it speaks it, in its own protocol (`api`: OpenAI Chat Completions,
   Anthropic Messages), with no translation: bodies in that API in, its answers and stream events out.
   One module per protocol (cloud/anthropic.py, cloud/openai.py), one record per kind (cloud/kinds.py).
+- `KeepsResponses`: a backend that keeps the responses it makes (OpenAI Responses with `store`), and
+  gives them back by id.
 - `Client`: what a caller speaking some API calls: a backend bridged to that API (cloud/bridged.py),
   or a chain of them (cloud/fallback.py). `client_for(api, members)` builds one.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from protoshift.cloud.errors import BackendError
@@ -29,6 +31,7 @@ __all__ = [
     "Call",
     "Client",
     "EventStream",
+    "KeepsResponses",
     "PreparedRequest",
     "TokenCount",
 ]
@@ -66,11 +69,14 @@ class TokenCount:
 class Call:
     """What one call carries besides its request: the client's `anthropic-beta` values (an Anthropic
     backend sends them on), the stored conversation a Responses request continues (`history`), and the
-    notes of what its translation lost or approximated, for a caller that reports them per request."""
+    notes of what its translation lost or approximated, for a caller that reports them per request.
+    `backend_api`: the API the chain's first backend speaks, when the caller knows it (the gateway: a
+    Responses request to a backend that speaks Responses leaves its conversation to the backend)."""
 
     betas: Sequence[str] = ()
     history: list[Any] | None = None
     notes: list[Note] = field(default_factory=list)
+    backend_api: API | None = None
     # A stored Responses answer's reasoning carriers its client did not ask to see (no `include`): reasoning
     # item id -> encrypted_content, for the stored copy, so that `previous_response_id` hands them back
     carried: dict[str, str] | None = None
@@ -136,6 +142,23 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class KeepsResponses(Protocol):
+    """A backend that keeps the responses it makes (OpenAI's Responses API, `store`): a caller that
+    keeps none itself for it (the gateway) asks it for them by id."""
+
+    async def stored_response(
+        self,
+        method: Literal["GET", "DELETE"],
+        response_id: str,
+        *,
+        input_items: bool = False,
+        query: Mapping[str, str] | None = None,
+    ) -> JSON:
+        """The response (`GET`), its input items (`input_items`, a page as `query` asks), or its deletion."""
+        ...
 
 
 class Client(Protocol):

@@ -1,6 +1,11 @@
 """The one place a chain of backends is put together, for the CLI's commands and every surface of the
 gateway alike: each member backend bridged to the caller's API (cloud.bridged), with its model when
-the chain names one; more than one member, a `FallbackClient` trying them in order."""
+the chain names one; more than one member, a `FallbackClient` trying them in order.
+
+A backend no bridge reaches from the caller's API (one that speaks OpenAI Responses only, for a Chat
+Completions caller) cannot be a member: first in the chain, the chain is refused (`APIMismatchError`,
+naming the backend and what it speaks); a fallback, it is left out of this API's chain, said once in a
+`fallback` event."""
 
 from __future__ import annotations
 
@@ -8,17 +13,29 @@ from collections.abc import Sequence
 
 from protoshift.cloud.backend import Backend, Client
 from protoshift.cloud.bridged import Bridged
-from protoshift.cloud.events import EventSink
+from protoshift.cloud.errors import APIMismatchError
+from protoshift.cloud.events import CloudEvent, EventSink
 from protoshift.cloud.fallback import FallbackClient
-from protoshift.translator.bridges import bridge
-from protoshift.translator.wire import API
+from protoshift.translator.bridges import bridge, reaches
+from protoshift.translator.wire import API, API_NAMES
 
 __all__ = ["client_for"]
 
 
 def client_for(api: API, members: Sequence[tuple[Backend, str | None]], *, on_event: EventSink | None = None) -> Client:
     """A client speaking `api` over `members` (backend, model or None), tried in order when one fails."""
-    clients = [Bridged(backend, bridge(api, backend.api), model=model) for backend, model in members]
+    first = members[0][0] if members else None
+    if first is not None and not reaches(api, first.api):
+        raise APIMismatchError(first.name, api, first.api)
+    clients: list[Bridged] = []
+    for backend, model in members:
+        if reaches(api, backend.api):
+            clients.append(Bridged(backend, bridge(api, backend.api), model=model))
+        elif on_event is not None:
+            said = (
+                f"{backend.name} speaks {API_NAMES[backend.api]} only: {API_NAMES[api]} requests do not fall back to it"
+            )
+            on_event(CloudEvent("fallback", said, backend.name))
     if len(clients) == 1:
         return clients[0]
     return FallbackClient(clients, on_event=on_event)

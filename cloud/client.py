@@ -59,7 +59,13 @@ from protoshift.cloud.security import (
 )
 from protoshift.translator.checks import check_json
 from protoshift.translator.errors import IncompleteStreamError, TranslationError, UpstreamStreamError
-from protoshift.translator.sse import DEFAULT_MAX_EVENT_SIZE, JSONEventDecoder, SSEDataError, json_error_reason
+from protoshift.translator.sse import (
+    DEFAULT_MAX_EVENT_SIZE,
+    JSONEventDecoder,
+    RawJSONEventDecoder,
+    SSEDataError,
+    json_error_reason,
+)
 
 if TYPE_CHECKING:
     from protoshift.cloud.transport import AiohttpTransport
@@ -459,9 +465,11 @@ class HTTPClient:
         *,
         model: str | None = None,
         mapper: Callable[[], StreamMapper] | None = None,
+        raw: bool = False,
     ) -> AsyncGenerator[JSON, None]:
         """POST `body` and yield the chunks `handler` makes of the SSE events, as they arrive; with a
-        `mapper`, what it makes of those (a new one each attempt)."""
+        `mapper`, what it makes of those (a new one each attempt). `raw`: the events are `RawEvent`s
+        (their `event:` name and `data:` text kept, for a pass-through)."""
         content = self._encode(body)
 
         def events() -> StreamHandler:
@@ -471,7 +479,8 @@ class HTTPClient:
             deadline = self._stream_deadline()
             async with self._exchange("POST", url, headers, content, attempt, deadline) as response:
                 try:
-                    async with aclosing(_chunks(response, events(), deadline, self.max_event_size)) as chunks:
+                    chunks_of = _chunks(response, events(), deadline, self.max_event_size, raw)
+                    async with aclosing(chunks_of) as chunks:
                         async for chunk in chunks:
                             yield chunk
                 except UpstreamStreamError as exc:
@@ -554,11 +563,11 @@ def _fed(events: StreamHandler, event: JSON) -> list[JSON]:
 
 
 async def _chunks(
-    response: httpx.Response, events: StreamHandler, deadline: Deadline, max_event_size: int
+    response: httpx.Response, events: StreamHandler, deadline: Deadline, max_event_size: int, keep_raw: bool = False
 ) -> AsyncGenerator[JSON, None]:
     """The SSE body of `response` as `events` turns it into chunks, read by read, each read under
     `deadline`; every event but a ping starts its idle limit again."""
-    decoder = JSONEventDecoder(max_event_size=max_event_size)
+    decoder = (RawJSONEventDecoder if keep_raw else JSONEventDecoder)(max_event_size=max_event_size)
     async for raw in deadline.reads(response.aiter_bytes()):
         for event in decoder.iter_feed(raw):
             if event.get("type") != "ping":

@@ -27,9 +27,11 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from protoshift.cloud.retry import is_retryable_status, retry_after_seconds
 from protoshift.translator.checks import printable
+from protoshift.translator.wire import API_NAMES
 
 __all__ = [
     "APIConnectionError",
+    "APIMismatchError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -113,6 +115,21 @@ class UnknownBackendError(ConfigurationError):
         self.name = name
         self.known = tuple(known)
         super().__init__(f"unknown backend {name!r} (known: {', '.join(known)})")
+
+
+class APIMismatchError(ConfigurationError):
+    """A caller speaking `api` cannot reach `backend`, which speaks `speaks` and no bridge joins the two
+    (a backend that speaks OpenAI Responses only, asked a Chat Completions request). Nothing was sent."""
+
+    def __init__(self, backend: str, api: str, speaks: str) -> None:
+        self.backend = backend
+        self.api = api
+        self.speaks = speaks
+        names: Mapping[str, str] = API_NAMES
+        super().__init__(
+            f"backend {backend!r} speaks {names.get(speaks, speaks)} only:"
+            f" an {names.get(api, api)} request cannot be sent to it"
+        )
 
 
 ErrorKind = Literal["status", "connection", "timeout", "circuit_open", "stream_interrupted", "bad_response", "fallback"]

@@ -1,7 +1,10 @@
 """A chain of clients of one API: the next one takes the request when the current one fails before
 any output, with an error that says another backend may do better (`allows_fallback`: connection
 errors, timeouts, retries used up on 5xx/529/429, an open circuit). Auth errors, invalid requests
-and `TranslationError` never move on; neither does a stream that has begun.
+and `TranslationError` never move on; neither does a stream that has begun. A fallback whose bridge
+refuses the request (a `TranslationError`: what it would lose, such as a conversation that only the
+failed backend keeps) ends the chain with the failures before it, said in a `fallback` event: the
+request was good, the backends that could take it failed.
 
 When the chain ends in failure after moving on, the error is a `FallbackExceptionGroup` holding
 each backend's failure in order (one backend tried: its own error)."""
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from protoshift.cloud.backend import Backend, Call, PreparedRequest, TokenCount
 from protoshift.cloud.errors import BackendError, FallbackExceptionGroup
 from protoshift.cloud.events import CloudEvent, EventSink, ignore_events
+from protoshift.translator.errors import TranslationError
 
 if TYPE_CHECKING:
     from protoshift.cloud.bridged import Bridged
@@ -60,12 +64,24 @@ class FallbackClient:
     def _group(errors: list[BackendError]) -> FallbackExceptionGroup:
         return FallbackExceptionGroup(f"all {len(errors)} backends tried failed", errors)
 
+    def _refused(self, index: int, refusal: TranslationError, errors: list[BackendError]) -> BaseException:
+        """What ends the chain when member `index`, a fallback, cannot take the request: the failures
+        before it (one: itself), the refusal said in an event."""
+        member = self.members[index]
+        said = f"{_label(member)} cannot take this request ({refusal}); the chain ends with what failed before it"
+        self._on_event(CloudEvent("fallback", said, member.name))
+        return errors[0] if len(errors) == 1 else self._group(errors)
+
     async def _first(self, call: Callable[[Bridged], Awaitable[T]]) -> T:
         """`call` on each member in turn until one answers (or the error says not to move on)."""
         errors: list[BackendError] = []
         for index, member in enumerate(self.members):
             try:
                 return await call(member)
+            except TranslationError as refusal:
+                if not errors:
+                    raise
+                raise self._refused(index, refusal, errors) from None
             except BackendError as error:
                 errors.append(error)
                 if not self._move_on(index, error):
@@ -92,6 +108,10 @@ class FallbackClient:
                         started = True
                         yield item
                 return
+            except TranslationError as refusal:
+                if started or not errors:
+                    raise
+                raise self._refused(index, refusal, errors) from None
             except BackendError as error:
                 errors.append(error)
                 if started or not self._move_on(index, error):

@@ -23,7 +23,7 @@ __all__ = ["BACKENDS", "BACKEND_NAMES", "DEFAULT_BACKEND", "BackendKind"]
 class BackendKind:
     name: str
     factory: str  # "module:Class", the class that speaks to it (imported when one is made: cloud.registry)
-    api: API  # the API it speaks: "messages" (Anthropic Messages) or "chat" (OpenAI Chat Completions)
+    api: API  # the API it speaks: "messages" (Anthropic Messages), "chat" (OpenAI Chat Completions), "responses"
     default_model: str
     default_base_url: str
     key_env: str | None  # None: the backend takes no key
@@ -77,6 +77,17 @@ BACKENDS: Mapping[str, BackendKind] = {
             "openai",
             "protoshift.cloud.openai:OpenAIBackend",
             "chat",
+            default_model="gpt-4o-mini",
+            default_base_url="https://api.openai.com/v1",
+            key_env="OPENAI_API_KEY",
+            base_url_env="OPENAI_BASE_URL",
+        ),
+        # OpenAI's Responses API as it is (POST {base_url}/responses): Responses clients only (Codex, the
+        # Agents SDK), nothing translated; OpenAI keeps their conversations (`store`, `previous_response_id`).
+        BackendKind(
+            "openai-responses",
+            "protoshift.cloud.openai_responses:OpenAIResponsesBackend",
+            "responses",
             default_model="gpt-4o-mini",
             default_base_url="https://api.openai.com/v1",
             key_env="OPENAI_API_KEY",

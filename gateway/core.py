@@ -29,8 +29,10 @@ from protoshift.gateway.metrics import Metrics, SharedCounts
 from protoshift.gateway.routing import Match, NotAllowed, Router
 from protoshift.gateway.surfaces import SURFACES, Surface
 from protoshift.gateway.upstreams import Upstreams
+from protoshift.translator.bridges import reaches
 
 if TYPE_CHECKING:
+    from protoshift.cloud.backend import KeepsResponses
     from protoshift.cloud.events import CloudEvent
     from protoshift.gateway.config import GatewayConfig
 
@@ -80,8 +82,10 @@ class Gateway:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self._loop = asyncio.get_running_loop()
-                try:
-                    self.upstreams.client(SURFACES[0].api)  # a missing key or a bad base URL fails the start
+                try:  # a missing key or a bad base URL fails the start
+                    backend = self.upstreams.backend(self.config.backend)
+                    # its chain for the first surface that reaches it (one that speaks Responses only: that one)
+                    self.upstreams.client(next((s.api for s in SURFACES if reaches(s.api, backend.api)), backend.api))
                 except Exception as exc:  # reported by the server, which then exits
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
@@ -268,6 +272,11 @@ class Gateway:
         if await cancel_on_disconnect(receive, work):
             exchange.status, exchange.error = 499, "the client went away; the upstream request was cancelled"
             self.metrics.error("client_gone")
+
+    def responses_keeper(self) -> KeepsResponses | None:
+        """The configured backend that keeps the responses it makes (OpenAI Responses, spoken natively):
+        `GET /v1/responses/{id}` asks it for those the gateway's store does not hold."""
+        return self.upstreams.responses_keeper()
 
     async def fail(self, exchange: Exchange, send: Send, failure: HTTPFailure) -> None:
         surface = exchange.surface

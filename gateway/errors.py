@@ -11,7 +11,9 @@ line. Each surface (gateway/surfaces) then says the failure in its API's error s
 - the upstream refusing *protoshift's* key (401/403) is no fault of the client's: 502, and
   `x-should-retry: false` (the official SDKs honour it) since trying again cannot help;
 - no answer from upstream: 502 (connection) or 504 (timeout); an open circuit: 503 + `retry-after`
-  (a surface may say it its own way: Anthropic clients know 529).
+  (a surface may say it its own way: Anthropic clients know 529);
+- a request routed to a backend its API cannot reach (a Chat Completions request to a backend that
+  speaks OpenAI Responses only): 400 `backend_api_mismatch`, naming the backend and what it speaks.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 from protoshift.cloud.errors import (
     APIConnectionError,
+    APIMismatchError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -78,6 +81,8 @@ def failure_for(exc: BaseException) -> HTTPFailure | None:
         return last
     if isinstance(exc, BackendError):
         return _upstream(exc)
+    if isinstance(exc, APIMismatchError):
+        return HTTPFailure.client(400, exc.message, code="backend_api_mismatch")
     return None
 
 

@@ -21,6 +21,7 @@ from pydantic_core import from_json, to_json
 
 from protoshift.cloud.attempts import CALLER_RETRIES
 from protoshift.cloud.backend import Call, TokenCount
+from protoshift.cloud.errors import APIMismatchError
 from protoshift.gateway.asgi import (
     BodyTooLarge,
     ClientGone,
@@ -63,8 +64,12 @@ async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Recei
         if request is None:
             return
         with gateway.upstreams as upstreams:  # a reload meanwhile lets this request finish on these
-            client = upstreams.route(exchange.surface.api, request, exchange)
-            call = Call(betas=exchange.surface.betas(scope))
+            try:
+                client = upstreams.route(exchange.surface.api, request, exchange)
+            except APIMismatchError as exc:  # its model's backend does not take this API
+                await gateway.fail(exchange, send, failure_for(exc) or HTTPFailure.client(400, exc.message))
+                return
+            call = Call(betas=exchange.surface.betas(scope), backend_api=client.backends()[0].api)
             failure = await exchange.surface.prepare(gateway, request, call)
             if failure is not None:
                 await gateway.fail(exchange, send, failure)

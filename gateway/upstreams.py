@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from protoshift.cloud import client_for
 from protoshift.cloud.aliases import Target
+from protoshift.cloud.backend import KeepsResponses
 from protoshift.cloud.errors import ConfigurationError
 from protoshift.cloud.kinds import BACKENDS
 from protoshift.gateway.errors import failure_for
 from protoshift.translator.model_objects import ModelInfo
-from protoshift.translator.wire import CHAT
+from protoshift.translator.wire import MESSAGES, RESPONSES
 
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Backend, Client
@@ -104,7 +105,7 @@ class Upstreams:
         except ConfigurationError:  # that backend cannot be built here (no key): listed, with no limits
             return model
         table = backend.shaping.models
-        facts = (table.openai_side() if backend.api == CHAT else table).lookup(target.model)
+        facts = (table if backend.api == MESSAGES else table.openai_side()).lookup(target.model)
         if facts is None or (facts.context_window is None and facts.max_output is None):
             return model
         return replace(
@@ -112,6 +113,23 @@ class Upstreams:
             context_window=facts.context_window or model.context_window,
             max_output=facts.max_output or model.max_output,
         )
+
+    def responses_keeper(self) -> KeepsResponses | None:
+        """The backend that keeps the responses it makes (it speaks OpenAI Responses), if one is
+        configured: the default backend, else one an alias or a fallback names (an id does not say
+        whose it is: the first such backend is asked). Only its kind is looked at before one is built."""
+        names = [self.config.backend, *(t.backend for _, t in self.config.aliases.names() if t.backend)]
+        names += [name for name, _ in self.config.fallbacks]
+        for name in dict.fromkeys(names):
+            kind = BACKENDS.get(name)
+            if kind is not None and kind.api == RESPONSES:
+                try:
+                    backend = self.backend(name)
+                except ConfigurationError:  # cannot be built here (no key): it keeps nothing for us
+                    continue
+                if isinstance(backend, KeepsResponses):
+                    return backend
+        return None
 
     def breaker_states(self) -> list[tuple[str, str]]:
         states: list[tuple[str, str]] = []

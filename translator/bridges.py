@@ -32,7 +32,7 @@ from protoshift.translator.responses_to_chat import ResponsesTranslation, Search
 from protoshift.translator.tables import DEFAULT_MAX_TOKENS, SAMPLING_FIELDS
 from protoshift.translator.wire import API, CHAT, JSON, MESSAGES, RESPONSES
 
-__all__ = ["BRIDGES", "Bridge", "Outbound", "Shaping", "StreamMapper", "bridge"]
+__all__ = ["BRIDGES", "Bridge", "Outbound", "Shaping", "StreamMapper", "bridge", "reaches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,12 +330,21 @@ BRIDGES: Mapping[tuple[API, API], Bridge] = {
     (MESSAGES, CHAT): MessagesToChat(MESSAGES, CHAT),
     (RESPONSES, CHAT): ResponsesToChat(RESPONSES, CHAT),
     (RESPONSES, MESSAGES): ResponsesToMessages(RESPONSES, MESSAGES),
+    (RESPONSES, RESPONSES): Bridge(RESPONSES, RESPONSES),
+    # No bridge from Chat Completions or Messages to a backend that speaks only Responses (OpenAI's
+    # /v1/responses): such a backend serves Responses clients alone (cloud.chain says so, by name).
 }
 
 
 def bridge(client: API, backend: API) -> Bridge:
-    """The bridge from a client speaking `client` to a backend speaking `backend`."""
+    """The bridge from a client speaking `client` to a backend speaking `backend` (KeyError: none;
+    `reaches` asks first)."""
     return BRIDGES[(client, backend)]
+
+
+def reaches(client: API, backend: API) -> bool:
+    """Whether a client speaking `client` can reach a backend speaking `backend`."""
+    return (client, backend) in BRIDGES
 
 
 # Fields that go only with a stream, per API: dropped from a request answered whole.

@@ -1,5 +1,6 @@
 """OpenAI chat.completion and chat.completion.chunk objects as an OpenAI-compatible server sends them,
-checked before they are passed on: the fields protoshift and its callers read must have the types the
+and OpenAI Responses objects and stream events as a Responses backend sends them, checked before they
+are passed on: the fields protoshift and its callers read must have the types the
 protocol gives them, and everything must be plain JSON (`check_json`). Anything else is a
 TranslationError naming the field (`choices[0].delta.content: expected a string, got a number`).
 
@@ -14,7 +15,7 @@ from typing import Any
 from protoshift.translator.checks import check_json, want_int, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 
-__all__ = ["check_chunk", "check_completion"]
+__all__ = ["RESPONSE_TERMINAL", "check_chunk", "check_completion", "check_response", "check_response_event"]
 
 # Text fields of a delta or a message: a string or null. (`reasoning_content`: DeepSeek, vLLM, and ours.)
 _TEXT_FIELDS = ("role", "content", "reasoning_content", "refusal")
@@ -47,6 +48,40 @@ def check_completion(completion: Any) -> dict[str, Any]:
         _choice(choice, path)
         _message(want_object(choice.get("message"), f"{path}.message"), f"{path}.message", streamed=False)
     return obj
+
+
+# The events that end a Responses stream (exactly one does), and those that carry the response so far.
+RESPONSE_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_RESPONSE_SNAPSHOTS = frozenset({"response.created", "response.in_progress", "response.queued", *RESPONSE_TERMINAL})
+_ITEM_EVENTS = frozenset({"response.output_item.added", "response.output_item.done"})
+
+
+def check_response(response: Any, path: str = "$") -> dict[str, Any]:
+    """A Responses `response` object, checked on what is read of it (its id, status, output items and
+    usage); returned as is. Plain JSON already: it comes from pydantic-core's parser."""
+    obj = want_object(response, path)
+    prefix = "" if path == "$" else f"{path}."
+    want_str(obj.get("id"), f"{prefix}id", nonempty=True)
+    want_str(obj.get("status"), f"{prefix}status")
+    for k, item in enumerate(want_list(obj.get("output"), f"{prefix}output")):
+        want_object(item, f"{prefix}output[{k}]")
+    if obj.get("usage") is not None:
+        want_object(obj["usage"], f"{prefix}usage")
+    return obj
+
+
+def check_response_event(event: dict[str, Any]) -> dict[str, Any]:
+    """One Responses stream event, checked on what is read of it: its `type`, its `sequence_number`, the
+    response a lifecycle event carries, the item an output_item event carries; returned as is."""
+    kind = want_str(event.get("type"), "type", nonempty=True)
+    number = event.get("sequence_number")
+    if number is not None and (type(number) is not int or number < 0):
+        want_int(number, "sequence_number", minimum=0)
+    if kind in _RESPONSE_SNAPSHOTS:
+        check_response(event.get("response"), "response")
+    elif kind in _ITEM_EVENTS:
+        want_object(event.get("item"), "item")
+    return event
 
 
 def _top_level(obj: dict[str, Any]) -> None:

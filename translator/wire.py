@@ -56,3 +56,5 @@ API: TypeAlias = Literal["chat", "messages", "responses"]
 CHAT: Final = "chat"  # OpenAI Chat Completions
 MESSAGES: Final = "messages"  # Anthropic Messages
 RESPONSES: Final = "responses"  # OpenAI Responses
+API_NAMES: Final = {CHAT: "OpenAI Chat Completions", MESSAGES: "Anthropic Messages", RESPONSES: "OpenAI Responses"}
+"""Each API's name, for messages (`backend 'x' speaks OpenAI Responses only`)."""

@@ -62,10 +62,11 @@ from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.io.output import json_line
 from protoshift.cli.settings import Settings
+from protoshift.cloud.errors import APIMismatchError
 from protoshift.cloud.kinds import BACKENDS
 from protoshift.translator import TranslationError
 from protoshift.translator.batch import BatchItem, error_line, output_line
-from protoshift.translator.bridges import Bridge, Outbound, Shaping, bridge
+from protoshift.translator.bridges import Bridge, Outbound, Shaping, bridge, reaches
 from protoshift.translator.report import LOSSY_ACTIONS
 from protoshift.translator.wire import CHAT
 
@@ -210,8 +211,12 @@ def _without_spool(failure: OSError | None, diag: Diagnostics) -> None:
 
 
 def _bridge(settings: Settings) -> Bridge:
-    """How the lines (OpenAI Chat Completions requests) reach the settings' backend."""
-    return bridge(CHAT, BACKENDS[settings.backend].api)
+    """How the lines (OpenAI Chat Completions requests) reach the settings' backend (none: it speaks
+    another API only, said as the chain says it)."""
+    speaks = BACKENDS[settings.backend].api
+    if not reaches(CHAT, speaks):
+        raise APIMismatchError(settings.backend, CHAT, speaks)
+    return bridge(CHAT, speaks)
 
 
 def _body_checker(settings: Settings, spool: TranslationSpool | None) -> Any:

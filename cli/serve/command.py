@@ -35,6 +35,7 @@ from protoshift.cli.flags import ProviderFlags, ServeFlags
 from protoshift.cli.gc_policy import tune_for_throughput
 from protoshift.cli.io.console import Diagnostics
 from protoshift.cli.settings import Settings
+from protoshift.cloud.kinds import BACKENDS
 from protoshift.cloud.security import is_loopback
 from protoshift.gateway.auth import LOOPBACK_NAMES
 
@@ -68,10 +69,12 @@ def run_serve(options: ServeFlags, settings: Settings, diag: Diagnostics) -> int
     _on_sigterm()  # before the start line: a supervisor may stop the server the moment it reads it
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    clients = f"OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code: ANTHROPIC_BASE_URL={url}"
+    if BACKENDS[settings.backend].api == "responses":  # it takes Responses requests only
+        clients = f"OpenAI SDK (client.responses) or Codex: base_url={url}/v1"
     diag.warn(
         f"serving {settings.backend} on {url}/v1 ({options.workers} worker{'s' * (options.workers > 1)},"
-        f" at most {cap} connections each); OpenAI SDK: base_url={url}/v1; Anthropic SDK or Claude Code:"
-        f" ANTHROPIC_BASE_URL={url}{_shared_with(options)}; Ctrl-C to stop"
+        f" at most {cap} connections each); {clients}{_shared_with(options)}; Ctrl-C to stop"
     )
     if options.workers == 1:
         tune_for_throughput()
@@ -150,7 +153,7 @@ def _check_backend(settings: Settings, diag: Diagnostics) -> None:
 
     from protoshift.cli.chain import create_chain
 
-    chain = create_chain(settings, diag)
+    chain = create_chain(settings, diag, api=BACKENDS[settings.backend].api)  # an API it speaks: any reaches it
     asyncio.run(chain.aclose())
 
 

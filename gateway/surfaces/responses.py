@@ -13,29 +13,36 @@ Policy of this surface:
   (`context_length_exceeded`, `insufficient_quota`) from its words;
 - a stream never just closes: one that fails midway ends with `response.failed` (the error's code as
   Codex reads it: `rate_limit_exceeded` with "try again in Ns", `server_error`...), carrying every
-  item that streamed (the one cut short `incomplete`) and whole usage.
+  item that streamed (the one cut short `incomplete`) and whole usage;
+- to a backend that speaks Responses itself (`openai-responses`) the request goes as sent and its
+  events come back byte for byte: `store` and `previous_response_id` are the backend's (OpenAI keeps
+  the conversation; this gateway's store is neither read nor written), and the stored-response routes
+  ask that backend (upstreams.responses_keeper) for what the gateway's store does not hold, its
+  answer (a 404 included) as it said it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic_core import to_json
 
 from protoshift.gateway.asgi import Receive, Scope, Send, send_response
-from protoshift.gateway.errors import HTTPFailure
+from protoshift.gateway.errors import HTTPFailure, failure_for
 from protoshift.gateway.store import StoredResponse
 from protoshift.gateway.surfaces.base import Host, StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
 from protoshift.translator.chat_to_responses import cut_short, encode_event, failure, failure_code
+from protoshift.translator.sse import RawEvent
+from protoshift.translator.sse import encode_event as encode_sse
 from protoshift.translator.stamps import DEFAULT_STAMPS
 from protoshift.translator.usage import chat_usage_to_responses, token_counts
 from protoshift.translator.wire import JSON, RESPONSES
 
 if TYPE_CHECKING:
-    from protoshift.cloud.backend import Call
+    from protoshift.cloud.backend import Call, KeepsResponses
     from protoshift.gateway.exchange import Exchange
     from protoshift.gateway.routing import Route
 
@@ -77,6 +84,8 @@ class _ResponsesFrames(StreamFrames):
             self.snapshot = event.get("response")
         elif kind in _TERMINAL:
             self.final = event.get("response")
+        if type(event) is RawEvent and event.data is not None:  # from a backend that speaks Responses: as it came
+            return encode_sse(event.data, kind)
         return encode_event(event)
 
     def counted(self) -> tuple[int, int]:
@@ -130,13 +139,14 @@ class ResponsesSurface(ChatSurface):
         return failure
 
     async def prepare(self, gateway: Host, request: JSON, call: Call) -> HTTPFailure | None:
-        """`previous_response_id`: the stored conversation it names, for the bridge to put first. An answer
-        to be stored keeps its reasoning carriers (`call.carried`) even when its client did not ask to see
-        them: the API keeps a stored response's reasoning whole for the turn that continues it."""
-        if request.get("store") is not False:
+        """`previous_response_id`: the stored conversation it names, for the bridge to put first (a
+        backend that speaks Responses keeps its own: the id goes to it as sent). An answer to be stored here
+        keeps its reasoning carriers (`call.carried`) even when its client did not ask to see them: the API
+        keeps a stored response's reasoning whole for the turn that continues it."""
+        if request.get("store") is not False and call.backend_api != RESPONSES:
             call.carried = {}
         previous = request.get("previous_response_id")
-        if previous is None:
+        if previous is None or call.backend_api == RESPONSES:
             return None
         stored = await gateway.store.get(previous) if isinstance(previous, str) else None
         if stored is None:
@@ -146,8 +156,11 @@ class ResponsesSurface(ChatSurface):
         return None
 
     async def answered(self, gateway: Host, request: JSON, call: Call, response: JSON | None) -> None:
-        """Keep the response and the conversation it ends (`store`, true unless said false)."""
+        """Keep the response and the conversation it ends (`store`, true unless said false), unless the
+        backend speaks Responses itself: it keeps them."""
         if response is None or request.get("store") is False or not isinstance(response.get("id"), str):
+            return
+        if call.backend_api == RESPONSES:
             return
         output = response.get("output")
         output = output if isinstance(output, list) else []
@@ -173,7 +186,10 @@ class ResponsesSurface(ChatSurface):
 
 
 class _Serving(Host, Protocol):
-    """The gateway as the stored-response routes use it: the store, and its way of answering a failure."""
+    """The gateway as the stored-response routes use it: the store, the backend that keeps responses
+    itself (if the default one does), and its way of answering a failure."""
+
+    def responses_keeper(self) -> KeepsResponses | None: ...
 
     async def fail(self, exchange: Exchange, send: Send, failure: HTTPFailure) -> None: ...
 
@@ -207,17 +223,49 @@ def _input_items(given: Any) -> list[JSON]:
     return items
 
 
-async def _found(gateway: _Serving, exchange: Exchange, scope: Scope, send: Send) -> StoredResponse | None:
+async def _found(
+    gateway: _Serving, exchange: Exchange, scope: Scope, send: Send, *, input_items: bool = False
+) -> StoredResponse | None:
+    """The stored response the path names; None once answered otherwise: by the backend that keeps its
+    own responses, or 404."""
     response_id = scope["path_params"]["id"]
     stored = await gateway.store.get(response_id)
-    if stored is None:
+    if stored is None and not await _kept_upstream(gateway, exchange, scope, send, input_items=input_items):
         failure_ = HTTPFailure.client(404, f"Response with id '{response_id[:100]}' not found.", code="not_found")
         await gateway.fail(exchange, send, failure_)
     return stored
 
 
+async def _kept_upstream(
+    gateway: _Serving, exchange: Exchange, scope: Scope, send: Send, *, input_items: bool = False
+) -> bool:
+    """A response the gateway's store does not hold, asked of the backend that keeps its own
+    (OpenAI Responses, spoken natively): its answer, or its error, sent as the backend said it. False:
+    there is no such backend (the caller answers 404)."""
+    keeper = gateway.responses_keeper()
+    if keeper is None:
+        return False
+    from urllib.parse import parse_qsl
+
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    query.pop("stream", None)  # answered whole here
+    method: Literal["GET", "DELETE"] = "DELETE" if scope["method"] == "DELETE" else "GET"
+    try:
+        answer = await keeper.stored_response(method, scope["path_params"]["id"], input_items=input_items, query=query)
+    except Exception as exc:
+        failure_ = failure_for(exc)
+        if failure_ is None:
+            raise
+        exchange.error = failure_.message
+        await gateway.fail(exchange, send, failure_)
+        return True
+    await send_response(send, 200, to_json(answer), exchange.surface.headers(exchange.id))
+    return True
+
+
 async def _stored(gateway: _Serving, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
-    """`GET /v1/responses/{id}` (the response as its client got it), `DELETE` (it is gone)."""
+    """`GET /v1/responses/{id}` (the response as its client got it), `DELETE` (it is gone); one the store
+    does not hold, from the backend that keeps it."""
     stored = await _found(gateway, exchange, scope, send)
     if stored is None:
         return
@@ -242,7 +290,7 @@ async def _input_items_page(gateway: _Serving, exchange: Exchange, scope: Scope,
             exchange, send, HTTPFailure.client(400, reason, param="order" if order not in ("asc", "desc") else "limit")
         )
         return
-    stored = await _found(gateway, exchange, scope, send)
+    stored = await _found(gateway, exchange, scope, send, input_items=True)
     if stored is None:
         return
     items = stored.input_items if order == "asc" else stored.input_items[::-1]

@@ -2,7 +2,8 @@
 in front of a fake upstream of each backend protocol (upstreams.py: a fake Claude, a fake OpenAI-compatible
 chat server, both refusing what the real ones refuse): with its `OpenAIResponsesModel` (serve's
 `/v1/responses`), answered whole and streamed, and once with its `OpenAIChatCompletionsModel` (serve's
-`/v1/chat/completions`).
+`/v1/chat/completions`); and through serve to a backend that speaks Responses itself (`-b openai-responses`,
+the fake Responses API standing in for OpenAI), passed through.
 
 No tracing export (`tracing_disabled`), no client of the SDK's own (the model gets ours, on 127.0.0.1):
 nothing leaves the machine. Marked `agents` (`import agents` alone takes ~2.5 s): `uv run pytest -m agents`.
@@ -149,3 +150,57 @@ def test_an_agent_on_the_chat_completions_surface(backend: str, weather_through_
     assert result.final_output == "Clouds over Porto."
     assert run.looked_up == ["Porto"]
     assert_tool_loop(run, "Porto", "/v1/chat/completions")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_an_agent_through_serve_to_a_backend_that_speaks_responses(
+    monkeypatch: pytest.MonkeyPatch, gateway: GatewayFactory, responses_api: Any, stream: bool
+) -> None:
+    """`-b openai-responses`: the SDK's requests reach the fake Responses API (fake_responses.py, standing
+    in for OpenAI) as it sent them, its answers come back untranslated, and the tool loop runs."""
+    from agents import Agent, OpenAIResponsesModel, RunConfig, Runner, function_tool
+
+    from tests.agents.fake_responses import calls as responses_calls
+    from tests.agents.fake_responses import function_call
+    from tests.agents.fake_responses import text as responses_text
+
+    api = responses_api(
+        [
+            responses_calls(function_call("get_weather", {"city": "Bergen"}, call_id="call_weather")),
+            responses_text("Wet in Bergen.", chunks=3),
+        ]
+    )
+    monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", api.key)
+    running = gateway.start(flags={"backend": "openai-responses"})
+    looked_up: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        looked_up.append(city)
+        return f"Rain in {city}, 9 C"
+
+    client = AsyncOpenAI(base_url=running.base_url, api_key="sk-agents-to-serve", max_retries=0, timeout=30)
+    model = OpenAIResponsesModel(model=MODEL, openai_client=client)
+    agent = Agent(name="Weather", instructions=INSTRUCTIONS, tools=[get_weather], model=model)
+    config = RunConfig(tracing_disabled=True)
+    if stream:
+
+        async def run() -> Any:
+            streamed = Runner.run_streamed(agent, "Weather in Bergen?", run_config=config)
+            async for _ in streamed.stream_events():
+                pass
+            return streamed.final_output
+
+        final = asyncio.run(asyncio.wait_for(run(), timeout=60))
+    else:
+        final = Runner.run_sync(agent, "Weather in Bergen?", run_config=config).final_output
+    assert final == "Wet in Bergen." and looked_up == ["Bergen"]
+    assert not api.refusals, [r.error for r in api.refusals]
+    first, second = (turn.json for turn in api.turns)
+    assert first["instructions"] == INSTRUCTIONS and first["tools"][0]["name"] == "get_weather"
+    assert [body.get("stream", False) for body in (first, second)] == [stream, stream]
+    [output] = [item for item in second["input"] if item.get("type") == "function_call_output"]
+    assert (output["call_id"], output["output"]) == ("call_weather", "Rain in Bergen, 9 C")
+    assert [entry["route"] for entry in running.wait_logged(2)] == ["/v1/responses"] * 2

@@ -126,9 +126,9 @@ def test_bad_base_url_is_a_configuration_error(url: str) -> None:
 
 
 def test_unknown_backend_name() -> None:
-    with pytest.raises(ConfigurationError, match="anthropic, openai, mock"):
+    with pytest.raises(ConfigurationError, match="anthropic, openai, openai-responses, mock"):
         create_backend("gemini")
-    with pytest.raises(ConfigurationError, match="anthropic, openai, mock"):
+    with pytest.raises(ConfigurationError, match="anthropic, openai, openai-responses, mock"):
         create_client("gemini")
 
 

@@ -3,13 +3,18 @@ the surface as the client: an answer whole, a stream, a tool call (whole and str
 error the client's SDK can act on, and a client that leaves mid-stream. Each pair is the same test
 body; what differs (the fake upstream's wire format, the SDK) is in the `Pair` objects.
 
-Surfaces: OpenAI Chat Completions (the `openai` SDK), Anthropic Messages (the `anthropic` SDK).
-Backend APIs: Anthropic Messages (a fake Claude), OpenAI Chat Completions (a fake compatible server).
+Surfaces: OpenAI Chat Completions (the `openai` SDK), Anthropic Messages (the `anthropic` SDK), OpenAI
+Responses (the `openai` SDK). Backend APIs: Anthropic Messages (a fake Claude), OpenAI Chat Completions (a
+fake compatible server), OpenAI Responses (tests/agents/fake_responses.py's answers). A pair no bridge
+joins (Chat Completions or Messages to a backend that speaks Responses only) is refused:
+tests/serve/test_responses_native.py.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +24,8 @@ import httpx
 import openai
 import pytest
 
+from protoshift.translator.bridges import BRIDGES
+from tests.agents import fake_responses
 from tests.fakes import (
     FakeServer,
     Received,
@@ -43,7 +50,12 @@ from tests.oracles import (
     validate_chunk,
     validate_completion,
 )
-from tests.responses_oracles import assert_response_stream, validate_response, validate_response_event
+from tests.responses_oracles import (
+    assert_response_stream,
+    validate_response,
+    validate_response_event,
+    validate_responses_request,
+)
 
 from .conftest import GatewayFactory, Running
 
@@ -154,6 +166,42 @@ class OpenAIUpstream(Upstream):
 
     def check_body(self, body: dict[str, Any]) -> None:
         assert_openai_body(body)
+
+
+class ResponsesUpstream(Upstream):
+    """OpenAI's Responses API, its answers made by tests/agents/fake_responses.py (each event and object
+    validated by the SDK's types as it is made)."""
+
+    api = "responses"
+    backend = "openai-responses"
+
+    @staticmethod
+    def _context(received: Received) -> fake_responses.TurnContext:
+        return fake_responses.TurnContext(
+            received, "resp_0001matrix0000000000000000", 1_767_225_600, itertools.count(1),
+            lambda item_id: "gAAAAAB" + item_id, threading.Event(),
+        )  # fmt: skip
+
+    def text(self, text: str) -> Callable[[Received], Reply]:
+        return lambda received: fake_responses.text(text, chunks=2)(self._context(received))
+
+    def tool(self, name: str, args: dict[str, Any]) -> Callable[[Received], Reply]:
+        turn = fake_responses.calls(fake_responses.function_call(name, args, call_id="call_01"), chunks=2)
+        return lambda received: turn(self._context(received))
+
+    def rate_limited(self) -> Reply:
+        reply = openai_error_reply(429, "slow down", "rate_limit_exceeded")
+        reply.headers["retry-after"] = "7"
+        return reply
+
+    def trickle(self) -> Reply:
+        request = Received("POST", "/v1/responses", {}, {"model": "m", "input": "hi", "stream": True})
+        reply = fake_responses.text("".join(TRICKLE), chunks=len(TRICKLE))(self._context(request))
+        reply.event_delay = 0.02
+        return reply
+
+    def check_body(self, body: dict[str, Any]) -> None:
+        validate_responses_request(body)
 
 
 # -- the clients' side: one official SDK per surface ----------------------------------------------------
@@ -348,7 +396,11 @@ class ResponsesSurface(Surface):
 
 
 SURFACES: dict[str, type[Surface]] = {"chat": ChatSurface, "messages": MessagesSurface, "responses": ResponsesSurface}
-UPSTREAMS: dict[str, Upstream] = {"messages": AnthropicUpstream(), "chat": OpenAIUpstream()}
+UPSTREAMS: dict[str, Upstream] = {
+    "messages": AnthropicUpstream(),
+    "chat": OpenAIUpstream(),
+    "responses": ResponsesUpstream(),
+}
 
 
 @dataclass
@@ -360,14 +412,16 @@ class Pair:
 
     def start(self, responder: Any) -> tuple[Surface, FakeServer, Running]:
         server = self.make_server(responder)
-        if self.upstream.backend == "openai":
+        if self.upstream.backend.startswith("openai"):
             self.gateway.monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
         running = self.gateway.start(server, flags={"backend": self.upstream.backend})
         return SURFACES[self.surface_name](running), server, running
 
     def sent(self, server: FakeServer) -> list[dict[str, Any]]:
         """The bodies the upstream received, each valid for its API."""
-        path = "/v1/messages" if self.upstream.api == "messages" else "/v1/chat/completions"
+        path = {"messages": "/v1/messages", "chat": "/v1/chat/completions", "responses": "/v1/responses"}[
+            self.upstream.api
+        ]
         bodies = [r.json for r in server.requests if r.method == "POST"]
         assert all(r.path == path for r in server.requests if r.method == "POST")
         for body in bodies:
@@ -375,7 +429,7 @@ class Pair:
         return bodies
 
 
-PAIRS = [(surface, api) for surface in SURFACES for api in UPSTREAMS]
+PAIRS = [(surface, api) for surface in SURFACES for api in UPSTREAMS if (surface, api) in BRIDGES]
 
 
 @pytest.fixture(params=PAIRS, ids=[f"{surface}-over-{api}" for surface, api in PAIRS])
@@ -385,12 +439,13 @@ def pair(request: pytest.FixtureRequest, gateway: GatewayFactory, upstream: Any)
 
 
 def test_every_pair_is_enumerated() -> None:
-    """Three surfaces, two backend APIs: six pairs, each under the contract below."""
+    """Three surfaces, three backend APIs: the seven pairs a bridge joins, each under the contract below
+    (a backend that speaks Responses serves Responses clients only)."""
     from protoshift.gateway.surfaces import SURFACES as GATEWAY_SURFACES
-    from protoshift.translator.bridges import BRIDGES
 
     assert {surface.api for surface in GATEWAY_SURFACES} == set(SURFACES)
-    assert set(PAIRS) == set(BRIDGES)
+    assert {api for _, api in BRIDGES} == set(UPSTREAMS)
+    assert set(PAIRS) == set(BRIDGES) and len(PAIRS) == 7
 
 
 def test_an_answer_whole(pair: Pair) -> None:

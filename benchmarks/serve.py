@@ -287,7 +287,7 @@ def upstream() -> Iterator[str]:
 # lists them (the breaker is also off through PROTOSHIFT_BREAKER): a side without one runs its default.
 _TUNING: tuple[tuple[str, str | None], ...] = (
     ("--max-retries", "0"),
-    ("--log", os.devnull),
+    ("--request-log", os.devnull),
     ("--max-in-flight", "4096"),
 )
 

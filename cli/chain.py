@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
     from protoshift.cloud.backend import Backend, Client
     from protoshift.cloud.events import CloudEvent, EventSink
+    from protoshift.cloud.fallback import Unusable
     from protoshift.translator.wire import API
 
 BackendFactory = Callable[[str, "EventSink"], "Backend"]
@@ -81,14 +82,37 @@ def create_chain(
 
     sink = on_event or event_sink(diag)
     build = backend_factory(settings, **factory)
-    specs = [BackendSpec(primary or settings.backend, None), *settings.fallbacks]
-    built: dict[str, Backend] = {}
-    # When one fails to build (no key, a key over http://), those built before it are dropped as
-    # they are: their clients never opened a connection, so there is nothing to close.
-    for spec in specs:
+    first = primary or settings.backend
+    built: dict[str, Backend | Unusable] = {first: build(first, sink)}  # the primary must build: exit 2 if not
+    # When it fails to build (no key, a key over http://), nothing was opened, so nothing to close.
+    for spec in settings.fallbacks:
         if spec.name not in built:
-            built[spec.name] = build(spec.name, sink)
+            built[spec.name] = _fallback(build, spec, settings, diag, sink)
+    specs = [BackendSpec(first, None), *settings.fallbacks]
     return cloud.client_for(api, [(built[spec.name], spec.model) for spec in specs], on_event=sink)
+
+
+def _fallback(
+    build: BackendFactory, spec: BackendSpec, settings: Settings, diag: Diagnostics, sink: EventSink
+) -> Backend | Unusable:
+    """A fallback's backend; one that cannot be built as configured (no key, its key command failing,
+    a key over http://) is one warning line naming where it was configured, and an error only if the
+    chain needs it (cloud's `Unusable`): a fallback is for when the primary fails, not a reason to fail."""
+    from protoshift.cli.exits import CLIError, hint_for
+    from protoshift.cloud.errors import ConfigurationError
+    from protoshift.cloud.fallback import Unusable
+
+    try:
+        return build(spec.name, sink)
+    except ConfigurationError as exc:
+        problem, hint = exc.message, hint_for(exc)
+    except CLIError as exc:  # api_key_cmd failed
+        problem, hint = exc.message, exc.hint
+    problem = problem.removeprefix(f"{spec.name}: ")
+    reason = f"{problem}; {hint}" if hint else problem
+    label = f"{spec.name}:{spec.model}" if spec.model else spec.name
+    diag.warn(f"fallback {label} (from {settings.fallback_source}) cannot be used: {reason}")
+    return Unusable(spec.name, reason)
 
 
 def event_sink(diag: Diagnostics) -> EventSink:

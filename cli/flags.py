@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protoshift.gateway.limits import MB, Limits
+from protoshift.gateway.state.connection import DEFAULT_TIMEOUT as STATE_TIMEOUT
 
 if TYPE_CHECKING:
     from protoshift.cli.io.console import Diagnostics
@@ -68,10 +69,11 @@ class ServeFlags:
     api_keys: list[str] = field(default_factory=list)  # --api-key (or PROTOSHIFT_SERVER_KEYS)
     allow_hosts: list[str] = field(default_factory=list)  # --allow-host NAME: a Host it answers besides loopback
     cors_origins: list[str] = field(default_factory=list)  # --cors-origin ORIGIN: pages that may call it
-    log: Path | None = None  # --log FILE (default: stderr)
+    log: Path | None = None  # --request-log FILE (default: stderr)
     # where /v1/responses keeps stored responses (a SQLite file in it); None: in memory (the tests, a library)
     store_dir: Path | None = None
     log_bodies: bool = False  # --log-bodies
+    verbose: bool = False  # -v: each upstream HTTP request and response in the request log too
     grace: float = 30.0  # --grace: seconds streams in flight may finish after SIGTERM
     max_body_mb: float = LIMITS.max_body_bytes / MB  # --max-body-mb
     max_in_flight: int = LIMITS.max_in_flight  # --max-in-flight
@@ -82,6 +84,7 @@ class ServeFlags:
     # --state URL (or [state] url): the Redis or Valkey replicas share; None: this process's own state
     state: str | None = None
     state_fail: str = "open"  # --state-fail: when the shared state does not answer, "open" or "closed"
+    state_timeout_ms: float = STATE_TIMEOUT * 1000  # --state-timeout: how long one call to it may take
 
     def limits(self) -> Limits:
         return Limits(

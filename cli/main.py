@@ -10,7 +10,7 @@ error reporting live in cli/runner.py, the entry point (`protoshift.cli.runner:r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import click
 import typer
@@ -20,9 +20,10 @@ try:  # click as recent typer vendors it (typer's click is the one that parses: 
 except ImportError:  # an older typer runs on click itself
     from click.types import Tuple as ClickTuple  # type: ignore[no-redef,assignment,unused-ignore]
 
-from protoshift.cli.exits import finish
+from protoshift.cli.exits import InputError, finish
 from protoshift.cli.flags import MAX_WAIT, POLL_INTERVAL, ProviderFlags, ServeFlags, Verbosity
-from protoshift.cli.options import PROVIDER, VERBOSITY
+from protoshift.cli.help import HELP_WIDTH, described
+from protoshift.cli.options import PROVIDER, VERBOSITY, NoStdin
 from protoshift.cloud.kinds import BACKENDS
 
 if TYPE_CHECKING:
@@ -36,24 +37,33 @@ app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion (typer's; imported only when used)
     rich_markup_mode=None,  # rich help formatting costs ~0.3 s of imports on every --help
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # help as wide as the terminal (click's own stops at 80 columns)
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_WIDTH},
+    cls=described("")["cls"],
+    epilog=described("")["epilog"],
 )
 translate_app = typer.Typer(
     help="Translate offline: OpenAI requests to Anthropic bodies, Anthropic responses and streams to OpenAI"
     " (--from anthropic: the other way).",
     no_args_is_help=True,
 )
-app.add_typer(translate_app, name="translate")
+app.add_typer(translate_app, name="translate", **described("translate"))
 batch_app = typer.Typer(
     help="Run whole JSONL files of requests: locally with N in flight, or on Anthropic's Message Batches.",
     no_args_is_help=True,
 )
-app.add_typer(batch_app, name="batch")
+app.add_typer(batch_app, name="batch", **described("batch"))
 aliases_app = typer.Typer(
     help="Model aliases ([aliases] in the config file), for chat -m and serve: list, set, remove.",
     invoke_without_command=True,
 )
-app.add_typer(aliases_app, name="aliases")
+app.add_typer(aliases_app, name="aliases", **described("aliases"))
+keys_app = typer.Typer(
+    help="The gateway's client keys, each with its limits (requests and tokens per minute, a budget, models):"
+    " add, list, remove, usage. With --state (or [state] url) in the shared Redis, else on this machine.",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys", **described("keys"))
 
 
 def _print_version(value: bool) -> None:
@@ -75,7 +85,8 @@ def _root(
 
 
 Inputs = Annotated[
-    list[str] | None, typer.Argument(help="Files, folders or - for stdin (default: stdin).", show_default=False)
+    list[str] | None,
+    typer.Argument(metavar="[INPUT]...", help="Files, folders or - for stdin (default: stdin).", show_default=False),
 ]
 # -o is an output FILE in every command (- for stdout); a folder of outputs is -d.
 OutDir = Annotated[
@@ -93,13 +104,14 @@ Side = Annotated[
     str,
     typer.Option(
         "--from",
+        metavar="API",
         help="The client's side: openai (OpenAI Chat requests in, Anthropic answers back to OpenAI), anthropic"
         " (Anthropic requests in, OpenAI answers back to Anthropic) or responses (OpenAI Responses requests in,"
         " chat answers back to Responses).",
     ),
 ]
 KeyValue = ClickTuple([str, str])  # -O KEY VALUE
-Json = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+Json = Annotated[bool, typer.Option("--json", help="JSON output: one object per line.")]
 # --model of the offline commands (the model to translate for): the provider group's declaration.
 Model = Annotated[str | None, PROVIDER.option("model")]
 SERVE = ServeFlags()  # serve's own options' defaults
@@ -116,10 +128,11 @@ SENDING = (
     "allow_insecure",
 )
 # The batch commands but `run` ask the backend that has Message Batches (Anthropic), whatever is configured.
+BATCH_LIST_COUNT = 20
 MESSAGE_BATCHES = ProviderFlags(backend=next(kind.name for kind in BACKENDS.values() if kind.message_batches))
 
 
-@translate_app.command("request")
+@translate_app.command("request", **described("translate request"))
 @VERBOSITY.take("quiet")
 def translate_request_command(
     inputs: Inputs = None,
@@ -129,10 +142,14 @@ def translate_request_command(
     explain: Annotated[bool, typer.Option("--explain", help="Table on stderr of what happened to each field.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to drop or approximate anything.")] = False,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", min=1, help="max_tokens when the request sets none [default: 8192].")
+        int | None,
+        typer.Option(
+            "--max-tokens", min=1, metavar="N", help="max_tokens when the request sets none.", show_default="8192"
+        ),
     ] = None,
     model: Model = None,
     side: Side = "openai",
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -147,7 +164,7 @@ def translate_request_command(
     finish(lambda: run_translate("request", inputs, options, verbosity.diagnostics()))
 
 
-@translate_app.command("response")
+@translate_app.command("response", **described("translate response"))
 @VERBOSITY.take("quiet")
 def translate_response_command(
     inputs: Inputs = None,
@@ -155,6 +172,7 @@ def translate_response_command(
     out_dir: OutDir = None,
     jsonl: Jsonl = False,
     side: Side = "openai",
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -166,7 +184,7 @@ def translate_response_command(
     finish(lambda: run_translate("response", inputs, options, verbosity.diagnostics()))
 
 
-@translate_app.command("stream")
+@translate_app.command("stream", **described("translate stream"))
 @VERBOSITY.take("quiet")
 def translate_stream_command(
     inputs: Inputs = None,
@@ -176,6 +194,7 @@ def translate_stream_command(
         bool, typer.Option("--include-usage", help="End with a usage chunk (stream_options.include_usage).")
     ] = False,
     side: Side = "openai",
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -188,19 +207,29 @@ def translate_stream_command(
     finish(lambda: run_translate("stream", inputs, options, verbosity.diagnostics()))
 
 
-@app.command("chat")
+@app.command("chat", **described("chat"))
 @PROVIDER.take(*SENDING, "max_tokens")
 @VERBOSITY.take("verbose", "quiet")
 def chat_command(
     input: Annotated[
-        str | None, typer.Argument(help="An OpenAI request file, or - for stdin (default: stdin when piped).")
+        str | None,
+        typer.Argument(metavar="[INPUT]", help="An OpenAI request file, or - for stdin (default: stdin when piped)."),
     ] = None,
-    prompt: Annotated[str | None, typer.Option("--prompt", "-p", help="Send this as a user message.")] = None,
-    system: Annotated[str | None, typer.Option("--system", help="Add this system prompt.")] = None,
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", metavar="TEXT", help="Send this as a user message.")
+    ] = None,
+    system: Annotated[str | None, typer.Option("--system", metavar="TEXT", help="Add this system prompt.")] = None,
     stream: Annotated[bool, typer.Option("--stream", "-s", help="Stream tokens as they come.")] = False,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="auto | text | json | sse | jsonl (auto: text on a terminal).")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="auto, text, json, sse or jsonl (auto: text on a terminal; JSON or SSE in a pipe).",
+        ),
     ] = "auto",
+    json_out: Annotated[bool, typer.Option("--json", help="JSON output: the chat.completion (-f json).")] = False,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -214,17 +243,23 @@ def chat_command(
     attach: Annotated[
         list[str] | None,
         typer.Option(
-            "--attach", "-a", help="Add an image, PDF or text file (or an https:// image) to your message; repeatable."
+            "--attach",
+            "-a",
+            metavar="FILE",
+            help="Add an image, PDF or text file (or an https:// image) to your message; repeatable.",
         ),
     ] = None,
     continue_: Annotated[
         bool, typer.Option("--continue", "-c", help="Continue the latest conversation (see protoshift logs).")
     ] = False,
-    cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
+    cid: Annotated[
+        str | None, typer.Option("--cid", metavar="ID", help="Continue the conversation with this id (or its start).")
+    ] = None,
     no_log: Annotated[bool, typer.Option("--no-log", help="Keep this exchange out of the log.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Print the answer's text as it came (no markdown).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the upstream request body; send nothing.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Chat on the terminal.")] = False,
+    no_stdin: NoStdin = False,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -234,6 +269,10 @@ def chat_command(
     from protoshift.cli.chat.request import ChatOptions
 
     diag = verbosity.diagnostics()
+    if json_out:
+        if fmt not in ("auto", "json"):
+            raise InputError(f"--json and --format {fmt}: choose one", hint="--json is --format json")
+        fmt = "json"
     settings = _settings(provider, diag)
     options = ChatOptions(
         input,
@@ -254,29 +293,36 @@ def chat_command(
     finish(lambda: run_chat(options, settings, diag))
 
 
-@app.command("serve")
+@app.command("serve", **described("serve"))
 @PROVIDER.take(
     "backend",
     "model",
     "base_url",
     "fallbacks",
     "timeout",
+    "idle_timeout",
     "max_retries",
     "no_breaker",
     "allow_insecure",
     help={"model": "Model for requests that name none."},
 )
-@VERBOSITY.take("quiet")
+@VERBOSITY.take("verbose", "quiet", help={"verbose": "Also log each upstream HTTP request and response (keys hidden)."})
 def serve_command(
     host: Annotated[
-        str, typer.Option("--host", help="Address to listen on; other than loopback needs --api-key.")
+        str, typer.Option("--host", metavar="HOST", help="Address to listen on; other than loopback needs --api-key.")
     ] = SERVE.host,
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = SERVE.port,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes sharing the port.")] = SERVE.workers,
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", help="Port to listen on (0: any free port).")
+    ] = SERVE.port,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", metavar="N", min=1, help="Processes sharing the port.")
+    ] = SERVE.workers,
     api_key: Annotated[
         list[str] | None,
         typer.Option(
-            "--api-key", help="A key clients must send as a bearer token (repeatable; or PROTOSHIFT_SERVER_KEYS)."
+            "--api-key",
+            metavar="KEY",
+            help="A key clients must send as a bearer token (repeatable; or PROTOSHIFT_SERVER_KEYS).",
         ),
     ] = None,
     allow_host: Annotated[
@@ -295,19 +341,30 @@ def serve_command(
             help="A web origin whose pages may call the server (repeatable; * for any); none by default.",
         ),
     ] = None,
-    log: Annotated[
+    request_log: Annotated[
         Path | None,
-        typer.Option("--log", help="Write the request log (one JSON line each) here, not stderr.", dir_okay=False),
+        typer.Option(
+            "--request-log",
+            metavar="FILE",
+            help="Write the request log (one JSON line each) here, not stderr.",
+            dir_okay=False,
+        ),
     ] = None,
-    log_bodies: Annotated[bool, typer.Option("--log-bodies", help="Also log prompts and answers.")] = False,
+    # `--log` until 0.x: in every other command the log is the log of chat exchanges (chat --no-log, logs)
+    old_log: Annotated[Path | None, typer.Option("--log", hidden=True, dir_okay=False)] = None,
+    log_bodies: Annotated[
+        bool, typer.Option("--log-bodies", help="Also write prompts and answers to the request log.")
+    ] = False,
     grace: Annotated[
-        float, typer.Option("--grace", min=0, help="Seconds streams in flight may finish after SIGTERM.")
+        float,
+        typer.Option("--grace", metavar="SECONDS", min=0, help="Seconds streams in flight may finish after SIGTERM."),
     ] = SERVE.grace,
     max_body_mb: Annotated[
-        float, typer.Option("--max-body-mb", min=0.001, help="Largest request body, in MB.")
+        float, typer.Option("--max-body-mb", metavar="MB", min=0.001, help="Largest request body, in MB.")
     ] = SERVE.max_body_mb,
     max_in_flight: Annotated[
-        int, typer.Option("--max-in-flight", min=1, help="Requests answered at once per worker; past it, 429.")
+        int,
+        typer.Option("--max-in-flight", metavar="N", min=1, help="Requests answered at once per worker; past it, 429."),
     ] = SERVE.max_in_flight,
     ping_every: Annotated[
         float,
@@ -332,11 +389,23 @@ def serve_command(
         str,
         typer.Option(
             "--state-fail",
+            metavar="MODE",  # click.Choice's own metavar prints as <function> under typer's help
             click_type=click.Choice(["open", "closed"]),
             help="When the shared state does not answer: open (this replica's own state) or closed (refuse what"
             " needs it).",
         ),
     ] = SERVE.state_fail,
+    state_timeout: Annotated[
+        float,
+        typer.Option(
+            "--state-timeout",
+            metavar="MS",
+            min=1,
+            help="Milliseconds one call to the shared state may take before it counts as not answering (the"
+            " --state-fail policy then applies for a second). Raise it on a loaded host: a replica whose calls"
+            " time out counts its limits on its own meanwhile.",
+        ),
+    ] = SERVE.state_timeout_ms,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -354,26 +423,37 @@ def serve_command(
         api_keys=api_key or [],
         allow_hosts=allow_host or [],
         cors_origins=cors_origin or [],
-        log=log,
+        log=request_log or old_log,
         log_bodies=log_bodies,
+        verbose=verbosity.verbose,
         grace=grace,
         max_body_mb=max_body_mb,
         max_in_flight=max_in_flight,
         ping_every=ping_every,
         state=state or settings.state_url(),
         state_fail=state_fail,
+        state_timeout_ms=state_timeout,
     )
     finish(lambda: run_serve(options, settings, diag))
 
 
 # -- batch -----------------------------------------------------------------------------------------
 
-BatchInput = Annotated[str, typer.Argument(help="OpenAI batch input JSONL (or one chat request per line).")]
-BatchId = Annotated[str, typer.Argument(help="A Message Batch id (msgbatch_...).")]
+BatchInput = Annotated[
+    str, typer.Argument(metavar="INPUT", help="OpenAI batch input JSONL (or one chat request per line).")
+]
+BatchId = Annotated[str, typer.Argument(metavar="BATCH_ID", help="A Message Batch id (msgbatch_...).")]
 IdMap = Annotated[
     Path | None,
-    typer.Option("--id-map", help="JSON file of safe custom_id -> original (written / read).", dir_okay=False),
+    typer.Option(
+        "--id-map", metavar="FILE", help="JSON file of safe custom_id -> original (written / read).", dir_okay=False
+    ),
 ]
+
+
+def count_option(help: str, default: int, *, smallest: int = 0) -> Any:
+    """-n N: how many, newest first (logs, batch list), as git log -n and head -n."""
+    return typer.Option("--count", "-n", metavar="N", min=smallest, help=help, show_default=str(default))
 
 
 def _settings(provider: ProviderFlags, diag: Diagnostics) -> Settings:
@@ -384,7 +464,7 @@ def _settings(provider: ProviderFlags, diag: Diagnostics) -> Settings:
     return resolve_settings(provider, warn=diag.warn)
 
 
-@batch_app.command("run")
+@batch_app.command("run", **described("batch run"))
 @PROVIDER.take(*SENDING)
 @VERBOSITY.take("verbose", "quiet")
 def batch_run_command(
@@ -400,9 +480,12 @@ def batch_run_command(
             show_default=False,
         ),
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, help="Requests in flight.")] = 16,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-j", metavar="N", min=1, help="Requests in flight (as make -j).")
+    ] = 16,
     resume: Annotated[bool, typer.Option("--resume", help="Skip the custom_ids already in OUTPUT.")] = False,
     validate_only: Annotated[bool, typer.Option("--validate-only", help="Check every line; send nothing.")] = False,
+    no_stdin: NoStdin = False,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -416,7 +499,7 @@ def batch_run_command(
     finish(lambda: run_batch(options, settings, diag))
 
 
-@batch_app.command("submit")
+@batch_app.command("submit", **described("batch submit"))
 @PROVIDER.take("model", "base_url", "timeout", "max_retries", "no_breaker", "allow_insecure", base=MESSAGE_BATCHES)
 @VERBOSITY.take("verbose", "quiet")
 def batch_submit_command(
@@ -424,6 +507,7 @@ def batch_submit_command(
     # Anthropic's limits per batch are the defaults (translator.batch); lower them to test the splitting.
     max_requests: Annotated[int | None, typer.Option("--max-requests-per-batch", min=1, hidden=True)] = None,
     max_bytes: Annotated[int | None, typer.Option("--max-batch-bytes", min=1024, hidden=True)] = None,
+    no_stdin: NoStdin = False,
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -437,15 +521,19 @@ def batch_submit_command(
     finish(lambda: run_submit(options, settings, diag))
 
 
-@batch_app.command("status")
+@batch_app.command("status", **described("batch status"))
 @PROVIDER.take("base_url", "timeout", "max_retries", base=MESSAGE_BATCHES)
 @VERBOSITY.take("verbose", "quiet")
 def batch_status_command(
     batch_id: BatchId,
-    wait: Annotated[bool, typer.Option("--wait", "-w", help="Poll until the batch has ended.")] = False,
-    poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls.")] = POLL_INTERVAL,
+    wait: Annotated[bool, typer.Option("--wait", help="Poll until the batch has ended.")] = False,
+    old_wait: Annotated[bool, typer.Option("-w", hidden=True)] = False,  # -w is serve's --workers
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", metavar="SECONDS", help="Seconds between polls.")
+    ] = POLL_INTERVAL,
     max_wait: Annotated[
-        float, typer.Option("--max-wait", help="With --wait: give up after this many seconds (exit 1).")
+        float,
+        typer.Option("--max-wait", metavar="SECONDS", help="With --wait: give up after this many seconds (exit 1)."),
     ] = MAX_WAIT,
     *,
     provider: ProviderFlags,
@@ -454,12 +542,13 @@ def batch_status_command(
     """A batch's processing status and request counts (JSON on stdout)."""
     from protoshift.cli.batch.message_batches import run_status
 
+    wait = wait or old_wait
     diag = verbosity.diagnostics()
     settings = _settings(provider, diag)
     finish(lambda: run_status(batch_id, wait, poll_interval, settings, diag, max_wait))
 
 
-@batch_app.command("results")
+@batch_app.command("results", **described("batch results"))
 @PROVIDER.take("base_url", "timeout", "idle_timeout", "max_retries", base=MESSAGE_BATCHES)
 @VERBOSITY.take("verbose", "quiet")
 def batch_results_command(
@@ -473,8 +562,8 @@ def batch_results_command(
     finish(lambda: run_results(batch_id, _file(output), settings, diag))
 
 
-@batch_app.command("cancel")
-@PROVIDER.take("base_url", base=MESSAGE_BATCHES)
+@batch_app.command("cancel", **described("batch cancel"))
+@PROVIDER.take("base_url", "timeout", "max_retries", base=MESSAGE_BATCHES)
 @VERBOSITY.take("verbose", "quiet")
 def batch_cancel_command(batch_id: BatchId, *, provider: ProviderFlags, verbosity: Verbosity) -> None:
     """Ask Anthropic to cancel a batch (it goes on `canceling`, then `ended`)."""
@@ -485,11 +574,12 @@ def batch_cancel_command(batch_id: BatchId, *, provider: ProviderFlags, verbosit
     finish(lambda: run_cancel(batch_id, settings, diag))
 
 
-@batch_app.command("list")
-@PROVIDER.take("base_url", base=MESSAGE_BATCHES)
+@batch_app.command("list", **described("batch list"))
+@PROVIDER.take("base_url", "timeout", "max_retries", base=MESSAGE_BATCHES)
 @VERBOSITY.take("verbose", "quiet")
 def batch_list_command(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many, newest first.")] = 20,
+    count: Annotated[int | None, count_option("How many, newest first.", BATCH_LIST_COUNT, smallest=1)] = None,
+    old_limit: Annotated[int | None, typer.Option("--limit", min=1, hidden=True)] = None,  # --count's name until 0.x
     *,
     provider: ProviderFlags,
     verbosity: Verbosity,
@@ -499,19 +589,23 @@ def batch_list_command(
 
     diag = verbosity.diagnostics()
     settings = _settings(provider, diag)
+    limit = count or old_limit or BATCH_LIST_COUNT
     finish(lambda: run_list(limit, settings, diag))
 
 
-@app.command("logs")
+@app.command("logs", **described("logs"))
 @VERBOSITY.take("quiet")
 def logs_command(
-    count: Annotated[
-        int | None, typer.Option("--count", "-n", min=0, help="How many exchanges, newest first (0: all) [10].")
-    ] = None,
+    # the default is logs.commands.DEFAULT_COUNT, written here: --help does not import the log's modules
+    count: Annotated[int | None, count_option("How many exchanges, newest first (0: all; a whole --cid).", 10)] = None,
     search: Annotated[
-        str | None, typer.Option("--search", "-s", help="Only the exchanges whose messages or answer hold TEXT.")
+        str | None,
+        typer.Option("--search", metavar="TEXT", help="Only the exchanges whose messages or answer hold TEXT."),
     ] = None,
-    cid: Annotated[str | None, typer.Option("--cid", help="One conversation, in order (an id or its prefix).")] = None,
+    old_search: Annotated[str | None, typer.Option("-s", hidden=True)] = None,  # -s is chat's --stream
+    cid: Annotated[
+        str | None, typer.Option("--cid", metavar="ID", help="One conversation, in order (an id or its start).")
+    ] = None,
     json_lines: Json = False,
     path: Annotated[bool, typer.Option("--path", help="Print where the log is kept, and nothing else.")] = False,
     *,
@@ -520,11 +614,11 @@ def logs_command(
     """The log of chat exchanges: prompts, answers, models, tokens, cost (continue one: chat -c, chat --cid)."""
     from protoshift.cli.logs.commands import LogQuery, run_logs
 
-    query = LogQuery(count, search, cid, json_lines, path)
+    query = LogQuery(count, search or old_search, cid, json_lines, path)
     finish(lambda: run_logs(query, verbosity.diagnostics()))
 
 
-@app.command("models")
+@app.command("models", **described("models"))
 @PROVIDER.take("backend", "base_url", "timeout", "max_retries", "allow_insecure")
 @VERBOSITY.take("verbose", "quiet")
 def models_command(json_lines: Json = False, *, provider: ProviderFlags, verbosity: Verbosity) -> None:
@@ -545,7 +639,7 @@ def aliases_command(ctx: typer.Context, json_lines: Json = False) -> None:
         finish(lambda: run_list_aliases(json_lines))
 
 
-@aliases_app.command("list")
+@aliases_app.command("list", **described("aliases list"))
 def aliases_list_command(json_lines: Json = False) -> None:
     """Every alias, as NAME -> MODEL."""
     from protoshift.cli.aliases_cmd import run_list_aliases
@@ -553,11 +647,13 @@ def aliases_list_command(json_lines: Json = False) -> None:
     finish(lambda: run_list_aliases(json_lines))
 
 
-@aliases_app.command("set")
+@aliases_app.command("set", **described("aliases set"))
 @VERBOSITY.take("quiet")
 def aliases_set_command(
-    name: Annotated[str, typer.Argument(help="The alias (or a pattern: gpt-*).")],
-    model: Annotated[str, typer.Argument(help="The model it stands for (BACKEND:MODEL names the backend too).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The alias (or a pattern: gpt-*).")],
+    model: Annotated[
+        str, typer.Argument(metavar="MODEL", help="The model it stands for (BACKEND:MODEL names the backend too).")
+    ],
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -567,10 +663,10 @@ def aliases_set_command(
     finish(lambda: run_set_alias(name, model, verbosity.diagnostics()))
 
 
-@aliases_app.command("remove")
+@aliases_app.command("remove", **described("aliases remove"))
 @VERBOSITY.take("quiet")
 def aliases_remove_command(
-    name: Annotated[str, typer.Argument(help="The alias to remove.")], *, verbosity: Verbosity
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The alias to remove.")], *, verbosity: Verbosity
 ) -> None:
     """Remove the alias NAME from the config file."""
     from protoshift.cli.aliases_cmd import run_remove_alias
@@ -578,17 +674,135 @@ def aliases_remove_command(
     finish(lambda: run_remove_alias(name, verbosity.diagnostics()))
 
 
-@translate_app.command("batch-input")
+StateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--state",
+        metavar="URL",
+        help="The Redis or Valkey `serve --state` shares (or [state] url in the config); without: this machine's"
+        " keys (a file in the data folder).",
+    ),
+]
+
+
+def _state_url(given: str | None) -> str | None:
+    """--state, else [state] url from the config file, as `serve` reads it."""
+    if given:
+        return given
+    from protoshift.cli.settings import load_config_file, state_url
+
+    return state_url(load_config_file())
+
+
+@keys_app.command("add", **described("keys add"))
+@VERBOSITY.take("quiet")
+def keys_add_command(
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help="The key's name (letters, digits, . _ -): the log and metrics name it."),
+    ],
+    rpm: Annotated[int | None, typer.Option("--rpm", min=1, metavar="N", help="Requests per minute.")] = None,
+    tpm: Annotated[int | None, typer.Option("--tpm", min=1, metavar="N", help="Tokens (in + out) per minute.")] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget",
+            min=0.0001,
+            metavar="USD",
+            help="Spend per --period (a soft cap: the request that crosses it completes, the next is refused).",
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            click_type=click.Choice(["day", "month"]),
+            metavar="PERIOD",
+            help="The budget's period, UTC: day or month [default: month].",
+        ),
+    ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--models",
+            metavar="PATTERN",
+            help="Models it may use, after aliases (repeatable or comma-separated; * ? [] patterns); default: any.",
+        ),
+    ] = None,
+    state: StateOption = None,
+    *,
+    verbosity: Verbosity,
+) -> None:
+    """Make a client key NAME with these limits; print it (once: only its SHA-256 is kept)."""
+    from protoshift.cli.keys_cmd import run_add
+
+    diag = verbosity.diagnostics()
+    finish(
+        lambda: run_add(
+            name, rpm=rpm, tpm=tpm, budget=budget, period=period, models=models or [], state_url=_state_url(state),
+            diag=diag,
+        )
+    )  # fmt: skip
+
+
+@keys_app.command("list", **described("keys list"))
+@VERBOSITY.take("quiet")
+def keys_list_command(state: StateOption = None, json_lines: Json = False, *, verbosity: Verbosity) -> None:
+    """Every client key: its name, limits and when it was made (never the key)."""
+    from protoshift.cli.keys_cmd import run_list
+
+    diag = verbosity.diagnostics()
+    finish(lambda: run_list(_state_url(state), json_lines, diag))
+
+
+@keys_app.command("remove", **described("keys remove"))
+@VERBOSITY.take("quiet")
+def keys_remove_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The key to remove.")],
+    state: StateOption = None,
+    *,
+    verbosity: Verbosity,
+) -> None:
+    """Remove the client key NAME (and its usage): servers refuse it within a second."""
+    from protoshift.cli.keys_cmd import run_remove
+
+    diag = verbosity.diagnostics()
+    finish(lambda: run_remove(name, _state_url(state), diag))
+
+
+@keys_app.command("usage", **described("keys usage"))
+@VERBOSITY.take("quiet")
+def keys_usage_command(
+    name: Annotated[str | None, typer.Argument(metavar="[NAME]", help="One key (default: every key).")] = None,
+    state: StateOption = None,
+    json_lines: Json = False,
+    *,
+    verbosity: Verbosity,
+) -> None:
+    """Requests, tokens and spend of each key today and this month (UTC), as the servers counted them."""
+    from protoshift.cli.keys_cmd import run_usage
+
+    diag = verbosity.diagnostics()
+    finish(lambda: run_usage(name, _state_url(state), json_lines, diag))
+
+
+@translate_app.command("batch-input", **described("translate batch-input"))
 @VERBOSITY.take("quiet")
 def translate_batch_input_command(
-    input: Annotated[str | None, typer.Argument(help="OpenAI batch input JSONL, or - for stdin.")] = None,
+    input: Annotated[
+        str | None, typer.Argument(metavar="[INPUT]", help="OpenAI batch input JSONL, or - for stdin.")
+    ] = None,
     output: Output = None,
     id_map: IdMap = None,
     model: Model = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to drop or approximate anything.")] = False,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", min=1, help="max_tokens when a request sets none [default: 8192].")
+        int | None,
+        typer.Option(
+            "--max-tokens", min=1, metavar="N", help="max_tokens when a request sets none.", show_default="8192"
+        ),
     ] = None,
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:
@@ -603,12 +817,15 @@ def translate_batch_input_command(
     )
 
 
-@translate_app.command("batch-results")
+@translate_app.command("batch-results", **described("translate batch-results"))
 @VERBOSITY.take("quiet")
 def translate_batch_results_command(
-    input: Annotated[str | None, typer.Argument(help="Anthropic batch results JSONL, or - for stdin.")] = None,
+    input: Annotated[
+        str | None, typer.Argument(metavar="[INPUT]", help="Anthropic batch results JSONL, or - for stdin.")
+    ] = None,
     output: Output = None,
     id_map: IdMap = None,
+    no_stdin: NoStdin = False,
     *,
     verbosity: Verbosity,
 ) -> None:

@@ -39,7 +39,7 @@ from protoshift.cloud.retry import DEFAULT_MAX_RETRIES
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["PROVIDER", "VERBOSITY", "Flag", "OptionGroup"]
+__all__ = ["PROVIDER", "VERBOSITY", "Flag", "NoStdin", "OptionGroup"]
 
 Group = TypeVar("Group", bound="DataclassInstance")
 Command = Callable[..., None]
@@ -123,34 +123,53 @@ PROVIDER = OptionGroup(
     {
         "backend": Flag(
             str | None,
-            typer.Option("--backend", "-b", help=f"{' | '.join(BACKEND_NAMES)}.", show_default=DEFAULT_BACKEND),
+            typer.Option(
+                "--backend",
+                "-b",
+                metavar="BACKEND",
+                help=f"{', '.join(BACKEND_NAMES[:-1])} or {BACKEND_NAMES[-1]} (BACKEND:MODEL names the model too).",
+                show_default=DEFAULT_BACKEND,
+            ),
         ),
-        "model": Flag(str | None, typer.Option("--model", "-m", help="Model to ask (overrides the request's).")),
-        "max_tokens": Flag(int | None, typer.Option("--max-tokens", min=1, help="Answer length limit.")),
-        "base_url": Flag(str | None, typer.Option("--base-url", help="The primary backend's base URL.")),
+        "model": Flag(
+            str | None,
+            typer.Option("--model", "-m", metavar="MODEL", help="Model to ask (overrides the request's; or an alias)."),
+        ),
+        "max_tokens": Flag(
+            int | None, typer.Option("--max-tokens", metavar="N", min=1, help="Answer length limit, in tokens.")
+        ),
+        "base_url": Flag(str | None, typer.Option("--base-url", metavar="URL", help="The primary backend's base URL.")),
         "fallbacks": Flag(
             list[str],
-            typer.Option("--fallback", help="BACKEND[:MODEL] to try when the one before fails (repeatable, or a,b)."),
+            typer.Option(
+                "--fallback",
+                metavar="BACKEND[:MODEL]",
+                help="A backend to try when the one before fails (repeatable, or a,b).",
+            ),
         ),
         "timeout": Flag(
             float | None,
             typer.Option(
                 "--timeout",
+                metavar="SECONDS",
                 help="Seconds one attempt may take, start to end, like curl's --max-time.",
-                show_default=f"{DEFAULT_TIMEOUT:g} for an answer; no limit for a stream",
+                show_default=f"{DEFAULT_TIMEOUT:g} for an answer, none for a stream",
             ),
         ),
         "idle_timeout": Flag(
             float | None,
             typer.Option(
                 "--idle-timeout",
+                metavar="SECONDS",
                 help="Seconds a stream may go without content; pings do not count.",
                 show_default=f"{DEFAULT_IDLE_TIMEOUT:g}",
             ),
         ),
         "max_retries": Flag(
             int | None,
-            typer.Option("--max-retries", min=0, help="Retries on failure.", show_default=str(DEFAULT_MAX_RETRIES)),
+            typer.Option(
+                "--max-retries", metavar="N", min=0, help="Retries on failure.", show_default=str(DEFAULT_MAX_RETRIES)
+            ),
         ),
         "no_breaker": Flag(bool, typer.Option("--no-breaker", help="Turn the circuit breaker off.")),
         "allow_insecure": Flag(
@@ -174,3 +193,24 @@ VERBOSITY = OptionGroup(
         "quiet": Flag(bool, typer.Option("--quiet", "-q", help="No notes on stderr, errors only.")),
     },
 )
+
+
+def _leave_stdin(value: bool) -> bool:
+    if value:
+        from protoshift.cli.io.inputs import detach_stdin
+
+        detach_stdin()  # at parse time: whatever the command reads afterwards, stdin is /dev/null
+    return value
+
+
+# --no-stdin, for every command that may read stdin. No short form: ssh's -n is taken (-n is a count
+# in `logs` and `batch list`, as in git log and head), and a letter of our own would be learned nowhere.
+NoStdin = Annotated[
+    bool,
+    typer.Option(
+        "--no-stdin",
+        help="Read nothing from stdin, as if it were /dev/null (like ssh -n): for a command inside a shell loop"
+        " that reads a file.",
+        callback=_leave_stdin,
+    ),
+]

@@ -25,7 +25,7 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     [aliases]                                    # `protoshift aliases set NAME MODEL` edits this table
     "4o" = "openai:gpt-4o"
 
-    [prices."claude-sonnet-4-5*"]                # USD per million tokens (cli/pricing.py has the built-in rows)
+    [prices."claude-sonnet-4-5*"]                # USD per million tokens (cloud/pricing.py has the built-in rows)
     input = 3.0
     output = 15.0
     cache_read = 0.3
@@ -58,8 +58,8 @@ from protoshift.cli.exits import InputError
 from protoshift.cli.flags import ProviderFlags
 
 if TYPE_CHECKING:
-    from protoshift.cli.pricing import PriceTable
     from protoshift.cloud.aliases import Aliases
+    from protoshift.cloud.pricing import PriceTable
     from protoshift.translator import ModelTable
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT
 from protoshift.cloud.kinds import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND
@@ -206,6 +206,7 @@ class Settings:
     max_retries: int = DEFAULT_MAX_RETRIES
     breaker: bool = True
     fallbacks: list[BackendSpec] = field(default_factory=list)
+    fallback_source: str = "--fallback"  # where the fallbacks were configured, for messages about them
     base_url: str | None = None  # --base-url: for the primary backend only
     allow_insecure: bool = False
     log: bool = True  # `log = false` in the config; --no-log
@@ -226,9 +227,12 @@ class Settings:
     def prices(self) -> PriceTable:
         """The price table, with the config file's `[prices."pattern"]` rows; an empty one for a backend
         whose answers cost nothing (the mock names real models, but nothing is paid)."""
-        from protoshift.cli.pricing import PriceTable
+        from protoshift.cloud.pricing import PriceError, PriceTable
 
-        table = PriceTable(self.file.get("prices"), str(config_path()))
+        try:
+            table = PriceTable(self.file.get("prices"), str(config_path()))
+        except PriceError as exc:
+            raise InputError(str(exc)) from None
         return table if BACKENDS[self.backend].billed else PriceTable.free()
 
     def default_model(self, backend: str) -> str:
@@ -249,9 +253,7 @@ class Settings:
 
     def state_url(self) -> str | None:
         """`[state] url`: the Redis or Valkey `serve` replicas share (`--state` says it for one run)."""
-        section = self.file.get("state")
-        url = section.get("url") if isinstance(section, dict) else None
-        return url if isinstance(url, str) and url else None
+        return state_url(self.file)
 
     def keep_billing_header(self, backend: str) -> bool:
         """`keep_billing_header = true` in the backend's section: Claude Code's billing header goes on to it."""
@@ -287,6 +289,13 @@ class Settings:
         return f"the output of api_key_cmd under [{backend}] in {config_path()}"
 
 
+def state_url(file: Mapping[str, Any]) -> str | None:
+    """`[state] url` of a config file: where `serve` and `keys` find the shared state."""
+    section = file.get("state")
+    url = section.get("url") if isinstance(section, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
 def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str], None] | None = None) -> Settings:
     """The settings from what the command line said (`flags`), the environment and the config file;
     `warn` hears of the config file's unknown keys. The settings keep `flags`: resolving them again
@@ -297,8 +306,11 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
     chosen_backend = flags.backend or env.get("PROTOSHIFT_BACKEND") or _str(file, "backend") or DEFAULT_BACKEND
     primary = BackendSpec.parse(chosen_backend, "--backend")
     # `--fallback a:x,b:y` splits on commas as PROTOSHIFT_FALLBACK does (a model name holds no comma)
-    fallback_texts = [part for text in flags.fallbacks for part in _split(text)]
-    fallback_texts = fallback_texts or _split(env.get("PROTOSHIFT_FALLBACK")) or _list(file, "fallback")
+    fallback_texts, fallback_source = [part for text in flags.fallbacks for part in _split(text)], "--fallback"
+    if not fallback_texts:
+        fallback_texts, fallback_source = _split(env.get("PROTOSHIFT_FALLBACK")), "PROTOSHIFT_FALLBACK"
+    if not fallback_texts:
+        fallback_texts, fallback_source = _list(file, "fallback"), f"fallback in {config_path()}"
     breaker_off = flags.no_breaker or env.get("PROTOSHIFT_BREAKER", "").lower() in ("off", "0", "false", "no")
     if not breaker_off and file.get("breaker") is False:
         breaker_off = True
@@ -319,12 +331,16 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
         ),
         breaker=not breaker_off,
         fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
+        fallback_source=fallback_source,
         base_url=flags.base_url,
         allow_insecure=flags.allow_insecure,
         log=_switch(file, "log"),
         markdown=_switch(file, "markdown"),
         file=file,
     )
+
+
+SHELL_NOT_FOUND = 127  # the shell's exit code for a program it cannot find
 
 
 def _run_key_command(backend: str, command: str) -> str:
@@ -335,6 +351,11 @@ def _run_key_command(backend: str, command: str) -> str:
         )
     except subprocess.TimeoutExpired:
         raise InputError(f"api_key_cmd for {backend} did not finish in {KEY_COMMAND_TIMEOUT:g}s") from None
+    if done.returncode == SHELL_NOT_FOUND:
+        program = (command.split() or [command])[0]  # what the shell ran first, as it said it
+        raise InputError(
+            f"api_key_cmd for {backend}: command not found: {program}", hint=f"check [{backend}] in {config_path()}"
+        )
     if done.returncode != 0:
         raise InputError(
             f"api_key_cmd for {backend} failed (exit {done.returncode})", hint=f"check [{backend}] in {config_path()}"

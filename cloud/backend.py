@@ -68,14 +68,16 @@ class TokenCount:
 @dataclass(slots=True)
 class Call:
     """What one call carries besides its request: the client's `anthropic-beta` values (an Anthropic
-    backend sends them on), the stored conversation a Responses request continues (`history`), and the
-    notes of what its translation lost or approximated, for a caller that reports them per request.
+    backend sends them on), the stored conversation a Responses request continues (`history`), the
+    notes of what its translation lost or approximated, for a caller that reports them per request, and
+    the backend it went to (a fallback chain's member that answered: what a log names).
     `backend_api`: the API the chain's first backend speaks, when the caller knows it (the gateway: a
     Responses request to a backend that speaks Responses leaves its conversation to the backend)."""
 
     betas: Sequence[str] = ()
     history: list[Any] | None = None
     notes: list[Note] = field(default_factory=list)
+    backend: str | None = None  # set by the call: the backend it went to last
     backend_api: API | None = None
     # A stored Responses answer's reasoning carriers its client did not ask to see (no `include`): reasoning
     # item id -> encrypted_content, for the stored copy, so that `previous_response_id` hands them back

@@ -54,6 +54,8 @@ class Bridged:
         """The request bridged for the backend; what it lost or approximated is told (a `note` event,
         and in `call.notes` for a caller that reports them per request)."""
         history = call.history if call is not None else None
+        if call is not None:
+            call.backend = self.name
         outbound = self.bridge.request(request, stream=stream, shaping=self._shaping(), history=history)
         for note in outbound.notes:
             if note.action in LOSSY_ACTIONS:

@@ -15,21 +15,28 @@ from protoshift.cloud.backend import Backend, Client
 from protoshift.cloud.bridged import Bridged
 from protoshift.cloud.errors import APIMismatchError
 from protoshift.cloud.events import CloudEvent, EventSink
-from protoshift.cloud.fallback import FallbackClient
+from protoshift.cloud.fallback import FallbackClient, Unusable
 from protoshift.translator.bridges import bridge, reaches
 from protoshift.translator.wire import API, API_NAMES
 
 __all__ = ["client_for"]
 
 
-def client_for(api: API, members: Sequence[tuple[Backend, str | None]], *, on_event: EventSink | None = None) -> Client:
-    """A client speaking `api` over `members` (backend, model or None), tried in order when one fails."""
+def client_for(
+    api: API, members: Sequence[tuple[Backend | Unusable, str | None]], *, on_event: EventSink | None = None
+) -> Client:
+    """A client speaking `api` over `members` (backend, model or None), tried in order when one fails.
+    A fallback that could not be built is an `Unusable` in its place: it fails only when reached."""
     first = members[0][0] if members else None
+    if isinstance(first, Unusable):
+        raise ValueError("the first member of a chain must be usable: its failure is the caller's to report")
     if first is not None and not reaches(api, first.api):
         raise APIMismatchError(first.name, api, first.api)
-    clients: list[Bridged] = []
+    clients: list[Bridged | Unusable] = []
     for backend, model in members:
-        if reaches(api, backend.api):
+        if isinstance(backend, Unusable):
+            clients.append(Unusable(backend.name, backend.reason, api=api, model=model))
+        elif reaches(api, backend.api):
             clients.append(Bridged(backend, bridge(api, backend.api), model=model))
         elif on_event is not None:
             said = (

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
+import re
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing, asynccontextmanager
@@ -300,6 +303,8 @@ class HTTPClient:
     def _transport_error(self, exc: httpx.TransportError) -> BackendError:
         if isinstance(exc, httpx.TimeoutException):
             error: BackendError = APITimeoutError(self.name, f"request timed out ({type(exc).__name__})")
+        elif isinstance(exc, httpx.ConnectError):
+            error = APIConnectionError(self.name, _cannot_connect(exc, httpx.URL(self.base_url)))
         else:
             detail = str(exc) or type(exc).__name__
             error = APIConnectionError(self.name, f"connection error ({type(exc).__name__}: {detail})")
@@ -582,3 +587,20 @@ async def _chunks(
                 yield chunk
     for chunk in events.close():
         yield chunk
+
+
+def _cannot_connect(exc: httpx.ConnectError, url: httpx.URL) -> str:
+    """`cannot connect to 127.0.0.1:9 (connection refused)`: where, and the system's reason without
+    its errno (both transports say `[Errno 111] Connection refused`; TLS failures keep their words)."""
+    reason = re.sub(r"^\[Errno -?\d+\] ", "", str(exc)).strip() or type(exc).__name__
+    cause: BaseException | None = exc
+    for _ in range(8):  # httpx's transport: "All connection attempts failed", the errno further down
+        cause = cause.__cause__ or cause.__context__ if cause is not None else None
+        if isinstance(cause, ssl.SSLError):  # its words are in the message already
+            break
+        if isinstance(cause, OSError) and isinstance(cause.errno, int) and cause.errno > 0:
+            reason = os.strerror(cause.errno)
+            break
+    port = url.port or {"https": 443, "http": 80}.get(url.scheme)
+    where = f"{url.host}:{port}" if port else url.host
+    return f"cannot connect to {where} ({reason[:1].lower()}{reason[1:]})"

@@ -57,6 +57,7 @@ __all__ = [
     "ServerError",
     "StreamInterruptedError",
     "UnknownBackendError",
+    "UnusableBackendError",
     "error_from_response",
     "error_from_stream_event",
     "parse_error_body",
@@ -337,6 +338,21 @@ class APITimeoutError(APIConnectionError):
         self.limit = limit
         self.seconds = seconds
         super().__init__(backend, message, request_id=request_id)
+
+
+class UnusableBackendError(BackendError):
+    """A fallback the chain reached that could not be set up as configured (no key, a key it may not
+    send over http://...): nothing was sent. The chain goes on to the next one."""
+
+    kind: ClassVar[ErrorKind] = "connection"
+    allows_fallback = True
+
+    def __init__(self, backend: str, reason: str) -> None:
+        super().__init__(backend, f"cannot be used: {reason}")
+
+    @property
+    def summary(self) -> str:
+        return "cannot be used"
 
 
 class CircuitOpenError(BackendError):

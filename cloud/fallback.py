@@ -16,16 +16,16 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from protoshift.cloud.backend import Backend, Call, PreparedRequest, TokenCount
-from protoshift.cloud.errors import BackendError, FallbackExceptionGroup
+from protoshift.cloud.errors import BackendError, FallbackExceptionGroup, UnusableBackendError
 from protoshift.cloud.events import CloudEvent, EventSink, ignore_events
 from protoshift.translator.errors import TranslationError
 
 if TYPE_CHECKING:
     from protoshift.cloud.bridged import Bridged
     from protoshift.translator.model_objects import ModelInfo
-    from protoshift.translator.wire import JSON
+    from protoshift.translator.wire import API, JSON
 
-__all__ = ["FallbackClient"]
+__all__ = ["FallbackClient", "Unusable"]
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ class FallbackClient:
     """`members`, tried in order (each a backend bridged to the chain's API, with its model). Each
     switch is one `fallback` event."""
 
-    def __init__(self, members: Sequence[Bridged], on_event: EventSink | None = None) -> None:
+    def __init__(self, members: Sequence[Bridged | Unusable], on_event: EventSink | None = None) -> None:
         if not members:
             raise ValueError("FallbackClient needs at least one member")
         self.members = list(members)
@@ -49,7 +49,7 @@ class FallbackClient:
         return f"FallbackClient({', '.join(_label(member) for member in self.members)})"
 
     def backends(self) -> list[Backend]:
-        return [member.backend for member in self.members]
+        return [backend for member in self.members for backend in member.backends()]
 
     def _move_on(self, index: int, error: BackendError) -> bool:
         """Whether to try member `index + 1` after `error`; reports the switch."""
@@ -72,7 +72,7 @@ class FallbackClient:
         self._on_event(CloudEvent("fallback", said, member.name))
         return errors[0] if len(errors) == 1 else self._group(errors)
 
-    async def _first(self, call: Callable[[Bridged], Awaitable[T]]) -> T:
+    async def _first(self, call: Callable[[Bridged | Unusable], Awaitable[T]]) -> T:
         """`call` on each member in turn until one answers (or the error says not to move on)."""
         errors: list[BackendError] = []
         for index, member in enumerate(self.members):
@@ -138,5 +138,47 @@ class FallbackClient:
         await self.aclose()
 
 
-def _label(member: Bridged) -> str:
+class Unusable:
+    """A fallback that cannot be set up as configured (no key; a key it may not send over http://),
+    standing in its place in the chain: the caller names it once when the chain is made, the backends
+    before it still answer, and only when the chain reaches it does it fail, as `UnusableBackendError`
+    (nothing sent; the chain goes on to the next one). `reason` says why and what to do, in the
+    caller's words."""
+
+    def __init__(self, name: str, reason: str, *, api: API = "chat", model: str | None = None) -> None:
+        self.name = name
+        self.reason = reason
+        self.api: API = api
+        self.model = model
+
+    def __repr__(self) -> str:
+        return f"Unusable({self.name!r})"
+
+    def backends(self) -> list[Backend]:
+        return []
+
+    def _error(self) -> UnusableBackendError:
+        return UnusableBackendError(self.name, self.reason)
+
+    async def create(self, request: Mapping[str, Any], call: Call | None = None) -> JSON:
+        raise self._error()
+
+    async def count_tokens(self, request: Mapping[str, Any], call: Call | None = None) -> TokenCount:
+        raise self._error()
+
+    async def stream(self, request: Mapping[str, Any], call: Call | None = None) -> AsyncGenerator[JSON, None]:
+        raise self._error()
+        yield {}  # pragma: no cover  (an async generator, as the other members' streams)
+
+    async def list_models(self) -> list[ModelInfo]:
+        raise self._error()
+
+    def prepare(self, request: Mapping[str, Any], call: Call | None = None) -> PreparedRequest:
+        raise self._error()
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _label(member: Bridged | Unusable) -> str:
     return f"{member.name}:{member.model}" if member.model else member.name

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import os
+import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -111,7 +112,7 @@ def _mapped_errors() -> Iterator[None]:
     except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError) as exc:
         raise httpx.ProxyError(str(exc)) from exc
     except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS verification
-        raise httpx.ConnectError(str(exc)) from exc
+        raise httpx.ConnectError(_connect_reason(exc)) from exc
     except aiohttp.ClientPayloadError as exc:  # a body cut short (chunked framing, content-length)
         # in plain words: aiohttp's own ("TransferEncodingError: 400, message='Not enough data...'")
         # reads like the provider's 400
@@ -122,6 +123,18 @@ def _mapped_errors() -> Iterator[None]:
         raise httpx.UnsupportedProtocol(str(exc)) from exc
     except (aiohttp.ClientConnectionError, OSError) as exc:  # disconnected, reset
         raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+
+
+def _connect_reason(exc: aiohttp.ClientConnectorError) -> str:
+    """`[Errno 111] Connection refused`, as httpx's own transport words it, not aiohttp's `Cannot
+    connect to host 127.0.0.1:9 ssl:default [Connect call failed ('127.0.0.1', 9)]`; TLS failures
+    keep their words, a DNS failure its own text."""
+    error = exc.os_error
+    if isinstance(error, ssl.SSLError):
+        return str(exc)
+    if isinstance(error.errno, int) and error.errno > 0:
+        return f"[Errno {error.errno}] {os.strerror(error.errno)}"
+    return str(error.strerror or error)
 
 
 class _Body(httpx.AsyncByteStream):

@@ -90,7 +90,7 @@ def routes() -> list[Route]:
         Route.of("/", {"GET"}, describe, auth=False),
         Route.of("/api/hello", {"GET"}, describe, auth=False),
         Route.of("/healthz", {"GET"}, healthz, auth=False),
-        Route.of("/metrics", {"GET"}, metrics),
+        Route.of("/metrics", {"GET"}, metrics, admin=True),
     ]
 
 

@@ -4,7 +4,9 @@
   (`Authorization: Bearer KEY`, as the OpenAI SDK sends it) or as `x-api-key` (the Anthropic SDK's
   way), compared in constant time. These are the gateway's own keys: the provider's key stays in
   protoshift and goes to the provider only. A blank key is refused where it is given: it would mean
-  "anyone".
+  "anyone". Client keys (`protoshift keys add`: gateway/clients) are checked beside them, each with its
+  limits; once one exists every request must carry a key, and `/metrics` (every key's name and spend)
+  takes a server key only.
 - **Hosts.** A server answering without keys on loopback trusts that only this machine reaches it.
   A web page on a DNS-rebinding domain breaks that (the browser sends `Host: evil.example` to
   127.0.0.1), so such a server answers only the loopback names (and the names it is told to).
@@ -22,11 +24,17 @@ from collections.abc import Iterable, Sequence
 
 from protoshift.gateway.asgi import Headers, Scope, header
 
-__all__ = ["LOOPBACK_NAMES", "Browsers", "Hosts", "ServerKeys"]
+__all__ = ["LOOPBACK_NAMES", "Browsers", "Hosts", "ServerKeys", "presented"]
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 # Read by clients from a cross-origin answer: the request ids, retry-after, the rate-limit headers.
-_EXPOSED = b"x-request-id, request-id, retry-after, x-should-retry, x-protoshift-token-count"
+_EXPOSED = (
+    b"x-request-id, request-id, retry-after, retry-after-ms, x-should-retry, x-protoshift-token-count,"
+    b" x-protoshift-overhead-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests,"
+    b" x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens,"
+    b" anthropic-ratelimit-requests-limit, anthropic-ratelimit-requests-remaining, anthropic-ratelimit-requests-reset,"
+    b" anthropic-ratelimit-tokens-limit, anthropic-ratelimit-tokens-remaining, anthropic-ratelimit-tokens-reset"
+)
 _PREFLIGHT_MAX_AGE = b"600"
 
 
@@ -42,16 +50,18 @@ class ServerKeys:
     def allows(self, scope: Scope) -> bool:
         if not self._keys:
             return True
-        token = _presented(scope)
-        if token is None:
-            return False
+        token = presented(scope)
+        return token is not None and self.matches(token)
+
+    def matches(self, token: bytes) -> bool:
         matched = False
         for key in self._keys:  # every key compared, whichever matches: no timing hint of which
             matched |= hmac.compare_digest(token, key)
         return matched
 
 
-def _presented(scope: Scope) -> bytes | None:
+def presented(scope: Scope) -> bytes | None:
+    """The key a request carries: a bearer token (OpenAI's SDKs), else `x-api-key` (Anthropic's)."""
     authorization = header(scope, b"authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(b" ")

@@ -21,6 +21,8 @@ from protoshift.gateway.store import MemoryStore, ResponseStore
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Backend
     from protoshift.cloud.events import EventSink
+    from protoshift.cloud.pricing import PriceTable
+    from protoshift.gateway.clients.gate import ClientKeys
     from protoshift.gateway.state.connection import SharedState
 
 __all__ = ["BackendFactory", "GatewayConfig"]
@@ -45,6 +47,10 @@ class GatewayConfig:
     cors_origins: Sequence[str] = ()  # web origins whose pages may call it ("*": any); none by default
     store: ResponseStore = field(default_factory=MemoryStore)  # stored responses (/v1/responses, store: true)
     state: SharedState | None = None  # the Redis replicas share (gateway/state/); None: this process's own
+    # client keys, with their limits (gateway/clients): where they are kept and counted; None: none
+    clients: ClientKeys | None = None
+    prices: PriceTable | None = None  # what answers cost (a client key's spend and budget); None: nothing
     log_path: Path | None = None  # the request log (one JSON line each); None: stderr
     log_bodies: bool = False
+    log_upstream: bool = False  # each upstream HTTP request and response in the log too (serve -v; keys hidden)
     metrics_dir: Path | None = None  # set when several workers share the counts

@@ -1,6 +1,7 @@
 """The gateway as an ASGI application: the lifespan of its backends, the refusals before any work
 (route, method, key, header size), admission, failures in the surface's words, and the bookkeeping
-every request shares (in-flight count, metrics, the log line). Its routes are given (gateway/app.py)."""
+every request shares (in-flight count, metrics, the log line, a client key's usage, the
+`x-protoshift-overhead-ms` header on every answer). Its routes are given (gateway/app.py)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ from protoshift.gateway.asgi import (
     header,
     send_response,
 )
-from protoshift.gateway.auth import Browsers, Hosts, ServerKeys, is_json
+from protoshift.gateway.auth import Browsers, Hosts, ServerKeys, is_json, presented
+from protoshift.gateway.clients.records import PREFIX
 from protoshift.gateway.drain import Drain
 from protoshift.gateway.errors import HTTPFailure, failure_for, internal_error
 from protoshift.gateway.exchange import Exchange
 from protoshift.gateway.log import RequestLog
 from protoshift.gateway.metrics import Metrics, SharedCounts
-from protoshift.gateway.routing import Match, NotAllowed, Router
+from protoshift.gateway.routing import Match, NotAllowed, Route, Router
+from protoshift.gateway.state.connection import StateUnavailable
 from protoshift.gateway.surfaces import SURFACES, Surface
 from protoshift.gateway.upstreams import Upstreams
 from protoshift.translator.bridges import reaches
@@ -39,6 +42,10 @@ if TYPE_CHECKING:
 __all__ = ["Gateway"]
 
 PUBLISH_INTERVAL = 1.0  # how often a worker leaves its counts for the others (several workers only)
+# On every answer: the milliseconds protoshift itself took before its head went out (the time since the request
+# came, less the upstream's: to its whole answer, or to a stream's first event), as MLflow's gateway says it.
+OVERHEAD_HEADER = b"x-protoshift-overhead-ms"
+CLIENT_KEY_PREFIX = PREFIX.encode()
 
 
 class Gateway:
@@ -59,6 +66,10 @@ class Gateway:
         self.state = config.state
         if self.state is not None:
             self.state.on_event = lambda kind, message: self.log.write({"event": kind, "message": message})
+        self.clients = config.clients
+        if self.clients is not None:
+            self.clients.metrics = self.metrics
+            self.clients.on_event = lambda kind, message: self.log.write({"event": kind, "message": message})
         self._shared = SharedCounts(config.metrics_dir) if config.metrics_dir else None
         self._publisher: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -71,8 +82,9 @@ class Gateway:
             await self._lifespan(receive, send)
 
     def _on_event(self, event: CloudEvent) -> None:
-        """Retries, fallbacks, breaker changes and translation notes go to the request log."""
-        if event.kind not in ("request", "response"):
+        """Retries, fallbacks, breaker changes and translation notes go to the request log; with
+        `log_upstream`, each upstream request and response too (its message made only then)."""
+        if event.kind not in ("request", "response") or self.config.log_upstream:
             self.log.write({"event": event.kind, "backend": event.backend, "message": event.message})
 
     # -- lifespan --------------------------------------------------------------------------------
@@ -91,6 +103,8 @@ class Gateway:
                     return
                 if self._shared is not None:
                     self._publisher = asyncio.create_task(self._publish())
+                if self.clients is not None:
+                    await self.clients.start()
                 await send({"type": "lifespan.startup.complete"})
                 self.log.write({"event": "started", "pid": os.getpid()})
             elif message["type"] == "lifespan.shutdown":
@@ -142,6 +156,8 @@ class Gateway:
         if self._publisher is not None:
             self._publisher.cancel()
         await self.upstreams.aclose()
+        if self.clients is not None:
+            await self.clients.aclose()  # what the last requests used, added to the store
         await self.store.aclose()
         if self.state is not None:
             await self.state.aclose()
@@ -181,10 +197,13 @@ class Gateway:
             exchange = Exchange("unknown", _surface(found.dialect if found else None, scope))
         head = Head(scope)
         origin = head.origin
+        send = self._stamped(send, exchange)
         if origin is not None and self.browsers.allows(origin):
             send = self._with_cors(send, origin)
         try:
             failure = self._refusal(found, scope, head)
+            if failure is None and isinstance(found, Match) and found.route.auth:
+                failure = await self._authenticate(found.route, scope, exchange) or self._oversized(scope, head)
             if failure is not None:
                 await self.fail(exchange, send, failure)
             elif isinstance(found, NotAllowed):  # an allowed origin's preflight
@@ -199,6 +218,8 @@ class Gateway:
                 await self.fail(exchange, send, failure_for(exc) or internal_error())
         finally:
             self.metrics.request(exchange.route, exchange.status)
+            if exchange.client is not None and self.clients is not None:
+                self.clients.settle(exchange, self.config.prices)
             self.log.write(exchange.entry())
 
     def _refusal(self, found: Match | NotAllowed | None, scope: Scope, head: Head) -> HTTPFailure | None:
@@ -226,10 +247,11 @@ class Gateway:
             failure = HTTPFailure.client(405, f"{scope['path']} takes {', '.join(found.allow)}, not {scope['method']}")
             failure.headers.append((b"allow", ", ".join(found.allow).encode()))
             return failure
-        if found.route.auth and not self.keys.allows(scope):
-            return HTTPFailure.client(
-                401, "missing or wrong API key for this protoshift server", code="invalid_api_key"
-            )
+        if found.route.auth:
+            return None  # the key, then the rest (`_oversized`): after `_authenticate`
+        return self._oversized(scope, head)
+
+    def _oversized(self, scope: Scope, head: Head) -> HTTPFailure | None:
         if head.size > self.limits.max_header_bytes:
             return HTTPFailure.client(431, f"request headers are over {self.limits.max_header_bytes} bytes")
         if scope["method"] == "POST" and not is_json(head.content_type):
@@ -239,6 +261,55 @@ class Gateway:
                 code="unsupported_media_type",
             )
         return None
+
+    async def _authenticate(self, route: Route, scope: Scope, exchange: Exchange) -> HTTPFailure | None:
+        """A server key (`--api-key`: no limits), or a client key (its limits: `exchange.client`); None when
+        neither kind exists. `/metrics` (every key's name and spend) takes a server key once client keys are in use."""
+        clients = self.clients
+        if clients is None and not self.keys:
+            return None  # no keys of either kind: nothing to read
+        token = presented(scope)
+        if clients is not None and not clients.active and (token is None or not token.startswith(CLIENT_KEY_PREFIX)):
+            clients = None  # no client key known yet, and this is none: as if there were none
+        if not self.keys and clients is None:
+            return None
+        if token is not None and self.keys and self.keys.matches(token):
+            return None
+        if token is not None and clients is not None and not route.admin:
+            try:
+                key = await clients.find(token)
+            except StateUnavailable:
+                failure = HTTPFailure(
+                    503,
+                    "the store of client keys is unavailable; retry shortly",
+                    "state_unavailable",
+                    code="state_unavailable",
+                )
+                failure.headers.append((b"retry-after", b"1"))
+                return failure
+            if key is not None:
+                exchange.client = key
+                return None
+        message = "missing or wrong API key for this protoshift server"
+        if route.admin and clients is not None:
+            message += " (with client keys in use, this path takes a server key: --api-key)"
+        return HTTPFailure.client(401, message, code="invalid_api_key")
+
+    def _stamped(self, send: Send, exchange: Exchange) -> Send:
+        """`send` with what every answer's head carries: the overhead, and a client key's rate-limit headers;
+        a client key's request is counted before its answer's end goes out (its next request may be at once)."""
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = [(OVERHEAD_HEADER, f"{exchange.overhead_ms():.2f}".encode())]
+                if exchange.rate is not None:
+                    stamp += exchange.surface.rate_headers(exchange.rate)
+                message["headers"] = [*message["headers"], *stamp]
+            elif exchange.client is not None and not message.get("more_body", False) and self.clients is not None:
+                await self.clients.settle_before_end(exchange, self.config.prices)  # the answer's end: counted first
+            await send(message)
+
+        return sending
 
     def _with_cors(self, send: Send, origin: bytes) -> Send:
         """`send` with the CORS headers of an allowed origin on the answer's head."""

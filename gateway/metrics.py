@@ -1,5 +1,10 @@
 """`GET /metrics` in Prometheus' text format: requests by route and status, failures by kind, upstream
-latency (a histogram), tokens in and out, requests in flight, and each backend's breaker state.
+latency (a histogram), tokens in and out, requests in flight, each backend's breaker state, and per
+client key and model (gateway/clients): requests, tokens, spend, and requests refused by a limit.
+
+The series per client key are labelled with the key's name (never the key) and the model the request
+went to; models come from requests, so past `CLIENT_SERIES` (key, model) pairs a new model counts as
+`other`: a client sending made-up model names cannot grow the scrape without bound.
 
 Each worker counts in memory. With several workers, each also writes its counts to a shared folder
 once a second, and whichever worker answers a scrape adds the others' latest counts to its own, so a
@@ -21,6 +26,7 @@ from typing import Any
 # takes a minute.
 BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
+CLIENT_SERIES = 1000  # (client key, model) pairs with series of their own; past it, the model is "other"
 
 
 class Metrics:
@@ -32,6 +38,9 @@ class Metrics:
         self.latency_sum = 0.0
         self.in_flight = 0
         self.state_failures: int | None = None  # calls to the shared state that failed; None: no shared state
+        # per client key and model: requests, tokens in, tokens out, spend (USD); refused, by reason
+        self.clients: dict[tuple[str, str], list[float]] = {}
+        self.limited: Counter[tuple[str, str, str]] = Counter()
         self.changed = False
 
     def request(self, route: str, status: int) -> None:
@@ -44,6 +53,23 @@ class Metrics:
     def upstream(self, seconds: float) -> None:
         self.latency_buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
         self.latency_sum += seconds
+
+    def _model(self, key: str, model: str) -> str:
+        if (key, model) in self.clients or len(self.clients) < CLIENT_SERIES:
+            return model
+        return "other"
+
+    def client(self, key: str, model: str, tokens_in: int, tokens_out: int, spend: float) -> None:
+        """One answered request of a client key."""
+        series = self.clients.setdefault((key, self._model(key, model)), [0, 0, 0, 0.0])
+        series[0] += 1
+        series[1] += tokens_in
+        series[2] += tokens_out
+        series[3] += spend
+
+    def client_limited(self, key: str, model: str, reason: str) -> None:
+        """A client key's request refused: rpm, tpm, budget, model (not one it may use), state (closed)."""
+        self.limited[(key, self._model(key, model), reason)] += 1
 
     def add_tokens(self, counts: tuple[int, int]) -> tuple[int, int]:
         """Counts one answer's (input, output) tokens (translator.usage.token_counts); returns them."""
@@ -62,6 +88,8 @@ class Metrics:
             "latency_sum": self.latency_sum,
             "in_flight": self.in_flight,
             "state_failures": self.state_failures,
+            "clients": [[key, model, *series] for (key, model), series in self.clients.items()],
+            "limited": [[key, model, reason, n] for (key, model, reason), n in self.limited.items()],
         }
 
     def add(self, snapshot: dict[str, Any]) -> None:
@@ -75,6 +103,12 @@ class Metrics:
         self.in_flight += int(snapshot.get("in_flight", 0))
         if (failures := snapshot.get("state_failures")) is not None:
             self.state_failures = (self.state_failures or 0) + int(failures)
+        for key, model, *counts in snapshot.get("clients", ()):
+            series = self.clients.setdefault((str(key), str(model)), [0, 0, 0, 0.0])
+            for i, n in enumerate(counts[:4]):
+                series[i] += n
+        for key, model, reason, n in snapshot.get("limited", ()):
+            self.limited[(str(key), str(model), str(reason))] += int(n)
 
     # -- the text format -------------------------------------------------------------------------
 
@@ -113,7 +147,33 @@ class Metrics:
         metric.head("protoshift_breaker_state", "gauge", "Circuit breaker per backend: 0 closed, 1 half-open, 2 open.")
         for backend, state in breakers:
             metric.sample("protoshift_breaker_state", BREAKER_STATES.get(state, 0), backend=backend)
+        if self.clients or self.limited:
+            self._render_clients(metric)
         return ("\n".join(lines) + "\n").encode()
+
+    def _render_clients(self, metric: _Metric) -> None:
+        rows = sorted(self.clients.items())
+        metric.head("protoshift_client_requests_total", "counter", "Requests answered, per client key and model.")
+        for (key, model), series in rows:
+            metric.sample("protoshift_client_requests_total", series[0], key=key, model=model)
+        metric.head("protoshift_client_tokens_total", "counter", "Tokens, per client key, model and direction.")
+        for (key, model), series in rows:
+            metric.sample("protoshift_client_tokens_total", series[1], key=key, model=model, direction="in")
+            metric.sample("protoshift_client_tokens_total", series[2], key=key, model=model, direction="out")
+        metric.head(
+            "protoshift_client_spend_usd_total",
+            "counter",
+            "Spend in USD from the price table, per client key and model.",
+        )
+        for (key, model), series in rows:
+            metric.sample("protoshift_client_spend_usd_total", round(series[3], 9), key=key, model=model)
+        metric.head(
+            "protoshift_client_limited_total",
+            "counter",
+            "Requests refused by a client key's limits, per key, model and reason (rpm, tpm, budget, model, state).",
+        )
+        for (key, model, reason), n in sorted(self.limited.items()):
+            metric.sample("protoshift_client_limited_total", n, key=key, model=model, reason=reason)
 
 
 class _Metric:

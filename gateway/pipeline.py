@@ -36,6 +36,7 @@ from protoshift.gateway.asgi import (
 from protoshift.gateway.drain import SHUTTING_DOWN, ShutdownCut, shutting_down
 from protoshift.gateway.errors import HTTPFailure, failure_for
 from protoshift.translator import TranslationError
+from protoshift.translator.estimate import estimate_body_tokens
 
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Client, EventStream
@@ -69,6 +70,11 @@ async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Recei
             except APIMismatchError as exc:  # its model's backend does not take this API
                 await gateway.fail(exchange, send, failure_for(exc) or HTTPFailure.client(400, exc.message))
                 return
+            if exchange.client is not None and gateway.clients is not None:  # a client key: its model, its limits
+                failure = await gateway.clients.admit(exchange, request, limited=op in LIMITED)
+                if failure is not None:
+                    await gateway.fail(exchange, send, failure)
+                    return
             call = Call(betas=exchange.surface.betas(scope), backend_api=client.backends()[0].api)
             failure = await exchange.surface.prepare(gateway, request, call)
             if failure is not None:
@@ -112,6 +118,8 @@ async def read_request(gateway: Gateway, exchange: Exchange, scope: Scope, recei
     if problems:
         await gateway.fail(exchange, send, failure_for(TranslationError.of(problems)) or HTTPFailure.client(400, ""))
         return None
+    if exchange.client is not None and exchange.client.tpm is not None:
+        exchange.estimate = estimate_body_tokens(body)  # its input, for the token limit: set right once answered
     if gateway.log.bodies:
         exchange.extra["request"] = request
     return request
@@ -131,6 +139,7 @@ async def create(gateway: Gateway, exchange: Exchange, client: Client, request: 
         return
     assert isinstance(answer, dict)
     exchange.tokens = gateway.metrics.add_tokens(exchange.surface.tokens(answer))
+    exchange.usage = answer.get("usage")
     if gateway.log.bodies:
         exchange.extra["response"] = answer
     surface = exchange.surface
@@ -287,6 +296,7 @@ async def _framed(
         return
     finally:
         exchange.tokens = gateway.metrics.add_tokens(frames.counted())
+        exchange.usage = frames.usage()
     if end := frames.end():
         yield end
 
@@ -322,3 +332,5 @@ def _upstream_time(gateway: Gateway, exchange: Exchange, began: float) -> None:
 
 
 OPERATIONS: dict[str, Operation] = {"create": create, "count_tokens": count_tokens}  # what a surface's paths name
+# What a client key's limits count: the model calls (count_tokens and the model list spend nothing).
+LIMITED: frozenset[Operation] = frozenset({create})

@@ -32,6 +32,7 @@ class Route:
     endpoint: Endpoint
     name: str = ""  # how the log and the metrics name it (default: the pattern)
     auth: bool = True  # False: answered without a key (health checks, the one-line description)
+    admin: bool = False  # True: a server key only, once client keys are in use (the metrics name every key)
     dialect: Dialect = None
 
     @classmethod

@@ -14,6 +14,7 @@ from protoshift.cloud import client_for
 from protoshift.cloud.aliases import Target
 from protoshift.cloud.backend import KeepsResponses
 from protoshift.cloud.errors import ConfigurationError
+from protoshift.cloud.fallback import Unusable
 from protoshift.cloud.kinds import BACKENDS
 from protoshift.gateway.errors import failure_for
 from protoshift.translator.model_objects import ModelInfo
@@ -56,9 +57,17 @@ class Upstreams:
         name = first or self.config.backend
         client = self._clients.get((api, name))
         if client is None:
-            members = [(self.backend(backend), model) for backend, model in [(name, None), *self.config.fallbacks]]
+            members: list[tuple[Backend | Unusable, str | None]] = [(self.backend(name), None)]
+            members += [(self._fallback(backend), model) for backend, model in self.config.fallbacks]
             client = self._clients[(api, name)] = client_for(api, members, on_event=self._on_event)
         return client
+
+    def _fallback(self, name: str) -> Backend | Unusable:
+        """A fallback that cannot be built here (no key: `serve` said so at start) fails only when reached."""
+        try:
+            return self.backend(name)
+        except ConfigurationError as exc:
+            return Unusable(name, exc.message.removeprefix(f"{name}: "))
 
     def route(self, api: API, request: JSON, exchange: Exchange) -> Client:
         """The chain for the request's model (aliases applied); the request then names the model it goes to."""

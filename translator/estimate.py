@@ -26,6 +26,24 @@ _PDF_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 _PDF_DATA_URL = "data:application/pdf;base64,"
 
 
+# A run of base64 this long is an image or a file, not text: a request's size says nothing of its tokens.
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]{1024,}={0,2}")
+
+
+def estimate_body_tokens(body: bytes) -> int:
+    """The input tokens of a request body of any API, estimated from its size, without reading it: four
+    bytes a token, each base64 run (an image, a PDF) as one image. What a rate limit debits up front,
+    before the real count comes back with the answer; cheaper than `estimate_input_tokens` (one scan in C,
+    no walk over the messages) and the same rule for every API."""
+    size = len(body)
+    images = 0
+    if size > 1024:
+        for run in _BASE64_RUN.finditer(body):
+            size -= run.end() - run.start()
+            images += 1
+    return math.ceil(size / CHARS_PER_TOKEN) + images * IMAGE_TOKENS
+
+
 def estimate_input_tokens(request: dict[str, Any]) -> int:
     """The estimated input tokens of an OpenAI request body."""
     chars = 0

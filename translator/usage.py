@@ -8,7 +8,8 @@ metric reads from either.
 - `chat_usage_to_responses(usage)`: OpenAI chat usage -> Responses usage, every field present (0 when
   the provider did not say): Codex refuses a usage without `output_tokens_details.reasoning_tokens`;
 - `responses_usage_to_chat(usage)`: Responses usage -> OpenAI chat usage;
-- `token_counts(api, usage) -> (tokens in, tokens out)`, for any API's usage object.
+- `token_counts(api, usage) -> (tokens in, tokens out)`, for any API's usage object;
+- `usage_as_chat(api, usage)`: any API's usage in OpenAI's chat terms, what a price table prices.
 
 Whatever a provider sent, a count is a positive int or 0: a string, a bool, a null, a negative
 number, a missing key count nothing (usage is read off answers no one has checked field by field).
@@ -26,6 +27,7 @@ __all__ = [
     "messages_usage_to_chat",
     "responses_usage_to_chat",
     "token_counts",
+    "usage_as_chat",
 ]
 
 
@@ -132,3 +134,14 @@ def token_counts(api: API, usage: Any) -> tuple[int, int]:
         return 0, 0
     inputs, output = _COUNTED[api]
     return sum(_count(usage, key) for key in inputs), _count(usage, output)
+
+
+def usage_as_chat(api: API, usage: Any) -> JSON | None:
+    """An `api` usage object as OpenAI chat usage (what the price table prices); None for no usage."""
+    if not isinstance(usage, dict):
+        return None
+    if api == MESSAGES:
+        return messages_usage_to_chat(usage)
+    if api == RESPONSES:
+        return responses_usage_to_chat(usage)
+    return usage

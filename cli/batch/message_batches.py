@@ -289,7 +289,7 @@ def run_cancel(batch_id: str, settings: Settings, diag: Diagnostics) -> int:
 
 def run_list(limit: int, settings: Settings, diag: Diagnostics) -> int:
     if limit < 1:
-        raise InputError("--limit must be at least 1")
+        raise InputError("--count must be at least 1")
 
     async def listing(client: MessageBatchesClient) -> int:
         out = stdout()

@@ -210,10 +210,16 @@ BLOCK = '"""'
 @dataclass
 class Composer:
     """Typed lines -> one message. A line ending in `\\` goes on on the next line; `\"\"\"` opens
-    a block that runs to a line ending in `\"\"\"`. `feed` returns the message when it is complete."""
+    a block that runs to a line ending in `\"\"\"`. `feed` returns the message when it is complete.
+
+    A line holding line breaks came from a paste (bracketed paste puts the whole paste in one line):
+    it is text as it is, never the start of a block or a continuation, so pasted code that ends in
+    `\\` or starts with `\"\"\"` is sent as pasted. `pasted` says whether the message just returned
+    began with a paste (the session then takes `/path/...` for text, not for a mistyped command)."""
 
     lines: list[str] = field(default_factory=list)
     in_block: bool = False
+    pasted: bool = False
 
     @property
     def continuing(self) -> bool:
@@ -224,12 +230,17 @@ class Composer:
         self.in_block = False
 
     def feed(self, line: str) -> str | None:
+        if not self.continuing:
+            self.pasted = "\n" in line
         if self.in_block:
             if line.rstrip().endswith(BLOCK):
                 self.lines.append(line.rstrip()[: -len(BLOCK)])
                 return self._done()
             self.lines.append(line)
             return None
+        if "\n" in line:  # a paste ends a `\\` continuation, or is the whole message
+            self.lines.append(line)
+            return self._done()
         if not self.lines and line.lstrip().startswith(BLOCK):
             rest = line.lstrip()[len(BLOCK) :]
             if rest.rstrip().endswith(BLOCK):  # """one line"""
@@ -271,13 +282,17 @@ class Command:
         return Path(words[0]).expanduser()
 
 
+# /effort's words, the one list (its help, its error, the README's line): reasoning_effort values
+EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+EFFORT_CHOICES = "|".join((*EFFORTS, "off"))
+
 COMMANDS: dict[str, str] = {
     "help": "this help",
     "model": "NAME — ask another model from now on (no NAME: show the current one)",
     "system": "TEXT — set the system prompt (no TEXT: show it; `/system -`: remove it)",
     "think": "on|off — show or hide the model's reasoning",
     "markdown": "on|off — render replies as markdown, or print them exactly as they come",
-    "effort": "minimal|low|medium|high|off — reasoning_effort for the next requests",
+    "effort": f"{EFFORT_CHOICES} — reasoning_effort for the next requests",
     "retry": "send the last message again and replace the reply",
     "tool": "TEXT — answer the model's next pending tool call with TEXT",
     "clear": "forget the conversation (the system prompt stays)",

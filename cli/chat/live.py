@@ -11,11 +11,21 @@ refresh leaves a copy behind. Here a reply is cut into markdown blocks as it str
 
 Reasoning is shown dimmed (finished lines printed for good, the current line live), or replaced
 by a spinner when hidden. Tool calls are shown as one compact panel.
+
+A terminal made narrower while a reply streams rewraps the live region's lines (tmux, GNOME
+Terminal, Konsole, kitty, iTerm2, Windows Terminal do; xterm and the Linux console cut them), so
+the region takes more rows than were drawn, and clearing the rows drawn would leave its top behind:
+a stale copy of a line. The view keeps each drawn line's width and, before drawing again, counts
+the rows they take now (`_fit_to_resize`). For that count to hold, a drawn line ends with its last
+character (no padding: a terminal may keep or drop trailing spaces when it rewraps), and a reply
+leaves the last column free: a line that fills it leaves the cursor waiting to wrap, which
+terminals place differently when they rewrap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -65,6 +75,49 @@ class _Tail:
             yield Segment.line()
 
 
+class _Measured:
+    """The live region as drawn: each line's width (cells) is kept for `StreamView._fit_to_resize`."""
+
+    def __init__(self, renderable: RenderableType, drawn: list[int]) -> None:
+        self.renderable = renderable
+        self.drawn = drawn
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = [_rstrip(line) for line in console.render_lines(self.renderable, reply_options(options), pad=False)]
+        self.drawn[:] = [Segment.get_line_length(line) for line in lines]
+        for line in lines:
+            yield from line
+            yield Segment.line()
+
+
+def reply_options(options: ConsoleOptions) -> ConsoleOptions:
+    """A reply is laid out one column short of the terminal's width (see the module's doc)."""
+    return options.update_width(max(1, options.max_width - 1))
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """A rendered line without the spaces that pad it (those with no background colour)."""
+    line = list(line)
+    while line and not line[-1].control and not (line[-1].style and line[-1].style.bgcolor):
+        text = line[-1].text.rstrip(" ")
+        if text:
+            line[-1] = Segment(text, line[-1].style)
+            break
+        line.pop()
+    return line
+
+
+def rewraps_on_resize() -> bool:
+    """Whether the terminal rewraps long lines when it gets narrower: most do; xterm (which says so
+    in XTERM_VERSION) and the Linux console cut them instead, a row staying a row."""
+    return not os.environ.get("XTERM_VERSION") and os.environ.get("TERM") != "linux"
+
+
+def rows_after_rewrap(widths: Iterable[int], columns: int) -> int:
+    """The rows lines of these widths take once a terminal of `columns` has rewrapped them."""
+    return sum(max(1, -(-width // max(1, columns))) for width in widths)
+
+
 class _Lines:
     """Lines already rendered (segments), printed as they are."""
 
@@ -96,6 +149,9 @@ class StreamView:
         self._printed_any = False
         self._spinner = Spinner("dots", style="dim")
         self._cache: tuple[str, Kind | None, RenderableType] | None = None
+        self._drawn: list[int] = []  # the live region's lines as last drawn: their widths...
+        self._drawn_at = 0  # ... on a terminal this wide
+        self._rewraps = rewraps_on_resize()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -106,7 +162,7 @@ class StreamView:
         # that thread racing a print from ours can leave a stale copy of the region behind.
         # `animate()` refreshes from the event loop instead, the thread that prints.
         self._live = Live(
-            get_renderable=self._region,
+            get_renderable=self._measured_region,
             console=self._console,
             auto_refresh=False,
             transient=True,
@@ -117,11 +173,18 @@ class StreamView:
         self._live.start()
 
     async def animate(self, interval: float = 1 / 20) -> None:
-        """Redraw the live region (new text, the spinner) every `interval`, until cancelled."""
+        """Redraw the live region every `interval` when something changed (new text, the terminal's
+        size) or a spinner turns, until cancelled. A region that waits on a quiet stream writes nothing."""
+        shown: object = None
         while True:
             await asyncio.sleep(interval)
-            if self._live is not None:
+            now = (self._pending, self._kind, self._console.size)
+            if self._live is not None and (now != shown or self._spinning()):
+                shown = now
                 self._live.refresh()
+
+    def _spinning(self) -> bool:
+        return (self._kind == "reasoning" and not self._show_reasoning) or not self._pending.strip()
 
     def close(self) -> None:
         """Stop the live region and print what is still pending, for good."""
@@ -188,18 +251,33 @@ class StreamView:
     def _print_markdown(self, text: str) -> None:
         """Print markdown that follows `_context`, spaced exactly as rich spaces a whole document:
         render context alone and context + text, print the lines the text added."""
-        options = self._console.options
+        options = reply_options(self._console.options)  # as the live region laid it out
         skip = len(self._console.render_lines(Markdown(self._context), options, pad=False)) if self._context else 0
         lines = self._console.render_lines(Markdown(self._context + text), options, pad=False)
-        self._print(_Lines(lines[skip:]))
+        self._print(_Lines([_rstrip(line) for line in lines[skip:]]))
         self._context = text
 
     def _print(self, renderable: RenderableType, *, soft_wrap: bool = False) -> None:
+        self._fit_to_resize()
         if self._gap:
             self._console.print()
             self._gap = False
         self._console.print(renderable, soft_wrap=soft_wrap)  # soft_wrap: the terminal wraps, no line breaks added
         self._printed_any = True
+
+    def _measured_region(self) -> RenderableType:
+        self._fit_to_resize()
+        return _Measured(self._region(), self._drawn)
+
+    def _fit_to_resize(self) -> None:
+        """Before the live region is cleared to be drawn again: if the terminal got narrower since it
+        was drawn, the rows to clear are the rows its lines take now, rewrapped."""
+        live, columns = self._live, self._console.width
+        shape = live._live_render._shape if live is not None else None  # rich's record of the rows it drew
+        if live is not None and shape is not None and self._drawn and self._rewraps and columns < self._drawn_at:
+            empty = max(0, shape[1] - len(self._drawn))  # a row the cursor waits on, under the last line
+            live._live_render._shape = (columns, rows_after_rewrap(self._drawn, columns) + empty)
+        self._drawn_at = columns
 
     def _region(self) -> RenderableType:
         """What the live region shows now: the block being written, or a spinner."""

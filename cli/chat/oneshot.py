@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.chain import create_chain
@@ -18,6 +19,7 @@ from protoshift.cli.exits import OK, InputError
 from protoshift.cli.io.console import Diagnostics, stdin_is_terminal, stdout_is_terminal
 from protoshift.cli.io.output import json_document, write_stdout
 from protoshift.cli.settings import Settings
+from protoshift.cloud.errors import InsecureTransportError
 
 if TYPE_CHECKING:
     from protoshift.cli.logs.recorder import ChatLog
@@ -35,7 +37,7 @@ def run_chat(options: ChatOptions, settings: Settings, diag: Diagnostics) -> int
         from protoshift.cli.chat.session import run_interactive
 
         return run_interactive(options, settings, diag)
-    request = build_request(options, settings)
+    request = build_request(options, settings, diag=diag)
     if options.dry_run:
         if options.continues:
             request = _log(options, settings, diag, dry_run=True).history.continue_request(request, options.model)
@@ -74,8 +76,14 @@ def resolve_format(fmt: str, *, streaming: bool) -> str:
 
 
 def _dry_run(request: dict[str, Any], settings: Settings, diag: Diagnostics) -> int:
-    """Print the upstream body that would be sent (headers, key redacted, with -v); send nothing."""
-    backend = create_chain(settings, diag)
+    """Print the upstream body that would be sent (headers, key redacted, with -v); send nothing.
+    A key that may not travel over http:// is no reason to refuse: nothing travels (a note says
+    that the real run would be refused)."""
+    try:
+        backend = create_chain(settings, diag)
+    except InsecureTransportError as exc:
+        diag.warn(f"note: {exc}; the real run would be refused (--allow-insecure sends it anyway)")
+        backend = create_chain(replace(settings, allow_insecure=True), diag)
     try:
         prepared = backend.prepare(request)
     finally:
@@ -91,18 +99,18 @@ async def _answer(request: dict[str, Any], fmt: str, settings: Settings, diag: D
     backend = create_chain(settings, diag)
     tty = stdout_is_terminal()
     renderer = make_renderer(fmt, diag, tty=tty, markdown=settings.markdown, prices=log.prices)
-    exchange = log.exchange(request, settings.backend)
+    exchange = log.exchange(request, settings)
     started = time.monotonic()
     try:
         if request.get("stream"):
             # aclosing: a reader gone (`| head`) or Ctrl-C closes the stream here, before the client
-            async with contextlib.aclosing(backend.stream(request)) as chunks:
+            async with contextlib.aclosing(backend.stream(request, exchange.call)) as chunks:
                 async for chunk in chunks:
                     renderer.chunk(chunk)
                     exchange.chunk(chunk)
             exchange.end()
         else:
-            completion = await backend.create(request)
+            completion = await backend.create(request, exchange.call)
             renderer.completion(completion)
             exchange.end(completion)
     except BaseException as exc:

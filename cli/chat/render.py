@@ -12,7 +12,7 @@ from protoshift.translator.accumulate import ChunkAccumulator
 from protoshift.translator.sse import encode_chunk, encode_done
 
 if TYPE_CHECKING:
-    from protoshift.cli.pricing import PriceTable
+    from protoshift.cloud.pricing import PriceTable
 
 # Why an answer ended, said in one line when it was not done (exit 0 all the same: the answer is what
 # the provider gave). stop and tool_calls are an answer's normal ends.

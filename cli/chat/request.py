@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from protoshift.cli.exits import InputError
-from protoshift.cli.io.console import stdin_is_terminal
+from protoshift.cli.io.console import Diagnostics, stdin_is_terminal
 from protoshift.cli.io.inputs import JSONInputError, Source, load_json, parse_json, stdin_has_data
 from protoshift.cli.settings import Settings
 
@@ -44,10 +44,17 @@ class ChatOptions:
         return self.continue_latest or self.cid is not None
 
 
-def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = False) -> dict[str, Any]:
+def build_request(
+    options: ChatOptions, settings: Settings, *, empty_ok: bool = False, diag: Diagnostics | None = None
+) -> dict[str, Any]:
     """The OpenAI request: loaded from INPUT/stdin, or built from -p/--system/-a, then the flags applied.
-    `empty_ok`: nothing to send gives a request with no messages (an interactive session's start)."""
+    `empty_ok`: nothing to send gives a request with no messages (an interactive session's start).
+    `diag` hears when piped text joined -p's message: in a shell loop that is the loop's own input."""
     request, piped_text = _load(options)
+    if piped_text is not None and options.prompt is not None and diag is not None:
+        diag.warn(
+            f"note: the text piped in ({_amount(piped_text)}) was added to -p's message; --no-stdin leaves stdin alone"
+        )
     message = _user_message(options, piped_text)
     if request is None:
         if message is None and not empty_ok:
@@ -68,6 +75,11 @@ def build_request(options: ChatOptions, settings: Settings, *, empty_ok: bool = 
     if options.stream:
         request["stream"] = True
     return request
+
+
+def _amount(text: str) -> str:
+    lines = text.count("\n") + (not text.endswith("\n"))
+    return f"{lines} line{'s' * (lines != 1)}, {len(text.encode())} bytes"
 
 
 def _user_message(options: ChatOptions, piped_text: str | None) -> dict[str, Any] | None:
@@ -103,7 +115,7 @@ def _load(options: ChatOptions) -> tuple[dict[str, Any] | None, str | None]:
         if stdin_has_data():
             raise InputError(
                 f"{options.input} and piped stdin: two inputs, and one would be ignored",
-                hint=f"pass - to read stdin, or drop one (< /dev/null keeps stdin out of {options.input}'s way)",
+                hint="pass - to read the request from stdin, or --no-stdin to leave stdin alone (in a shell loop)",
             )
         return _parse_request(Source(options.input, path).read_bytes(), options.input), None
     if options.input != "-" and stdin_is_terminal():

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import io
 import os
+import select
 import sys
 import termios
 import time
@@ -28,6 +29,8 @@ from rich.text import Text
 from protoshift.cli.chain import create_chain
 from protoshift.cli.chat.conversation import (
     COMMANDS,
+    EFFORT_CHOICES,
+    EFFORTS,
     NOT_RUN,
     Command,
     Composer,
@@ -54,11 +57,11 @@ if TYPE_CHECKING:
     from protoshift.cloud.backend import Client
 
 HISTORY_LENGTH = 1000
-EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 
 MULTILINE_HELP = (
-    'Multi-line messages: end a line with \\ to go on on the next one, or open a block with """ '
-    'and close it with a line ending in """. Start a message with // to send text beginning with /.'
+    "Multi-line messages: paste them (a paste is one message, its line breaks kept; Enter sends it), "
+    'end a line with \\ to go on on the next one, or open a block with """ and close it with a line '
+    'ending in """. Start a message with // to send text beginning with /.'
 )
 KEYS_HELP = (
     "Keys: Ctrl-C stops a reply (what arrived stays, marked as cut) or clears the line; "
@@ -73,7 +76,7 @@ def run_interactive(options: ChatOptions, settings: Settings, diag: Diagnostics)
     # -a without -p: the files go with the first message typed
     held = options.attachments if options.prompt is None else []
     request = build_request(replace(options, stream=False, attachments=[] if held else options.attachments),
-                            settings, empty_ok=True)  # fmt: skip
+                            settings, empty_ok=True, diag=diag)  # fmt: skip
     source = options.input if options.input not in (None, "-") else "<stdin>"
     loaded = len(request["messages"]) - (options.prompt is not None) - (options.system is not None)
     log = _open_log(options, settings, diag)
@@ -159,6 +162,7 @@ class LineReader:
         self.color = color
         self._readline: Any = None
         self._start = 0
+        self.pasted = False  # the last message read began with a paste
         if sys.stdin.isatty() and sys.stdout.isatty():
             with contextlib.suppress(ImportError):
                 import readline
@@ -183,6 +187,10 @@ class LineReader:
         readline.set_completer(complete)
         readline.set_completer_delims(" \t\n")
         readline.parse_and_bind("tab: complete")
+        if "libedit" not in (readline.__doc__ or ""):
+            # GNU readline 8.1+ then inserts a paste whole, its line breaks kept, tabs not completing,
+            # and Enter sends it as one message. CPython turns it off (bpo-42819, for its REPL).
+            readline.parse_and_bind("set enable-bracketed-paste on")
 
     def prompt(self, continuing: bool) -> str:
         mark = "..." if continuing else ">"
@@ -192,11 +200,14 @@ class LineReader:
         return f"\001\x1b[1;36m\002{mark}\001\x1b[0m\002 "
 
     def read_message(self) -> str | None:
-        """The next message or command; None on Ctrl-D at an empty prompt."""
+        """The next message or command; None on Ctrl-D at an empty prompt. `pasted` then says
+        whether it began with a paste."""
         composer = Composer()
         while True:
             try:
                 line = input(self.prompt(composer.continuing))
+                while self._more_waiting():  # the rest of a paste the terminal did not bracket
+                    line += "\n" + input(self.prompt(True))
             except KeyboardInterrupt:  # clears the line (and a message being composed)
                 composer.reset()
                 sys.stdout.write("\n")
@@ -205,16 +216,33 @@ class LineReader:
             except EOFError:
                 sys.stdout.write("\n")
                 sys.stdout.flush()
+                self.pasted = composer.pasted
                 return composer.end()
             text = composer.feed(line)
             if text is not None and text.strip():
+                self.pasted = composer.pasted
                 return text
+
+    @staticmethod
+    def _more_waiting() -> bool:
+        """Whether another whole line is already waiting when one was just read: no one types Enter
+        and a whole line within the same instant, a paste does (a terminal without bracketed paste,
+        libedit). Keys typed ahead while a reply streamed read the same way: one message."""
+        try:
+            return bool(select.select([sys.stdin], [], [], 0)[0]) and sys.stdin.isatty()
+        except (OSError, ValueError):
+            return False
 
     def save(self) -> None:
         """Append this session's lines to the history file, which keeps the last HISTORY_LENGTH."""
         readline = self._readline
         if readline is None:
             return
+        # A paste of many lines is one entry here (Up brings it back whole in this session), but the
+        # file holds an entry a line: it would come back as many. Such entries stay out of the file.
+        for at in range(readline.get_current_history_length(), self._start, -1):
+            if "\n" in (readline.get_history_item(at) or ""):
+                readline.remove_history_item(at - 1)
         new = readline.get_current_history_length() - self._start
         if new <= 0:
             return
@@ -275,7 +303,7 @@ class InteractiveChat:
                 while True:
                     try:
                         text = reader.read_message()
-                        if text is None or not self._handle(text, runner):
+                        if text is None or not self._handle(text, runner, pasted=reader.pasted):
                             break
                     except KeyboardInterrupt:  # Ctrl-C between a reply and the prompt
                         self.console.print()
@@ -285,9 +313,11 @@ class InteractiveChat:
                     runner.run(self.backend.aclose())
         return OK
 
-    def _handle(self, text: str, runner: asyncio.Runner) -> bool:
+    def _handle(self, text: str, runner: asyncio.Runner, *, pasted: bool = False) -> bool:
         """One typed message or command. False: leave."""
         command = parse_command(text)
+        if command is not None and pasted and command.name not in self._handlers:
+            command = None  # a pasted block that begins with a path (`/usr/lib/...: error`) is text
         if command is None:
             content: str | list[dict[str, Any]] = message_text(text)
             if self.held_parts:
@@ -346,7 +376,7 @@ class InteractiveChat:
         conversation = self.conversation
         conversation.begin_reply()
         request = conversation.request_to_send()
-        exchange = self.log.exchange(request, self.settings.backend)
+        exchange = self.log.exchange(request, self.settings)
         view = StreamView(
             self.console, show_reasoning=self.show_reasoning, waiting=conversation.model, markdown=self.markdown
         )
@@ -422,7 +452,7 @@ class InteractiveChat:
         self, request: dict[str, Any], view: StreamView, accumulator: ChunkAccumulator, exchange: Exchange
     ) -> None:
         assert self.backend is not None
-        async with contextlib.aclosing(self.backend.stream(request)) as chunks:
+        async with contextlib.aclosing(self.backend.stream(request, exchange.call)) as chunks:
             async for chunk in chunks:
                 accumulator.add(chunk)
                 exchange.chunk(chunk)
@@ -503,7 +533,7 @@ class InteractiveChat:
         elif level in EFFORTS:
             request["reasoning_effort"] = level
         elif level:
-            raise InputError(f"/effort takes {', '.join(EFFORTS)} or off")
+            raise InputError(f"/effort takes {EFFORT_CHOICES.replace('|', ', ')}")
         self._dim(f"reasoning_effort: {request.get('reasoning_effort', 'off')}")
         return True
 

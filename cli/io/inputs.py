@@ -77,6 +77,17 @@ class Source:
             raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
 
 
+def detach_stdin() -> None:
+    """`--no-stdin`: stdin becomes /dev/null for the rest of the run, as `ssh -n` makes it, so a
+    command in a shell loop never takes the lines the loop is reading (`while read -r q; do ...;
+    done < questions.txt`). Every reader then sees what an empty stdin gives; nothing else changes."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        os.dup2(null, 0)
+    finally:
+        os.close(null)
+
+
 def stdin_has_data(wait: float = 0.1) -> bool:
     """Whether something was piped or redirected into stdin, without reading it (a pipe gives up one
     byte, which is why this is asked only to refuse stdin). A pipe is waited on for `wait` seconds at
@@ -153,11 +164,29 @@ class JSONInputError(ValueError):
         return f"{where}: {self.describe()}"
 
 
+def _trailing_comma(exc: json.JSONDecodeError) -> int | None:
+    """The offset of the comma when the error is a `,` right before `]` or `}`, else None."""
+    if exc.msg not in ("Expecting value", "Expecting property name enclosed in double quotes"):
+        return None
+    doc, end = exc.doc, exc.pos
+    if end >= len(doc) or doc[end] not in "]}":
+        return None
+    before = len(doc[:end].rstrip())
+    return before - 1 if before and doc[before - 1] == "," else None
+
+
 def load_json(data: bytes | str, line_offset: int = 0) -> Any:
     """JSON text -> value, or JSONInputError (see the module's doc)."""
     try:
         value = json.loads(data, parse_int=_int)
     except json.JSONDecodeError as exc:
+        comma = _trailing_comma(exc)
+        if comma is not None:  # Python's place is the `]` or `}` after it, often lines below
+            raise JSONInputError(
+                "trailing comma (JSON allows none before ] or })",
+                line=exc.doc.count("\n", 0, comma) + 1 + line_offset,
+                column=comma - exc.doc.rfind("\n", 0, comma),
+            ) from None
         raise JSONInputError(exc.msg, line=exc.lineno + line_offset, column=exc.colno) from None
     except UnicodeDecodeError as exc:
         raise JSONInputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None

@@ -68,7 +68,10 @@ def _as_text(row: Row) -> bytes:
 
 
 def _header(row: Row) -> str:
-    parts = [row.started[:19].replace("T", " ") + " UTC", row.conversation, f"{row.model} ({row.backend})"]
+    via = row.backend
+    if row.primary_backend and row.primary_backend != row.backend:
+        via += f", fallback for {row.primary_backend}"  # the backend that answered is the one billed
+    parts = [row.started[:19].replace("T", " ") + " UTC", row.conversation, f"{row.model} ({via})"]
     if row.prompt_tokens is not None or row.completion_tokens is not None:
         tokens = f"{row.prompt_tokens or 0} in / {row.completion_tokens or 0} out"
         parts.append(tokens + (f" ({row.cached_tokens} cached)" if row.cached_tokens else ""))
@@ -133,7 +136,8 @@ def _as_json(store: LogStore, row: Row, cache: dict[int, list[dict[str, Any]]]) 
         "conversation": row.conversation,
         "time": row.started,
         "model": row.model,
-        "backend": row.backend,
+        "backend": row.backend,  # the one that answered
+        "primary_backend": row.primary_backend or row.backend,  # the chain's first: where it was sent
         "request": {**row.request, "messages": store.sent(row, cache)},
         "response": row.response,
         "reply": row.reply_message,

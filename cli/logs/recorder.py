@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from protoshift.cli.exits import INTERRUPTED, OK, PROVIDER_FAILED, InputError, map_failure
 from protoshift.cli.logs.store import LogStore, Row, dumps, log_path, storable
+from protoshift.cloud.backend import Call
+from protoshift.cloud.kinds import BACKENDS
 from protoshift.translator.accumulate import ChunkAccumulator
 
 if TYPE_CHECKING:
     from protoshift.cli.chat.request import ChatOptions
     from protoshift.cli.io.console import Diagnostics
-    from protoshift.cli.pricing import PriceTable
     from protoshift.cli.settings import Settings
+    from protoshift.cloud.pricing import PriceTable
 
 PROGRESS_EVERY = 0.25  # seconds between writes of a streaming reply's text: what a kill -9 leaves behind
 SYSTEM_ROLES = ("system", "developer")
@@ -40,6 +42,19 @@ class History:
     messages: list[dict[str, Any]] = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)  # the last request's other fields (tools, options...)
     model: str | None = None  # the model the last request asked for (not the snapshot that answered)
+    backend: str | None = None  # the chain's first backend the last request went to (not a fallback that answered)
+    base_url: str | None = None  # ... and its base URL (None: its default)
+
+    def keep_route(self, settings: Settings) -> None:
+        """A continued conversation goes on with its backend and base URL, as it keeps its model, unless
+        this command line names others (-b, --base-url; a BACKEND:MODEL alias of -m, resolved later)."""
+        if self.backend is None or self.backend not in BACKENDS:
+            return
+        flags = settings.flags
+        if not flags.backend:
+            settings.backend = self.backend
+        if not flags.base_url and settings.backend == self.backend:
+            settings.base_url = self.base_url
 
     def continue_request(self, request: dict[str, Any], model_flag: str | None) -> dict[str, Any]:
         """`request` (this run's messages and flags) after the conversation so far. The conversation's
@@ -69,10 +84,12 @@ class ChatLog:
 
     @classmethod
     def open(cls, options: ChatOptions, settings: Settings, diag: Diagnostics) -> ChatLog:
-        """The log for this run: the conversation -c/--cid names (read even with --no-log), or a new one."""
+        """The log for this run: the conversation -c/--cid names (read even with --no-log), or a new one.
+        A conversation continued goes on on its backend and base URL (`settings` changed to them)."""
         history = History(new_conversation_id())
         if options.continue_latest or options.cid is not None:
             history = continued(options.cid)
+            history.keep_route(settings)
         store = None
         if settings.log:
             try:
@@ -89,8 +106,11 @@ class ChatLog:
         """A new conversation from here (the session's /clear and /load)."""
         self.history = History(new_conversation_id())
 
-    def exchange(self, request: dict[str, Any], backend: str) -> Exchange:
+    def exchange(self, request: dict[str, Any], settings: Settings) -> Exchange:
+        """A row for `request`, about to go to the settings' chain (its first backend, at its base URL)."""
         row = None
+        backend = settings.backend
+        base_url = settings.base_url_for(backend, primary=True) if BACKENDS[backend].key_env else None
         if self.store is not None:
             messages = request.get("messages") or []
             known = self.history.messages
@@ -98,8 +118,8 @@ class ChatLog:
             added = messages[len(known) :] if prior is not None else messages
             fields = {k: v for k, v in request.items() if k not in CALL_KEYS}
             model = str(request.get("model") or "")
-            row = self._write(lambda s: s.start(self.conversation, prior, model, backend, fields, added))
-        return Exchange(self, row, request)
+            row = self._write(lambda s: s.start(self.conversation, prior, model, backend, fields, added, base_url))
+        return Exchange(self, row, request, backend, base_url)
 
     def _write(self, action: Any) -> Any:
         """One write to the store; a failure turns the log off for the rest of the run, with one warning."""
@@ -122,10 +142,15 @@ class ChatLog:
 class Exchange:
     """One request and its reply, as the log sees it."""
 
-    def __init__(self, log: ChatLog, row: int | None, request: dict[str, Any]) -> None:
+    def __init__(self, log: ChatLog, row: int | None, request: dict[str, Any], backend: str,
+                 base_url: str | None) -> None:  # fmt: skip
         self.log = log
         self.row = row
         self.request = request
+        self.backend = backend  # the chain's first
+        self.base_url = base_url
+        # The call the exchange makes: after it, `call.backend` names the backend that answered.
+        self.call = Call()
         self.started = time.monotonic()
         self._stream = ChunkAccumulator()
         self._text: list[str] = []
@@ -173,6 +198,7 @@ class Exchange:
         details = usage.get("prompt_tokens_details") or {}
         fields = {
             "model": storable(model),
+            "backend": self.call.backend or self.backend,  # a fallback's, when it answered
             "reply": None if message is None else dumps(message),
             "response": storable(_text_of(message)),
             "partial": int(partial),
@@ -193,6 +219,7 @@ class Exchange:
         history.messages = [*sent, message] if message is not None else list(sent)
         history.fields = {k: v for k, v in self.request.items() if k not in CALL_KEYS}
         history.model = str(self.request.get("model") or "") or history.model
+        history.backend, history.base_url = self.backend, self.base_url
 
 
 def _kept(message: dict[str, Any]) -> dict[str, Any]:
@@ -249,4 +276,7 @@ def _history(store: LogStore, conversation: str, base: Row | None) -> History:
         return History(conversation)
     fields = dict(base.request)
     asked = fields.get("model")
-    return History(conversation, base.id, store.history(base), fields, asked if isinstance(asked, str) else base.model)
+    model = asked if isinstance(asked, str) else base.model
+    # a row written before the log kept the chain's first backend: the one that answered is the best guess
+    backend = base.primary_backend or base.backend
+    return History(conversation, base.id, store.history(base), fields, model, backend, base.base_url)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS exchanges (
     id INTEGER PRIMARY KEY,
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS exchanges (
     prior INTEGER REFERENCES exchanges(id),   -- the row whose history comes before these messages
     started TEXT NOT NULL,                    -- UTC, ISO 8601
     model TEXT NOT NULL,                      -- the model asked (then the one that answered)
-    backend TEXT NOT NULL,
+    backend TEXT NOT NULL,                    -- the backend that answered (a fallback's, when it did)
     request TEXT NOT NULL,                    -- JSON: the request's fields but messages (tools, options...)
     messages TEXT NOT NULL,                   -- JSON: the messages this exchange added after prior's history
     reply TEXT,                               -- JSON: the assistant message, once it ended
@@ -48,10 +48,16 @@ CREATE TABLE IF NOT EXISTS exchanges (
     cost REAL,                                -- USD, when the price table knows the model
     duration REAL,                            -- seconds
     exit_code INTEGER,
-    error TEXT
+    error TEXT,
+    primary_backend TEXT,                     -- the chain's first backend: a conversation continues on it
+    base_url TEXT                             -- ... at this base URL (NULL: the backend's default)
 );
 CREATE INDEX IF NOT EXISTS exchanges_by_conversation ON exchanges (conversation, id);
 """
+# What each version added to the one before, for a log written by an older protoshift.
+MIGRATIONS = {
+    2: ("ALTER TABLE exchanges ADD COLUMN primary_backend TEXT", "ALTER TABLE exchanges ADD COLUMN base_url TEXT")
+}
 
 JSONValue = Any
 
@@ -101,6 +107,8 @@ class Row:
     duration: float | None
     exit_code: int | None
     error: str | None
+    primary_backend: str | None = None
+    base_url: str | None = None
 
     @property
     def reply_message(self) -> dict[str, Any] | None:
@@ -113,7 +121,8 @@ class Row:
 
 _COLUMNS = (
     "id, conversation, prior, started, model, backend, request, messages, reply, response, partial, status,"
-    " finish_reason, prompt_tokens, completion_tokens, cached_tokens, cost, duration, exit_code, error"
+    " finish_reason, prompt_tokens, completion_tokens, cached_tokens, cost, duration, exit_code, error,"
+    " primary_backend, base_url"
 )
 
 
@@ -147,8 +156,14 @@ class LogStore:
         self._db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)  # autocommit: a write is durable
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives the process dying
-        if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:  # a new file
             self._db.executescript(SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        elif version < SCHEMA_VERSION:  # written by an older protoshift: its rows kept, columns added
+            for statement in (s for v in range(version + 1, SCHEMA_VERSION + 1) for s in MIGRATIONS[v]):
+                with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -156,12 +171,14 @@ class LogStore:
     # -- writing ---------------------------------------------------------------------------------
 
     def start(self, conversation: str, prior: int | None, model: str, backend: str, request: JSONValue,
-              messages: JSONValue) -> int:  # fmt: skip
+              messages: JSONValue, base_url: str | None = None) -> int:  # fmt: skip
+        """A new row; `backend` is the chain's first (the one that answered is written when it ends)."""
         cursor = self._db.execute(
-            "INSERT INTO exchanges (conversation, prior, started, model, backend, request, messages)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (conversation, prior, now(), storable(model), backend, dumps(request), dumps(messages)),
-        )
+            "INSERT INTO exchanges (conversation, prior, started, model, backend, request, messages,"
+            " primary_backend, base_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (conversation, prior, now(), storable(model), backend, dumps(request), dumps(messages), backend,
+             None if base_url is None else storable(base_url)),
+        )  # fmt: skip
         return int(cursor.lastrowid or 0)
 
     def progress(self, row: int, text: str) -> None:

@@ -18,6 +18,7 @@ on uvicorn (uvloop + httptools).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -42,6 +43,7 @@ from protoshift.gateway.auth import LOOPBACK_NAMES
 if TYPE_CHECKING:
     from types import FrameType
 
+    from protoshift.gateway.clients.gate import ClientKeys
     from protoshift.gateway.config import GatewayConfig
     from protoshift.gateway.core import Gateway
     from protoshift.gateway.state.connection import SharedState
@@ -140,12 +142,25 @@ def _check(options: ServeFlags, keys: list[str]) -> None:
         raise InputError("--workers must be at least 1")
     if not 0 <= options.port <= 65535:
         raise InputError(f"--port {options.port}: not a port number")
-    if not is_loopback(options.host) and not keys:
+    if options.log is not None and not options.log.parent.is_dir():  # else a traceback once serving
+        raise InputError(f"--log {options.log}: no folder {options.log.parent}")
+    if not is_loopback(options.host) and not keys and not _client_keys_exist(options):
         raise InputError(
             f"--host {options.host} opens the server to other machines, and it would spend your provider key for"
             " anyone who reaches it",
-            hint=f"give --api-key KEY (or {KEYS_ENV}=KEY1,KEY2): clients must then send it as a bearer token",
+            hint=f"give --api-key KEY (or {KEYS_ENV}=KEY1,KEY2), or make client keys (protoshift keys add NAME):"
+            " clients must then send one as a bearer token",
         )
+
+
+def _client_keys_exist(options: ServeFlags) -> bool:
+    """Client keys in the store `serve` reads (their presence makes every request need a key)."""
+    from protoshift.cli.keys_cmd import with_store
+
+    try:
+        return bool(with_store(options.state, lambda store: store.keys()))
+    except CLIError:
+        return False
 
 
 def _check_backend(settings: Settings, diag: Diagnostics) -> None:
@@ -165,7 +180,9 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        hint = "another program has that port: --port N picks another (--port 0: any free one)"
+        in_use = exc.errno == errno.EADDRINUSE
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint if in_use else None) from None
     sock.listen(2048)  # connections wait in the backlog until uvicorn takes them: none is refused at start
     sock.set_inheritable(True)
     return sock
@@ -200,7 +217,24 @@ def build_gateway(
     from protoshift.gateway import build_app
 
     state = _shared_state(options)
-    return build_app(gateway_config(options, keys, settings, metrics_dir, _store(options, state), state))
+    config = gateway_config(
+        options, keys, settings, metrics_dir, _store(options, state), state, _clients(options, state)
+    )
+    return build_app(config)
+
+
+def _clients(options: ServeFlags, state: SharedState | None) -> ClientKeys | None:
+    """Where the client keys are read and their limits counted: the shared Redis, else the SQLite file in the
+    data folder (every worker and `protoshift keys` on this machine); none for a gateway with no folder."""
+    from protoshift.gateway.clients.gate import ClientKeys
+
+    if state is not None:
+        return ClientKeys.shared_in(state)
+    if options.store_dir is None:
+        return None
+    from protoshift.gateway.clients.sqlite import FILENAME
+
+    return ClientKeys.local(options.store_dir / FILENAME)
 
 
 def _shared_state(options: ServeFlags) -> SharedState | None:
@@ -209,7 +243,11 @@ def _shared_state(options: ServeFlags) -> SharedState | None:
         return None
     from protoshift.gateway.state.connection import SharedState, StateURL
 
-    return SharedState(StateURL.parse(options.state), fail="closed" if options.state_fail == "closed" else "open")
+    return SharedState(
+        StateURL.parse(options.state),
+        timeout=options.state_timeout_ms / 1000,
+        fail="closed" if options.state_fail == "closed" else "open",
+    )
 
 
 def _store(options: ServeFlags, state: SharedState | None = None) -> ResponseStore:
@@ -235,6 +273,7 @@ def gateway_config(
     metrics_dir: Path | None,
     store: ResponseStore,
     state: SharedState | None = None,
+    clients: ClientKeys | None = None,
 ) -> GatewayConfig:
     from protoshift.cli.chain import backend_factory
     from protoshift.gateway import GatewayConfig
@@ -251,8 +290,11 @@ def gateway_config(
         cors_origins=options.cors_origins,
         store=store,
         state=state,
+        clients=clients,
+        prices=settings.prices(),
         log_path=options.log,
         log_bodies=options.log_bodies,
+        log_upstream=options.verbose,
         metrics_dir=metrics_dir,
     )
 
@@ -281,7 +323,7 @@ def _serving(
 
         fresh = resolve_settings(current[0].flags)
         config = gateway_config(
-            options, keys, fresh, metrics_dir, gateway.store, gateway.config.state
+            options, keys, fresh, metrics_dir, gateway.store, gateway.config.state, gateway.clients
         )  # the stores stay
         said = changes(current[0], fresh)
         current[0] = fresh

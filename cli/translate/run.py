@@ -114,6 +114,8 @@ def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: TranslateRun)
         except TranslationError as exc:
             for problem in exc.problems:
                 run.diag.error(f"{source.name}: {problem}")
+            if kind == "response" and _is_request(value):
+                run.diag.hint(f"{source.name} is a request, not a response: protoshift translate request takes it")
             raise _Reported from None  # nothing is written for this input
         out.write(json_document(result))
         return OK
@@ -136,6 +138,12 @@ def _translate_to(kind: Kind, source: Source, out: IO[bytes], run: TranslateRun)
             code = BAD_INPUT
         out.write(json_line(result))
     return code
+
+
+def _is_request(value: Any) -> bool:
+    """A request (Chat, Messages or Responses) given where an answer was expected."""
+    answer = ("choices", "content", "output")
+    return isinstance(value, dict) and ("messages" in value or "input" in value) and not any(k in value for k in answer)
 
 
 def _stream_translation(run: TranslateRun) -> Callable[[Source, IO[bytes], TranslateRun], int]:

@@ -24,6 +24,7 @@ from protoshift.translator.usage import token_counts
 if TYPE_CHECKING:
     from protoshift.cloud.backend import Call
     from protoshift.gateway.asgi import Headers, Scope
+    from protoshift.gateway.clients.limiter import RateState
     from protoshift.gateway.errors import HTTPFailure
     from protoshift.gateway.limits import Limits
     from protoshift.gateway.routing import Route
@@ -75,6 +76,10 @@ class StreamFrames(ABC):
         """The whole answer the stream added up to, where its API says it (Responses' final event)."""
         return None
 
+    def usage(self) -> JSON | None:
+        """The usage the stream said (in its API's shape), for pricing it; None when it said none."""
+        return None
+
 
 class Surface(ABC):
     api: ClassVar[API]  # the protocol its clients speak, and the one a cloud Client is asked to speak
@@ -82,6 +87,8 @@ class Surface(ABC):
     items_field: ClassVar[str] = "messages"  # the field holding the conversation, bounded by Limits.max_messages
     what: ClassVar[str]  # what a request to it is, for errors ("a chat completion request")
     ping: ClassVar[bytes] = b""  # the frame a silent stream gets (Limits.ping_every); none: no pings
+    # where a request says the most output it wants (the first one given counts): a token limit's estimate
+    max_tokens_fields: ClassVar[tuple[str, ...]] = ("max_completion_tokens", "max_tokens")
     # its paths, each to an operation of the pipeline ("create", "count_tokens"); the log and the metrics
     # name each as its /v1 path
     paths: ClassVar[Mapping[str, str]]
@@ -148,6 +155,10 @@ class Surface(ABC):
     def headers(self, request_id: str, *, stream: bool = False) -> Headers:
         own = (self.request_id_header, request_id.encode())
         return [*SSE_HEADERS, own] if stream else [JSON_TYPE, own]
+
+    @abstractmethod
+    def rate_headers(self, state: RateState) -> Headers:
+        """A client key's limits in the headers this API's clients read (on every answer to the key)."""
 
     # -- models ----------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ Policy of this surface:
   usage-only chunk;
 - a stream that fails midway ends with an `{"error": ...}` frame and no `[DONE]` (the OpenAI SDK
   raises `APIError` on it);
-- an open circuit is a 503 with `retry-after`.
+- an open circuit is a 503 with `retry-after`;
+- a client key's limits go in OpenAI's `x-ratelimit-*` headers on every answer (a duration until reset).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import ClassVar
 
 from pydantic_core import to_json
 
+from protoshift.gateway.asgi import Headers
+from protoshift.gateway.clients.headers import openai_headers
+from protoshift.gateway.clients.limiter import RateState
 from protoshift.gateway.errors import HTTPFailure
 from protoshift.gateway.surfaces.base import Listing, StreamFrames, Surface
 from protoshift.translator.model_objects import ModelInfo
@@ -57,16 +61,18 @@ def error_object(failure: HTTPFailure) -> JSON:
 
 
 class _ChatFrames(StreamFrames):
-    __slots__ = ("tokens", "wants_usage")
+    __slots__ = ("said", "tokens", "wants_usage")
 
     def __init__(self, wants_usage: bool) -> None:
         self.wants_usage = wants_usage
         self.tokens = (0, 0)
+        self.said: JSON | None = None
 
     def frame(self, event: JSON) -> bytes:
         usage = event.get("usage")
         if usage:
             self.tokens = token_counts(CHAT, usage)
+            self.said = usage
         if not self.wants_usage:
             if usage and not event.get("choices"):
                 return b""  # the usage-only chunk the client did not ask for
@@ -75,6 +81,9 @@ class _ChatFrames(StreamFrames):
 
     def counted(self) -> tuple[int, int]:
         return self.tokens
+
+    def usage(self) -> JSON | None:
+        return self.said
 
     def end(self) -> bytes:
         return encode_done()
@@ -102,6 +111,10 @@ class ChatSurface(Surface):
 
     def error_body(self, failure: HTTPFailure, request_id: str) -> bytes:
         return to_json({"error": error_object(failure)})
+
+    def rate_headers(self, state: RateState) -> Headers:
+        """`x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, as OpenAI sends them on every answer."""
+        return openai_headers(state)
 
     def model_object(self, model: ModelInfo) -> JSON:
         return model.to_chat()

@@ -13,7 +13,9 @@ Policy of this surface:
   status Anthropic clients know as "come back shortly" — the SDKs retry it after `retry-after`, and
   Claude Code reports it as the API being overloaded rather than as a failure of the request;
 - a stream that fails midway ends with an `error` event carrying the provider's own error type when
-  it named a known one (`overloaded_error` stays `overloaded_error`).
+  it named a known one (`overloaded_error` stays `overloaded_error`);
+- a client key's limits go in Anthropic's `anthropic-ratelimit-*` headers on every answer (an RFC 3339
+  time for reset).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from typing import ClassVar
 from pydantic_core import to_json
 
 from protoshift.cloud.errors import ERROR_TYPE_STATUS
-from protoshift.gateway.asgi import Scope, header_values
+from protoshift.gateway.asgi import Headers, Scope, header_values
+from protoshift.gateway.clients.headers import anthropic_headers
+from protoshift.gateway.clients.limiter import RateState
 from protoshift.gateway.errors import HTTPFailure
 from protoshift.gateway.surfaces.base import Listing, StreamFrames, Surface
 from protoshift.translator.model_objects import ModelInfo
@@ -68,6 +72,9 @@ class _MessagesFrames(StreamFrames):
     def counted(self) -> tuple[int, int]:
         return token_counts(MESSAGES, self._usage)
 
+    def usage(self) -> JSON | None:
+        return dict(self._usage) if self._usage else None
+
     def end(self) -> bytes:
         return b""  # `message_stop` (the backend's last event) ended it already
 
@@ -82,6 +89,7 @@ class MessagesSurface(Surface):
     request_id_header: ClassVar[bytes] = b"request-id"
     what = "an Anthropic Messages request"
     paths: ClassVar[Mapping[str, str]] = {"/v1/messages": "create", "/v1/messages/count_tokens": "count_tokens"}
+    max_tokens_fields: ClassVar[tuple[str, ...]] = ("max_tokens",)
     # Anthropic's API pings a stream that has nothing to say, and Claude Code gives up on one that is
     # silent for ~15-20 s: a model behind a chat upstream thinking (or reading a long prompt) is
     ping: ClassVar[bytes] = encode_event({"type": "ping"})
@@ -103,6 +111,11 @@ class MessagesSurface(Surface):
     def error_body(self, failure: HTTPFailure, request_id: str) -> bytes:
         error = {"type": error_type(failure.status), "message": failure.message}
         return to_json({"type": "error", "error": error, "request_id": request_id})
+
+    def rate_headers(self, state: RateState) -> Headers:
+        """`anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}` (reset: an RFC 3339 time), as
+        Anthropic sends them on every answer."""
+        return anthropic_headers(state)
 
     def model_object(self, model: ModelInfo) -> JSON:
         return model.to_messages()

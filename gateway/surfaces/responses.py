@@ -91,6 +91,10 @@ class _ResponsesFrames(StreamFrames):
     def counted(self) -> tuple[int, int]:
         return token_counts(RESPONSES, (self.final or {}).get("usage"))
 
+    def usage(self) -> JSON | None:
+        usage = (self.final or {}).get("usage")
+        return usage if isinstance(usage, dict) else None
+
     def answer(self) -> JSON | None:
         return self.final
 
@@ -120,6 +124,7 @@ class _ResponsesFrames(StreamFrames):
 class ResponsesSurface(ChatSurface):
     api = RESPONSES
     items_field = "input"
+    max_tokens_fields: ClassVar[tuple[str, ...]] = ("max_output_tokens",)
     what = "a Responses request"
     # and for clients given a base URL without /v1
     paths: ClassVar[Mapping[str, str]] = {"/v1/responses": "create", "/responses": "create"}

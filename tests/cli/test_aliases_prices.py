@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from protoshift.cli.exits import InputError
-from protoshift.cli.pricing import BUILTIN, PriceTable, format_cost
+from protoshift.cli.pricing import format_cost
+from protoshift.cloud.pricing import BUILTIN, PriceError, PriceTable
 from tests.oracles import assert_valid_anthropic_body
 
 from .conftest import PROTOSHIFT, RunCLI
@@ -125,11 +125,11 @@ def test_config_rows_win_and_are_checked() -> None:
     table = PriceTable({"claude-*": {"input": 1.0, "output": 2.0}}, "config.toml")
     assert table.cost("claude-sonnet-4-5", {"prompt_tokens": 1_000_000, "completion_tokens": 1_000_000}) == 3.0
     assert table.cost("claude-sonnet-4-5", {"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 5}}) is None
-    with pytest.raises(InputError, match="input and output are required"):
+    with pytest.raises(PriceError, match="input and output are required"):
         PriceTable({"m": {"input": 1.0}})
-    with pytest.raises(InputError, match="unknown cell 'inptu'"):
+    with pytest.raises(PriceError, match="unknown cell 'inptu'"):
         PriceTable({"m": {"inptu": 1.0, "input": 1.0, "output": 1.0}})
-    with pytest.raises(InputError, match="expected a number"):
+    with pytest.raises(PriceError, match="expected a number"):
         PriceTable({"m": {"input": "cheap", "output": 1.0}})
 
 
@@ -152,7 +152,7 @@ def test_shell_completion_is_offered(run_cli: RunCLI) -> None:
 def test_help_imports_neither_the_log_nor_the_price_table() -> None:
     code = (
         "import sys; from protoshift.cli.main import app; "
-        "print(','.join(m for m in sys.modules if m.startswith(('protoshift.cli.logs', 'protoshift.cli.pricing',"
+        "print(','.join(m for m in sys.modules if m.startswith(('protoshift.cli.logs', 'protoshift.cli.pricing', 'protoshift.cloud.pricing',"
         " 'sqlite3', 'protoshift.cli.chat'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -186,7 +186,7 @@ def test_a_request_file_and_piped_stdin_are_refused(run_cli: RunCLI) -> None:
     done = run_cli("chat", "--backend", "mock", str(EXAMPLES / "hello.json"), input="also this")
     said = one_line_usage_error(done)
     assert "piped stdin" in said[0]
-    assert said[1].startswith("protoshift: hint: pass - to read stdin, or drop one")
+    assert said[1].startswith("protoshift: hint: pass - to read the request from stdin, or --no-stdin")
     quiet = run_cli("chat", "--backend", "mock", "-f", "json", str(EXAMPLES / "hello.json"), input="")
     assert quiet.returncode == 0, quiet.stderr  # an empty or closed stdin is no second input
 

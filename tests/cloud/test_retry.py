@@ -238,7 +238,7 @@ def test_connection_errors_are_retried() -> None:
     assert completion["choices"][0]["message"]["content"] == "back"
     assert len(script.requests) == 2
     (retry,) = [e for e in events if e.kind == "retry"]
-    assert "connection error (ConnectError: [Errno 111] Connection refused)" in retry.message
+    assert "cannot connect to api.anthropic.test:443 (connection refused)" in retry.message
 
 
 def test_connection_errors_exhaust_retries() -> None:
@@ -248,7 +248,7 @@ def test_connection_errors_exhaust_retries() -> None:
     assert len(script.requests) == 3
     err = info.value
     assert err.retryable and err.allows_fallback and err.trips_breaker
-    assert str(err) == "anthropic: connection error (ConnectError: refused) after 3 attempts"
+    assert str(err) == "anthropic: cannot connect to api.anthropic.test:443 (refused) after 3 attempts"
 
 
 def test_timeouts_are_retried_and_typed() -> None:

@@ -155,8 +155,10 @@ def test_a_cut_stream_and_a_refused_connection_are_connection_errors(
         async with _backend(f"http://127.0.0.1:{port}", tmp_path, max_retries=0) as backend:
             await chat(backend).create(REQUEST)
 
-    with pytest.raises(APIConnectionError, match=r"connection error \(ConnectError"):
+    # where and why, in words: not aiohttp's `Cannot connect to host ... ssl:default [Connect call failed ...]`
+    with pytest.raises(APIConnectionError) as refusal:
         asyncio.run(refused())
+    assert str(refusal.value) == f"anthropic: cannot connect to 127.0.0.1:{port} (connection refused)"
 
 
 def _chunked_then_cut(connection: Connection) -> None:

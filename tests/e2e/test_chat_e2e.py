@@ -357,7 +357,7 @@ def test_bad_json_names_file_line_and_column(chat: Chat, tmp_path: Path, serve: 
     path.write_text('{\n  "messages": [\n    {"role": "user", "content": "hi",}\n  ]\n}\n')
     done = chat(str(path), server=server)
     line = one_error(done, 2)
-    assert f"{path}:3:38" in line and "invalid JSON" in line, line
+    assert f"{path}:3:37: invalid JSON: trailing comma" in line, line  # the comma, not the } after it
     assert done.stdout == b""
     stdin = chat(input=b"{not json", server=server)
     assert "<stdin>:1:2" in one_error(stdin, 2)

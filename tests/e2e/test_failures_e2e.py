@@ -264,7 +264,7 @@ def test_every_backend_failing_says_why_for_each(chat: Chat, serve: Serve) -> No
         assert done.returncode == 1 and done.stdout == b""
         errors = error_lines(done)
         assert errors[0] == PROG + "error: all 2 backends tried failed", errors
-        assert errors[1].startswith(PROG + "error: anthropic: connection error") and "base URL" in errors[1]
+        assert errors[1].startswith(PROG + "error: anthropic: cannot connect to 127.0.0.1:") and "base URL" in errors[1]
         assert errors[2].startswith(PROG + "error: openai: 401") and "check OPENAI_API_KEY" in errors[2]
         assert len(errors) == 3
 
@@ -288,7 +288,7 @@ def test_fallback_dead_primary_to_mock(chat: Chat) -> None:
         assert done.returncode == 0, done.stderr
         lines = stderr_lines(done)
         assert len(lines) == 2, lines  # one retry of the primary, then one switch
-        assert "connection error" in lines[0] and "retrying in" in lines[0]
+        assert "cannot connect to 127.0.0.1:" in lines[0] and "retrying in" in lines[0]
         assert lines[1].startswith(PROG + "anthropic failed (") and lines[1].endswith("falling back to mock")
     assert completion(plain.stdout)["choices"][0]["message"]["content"] == "You said: hello world"
     assert text_of(sse_chunks(streamed.stdout)) == "You said: hello world"
@@ -369,7 +369,6 @@ def test_plain_http_to_remote_host_refused(chat: Chat) -> None:
         chat.start("-p", "hi", "-v", "--base-url", "http://192.0.2.1"),
         chat.start("-p", "hi", "-v", "--backend", "openai", "--base-url", "http://192.0.2.1:8080/v1"),
         chat.start("-p", "hi", "-v", server="http://192.0.2.1"),
-        chat.start("-p", "hi", "-v", "--backend", "mock", "--fallback", "openai", openai="http://192.0.2.1/v1"),
     ]
     for run in runs:
         done = run.wait()
@@ -378,6 +377,13 @@ def test_plain_http_to_remote_host_refused(chat: Chat) -> None:
         assert "--allow-insecure" in done.stderr.decode()  # the hint line says how to allow it
         assert not any(" POST " in line for line in stderr_lines(done)), "no request was attempted"
         assert done.stdout == b""
+    # a fallback that would send it so is not used (one line saying why), and the primary answers
+    done = chat("-p", "hi", "-v", "--backend", "mock", "--fallback", "openai", openai="http://192.0.2.1/v1")
+    assert done.returncode == 0
+    warning = stderr_lines(done)[0]
+    assert "fallback openai (from --fallback) cannot be used" in warning and "clear text to 192.0.2.1" in warning
+    assert "--allow-insecure" in warning
+    assert not any("192.0.2.1" in line for line in stderr_lines(done)[1:]), "nothing was sent there"
 
 
 def test_dry_run_needs_no_server(chat: Chat) -> None:

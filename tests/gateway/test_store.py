@@ -37,7 +37,9 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeS
             store = SQLiteStore(tmp_path / "responses.sqlite3", **limits)
         else:
             assert server is not None
-            store = RedisResponseStore(SharedState(StateURL.parse(server.url, env={})), MemoryStore(), **limits)
+            # patient: a call past 250 ms on a loaded machine would put the response in the local store instead
+            state = SharedState(StateURL.parse(server.url, env={}), timeout=20.0)
+            store = RedisResponseStore(state, MemoryStore(), **limits)
         made.append(store)
         return store
 

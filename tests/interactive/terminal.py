@@ -114,6 +114,43 @@ class Terminal:
 
         self.wait_until(lambda: sleeping() and (self.pump(0.01) or sleeping()), "the program to wait", timeout)
 
+    def resize(self, rows: int, cols: int) -> None:
+        """Resize the terminal as xterm does: a narrower one cuts its lines (a row stays a row); a
+        shorter one drops the empty rows under the cursor first, then scrolls its top rows into the
+        scrollback, the cursor staying on its line. (pyte alone drops top rows and keeps the cursor's
+        row number, leaving it under another line.) The program gets its SIGWINCH."""
+        screen = self.screen
+        shorter = screen.lines - rows
+        if shorter > 0:
+            below = screen.lines - 1 - screen.cursor.y
+            scroll = max(0, shorter - below)
+            x, y = screen.cursor.x, screen.cursor.y
+            screen.cursor.y = screen.lines - 1
+            for _ in range(scroll):
+                screen.index()  # the top row into the scrollback
+            # pyte's resize drops rows from the top: put blank ones there (the empty rows at the bottom
+            # fall off), then give the cursor back its line
+            screen.cursor_position(1, 1)
+            screen.insert_lines(shorter)
+            screen.resize(rows, cols)
+            screen.cursor.x, screen.cursor.y = x, y - scroll
+        else:
+            screen.resize(rows, cols)
+        self.rows, self.cols = rows, cols
+        self.child.setwinsize(rows, cols)
+
+    def paste(self, text: str, *, bracketed: bool = True) -> None:
+        """Paste `text` as a terminal does: its line breaks sent as CR, between the bracketed-paste
+        marks when `bracketed` (what a terminal sends once the program asked for them). Sent in
+        pieces, reading the output in between: a large paste must not fill both directions of the pty."""
+        data = text.replace("\r\n", "\r").replace("\n", "\r").encode()
+        if bracketed:
+            data = b"\x1b[200~" + data + b"\x1b[201~"
+        sent = 0
+        while sent < len(data):
+            sent += self.child.send(data[sent : sent + 4096])
+            self.pump(0.001)
+
     def ctrl_c(self) -> None:
         """Ctrl-C once the program waits: CPython's readline looks for a signal only when the select()
         it waits in is interrupted, so a Ctrl-C that lands while it is still busy with the keys before

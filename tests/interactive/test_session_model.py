@@ -33,6 +33,15 @@ def test_triple_quotes_open_and_close_a_block() -> None:
     assert composer.feed('"""one line"""') == "one line"
 
 
+def test_a_pasted_line_is_text_as_it_is() -> None:
+    composer = Composer()
+    assert composer.feed('"""x\ny\\') == '"""x\ny\\'  # not a block, not a continuation
+    assert composer.pasted
+    assert feed(composer, "intro \\", "a\nb") == [None, "intro \na\nb"]  # a paste ends a continuation
+    assert not composer.pasted  # the message began with typing
+    assert feed(composer, '"""', "a\nb", 'c"""') == [None, None, "a\nb\nc"]  # inside a block: lines of it
+
+
 def test_ctrl_d_in_a_block_sends_what_was_typed() -> None:
     composer = Composer()
     feed(composer, '"""', "typed")
@@ -138,7 +147,7 @@ DOCS = [
 @pytest.mark.parametrize("doc", DOCS)
 @pytest.mark.parametrize("seed", range(5))
 def test_streamed_markdown_prints_what_the_whole_document_renders_to(doc: str, seed: int) -> None:
-    whole = Console(file=io.StringIO(), width=60, color_system=None)
+    whole = Console(file=io.StringIO(), width=59, color_system=None)  # a reply leaves the last column free
     whole.print(Markdown(doc))
     streamed = Console(file=io.StringIO(), width=60, color_system=None)
     view = StreamView(streamed)

@@ -229,6 +229,17 @@ def test_listening_beyond_loopback_needs_a_server_key(run_cli: Any) -> None:
     assert done.stdout == b""
 
 
+@pytest.mark.process
+def test_a_log_in_a_missing_folder_is_one_line_and_exit_2(run_cli: Any, tmp_path: Any) -> None:
+    done = run_cli("serve", "--backend", "mock", "--port", "0", "--log", str(tmp_path / "nowhere" / "serve.log"))
+    assert done.returncode == 2 and done.stdout == b""
+    assert (
+        done.stderr.decode()
+        .splitlines()[0]
+        .endswith(f"--log {tmp_path}/nowhere/serve.log: no folder {tmp_path}/nowhere")
+    )
+
+
 def test_a_missing_provider_key_stops_serve_before_it_listens(run_cli: Any) -> None:
     done = run_cli("serve", "--port", "0")
     assert done.returncode == 2

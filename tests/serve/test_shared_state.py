@@ -36,7 +36,9 @@ def answering(received: Received) -> Reply:
 
 def replica(gateway: GatewayFactory, server: FakeServer, redis: RedisServer, store: Path) -> Running:
     gateway.monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-    return gateway.start(server, flags={"backend": "openai"}, state=redis.url, store_dir=store)
+    # every call waits for Redis as long as it must: on a loaded machine one past the default 250 ms would
+    # send the replica to its own store for a second (fail open, as it should), and the other would not find it
+    return gateway.start(server, flags={"backend": "openai"}, state=redis.url, store_dir=store, state_timeout_ms=20_000)
 
 
 def sdk(running: Running) -> openai.OpenAI:

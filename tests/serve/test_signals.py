@@ -48,7 +48,7 @@ def test_sigterm_past_the_grace_period_ends_each_stream_the_way_its_api_says(
 
     server = upstream(respond)
     log = tmp_path / "serve.log"
-    serve = ServeProcess(["--max-retries", "0", "--grace", "1", "--log", str(log)], serve_env(cli_env, server))
+    serve = ServeProcess(["--max-retries", "0", "--grace", "1", "--request-log", str(log)], serve_env(cli_env, server))
     outcome: dict[str, Any] = {}
 
     def whole_answer() -> None:
@@ -114,7 +114,7 @@ def test_sighup_reloads_the_config_without_dropping_a_request(
     config.write_text('[aliases]\nfast = "claude-one"\n')
     log = tmp_path / "serve.log"
     env = serve_env(cli_env, server, PROTOSHIFT_CONFIG=str(config))
-    serve = ServeProcess(["--max-retries", "0", "--log", str(log)], env)
+    serve = ServeProcess(["--max-retries", "0", "--request-log", str(log)], env)
     ask = {**CHAT, "model": "fast"}
     try:
         assert httpx.post(serve.base_url + "/chat/completions", json=ask, timeout=30).status_code == 200
@@ -150,7 +150,7 @@ def test_sighup_reaches_every_worker(cli_env: dict[str, str], upstream: Any, tmp
     config.write_text('[aliases]\nfast = "claude-one"\n')
     log = tmp_path / "serve.log"
     env = serve_env(cli_env, server, PROTOSHIFT_CONFIG=str(config))
-    serve = ServeProcess(["--workers", "2", "--max-retries", "0", "--log", str(log)], env)
+    serve = ServeProcess(["--workers", "2", "--max-retries", "0", "--request-log", str(log)], env)
     try:
         wait_for(lambda: len([e for e in logged(log) if e.get("event") == "started"]) == 2, "both workers")
         config.write_text('[aliases]\nfast = "claude-two"\n')

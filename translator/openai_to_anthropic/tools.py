@@ -284,6 +284,9 @@ def _tool_choice(req: dict[str, Any], body: dict[str, Any], ctx: Context, names:
     parallel = req.get("parallel_tool_calls")
     if parallel is not None:
         want_bool(parallel, "parallel_tool_calls")
+        unsent = _parallel_unsent(parallel, choice, has_tools="tools" in body)
+        if unsent is not None:  # --explain says so, rather than "mapped"
+            ctx.note("parallel_tool_calls", "defaulted", f"nothing sent: {unsent}")
 
     if "tools" not in body:
         if choice not in (None, "none", "auto"):
@@ -301,6 +304,17 @@ def _tool_choice(req: dict[str, Any], body: dict[str, Any], ctx: Context, names:
                 f"{ctx.model} does not take a forced tool choice; use auto and ask for the tool in the prompt",
             )
         body["tool_choice"] = anthropic_choice
+
+
+def _parallel_unsent(parallel: bool, choice: Any, *, has_tools: bool) -> str | None:
+    """Why parallel_tool_calls sends nothing (None: it becomes disable_parallel_tool_use)."""
+    if parallel:
+        return "parallel calls are Anthropic's default"
+    if not has_tools:
+        return "the request offers no tools"
+    if choice == "none":
+        return "tool_choice none calls no tool"
+    return None
 
 
 def _one_call_at_a_time(choice: dict[str, Any] | None) -> dict[str, Any]:

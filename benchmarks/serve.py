@@ -4,6 +4,7 @@ with `--baseline REF`, beside another commit's `protoshift serve` in the same ru
     uv run --group bench python -m benchmarks.serve [--quick] [--no-litellm] [--requests-for-memory N]
     uv run python -m benchmarks.serve --baseline main [--only-sustained] [--quick] [--workers 1] [--json PATH]
     uv run python -m benchmarks.serve --only-responses [--quick] [--responses-body JSON]...
+    uv run python -m benchmarks.serve --state-compare [--quick] [--rounds N] [--json PATH]
 
 Three processes besides this one: a zero-latency fake Anthropic (`--upstream`, raw asyncio: JSON,
 or 20 SSE events when the body asks for a stream), the gateway under test, and the load generator
@@ -34,9 +35,17 @@ gateway's). Everything on 127.0.0.1.
   after and after/before. `--only-sustained` measures requests/s alone (no rates, memory or
   LiteLLM): a before/after comparison in about 1.5 minutes, 40 s with `--quick`.
 
+- `--state-compare` (issue 22): this checkout's `serve` twice, one worker each, the breaker on in both:
+  local state (no --state: the breaker's file) and `--state redis://` on a `redis-server` the benchmark
+  starts on a free loopback port and stops after. req/s and CPU per request (64 clients, JSON and stream)
+  in turns; p50/p99 at 50 and 200 req/s with both gateways' requests interleaved in one open loop, so each
+  round's two figures are taken under the same conditions; what the redis side asked of Redis (INFO
+  commandstats) per request; the verdict on issue 22's target.
+
 Targets (issue 13, 2 cores): p50 added < 1 ms at 50 req/s; >= 5x LiteLLM proxy's sustained
 requests/s; memory flat over 100,000 requests. Issue 20: `/v1/responses` within 1.3x of
-`/v1/chat/completions` (req/s and CPU per request) on the same backend.
+`/v1/chat/completions` (req/s and CPU per request) on the same backend. Issue 22: with `--state redis://`,
+JSON req/s on one worker >= 80% of local state's, p50 at most 0.3 ms more.
 """
 
 from __future__ import annotations
@@ -55,7 +64,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -179,39 +188,40 @@ async def _closed_loop(load: Load, clients: int, seconds: float) -> dict[str, An
     return {"requests": done, "errors": errors, "rps": done / (time.perf_counter() - started)}
 
 
-async def _open_loop(load: Load, rate: float, seconds: float) -> dict[str, Any]:
-    """Requests due every 1/rate s; latency from when each was due to its last byte."""
-    raw = load.request()
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-    latencies: list[float] = []
-    firsts: list[float] = []
-    errors = 0
+async def _open_loop(loads: list[Load], rate: float, seconds: float) -> list[dict[str, Any]]:
+    """Requests due every 1/rate s to each load; latency from when each was due to its last byte. Several
+    loads' requests are interleaved (0, 1, 0, 1, ...): what the machine does meanwhile weighs on each alike."""
+    raws = [load.request() for load in loads]
+    idle: list[list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = [[] for _ in loads]
+    latencies: list[list[float]] = [[] for _ in loads]
+    firsts: list[list[float]] = [[] for _ in loads]
+    errors = [0 for _ in loads]
 
-    async def one(due: float) -> None:
-        nonlocal errors
-        conn = idle.pop() if idle else await asyncio.open_connection(load.host, load.port)
-        status, first = await _exchange(*conn, raw)
+    async def one(at: int, due: float) -> None:
+        load = loads[at]
+        conn = idle[at].pop() if idle[at] else await asyncio.open_connection(load.host, load.port)
+        status, first = await _exchange(*conn, raws[at])
         end = time.perf_counter()
-        idle.append(conn)
-        latencies.append(end - due)
-        firsts.append(first - due)
-        errors += status != 200
+        idle[at].append(conn)
+        latencies[at].append(end - due)
+        firsts[at].append(first - due)
+        errors[at] += status != 200
 
     tasks = []
     start = time.perf_counter() + 0.05
-    for i in range(int(rate * seconds)):
-        due = start + i / rate
+    step = 1 / (rate * len(loads))
+    for i in range(int(rate * seconds) * len(loads)):
+        due = start + i * step
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        tasks.append(asyncio.create_task(one(due)))
+        tasks.append(asyncio.create_task(one(i % len(loads), due)))
     await asyncio.gather(*tasks)
-    for _, writer in idle:
-        writer.close()
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "latency": _percentiles(latencies),
-        "first": _percentiles(firsts),
-    }
+    for conns in idle:
+        for _, writer in conns:
+            writer.close()
+    return [
+        {"requests": len(took), "errors": failed, "latency": _percentiles(took), "first": _percentiles(first)}
+        for took, first, failed in zip(latencies, firsts, errors, strict=True)
+    ]
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -226,30 +236,52 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 def _run_load(spec: dict[str, Any]) -> None:
-    load = Load(spec["host"], spec["port"], spec["path"], spec["body"].encode(), spec.get("headers", {}))
+    loads = [
+        Load(target["host"], target["port"], target["path"], target["body"].encode(), target.get("headers", {}))
+        for target in spec["targets"]
+    ]
     if spec["mode"] == "rate":
-        result = asyncio.run(_open_loop(load, spec["rate"], spec["seconds"]))
+        result: Any = asyncio.run(_open_loop(loads, spec["rate"], spec["seconds"]))
     else:
-        result = asyncio.run(_closed_loop(load, spec["clients"], spec["seconds"]))
+        result = asyncio.run(_closed_loop(loads[0], spec["clients"], spec["seconds"]))
     print(json.dumps(result), flush=True)
 
 
-def load(
-    url: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None, **mode: Any
-) -> dict[str, Any]:
-    """Run the load generator in its own process; its JSON result (a minute past its duration at most)."""
+def _target_spec(url: str, path: str, body: dict[str, Any], headers: dict[str, str] | None) -> dict[str, Any]:
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    spec = {"host": host, "port": int(port), "path": path, "body": json.dumps(body), "headers": headers or {}, **mode}
+    return {"host": host, "port": int(port), "path": path, "body": json.dumps(body), "headers": headers or {}}
+
+
+def _generate(targets: list[dict[str, Any]], **mode: Any) -> Any:
+    """Run the load generator in its own process; its JSON result (a minute past its duration at most)."""
+    spec = {"targets": targets, **mode}
+    where = ", ".join(f"{t['host']}:{t['port']}" for t in targets)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.serve", "--load", json.dumps(spec)],
             capture_output=True, text=True, cwd=ROOT, check=True, timeout=float(mode["seconds"]) + 60,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
-        raise BenchError(f"the load generator against {url} did not finish ({mode})") from None
+        raise BenchError(f"the load generator against {where} did not finish ({mode})") from None
     except subprocess.CalledProcessError as exc:
-        raise BenchError(f"the load generator against {url} failed: {_last_line(exc.stderr)}") from None
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+        raise BenchError(f"the load generator against {where} failed: {_last_line(exc.stderr)}") from None
+    return json.loads(done.stdout)
+
+
+def load(
+    url: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None, **mode: Any
+) -> dict[str, Any]:
+    """One target's figures under a load (`mode="clients"`, clients=, seconds= or `mode="rate"`, rate=, seconds=)."""
+    result = _generate([_target_spec(url, path, body, headers)], **mode)
+    return result[0] if mode["mode"] == "rate" else result  # type: ignore[no-any-return]
+
+
+def interleaved(targets: list[_Target], rate: float, seconds: float) -> list[dict[str, Any]]:
+    """Each target at `rate` requests/s, their requests interleaved in one open loop: one figure each."""
+    result: list[dict[str, Any]] = _generate(
+        [_target_spec(*target) for target in targets], mode="rate", rate=rate, seconds=seconds
+    )
+    return result
 
 
 # -- the servers under test ---------------------------------------------------------------------------
@@ -302,6 +334,8 @@ class Side:
     script: Path
     root: Path
     options: frozenset[str]
+    breaker: bool = False  # off unless asked: the figures are the gateway's work, not the breaker's
+    state: str | None = None  # `--state URL`: the replicas' shared state (issue 22)
 
     @classmethod
     def read(cls, key: str, label: str, script: Path, root: Path) -> Side:
@@ -333,8 +367,10 @@ class Side:
         for flag, value in _TUNING:
             if flag in self.options:
                 args += [flag] if value is None else [flag, value]
-        if "--no-breaker" in self.options:
+        if "--no-breaker" in self.options and not self.breaker:
             args.append("--no-breaker")
+        if self.state is not None:
+            args += ["--state", self.state]
         return args
 
 
@@ -413,7 +449,7 @@ def protoshift_serve(side: Side, upstream_url: str, workers: int) -> Iterator[tu
         **_quiet_env(),
         "ANTHROPIC_BASE_URL": upstream_url,
         "ANTHROPIC_API_KEY": "bench-key",
-        "PROTOSHIFT_BREAKER": "off",
+        **({} if side.breaker else {"PROTOSHIFT_BREAKER": "off"}),
     }
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         for var in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
@@ -447,6 +483,61 @@ def passthrough(upstream_url: str) -> Iterator[str]:
         yield url
     finally:
         _stop(proc, 20)
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """A `redis-server` (Debian's package) on a free loopback port, nothing saved to disk; its URL, ready
+    (it answered PING). Stopped on the way out."""
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise BenchError("redis-server is not installed (Debian: apt-get install redis-server)")
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as folder:
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        proc = subprocess.Popen([*args, "--dir", folder], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"redis://127.0.0.1:{port}/0"
+            client = redis.Redis.from_url(url, socket_timeout=5)
+            deadline = time.monotonic() + 20
+            while True:
+                with contextlib.suppress(redis.RedisError):
+                    if client.ping():
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise BenchError("redis-server did not start")
+                time.sleep(0.05)
+            client.close()
+            yield url
+        finally:
+            _stop(proc, 10)
+
+
+def commandstats(url: str) -> dict[str, int]:
+    """Redis's own count of the commands it ran, by name (`cmdstat_evalsha`; scripts' inner commands too)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        info = client.info("commandstats")
+    finally:
+        client.close()
+    return {name: int(stats["calls"]) for name, stats in info.items()}
+
+
+# What the benchmark itself asks of Redis (the ready check, INFO), left out of what the gateway sent.
+BENCH_COMMANDS = frozenset({"cmdstat_info", "cmdstat_ping", "cmdstat_hello", "cmdstat_client|setinfo"})
+
+
+def commands_sent(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """The commands Redis ran between two `commandstats`, the benchmark's own left out."""
+    return {
+        name: n - before.get(name, 0)
+        for name, n in sorted(after.items())
+        if n != before.get(name, 0) and name not in BENCH_COMMANDS
+    }
 
 
 def _stop(proc: subprocess.Popen[Any], seconds: float) -> None:
@@ -625,6 +716,7 @@ class Figures:
     stored: dict[str, dict[str, int]] = field(default_factory=dict)  # gateway -> Responses answers asked, kept
     rounds: int = 0
     responses_bodies: list[dict[str, Any]] = field(default_factory=lambda: [RESPONSES])  # sent to /v1/responses
+    redis: dict[str, Any] = field(default_factory=dict)  # --state-compare: what the gateway asked of Redis
 
 
 RATES = (50, 200)
@@ -732,12 +824,17 @@ def _rates_in_turns(figures: Figures, targets: dict[str, _Target], seconds: floa
                 url, path, body, headers = targets[name]
                 result = load(url, path, body, headers, mode="rate", rate=rate, seconds=seconds)
                 taken.setdefault(f"{name}@{rate}", []).append(result)
-    for key, results in taken.items():
-        figures.rate[key] = {
-            "latency": {q: statistics.median(r["latency"][q] for r in results) for q in ("p50", "p99")},
-            "rounds_p50": [r["latency"]["p50"] for r in results],
-            "errors": sum(r["errors"] for r in results),
-        }
+    figures.rate.update({key: _rate_figures(results) for key, results in taken.items()})
+
+
+def _rate_figures(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One target's rounds at one rate: the medians of p50 and p99, each round's p50, the requests and errors."""
+    return {
+        "latency": {q: statistics.median(r["latency"][q] for r in results) for q in ("p50", "p99")},
+        "rounds_p50": [r["latency"]["p50"] for r in results],
+        "requests": sum(r["requests"] for r in results),
+        "errors": sum(r["errors"] for r in results),
+    }
 
 
 def _kinds_of(figures: Figures, name: str, url: str, headers: dict[str, str] | None = None) -> tuple[Kind, ...]:
@@ -979,9 +1076,8 @@ def text(figures: Figures) -> str:
     for name, error in figures.errors.items():
         lines.append(f"  {name}: not measured ({error})")
     lines += [f"  note: {note}" for note in figures.notes]
-    table = comparison(figures)
-    surface = responses_text(figures)
-    return "\n".join([*lines, *(["", *surface] if surface else []), *(["", *table] if table else [])])
+    tables = [table for table in (responses_text(figures), comparison(figures), state_text(figures)) if table]
+    return "\n".join([*lines, *(line for table in tables for line in ["", *table])])
 
 
 def _paired(a: dict[str, Any], b: dict[str, Any], key: str) -> list[float]:
@@ -1064,6 +1160,144 @@ def responses_text(figures: Figures) -> list[str]:
     return lines
 
 
+# -- local state vs Redis (issue 22) ------------------------------------------------------------------------
+
+STATE_RPS_TARGET = 0.80  # JSON req/s on one worker with Redis state >= 80% of local state...
+STATE_P50_TARGET = 0.3  # ... and a p50 at most 0.3 ms more (ms)
+
+
+def run_state_compare(*, quick: bool = False, rounds: int = ROUNDS) -> Figures:
+    """This checkout's `serve` twice, one worker each, the breaker on in both: `local` (no --state: the
+    breaker's file on this machine) and `redis` (`--state` on a redis-server of the benchmark's own), the
+    same fake and load, in turns: p50/p99 at each rate and req/s (64 clients), JSON and stream; and what
+    the `redis` side asked of Redis over the whole run (INFO commandstats), per request."""
+    mine = this_checkout()
+    rate_round, sustain_round = ROUND_SECONDS[quick]
+    with redis_server() as state, upstream() as fake, contextlib.ExitStack() as servers:
+        sides = [
+            replace(mine, key="local", label=f"{mine.label}, local state", breaker=True),
+            replace(mine, key="redis", label=f"{mine.label}, --state {state}", breaker=True, state=state),
+        ]
+        figures = Figures(sides={side.key: side.label for side in sides}, rounds=rounds)
+        gateways = {f"{side.key} 1w": servers.enter_context(protoshift_serve(side, fake, 1)) for side in sides}
+        before = commandstats(state)
+        _say(f"latency at {RATES} req/s, JSON and stream, {rounds} rounds of local and redis interleaved")
+        _interleaved_rates(figures, {name: url for name, (url, _) in gateways.items()}, rate_round, rounds)
+        _say(f"sustained, 1 worker: {rounds} rounds of {', '.join(gateways)}")
+        _sustained_in_turns(
+            figures,
+            {name: url for name, (url, _) in gateways.items()},
+            sustain_round,
+            rounds,
+            pids={name: pid for name, (_, pid) in gateways.items()},
+        )
+        sent = commands_sent(before, commandstats(state))
+    # The requests the `redis` side answered, its warm-ups (8 clients for 1 s and 0.5 s) not counted: the
+    # figure per request is, if anything, high.
+    taken = [*figures.sustained.items(), *figures.rate.items()]
+    requests = sum(result["requests"] for key, result in taken if key.startswith("redis "))
+    figures.redis = {"requests": requests, "commands": sent}
+    return figures
+
+
+def _interleaved_rates(figures: Figures, gateways: dict[str, str], seconds: float, rounds: int) -> None:
+    """Each kind at each rate (to each gateway), the gateways' requests interleaved in one open loop, their
+    order reversed every other round: each round's figures were taken under the same conditions, so their
+    difference holds where the machine's load moves each figure by milliseconds from one second to the next."""
+    taken: dict[str, list[dict[str, Any]]] = {}
+    for url in gateways.values():
+        load(url, PATH, CHAT, mode="clients", clients=8, seconds=1.0)  # warm-up
+    for turn in range(rounds):
+        for rate in RATES:
+            for kind, path, body in CHAT_KINDS:
+                targets: dict[str, _Target] = {f"{n} {kind}": (url, path, body, None) for n, url in gateways.items()}
+                names = _in_turn(list(targets), turn)
+                for name, result in zip(names, interleaved([targets[n] for n in names], rate, seconds), strict=True):
+                    taken.setdefault(f"{name}@{rate}", []).append(result)
+    figures.rate.update({key: _rate_figures(results) for key, results in taken.items()})
+
+
+def _delta_cell(a: list[float], b: list[float]) -> str:
+    """The median of the rounds' own differences a - b (ms), and their range."""
+    deltas = [x - y for x, y in zip(a, b, strict=False)]
+    if not deltas:
+        return "-"
+    return f"{statistics.median(deltas):+.2f} ({min(deltas):+.2f} to {max(deltas):+.2f})"
+
+
+def _state_rows(figures: Figures) -> tuple[list[tuple[str, str, str, str]], dict[str, float]]:
+    """`--state-compare`'s rows (local, redis, redis/local or redis-local), and the medians the verdict reads."""
+    rows: list[tuple[str, str, str, str]] = []
+    verdict: dict[str, float] = {}
+    for kind, _, _ in CHAT_KINDS:
+        local, shared = figures.sustained.get(f"local 1w {kind}"), figures.sustained.get(f"redis 1w {kind}")
+        if local and shared:
+            paired = _paired(shared, local, "rounds_rps")
+            errors = local["errors"] + shared["errors"]
+            label = f"{kind.replace('json', 'JSON')} req/s, 64 clients" + (f" ({errors} errors)" if errors else "")
+            rows.append((label, _rps(local["rps"]), _rps(shared["rps"]), "x" + _ratio_cell(paired)))
+            if paired:
+                verdict[f"{kind} rps"] = statistics.median(paired)
+            if "cpu_us" in local and "cpu_us" in shared:
+                rows.append(("  CPU per request, µs", f"{local['cpu_us']:.0f}", f"{shared['cpu_us']:.0f}",
+                             "x" + _ratio_cell(_paired(shared, local, "rounds_cpu_us"))))  # fmt: skip
+        for rate in RATES:
+            local_rate = figures.rate.get(f"local 1w {kind}@{rate}")
+            shared_rate = figures.rate.get(f"redis 1w {kind}@{rate}")
+            if not (local_rate and shared_rate):
+                continue
+            cell = _delta_cell(shared_rate["rounds_p50"], local_rate["rounds_p50"])
+            errors = local_rate["errors"] + shared_rate["errors"]
+            label = f"{kind.replace('json', 'JSON')} p50 at {rate} req/s, ms" + (
+                f" ({errors} errors)" if errors else ""
+            )
+            rows.append((label, f"{local_rate['latency']['p50']:.2f}", f"{shared_rate['latency']['p50']:.2f}", cell))
+            rows.append((f"  p99 at {rate} req/s, ms", f"{local_rate['latency']['p99']:.2f}",
+                         f"{shared_rate['latency']['p99']:.2f}",
+                         f"{shared_rate['latency']['p99'] - local_rate['latency']['p99']:+.2f}"))  # fmt: skip
+            deltas = [x - y for x, y in zip(shared_rate["rounds_p50"], local_rate["rounds_p50"], strict=False)]
+            if deltas:
+                verdict[f"{kind} p50@{rate}"] = statistics.median(deltas)
+    return rows, verdict
+
+
+def state_text(figures: Figures) -> list[str]:
+    """The table of `--state-compare`: redis beside local, and the verdict on issue 22's target."""
+    rows, verdict = _state_rows(figures)
+    if not rows:
+        return []
+    heads = ("", "local", "--state redis", "redis/local or redis-local")
+    widths = [max(len(row[i]) for row in [heads, *rows]) for i in range(len(heads))]
+    lines = [
+        "serve: local state vs --state redis, this checkout, 1 worker each, the breaker on in both, the same fake"
+        f" and load; req/s in turns, latency with both in one interleaved open loop ({figures.rounds} rounds;"
+        " medians, and the median (min-max) of the rounds' own ratios or differences)",
+        *(f"  {key}: {label}" for key, label in figures.sides.items()),
+    ]
+    for row in [heads, *rows]:
+        lines.append(
+            "  " + "  ".join([row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))])
+        )
+    sent, requests = figures.redis.get("commands", {}), figures.redis.get("requests", 0)
+    if requests:
+        counted = ", ".join(f"{name.removeprefix('cmdstat_')} {n}" for name, n in sent.items()) or "nothing"
+        scripts = sent.get("cmdstat_evalsha", 0) + sent.get("cmdstat_eval", 0)  # the breaker's round trips
+        lines.append(
+            f"  what the redis side asked of Redis over the whole run (INFO commandstats; a script's own commands"
+            f" counted too): {counted}; {scripts / requests:.4f} scripts per request over {requests:,} requests"
+        )
+    rps = verdict.get("json rps")
+    p50 = max((v for k, v in verdict.items() if k.startswith("json p50@")), default=None)
+    if rps is not None and p50 is not None:
+        ok = rps >= STATE_RPS_TARGET and p50 <= STATE_P50_TARGET
+        lines.append(
+            f"  target (issue 22): JSON req/s redis/local {rps:.2f} (needs >= {STATE_RPS_TARGET:.2f}), JSON p50"
+            f" redis-local {p50:+.2f} ms at worst of {', '.join(map(str, RATES))} req/s (needs <= +{STATE_P50_TARGET}"
+            f" ms) -> {'MET' if ok else 'MISSED'}"
+        )
+    return lines
+
+
 def _workers(value: str) -> tuple[int, ...]:
     try:
         counts = tuple(sorted({int(part) for part in value.split(",")}))
@@ -1118,6 +1352,11 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=_workers, default=None, metavar="N[,N]", help="worker counts [1,2; 1 with --only-responses]"
     )
+    parser.add_argument(
+        "--state-compare",
+        action="store_true",
+        help="serve with local state beside serve --state redis:// (a redis-server of its own), 1 worker, breaker on",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH as JSON")
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
@@ -1129,22 +1368,28 @@ def main() -> None:
     if args.load:
         _run_load(json.loads(args.load))
         return
+    others = ("baseline", "only_sustained", "only_responses", "responses_body", "workers", "requests_for_memory")
+    if args.state_compare and any(getattr(args, name) != parser.get_default(name) for name in others):
+        parser.error("--state-compare: only --quick, --rounds and --json go with it")
     _interrupt_on_sigterm()
     started = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:
-            before = stack.enter_context(baseline(args.baseline, _say)) if args.baseline else None
-            figures = run(
-                quick=args.quick,
-                litellm=not args.no_litellm,
-                memory_requests=args.requests_for_memory,
-                baseline=before,
-                only_sustained=args.only_sustained,
-                only_responses=args.only_responses,
-                responses_bodies=args.responses_body,
-                workers=args.workers or ((1,) if args.only_responses else (1, 2)),
-                rounds=max(1, args.rounds),
-            )
+            if args.state_compare:
+                figures = run_state_compare(quick=args.quick, rounds=max(1, args.rounds))
+            else:
+                before = stack.enter_context(baseline(args.baseline, _say)) if args.baseline else None
+                figures = run(
+                    quick=args.quick,
+                    litellm=not args.no_litellm,
+                    memory_requests=args.requests_for_memory,
+                    baseline=before,
+                    only_sustained=args.only_sustained,
+                    only_responses=args.only_responses,
+                    responses_bodies=args.responses_body,
+                    workers=args.workers or ((1,) if args.only_responses else (1, 2)),
+                    rounds=max(1, args.rounds),
+                )
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -1155,7 +1400,7 @@ def main() -> None:
         )
         raise SystemExit(130) from None
     skipped = [flag for flag in ("only_sustained", "only_responses", "no_litellm") if getattr(args, flag)]
-    if skipped:
+    if skipped and not args.state_compare:
         figures.notes.append(f"LiteLLM's proxy: skipped (--{skipped[0].replace('_', '-')})")
     print(text(figures))
     print(f"\nserve benchmark: {time.perf_counter() - started:.0f} s")

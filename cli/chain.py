@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from protoshift.cli.io.console import Diagnostics
     from protoshift.cloud.backend import Backend, Client
+    from protoshift.cloud.breaker import SharedBreakers
     from protoshift.cloud.events import CloudEvent, EventSink
     from protoshift.cloud.fallback import Unusable
     from protoshift.translator.wire import API
@@ -29,12 +30,14 @@ def backend_factory(
     transport: Callable[[str], httpx.AsyncBaseTransport] | None = None,
     connections: int | None = None,
     probe_wait: float = 0.0,
+    shared_breakers: SharedBreakers | None = None,
 ) -> BackendFactory:
     """`build(name, on_event)`: the backend of that name as the settings configure it (key, base URL,
     limits, the model capability table). `--base-url` is the settings' own backend's. `transport(name)`
     gives each HTTP backend its transport, or None for `cloud.transport.default_transport`, sized for
     `connections` requests in flight (`batch run`: its concurrency). `probe_wait`: how long a call waits
-    for another's probe of a half-open circuit instead of failing (`batch run`)."""
+    for another's probe of a half-open circuit instead of failing (`batch run`). `shared_breakers`: each
+    breaker's state shared beyond this machine too (`serve --state`: gateway/state/breaker.py)."""
     from protoshift import cloud
 
     models = settings.model_table()
@@ -46,11 +49,14 @@ def backend_factory(
             "max_event_size": settings.max_event_size,
             "max_retries": settings.max_retries,
             "breaker": settings.breaker,
+            "breaker_cooldown": settings.breaker_cooldown,
             "on_event": on_event,
             "allow_insecure": settings.allow_insecure,
             "probe_wait": probe_wait,
             "models": models,
         }
+        if shared_breakers is not None and settings.breaker:
+            options["shared_breakers"] = shared_breakers
         if BACKENDS[name].key_env is not None:
             options["api_key"] = settings.api_key_for(name)
             options["key_source"] = settings.key_source(name)

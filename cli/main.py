@@ -381,7 +381,7 @@ def serve_command(
         typer.Option(
             "--state",
             metavar="URL",
-            help="A Redis or Valkey that replicas share stored responses (and limits) through: redis://HOST:PORT/DB,"
+            help="A Redis or Valkey that replicas share breakers and stored responses through: redis://HOST:PORT/DB,"
             " rediss://..., unix:///PATH; its password in PROTOSHIFT_STATE_PASSWORD. Or [state] url in the config.",
         ),
     ] = None,

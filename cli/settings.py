@@ -11,6 +11,7 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     max_event_size = 16777216      # bytes of one SSE event (or PROTOSHIFT_MAX_EVENT_SIZE=16MiB)
     max_retries = 2
     breaker = true
+    breaker_cooldown = 30          # seconds an open circuit fails fast before one probe (or PROTOSHIFT_BREAKER_COOLDOWN)
     fallback = ["openai:gpt-4o-mini"]
     log = true                     # keep every chat exchange in the log (`protoshift logs`; --no-log for one run)
     markdown = true                # render answers as markdown on a terminal (--raw, /markdown off)
@@ -33,6 +34,9 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     [models."claude-opus-4-7*"]                  # extends/overrides the model capability table
     max_output = 64000                           # (cells: see protoshift.translator.models)
     sampling = "none"
+
+    [state]                                      # serve's shared state (replicas: docs/deploy.md)
+    url = "redis://127.0.0.1:6379/0"             # or serve --state URL
 
 Keys come from the environment the official SDKs read (ANTHROPIC_API_KEY, OPENAI_API_KEY), then
 the config file's `api_key`, then its `api_key_cmd` (run only when needed). Keys are never printed.
@@ -80,6 +84,7 @@ TOP_LEVEL_KEYS = frozenset(
         "max_event_size",
         "max_retries",
         "breaker",
+        "breaker_cooldown",
         "fallback",
         "log",
         "markdown",
@@ -205,6 +210,7 @@ class Settings:
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE
     max_retries: int = DEFAULT_MAX_RETRIES
     breaker: bool = True
+    breaker_cooldown: float | None = None  # None: cloud.breaker's (30 s)
     fallbacks: list[BackendSpec] = field(default_factory=list)
     fallback_source: str = "--fallback"  # where the fallbacks were configured, for messages about them
     base_url: str | None = None  # --base-url: for the primary backend only
@@ -330,6 +336,9 @@ def resolve_settings(flags: ProviderFlags | None = None, *, warn: Callable[[str]
             DEFAULT_MAX_RETRIES,
         ),
         breaker=not breaker_off,
+        breaker_cooldown=_first_float(
+            "breaker_cooldown", env.get("PROTOSHIFT_BREAKER_COOLDOWN"), file.get("breaker_cooldown")
+        ),
         fallbacks=[BackendSpec.parse(text, "--fallback") for text in fallback_texts],
         fallback_source=fallback_source,
         base_url=flags.base_url,
@@ -364,6 +373,11 @@ def _run_key_command(backend: str, command: str) -> str:
     if not key:
         raise InputError(f"api_key_cmd for {backend} printed no key")
     return key
+
+
+def _table(file: dict[str, Any], key: str) -> dict[str, Any]:
+    value = file.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _str(file: dict[str, Any], key: str) -> str | None:

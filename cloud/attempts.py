@@ -6,7 +6,8 @@ Three short layers, outermost first (the shape of httpx's `send`):
   while the error is retryable, attempts are left, and nothing has been given out to the caller
   (a stream that began cannot be taken back); the pause between follows the `RetryPolicy`.
 - `_guarded`: one attempt under the circuit breakers (the host's, and the model's when the call
-  names one): a permit from each first (or `CircuitOpenError`), and the outcome scored on each: a
+  names one): a permit from each first (or `CircuitOpenError`; a shared breaker's half-open probe is
+  claimed from its share, the one wait there is), and the outcome scored on each: a
   success, a failure, or neither (a 429, the caller leaving, a failure that is the other scope's).
   With `probe_wait`, a caller that finds another caller's probe in flight waits for its result
   (at most that long) instead of failing: `batch run`'s workers do, so one probe can reopen the way
@@ -136,21 +137,21 @@ class Attempts:
         waited = 0.0
         while True:
             try:
-                return self._acquire(model)
+                return await self._acquire(model)
             except CircuitOpenError as refused:
                 if not refused.probing or waited >= self.probe_wait:
                     raise
             await asyncio.sleep(PROBE_POLL)
             waited += PROBE_POLL
 
-    def _acquire(self, model: str | None) -> Held:
+    async def _acquire(self, model: str | None) -> Held:
         if self.breakers is None:
             return []
-        held: Held = [(self.breakers.host, self.breakers.host.acquire(), "host")]
+        held: Held = [(self.breakers.host, await self.breakers.host.permit(), "host")]
         if model:
             breaker = self.breakers.model(model)
             try:
-                held.append((breaker, breaker.acquire(), "model"))
+                held.append((breaker, await breaker.permit(), "model"))
             except CircuitOpenError:
                 _release(held)
                 raise

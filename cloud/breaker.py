@@ -23,6 +23,17 @@ symlink (the lock file neither: a dangling link is not followed to create its ta
 else there (a FIFO, a link to /dev/zero, a huge or deeply nested file, JSON that is not a state) is
 "no state", with one warning. An unwritable directory degrades to memory. Nothing here ever raises
 to the caller except `CircuitOpenError`.
+
+Beyond one machine (`serve --state`: replicas behind a load balancer), a breaker is also given a
+`BreakerShare` (`CircuitBreaker.share`; gateway/state/breaker.py keeps one in Redis). The share owns
+the transitions for every process that shares it, and the breaker decides from its `view()`: a
+snapshot refreshed in the background at most every second, so a request through a closed circuit
+asks nothing of the shared state. A closed circuit's permit and success are local; a failure, a
+probe's outcome and a reset are handed to the share (`report`), which sends them on by itself; only
+the half-open probe is claimed from the share while the caller waits (`permit()`, bounded), so that
+one process at a time probes. The local store hears every outcome all the same (silently): while the
+share has no view (never seen, or the shared state does not answer) it decides, as above, from what
+this process saw; the share hears of those outcomes too, and catches up once it answers again.
 """
 
 from __future__ import annotations
@@ -41,20 +52,24 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from protoshift.cloud.errors import CircuitOpenError
 from protoshift.cloud.state import state_dir
 
 __all__ = [
     "MAX_STATE_BYTES",
+    "BreakerShare",
     "BreakerState",
     "BreakerStore",
     "Breakers",
     "CircuitBreaker",
     "FileStore",
     "MemoryStore",
+    "Outcome",
     "Permit",
+    "SharedBreakers",
+    "SharedView",
     "default_state_dir",
 ]
 
@@ -245,10 +260,57 @@ class FileStore:
 
 @dataclass(slots=True)
 class Permit:
-    """What `acquire()` hands out. Report the outcome once: `success`, `failure` or `neutral`."""
+    """What `acquire()` hands out. Report the outcome once: `success`, `failure` or `neutral`.
+    `probe`: the local store's probe; `shared`: the share's view decided it (not the local store);
+    `generation`: the opening of the shared circuit this permit probes (None: no shared probe)."""
 
     probe: bool
     done: bool = False
+    shared: bool = False
+    generation: int | None = None
+
+
+# -- sharing beyond one machine ----------------------------------------------------------------------
+
+Outcome = Literal["success", "failure", "release"]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedView:
+    """A breaker's shared state as this process last saw it. `reopen_in`: seconds left of the cool-down,
+    now (None: closed; 0 or less: half-open); `generation` counts the openings (a probe names the one it
+    probes); `probing`: a probe of this opening is out (this process's, or another's as far as it knows)."""
+
+    failures: int = 0
+    generation: int = 0
+    reopen_in: float | None = None
+    probing: bool = False
+
+
+class BreakerShare(Protocol):
+    """One breaker's state shared with processes on other machines (gateway/state/breaker.py: Redis).
+    The share owns the transitions (atomic where the state lives); the breaker reads `view()` and
+    reports. Neither `view` nor `report` waits on anything; `claim_probe` is bounded."""
+
+    def view(self) -> SharedView | None:
+        """The shared state as last seen (refreshed in the background, at most every second), or None
+        while it is unknown or does not answer: then this process's own state decides."""
+        ...
+
+    async def claim_probe(self, generation: int) -> bool | None:
+        """The half-open circuit's one probe: this process's (True), or another has it (False); None
+        when the shared state did not answer."""
+        ...
+
+    def report(self, outcome: Outcome, generation: int | None) -> None:
+        """An outcome, sent on in the background: a success or a failure (of the probe of `generation`,
+        or of any other request), or a probe given back without a result (`release`). A success
+        through a healthy circuit sends nothing."""
+        ...
+
+
+# Makes the share of a breaker, given the breaker (its backend, model and settings) and its base URL.
+SharedBreakers = Callable[["CircuitBreaker", str], BreakerShare]
 
 
 class CircuitBreaker:
@@ -274,6 +336,7 @@ class CircuitBreaker:
         self.probe_timeout = probe_timeout
         self.clock = clock
         self.on_change = on_change
+        self.share: BreakerShare | None = None  # set when the state is shared beyond this machine
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -284,6 +347,11 @@ class CircuitBreaker:
 
     def state(self) -> str:
         """`closed`, `open` or `half-open` (for display and tests)."""
+        view = self.share.view() if self.share is not None else None
+        if view is not None:
+            if view.reopen_in is None:
+                return "closed"
+            return "open" if view.reopen_in > 0 else "half-open"
         now = self.clock()
 
         def read(s: BreakerState) -> str:
@@ -294,8 +362,30 @@ class CircuitBreaker:
 
         return self.store.update(read)
 
+    async def permit(self) -> Permit:
+        """A permit to send one request, or `CircuitOpenError`: from the share's view when the breaker
+        has one (a half-open circuit's probe claimed there, one process at a time), else `acquire()`."""
+        share = self.share
+        if share is None:
+            return self.acquire()
+        view = share.view()
+        if view is None:  # unknown, or the shared state does not answer: this process's own decides
+            return self.acquire()
+        if view.reopen_in is None:
+            return Permit(probe=False, shared=True)
+        if view.reopen_in > 0:
+            raise self._refusal(view.reopen_in, probing=False)
+        if not view.probing:
+            claimed = await share.claim_probe(view.generation)
+            if claimed is None:
+                return self.acquire()
+            if claimed:
+                return Permit(probe=False, shared=True, generation=view.generation)
+        # Its answer comes within the probe's lease; the figure never exceeds the cool-down.
+        raise self._refusal(min(self.cooldown, self.probe_timeout), probing=True)
+
     def acquire(self) -> Permit:
-        """A permit to send one request, or `CircuitOpenError`."""
+        """A permit to send one request from this process's own state, or `CircuitOpenError`."""
         if self.store.peek().opened_at is None:  # closed: nothing to change, no lock to take
             return Permit(probe=False)
         now = self.clock()
@@ -331,16 +421,21 @@ class CircuitBreaker:
         if permit.done:
             return
         permit.done = True
+        if self.share is not None:
+            self.share.report("success", permit.generation)
         if not permit.probe:
             seen = self.store.peek()
             if seen.opened_at is None and seen.failures == 0:  # already healthy: nothing to write
                 return
         opened = False
+        # A probe's answer closes the circuit; so does one the shared state let through (the local store
+        # is then only what this process falls back on: the server is up).
+        closes = permit.probe or permit.shared
 
         def reset(s: BreakerState) -> None:
             nonlocal opened
             opened = s.opened_at is not None
-            if permit.probe or s.opened_at is None:
+            if closes or s.opened_at is None:
                 s.failures = 0
                 s.opened_at = None
                 s.probe_started = None
@@ -351,7 +446,10 @@ class CircuitBreaker:
 
     def failure(self, permit: Permit) -> None:
         probe = permit.probe and not permit.done
+        shared_probe = None if permit.done else permit.generation
         permit.done = True
+        if self.share is not None:
+            self.share.report("failure", shared_probe)
         now = self.clock()
         tripped = False
 
@@ -371,7 +469,7 @@ class CircuitBreaker:
                 s.failures += 1
 
         self.store.update(fail)
-        if tripped and self.on_change:
+        if tripped and self.on_change and not permit.shared:  # the shared state's changes are the share's to tell
             self.on_change(
                 f"circuit opened for {self.label} after {'a failed probe' if probe else 'repeated failures'};"
                 f" requests fail fast for {self.cooldown:g}s"
@@ -382,6 +480,8 @@ class CircuitBreaker:
         if permit.done:
             return
         permit.done = True
+        if permit.generation is not None and self.share is not None:
+            self.share.report("release", permit.generation)
         if permit.probe:
 
             def release(s: BreakerState) -> None:

@@ -36,7 +36,7 @@ from pydantic_core import from_json, to_json
 from protoshift import __version__
 from protoshift.cloud.attempts import Attempt, Attempts, Sleep
 from protoshift.cloud.backend import DEFAULT_IDLE_TIMEOUT, DEFAULT_TIMEOUT, JSON
-from protoshift.cloud.breaker import Breakers, CircuitBreaker, FileStore, MemoryStore
+from protoshift.cloud.breaker import Breakers, CircuitBreaker, FileStore, MemoryStore, SharedBreakers
 from protoshift.cloud.deadline import Deadline, DeadlineExceeded
 from protoshift.cloud.errors import (
     APIConnectionError,
@@ -136,6 +136,8 @@ class HTTPClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         breaker: bool | CircuitBreaker = True,
         breaker_dir: Path | None = None,
+        breaker_cooldown: float | None = None,
+        shared_breakers: SharedBreakers | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         connections: int | None = None,
         on_event: EventSink | None = None,
@@ -158,7 +160,7 @@ class HTTPClient:
         self.idle_timeout = idle_timeout
         self.max_event_size = max_event_size
         self._on_event: EventSink = on_event or ignore_events
-        self.breakers = self._make_breakers(breaker, breaker_dir, clock)
+        self.breakers = self._make_breakers(breaker, breaker_dir, clock, breaker_cooldown, shared_breakers)
         self.breaker = self.breakers.host if self.breakers is not None else None  # the host's
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._attempts = Attempts(
@@ -193,10 +195,17 @@ class HTTPClient:
         self._urls: dict[str, httpx.URL] = {}
 
     def _make_breakers(
-        self, breaker: bool | CircuitBreaker, directory: Path | None, clock: Callable[[], float] | None
+        self,
+        breaker: bool | CircuitBreaker,
+        directory: Path | None,
+        clock: Callable[[], float] | None,
+        cooldown: float | None = None,
+        shared: SharedBreakers | None = None,
     ) -> Breakers | None:
         """The host's breaker and a factory of the models' (cloud.breaker). A `CircuitBreaker` given
-        by the caller is the host's; its models' breakers are made like it, in memory."""
+        by the caller is the host's; its models' breakers are made like it, in memory. Otherwise each
+        keeps its state in a file (shared by the processes of this machine) and, given `shared`, beyond
+        it too (`serve --state`: the file is then what a process falls back on)."""
         if not breaker:
             return None
         if isinstance(breaker, CircuitBreaker):
@@ -219,7 +228,12 @@ class HTTPClient:
         def on_file(model: str | None) -> CircuitBreaker:
             store = FileStore(self.name, self.base_url, directory, model=model, on_warning=self._warn)
             on_change = lambda message: self.emit("breaker", message)  # noqa: E731
-            return CircuitBreaker(self.name, store, clock=clock or time.time, on_change=on_change, model=model)
+            made = CircuitBreaker(self.name, store, clock=clock or time.time, on_change=on_change, model=model)
+            if cooldown is not None:
+                made.cooldown = cooldown
+            if shared is not None:
+                made.share = shared(made, self.base_url)
+            return made
 
         return Breakers(on_file(None), on_file)
 

@@ -13,6 +13,8 @@ on uvicorn (uvloop + httptools).
 - `--workers N`: N processes on one socket; each has its own backend chains and they share the
   breaker (a file, as every protoshift process does) and the metrics (gateway/metrics.py). SIGHUP
   reaches each of them.
+- `--state URL`: replicas (on any machine) share the breakers and the stored responses through one
+  Redis or Valkey (gateway/state/); each falls back on its own while it does not answer.
 """
 
 from __future__ import annotations
@@ -278,9 +280,14 @@ def gateway_config(
     from protoshift.cli.chain import backend_factory
     from protoshift.gateway import GatewayConfig
 
+    shared = None
+    if state is not None:  # each backend's breakers shared by every replica (gateway/state/breaker.py)
+        from protoshift.gateway.state.breaker import shared_breakers
+
+        shared = shared_breakers(state)
     return GatewayConfig(
         backend=settings.backend,
-        build_backend=backend_factory(settings),
+        build_backend=backend_factory(settings, shared_breakers=shared),
         fallbacks=[(spec.name, spec.model) for spec in settings.fallbacks],
         default_model=settings.default_model(settings.backend),
         aliases=settings.aliases(),

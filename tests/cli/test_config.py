@@ -66,10 +66,19 @@ def test_fallbacks_and_breaker_from_environment(config_file: Path, monkeypatch: 
     assert settings.breaker is False
 
 
+def test_the_breakers_cooldown_from_environment_or_config(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_settings(NO_FLAGS).breaker_cooldown is None  # cloud.breaker's own (30 s)
+    config_file.write_text("breaker_cooldown = 5\n")
+    assert resolve_settings(NO_FLAGS).breaker_cooldown == 5.0
+    monkeypatch.setenv("PROTOSHIFT_BREAKER_COOLDOWN", "1.5")
+    assert resolve_settings(NO_FLAGS).breaker_cooldown == 1.5
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("model = [", "invalid TOML"),
+        ("breaker_cooldown = 0", "breaker_cooldown: must be positive"),
         ('backend = "bedrock"', "unknown backend 'bedrock'"),
         ('max_retries = "many"', "max_retries: expected an integer"),
         ("timeout = -1", "timeout: must be positive"),

@@ -23,7 +23,7 @@ from protoshift.cloud import (
     OverloadedError,
     ServerError,
 )
-from protoshift.cloud.breaker import default_state_dir
+from protoshift.cloud.breaker import SharedView, default_state_dir
 from protoshift.cloud.bridged import Bridged
 from tests.cloud.cloud_helpers import REQUEST, Clock, Script, anthropic_error, chat_client, message, ok, run
 
@@ -418,3 +418,80 @@ def test_a_dangling_symlink_as_lock_file_is_not_followed_to_create_its_target(tm
     assert breaker.state() == "open"  # kept in memory
     assert not target.exists()
     assert len(warnings) == 1 and "is a symlink" in warnings[0]
+
+
+class FakeShare:
+    """A `BreakerShare` with a view the test sets; what it was told, in order."""
+
+    def __init__(self, view: SharedView | None = None, claims: bool | None = True) -> None:
+        self.shown = view
+        self.claims = claims
+        self.told: list[tuple[str, int | None]] = []
+
+    def view(self) -> SharedView | None:
+        return self.shown
+
+    async def claim_probe(self, generation: int) -> bool | None:
+        self.told.append(("claim", generation))
+        return self.claims
+
+    def report(self, outcome: str, generation: int | None) -> None:
+        self.told.append((outcome, generation))
+
+
+def shared_breaker(share: FakeShare) -> CircuitBreaker:
+    breaker = CircuitBreaker("anthropic", MemoryStore(), clock=Clock(), failure_threshold=2, cooldown=30)
+    breaker.share = share
+    return breaker
+
+
+def test_a_shared_breaker_decides_from_its_shares_view() -> None:
+    share = FakeShare(SharedView())
+    breaker = shared_breaker(share)
+    permit = asyncio.run(breaker.permit())
+    assert permit.shared and permit.generation is None
+    breaker.success(permit)
+    assert share.told == [("success", None)]
+
+    share.shown = SharedView(failures=5, generation=3, reopen_in=12.5)  # open: refused without asking anyone
+    with pytest.raises(CircuitOpenError) as refused:
+        asyncio.run(breaker.permit())
+    assert refused.value.retry_in_seconds == 13 and not refused.value.probing
+    assert breaker.state() == "open"
+
+    share.shown = SharedView(failures=5, generation=3, reopen_in=-0.1)  # half-open: the probe is claimed
+    probe = asyncio.run(breaker.permit())
+    assert (probe.shared, probe.generation, probe.probe) == (True, 3, False)
+    breaker.failure(probe)
+    assert share.told[-2:] == [("claim", 3), ("failure", 3)]
+
+    share.claims = False  # another process has it
+    with pytest.raises(CircuitOpenError) as refused:
+        asyncio.run(breaker.permit())
+    assert refused.value.probing
+    share.shown = SharedView(generation=3, reopen_in=-0.1, probing=True)  # known to be out: not even asked
+    told = len(share.told)
+    with pytest.raises(CircuitOpenError):
+        asyncio.run(breaker.permit())
+    assert len(share.told) == told
+
+
+def test_without_a_shared_view_the_local_store_decides_having_heard_every_outcome() -> None:
+    share = FakeShare(SharedView())
+    breaker = shared_breaker(share)
+    said: list[str] = []
+    breaker.on_change = said.append
+    for _ in range(2):  # decided by the shared view; the local store counts them, silently
+        breaker.failure(asyncio.run(breaker.permit()))
+    assert said == [] and share.told == [("failure", None), ("failure", None)]
+    share.shown = None  # the shared state does not answer
+    assert breaker.state() == "open"  # this process's own state: it saw two failures in a row
+    with pytest.raises(CircuitOpenError):
+        asyncio.run(breaker.permit())
+
+    share.shown, share.claims = SharedView(generation=1, reopen_in=-1.0), None  # half-open, claim unanswered
+    breaker.store = MemoryStore()  # (a fresh local state: closed)
+    permit = asyncio.run(breaker.permit())
+    assert not permit.shared and not permit.probe  # the local store's permit
+    breaker.success(permit)
+    assert share.told[-1] == ("success", None)  # the share hears it too, to catch up

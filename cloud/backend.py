@@ -79,6 +79,9 @@ class Call:
     notes: list[Note] = field(default_factory=list)
     backend: str | None = None  # set by the call: the backend it went to last
     backend_api: API | None = None
+    # A stored Responses answer's reasoning carriers its client did not ask to see (no `include`): reasoning
+    # item id -> encrypted_content, for the stored copy, so that `previous_response_id` hands them back
+    carried: dict[str, str] | None = None
 
 
 class EventStream(Protocol):

@@ -62,6 +62,8 @@ class Bridged:
                 self.backend.emit("note", str(note))
                 if call is not None:
                     call.notes.append(note)
+        if call is not None:
+            outbound.carried = call.carried
         if call is not None and call.betas:
             outbound.betas = list(dict.fromkeys([*outbound.betas, *call.betas]))
         return outbound

@@ -70,6 +70,7 @@ class Outbound:
     # Functions standing in for Anthropic's server tools (name -> family): their calls are answered
     # as the server tool's failure (anthropic_to_openai/builtin_tools.py).
     answered_here: Mapping[str, str] = field(default_factory=dict)
+    carried: dict[str, str] | None = None  # filled with the reasoning carriers a stored answer keeps (Call.carried)
 
 
 class StreamMapper(Protocol):
@@ -216,12 +217,14 @@ class ResponsesToChat(Bridge):
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
         t = _responses(outbound)
         return chat_to_responses.response(
-            answer, request=outbound.request or {}, tools=t.tools, response_id=t.response_id
+            answer, request=outbound.request or {}, tools=t.tools, response_id=t.response_id, carried=outbound.carried
         )
 
     def stream(self, outbound: Outbound) -> StreamMapper:
         t = _responses(outbound)
-        return chat_to_responses.Stream(request=outbound.request or {}, tools=t.tools, response_id=t.response_id)
+        return chat_to_responses.Stream(
+            request=outbound.request or {}, tools=t.tools, response_id=t.response_id, carried=outbound.carried
+        )
 
     max_adaptations = CHAT_ADAPTATIONS
 

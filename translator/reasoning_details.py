@@ -1,4 +1,4 @@
-"""OpenRouter's `reasoning_details` carried through an Anthropic client and given back verbatim.
+"""OpenRouter's `reasoning_details` carried through an Anthropic or Responses client and given back verbatim.
 
 OpenRouter answers with `message.reasoning_details` (streamed as `delta.reasoning_details`): a list of
 `{"type": "reasoning.text", "text", "signature"?}`, `{"type": "reasoning.summary", "summary"}` and
@@ -9,7 +9,8 @@ Gemini behind it refuse a tool loop whose signed or encrypted reasoning is missi
 An Anthropic client hands back a thinking block's `signature` byte for byte (it is opaque to it), so the
 list travels there: `protoshift.rd1.` + the list as JSON in unpadded URL-safe base64 (carry.py's way for
 the Responses surface). No key and no state: any replica reads what any other wrote. The block's
-`thinking` is the list's readable text.
+`thinking` is the list's readable text. A Responses client gets the same string in the reasoning item's
+`encrypted_content` (responses_to_chat/carry.py).
 """
 
 from __future__ import annotations

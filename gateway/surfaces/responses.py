@@ -145,7 +145,11 @@ class ResponsesSurface(ChatSurface):
 
     async def prepare(self, gateway: Host, request: JSON, call: Call) -> HTTPFailure | None:
         """`previous_response_id`: the stored conversation it names, for the bridge to put first (a
-        backend that speaks Responses keeps its own: the id goes to it as sent)."""
+        backend that speaks Responses keeps its own: the id goes to it as sent). An answer to be stored here
+        keeps its reasoning carriers (`call.carried`) even when its client did not ask to see them: the API
+        keeps a stored response's reasoning whole for the turn that continues it."""
+        if request.get("store") is not False and call.backend_api != RESPONSES:
+            call.carried = {}
         previous = request.get("previous_response_id")
         if previous is None or call.backend_api == RESPONSES:
             return None
@@ -164,8 +168,11 @@ class ResponsesSurface(ChatSurface):
         if call.backend_api == RESPONSES:
             return
         output = response.get("output")
+        output = output if isinstance(output, list) else []
+        if call.carried:  # the stored conversation's reasoning items with what the client was not shown
+            output = [_with_carried(item, call.carried) for item in output]
         inputs = [*(call.history or ()), *_input_items(request.get("input"))]
-        stored = StoredResponse(response["id"], response, inputs, output if isinstance(output, list) else [])
+        stored = StoredResponse(response["id"], response, inputs, output)
         await gateway.store.put(stored)
 
     def routes(self) -> list[Route]:
@@ -190,6 +197,14 @@ class _Serving(Host, Protocol):
     def responses_keeper(self) -> KeepsResponses | None: ...
 
     async def fail(self, exchange: Exchange, send: Send, failure: HTTPFailure) -> None: ...
+
+
+def _with_carried(item: Any, carried: dict[str, str]) -> Any:
+    if isinstance(item, dict) and item.get("type") == "reasoning" and "encrypted_content" not in item:
+        blob = carried.get(item.get("id"))  # type: ignore[arg-type]
+        if blob is not None:
+            return {**item, "encrypted_content": blob}
+    return item
 
 
 def _input_items(given: Any) -> list[JSON]:

@@ -260,6 +260,108 @@ def test_claudes_signed_thinking_goes_back_to_claude_with_its_signature(gateway:
     assert len(server.requests) == 2, "Claude took the second turn: the signature came back"
 
 
+# -- OpenRouter's reasoning_details, handed back ---------------------------------------------------------
+
+DETAIL_PIECES = [
+    {"type": "reasoning.text", "text": "Weather: ", "format": "anthropic-claude-v1", "index": 0},
+    {"type": "reasoning.text", "text": "call the tool.", "format": "anthropic-claude-v1", "index": 0},
+    {"type": "reasoning.text", "signature": "EqQBCkgIBxAB-sig", "format": "anthropic-claude-v1", "index": 0},
+    {"type": "reasoning.encrypted", "data": "gAAAAABo-enc", "format": "openai-responses-v1", "index": 1},
+]
+DETAILS_JOINED = [
+    {"type": "reasoning.text", "text": "Weather: call the tool.", "signature": "EqQBCkgIBxAB-sig",
+     "format": "anthropic-claude-v1", "index": 0},
+    DETAIL_PIECES[3],
+]  # fmt: skip
+WEATHER: Any = [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}, "strict": False}]
+
+
+def openrouter(received: Received) -> Reply:
+    """An OpenRouter that reasons (streamed `reasoning_details`, Claude's signed text and an OpenAI model's
+    encrypted entry) and calls a tool; and, on the turn with the tool's output, refuses unless the list comes
+    back unchanged on the assistant message (Claude behind it refuses a tool loop without its signature)."""
+    body = received.json
+    assert_openai_body(body)
+    if len(body["messages"]) == 1:
+        chunks = [
+            openai_chunk({"role": "assistant", "content": ""}),
+            *[openai_chunk({"reasoning": p.get("text"), "reasoning_details": [p]}) for p in DETAIL_PIECES],
+            *openai_tool_call_chunks([("call_a", "get_weather", ['{"city": "Paris"}'])]),
+            openai_chunk({}, "tool_calls"),
+            openai_chunk(None, usage={"prompt_tokens": 20, "completion_tokens": 9}),
+        ]
+        first = openai_stream_reply(chunks)
+        if body.get("stream"):
+            return first
+        message = {"role": "assistant", "content": None, "reasoning": "Weather: call the tool.",
+                   "reasoning_details": DETAILS_JOINED,
+                   "tool_calls": [{"id": "call_a", "type": "function",
+                                   "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]}  # fmt: skip
+        completion = {
+            **openai_completion(),
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+        }
+        return Reply(body=json.dumps(completion).encode())
+    if body["messages"][1].get("reasoning_details") != DETAILS_JOINED:
+        refusal = {"error": {"message": "reasoning_details: a signed block is missing", "code": 400}}
+        return Reply(status=400, body=json.dumps(refusal).encode())
+    return text_reply("Sunny in Paris.")
+
+
+def test_openrouter_reasoning_details_go_back_verbatim_from_the_reasoning_item(
+    gateway: GatewayFactory, upstream: Any
+) -> None:
+    """A Responses client (Codex's way: streamed, store false, `include` encrypted content) gets a reasoning
+    item whose `encrypted_content` carries OpenRouter's list, hands it back with the call's output, and the
+    list reaches the upstream unchanged as the assistant message's `reasoning_details`."""
+    server = upstream(openrouter)
+    client = sdk(start_openai(gateway, server))
+    request: dict[str, Any] = {"model": "m", "tools": WEATHER, "include": ["reasoning.encrypted_content"]}
+    events = [e.model_dump(exclude_unset=True) for e in client.responses.create(input="Weather?", stream=True,
+                                                                                store=False, **request)]  # fmt: skip
+    output = assert_response_stream(events)["output"]  # every event validated as the SDK's type
+    assert [item["type"] for item in output] == ["reasoning", "function_call"]
+    assert output[0]["summary"][0]["text"] == "Weather: call the tool."
+    history = [*output, {"type": "function_call_output", "call_id": "call_a", "output": "sunny"}]
+    again = client.responses.create(input=[{"role": "user", "content": "Weather?"}, *history], store=False, **request)
+    assert again.output_text == "Sunny in Paris."
+    given_back = chat_bodies(server)[1]["messages"][1]
+    assert given_back["reasoning_details"] == DETAILS_JOINED and "reasoning_content" not in given_back
+    assert given_back["tool_calls"][0]["id"] == "call_a"
+
+
+@pytest.mark.parametrize("include", [True, False], ids=["included", "not-included"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_openrouter_reasoning_details_go_back_from_the_stored_response(
+    gateway: GatewayFactory, upstream: Any, stream: bool, include: bool
+) -> None:
+    """`store` and `previous_response_id`: the stored reasoning item carries the list the same way, also
+    when the client did not ask to see it (the API keeps a stored response's reasoning whole)."""
+    server = upstream(openrouter)
+    client = sdk(start_openai(gateway, server))
+    request: dict[str, Any] = {"model": "m", "tools": WEATHER}
+    if include:
+        request["include"] = ["reasoning.encrypted_content"]
+    if stream:
+        events = [e.model_dump(exclude_unset=True) for e in client.responses.create(input="Weather?", stream=True,
+                                                                                    **request)]  # fmt: skip
+        first = assert_response_stream(events)
+    else:
+        first = client.responses.create(input="Weather?", **request).model_dump(exclude_unset=True)
+    assert [item["type"] for item in first["output"]] == ["reasoning", "function_call"]
+    assert ("encrypted_content" in first["output"][0]) is include  # shown only when asked for
+    retrieved = client.responses.retrieve(first["id"]).model_dump(exclude_unset=True)
+    assert ("encrypted_content" in retrieved["output"][0]) is include  # the response as its client got it
+    again = client.responses.create(
+        input=[{"type": "function_call_output", "call_id": "call_a", "output": "sunny"}],
+        previous_response_id=first["id"],
+        **request,
+    )
+    assert again.output_text == "Sunny in Paris."
+    given_back = chat_bodies(server)[1]["messages"][1]
+    assert given_back["reasoning_details"] == DETAILS_JOINED and "reasoning_content" not in given_back
+
+
 # -- web search on Claude (issue 20) ----------------------------------------------------------------------
 
 

@@ -91,7 +91,7 @@ def test_a_codex_turn_reasoning_text_and_every_kind_of_call() -> None:
     result = answer(chat, request)
     reasoning, message, call, patch, wait = result["output"]
     assert reasoning["summary"] == [{"type": "summary_text", "text": "Think first."}]
-    assert decode_reasoning(reasoning["encrypted_content"]) == ("Think first.", None)  # include asked for it
+    assert decode_reasoning(reasoning["encrypted_content"]) == ("Think first.", None, None)  # include asked for it
     assert message["content"][0]["text"] == "Running it."
     assert call == {"id": call["id"], "type": "function_call", "status": "completed", "arguments": '{"cmd":"ls"}',
                     "call_id": "call_1", "name": "exec_command"}  # fmt: skip

@@ -349,7 +349,7 @@ def test_reasoning_rides_on_the_assistant_turn_it_led_to() -> None:
 
 def test_the_reasoning_carrier_round_trips() -> None:
     for text in ["", "plain", 'ünïcödé 🎉\n"quotes" \\ back', "x" * 10_000]:
-        assert decode_reasoning(encode_reasoning(text)) == (text, None)
+        assert decode_reasoning(encode_reasoning(text)) == (text, None, None)
     assert decode_reasoning("gAAAA-openai") is None
     assert decode_reasoning("protoshift.rc1.!!!") is None
     assert decode_reasoning("protoshift.rc1.é") is None
@@ -365,7 +365,7 @@ def test_claudes_signed_thinking_is_carried_whole_to_the_next_turn() -> None:
     ]
     blob = encode_reasoning("Look at the file first.", blocks)
     assert blob.startswith("protoshift.tb1.")
-    assert decode_reasoning(blob) == ("Look at the file first.", blocks)
+    assert decode_reasoning(blob) == ("Look at the file first.", blocks, None)
     call = {"type": "function_call", "call_id": "c1", "name": "read", "arguments": "{}"}
     conversation = req(
         [

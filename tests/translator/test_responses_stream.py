@@ -90,7 +90,7 @@ def test_reasoning_then_text_then_a_call() -> None:
     ]  # fmt: skip
     reasoning, message, call = response["output"]
     assert reasoning["summary"][0]["text"] == "Let me think."
-    assert decode_reasoning(reasoning["encrypted_content"]) == ("Let me think.", None)
+    assert decode_reasoning(reasoning["encrypted_content"]) == ("Let me think.", None, None)
     assert message["content"][0]["text"] == "I'll look."
     assert call["arguments"] == '{"cmd": "ls"}' and call["call_id"] == "call_1" and call["status"] == "completed"
     [done] = of(events, "function_call_arguments.done")

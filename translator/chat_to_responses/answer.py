@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from protoshift.translator import reasoning_details
 from protoshift.translator.chat_to_responses.common import call_id, echo, item_id, response_object, url_citations
 from protoshift.translator.chat_to_responses.custom_input import custom_input
 from protoshift.translator.chat_to_responses.web_search import search_items, wants_sources
@@ -26,20 +27,22 @@ def response(
     tools: ToolMap,
     stamps: Stamps = DEFAULT_STAMPS,
     response_id: str | None = None,
+    carried: dict[str, str] | None = None,
 ) -> Response:
     """Translate a chat.completion into the `response` object of the Responses `request` it answers.
 
     Output items in the order a Responses answer has them: a `reasoning` item (`reasoning_content`, or
     `reasoning` as vLLM, Ollama and OpenRouter name it) whose summary is that text (and, when the
     request's `include` asks for `reasoning.encrypted_content`, the same text carried for the next
-    turn); a `web_search_call` per search the upstream ran (web_search.py: Claude's, carried in
-    `provider_specific_fields`); a `message` (its `output_text` with `url_citation` annotations, a `refusal` part for a
+    turn, or OpenRouter's `reasoning_details`, whole: carry.py); a `web_search_call` per search the
+    upstream ran (web_search.py: Claude's, carried in `provider_specific_fields`); a `message` (its `output_text` with `url_citation` annotations, a `refusal` part for a
     refusal); then one item per tool call, in order, as the ToolMap says: a `function_call` (with its
     `namespace` for a namespace's function) or a `custom_tool_call` whose `input` is the raw text of
     the chat function's one string argument. `status` is `incomplete` for finish_reason `length`
     (`max_output_tokens`) and `content_filter`, else `completed`; `usage` is always whole.
     `request`: the Responses request (its fields are repeated, as the API does); `tools`: the
-    translation's ToolMap; `response_id`: the translation's (else one from `stamps`).
+    translation's ToolMap; `response_id`: the translation's (else one from `stamps`); `carried`: where a
+    stored answer keeps the carriers its client did not ask to see (item id -> encrypted_content).
     Only the first choice is read.
     """
     data = want_object(chat_completion, "$")
@@ -58,7 +61,7 @@ def response(
     incomplete = INCOMPLETE_REASONS.get(finish) if isinstance(finish, str) else None
     status = "incomplete" if incomplete else "completed"
     req = request if isinstance(request, dict) else {}
-    output = _output(answer, path, status, req, tools, stamps)
+    output = _output(answer, path, status, req, tools, stamps, carried)
     model = data.get("model")
     fields = echo(req)
     tier = data.get("service_tier")
@@ -79,19 +82,17 @@ def response(
 
 
 def _output(
-    answer: dict[str, Any], path: str, status: str, request: dict[str, Any], tools: ToolMap, stamps: Stamps
+    answer: dict[str, Any],
+    path: str,
+    status: str,
+    request: dict[str, Any],
+    tools: ToolMap,
+    stamps: Stamps,
+    carried: dict[str, str] | None,
 ) -> list[JSON]:
     output: list[JSON] = []
-    reasoning = answer.get("reasoning_content") or answer.get("reasoning")
-    if isinstance(reasoning, str) and reasoning:
-        item: JSON = {
-            "id": item_id(stamps, "rs_"),
-            "type": "reasoning",
-            "summary": [{"type": "summary_text", "text": reasoning}],
-        }
-        if _wants_encrypted(request):
-            item["encrypted_content"] = encode_reasoning(reasoning, thinking_blocks(answer.get("thinking_blocks")))
-        output.append(item)
+    if (reasoning := _reasoning(answer, request, stamps, carried)) is not None:
+        output.append(reasoning)
     output += search_items(answer.get("provider_specific_fields"), stamps, wants_sources(request))
     parts: list[JSON] = []
     text = _text(answer.get("content"), f"{path}.content")
@@ -113,6 +114,31 @@ def _output(
     elif isinstance(legacy := answer.get("function_call"), dict):
         output.append(_call({"function": legacy}, f"{path}.function_call", "", tools, stamps))
     return output
+
+
+def _reasoning(
+    answer: dict[str, Any], request: dict[str, Any], stamps: Stamps, carried: dict[str, str] | None
+) -> JSON | None:
+    reasoning = answer.get("reasoning_content") or answer.get("reasoning")
+    reasoning = reasoning if isinstance(reasoning, str) else ""
+    details = reasoning_details.details(answer.get("reasoning_details"))  # OpenRouter's, given back verbatim
+    if details and not reasoning:  # only there (an encrypted entry has no text: the item still carries it)
+        reasoning = reasoning_details.readable(details)
+    if not reasoning and not details:
+        return None
+    item: JSON = {
+        "id": item_id(stamps, "rs_"),
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": reasoning}],
+    }
+    wanted = _wants_encrypted(request)
+    if wanted or carried is not None:
+        blob = encode_reasoning(reasoning, thinking_blocks(answer.get("thinking_blocks")), details)
+        if wanted:
+            item["encrypted_content"] = blob
+        elif carried is not None:
+            carried[item["id"]] = blob
+    return item
 
 
 def _wants_encrypted(request: dict[str, Any]) -> bool:

@@ -3,7 +3,8 @@
 The events, in the API's full order, each with its `type` and a `sequence_number` counting from 0:
 `response.created` (the `response` object, `in_progress`), `response.in_progress`, then per output
 item, one item at a time (`output_index` 0, 1, 2...: an item is done before the next is added):
-- `reasoning` (from `reasoning_content` / `reasoning` deltas): `output_item.added`,
+- `reasoning` (from `reasoning_content` / `reasoning` deltas, and OpenRouter's `reasoning_details`, whose
+  pieces are joined by index and carried whole in `encrypted_content`): `output_item.added`,
   `reasoning_summary_part.added`, `reasoning_summary_text.delta`..., `reasoning_summary_text.done`,
   `reasoning_summary_part.done`, `output_item.done`;
 - `message`: `output_item.added`, per part `content_part.added`, `output_text.delta`... (with
@@ -47,6 +48,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from protoshift.translator import reasoning_details
 from protoshift.translator.chat_to_responses.common import (
     FAILURE_CODES,
     call_id,
@@ -131,16 +133,19 @@ class Stream:
 
     `request`: the Responses request (the response repeats its fields; its `include` says whether
     reasoning items carry `encrypted_content`); `tools`: the translation's ToolMap; `stamps`: ids and
-    clock; `response_id`: the translation's (else one from `stamps`)."""
+    clock; `response_id`: the translation's (else one from `stamps`); `carried`: where a stored answer keeps
+    the carriers its client did not ask to see (item id -> encrypted_content)."""
 
     __slots__ = (
         "_annotations",
         "_arrived",
         "_by_id",
         "_calls",
+        "_carried",
         "_chars",
         "_created",
         "_cutting",
+        "_details",
         "_encrypted",
         "_ended",
         "_fields",
@@ -176,8 +181,10 @@ class Stream:
         tools: ToolMap,
         stamps: Stamps = DEFAULT_STAMPS,
         response_id: str | None = None,
+        carried: dict[str, str] | None = None,
     ) -> None:
         req = request if isinstance(request, dict) else {}
+        self._carried = carried
         self._fields = echo(req)
         include = req.get("include")
         self._encrypted = isinstance(include, list) and "reasoning.encrypted_content" in include
@@ -202,6 +209,7 @@ class Stream:
         self._parts: list[JSON] = []  # the open message's parts done
         self._texts: list[str] = []  # the open item's (or part's) text so far
         self._thinking_blocks: list[dict[str, Any]] = []  # the open reasoning item's, when Claude's
+        self._details: list[dict[str, Any]] = []  # OpenRouter's reasoning_details so far, joined
         self._annotations: list[JSON] = []  # the open text part's
         self._chars = 0  # characters of chat content so far: annotations count over them all
         self._arrived = 0  # where in the chat content the text being put began
@@ -331,9 +339,8 @@ class Stream:
                 self._finish_items(out)
 
     def _delta(self, delta: dict[str, Any], out: list[ResponseEvent]) -> None:
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if reasoning and type(reasoning) is str:
-            self._put(_REASONING, None, reasoning, out)
+        if "reasoning_content" in delta or "reasoning" in delta or "reasoning_details" in delta:
+            self._reasoning(delta, out)
         if "thinking_blocks" in delta and self._open == _REASONING:  # Claude's, signed: carried whole
             self._thinking_blocks += thinking_blocks(delta["thinking_blocks"]) or []
         content = delta.get("content")
@@ -356,6 +363,16 @@ class Stream:
             for entry in calls:
                 if isinstance(entry, dict):
                     self._tool_call(entry, out)
+
+    def _reasoning(self, delta: dict[str, Any], out: list[ResponseEvent]) -> None:
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if pieces := reasoning_details.details(delta.get("reasoning_details")):
+            # OpenRouter sends the text twice (`reasoning` too) or only here; an encrypted piece has none but
+            # still opens a reasoning item, whose encrypted_content carries the pieces joined
+            added = reasoning_details.merge(self._details, pieces)
+            self._put(_REASONING, None, reasoning if reasoning and type(reasoning) is str else added, out)
+        elif reasoning and type(reasoning) is str:
+            self._put(_REASONING, None, reasoning, out)
 
     def _finished_block(self, delta: dict[str, Any], out: list[ResponseEvent]) -> None:
         """What comes apart from the text and the calls: the text's url citations, and the searches the
@@ -691,6 +708,7 @@ class Stream:
         elif kind == _REASONING:
             text = "".join(self._texts)
             item = self._reasoning_item(text)
+            self._details = []  # the next reasoning item's are its own
             out.append(
                 {
                     "type": "response.reasoning_summary_text.done",
@@ -837,7 +855,9 @@ class Stream:
     def _reasoning_item(self, text: str) -> JSON:
         item: JSON = {"id": self._item, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]}
         if self._encrypted:
-            item["encrypted_content"] = encode_reasoning(text, self._thinking_blocks or None)
+            item["encrypted_content"] = encode_reasoning(text, self._thinking_blocks or None, self._details or None)
+        elif self._carried is not None:
+            self._carried[self._item] = encode_reasoning(text, self._thinking_blocks or None, self._details or None)
         return item
 
     def _finish_items(self, out: list[ResponseEvent]) -> None:

@@ -10,13 +10,16 @@ what the same response showed as its summary.
 
 Claude's thinking (through the chat bridge to Anthropic, where it travels as `thinking_blocks`, with
 their signatures) is carried whole: `protoshift.tb1.` + the blocks as JSON, the same way. Anthropic
-refuses a turn after tool calls whose thinking comes back without its signature.
+refuses a turn after tool calls whose thinking comes back without its signature. OpenRouter's
+`reasoning_details` are carried whole too, as the Anthropic surface carries them (reasoning_details.py,
+`protoshift.rd1.`): OpenRouter wants them back verbatim.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from protoshift.translator import reasoning_details
 from protoshift.translator.opaque import b64, unb64
 
 __all__ = ["PREFIX", "Carried", "decode_reasoning", "encode_reasoning", "thinking_blocks"]
@@ -28,10 +31,16 @@ BLOCKS_PREFIX = "protoshift.tb1."
 class Carried(NamedTuple):
     text: str
     thinking_blocks: list[dict[str, Any]] | None  # Claude's, signed; None for a chat model's text
+    details: list[dict[str, Any]] | None = None  # OpenRouter's reasoning_details, to give back verbatim
 
 
-def encode_reasoning(text: str, thinking_blocks: list[dict[str, Any]] | None = None) -> str:
-    """The `encrypted_content` that carries `text` (or Claude's signed `thinking_blocks`, which hold it)."""
+def encode_reasoning(
+    text: str, thinking_blocks: list[dict[str, Any]] | None = None, details: list[dict[str, Any]] | None = None
+) -> str:
+    """The `encrypted_content` that carries `text` (or Claude's signed `thinking_blocks`, or OpenRouter's
+    reasoning `details`, which hold it)."""
+    if details:
+        return reasoning_details.encode(details)
     if thinking_blocks:
         from pydantic_core import to_json  # on first use: start-up time
 
@@ -41,6 +50,9 @@ def encode_reasoning(text: str, thinking_blocks: list[dict[str, Any]] | None = N
 
 def decode_reasoning(blob: str) -> Carried | None:
     """What `encode_reasoning` put in `blob`; None for anything else (OpenAI's own, or damaged)."""
+    if blob.startswith(reasoning_details.PREFIX):
+        details = reasoning_details.decode(blob)
+        return Carried(reasoning_details.readable(details), None, details) if details is not None else None
     if blob.startswith(BLOCKS_PREFIX):
         from pydantic_core import from_json
 

@@ -6,7 +6,8 @@ What chat needs, and Responses does not promise, made so:
   first): one in the middle moves there with a note, never dropped;
 - an assistant turn holds what one model turn made: its text, its tool calls (`function_call`,
   `custom_tool_call`: a custom tool's raw input becomes the JSON `{"input": "..."}` of its chat
-  function), its reasoning (`reasoning_content`, for DeepSeek/Qwen-style upstreams that want it back);
+  function), its reasoning (`reasoning_content`, for DeepSeek/Qwen-style upstreams that want it back;
+  OpenRouter's `reasoning_details` as they came, when the item's encrypted_content carries them);
 - each call is answered by a tool message right after its turn: the outputs in the order they come;
   a user message that comes while calls still wait for their outputs follows those outputs; a call that
   never gets an output gets one saying so (with a note), as chat requires one; images and files in a
@@ -51,6 +52,7 @@ class ItemConverter:
         "_began",
         "_blocks",
         "_deferred",
+        "_details",
         "_pending",
         "_refs",
         "_signed",
@@ -75,6 +77,7 @@ class ItemConverter:
         self._turn_texts: list[str] = []
         self._turn_reasoning: list[str] = []
         self._blocks: list[dict[str, Any]] = []  # Claude's thinking for the next assistant turn, signed
+        self._details: list[tuple[list[dict[str, Any]], str]] = []  # OpenRouter's, for it: (details, path)
         self._waiting: list[tuple[str, str]] = []  # (reasoning, path) waiting for the assistant turn it led to
         self._pending: dict[str, str] = {}  # call_id -> the call's path, while its output has not come
         self._answered: set[str] = set()
@@ -100,7 +103,7 @@ class ItemConverter:
                 self.ctx.failed(exc)
         self._close_turn()
         self._flush_pending()
-        for _, path in self._waiting:
+        for _, path in [*self._waiting, *self._details]:
             self.ctx.note(path, "dropped", "no assistant turn follows it to carry its reasoning")
         return ("\n\n".join(self.system) if self.system else None), self.messages
 
@@ -230,6 +233,14 @@ class ItemConverter:
                 # chat body's messages[k].thinking_blocks sit as deep: the next leg does not walk it again)
                 check_json(carried.thinking_blocks, f"{path}.encrypted_content", _BLOCKS_DEPTH)
                 self._blocks += carried.thinking_blocks
+            if carried is not None and carried.details and not self._signed:
+                # OpenRouter's reasoning_details, handed back whole (checked as Claude's blocks, as deep): they
+                # hold the text, which is not sent twice
+                check_json(carried.details, f"{path}.encrypted_content", _BLOCKS_DEPTH)
+                self._details.append((carried.details, path))
+                if (summary := item.get("summary")) is not None:
+                    want_list(summary, f"{path}.summary")
+                return
             if text is None:
                 self.ctx.note(
                     f"{path}.encrypted_content", "dropped", "reasoning encrypted by OpenAI: only OpenAI can read it"
@@ -281,15 +292,19 @@ class ItemConverter:
             turn["reasoning_content"] = "\n\n".join(self._turn_reasoning)
         if self._blocks:
             turn["thinking_blocks"], self._blocks = self._blocks, []
+        if self._details:
+            turn["reasoning_details"] = [entry for details, _ in self._details for entry in details]
+            self._details = []
         if turn["content"] is None and "tool_calls" not in turn and "refusal" not in turn:
             turn["content"] = ""
         self.messages.append(turn)
 
     def _user(self, message: dict[str, Any]) -> None:
         self._close_turn()
-        for _, path in self._waiting:  # reasoning that led to no output: the user spoke next
+        for _, path in [*self._waiting, *self._details]:  # reasoning that led to no output: the user spoke next
             self.ctx.note(path, "dropped", "no assistant turn follows it to carry its reasoning")
         self._waiting = []
+        self._details = []
         if self._pending:
             self._deferred.append(message)
         else:

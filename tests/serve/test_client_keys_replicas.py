@@ -29,6 +29,8 @@ from tests.redis_server import RedisServer
 
 from .conftest import SERVER_KEY, ServeProcess, serve_env
 
+pytestmark = pytest.mark.process  # real serve processes (and a redis-server): the second step
+
 CHAT = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20}
 WAIT = 30.0  # seconds any wait below may take on a busy machine before the test fails
 _numbers = itertools.count()

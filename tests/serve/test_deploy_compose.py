@@ -18,6 +18,8 @@ from tests.redis_server import RedisServer
 
 from .conftest import ServeProcess, serve_env
 
+pytestmark = pytest.mark.process  # real serve processes (and a redis-server): the second step
+
 DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy"
 COMPOSE = (DEPLOY / "compose.yaml").read_text()
 CADDYFILE = (DEPLOY / "Caddyfile").read_text()

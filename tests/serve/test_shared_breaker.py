@@ -23,6 +23,8 @@ from tests.redis_server import RedisServer
 
 from .conftest import ServeProcess, serve_env
 
+pytestmark = pytest.mark.process  # real serve processes (and a redis-server): the second step
+
 ASK: dict[str, Any] = {"model": "claude-test", "messages": [{"role": "user", "content": "hi"}]}
 COOLDOWN = 1  # seconds (PROTOSHIFT_BREAKER_COOLDOWN): a replica that sees it late sees it half-open, still not closed
 STATES = {"closed": 0, "half-open": 1, "open": 2}

@@ -19,6 +19,8 @@ from tests.redis_server import RedisServer
 
 from .conftest import GatewayFactory, Running, ServeProcess, serve_env
 
+pytestmark = pytest.mark.process  # real serve processes (and a redis-server): the second step
+
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:

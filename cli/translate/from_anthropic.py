@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from protoshift.cli.exits import OK, PROVIDER_FAILED, CLIError, InputError
-from protoshift.translator import IncompleteStreamError, TranslationError, anthropic_to_openai, openai_to_anthropic
+from protoshift.translator import IncompleteStreamError, anthropic_to_openai, openai_to_anthropic
 from protoshift.translator.tables import ANTHROPIC_MAPPED_FIELDS
 
 if TYPE_CHECKING:
@@ -40,22 +40,12 @@ def converter(kind: str, run: TranslateRun) -> Callable[[Any, str], Any]:
 
     options = run.options
     models = model_table()
-
-    def request(value: Any, where: str) -> Any:
-        if options.model and isinstance(value, dict):
-            value = {**value, "model": options.model}
-        try:
-            translation = anthropic_to_openai.request(
-                value, strict=options.strict, models=models, default_max_tokens=options.default_max_tokens
-            )
-        except TranslationError as exc:
-            if options.explain:
-                run.explained.extend((where, row) for row in exc.explain(value, ANTHROPIC_MAPPED_FIELDS))
-            raise
-        run.report(translation, value, where)
-        return translation.body
-
-    return request
+    return run.request_converter(
+        lambda value: anthropic_to_openai.request(
+            value, strict=options.strict, models=models, default_max_tokens=options.default_max_tokens
+        ),
+        ANTHROPIC_MAPPED_FIELDS,
+    )
 
 
 def translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:

@@ -36,22 +36,11 @@ def converter(kind: str, run: TranslateRun) -> Callable[[Any, str], Any]:
 
     from protoshift.cli.settings import model_table
 
-    options = run.options
     models = model_table()
-
-    def request(value: Any, where: str) -> Any:
-        if options.model and isinstance(value, dict):
-            value = {**value, "model": options.model}
-        try:
-            translation = responses_to_chat.request(value, strict=options.strict, models=models)
-        except TranslationError as exc:
-            if options.explain:
-                run.explained.extend((where, row) for row in exc.explain(value, RESPONSES_MAPPED_FIELDS))
-            raise
-        run.report(translation, value, where)
-        return translation.body
-
-    return request
+    strict = run.options.strict
+    return run.request_converter(
+        lambda value: responses_to_chat.request(value, strict=strict, models=models), RESPONSES_MAPPED_FIELDS
+    )
 
 
 def translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:

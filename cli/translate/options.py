@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from protoshift.cli.io.console import Diagnostics
-from protoshift.translator import Note, RequestTranslation
+from protoshift.translator import Note, RequestTranslation, TranslationError
 from protoshift.translator.report import LOSSY_ACTIONS
 
 
@@ -35,6 +36,27 @@ class TranslateRun:
     failed: int = 0
     explained: list[tuple[str, Note]] = field(default_factory=list)
     note_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+    def request_converter(
+        self, translate: Callable[[Any], RequestTranslation], mapped: Mapping[str, str] | None = None
+    ) -> Callable[[Any, str], Any]:
+        """One request input of any direction: `-m` put in, `translate`d, its notes reported; a refused one
+        gives its --explain rows (`mapped`: where the fields of that direction's requests go)."""
+        options = self.options
+
+        def request(value: Any, where: str) -> Any:
+            if options.model and isinstance(value, dict):
+                value = {**value, "model": options.model}
+            try:
+                translation = translate(value)
+            except TranslationError as exc:
+                if options.explain:
+                    self.explained.extend((where, row) for row in exc.explain(value, mapped))
+                raise
+            self.report(translation, value, where)
+            return translation.body
+
+        return request
 
     def report(self, translation: RequestTranslation, value: Any, where: str) -> None:
         """A translated request's notes: its --explain rows, or the lossy ones (counted per note with

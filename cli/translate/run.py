@@ -180,19 +180,9 @@ def _converter(kind: Kind, run: TranslateRun) -> Callable[[Any, str], Any]:
     models = model_table()
     kwargs = {} if options.default_max_tokens is None else {"default_max_tokens": options.default_max_tokens}
 
-    def request(value: Any, where: str) -> Any:
-        if options.model and isinstance(value, dict):
-            value = {**value, "model": options.model}
-        try:
-            translation = openai_to_anthropic.request(value, strict=options.strict, models=models, **kwargs)
-        except TranslationError as exc:
-            if options.explain:
-                run.explained.extend((where, row) for row in exc.explain(value))
-            raise
-        run.report(translation, value, where)
-        return translation.body
-
-    return request
+    return run.request_converter(
+        lambda value: openai_to_anthropic.request(value, strict=options.strict, models=models, **kwargs)
+    )
 
 
 def _translate_stream(source: Source, out: IO[bytes], run: TranslateRun) -> int:

@@ -15,18 +15,15 @@ nothing else to talk to.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.agents import npm_cache
-from tests.agents.codex import PROXY_VARIABLES, Tripwire, _process
+from tests.agents.codex import PROXY_VARIABLES, Tripwire, json_lines, run_marked
 
 CLAUDE_CODE_VERSION = "2.1.332"  # `npm view @anthropic-ai/claude-code version` when the harness was written
 CLAUDE_CODE_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
@@ -227,26 +224,7 @@ class ClaudeCodeRunner:
             "--no-session-persistence",
             *args,
         ]
-        started = time.monotonic()
-        with _process(command, env=run_env, cwd=workdir, mark_env=MARK_ENV) as (proc, kill):
-            try:
-                stdout, stderr = proc.communicate(timeout=timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                kill()
-                stdout, stderr = proc.communicate(timeout=30)
-                timed_out = True
-        events = []
-        for line in stdout.splitlines():
-            with contextlib.suppress(ValueError):
-                events.append(json.loads(line))
+        run = run_marked(command, env=run_env, cwd=workdir, mark_env=MARK_ENV, timeout=timeout)
         return ClaudeCodeResult(
-            None if timed_out else proc.returncode,
-            stdout,
-            stderr,
-            workdir,
-            home,
-            time.monotonic() - started,
-            timed_out,
-            events,
+            run.returncode, run.stdout, run.stderr, workdir, home, run.seconds, run.timed_out, json_lines(run.stdout)
         )

@@ -301,28 +301,9 @@ class CodexRunner:
             str(home / "last-message.txt"),
             prompt,
         ]
-        started = time.monotonic()
-        with _process(args, env=env, cwd=workdir) as (proc, kill):
-            try:
-                stdout, stderr = proc.communicate(timeout=timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                kill()
-                stdout, stderr = proc.communicate(timeout=30)
-                timed_out = True
-        events = []
-        for line in stdout.splitlines():
-            with contextlib.suppress(ValueError):
-                events.append(json.loads(line))
+        run = run_marked(args, env=env, cwd=workdir, timeout=timeout)
         return CodexResult(
-            None if timed_out else proc.returncode,
-            stdout,
-            stderr,
-            workdir,
-            home,
-            time.monotonic() - started,
-            timed_out,
-            events,
+            run.returncode, run.stdout, run.stderr, workdir, home, run.seconds, run.timed_out, json_lines(run.stdout)
         )
 
 
@@ -346,6 +327,42 @@ def _process(
         yield proc, lambda: _kill(proc, marker, mark_env)
     finally:
         _kill(proc, marker, mark_env)  # whatever happened: nothing the run started outlives it
+
+
+@dataclass
+class Finished:
+    """How a bounded run ended: its exit code (None: it ran past its limit and was killed), its output."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool
+
+
+def run_marked(
+    args: list[str], *, env: dict[str, str], cwd: Path, timeout: float, mark_env: str = MARK_ENV
+) -> Finished:
+    """`args` to its end, or killed past `timeout` s with everything it started (`_process`)."""
+    started = time.monotonic()
+    with _process(args, env=env, cwd=cwd, mark_env=mark_env) as (proc, kill):
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            kill()
+            stdout, stderr = proc.communicate(timeout=30)
+            timed_out = True
+    return Finished(None if timed_out else proc.returncode, stdout, stderr, time.monotonic() - started, timed_out)
+
+
+def json_lines(text: str) -> list[Any]:
+    """Each line of `text` that is JSON, parsed (the agents print other lines too)."""
+    parsed = []
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            parsed.append(json.loads(line))
+    return parsed
 
 
 def _marked(marker: str, mark_env: str = MARK_ENV) -> list[int]:

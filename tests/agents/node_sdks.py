@@ -8,25 +8,23 @@ cache folder, driven by a small script run with `node`, against a base URL on 12
 - `NodeRunner.run(script, config)` writes the script and its config (JSON) to a fresh folder under the
   test's tmp_path and runs `node SCRIPT CONFIG` there, with an environment built from nothing and a time
   limit; the process and everything it started are killed when the limit passes, and in any case on the
-  way out (codex.py's `_process`: a marker variable). The script prints one JSON object a line; `NodeRun`
+  way out (codex.py's `run_marked`: a marker variable). The script prints one JSON object a line; `NodeRun`
   reads them (`cases`: the `{"case": NAME, ...}` lines by name).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.agents import npm_cache
-from tests.agents.codex import PROXY_VARIABLES, Tripwire, _process
+from tests.agents.codex import PROXY_VARIABLES, Tripwire, json_lines, run_marked
 
 # The registry's current versions when written, but for openai: 7.x says `engines: node >= 22` (7.0.0,
 # "require Node.js 22"), and this machine has node 20; 6.49.0 is the last release before that, and both
@@ -135,21 +133,7 @@ class NodeRunner:
             "no_proxy": NO_PROXY,
         }
         node = shutil.which("node") or "node"
-        started = time.monotonic()
         args = [node, str(folder / "run.cjs"), str(folder / "config.json")]
-        with _process(args, env=env, cwd=folder, mark_env=MARK_ENV) as (proc, kill):
-            try:
-                stdout, stderr = proc.communicate(timeout=timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                kill()
-                stdout, stderr = proc.communicate(timeout=30)
-                timed_out = True
-        lines = []
-        for line in stdout.splitlines():
-            with contextlib.suppress(ValueError):
-                parsed = json.loads(line)
-                if isinstance(parsed, dict):
-                    lines.append(parsed)
-        return NodeRun(None if timed_out else proc.returncode, stdout, stderr, time.monotonic() - started,
-                       timed_out, lines)  # fmt: skip
+        run = run_marked(args, env=env, cwd=folder, mark_env=MARK_ENV, timeout=timeout)
+        lines = [line for line in json_lines(run.stdout) if isinstance(line, dict)]
+        return NodeRun(run.returncode, run.stdout, run.stderr, run.seconds, run.timed_out, lines)

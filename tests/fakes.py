@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass
@@ -470,3 +470,34 @@ def openai_tool_call_chunks(
     for round_ in itertools.zip_longest(*per_call):
         out += [chunk for chunk in round_ if chunk is not None]
     return out
+
+
+class ScriptedFake:
+    """What the scripted fakes of each API (tests/agents/fake_*.py) share: their `server` on 127.0.0.1, its
+    URLs, what it received, and `released`, set at close so every stalled reply ends. A context manager."""
+
+    server: FakeServer
+    released: threading.Event
+
+    @property
+    def url(self) -> str:
+        """The server's root (ANTHROPIC_BASE_URL: the Anthropic SDKs add /v1/messages themselves)."""
+        return self.server.url
+
+    @property
+    def base_url(self) -> str:
+        """OPENAI_BASE_URL: the OpenAI SDKs add /chat/completions, /responses."""
+        return self.server.url + "/v1"
+
+    @property
+    def requests(self) -> list[Received]:
+        """Every request received, refused ones included."""
+        return self.server.requests
+
+    def __enter__(self) -> Self:
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.released.set()
+        self.server.__exit__(*exc)

@@ -62,7 +62,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pydantic
 
-from tests.fakes import FakeServer, Received, Reply, sse
+from tests.fakes import FakeServer, Received, Reply, ScriptedFake, sse
 from tests.oracles import (
     _force,
     assert_anthropic_event_sequence,
@@ -526,7 +526,7 @@ class Refusal:
 
 
 @dataclass
-class FakeAnthropic:
+class FakeAnthropic(ScriptedFake):
     """A scripted fake of the Messages API; use as a context manager (the socket is open inside)."""
 
     script: Iterable[Turn]
@@ -544,23 +544,6 @@ class FakeAnthropic:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.server = FakeServer(self._respond)
-
-    @property
-    def url(self) -> str:
-        """ANTHROPIC_BASE_URL: the SDKs add /v1/messages themselves."""
-        return self.server.url
-
-    @property
-    def requests(self) -> list[Received]:
-        return self.server.requests
-
-    def __enter__(self) -> FakeAnthropic:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.released.set()
-        self.server.__exit__(*exc)
 
     def sign(self, thinking: str) -> str:
         """The signature this server issues for a thinking text (opaque base64, shaped like the API's)."""

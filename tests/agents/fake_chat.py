@@ -59,7 +59,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.fakes import FakeServer, Received, Reply, openai_chunk, openai_data
+from tests.fakes import FakeServer, Received, Reply, ScriptedFake, openai_chunk, openai_data
 from tests.oracles import assert_openai_body, validate_chunk, validate_completion
 
 KINDS = ("ollama", "openai", "vllm", "llamacpp", "reasoning")
@@ -358,7 +358,7 @@ class Refusal:
     oracle: bool = False  # failed tests/oracles.py's check (protoshift sent what no OpenAI-compatible API takes)
 
 
-class FakeChat:
+class FakeChat(ScriptedFake):
     """One upstream of a kind (see the module docstring); use as a context manager."""
 
     def __init__(self, kind: str, script: Iterable[Turn] = (), **changes: Any) -> None:
@@ -383,26 +383,6 @@ class FakeChat:
     @property
     def key(self) -> str | None:
         return self.rules.key
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def base_url(self) -> str:
-        return self.server.url + "/v1"
-
-    @property
-    def requests(self) -> list[Received]:
-        return self.server.requests
-
-    def __enter__(self) -> FakeChat:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.released.set()
-        self.server.__exit__(*exc)
 
     def _respond(self, received: Received) -> Reply:
         try:

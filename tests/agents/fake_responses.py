@@ -67,7 +67,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from tests.fakes import FakeServer, Received, Reply, sse
+from tests.fakes import FakeServer, Received, Reply, ScriptedFake, sse
 
 API_KEY = "sk-fake-responses-Jd82kLq0"
 MODEL_SNAPSHOT_SUFFIX = "-2026-01-01"  # the API answers with the dated snapshot of the model asked for
@@ -772,7 +772,7 @@ class Refusal:
 
 
 @dataclass
-class FakeResponses:
+class FakeResponses(ScriptedFake):
     """A scripted fake of the Responses API; use as a context manager (the socket is open inside)."""
 
     script: Iterable[Turn]
@@ -789,27 +789,6 @@ class FakeResponses:
         self._ids = itertools.count(1)
         self._issued: dict[str, str] = {}
         self.server = FakeServer(self._respond)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def base_url(self) -> str:
-        return self.server.url + "/v1"
-
-    @property
-    def requests(self) -> list[Received]:
-        """Every request received, refused ones included."""
-        return self.server.requests
-
-    def __enter__(self) -> FakeResponses:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.released.set()
-        self.server.__exit__(*exc)
 
     def _sign(self, item_id: str) -> str:
         digest = hashlib.sha256(f"fake-responses:{item_id}".encode()).digest()

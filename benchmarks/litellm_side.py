@@ -74,17 +74,27 @@ def _split(request: dict[str, Any]) -> tuple[str, list[Any], dict[str, Any]]:
 
 
 def _transform(request: dict[str, Any]) -> dict[str, Any]:
+    return transform_parts(*_split(request))
+
+
+def _completion_path(request: dict[str, Any]) -> dict[str, Any]:
+    return completion_parts(*_split(request), "anthropic")
+
+
+def transform_parts(model: str, messages: list[Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The Anthropic body from `AnthropicConfig` alone (the "transform" rows)."""
     from litellm.llms.anthropic.chat.transformation import AnthropicConfig
 
     config = AnthropicConfig()
-    model, messages, params = _split(request)
     messages = config.translate_developer_role_to_system_role(messages=messages)
     optional = config.map_openai_params(params, {}, model, True)
     body: dict[str, Any] = config.transform_request(model, messages, optional, {}, {})  # typed with or without litellm
     return body
 
 
-def _completion_path(request: dict[str, Any]) -> dict[str, Any]:
+def completion_parts(model: str, messages: list[Any], params: dict[str, Any], provider: str) -> dict[str, Any]:
+    """The body `completion()` sends to `provider`: what it runs before the HTTP call (the "completion path"
+    rows; benchmarks/responses_litellm.py's too)."""
     from litellm.types.utils import LlmProviders
     from litellm.utils import (
         ProviderConfigManager,
@@ -96,19 +106,18 @@ def _completion_path(request: dict[str, Any]) -> dict[str, Any]:
         validate_openai_optional_params,
     )
 
-    model, messages, params = _split(request)
     messages = validate_and_fix_openai_messages(messages=messages)
     params["tools"] = validate_and_fix_openai_tools(tools=params.get("tools"))
     params["tool_choice"] = validate_chat_completion_tool_choice(tool_choice=params.get("tool_choice"), model=model)
     params["stop"] = validate_openai_optional_params(stop=params.get("stop"))
     params["thinking"] = validate_and_fix_thinking_param(thinking=params.get("thinking"))
-    provider = ProviderConfigManager.get_provider_chat_config(model=model, provider=LlmProviders.ANTHROPIC)
-    assert provider is not None
-    messages = provider.translate_developer_role_to_system_role(messages=messages)
+    config = ProviderConfigManager.get_provider_chat_config(model=model, provider=LlmProviders(provider))
+    assert config is not None
+    messages = config.translate_developer_role_to_system_role(messages=messages)
     optional = get_optional_params(
-        model=model, custom_llm_provider="anthropic", messages=messages, drop_params=True, **params
+        model=model, custom_llm_provider=provider, messages=messages, drop_params=True, **params
     )
-    body: dict[str, Any] = provider.transform_request(model, messages, optional, {}, {})
+    body: dict[str, Any] = config.transform_request(model, messages, optional, {"custom_llm_provider": provider}, {})
     return body
 
 

@@ -53,6 +53,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks import litellm_side
+
 Request = dict[str, Any]
 Event = dict[str, Any]
 
@@ -166,45 +168,12 @@ def _split(kwargs: dict[str, Any]) -> tuple[str, list[Any], dict[str, Any]]:
 
 def anthropic_transform(kwargs: dict[str, Any]) -> dict[str, Any]:
     """completion() kwargs -> the Anthropic body: `AnthropicConfig` alone (litellm_side.py's "transform")."""
-    from litellm.llms.anthropic.chat.transformation import AnthropicConfig
-
-    config = AnthropicConfig()
-    model, messages, params = _split(kwargs)
-    messages = config.translate_developer_role_to_system_role(messages=messages)
-    optional = config.map_openai_params(params, {}, model, True)
-    body: dict[str, Any] = config.transform_request(model, messages, optional, {}, {})
-    return body
+    return litellm_side.transform_parts(*_split(kwargs))
 
 
 def completion_path(kwargs: dict[str, Any], provider: str) -> dict[str, Any]:
-    """completion() kwargs -> the body sent: what `completion()` runs before the HTTP call (as
-    litellm_side.py's "completion path", for `provider`)."""
-    from litellm.types.utils import LlmProviders
-    from litellm.utils import (
-        ProviderConfigManager,
-        get_optional_params,
-        validate_and_fix_openai_messages,
-        validate_and_fix_openai_tools,
-        validate_and_fix_thinking_param,
-        validate_chat_completion_tool_choice,
-        validate_openai_optional_params,
-    )
-
-    model, messages, params = _split(kwargs)
-    messages = validate_and_fix_openai_messages(messages=messages)
-    params["tools"] = validate_and_fix_openai_tools(tools=params.get("tools"))
-    params["tool_choice"] = validate_chat_completion_tool_choice(tool_choice=params.get("tool_choice"), model=model)
-    params["stop"] = validate_openai_optional_params(stop=params.get("stop"))
-    params["thinking"] = validate_and_fix_thinking_param(thinking=params.get("thinking"))
-    config = ProviderConfigManager.get_provider_chat_config(model=model, provider=LlmProviders(provider))
-    assert config is not None
-    messages = config.translate_developer_role_to_system_role(messages=messages)
-    optional = get_optional_params(
-        model=model, custom_llm_provider=provider, messages=messages, drop_params=True, **params
-    )
-    litellm_params = {"custom_llm_provider": provider}
-    body: dict[str, Any] = config.transform_request(model, messages, optional, litellm_params, {})
-    return body
+    """completion() kwargs -> the body sent: what `completion()` runs before the HTTP call, for `provider`."""
+    return litellm_side.completion_parts(*_split(kwargs), provider)
 
 
 # ---- answers -----------------------------------------------------------------------------------------------

@@ -144,6 +144,9 @@ class SharedState:
         """Made on first use, in the running loop (each worker makes its own after the fork)."""
         if self._redis is None:
             from redis.asyncio import Redis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+            from redis.exceptions import ConnectionError as RedisConnectionError
 
             self._redis = Redis.from_url(
                 self.url.url,
@@ -152,6 +155,11 @@ class SharedState:
                 socket_connect_timeout=self.timeout,
                 health_check_interval=30,
                 retry_on_timeout=False,
+                # After Redis restarts, the pool's idle connections are dead ("Connection closed by
+                # server"): the call is tried once more at once, on a new one, rather than counted as
+                # Redis down. Still within the call's bound.
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[RedisConnectionError],
             )
         return self._redis
 

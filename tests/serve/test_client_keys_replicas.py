@@ -308,7 +308,9 @@ def test_redis_gone_mid_load_every_request_is_answered_and_the_limits_resume_whe
     for process in three:
         said = [e for e in logged(process) if e.get("event") in ("state_down", "state_up")]
         events = [e["event"] for e in said]  # down, up (a replica may catch Redis once more as it shuts down)
-        assert events[:1] == ["state_down"] and events[-1] == "state_up" and "up, state_up" not in ", ".join(events)
+        assert events[:1] == ["state_down"] and events[-1] == "state_up" and "up, state_up" not in ", ".join(events), (
+            said
+        )
 
     # shared again: 5 a minute for the three together (Redis came back empty: a fresh minute)
     wait_for(lambda: "five" in run_cli("keys", "list", "--state", redis_server.url).stdout.decode())  # put back

@@ -109,7 +109,7 @@ def _stream_events(figures: serve.Figures, targets: dict[str, str], headers: dic
 def run(*, quick: bool = False, rounds: int = serve.ROUNDS) -> serve.Figures:
     """Both gateways on both upstreams, every kind in turns in the same rounds."""
     mine = serve.this_checkout()
-    figures = serve.Figures(sides={"protoshift": mine.label}, rounds=rounds)
+    figures = serve.Figures(sides={"protoshift": mine.label}, rounds=rounds, clients=CLIENTS)
     _, sustain_round = serve.ROUND_SECONDS[quick]
     headers = {"authorization": f"Bearer {serve.LITELLM_KEY}"}  # LiteLLM's; serve without --api-key ignores it
     with serve.upstream() as fake, contextlib.ExitStack() as servers:
@@ -203,7 +203,7 @@ def text(figures: serve.Figures) -> list[str]:
     lines = [
         "serve: issue 20's CPU per request end to end, /v1/responses through LiteLLM's proxy (its Responses bridge)"
         " and through protoshift serve, on the same zero-latency fake, 1 worker each, in turns in the same rounds"
-        f" ({figures.rounds} rounds of {CLIENTS} clients; CPU per request from /proc, medians; LiteLLM/protoshift: the median"
+        f" ({figures.rounds} rounds of {figures.clients} clients; CPU per request from /proc, medians; LiteLLM/protoshift: the median"
         " (min-max) of the rounds' own ratios; events p/L: Responses events in one stream, protoshift/LiteLLM;"
         " per event: the ratio of CPU per Responses event)",
         *(f"  {key}: {label}" for key, label in figures.sides.items()),

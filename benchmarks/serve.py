@@ -823,6 +823,7 @@ class Figures:
     responses_bodies: list[dict[str, Any]] = field(default_factory=lambda: [RESPONSES])  # sent to /v1/responses
     redis: dict[str, Any] = field(default_factory=dict)  # --state-compare: what the gateway asked of Redis
     stream_events: dict[str, int] = field(default_factory=dict)  # "litellm 1w chat hello stream" -> events sent
+    clients: int = 64  # the sustained figures' clients back to back
 
 
 RATES = (50, 200)
@@ -1171,7 +1172,9 @@ def _latency_text(figures: Figures) -> list[str]:
 def text(figures: Figures) -> str:
     lines = _latency_text(figures)
     if figures.sustained:
-        lines.append("serve: sustained requests/s, 64 clients back to back (median of the rounds; min-max)")
+        lines.append(
+            f"serve: sustained requests/s, {figures.clients} clients back to back (median of the rounds; min-max)"
+        )
     width = max((len(name) for name in figures.sustained), default=0)
     for name, result in figures.sustained.items():
         cpu = f"   CPU {result['cpu_us']:.0f} µs/request" if "cpu_us" in result else ""

@@ -63,3 +63,37 @@ def test_request_log_counts_each_path_and_responses_is_refused(fake: str, chat: 
 def test_count_events_counts_data_lines_not_done() -> None:
     sse = b'event: response.created\ndata: {"a": 1}\n\ndata: {"b": 2}\r\n\r\ndata: [DONE]\n\n'
     assert responses_e2e.count_events(sse) == 2
+
+
+def _figures(litellm_cpu: list[float], errors: int = 0) -> serve.Figures:
+    """Figures as responses_e2e.run leaves them: protoshift at 1,000 µs a request in every round."""
+    figures = serve.Figures(rounds=len(litellm_cpu), clients=responses_e2e.CLIENTS)
+    for upstream in responses_e2e.UPSTREAMS:
+        for label, _, body in responses_e2e.kinds(upstream):
+            for name, cpu in ((responses_e2e.protoshift_name(upstream), [1000.0] * len(litellm_cpu)),
+                              (responses_e2e.LITELLM, litellm_cpu)):  # fmt: skip
+                figures.sustained[f"{name} {label}"] = {
+                    "rps": 1.0, "errors": errors if name == responses_e2e.LITELLM else 0,
+                    "cpu_us": sorted(cpu)[len(cpu) // 2], "rounds_cpu_us": cpu,
+                }  # fmt: skip
+                if body.get("stream"):
+                    figures.stream_events[f"{name} {label}"] = 28 if name == responses_e2e.LITELLM else 14
+    return figures
+
+
+def test_verdict_reads_the_worst_round_ratio_per_upstream_and_kind() -> None:
+    lines = responses_e2e.text(_figures([12_000.0, 30_000.0, 30_000.0]))
+    verdicts = [line for line in lines if "target (issue 20)" in line]
+    assert len(verdicts) == 6  # 2 upstreams x (json, stream, stream event)
+    assert all("-> MET" in line for line in verdicts if "per request" in line)
+    # LiteLLM sends twice the events: per event its CPU is 15x protoshift's, still >= 10x
+    assert all("worst 15.0x" in line and "-> MET" in line for line in verdicts if "stream event" in line)
+    assert lines[-1].endswith("MET (worst 15.0x, anthropic hello stream)")
+
+
+def test_verdict_misses_below_10x_and_with_failed_requests() -> None:
+    below = responses_e2e.text(_figures([9_000.0, 9_500.0, 40_000.0]))
+    assert "issue 20, end to end through each gateway's /v1/responses: MISSED (worst" in below[-1]
+    failed = responses_e2e.text(_figures([50_000.0] * 3, errors=3))
+    assert any("3 errors" in line for line in failed)
+    assert "MISSED" in failed[-1]

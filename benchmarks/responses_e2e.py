@@ -10,7 +10,8 @@ the server's /chat/completions), and one `protoshift serve` per upstream (`-b an
 worker. Two requests, each as JSON and as a stream: serve.py's "Say hello." (`RESPONSES`, store left to its
 default: protoshift keeps it, LiteLLM's proxy without a database does not) and the Codex turn of
 benchmarks/responses.py (a 17 KB developer prompt, function tools with a namespace, a custom apply_patch,
-web_search, a history of calls with reasoning items; `store: false`). Every gateway and kind in turns in the
+web_search, a history of calls with reasoning items; `store: false`; the same tools every request, as in a
+session: protoshift reuses their translation, so a session's first turn is not what this measures). Every gateway and kind in turns in the
 same rounds (16 clients back to back: CLIENTS says why), each figure the median of its rounds, the
 ratio the median of the rounds' own LiteLLM/protoshift. Before measuring, the fake's request log must show
 each upstream's requests on its own path (/v1/messages, /v1/chat/completions) and none on /responses.

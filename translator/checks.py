@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 from protoshift.translator.errors import TranslationError
@@ -252,8 +254,14 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode()
 
 
+_PLAIN_KEY = re.compile(r"[\w$\\-]+")  # a lone surrogate shows as its escape (printable)
+
+
 def _member(path: str, key: Any) -> str:
     name = printable(key) if isinstance(key, str) else repr(key)  # a path never carries a surrogate itself
+    # "", a newline, "a.b", ":": quoted, so that the path reads one way, on one line
+    if isinstance(key, str) and not _PLAIN_KEY.fullmatch(name):
+        name = json.dumps(name, ensure_ascii=False)
     return name if path == "$" else f"{path}.{name}"
 
 

@@ -32,6 +32,11 @@ def nested(levels: int, inner: Any = None) -> Any:
         ({"n": -(10**5000)}, "n", f"more than {MAX_INT_DIGITS} digits"),
         ({"s": {1, 2}}, "s", "is a Python set, not a JSON value"),
         ({"b": b"bytes"}, "b", "is a Python bytes, not a JSON value"),
+        # a key that is not a plain name is quoted: the error stays one line, the path reads one way
+        ({"\n": float("nan")}, '"\\n"', "NaN is not a JSON number"),
+        ({"a": {"b.c": float("nan")}}, 'a."b.c"', "NaN is not a JSON number"),
+        ({"": [float("nan")]}, '""[0]', "NaN is not a JSON number"),
+        ({"ü-é_$": float("nan")}, "ü-é_$", "NaN is not a JSON number"),
     ],
 )
 def test_each_kind_of_problem_is_named_with_its_path(value: Any, path: str, reason: str) -> None:

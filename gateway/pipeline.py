@@ -132,7 +132,13 @@ async def create(gateway: Gateway, exchange: Exchange, client: Client, request: 
     """A request answered whole, or streamed when it says `"stream": true`."""
     exchange.stream = request.get("stream") is True
     if exchange.stream:
-        await _stream(gateway, exchange, client, request, call, send)
+        frames = exchange.surface.stream_frames(request)  # first: it may adjust the request the stream sends
+        try:  # the bridge translates the request as the stream opens: one it cannot is refused here (400)
+            opened = client.stream(request, call)
+        except Exception as exc:
+            await _fail_upstream(gateway, exchange, send, exc, time.perf_counter())
+            return
+        await _stream(gateway, exchange, frames, opened, request, call, send)
         return
     answer = await _upstream(gateway, exchange, send, client.create(request, call))
     if answer is _FAILED:
@@ -180,12 +186,19 @@ async def _upstream(gateway: Gateway, exchange: Exchange, send: Send, call: Awai
     return result
 
 
-async def _stream(gateway: Gateway, exchange: Exchange, client: Client, request: JSON, call: Call, send: Send) -> None:
+async def _stream(
+    gateway: Gateway,
+    exchange: Exchange,
+    frames: StreamFrames,
+    opened: EventStream,
+    request: JSON,
+    call: Call,
+    send: Send,
+) -> None:
     surface = exchange.surface
-    frames = surface.stream_frames(request)
     began = time.perf_counter()
     started = False
-    async with aclosing(client.stream(request, call)) as events:
+    async with aclosing(opened) as events:
         try:
             async with gateway.drain.bounded():
                 try:

@@ -26,6 +26,21 @@ def error_message(answer: Answer) -> str:
     return message
 
 
+def test_a_streamed_request_the_bridge_refuses_is_a_400_logged_as_the_clients_mistake(
+    gateway: GatewayFactory, upstream: Any
+) -> None:
+    """It was a 400 all along, but the log said `internal: TranslationError` (and counted it as a bug)."""
+    server = upstream(lambda r: anthropic_message_reply("ok"))
+    running = gateway.start(server)
+    body = {"model": "m", "messages": 5, "stream": True}
+    answer = send(running, "POST", b"/v1/chat/completions", body)
+    assert answer.status == 400
+    assert error_message(answer) == "messages: expected an array, got a number"
+    [entry] = running.wait_logged(1)
+    assert entry["status"] == 400 and not entry["error"].startswith("internal"), entry
+    assert server.requests == []
+
+
 def test_a_key_that_is_not_a_plain_name_is_quoted_in_the_path_of_its_error(
     gateway: GatewayFactory, upstream: Any
 ) -> None:

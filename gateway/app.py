@@ -12,7 +12,7 @@ from pydantic_core import to_json
 from protoshift.gateway import pipeline
 from protoshift.gateway.asgi import JSON_TYPE, Receive, Scope, Send, send_response
 from protoshift.gateway.core import Gateway
-from protoshift.gateway.errors import HTTPFailure
+from protoshift.gateway.errors import HTTPFailure, echoed
 from protoshift.gateway.routing import Route, Router
 from protoshift.gateway.surfaces import SURFACES
 
@@ -68,7 +68,7 @@ async def get_model(gateway: Gateway, exchange: Exchange, scope: Scope, receive:
         if model.id == wanted:
             await send_response(send, 200, to_json(surface.model_object(model)), surface.headers(exchange.id))
             return
-    failure = HTTPFailure.client(404, f"model: {wanted} not found", param="model", code="model_not_found")
+    failure = HTTPFailure.client(404, f"model: {echoed(wanted)} not found", param="model", code="model_not_found")
     await gateway.fail(exchange, send, failure)
 
 

@@ -24,7 +24,7 @@ from protoshift.gateway.asgi import (
 from protoshift.gateway.auth import Browsers, Hosts, ServerKeys, is_json, presented
 from protoshift.gateway.clients.records import PREFIX
 from protoshift.gateway.drain import Drain
-from protoshift.gateway.errors import HTTPFailure, failure_for, internal_error
+from protoshift.gateway.errors import HTTPFailure, echoed, failure_for, internal_error
 from protoshift.gateway.exchange import Exchange
 from protoshift.gateway.log import RequestLog
 from protoshift.gateway.metrics import Metrics, SharedCounts
@@ -240,11 +240,15 @@ class Gateway:
                 code="origin_not_allowed",
             )
         if found is None:
-            return HTTPFailure.client(404, f"no route {scope['method']} {scope['path']}", code="unknown_url")
+            return HTTPFailure.client(
+                404, f"no route {echoed(scope['method'])} {echoed(scope['path'])}", code="unknown_url"
+            )
         if isinstance(found, NotAllowed):
             if scope["method"] == "OPTIONS" and origin is not None and _is_preflight(scope):
                 return None
-            failure = HTTPFailure.client(405, f"{scope['path']} takes {', '.join(found.allow)}, not {scope['method']}")
+            failure = HTTPFailure.client(
+                405, f"{echoed(scope['path'])} takes {', '.join(found.allow)}, not {echoed(scope['method'])}"
+            )
             failure.headers.append((b"allow", ", ".join(found.allow).encode()))
             return failure
         if found.route.auth:

@@ -18,6 +18,7 @@ line. Each surface (gateway/surfaces) then says the failure in its API's error s
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from protoshift.cloud.errors import (
 from protoshift.gateway.asgi import Headers
 from protoshift.translator import TranslationError
 
-__all__ = ["HTTPFailure", "failure_for", "internal_error"]
+__all__ = ["HTTPFailure", "echoed", "failure_for", "internal_error"]
 
 
 @dataclass(slots=True)
@@ -135,6 +136,13 @@ def said_wait(message: str) -> float | None:
     if ms is not None:
         return float(ms) / 1000
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
+def echoed(text: str, limit: int = 100) -> str:
+    """What a client sent (an id, a path), as an error message quotes it: at most `limit` characters, a
+    newline or other control character escaped (`\\n`), so the message stays one line a log can hold."""
+    text = text[:limit]
+    return text if text.isprintable() else json.dumps(text)[1:-1]
 
 
 def internal_error() -> HTTPFailure:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from pydantic_core import to_json
 
 from protoshift.gateway.asgi import Receive, Scope, Send, send_response
-from protoshift.gateway.errors import HTTPFailure, failure_for
+from protoshift.gateway.errors import HTTPFailure, echoed, failure_for
 from protoshift.gateway.store import StoredResponse
 from protoshift.gateway.surfaces.base import Host, StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
@@ -155,7 +155,7 @@ class ResponsesSurface(ChatSurface):
             return None
         stored = await gateway.store.get(previous) if isinstance(previous, str) else None
         if stored is None:
-            message = f"Previous response with id '{str(previous)[:100]}' not found."
+            message = f"Previous response with id '{echoed(str(previous))}' not found."
             return HTTPFailure.client(404, message, param="previous_response_id", code="previous_response_not_found")
         call.history = stored.conversation
         return None
@@ -236,7 +236,7 @@ async def _found(
     response_id = scope["path_params"]["id"]
     stored = await gateway.store.get(response_id)
     if stored is None and not await _kept_upstream(gateway, exchange, scope, send, input_items=input_items):
-        failure_ = HTTPFailure.client(404, f"Response with id '{response_id[:100]}' not found.", code="not_found")
+        failure_ = HTTPFailure.client(404, f"Response with id '{echoed(response_id)}' not found.", code="not_found")
         await gateway.fail(exchange, send, failure_)
     return stored
 
@@ -282,6 +282,10 @@ async def _stored(gateway: _Serving, exchange: Exchange, scope: Scope, receive: 
     await send_response(send, 200, to_json(stored.response), headers)
 
 
+def _small_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 async def _input_items_page(gateway: _Serving, exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
     """`GET /v1/responses/{id}/input_items`: a page of the items given as the response's input (`order`
     desc by default, `limit` 1-100, `after` an item id)."""
@@ -289,7 +293,8 @@ async def _input_items_page(gateway: _Serving, exchange: Exchange, scope: Scope,
 
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     order, limit = query.get("order", "desc"), query.get("limit", str(INPUT_ITEMS_PAGE))
-    if order not in ("asc", "desc") or not limit.isdigit() or not 1 <= int(limit) <= INPUT_ITEMS_MAX:
+    # ASCII digits only, and few: int() refuses "²" (a digit to isdigit) and numbers past 4,300 digits
+    if order not in ("asc", "desc") or not _small_number(limit) or not 1 <= int(limit) <= INPUT_ITEMS_MAX:
         reason = f"order: asc or desc; limit: 1 to {INPUT_ITEMS_MAX}"
         await gateway.fail(
             exchange, send, HTTPFailure.client(400, reason, param="order" if order not in ("asc", "desc") else "limit")

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.fakes import anthropic_message_reply
-from tests.fuzz.serve_harness import Answer, exchange_raw, raw_request
+from tests.fuzz.serve_harness import Answer, exchange_raw, in_process_gateway, raw_request
 
 from .conftest import GatewayFactory, Running
 
@@ -52,3 +53,29 @@ def test_a_key_that_is_not_a_plain_name_is_quoted_in_the_path_of_its_error(
         answer = send(running, "POST", b"/v1/chat/completions", data.encode())
         assert answer.status == 400
         assert error_message(answer) == f"{path}: is an integer of more than 100 digits"
+
+
+def test_an_id_or_a_path_with_a_newline_is_quoted_on_one_line(gateway: GatewayFactory, upstream: Any) -> None:
+    running = gateway.start(upstream(lambda r: anthropic_message_reply("ok")))
+    answer = send(running, "GET", b"/v1/responses/a%0Ab")
+    assert answer.status == 404 and error_message(answer) == "Response with id 'a\\nb' not found."
+    answer = send(running, "GET", b"/v1/%0Anowhere")
+    assert answer.status == 404 and error_message(answer) == "no route GET /v1/\\nnowhere"
+    chat = {"model": "m", "input": "hi", "previous_response_id": "a\nb"}
+    answer = send(running, "POST", b"/v1/responses", chat)
+    assert answer.status == 404 and error_message(answer) == "Previous response with id 'a\\nb' not found."
+
+
+# Bytes httptools refuses itself (`serve` answers them 400 "invalid HTTP/1.1 request"), but the gateway is also a
+# library app (`build_app`) that other ASGI servers may hand them to: asked of the app directly.
+
+
+def test_input_items_with_a_limit_of_unicode_digits_is_a_400_not_a_500(tmp_path: Path) -> None:
+    """`limit=²` (the byte 0xB2: a digit to str.isdigit, not to int()) was a 500 and a ValueError in the log."""
+    with in_process_gateway(tmp_path) as app:
+        for query in ("limit=\xb2", "limit=\u0661", "limit=" + "9" * 5000):
+            answer = app.request("GET", "/v1/responses/resp_x/input_items?" + query, headers=[])
+            assert answer.status == 400, (query[:20], answer.status, answer.body)
+            assert error_message(answer) == "order: asc or desc; limit: 1 to 100"
+            assert json.loads(answer.body)["error"]["param"] == "limit"
+        assert [e["status"] for e in app.new_log_lines() if "route" in e] == [400, 400, 400]

@@ -70,7 +70,9 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body, refused past `limit` bytes (before reading, when the client said
     its length)."""
     declared = header(scope, b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # bytes.isdigit() is ASCII digits only; a length of more digits than the limit has is over it (and int()
+    # refuses numbers past 4,300 digits)
+    if declared is not None and declared.isdigit() and (len(declared) > len(str(limit)) or int(declared) > limit):
         raise BodyTooLarge(limit)
     parts: list[bytes] = []
     size = 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes import anthropic_message_reply
-from tests.fuzz.serve_harness import Answer, exchange_raw, in_process_gateway, raw_request
+from tests.fuzz.serve_harness import FUZZ_BODY_LIMIT, Answer, exchange_raw, in_process_gateway, raw_request
 
 from .conftest import GatewayFactory, Running
 
@@ -79,3 +79,13 @@ def test_input_items_with_a_limit_of_unicode_digits_is_a_400_not_a_500(tmp_path:
             assert error_message(answer) == "order: asc or desc; limit: 1 to 100"
             assert json.loads(answer.body)["error"]["param"] == "limit"
         assert [e["status"] for e in app.new_log_lines() if "route" in e] == [400, 400, 400]
+
+
+def test_a_content_length_of_thousands_of_digits_is_a_413_not_a_500(tmp_path: Path) -> None:
+    """int() refuses more than 4,300 digits: the declared length was a ValueError and a 500."""
+    with in_process_gateway(tmp_path) as app:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"9" * 5000)]
+        answer = app.request("POST", "/v1/messages", b"{}", headers, content_length=False)
+        assert answer.status == 413, answer.body
+        assert json.loads(answer.body)["error"]["message"] == f"request body is over {FUZZ_BODY_LIMIT} bytes"
+        assert app.upstream.requests == []

@@ -3,7 +3,8 @@ or `HYPOTHESIS_PROFILE=long` (the benchmarks machine: thousands through the Pyth
 
     HYPOTHESIS_PROFILE=long uv run pytest tests/fuzz -q
 
-The CLI tests run the real `protoshift` per input, so they take a thirtieth of the API tests' count."""
+The CLI tests run the real `protoshift` per input, so they take a thirtieth of the API tests' count; the gateway's
+(tests/fuzz/test_fuzz_serve.py, in-process) take the API tests' count, twice it in the long run (20,000+ requests)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,4 @@ settings.register_profile(
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 API = settings(settings.get_profile(PROFILE if PROFILE in ("ci", "long") else "ci"))
 CLI = settings(API, max_examples=max(5, API.max_examples // 30))
+SERVE = settings(API, max_examples=API.max_examples * (2 if PROFILE == "long" else 1))

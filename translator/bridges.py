@@ -244,7 +244,8 @@ class ResponsesToMessages(ResponsesToChat):
     def request(
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
-        to_chat = super().request(request, stream=stream, shaping=replace(shaping, model=None), history=history)
+        first_leg = replace(shaping, model=None) if shaping.model else shaping  # the model is set on the way to Claude
+        to_chat = super().request(request, stream=stream, shaping=first_leg, history=history)
         # the chat body is made of the checked request (and of thinking blocks checked as they were read)
         to_claude = _CHAT_TO_MESSAGES.request_checked(shaped(to_chat.body, shaping, stream=stream, api=CHAT), shaping)
         to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]

@@ -91,10 +91,18 @@ def _json() -> tuple[Callable[..., Any], Callable[..., bytes]]:
     return from_json, to_json
 
 
+_HEADS: dict[str, bytes] = {}  # `event: TYPE\ndata: ` per type: the few this API has, encoded once
+
+
 def encode_event(event: ResponseEvent) -> bytes:
     """One event exactly as OpenAI frames it: `event: TYPE`, `data: JSON`, a blank line."""
     kind: str = event["type"]
-    return b"event: " + kind.encode() + b"\ndata: " + _json()[1](event) + b"\n\n"
+    head = _HEADS.get(kind)
+    if head is None:
+        head = b"event: " + kind.encode() + b"\ndata: "
+        if len(_HEADS) < 256:  # the API's types, not whatever a caller names
+            _HEADS[kind] = head
+    return head + _json()[1](event) + b"\n\n"
 
 
 class _Call:

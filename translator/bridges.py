@@ -215,9 +215,17 @@ class ResponsesToChat(Bridge):
         return Outbound(chat, translation.notes, [], True, chat["model"], responses=translation, request=body)
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
+        return self._to_responses(answer, outbound, checked=False)
+
+    def _to_responses(self, answer: JSON, outbound: Outbound, *, checked: bool) -> JSON:
         t = _responses(outbound)
         return chat_to_responses.response(
-            answer, request=outbound.request or {}, tools=t.tools, response_id=t.response_id, carried=outbound.carried
+            answer,
+            request=outbound.request or {},
+            tools=t.tools,
+            response_id=t.response_id,
+            carried=outbound.carried,
+            checked=checked,
         )
 
     def stream(self, outbound: Outbound) -> StreamMapper:
@@ -253,7 +261,8 @@ class ResponsesToMessages(ResponsesToChat):
         return to_claude
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
-        return super().response(anthropic_to_openai.response(answer), outbound)
+        # the chat completion the first leg makes of the answer it checked is not walked again
+        return self._to_responses(anthropic_to_openai.response(answer), outbound, checked=True)
 
     def stream(self, outbound: Outbound) -> StreamMapper:
         to_chat = anthropic_to_openai.Stream(include_usage=True)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from pydantic_core import from_json
 
-from tests.fuzz.profiles import SERVE
+from tests.fuzz.profiles import PROFILE, SERVE
 from tests.fuzz.serve_checks import check_answer, check_log, error_of, good_request_answered
 from tests.fuzz.serve_harness import (
     FUZZ_BODY_LIMIT,
@@ -27,6 +27,8 @@ from tests.fuzz.serve_strategies import GOOD, post, stored_request
 from tests.fuzz.strategies import json_text
 from tests.fuzz.tally import TALLY
 
+# The long profile's 10,000 requests per test take minutes: past the suite's 120 s per test, bounded still.
+pytestmark = pytest.mark.timeout(1800 if PROFILE == "long" else 120)
 GOOD_CHAT = json.dumps(GOOD["/v1/chat/completions"]).encode()
 GOOD_RESPONSE = json.dumps({**GOOD["/v1/responses"], "store": True}).encode()
 

@@ -336,6 +336,7 @@ async def _fail_upstream(gateway: Gateway, exchange: Exchange, send: Send, exc: 
 
 
 DROPPED_HEADER = b"x-protoshift-dropped"
+_HEADER_SAFE = bytes(c if 0x20 <= c < 0x7F else 0x3F for c in range(256))  # else "?"
 
 
 def _dropped(exchange: Exchange, call: Call) -> Headers:
@@ -347,7 +348,8 @@ def _dropped(exchange: Exchange, call: Call) -> Headers:
     paths = [note.path for note in call.notes if note.action == "dropped"]
     if not paths:
         return []
-    value = ", ".join(dict.fromkeys(paths)).encode("ascii", "replace")[:4000]
+    # a header value is visible ASCII: a key sent with a control character in it ("a\x0cb") is "a?b" here
+    value = ", ".join(dict.fromkeys(paths)).encode("ascii", "replace").translate(_HEADER_SAFE)[:4000]
     return [(DROPPED_HEADER, value)]
 
 

@@ -66,6 +66,22 @@ def test_an_id_or_a_path_with_a_newline_is_quoted_on_one_line(gateway: GatewayFa
     assert answer.status == 404 and error_message(answer) == "Previous response with id 'a\\nb' not found."
 
 
+def test_an_unknown_key_with_a_control_character_is_named_in_a_valid_header(
+    gateway: GatewayFactory, upstream: Any
+) -> None:
+    """The dropped key went into `x-protoshift-dropped` as sent: uvicorn refused the header, and the client got a
+    500 for a request the provider had answered (and been paid for)."""
+    server = upstream(lambda r: anthropic_message_reply("ok"))
+    running = gateway.start(server)
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "a\x0cb\x7f\u00e9": 1}
+    answer = send(running, "POST", b"/v1/chat/completions", body)
+    assert answer.status == 200, answer.body
+    assert answer.header(b"x-protoshift-dropped") == b"a?b??"
+    assert json.loads(answer.body)["choices"][0]["message"]["content"] == "ok"
+    [entry] = running.wait_logged(1)
+    assert entry["status"] == 200 and "error" not in entry, entry
+
+
 # Bytes httptools refuses itself (`serve` answers them 400 "invalid HTTP/1.1 request"), but the gateway is also a
 # library app (`build_app`) that other ASGI servers may hand them to: asked of the app directly.
 

@@ -9,7 +9,6 @@ import json
 import re
 from typing import Any
 
-from tests.fakes import iter_sse_payloads
 from tests.fuzz.serve_harness import SURFACE_OF, Answer, InProcessGateway, SocketGateway
 from tests.fuzz.tally import TALLY
 from tests.oracles import validate_anthropic_event, validate_anthropic_message, validate_chunk, validate_completion
@@ -48,6 +47,13 @@ def check_refusal(surface: str, answer: Answer, *, json_object: bool) -> None:
         assert named, f"a refusal that names no field: {error}"
 
 
+def sse_payloads(data: bytes) -> list[str]:
+    """The `data:` of each event. SSE lines end at CR or LF only (a U+2028 in a JSON string is no line end, as
+    str.splitlines would have it)."""
+    lines = data.decode().replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [line.removeprefix("data:").removeprefix(" ") for line in lines if line.startswith("data:")]
+
+
 def check_success(path: str, answer: Answer, *, stream: bool) -> None:
     """A 200 is what the official SDK reads without error."""
     if not stream:
@@ -63,7 +69,7 @@ def check_success(path: str, answer: Answer, *, stream: bool) -> None:
             validate_response(body)
         return
     assert (answer.header(b"content-type") or b"").startswith(b"text/event-stream"), answer.headers
-    payloads = list(iter_sse_payloads(answer.body))
+    payloads = sse_payloads(answer.body)
     if path == "/v1/chat/completions":
         assert payloads and payloads[-1] == "[DONE]", payloads[-3:]
         for payload in payloads[:-1]:

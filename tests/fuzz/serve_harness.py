@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from protoshift.gateway.limits import Limits
 from tests.fakes import FakeServer, Received, Reply, anthropic_message_reply, anthropic_stream_reply
 
 FUZZ_BODY_LIMIT = 256 * 1024  # small, so that an over-limit body is cheap to send (the limit is configurable)
+_HEADER_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")  # RFC 9110's field-value: no control characters
 WAIT = 60.0  # seconds: a bound on one answer, never a measure of speed
 
 SURFACE_OF = {
@@ -159,6 +161,8 @@ class InProcessGateway:
         async def send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 assert not start, "a second response head"
+                for name, value in message["headers"]:  # what uvicorn refuses (a RuntimeError, then a 500)
+                    assert _HEADER_VALUE.fullmatch(value), f"header {name!r}: {value[:100]!r} is not a valid value"
                 start.update(message)
             else:
                 assert start, "a body before the head"

@@ -8,6 +8,7 @@ from typing import Any
 from protoshift.translator import reasoning_details
 from protoshift.translator.checks import type_name, want_list, want_object
 from protoshift.translator.errors import TranslationError
+from protoshift.translator.openai_checks import first_choice
 from protoshift.translator.openai_to_anthropic.message import (
     message_id,
     server_tool_use_id,
@@ -42,15 +43,7 @@ def response(
     a `server_tool_use` block and its result, an `unavailable` error.
     """
     data = want_object(chat_completion, "$")
-    if data.get("error") is not None and data.get("choices") is None:
-        error = data["error"]
-        message = error.get("message") if isinstance(error, dict) else error
-        raise TranslationError("error", f"this is an error, not a completion: {message}")
-    choices = want_list(data.get("choices"), "choices")
-    if not choices:
-        raise TranslationError("choices", "is empty: the completion has no answer")
-    choice = want_object(choices[0], "choices[0]")
-    answer = want_object(choice.get("message"), "choices[0].message")
+    choice, answer = first_choice(data)
     path = "choices[0].message"
     content: list[dict[str, Any]] = []
     if thinking := _thinking(answer):

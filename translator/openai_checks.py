@@ -22,6 +22,7 @@ __all__ = [
     "check_response",
     "check_response_event",
     "first_choice",
+    "message_text",
 ]
 
 # Text fields of a delta or a message: a string or null. (`reasoning_content`: DeepSeek, vLLM, and ours.)
@@ -75,6 +76,18 @@ def first_choice(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         raise TranslationError("choices", "is empty: the completion has no answer")
     choice = want_object(choices[0], "choices[0]")
     return choice, want_object(choice.get("message"), "choices[0].message")
+
+
+def message_text(value: Any, path: str) -> str:
+    """A message's `content` as a string, or the text of its parts (some servers answer with a list)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    texts = []
+    for k, item in enumerate(want_list(value, path)):
+        part = want_object(item, f"{path}[{k}]")
+        if isinstance(part.get("text"), str):
+            texts.append(part["text"])
+    return "".join(texts)
 
 
 def check_response(response: Any, path: str = "$") -> dict[str, Any]:

@@ -10,7 +10,7 @@ from protoshift.translator.chat_to_responses.custom_input import custom_input
 from protoshift.translator.chat_to_responses.web_search import search_items, wants_sources
 from protoshift.translator.checks import check_json, type_name, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.openai_checks import first_choice
+from protoshift.translator.openai_checks import first_choice, message_text
 from protoshift.translator.responses_to_chat.carry import encode_reasoning, thinking_blocks
 from protoshift.translator.responses_to_chat.toolmap import ToolMap
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
@@ -91,7 +91,7 @@ def _output(
         output.append(reasoning)
     output += search_items(answer.get("provider_specific_fields"), stamps, wants_sources(request))
     parts: list[JSON] = []
-    text = _text(answer.get("content"), f"{path}.content")
+    text = message_text(answer.get("content"), f"{path}.content")
     refusal = answer.get("refusal")
     if text or not (refusal or answer.get("tool_calls") or answer.get("function_call")):
         annotations = url_citations(answer.get("annotations"))
@@ -145,18 +145,6 @@ def _wants_encrypted(request: dict[str, Any]) -> bool:
 def _model(request: dict[str, Any]) -> str:
     model = request.get("model")
     return model if isinstance(model, str) else ""
-
-
-def _text(value: Any, path: str) -> str:
-    """`content` as a string, or the text of its parts (some servers answer with a list)."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    texts = []
-    for k, item in enumerate(want_list(value, path)):
-        part = want_object(item, f"{path}[{k}]")
-        if isinstance(part.get("text"), str):
-            texts.append(part["text"])
-    return "".join(texts)
 
 
 def _call(call: dict[str, Any], path: str, function_path: str, tools: ToolMap, stamps: Stamps) -> JSON:

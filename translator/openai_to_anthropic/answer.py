@@ -8,7 +8,7 @@ from typing import Any
 from protoshift.translator import reasoning_details
 from protoshift.translator.checks import type_name, want_list, want_object
 from protoshift.translator.errors import TranslationError
-from protoshift.translator.openai_checks import first_choice
+from protoshift.translator.openai_checks import first_choice, message_text
 from protoshift.translator.openai_to_anthropic.message import (
     message_id,
     server_tool_use_id,
@@ -48,7 +48,7 @@ def response(
     content: list[dict[str, Any]] = []
     if thinking := _thinking(answer):
         content.append(thinking)
-    text = _text(answer.get("content"), f"{path}.content")
+    text = message_text(answer.get("content"), f"{path}.content")
     if text:
         content.append({"type": "text", "text": text})
     refusal = answer.get("refusal")
@@ -91,18 +91,6 @@ def _thinking(answer: dict[str, Any]) -> dict[str, Any] | None:
         text = reasoning or reasoning_details.readable(carried)
         return {"type": "thinking", "thinking": text, "signature": reasoning_details.encode(carried)}
     return {"type": "thinking", "thinking": reasoning, "signature": ""} if reasoning else None
-
-
-def _text(value: Any, path: str) -> str:
-    """`content` as a string, or the text of its parts (some servers answer with a list)."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    texts = []
-    for k, item in enumerate(want_list(value, path)):
-        part = want_object(item, f"{path}[{k}]")
-        if isinstance(part.get("text"), str):
-            texts.append(part["text"])
-    return "".join(texts)
 
 
 def _tool_use(call: dict[str, Any], path: str, stamps: Stamps, function_path: str = ".function") -> dict[str, Any]:

@@ -9,6 +9,7 @@ only a real process shows: signals, pipes closing, terminals, the console script
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.fuzz.profiles import PROFILE
 from tests.fuzz.tally import TALLY
+from tests.trust_store import trust_nothing
 
 # Tests send Ctrl-C (SIGINT) to protoshift processes. A shell without job control (a CI script, `cmd &`
 # in a script) starts background jobs with SIGINT ignored, the processes they start inherit that, and
@@ -40,11 +42,20 @@ sys.dont_write_bytecode = False
 settings.register_profile("steady", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("steady")
 
+trust_nothing()  # no test speaks TLS; each client would load certifi's CAs (tests/trust_store.py)
+
 
 @pytest.fixture
 def in_process(request: pytest.FixtureRequest) -> bool:
     """True unless the test is marked `process`: the CLI fixtures run protoshift accordingly."""
     return request.node.get_closest_marker("process") is None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What collection imported (the SDKs' thousands of pydantic classes, hypothesis, protoshift) lives until
+    # the process ends, yet each full collection walked it again. Frozen, the collector leaves it out: a
+    # quarter less of its time after collection (tests/translator and tests/cli in one worker: 2.3 -> 1.8 s).
+    gc.freeze()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.bytecode import compile_once
 from tests.fuzz.profiles import PROFILE
 from tests.fuzz.tally import TALLY
 from tests.trust_store import trust_nothing
@@ -32,9 +33,11 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # Some machines set PYTHONDONTWRITEBYTECODE: every process the suite starts (pytest-xdist's workers, the
 # protoshift processes, serve's workers) would then compile every module it imports from source, over and
 # over: a third of the suite's CPU. The compiled files go to __pycache__ (git-ignored), the venv's too
-# (.ci/run has uv compile them at install).
+# (.ci/run has uv compile them at install; a venv made without is compiled here, once: tests/bytecode.py).
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
+if "PYTEST_XDIST_WORKER" not in os.environ:  # before the workers start: compiled once, not by each
+    compile_once()
 
 # hypothesis fails an example that takes over 200 ms (`deadline`) and a test whose data takes too
 # long to generate (`too_slow`): wall-clock limits that a busy machine breaks. The number of

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.trust_store import real_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "protoshift", "cli", "cloud", "gateway", "translator")
 
@@ -34,9 +36,10 @@ def _uv(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     else from the index."""
     uv = shutil.which("uv")
     assert uv is not None, "uv is not on PATH"
-    done = subprocess.run([uv, *args, "--offline"], cwd=cwd, capture_output=True, text=True, timeout=300)
+    env = real_environment()  # the index is https
+    done = subprocess.run([uv, *args, "--offline"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
-        done = subprocess.run([uv, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+        done = subprocess.run([uv, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done
 

@@ -15,7 +15,15 @@ from typing import Any
 from protoshift.translator.checks import check_json, want_int, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
 
-__all__ = ["RESPONSE_TERMINAL", "check_chunk", "check_completion", "check_response", "check_response_event"]
+__all__ = [
+    "RESPONSE_TERMINAL",
+    "check_chunk",
+    "check_completion",
+    "check_response",
+    "check_response_event",
+    "first_choice",
+    "message_text",
+]
 
 # Text fields of a delta or a message: a string or null. (`reasoning_content`: DeepSeek, vLLM, and ours.)
 _TEXT_FIELDS = ("role", "content", "reasoning_content", "refusal")
@@ -54,6 +62,32 @@ def check_completion(completion: Any) -> dict[str, Any]:
 RESPONSE_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _RESPONSE_SNAPSHOTS = frozenset({"response.created", "response.in_progress", "response.queued", *RESPONSE_TERMINAL})
 _ITEM_EVENTS = frozenset({"response.output_item.added", "response.output_item.done"})
+
+
+def first_choice(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A chat.completion's first choice and its message, what an answer's translation reads (the others are
+    not); an error object in the completion's place, or no choice, is a TranslationError saying so."""
+    if data.get("error") is not None and data.get("choices") is None:
+        error = data["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+        raise TranslationError("error", f"this is an error, not a completion: {message}")
+    choices = want_list(data.get("choices"), "choices")
+    if not choices:
+        raise TranslationError("choices", "is empty: the completion has no answer")
+    choice = want_object(choices[0], "choices[0]")
+    return choice, want_object(choice.get("message"), "choices[0].message")
+
+
+def message_text(value: Any, path: str) -> str:
+    """A message's `content` as a string, or the text of its parts (some servers answer with a list)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    texts = []
+    for k, item in enumerate(want_list(value, path)):
+        part = want_object(item, f"{path}[{k}]")
+        if isinstance(part.get("text"), str):
+            texts.append(part["text"])
+    return "".join(texts)
 
 
 def check_response(response: Any, path: str = "$") -> dict[str, Any]:

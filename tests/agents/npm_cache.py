@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.trust_store import real_environment
+
 FAILED_INSTALL_MEMORY = 600.0  # s: a failed install is not tried again by every worker of the same run
 
 
@@ -120,7 +122,7 @@ def run_bounded(args: list[str], what: str, package: Package, cwd: Path | None =
     """One install step, killed (its whole process group) past the package's time limit."""
     try:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True, cwd=cwd)  # fmt: skip
+                                text=True, start_new_session=True, cwd=cwd, env=real_environment())  # fmt: skip
     except OSError as exc:
         raise package.error(f"`{what}` could not start: {exc}") from exc
     try:

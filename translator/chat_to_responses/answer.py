@@ -10,6 +10,7 @@ from protoshift.translator.chat_to_responses.custom_input import custom_input
 from protoshift.translator.chat_to_responses.web_search import search_items, wants_sources
 from protoshift.translator.checks import check_json, type_name, want_list, want_object, want_str
 from protoshift.translator.errors import TranslationError
+from protoshift.translator.openai_checks import first_choice, message_text
 from protoshift.translator.responses_to_chat.carry import encode_reasoning, thinking_blocks
 from protoshift.translator.responses_to_chat.toolmap import ToolMap
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
@@ -50,15 +51,7 @@ def response(
     data = want_object(chat_completion, "$")
     if not checked:
         check_json(data)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
-    if data.get("error") is not None and data.get("choices") is None:
-        error = data["error"]
-        message = error.get("message") if isinstance(error, dict) else error
-        raise TranslationError("error", f"this is an error, not a completion: {message}")
-    choices = want_list(data.get("choices"), "choices")
-    if not choices:
-        raise TranslationError("choices", "is empty: the completion has no answer")
-    choice = want_object(choices[0], "choices[0]")
-    answer = want_object(choice.get("message"), "choices[0].message")
+    choice, answer = first_choice(data)
     path = "choices[0].message"
     finish = choice.get("finish_reason")
     incomplete = INCOMPLETE_REASONS.get(finish) if isinstance(finish, str) else None
@@ -98,7 +91,7 @@ def _output(
         output.append(reasoning)
     output += search_items(answer.get("provider_specific_fields"), stamps, wants_sources(request))
     parts: list[JSON] = []
-    text = _text(answer.get("content"), f"{path}.content")
+    text = message_text(answer.get("content"), f"{path}.content")
     refusal = answer.get("refusal")
     if text or not (refusal or answer.get("tool_calls") or answer.get("function_call")):
         annotations = url_citations(answer.get("annotations"))
@@ -152,18 +145,6 @@ def _wants_encrypted(request: dict[str, Any]) -> bool:
 def _model(request: dict[str, Any]) -> str:
     model = request.get("model")
     return model if isinstance(model, str) else ""
-
-
-def _text(value: Any, path: str) -> str:
-    """`content` as a string, or the text of its parts (some servers answer with a list)."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    texts = []
-    for k, item in enumerate(want_list(value, path)):
-        part = want_object(item, f"{path}[{k}]")
-        if isinstance(part.get("text"), str):
-            texts.append(part["text"])
-    return "".join(texts)
 
 
 def _call(call: dict[str, Any], path: str, function_path: str, tools: ToolMap, stamps: Stamps) -> JSON:

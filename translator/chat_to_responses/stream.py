@@ -69,6 +69,7 @@ from protoshift.translator.chat_to_responses.web_search import (
     wants_sources,
 )
 from protoshift.translator.chat_to_responses.web_search import status as search_status
+from protoshift.translator.chat_tool_calls import CALL, ChatCall, ToolCallStream
 from protoshift.translator.responses_to_chat.carry import encode_reasoning, thinking_blocks
 from protoshift.translator.responses_to_chat.toolmap import ToolMap, ToolRef
 from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
@@ -79,7 +80,8 @@ from protoshift.translator.wire import JSON, ChatChunk, ResponseEvent, Responses
 __all__ = ["Stream", "encode_event"]
 
 # What a piece of the answer is for; the open item's kind.
-_NONE, _REASONING, _TEXT, _REFUSAL, _CALL, _SEARCH = 0, 1, 2, 3, 4, 5
+_NONE, _REASONING, _TEXT, _REFUSAL, _SEARCH = 0, 1, 2, 3, 5
+_CALL = CALL  # chat_tool_calls' (4)
 _MESSAGE = _TEXT  # the item of both text and refusal parts
 
 
@@ -105,38 +107,20 @@ def encode_event(event: ResponseEvent) -> bytes:
     return head + _json()[1](event) + b"\n\n"
 
 
-class _Call:
+class _Call(ChatCall):
     """One chat tool call (one `index`) on its way to a function_call or custom_tool_call item."""
 
-    __slots__ = (
-        "args",
-        "call_id",
-        "complete",
-        "decoder",
-        "id",
-        "item_id",
-        "name",
-        "pending",
-        "queued",
-        "ref",
-        "started",
-    )
+    __slots__ = ("call_id", "decoder", "item_id", "ref")
 
     def __init__(self, chat_id: str) -> None:
-        self.id = chat_id
-        self.name = ""
-        self.args: list[str] = []  # the argument fragments given out
-        self.pending: list[str] = []  # fragments that came before the name
-        self.queued = False  # its name is known: it goes to the item machinery
-        self.started = False  # its item was added
-        self.complete = False  # its arguments are a whole JSON value
+        super().__init__(chat_id)
         self.ref = ToolRef("")
         self.decoder: CustomInput | None = None  # a custom tool's input, decoded as it streams
         self.item_id = ""
         self.call_id = ""
 
 
-class Stream:
+class Stream(ToolCallStream[_Call]):
     """Feed chat chunks (parsed JSON objects, or `translator.sse.DONE`); get Responses events.
 
     `request`: the Responses request (the response repeats its fields; its `include` says whether
@@ -147,8 +131,6 @@ class Stream:
     __slots__ = (
         "_annotations",
         "_arrived",
-        "_by_id",
-        "_calls",
         "_carried",
         "_chars",
         "_created",
@@ -159,12 +141,10 @@ class Stream:
         "_fields",
         "_finish",
         "_finished",
-        "_held",
         "_id",
         "_item",
         "_model",
         "_open",
-        "_open_call",
         "_output",
         "_part",
         "_part_offset",
@@ -181,6 +161,7 @@ class Stream:
         "failed",
         "started",
     )  # fmt: skip
+    _call_type = _Call
 
     def __init__(
         self,
@@ -191,6 +172,7 @@ class Stream:
         response_id: str | None = None,
         carried: dict[str, str] | None = None,
     ) -> None:
+        super().__init__()  # the calls, what is held and the open call (chat_tool_calls)
         req = request if isinstance(request, dict) else {}
         self._carried = carried
         self._fields = echo(req)
@@ -212,7 +194,6 @@ class Stream:
         self._output: list[JSON] = []  # the items done, in order
         self._open = _NONE  # the open item's kind
         self._item = ""  # its id
-        self._open_call: _Call | None = None
         self._part = _NONE  # the open message part's kind (_TEXT, _REFUSAL)
         self._parts: list[JSON] = []  # the open message's parts done
         self._texts: list[str] = []  # the open item's (or part's) text so far
@@ -224,9 +205,6 @@ class Stream:
         self._part_offset = 0  # where the open text part began in it
         self._search: dict[str, Any] | None = None  # the open search's server_tool_use block
         self._search_result: dict[str, Any] | None = None  # and its result, once it came
-        self._calls: dict[int, _Call] = {}  # by chat index
-        self._by_id: dict[str, _Call] = {}
-        self._held: list[tuple[int, _Call | None, str]] = []
         self.failed: ResponseEvent | None = None  # the response.failed event, when the stream ended so
         self.started = False  # any event was given out
 
@@ -395,49 +373,6 @@ class Stream:
         if fields := delta.get("provider_specific_fields"):
             self._server_blocks(fields, out)
 
-    def _tool_call(self, entry: dict[str, Any], out: list[ResponseEvent]) -> None:
-        call = self._call_for(entry.get("index"), entry.get("id"))
-        function = entry.get("function")
-        function = function if isinstance(function, dict) else {}
-        arguments = function.get("arguments")
-        if isinstance(arguments, dict):  # a server that sends the object itself
-            arguments = _json()[1](arguments).decode()
-        fragment = arguments if isinstance(arguments, str) else ""
-        name = function.get("name")
-        if not call.name and isinstance(name, str) and name:
-            call.name = name
-        if call.queued:
-            if fragment:
-                self._put(_CALL, call, fragment, out)
-        elif call.name:  # its name is known now: it can start, with what came before
-            call.queued = True
-            self._put(_CALL, call, "".join(call.pending) + fragment, out)
-            call.pending = []
-        elif fragment:
-            call.pending.append(fragment)
-
-    def _call_for(self, index: Any, chat_id: Any) -> _Call:
-        chat_id = chat_id if isinstance(chat_id, str) else ""
-        if not isinstance(index, int) or isinstance(index, bool):  # no index: the id tells the call, else the last one
-            if chat_id in self._by_id:
-                return self._by_id[chat_id]
-            if not chat_id and self._calls:
-                return self._calls[max(self._calls)]
-            index = max(self._calls, default=-1) + 1
-        call = self._calls.get(index)
-        if call is not None and (not chat_id or not call.id or call.id == chat_id):
-            if chat_id and not call.id:
-                call.id = chat_id
-                self._by_id[chat_id] = call
-            return call
-        if call is not None:  # a new id at a used index: a server that numbers every call 0
-            index = max(self._calls) + 1
-        call = _Call(chat_id)
-        self._calls[index] = call
-        if chat_id:
-            self._by_id[chat_id] = call
-        return call
-
     # ---- items -------------------------------------------------------------------------------
 
     def _put(self, kind: int, call: _Call | None, text: str, out: list[ResponseEvent]) -> None:
@@ -445,13 +380,7 @@ class Stream:
         are still incomplete."""
         item_kind = _MESSAGE if kind == _REFUSAL else kind
         if self._held:
-            if kind == _CALL and call is self._open_call:
-                self._emit(kind, call, text, out)
-                if self._is_complete(call):
-                    self._close(out)
-                    self._replay(out)
-            else:
-                self._held.append((kind, call, text))
+            self._put_held(kind, call, text, out)
             return
         if item_kind == self._open and (kind != _CALL or call is self._open_call):
             if item_kind == _MESSAGE and kind != self._part:
@@ -467,23 +396,6 @@ class Stream:
         self._close(out)
         self._start(kind, call, out)
         self._emit(kind, call, text, out)
-
-    def _replay(self, out: list[ResponseEvent]) -> None:
-        held, self._held = self._held, []
-        for kind, call, text in held:
-            self._put(kind, call, text, out)
-
-    def _is_complete(self, call: _Call | None) -> bool:
-        if call is None or call.complete:
-            return True
-        if not call.args:
-            return False
-        try:
-            _json()[0]("".join(call.args))
-        except ValueError:
-            return False
-        call.complete = True
-        return True
 
     def _start(self, kind: int, call: _Call | None, out: list[ResponseEvent]) -> None:
         index = len(self._output)
@@ -610,7 +522,7 @@ class Stream:
         else:
             assert call is not None
             if call.complete or (call.args and text[0] == "{" and self._is_complete(call)):
-                return  # the arguments are a whole JSON value already (a server repeating them): nothing can follow
+                return  # a server repeating whole arguments (chat_tool_calls): inline, the hot path
             call.args.append(text)
             if call.decoder is None:
                 out.append(self._args_delta(call, text, index))
@@ -878,22 +790,7 @@ class Stream:
         self._finished = True
         self._cutting = self._finish == "length"
         self._close(out)
-        groups: dict[tuple[int, int], tuple[int, _Call | None, list[str]]] = {}
-        for kind, call, text in self._held:
-            if call is not None and call.started:
-                continue
-            groups.setdefault((kind, id(call)), (kind, call, []))[2].append(text)
-        self._held = []
-        for kind, call, texts in groups.values():
-            self._start(kind, call, out)
-            self._emit(kind, call, "".join(texts), out)
-            self._close(out)
-        for index in sorted(self._calls):
-            call = self._calls[index]
-            if not call.queued:
-                self._start(_CALL, call, out)
-                self._emit(_CALL, call, "".join(call.pending), out)
-                self._close(out)
+        self._flush_held(out)
 
     # ---- the response ------------------------------------------------------------------------
 

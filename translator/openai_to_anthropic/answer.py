@@ -8,6 +8,7 @@ from typing import Any
 from protoshift.translator import reasoning_details
 from protoshift.translator.checks import type_name, want_list, want_object
 from protoshift.translator.errors import TranslationError
+from protoshift.translator.openai_checks import first_choice, message_text
 from protoshift.translator.openai_to_anthropic.message import (
     message_id,
     server_tool_use_id,
@@ -42,20 +43,12 @@ def response(
     a `server_tool_use` block and its result, an `unavailable` error.
     """
     data = want_object(chat_completion, "$")
-    if data.get("error") is not None and data.get("choices") is None:
-        error = data["error"]
-        message = error.get("message") if isinstance(error, dict) else error
-        raise TranslationError("error", f"this is an error, not a completion: {message}")
-    choices = want_list(data.get("choices"), "choices")
-    if not choices:
-        raise TranslationError("choices", "is empty: the completion has no answer")
-    choice = want_object(choices[0], "choices[0]")
-    answer = want_object(choice.get("message"), "choices[0].message")
+    choice, answer = first_choice(data)
     path = "choices[0].message"
     content: list[dict[str, Any]] = []
     if thinking := _thinking(answer):
         content.append(thinking)
-    text = _text(answer.get("content"), f"{path}.content")
+    text = message_text(answer.get("content"), f"{path}.content")
     if text:
         content.append({"type": "text", "text": text})
     refusal = answer.get("refusal")
@@ -98,18 +91,6 @@ def _thinking(answer: dict[str, Any]) -> dict[str, Any] | None:
         text = reasoning or reasoning_details.readable(carried)
         return {"type": "thinking", "thinking": text, "signature": reasoning_details.encode(carried)}
     return {"type": "thinking", "thinking": reasoning, "signature": ""} if reasoning else None
-
-
-def _text(value: Any, path: str) -> str:
-    """`content` as a string, or the text of its parts (some servers answer with a list)."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    texts = []
-    for k, item in enumerate(want_list(value, path)):
-        part = want_object(item, f"{path}[{k}]")
-        if isinstance(part.get("text"), str):
-            texts.append(part["text"])
-    return "".join(texts)
 
 
 def _tool_use(call: dict[str, Any], path: str, stamps: Stamps, function_path: str = ".function") -> dict[str, Any]:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from protoshift.translator import reasoning_details
+from protoshift.translator.chat_tool_calls import CALL, ChatCall, ToolCallStream
 from protoshift.translator.errors import IncompleteStreamError
 from protoshift.translator.openai_to_anthropic.message import (
     message_id,
@@ -41,7 +42,8 @@ from protoshift.translator.stamps import DEFAULT_STAMPS, Stamps
 from protoshift.translator.usage import chat_usage_to_messages
 from protoshift.translator.wire import ChatChunk, Message, MessageEvent
 
-_TEXT, _THINKING, _TOOL = 0, 1, 2
+_TEXT, _THINKING = 0, 1
+_TOOL = CALL  # chat_tool_calls' (4)
 _NONE = -1
 _NOTHING: Mapping[str, str] = {}
 
@@ -105,23 +107,17 @@ def encode_event(event: MessageEvent) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + _json()[1](event) + b"\n\n"
 
 
-class _Call:
+class _Call(ChatCall):
     """One OpenAI tool call (one `index`) on its way to a tool_use block."""
 
-    __slots__ = ("args", "block", "complete", "id", "name", "pending", "queued", "server")
+    __slots__ = ("server",)
 
     def __init__(self, call_id: str) -> None:
-        self.id = call_id
-        self.name = ""
-        self.args: list[str] = []  # fragments given out
-        self.pending: list[str] = []  # fragments that came before the name
-        self.block = -1  # the Anthropic index once its block started
-        self.queued = False  # handed to the block machinery (its name is known)
-        self.complete = False  # its arguments are a whole JSON value
+        super().__init__(call_id)
         self.server: str | None = None  # the server tool it stands in for (web_search...), when it does
 
 
-class Stream:
+class Stream(ToolCallStream[_Call]):
     """Feed OpenAI chunks (parsed JSON objects, or `translator.sse.DONE`); get Anthropic events.
 
     `model`: the model to name when the chunks name none (the request's). `stamps`: the ids when
@@ -129,14 +125,15 @@ class Stream:
     call to one of those functions streams as a `server_tool_use` block, then its failed result."""
 
     __slots__ = (
-        "_answered_here", "_by_id", "_calls", "_details", "_ended", "_finish", "_finished", "_held", "_id", "_index",
-        "_model",
-        "_open", "_open_call", "_refusal", "_stamps", "_started", "_tool_used", "_usage", "failed", "started",
+        "_answered_here", "_details", "_ended", "_finish", "_finished", "_id", "_index", "_model", "_open", "_refusal",
+        "_stamps", "_started", "_tool_used", "_usage", "failed", "started",
     )  # fmt: skip
+    _call_type = _Call
 
     def __init__(
         self, *, model: str | None = None, stamps: Stamps = DEFAULT_STAMPS, answered_here: Mapping[str, str] = _NOTHING
     ) -> None:
+        super().__init__()  # the calls, what is held and the open call (chat_tool_calls)
         self._model = model or ""
         self._answered_here = answered_here
         self._stamps = stamps
@@ -148,10 +145,6 @@ class Stream:
         self._usage: dict[str, Any] | None = None
         self._index = -1  # the Anthropic index of the last block started
         self._open = _NONE  # what the open block is (_TEXT, _THINKING, _TOOL), or _NONE
-        self._open_call: _Call | None = None
-        self._calls: dict[int, _Call] = {}  # by OpenAI index
-        self._by_id: dict[str, _Call] = {}
-        self._held: list[tuple[int, _Call | None, str]] = []
         self._refusal = False
         self._tool_used = False
         self._details: list[dict[str, Any]] = []  # OpenRouter's reasoning_details not yet in a signature
@@ -173,7 +166,7 @@ class Stream:
             return self._error(chunk)
         out: list[MessageEvent] = []
         if not self._started:
-            self._start(chunk, out)
+            self._begin(chunk, out)
         usage = chunk.get("usage")
         if usage:
             self._usage = usage
@@ -238,62 +231,13 @@ class Stream:
                 if isinstance(entry, dict):
                     self._tool_call(entry, out)
 
-    def _tool_call(self, entry: dict[str, Any], out: list[MessageEvent]) -> None:
-        call = self._call_for(entry.get("index"), entry.get("id"))
-        function = entry.get("function")
-        function = function if isinstance(function, dict) else {}
-        arguments = function.get("arguments")
-        if isinstance(arguments, dict):  # a server that sends the object itself
-            arguments = _json()[1](arguments).decode()
-        fragment = arguments if isinstance(arguments, str) else ""
-        name = function.get("name")
-        if not call.name and isinstance(name, str) and name:
-            call.name = name
-        if call.queued:
-            if fragment:
-                self._put(_TOOL, call, fragment, out)
-        elif call.name:  # its name is known now: it can start, with what came before
-            call.queued = True
-            self._put(_TOOL, call, "".join(call.pending) + fragment, out)
-            call.pending = []
-        elif fragment:
-            call.pending.append(fragment)
-
-    def _call_for(self, index: Any, call_id: Any) -> _Call:
-        call_id = call_id if isinstance(call_id, str) else ""
-        if not isinstance(index, int):  # no index: the id tells the call, else the last one
-            if call_id in self._by_id:
-                return self._by_id[call_id]
-            if not call_id and self._calls:
-                return self._calls[max(self._calls)]
-            index = max(self._calls, default=-1) + 1
-        call = self._calls.get(index)
-        if call is not None and (not call_id or not call.id or call.id == call_id):
-            if call_id and not call.id:
-                call.id = call_id
-                self._by_id[call_id] = call
-            return call
-        if call is not None:  # a new id at a used index: a provider that numbers every call 0
-            index = max(self._calls) + 1
-        call = _Call(call_id)
-        self._calls[index] = call
-        if call_id:
-            self._by_id[call_id] = call
-        return call
-
     # ---- blocks ------------------------------------------------------------------------------
 
     def _put(self, kind: int, call: _Call | None, text: str, out: list[MessageEvent]) -> None:
         """`text` for a block of `kind` (and `call`): out now, or held while an open tool call's
         arguments are still incomplete."""
         if self._held:
-            if kind == _TOOL and call is self._open_call:
-                self._emit(kind, call, text, out)
-                if self._is_complete(call):
-                    self._close(out)
-                    self._replay(out)
-            else:
-                self._held.append((kind, call, text))
+            self._put_held(kind, call, text, out)
             return
         if kind == self._open and (kind != _TOOL or call is self._open_call):
             self._emit(kind, call, text, out)
@@ -301,30 +245,13 @@ class Stream:
         if self._open == _TOOL and not self._is_complete(self._open_call):
             self._held.append((kind, call, text))
             return
-        if call is not None and call.block >= 0:
+        if call is not None and call.started:
             return  # more for a call whose arguments were already a whole JSON value: nothing can follow that
         self._close(out)
-        self._start_block(kind, call, out)
+        self._start(kind, call, out)
         self._emit(kind, call, text, out)
 
-    def _replay(self, out: list[MessageEvent]) -> None:
-        held, self._held = self._held, []
-        for kind, call, text in held:
-            self._put(kind, call, text, out)
-
-    def _is_complete(self, call: _Call | None) -> bool:
-        if call is None or call.complete:
-            return True
-        if not call.args:
-            return False
-        try:
-            _json()[0]("".join(call.args))
-        except ValueError:
-            return False
-        call.complete = True
-        return True
-
-    def _start_block(self, kind: int, call: _Call | None, out: list[MessageEvent]) -> None:
+    def _start(self, kind: int, call: _Call | None, out: list[MessageEvent]) -> None:
         self._index += 1
         self._open = kind
         self._open_call = call
@@ -335,7 +262,7 @@ class Stream:
             block = {"type": "thinking", "thinking": "", "signature": ""}
         else:
             assert call is not None
-            call.block = self._index
+            call.started = True
             call.server = self._answered_here.get(call.name) if self._answered_here else None
             if call.server is not None:
                 call.id = server_tool_use_id(self._stamps)
@@ -357,7 +284,7 @@ class Stream:
         else:
             assert call is not None
             if call.complete or (call.args and text[0] == "{" and self._is_complete(call)):
-                return  # the arguments are a whole JSON value already (a server repeating them): nothing can follow
+                return  # a server repeating whole arguments (chat_tool_calls): inline, the hot path
             call.args.append(text)
             delta = {"type": "input_json_delta", "partial_json": text}
         out.append({"type": "content_block_delta", "index": self._index, "delta": delta})
@@ -384,26 +311,11 @@ class Stream:
         destination in the order each first came, then the calls whose name never came."""
         self._finished = True
         self._close(out)
-        groups: dict[tuple[int, int], tuple[int, _Call | None, list[str]]] = {}
-        for kind, call, text in self._held:
-            if call is not None and call.block >= 0:
-                continue
-            groups.setdefault((kind, id(call)), (kind, call, []))[2].append(text)
-        self._held = []
-        for kind, call, texts in groups.values():
-            self._start_block(kind, call, out)
-            self._emit(kind, call, "".join(texts), out)
-            self._close(out)
-        for index in sorted(self._calls):
-            call = self._calls[index]
-            if not call.queued:  # no name ever came: the client sees a call to "" and says so
-                self._start_block(_TOOL, call, out)
-                self._emit(_TOOL, call, "".join(call.pending), out)
-                self._close(out)
+        self._flush_held(out)
 
     # ---- the message -------------------------------------------------------------------------
 
-    def _start(self, chunk: dict[str, Any], out: list[MessageEvent]) -> None:
+    def _begin(self, chunk: dict[str, Any], out: list[MessageEvent]) -> None:
         self._started = self.started = True
         self._id = message_id(chunk.get("id"), self._stamps)
         model = chunk.get("model")
@@ -427,7 +339,7 @@ class Stream:
     def _end(self) -> list[MessageEvent]:
         out: list[MessageEvent] = []
         if not self._started:
-            self._start({}, out)
+            self._begin({}, out)
         if not self._finished:
             self._finish_blocks(out)
         usage = chat_usage_to_messages(self._usage)

@@ -14,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from protoshift.gateway.store import SQLiteStore, StoredResponse
+import pytest
+
+from protoshift.gateway.store import SQLiteStore
 from tests.gateway.test_store import stored
 
 
@@ -58,19 +60,20 @@ def test_another_worker_finds_a_put_still_pending_in_the_first(tmp_path: Path) -
     written (the first marked it in the file before its put returned) rather than answering 404."""
     path = tmp_path / "responses.sqlite3"
 
-    async def scenario() -> tuple[StoredResponse | None, StoredResponse | None]:
-        one, two = SQLiteStore(path), SQLiteStore(path)
-        one.WINDOW = 0.5
+    async def scenario() -> None:
+        one, two = waiting_long(path), SQLiteStore(path)
+        two.WAIT = 600.0  # the read waits for as long as the test needs
         await one.put(stored("resp_1"))
-        pending = in_file(path)
-        found = await two.get("resp_1")
-        unknown = await two.get("resp_never")  # nothing pending anywhere: nothing to wait for
-        await one.aclose()
+        reading = asyncio.create_task(two.get("resp_1"))
+        for _ in range(20):  # the second worker reads, finds nothing written, and waits
+            await asyncio.sleep(0.01)
+        assert not reading.done() and in_file(path) == set()
+        await one.aclose()  # the first worker's window written: the read goes on and finds it
+        assert await asyncio.wait_for(reading, 60) == stored("resp_1")
+        assert await two.get("resp_never") is None  # nothing pending anywhere: nothing to wait for
         await two.aclose()
-        assert pending == set(), "the put was already written: this test shows nothing"
-        return found, unknown
 
-    assert asyncio.run(scenario()) == (stored("resp_1"), None)
+    asyncio.run(scenario())
 
 
 def test_past_the_pending_cap_a_put_waits_for_a_write(tmp_path: Path) -> None:
@@ -111,6 +114,8 @@ def test_a_write_that_fails_is_said_in_the_log_with_what_was_lost(tmp_path: Path
 _CHILD = """
 import asyncio, sys
 from pathlib import Path
+
+import pytest
 from protoshift.gateway.store import SQLiteStore, StoredResponse
 
 async def main():
@@ -142,6 +147,7 @@ def _killed_after_a_put(path: Path, window: float, *, once_written: bool = False
     return in_file(path)
 
 
+@pytest.mark.process
 def test_a_process_killed_loses_only_its_window(tmp_path: Path) -> None:
     """Written by the store's own thread once the window ends, with no close: a kill after that loses
     nothing. A kill inside the window loses what it held (the docs' word: at most the window)."""

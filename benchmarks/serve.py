@@ -5,9 +5,11 @@ with `--baseline REF`, beside another commit's `protoshift serve` in the same ru
     uv run python -m benchmarks.serve --baseline main [--only-sustained] [--quick] [--workers 1] [--json PATH]
     uv run python -m benchmarks.serve --only-responses [--quick] [--responses-body JSON]...
     uv run python -m benchmarks.serve --state-compare [--quick] [--rounds N] [--json PATH]
+    uv run --group bench python -m benchmarks.serve --only-litellm-responses [--quick] [--rounds N] [--json PATH]
 
-Three processes besides this one: a zero-latency fake Anthropic (`--upstream`, raw asyncio: JSON,
-or 20 SSE events when the body asks for a stream), the gateway under test, and the load generator
+Three processes besides this one: a zero-latency fake upstream (`--upstream`, raw asyncio: Anthropic's
+Messages API, and an OpenAI-compatible Chat Completions server on `.../chat/completions`; JSON, or 20 text
+deltas as SSE when the body asks for a stream), the gateway under test, and the load generator
 (`--load`, a raw asyncio HTTP/1.1 client with keep-alive, its own process so its CPU is not the
 gateway's). Everything on 127.0.0.1.
 
@@ -23,6 +25,10 @@ gateway's). Everything on 127.0.0.1.
   stream, `RESPONSES`) on the same gateway and fake; a table of responses/chat for req/s and CPU per
   request (the rounds' own ratios), target within 1.3x. `--only-responses` takes these alone (1 worker),
   `--responses-body JSON` (repeatable) says what is sent; a check afterwards that the answers were kept.
+- `--only-litellm-responses` (issue 20's CPU per request, end to end): `/v1/responses` through LiteLLM's
+  proxy (its Responses bridge) and through `protoshift serve`, on Claude and on a chat model, "Say hello."
+  and a Codex turn, JSON and stream, in turns; LiteLLM/protoshift per upstream and kind, target >= 10x
+  (benchmarks/responses_e2e.py says what exactly). About 1.5 minutes with `--quick`.
 - memory: the gateway's RSS after a warm-up and after N more requests (default 100,000).
 - the floor: benchmarks.passthrough (uvicorn + aiohttp forwarding bytes, none of protoshift's work)
   at the same rates: what the extra hop alone costs on this machine.
@@ -56,6 +62,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import statistics
@@ -75,18 +82,27 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 # -- the fake upstream ------------------------------------------------------------------------------
+# One process answers both protocols, by path: `.../chat/completions` as an OpenAI-compatible Chat Completions
+# server, anything else as Anthropic's Messages API; each JSON or, when the body asks for a stream, SSE (20 text
+# deltas). The same answer either way (fastserver's message: its text, model and usage). `GET /__paths`: the
+# requests it was sent so far, by path (what a gateway really called upstream).
 
-_MESSAGE = MESSAGE_OBJECT  # the same answer as the batch benchmarks' fake
+_MESSAGE: dict[str, Any] = MESSAGE_OBJECT  # the same answer as the batch benchmarks' fake
+DELTAS = 20  # text deltas in a streamed answer
 
 
-def _sse_body(deltas: int = 20) -> bytes:
+def _delta_texts(deltas: int = DELTAS) -> list[str]:
+    return [f"w{i} " for i in range(deltas)]
+
+
+def _sse_body(deltas: int = DELTAS) -> bytes:
     start = {**_MESSAGE, "content": [], "stop_reason": None, "usage": {"input_tokens": 12, "output_tokens": 1}}
     events: list[dict[str, Any]] = [
         {"type": "message_start", "message": start},
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         *(
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f"w{i} "}}
-            for i in range(deltas)
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
+            for text in _delta_texts(deltas)
         ),
         {"type": "content_block_stop", "index": 0},
         {
@@ -99,15 +115,79 @@ def _sse_body(deltas: int = 20) -> bytes:
     return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
 
 
-def _response(body: bytes, content_type: bytes) -> bytes:
+def _chat_usage(output_tokens: int) -> dict[str, int]:
+    input_tokens = _MESSAGE["usage"]["input_tokens"]
+    return {
+        "prompt_tokens": input_tokens,
+        "completion_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def _chat_completion() -> dict[str, Any]:
+    """The fake Anthropic's message as an OpenAI-compatible server gives it."""
+    message = {"role": "assistant", "content": _MESSAGE["content"][0]["text"]}
+    return {
+        "id": "chatcmpl-bench01",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": _MESSAGE["model"],
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+        "usage": _chat_usage(_MESSAGE["usage"]["output_tokens"]),
+    }
+
+
+def _chat_sse_body(deltas: int = DELTAS) -> bytes:
+    """The same stream as Chat Completions chunks: a role chunk, the deltas, the finish, usage (as servers send
+    it when `stream_options.include_usage` is asked; sent always), then `[DONE]`."""
+    base = {"id": "chatcmpl-bench01", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": _MESSAGE["model"]}  # fmt: skip
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    chunks = [
+        chunk({"role": "assistant", "content": ""}),
+        *(chunk({"content": text}) for text in _delta_texts(deltas)),
+        chunk({}, "stop"),
+        {**base, "choices": [], "usage": _chat_usage(deltas)},
+    ]
+    return b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks) + b"data: [DONE]\n\n"
+
+
+def _response(body: bytes, content_type: bytes, status: bytes = b"200 OK") -> bytes:
     return (
-        b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type + b"\r\nrequest-id: req_bench\r\n"
+        b"HTTP/1.1 " + status + b"\r\ncontent-type: " + content_type + b"\r\nrequest-id: req_bench\r\n"
         b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     )
 
 
 _JSON_REPLY = _response(json.dumps(_MESSAGE).encode(), b"application/json")
 _SSE_REPLY = _response(_sse_body(), b"text/event-stream")
+_CHAT_JSON_REPLY = _response(json.dumps(_chat_completion()).encode(), b"application/json")
+_CHAT_SSE_REPLY = _response(_chat_sse_body(), b"text/event-stream")
+# A Responses API call is not this fake's to answer: a gateway that passes /v1/responses through (rather than
+# bridging it to Chat Completions) gets an error it cannot hide, and the request log shows the path.
+_NOT_HERE = _response(
+    json.dumps({"error": {"message": "no Responses API here", "type": "invalid_request_error"}}).encode(),
+    b"application/json",
+    b"404 Not Found",
+)
+_paths: dict[str, int] = {}  # "POST /v1/chat/completions" -> requests so far
+
+
+def _reply(head: bytes, body: bytes) -> bytes:
+    method, path = head.split(b" ", 2)[:2]
+    line = f"{method.decode()} {path.decode().split('?', 1)[0]}"
+    _paths[line] = _paths.get(line, 0) + 1
+    if method == b"GET" and path == b"/__paths":
+        return _response(json.dumps(_paths).encode(), b"application/json")
+    stream = b'"stream":true' in body.replace(b" ", b"")
+    if path.endswith(b"/chat/completions"):
+        return _CHAT_SSE_REPLY if stream else _CHAT_JSON_REPLY
+    if path.endswith(b"/responses"):
+        return _NOT_HERE
+    return _SSE_REPLY if stream else _JSON_REPLY
 
 
 async def _upstream_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -116,7 +196,7 @@ async def _upstream_connection(reader: asyncio.StreamReader, writer: asyncio.Str
             head = await reader.readuntil(b"\r\n\r\n")
             match = re.search(rb"(?i)content-length:\s*(\d+)", head)
             body = await reader.readexactly(int(match.group(1))) if match else b""
-            writer.write(_SSE_REPLY if b'"stream":true' in body.replace(b" ", b"") else _JSON_REPLY)
+            writer.write(_reply(head, body))
     except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
         pass
     finally:
@@ -128,6 +208,13 @@ async def _run_upstream() -> None:
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
+
+
+def upstream_paths(url: str) -> dict[str, int]:
+    """The fake's request log: requests by method and path so far (its own `GET /__paths` included)."""
+    with _opener().open(url + "/__paths", timeout=10) as answer:
+        paths: dict[str, int] = json.loads(answer.read())
+        return paths
 
 
 # -- the load generator -----------------------------------------------------------------------------
@@ -310,7 +397,11 @@ def upstream() -> Iterator[str]:
     )
     try:
         assert proc.stdout is not None
-        yield f"http://127.0.0.1:{int(proc.stdout.readline())}"
+        ready, _, _ = select.select([proc.stdout], [], [], 30)  # its port, once listening
+        line = proc.stdout.readline() if ready else ""
+        if not line.strip().isdigit():
+            raise BenchError(f"the fake upstream did not start in 30 s (it printed {line!r})")
+        yield f"http://127.0.0.1:{int(line)}"
     finally:
         _stop(proc, 10)
 
@@ -443,14 +534,21 @@ def baseline(ref: str, say: Callable[[str], None] | None = None) -> Iterator[Sid
 
 
 @contextlib.contextmanager
-def protoshift_serve(side: Side, upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
-    """`protoshift serve` of `side`, in front of the fake, ready (it answered a chat with 200)."""
+def protoshift_serve(
+    side: Side, upstream_url: str, workers: int, backend: str = "anthropic"
+) -> Iterator[tuple[str, int]]:
+    """`protoshift serve` of `side`, in front of the fake, ready (it answered a chat with 200). `backend`:
+    `anthropic` (the fake as Anthropic's Messages API) or `openai` (the fake as a Chat Completions server)."""
     env = {
         **_quiet_env(),
         "ANTHROPIC_BASE_URL": upstream_url,
         "ANTHROPIC_API_KEY": "bench-key",
         **({} if side.breaker else {"PROTOSHIFT_BREAKER": "off"}),
     }
+    if backend == "openai":
+        env.update(
+            {"PROTOSHIFT_BACKEND": "openai", "OPENAI_BASE_URL": upstream_url + "/v1", "OPENAI_API_KEY": "bench-key"}
+        )
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         for var in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
             env[var] = tmp
@@ -589,10 +687,16 @@ def _wait_ready(url: str, proc: subprocess.Popen[Any], seconds: float, name: str
 
 @contextlib.contextmanager
 def litellm_proxy(upstream_url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """LiteLLM's proxy in front of the fake: `bench` as Claude (`anthropic/`), `bench-chat` as a model of an
+    OpenAI-compatible Chat Completions server. `openai/chat_completions/` is LiteLLM's spelling for "bridge
+    Responses requests to its Chat Completions" (plain `openai/` passes /v1/responses through to the server's
+    /responses); run_litellm_responses checks in the fake's request log that it did."""
     port = _free_port()
     config = (
-        "model_list:\n  - model_name: bench\n    litellm_params:\n      model: anthropic/claude-bench\n"
+        f"model_list:\n  - model_name: {CHAT['model']}\n    litellm_params:\n      model: anthropic/claude-bench\n"
         f"      api_base: {upstream_url}\n      api_key: bench-key\n"
+        f"  - model_name: {CHAT_MODEL}\n    litellm_params:\n      model: openai/chat_completions/{CHAT_MODEL}\n"
+        f"      api_base: {upstream_url}/v1\n      api_key: bench-key\n"
         "litellm_settings:\n  telemetry: false\n  drop_params: true\n"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -702,6 +806,7 @@ DIRECT = {
 }
 ANTHROPIC_HEADERS = {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
 LITELLM_KEY = "sk-bench-" + "0" * 32
+CHAT_MODEL = "bench-chat"  # the chat-model upstream's model, in requests to both gateways
 FLOOR = "bare uvicorn+aiohttp"  # benchmarks.passthrough: the hop, without protoshift's work
 
 
@@ -717,6 +822,8 @@ class Figures:
     rounds: int = 0
     responses_bodies: list[dict[str, Any]] = field(default_factory=lambda: [RESPONSES])  # sent to /v1/responses
     redis: dict[str, Any] = field(default_factory=dict)  # --state-compare: what the gateway asked of Redis
+    stream_events: dict[str, int] = field(default_factory=dict)  # "litellm 1w chat hello stream" -> events sent
+    clients: int = 64  # the sustained figures' clients back to back
 
 
 RATES = (50, 200)
@@ -896,6 +1003,15 @@ def _stored_check(figures: Figures, name: str, url: str, count: int = 100) -> No
         )
 
 
+def _kind_order(figures: Figures, kinds_of: dict[str, tuple[Kind, ...]]) -> list[Kind]:
+    """A round's kinds: each chat kind beside its Responses kinds, then any other kind a target was given."""
+    order = list(all_kinds(figures.responses_bodies))
+    for kind in (k for ks in kinds_of.values() for k in ks):
+        if all(kind[0] != listed[0] for listed in order):
+            order.append(kind)
+    return order
+
+
 def _sustained_in_turns(
     figures: Figures,
     targets: dict[str, str],
@@ -904,8 +1020,9 @@ def _sustained_in_turns(
     headers: dict[str, str] | None = None,
     pids: dict[str, int] | None = None,
     kinds: dict[str, tuple[Kind, ...]] | None = None,
+    clients: int = 64,
 ) -> None:
-    """Each target's requests/s with 64 clients back to back on each of its kinds (chat JSON and Responses
+    """Each target's requests/s with `clients` (64) clients back to back on each of its kinds (chat JSON and Responses
     JSON, then the two streams), the targets in turns (`rounds` rounds of `seconds` each; the order of
     kinds and of targets reversed every other round): each figure is the median of its rounds. With
     `pids`, also the gateway's CPU per request (its process and workers): far steadier than req/s on a
@@ -914,15 +1031,16 @@ def _sustained_in_turns(
     for name, url in targets.items():
         for _, path, body in kinds_of[name]:
             load(url, path, body, headers, mode="clients", clients=8, seconds=0.5)  # warm-up
+    order = _kind_order(figures, kinds_of)
     taken: dict[str, list[dict[str, Any]]] = {}
     for turn in range(rounds):
-        for kind, path, body in _in_turn(list(all_kinds(figures.responses_bodies)), turn):
+        for kind, path, body in _in_turn(order, turn):
             for name in _in_turn(list(targets), turn):
                 if (kind, path, body) not in kinds_of[name]:
                     continue
                 pid = (pids or {}).get(name)
                 cpu = cpu_seconds(pid) if pid else 0.0
-                result = load(targets[name], path, body, headers, mode="clients", clients=64, seconds=seconds)
+                result = load(targets[name], path, body, headers, mode="clients", clients=clients, seconds=seconds)
                 if pid and result["requests"]:
                     result["cpu_us"] = (cpu_seconds(pid) - cpu) / result["requests"] * 1e6
                 taken.setdefault(f"{name} {kind}", []).append(result)
@@ -1054,7 +1172,9 @@ def _latency_text(figures: Figures) -> list[str]:
 def text(figures: Figures) -> str:
     lines = _latency_text(figures)
     if figures.sustained:
-        lines.append("serve: sustained requests/s, 64 clients back to back (median of the rounds; min-max)")
+        lines.append(
+            f"serve: sustained requests/s, {figures.clients} clients back to back (median of the rounds; min-max)"
+        )
     width = max((len(name) for name in figures.sustained), default=0)
     for name, result in figures.sustained.items():
         cpu = f"   CPU {result['cpu_us']:.0f} µs/request" if "cpu_us" in result else ""
@@ -1076,7 +1196,13 @@ def text(figures: Figures) -> str:
     for name, error in figures.errors.items():
         lines.append(f"  {name}: not measured ({error})")
     lines += [f"  note: {note}" for note in figures.notes]
-    tables = [table for table in (responses_text(figures), comparison(figures), state_text(figures)) if table]
+    from .responses_e2e import text as e2e_text  # it imports this module
+
+    tables = [
+        table
+        for table in (responses_text(figures), comparison(figures), state_text(figures), e2e_text(figures))
+        if table
+    ]
     return "\n".join([*lines, *(line for table in tables for line in ["", *table])])
 
 
@@ -1317,7 +1443,7 @@ def _interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="rounds of 0.75 s instead of 2-2.5 s (noisier)")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM's proxy")
@@ -1357,9 +1483,32 @@ def main() -> None:
         action="store_true",
         help="serve with local state beside serve --state redis:// (a redis-server of its own), 1 worker, breaker on",
     )
+    parser.add_argument(
+        "--only-litellm-responses",
+        action="store_true",
+        help="issue 20 end to end: /v1/responses through LiteLLM's proxy and protoshift serve, on Claude and on a"
+        " chat model, CPU per request in turns (benchmarks/responses_e2e.py)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH as JSON")
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
+    return parser
+
+
+def _check_alone(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The modes that take only --quick, --rounds and --json."""
+    others = ("baseline", "only_sustained", "only_responses", "responses_body", "workers", "requests_for_memory")
+    for alone in ("state_compare", "only_litellm_responses"):
+        if getattr(args, alone) and any(getattr(args, name) != parser.get_default(name) for name in others):
+            parser.error(f"--{alone.replace('_', '-')}: only --quick, --rounds and --json go with it")
+    if args.only_litellm_responses and args.no_litellm:
+        parser.error("--only-litellm-responses measures LiteLLM's proxy: --no-litellm contradicts it")
+    if args.state_compare and args.only_litellm_responses:
+        parser.error("--state-compare and --only-litellm-responses: one at a time")
+
+
+def main() -> None:
+    parser = _parser()
     args = parser.parse_args()
     if args.upstream:
         with contextlib.suppress(KeyboardInterrupt):
@@ -1368,15 +1517,17 @@ def main() -> None:
     if args.load:
         _run_load(json.loads(args.load))
         return
-    others = ("baseline", "only_sustained", "only_responses", "responses_body", "workers", "requests_for_memory")
-    if args.state_compare and any(getattr(args, name) != parser.get_default(name) for name in others):
-        parser.error("--state-compare: only --quick, --rounds and --json go with it")
+    _check_alone(parser, args)
     _interrupt_on_sigterm()
     started = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:
             if args.state_compare:
                 figures = run_state_compare(quick=args.quick, rounds=max(1, args.rounds))
+            elif args.only_litellm_responses:
+                from . import responses_e2e
+
+                figures = responses_e2e.run(quick=args.quick, rounds=max(1, args.rounds))
             else:
                 before = stack.enter_context(baseline(args.baseline, _say)) if args.baseline else None
                 figures = run(
@@ -1400,7 +1551,7 @@ def main() -> None:
         )
         raise SystemExit(130) from None
     skipped = [flag for flag in ("only_sustained", "only_responses", "no_litellm") if getattr(args, flag)]
-    if skipped and not args.state_compare:
+    if skipped and not (args.state_compare or args.only_litellm_responses):
         figures.notes.append(f"LiteLLM's proxy: skipped (--{skipped[0].replace('_', '-')})")
     print(text(figures))
     print(f"\nserve benchmark: {time.perf_counter() - started:.0f} s")

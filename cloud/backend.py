@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
     from protoshift.cloud.errors import BackendError
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "JSON",
     "Backend",
+    "Batch",
     "Call",
     "Client",
     "EventStream",
@@ -82,6 +83,14 @@ class Call:
     # A stored Responses answer's reasoning carriers its client did not ask to see (no `include`): reasoning
     # item id -> encrypted_content, for the stored copy, so that `previous_response_id` hands them back
     carried: dict[str, str] | None = None
+    # The caller takes a stream's events in batches: each item a `Batch`, the events made of one upstream
+    # event (the gateway writes each batch at once: one write, nothing held back for a later event).
+    batched: bool = False
+
+
+# What a batched stream (Call.batched) hands on for each upstream event: the events it was mapped to, never
+# empty. A list, where every event is a dict: `type(item) is list` tells one from an event.
+Batch: TypeAlias = list[JSON]
 
 
 class EventStream(Protocol):

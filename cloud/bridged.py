@@ -98,9 +98,14 @@ class Bridged:
     def stream(self, request: Mapping[str, Any], call: Call | None = None) -> EventStream:
         return _Opening(self, self.outbound(request, stream=True, call=call), call)
 
-    async def open_stream(self, outbound: Outbound) -> tuple[AsyncGenerator[JSON, None], JSON | None]:
-        """The backend's stream, opened up to its first event (a refusal comes before it)."""
+    async def open_stream(
+        self, outbound: Outbound, *, batched: bool = False
+    ) -> tuple[AsyncGenerator[JSON, None], JSON | None]:
+        """The backend's stream, opened up to its first event (a refusal comes before it); `batched`:
+        its items are `Batch`es (Call.batched)."""
         mapper: Callable[[], StreamMapper] = lambda: self.bridge.stream(outbound)  # noqa: E731  (one per attempt)
+        if batched:
+            mapper = lambda: _Batches(self.bridge.stream(outbound))  # noqa: E731
         events = self.backend.stream(outbound.body, betas=outbound.betas, mapper=mapper)
         try:
             return events, await anext(events, None)
@@ -183,7 +188,10 @@ class _Opening:
     async def __anext__(self) -> JSON:
         if self._events is not None:
             return await self._events.__anext__()
-        (self._events, first), _ = await self._client._resending(self._outbound, self._client.open_stream, self._call)
+        client, call = self._client, self._call
+        batched = call is not None and call.batched
+        opening = (lambda outbound: client.open_stream(outbound, batched=True)) if batched else client.open_stream
+        (self._events, first), _ = await client._resending(self._outbound, opening, call)
         if first is None:
             raise StopAsyncIteration
         return first
@@ -191,3 +199,22 @@ class _Opening:
     async def aclose(self) -> None:
         if self._events is not None:
             await self._events.aclose()
+
+
+class _Batches:
+    """A mapper whose output for each upstream event is handed on as one item, a `Batch` (Call.batched):
+    one step through the stream's layers for the lot, and the gateway writes it at once."""
+
+    __slots__ = ("_mapper",)
+
+    def __init__(self, mapper: StreamMapper) -> None:
+        self._mapper = mapper
+
+    # list[Any]: each item is a Batch where a mapper's are events (the one consumer asked for them)
+    def feed(self, event: JSON) -> list[Any]:
+        events = self._mapper.feed(event)
+        return [events] if events else events
+
+    def close(self) -> list[Any]:
+        events = self._mapper.close()
+        return [events] if events else events

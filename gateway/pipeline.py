@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic_core import from_json, to_json
 
 from protoshift.cloud.attempts import CALLER_RETRIES
-from protoshift.cloud.backend import Call, TokenCount
+from protoshift.cloud.backend import Batch, Call, TokenCount
 from protoshift.cloud.errors import APIMismatchError
 from protoshift.gateway.asgi import (
     BodyTooLarge,
@@ -75,7 +75,7 @@ async def run(gateway: Gateway, exchange: Exchange, scope: Scope, receive: Recei
                 if failure is not None:
                     await gateway.fail(exchange, send, failure)
                     return
-            call = Call(betas=exchange.surface.betas(scope), backend_api=client.backends()[0].api)
+            call = Call(betas=exchange.surface.betas(scope), backend_api=client.backends()[0].api, batched=True)
             failure = await exchange.surface.prepare(gateway, request, call)
             if failure is not None:
                 await gateway.fail(exchange, send, failure)
@@ -280,12 +280,14 @@ async def _cut_by_shutdown(gateway: Gateway, exchange: Exchange, send: Send, fra
 async def _framed(
     gateway: Gateway, exchange: Exchange, frames: StreamFrames, first: JSON, events: EventStream
 ) -> AsyncIterator[bytes]:
-    """The stream as the surface frames it; a failure midway becomes its error frame, which ends it."""
+    """The stream as the surface frames it, one write for what one upstream event made (a `Batch`: the
+    Responses bridge makes several events of most of Claude's), none held back for a later one; a failure
+    midway becomes its error frame, which ends it."""
     try:
-        if data := frames.frame(first):
+        if data := _frame(frames, first):
             yield data
-        async for event in events:
-            data = frames.frame(event)
+        async for item in events:
+            data = _frame(frames, item)
             if data:
                 yield data
     except Exception as exc:
@@ -301,6 +303,16 @@ async def _framed(
         exchange.usage = frames.usage()
     if end := frames.end():
         yield end
+
+
+def _frame(frames: StreamFrames, item: JSON | Batch) -> bytes:
+    """An event's frame, or a batch's frames as one (Call.batched; a client that does not batch hands
+    on events one by one)."""
+    if not isinstance(item, list):
+        return frames.frame(item)
+    if len(item) == 1:
+        return frames.frame(item[0])
+    return b"".join([frames.frame(event) for event in item])
 
 
 async def _fail_upstream(gateway: Gateway, exchange: Exchange, send: Send, exc: Exception, began: float) -> None:

@@ -53,6 +53,7 @@ class Reply:
     hold_at: int = 0  # ...before the status line (0), or before SSE event number `hold_at`
     pauses: dict[int, float] = field(default_factory=dict)  # SSE: silent this long before event n...
     wake: threading.Event | None = None  # ...unless this is set first (a fake closing ends its pauses)
+    before_event: Callable[[int], None] | None = None  # SSE: called before event n (a test pacing the stream)
 
 
 HOLD_LIMIT = 60.0  # a held reply goes on by itself after this: a failing test never leaves a thread stuck
@@ -190,6 +191,8 @@ class FakeServer:
                         reply.hold.wait(HOLD_LIMIT)
                     if reply.pauses.get(n):
                         (reply.wake or threading.Event()).wait(min(reply.pauses[n], HOLD_LIMIT))
+                    if reply.before_event is not None:
+                        reply.before_event(n)
                     self.wfile.write(event)
                     self.wfile.flush()
 

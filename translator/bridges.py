@@ -215,9 +215,17 @@ class ResponsesToChat(Bridge):
         return Outbound(chat, translation.notes, [], True, chat["model"], responses=translation, request=body)
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
+        return self._to_responses(answer, outbound, checked=False)
+
+    def _to_responses(self, answer: JSON, outbound: Outbound, *, checked: bool) -> JSON:
         t = _responses(outbound)
         return chat_to_responses.response(
-            answer, request=outbound.request or {}, tools=t.tools, response_id=t.response_id, carried=outbound.carried
+            answer,
+            request=outbound.request or {},
+            tools=t.tools,
+            response_id=t.response_id,
+            carried=outbound.carried,
+            checked=checked,
         )
 
     def stream(self, outbound: Outbound) -> StreamMapper:
@@ -244,7 +252,8 @@ class ResponsesToMessages(ResponsesToChat):
     def request(
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
-        to_chat = super().request(request, stream=stream, shaping=replace(shaping, model=None), history=history)
+        first_leg = replace(shaping, model=None) if shaping.model else shaping  # the model is set on the way to Claude
+        to_chat = super().request(request, stream=stream, shaping=first_leg, history=history)
         # the chat body is made of the checked request (and of thinking blocks checked as they were read)
         to_claude = _CHAT_TO_MESSAGES.request_checked(shaped(to_chat.body, shaping, stream=stream, api=CHAT), shaping)
         to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
@@ -252,7 +261,8 @@ class ResponsesToMessages(ResponsesToChat):
         return to_claude
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
-        return super().response(anthropic_to_openai.response(answer), outbound)
+        # the chat completion the first leg makes of the answer it checked is not walked again
+        return self._to_responses(anthropic_to_openai.response(answer), outbound, checked=True)
 
     def stream(self, outbound: Outbound) -> StreamMapper:
         to_chat = anthropic_to_openai.Stream(include_usage=True)

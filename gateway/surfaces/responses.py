@@ -50,6 +50,8 @@ __all__ = ["ResponsesSurface"]
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _SNAPSHOTS = frozenset({"response.created", "response.in_progress"})
+# The events whose content the frames keep (what a failure's response.failed and the store need)
+_KEPT = frozenset({"response.output_item.added", "response.output_item.done", *_SNAPSHOTS, *_TERMINAL})
 # The error codes Codex acts on in an HTTP error (it stops, saying why in its own words: "Codex ran out of
 # room in the model's context window", "Quota exceeded"), whatever the upstream called them.
 _ACTED_ON = frozenset({"context_length_exceeded", "insufficient_quota"})
@@ -75,15 +77,16 @@ class _ResponsesFrames(StreamFrames):
         number = event.get("sequence_number")
         if isinstance(number, int):
             self.sequence = number
-        if kind == "response.output_item.done":
-            self.done_items.append(event.get("item") or {})
-            self.open_item = None
-        elif kind == "response.output_item.added":
-            self.open_item = event.get("item") or {}
-        elif kind in _SNAPSHOTS:
-            self.snapshot = event.get("response")
-        elif kind in _TERMINAL:
-            self.final = event.get("response")
+        if kind in _KEPT:  # one test for the deltas, most of a stream
+            if kind == "response.output_item.done":
+                self.done_items.append(event.get("item") or {})
+                self.open_item = None
+            elif kind == "response.output_item.added":
+                self.open_item = event.get("item") or {}
+            elif kind in _SNAPSHOTS:
+                self.snapshot = event.get("response")
+            else:
+                self.final = event.get("response")
         if type(event) is RawEvent and event.data is not None:  # from a backend that speaks Responses: as it came
             return encode_sse(event.data, kind)
         return encode_event(event)

@@ -28,6 +28,7 @@ def response(
     stamps: Stamps = DEFAULT_STAMPS,
     response_id: str | None = None,
     carried: dict[str, str] | None = None,
+    checked: bool = False,
 ) -> Response:
     """Translate a chat.completion into the `response` object of the Responses `request` it answers.
 
@@ -43,10 +44,12 @@ def response(
     `request`: the Responses request (its fields are repeated, as the API does); `tools`: the
     translation's ToolMap; `response_id`: the translation's (else one from `stamps`); `carried`: where a
     stored answer keeps the carriers its client did not ask to see (item id -> encrypted_content).
-    Only the first choice is read.
+    `checked`: the completion is one protoshift made of an answer it checked (the Claude bridge's first
+    leg), not walked again. Only the first choice is read.
     """
     data = want_object(chat_completion, "$")
-    check_json(data)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
+    if not checked:
+        check_json(data)  # lone surrogates, NaN, huge integers, deep nesting: refused with their path
     if data.get("error") is not None and data.get("choices") is None:
         error = data["error"]
         message = error.get("message") if isinstance(error, dict) else error

@@ -30,48 +30,55 @@ FAILURE_CODES: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+# The plain fields a response repeats: (the types a given value must have, the API's default when it has none).
+_PLAIN: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "background": (bool, False),
+    "instructions": (str, None),
+    "max_output_tokens": (int, None),
+    "max_tool_calls": (int, None),
+    "parallel_tool_calls": (bool, True),
+    "previous_response_id": (str, None),
+    "prompt_cache_key": (str, None),
+    "safety_identifier": (str, None),
+    "temperature": ((int, float), None),
+    "tool_choice": ((str, dict), "auto"),
+    "top_logprobs": (int, 0),
+    "top_p": ((int, float), None),
+    "truncation": (str, "disabled"),
+    "user": (str, None),
+}
+_PLAIN_DEFAULTS: JSON = {key: default for key, (_, default) in _PLAIN.items()}
+
+
 def echo(request: ResponsesRequest) -> JSON:
     """The fields of `request` a response repeats, as the API repeats them (its defaults when the request
     leaves one out). The request is the one `responses_to_chat.request` took, so its values have their
     types; anything else is taken as left out."""
     req = request if isinstance(request, dict) else {}
-
-    def given(key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        value = req.get(key)
-        return value if isinstance(value, kind) and not (kind is int and isinstance(value, bool)) else default
-
+    fields = dict(_PLAIN_DEFAULTS)
+    for key in _PLAIN.keys() & req.keys():  # most requests give few of them
+        kind = _PLAIN[key][0]
+        value = req[key]
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            fields[key] = value
     reasoning = req.get("reasoning")
     if isinstance(reasoning, dict):
         reasoning = {key: value for key, value in reasoning.items() if key in RESPONSES_REASONING_KEYS}
     else:
         reasoning = {"effort": None, "summary": None}
+    fields["reasoning"] = reasoning
     text = req.get("text")
     text = dict(text) if isinstance(text, dict) else {}
     text.setdefault("format", {"type": "text"})
     if text["format"] is None:
         text["format"] = {"type": "text"}
+    fields["text"] = text
     tier = req.get("service_tier")
-    fields: JSON = {
-        "background": given("background", bool, False),
-        "instructions": given("instructions", str),
-        "max_output_tokens": given("max_output_tokens", int),
-        "max_tool_calls": given("max_tool_calls", int),
-        "parallel_tool_calls": given("parallel_tool_calls", bool, True),
-        "previous_response_id": given("previous_response_id", str),
-        "prompt_cache_key": given("prompt_cache_key", str),
-        "reasoning": reasoning,
-        "safety_identifier": given("safety_identifier", str),
-        "service_tier": tier if isinstance(tier, str) and tier in SERVICE_TIERS else "default",
-        "temperature": given("temperature", (int, float)),
-        "text": text,
-        "tool_choice": given("tool_choice", (str, dict), "auto"),
-        "tools": given("tools", list, []),
-        "top_logprobs": given("top_logprobs", int, 0),
-        "top_p": given("top_p", (int, float)),
-        "truncation": given("truncation", str, "disabled"),
-        "user": given("user", str),
-        "metadata": given("metadata", dict, {}),
-    }
+    fields["service_tier"] = tier if isinstance(tier, str) and tier in SERVICE_TIERS else "default"
+    tools = req.get("tools")
+    fields["tools"] = tools if isinstance(tools, list) else []
+    metadata = req.get("metadata")
+    fields["metadata"] = metadata if isinstance(metadata, dict) else {}
     if isinstance(req.get("prompt_cache_retention"), str):
         fields["prompt_cache_retention"] = req["prompt_cache_retention"]
     return fields

@@ -91,10 +91,18 @@ def _json() -> tuple[Callable[..., Any], Callable[..., bytes]]:
     return from_json, to_json
 
 
+_HEADS: dict[str, bytes] = {}  # `event: TYPE\ndata: ` per type: the few this API has, encoded once
+
+
 def encode_event(event: ResponseEvent) -> bytes:
     """One event exactly as OpenAI frames it: `event: TYPE`, `data: JSON`, a blank line."""
     kind: str = event["type"]
-    return b"event: " + kind.encode() + b"\ndata: " + _json()[1](event) + b"\n\n"
+    head = _HEADS.get(kind)
+    if head is None:
+        head = b"event: " + kind.encode() + b"\ndata: "
+        if len(_HEADS) < 256:  # the API's types, not whatever a caller names
+            _HEADS[kind] = head
+    return head + _json()[1](event) + b"\n\n"
 
 
 class _Call:
@@ -254,22 +262,26 @@ class Stream:
     def feed_delta(self, field: str, text: str, tool_index: int = 0) -> list[ResponseEvent] | None:
         """`feed` of a chunk whose one choice's delta holds `text` (not empty) alone, as its `field`:
         "content", "reasoning_content", or "arguments" of the tool call at `tool_index` (no finish reason,
-        usage or service tier), when the stream is in the middle of that kind of item (for arguments: of
-        that call's, already named): its events; None otherwise (`feed` the chunk). The composed stream's
-        hot path (bridges.py: Claude's deltas); the same steps as `_delta`'s for such a chunk."""
+        usage or service tier), once the stream began, while nothing is held (for arguments: in the middle
+        of that call's item, already named): its events; None otherwise (`feed` the chunk). The composed
+        stream's hot path (bridges.py: Claude's deltas); the same steps as `_delta`'s for such a chunk."""
         if self._ended or self._finished or not self.started or self._held:
             return None
+        out: list[ResponseEvent] = []
         if field == "content":
-            if self._open != _MESSAGE or self._part != _TEXT:
-                return None
+            if self._open != _MESSAGE or self._part != _TEXT:  # the text opens its item or part
+                self._arrived = self._chars
+                self._chars += len(text)
+                self._put(_TEXT, None, text, out)
+                return out
             self._chars += len(text)
             self._texts.append(text)
             return [self._text_delta(text)]
-        out: list[ResponseEvent] = []
         if field == "reasoning_content":
             if self._open != _REASONING:
-                return None
-            self._emit(_REASONING, None, text, out)
+                self._put(_REASONING, None, text, out)
+            else:
+                self._emit(_REASONING, None, text, out)
             return out
         call = self._calls.get(tool_index)
         if field != "arguments" or self._open != _CALL or call is None or call is not self._open_call:

@@ -63,6 +63,7 @@ class Gateway:
         self.router = router
         self.drain = Drain()
         self.store = config.store
+        self.store.on_event = lambda kind, message: self.log.write({"event": kind, "message": message})
         self.state = config.state
         if self.state is not None:
             self.state.on_event = lambda kind, message: self.log.write({"event": kind, "message": message})

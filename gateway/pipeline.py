@@ -149,8 +149,10 @@ async def create(gateway: Gateway, exchange: Exchange, client: Client, request: 
     if gateway.log.bodies:
         exchange.extra["response"] = answer
     surface = exchange.surface
-    await surface.answered(gateway, request, call, answer)  # kept before it goes out: a client may ask for it at once
-    await send_response(send, 200, surface.encode(answer), [*surface.headers(exchange.id), *_dropped(exchange, call)])
+    body = surface.encode(answer)
+    # kept before it goes out: a client may ask for it at once (the bytes it gets, kept as they are)
+    await surface.answered(gateway, request, call, answer, body)
+    await send_response(send, 200, body, [*surface.headers(exchange.id), *_dropped(exchange, call)])
 
 
 async def count_tokens(

@@ -2,8 +2,8 @@
 continues, and what `GET /v1/responses/{id}`, `DELETE` and `.../input_items` read.
 
 One small interface, two stores: in memory (a library's gateway, the tests), and SQLite under
-protoshift's data folder (`protoshift serve`; the file 0600, WAL, one thread doing its calls with the
-puts waiting committed together), each with an expiry and a size cap (the oldest go first). Another
+protoshift's data folder (`protoshift serve`; the file 0600, WAL, a thread of its own writing behind:
+what a crash may lose is in SQLiteStore's words), each with an expiry and a size cap (the oldest go first). Another
 engine (Redis, for several replicas: gateway/state/responses.py) is one more class of the same shape.
 
 A stored response keeps the response object as the client got it, and the conversation it ends: the
@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import queue
+import secrets
 import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -39,6 +42,8 @@ class StoredResponse:
     response: dict[str, Any]  # as the client got it
     input_items: list[dict[str, Any]]  # the conversation given as its input, each with an id
     output_items: list[dict[str, Any]]
+    # `response` as JSON, when it is at hand (the bytes its client got): stored as they are, not encoded again
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def conversation(self) -> list[dict[str, Any]]:
@@ -47,6 +52,8 @@ class StoredResponse:
 
 
 class ResponseStore(Protocol):
+    on_event: Callable[[str, str], None]  # (kind, message): what the store could not do, for the log
+
     async def get(self, response_id: str) -> StoredResponse | None: ...
 
     async def put(self, stored: StoredResponse) -> None: ...
@@ -58,16 +65,13 @@ class ResponseStore(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _size(stored: StoredResponse) -> int:
-    return len(to_json(stored.response)) + len(to_json(stored.input_items)) + len(to_json(stored.output_items))
-
-
 class MemoryStore:
     """In this process only, for its life."""
 
     def __init__(self, *, expiry: float = DEFAULT_EXPIRY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.expiry = expiry
         self.max_bytes = max_bytes
+        self.on_event: Callable[[str, str], None] = _logged  # never called: nothing here fails
         self._items: OrderedDict[str, tuple[float, int, StoredResponse]] = OrderedDict()
         self._bytes = 0
 
@@ -82,7 +86,7 @@ class MemoryStore:
 
     async def put(self, stored: StoredResponse) -> None:
         self._drop(stored.id)
-        size = _size(stored)
+        size = len(_blob(stored))  # as the file counts it
         self._items[stored.id] = (time.time(), size, stored)
         self._bytes += size
         while self._bytes > self.max_bytes and len(self._items) > 1:
@@ -104,24 +108,57 @@ class MemoryStore:
 class SQLiteStore:
     """A file, shared by the workers of one server (SQLite's own locking, WAL), 0600.
 
-    One thread of its own does every call, in order, off the event loop (a disk that stalls stalls it,
-    not the loop): the puts waiting when it turns to them go in one transaction (group commit), and each
-    caller awaits its own call's result. `synchronous=NORMAL`: in WAL mode the file cannot be corrupted
-    by a crash, and a process that dies loses nothing committed; only the power failing (or the OS
-    crashing) may undo the last commits since a checkpoint — responses stored in the seconds before.
-    Expired rows are never read, and are swept at most every `SWEEP_EVERY` seconds."""
+    Write-behind: a put returns as soon as its response is in this process's pending map, which `get`
+    reads first (what a process stored, it finds at once: the next turn's `previous_response_id`, a `GET`
+    right after the answer). One thread of the store's own, off the event loop (a disk that stalls stalls
+    it, not the loop), writes every put pending in one transaction `WINDOW` seconds after the first of
+    them: one wake-up and one commit per window, not per put. What that costs: a process that dies
+    (killed, crashed) loses the puts of its last window, at most `WINDOW` seconds of answers plus the
+    commit; `aclose` (a graceful shutdown) writes every one. A put or a window that cannot be written is
+    tried again alone, then said in the log (`store_failed`) and left out.
 
+    Several workers on one file (`shared`): a worker's first put of a window, before it returns, marks in
+    the file that this worker has puts pending since then; a read that finds nothing waits for the
+    windows other workers opened before it began to be written (at most `WAIT` seconds; a mark older
+    than `STALE`, a worker gone, is not waited for) and reads again. So a response answered by one
+    worker is found through any other; a miss costs one window more.
+
+    `synchronous=NORMAL`: in WAL mode the file cannot be corrupted by a crash, and a process that dies
+    loses nothing committed; only the power failing (or the OS crashing) may undo the last commits since
+    a checkpoint — responses stored in the seconds before. Expired rows are never read, and are swept at
+    most every `SWEEP_EVERY` seconds."""
+
+    WINDOW = 0.02  # seconds from a window's first put to its write: what a crash may lose
     SWEEP_EVERY = 60.0
-    BATCH = 256  # calls at most in one transaction
+    BATCH = 256  # calls at most in one transaction (gets, deletes)
+    MAX_PENDING = 4096  # puts waiting for their window; past it a put waits (WAIT at most) for a write
+    WAIT = 5.0  # seconds at most: for other workers' windows, for a write past MAX_PENDING
+    CLOSE_WAIT = 30.0  # seconds at most for `aclose` to write what is pending
+    STALE = 10.0  # a worker's mark older than this is a worker gone or stuck: not waited for
 
-    def __init__(self, path: Path, *, expiry: float = DEFAULT_EXPIRY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        expiry: float = DEFAULT_EXPIRY,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        shared: bool = True,
+    ) -> None:
         self.path = path
         self.expiry = expiry
         self.max_bytes = max_bytes
+        self.shared = shared  # other processes (the server's other workers) use the file too
+        self.on_event: Callable[[str, str], None] = _logged  # the gateway points it at its log
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # private before any data
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=5.0, isolation_level=None)
+        self._db = sqlite3.connect(
+            path,
+            check_same_thread=False,
+            timeout=5.0,
+            isolation_level=None,
+            cached_statements=_ROWS + 32,  # the writes' statements, one for each count of rows, stay prepared
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         _schema(self._db)
@@ -129,24 +166,85 @@ class SQLiteStore:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
         self._swept = 0.0  # when expired rows were last swept (monotonic)
+        self._token = secrets.token_hex(8)  # this process's name in the file's marks
+        # What the loop thread and the store's thread share, under the lock: the puts not written yet
+        # (oldest first), their bytes, the ids the size cap took from them, whether a window is open.
+        self._lock = threading.Lock()
+        self._pending: dict[str, _Pending] = {}
+        self._pending_bytes = 0
+        self._evicted: set[str] = set()
+        self._open = False
+        self._marked: asyncio.Future[Any] | None = None  # shared: the open window's mark, until it is in the file
 
     async def get(self, response_id: str) -> StoredResponse | None:
+        pending = self._pending.get(response_id)
+        if pending is not None:
+            return None if time.time() - pending.at > self.expiry else pending.stored
+        began = time.time()
         found: StoredResponse | None = await self._call("get", response_id)
+        if found is None and self.shared:  # read again once other workers' puts from before are written
+            await self._others_written(began)
+            found = await self._call("get", response_id)
         return found
 
     async def put(self, stored: StoredResponse) -> None:
-        await self._call("put", (stored.id, _blob(stored)))
+        pending = _Pending(stored, _blob(stored), time.time())
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._take(stored.id)
+            self._evicted.discard(stored.id)
+            self._pending[stored.id] = pending
+            self._pending_bytes += len(pending.blob)
+            while self._pending_bytes > self.max_bytes and len(self._pending) > 1:  # as the file's cap would
+                oldest = next(iter(self._pending))
+                self._take(oldest)
+                self._evicted.add(oldest)
+            opening, self._open = not self._open, True
+            if opening and self.shared:
+                self._marked = loop.create_future()
+            marked, count = self._marked, len(self._pending)
+        if self._thread is None:
+            self._started()
+        if opening:  # the thread told once a window; in it, the mark made before any put of it returns
+            self._jobs.put(_Job("open", pending.at if self.shared else None, loop, marked))
+        if marked is not None and not marked.done():
+            if marked.get_loop() is loop:
+                await asyncio.shield(marked)
+            else:  # a put from another loop than the window's: its own mark
+                await self._call("open", pending.at)
+        if count > self.MAX_PENDING:  # the thread is behind (a disk that stalls): wait for a write
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._call("flush", None), self.WAIT)
 
     async def delete(self, response_id: str) -> bool:
-        deleted: bool = await self._call("delete", response_id)
-        return deleted
+        with self._lock:
+            pending = self._take(response_id)
+        deleted: bool = await self._call("delete", response_id)  # after any write of it under way
+        return deleted or (pending is not None and time.time() - pending.at <= self.expiry)
 
     async def aclose(self) -> None:
+        """Everything pending written (CLOSE_WAIT seconds at most), then the file closed."""
         thread = self._thread
         if thread is not None:
             self._jobs.put(None)
-            await asyncio.to_thread(thread.join)
+            await asyncio.to_thread(thread.join, self.CLOSE_WAIT)
+            if thread.is_alive():  # its file still in use by it: left open
+                self.on_event("store_failed", f"{self.path}: {len(self._pending)} stored responses not written in time")
+                return
         self._db.close()
+
+    def _take(self, response_id: str) -> _Pending | None:
+        """Out of the pending map (the lock held)."""
+        pending = self._pending.pop(response_id, None)
+        if pending is not None:
+            self._pending_bytes -= len(pending.blob)
+        return pending
+
+    async def _others_written(self, began: float) -> None:
+        """Once the puts other workers had pending when a read began are written (WAIT seconds at most)."""
+        deadline = time.monotonic() + self.WAIT
+        while await self._call("others", began) and time.monotonic() < deadline:
+            await asyncio.sleep(self.WINDOW / 2)
 
     async def _call(self, kind: str, argument: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -165,24 +263,120 @@ class SQLiteStore:
     # -- the store's thread ------------------------------------------------------------------------
 
     def _serve(self) -> None:
-        jobs = self._jobs
+        due: float | None = None  # when the open window is written (monotonic)
         while True:
-            batch = [jobs.get()]
-            while len(batch) < self.BATCH:
-                try:
-                    batch.append(jobs.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._next(None if due is None else max(0.0, due - time.monotonic()))
             closing = None in batch
-            done = [job for job in batch if job is not None]
-            if done:
-                self._run(done)
+            calls: list[_Job] = []
+            flushes: list[_Job] = []
+            for job in batch:
+                if job is None:
+                    continue
+                if job.kind == "open":
+                    due = time.monotonic() + self.WINDOW if due is None else due
+                    if job.argument is not None:
+                        self._mark(job)
+                elif job.kind == "flush":
+                    flushes.append(job)
+                else:
+                    calls.append(job)
+            if calls:
+                self._run(calls)
+            if closing or flushes or (due is not None and time.monotonic() >= due):
+                self._flush()
+                due = None
+                _settle(flushes, [None] * len(flushes))
             if closing:
                 return
 
+    def _next(self, wait: float | None) -> list[_Job | None]:
+        """The calls waiting (BATCH at most), once there is one; none once `wait` seconds have passed."""
+        batch: list[_Job | None] = []
+        with contextlib.suppress(queue.Empty):
+            batch.append(self._jobs.get(timeout=wait))
+            while len(batch) < self.BATCH:
+                batch.append(self._jobs.get_nowait())
+        return batch
+
+    def _mark(self, job: _Job) -> None:
+        """In the file: this worker has puts pending since `job.argument` (until its window is written)."""
+        try:
+            self._db.execute("INSERT OR REPLACE INTO writers VALUES (?, ?)", (self._token, job.argument))
+        except Exception as exc:  # the put stays pending all the same; only another worker may miss it
+            self.on_event("store_failed", f"{self.path}: marking puts pending: {_reason(exc)}")
+        _settle([job], [None])
+
+    def _flush(self) -> None:
+        """Every put pending, written in one transaction; one that fails, each alone, and what still
+        fails said in the log."""
+        with self._lock:
+            self._open = False  # a put from now on opens the next window
+            batch = list(self._pending.values())
+            evicted, self._evicted = self._evicted, set()
+        if not batch and not evicted and not self.shared:
+            return
+        try:
+            try:
+                self._write(batch, evicted)
+            except Exception:
+                failed: list[str] = []
+                for pending in batch:
+                    try:
+                        self._write([pending], set())
+                    except Exception as exc:
+                        failed.append(pending.stored.id)
+                        reason = _reason(exc)
+                if failed:
+                    shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+                    self.on_event("store_failed", f"{self.path}: {len(failed)} not stored ({shown}): {reason}")
+        finally:
+            with self._lock:
+                for pending in batch:
+                    if self._pending.get(pending.stored.id) is pending:
+                        self._take(pending.stored.id)
+
+    def _write(self, batch: list[_Pending], evicted: set[str]) -> None:
+        """Each statement for many rows, and a transaction of its own: the thread lets go of the GIL (and
+        waits to have it back from a busy loop) once a statement, not once a row, and there is no BEGIN
+        and COMMIT to wait for too."""
+        db = self._db
+        gone = list(evicted)
+        for at in range(0, len(gone), _ROWS):
+            ids = gone[at : at + _ROWS]
+            db.execute(f"DELETE FROM responses WHERE id IN ({','.join('?' * len(ids))})", ids)
+        for at in range(0, len(batch), _ROWS):
+            rows = batch[at : at + _ROWS]
+            values = [v for p in rows for v in (p.stored.id, p.at, len(p.blob), p.blob)]
+            db.execute(  # the triggers keep the total: `added` for a new id, `resized` for one replaced
+                f"INSERT INTO responses VALUES {','.join(['(?,?,?,?)'] * len(rows))} ON CONFLICT (id) DO UPDATE"
+                " SET stored = excluded.stored, size = excluded.size, data = excluded.data",
+                values,
+            )
+        if db.execute("SELECT bytes FROM total").fetchone()[0] > self.max_bytes:
+            self._trim({p.stored.id for p in batch})
+        elif time.monotonic() - self._swept > self.SWEEP_EVERY:
+            self._trim(set())
+        if self.shared:  # after the rows: a read elsewhere that no longer sees the mark finds them
+            db.execute("DELETE FROM writers WHERE token = ?", (self._token,))
+
+    def _trim(self, keep: set[str]) -> None:
+        """Past the size cap, the oldest gone (not those in `keep`, just stored); what expired swept."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            total = db.execute("SELECT bytes FROM total").fetchone()[0]
+            if total > self.max_bytes:
+                self._evict(total - self.max_bytes, keep)
+            if time.monotonic() - self._swept > self.SWEEP_EVERY:
+                self._sweep(time.time())
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     def _run(self, batch: list[_Job]) -> None:
         """The calls in order, in one transaction when one of them writes; each caller told its result."""
-        writes = any(job.kind != "get" for job in batch)
+        writes = any(job.kind == "delete" for job in batch)
         try:
             results = self._transaction(batch) if writes else [self._do(job, time.time()) for job in batch]
         except Exception as exc:  # one of them failed: each on its own, so that the failure is its caller's alone
@@ -200,11 +394,6 @@ class SQLiteStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             results = [self._do(job, now) for job in batch]
-            total = db.execute("SELECT bytes FROM total").fetchone()[0]
-            if total > self.max_bytes:
-                self._evict(total - self.max_bytes, {job.argument[0] for job in batch if job.kind == "put"})
-            if time.monotonic() - self._swept > self.SWEEP_EVERY:
-                self._sweep(now)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -218,13 +407,16 @@ class SQLiteStore:
                 "SELECT data FROM responses WHERE id = ? AND stored > ?", (job.argument, now - self.expiry)
             ).fetchone()
             return None if row is None else _stored(job.argument, row[0])
-        if job.kind == "delete":
-            return db.execute("DELETE FROM responses WHERE id = ?", (job.argument,)).rowcount > 0
-        response_id, blob = job.argument
-        # not INSERT OR REPLACE: the row it replaces would leave without its delete trigger
-        db.execute("DELETE FROM responses WHERE id = ?", (response_id,))
-        db.execute("INSERT INTO responses VALUES (?, ?, ?, ?)", (response_id, now, len(blob), blob))
-        return None
+        if job.kind == "others":  # another worker's window opened before `began`, not written yet
+            began = job.argument
+            return (
+                db.execute(
+                    "SELECT 1 FROM writers WHERE token != ? AND since <= ? AND since > ? LIMIT 1",
+                    (self._token, began, now - self.STALE),
+                ).fetchone()
+                is not None
+            )
+        return db.execute("DELETE FROM responses WHERE id = ?", (job.argument,)).rowcount > 0  # delete
 
     def _evict(self, excess: int, keep: set[str]) -> None:
         """The oldest go until the rest fits (the ones just stored stay)."""
@@ -239,6 +431,7 @@ class SQLiteStore:
         self._db.executemany("DELETE FROM responses WHERE id = ?", gone)
 
     def _sweep(self, now: float) -> None:
+        self._db.execute("DELETE FROM writers WHERE since <= ?", (now - self.STALE,))  # workers gone
         swept = self._db.execute(
             "DELETE FROM responses WHERE id IN (SELECT id FROM responses WHERE stored <= ? LIMIT 1000)",
             (now - self.expiry,),
@@ -247,11 +440,30 @@ class SQLiteStore:
             self._swept = time.monotonic()
 
 
+_ROWS = 200  # rows a statement (4 values each: under SQLite's 32,766 parameters, and its 999 before 3.32)
+
+
+class _Pending(NamedTuple):
+    """A put not written yet: the response, its row's data, when it was stored (`time.time()`)."""
+
+    stored: StoredResponse
+    blob: bytes
+    at: float
+
+
+def _logged(kind: str, message: str) -> None:
+    logging.getLogger("protoshift.store").error("%s: %s", kind, message)
+
+
+def _reason(exc: BaseException) -> str:
+    return (str(exc).strip() or type(exc).__name__).splitlines()[0][:200]
+
+
 class _Job(NamedTuple):
-    kind: str  # get, put, delete
+    kind: str  # get, delete, others (another worker's window open), open (a window: its mark), flush
     argument: Any
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Any]
+    future: asyncio.Future[Any] | None  # None: nobody waits
 
 
 class _Failed(NamedTuple):
@@ -262,6 +474,8 @@ def _settle(batch: list[_Job], results: list[Any]) -> None:
     """Each caller's result handed to its loop: one wake-up per loop, not per call."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
     for job, result in zip(batch, results, strict=True):
+        if job.future is None:
+            continue
         by_loop.setdefault(job.loop, []).append((job.future, result))
     for loop, settled in by_loop.items():
         with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits
@@ -281,7 +495,9 @@ def _resolve(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
 def _blob(stored: StoredResponse) -> bytes:
     """One JSON array: the response, its input, its output (null when it is the response's own)."""
     output = None if stored.output_items is stored.response.get("output") else stored.output_items
-    return to_json([stored.response, stored.input_items, output])
+    if stored.encoded is None:
+        return to_json([stored.response, stored.input_items, output])
+    return b"".join((b"[", stored.encoded, b",", to_json([stored.input_items, output])[1:]))
 
 
 def _stored(response_id: str, blob: bytes) -> StoredResponse:
@@ -315,6 +531,8 @@ def _schema(db: sqlite3.Connection) -> None:
             )
             db.execute("DROP TABLE responses_1")
         db.execute("CREATE INDEX IF NOT EXISTS by_age ON responses (stored)")
+        # Which workers have puts not written yet, since when (SQLiteStore: a read elsewhere waits for them).
+        db.execute("CREATE TABLE IF NOT EXISTS writers (token TEXT PRIMARY KEY, since REAL NOT NULL)")
         # The sum of the sizes, kept by triggers: a put reads one row, not the whole table.
         db.execute("CREATE TABLE IF NOT EXISTS total (bytes INTEGER NOT NULL)")
         db.execute(
@@ -327,6 +545,10 @@ def _schema(db: sqlite3.Connection) -> None:
         db.execute(
             "CREATE TRIGGER IF NOT EXISTS removed AFTER DELETE ON responses"
             " BEGIN UPDATE total SET bytes = bytes - old.size; END"
+        )
+        db.execute(
+            "CREATE TRIGGER IF NOT EXISTS resized AFTER UPDATE OF size ON responses"
+            " BEGIN UPDATE total SET bytes = bytes + new.size - old.size; END"
         )
         db.execute(f"PRAGMA user_version = {_VERSION}")
         db.execute("COMMIT")

@@ -259,7 +259,9 @@ def _store(options: ServeFlags, state: SharedState | None = None) -> ResponseSto
     from protoshift.gateway.store import MemoryStore, SQLiteStore
 
     local: ResponseStore = (
-        MemoryStore() if options.store_dir is None else SQLiteStore(options.store_dir / "responses.sqlite3")
+        MemoryStore()
+        if options.store_dir is None
+        else SQLiteStore(options.store_dir / "responses.sqlite3", shared=options.workers > 1)
     )
     if state is None:
         return local

@@ -14,6 +14,7 @@ fails open whatever `--state-fail` says: refusing to keep a conversation protect
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic_core import from_json, to_json
@@ -78,6 +79,14 @@ class RedisResponseStore:
         self.local = local
         self.expiry = expiry
         self.max_bytes = max_bytes
+
+    @property
+    def on_event(self) -> Callable[[str, str], None]:
+        return self.local.on_event
+
+    @on_event.setter
+    def on_event(self, report: Callable[[str, str], None]) -> None:
+        self.local.on_event = report
 
     async def get(self, response_id: str) -> StoredResponse | None:
         try:

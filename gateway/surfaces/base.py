@@ -123,10 +123,13 @@ class Surface(ABC):
         continues, put in `call`); a failure to answer instead. Nothing, by default."""
         return None
 
-    async def answered(self, gateway: Host, request: JSON, call: Call, answer: JSON | None) -> None:
-        """The answer is made (whole, or the stream's when its last event says it) and about to go out:
-        Responses stores it. Before, not after: a client may ask for it the moment it has it, and one
-        that leaves once it has it would cancel what was still to be done."""
+    async def answered(
+        self, gateway: Host, request: JSON, call: Call, answer: JSON | None, encoded: bytes | None = None
+    ) -> None:
+        """The answer is made (whole, or the stream's when its last event says it) and about to go out
+        (`encoded`: its bytes, when it goes whole): Responses stores it. Before, not after: a client may
+        ask for it the moment it has it, and one that leaves once it has it would cancel what was still
+        to be done."""
         return
 
     def routes(self) -> list[Route]:

@@ -163,7 +163,9 @@ class ResponsesSurface(ChatSurface):
         call.history = stored.conversation
         return None
 
-    async def answered(self, gateway: Host, request: JSON, call: Call, response: JSON | None) -> None:
+    async def answered(
+        self, gateway: Host, request: JSON, call: Call, response: JSON | None, encoded: bytes | None = None
+    ) -> None:
         """Keep the response and the conversation it ends (`store`, true unless said false), unless the
         backend speaks Responses itself: it keeps them."""
         if response is None or request.get("store") is False or not isinstance(response.get("id"), str):
@@ -175,8 +177,7 @@ class ResponsesSurface(ChatSurface):
         if call.carried:  # the stored conversation's reasoning items with what the client was not shown
             output = [_with_carried(item, call.carried) for item in output]
         inputs = [*(call.history or ()), *_input_items(request.get("input"))]
-        stored = StoredResponse(response["id"], response, inputs, output)
-        await gateway.store.put(stored)
+        await gateway.store.put(StoredResponse(response["id"], response, inputs, output, encoded))
 
     def routes(self) -> list[Route]:
         from protoshift.gateway.routing import Route

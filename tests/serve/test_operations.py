@@ -244,3 +244,60 @@ def test_a_missing_provider_key_stops_serve_before_it_listens(run_cli: Any) -> N
     done = run_cli("serve", "--port", "0")
     assert done.returncode == 2
     assert "ANTHROPIC_API_KEY" in done.stderr.decode()
+
+
+@pytest.mark.process
+def test_a_conversation_goes_on_through_either_worker_the_moment_each_answer_is_had(
+    cli_env: dict[str, str], upstream: Any
+) -> None:
+    """Each turn on a new connection (either worker takes it), sent the moment the last answer came:
+    the worker that did not answer it finds it all the same (the store writes behind: gateway/store.py)."""
+    server = upstream(lambda r: anthropic_message_reply("ok", usage={"input_tokens": 1, "output_tokens": 1}))
+    serve = ServeProcess(["--workers", "2", "--max-retries", "0"], serve_env(cli_env, server))
+    try:
+        previous: str | None = None
+        for n in range(24):
+            body = {"model": "m", "input": f"turn {n}", **({"previous_response_id": previous} if previous else {})}
+            status, answer = _fresh_connection(serve.url, "POST", "/v1/responses", json.dumps(body))
+            assert status == 200, answer
+            previous = json.loads(answer)["id"]
+            status, answer = _fresh_connection(serve.url, "GET", f"/v1/responses/{previous}")
+            assert status == 200, answer
+        sent = json.dumps(server.requests[-1].json["messages"])
+        assert all(f"turn {n}" in sent for n in range(24)), sent
+    finally:
+        code, err = serve.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+def _fresh_connection(url: str, method: str, path: str, body: str | None = None) -> tuple[int, str]:
+    """One request on a connection of its own, made at once (http.client: no TLS context to build, as
+    httpx.Client does, which would give the store its window's time)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers={"content-type": "application/json"})
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
+
+
+@pytest.mark.process
+def test_a_server_stopped_kept_every_response_it_answered(cli_env: dict[str, str], upstream: Any) -> None:
+    """SIGTERM right after the last answer: what the store had still to write is written on the way out."""
+    server = upstream(lambda r: anthropic_message_reply("ok", usage={"input_tokens": 1, "output_tokens": 1}))
+    env = serve_env(cli_env, server)
+    serve = ServeProcess(["--max-retries", "0"], env)
+    try:
+        ids = [sdk(serve.base_url).responses.create(model="m", input=f"turn {n}").id for n in range(10)]
+    finally:
+        code, err = serve.stop()
+    assert code == 0 and "Traceback" not in err, err
+    again = ServeProcess(["--max-retries", "0"], env)  # the same data folder
+    try:
+        assert [sdk(again.base_url).responses.retrieve(response_id).id for response_id in ids] == ids
+    finally:
+        again.stop()

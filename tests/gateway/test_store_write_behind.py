@@ -1,0 +1,155 @@
+"""The SQLite store writes behind (gateway/store.py): a put returns before its row is in the file, and
+what that may cost is bounded — the process finds its own puts at once, another worker finds them too,
+a graceful close writes every one, a process killed loses only its last window, a write that fails is
+said in the log. Real files; the file read through a connection of its own, as another process reads it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from protoshift.gateway.store import SQLiteStore
+from tests.gateway.test_store import stored
+
+
+def in_file(path: Path) -> set[str]:
+    """The ids in the file, as another process reads them."""
+    db = sqlite3.connect(path)
+    try:
+        return {row[0] for row in db.execute("SELECT id FROM responses")}
+    finally:
+        db.close()
+
+
+def waiting_long(path: Path, **options: object) -> SQLiteStore:
+    """A store whose window does not end within the test: only what the test does writes."""
+    store = SQLiteStore(path, **options)  # type: ignore[arg-type]
+    store.WINDOW = 3600.0
+    return store
+
+
+def test_a_put_is_read_back_at_once_and_the_close_writes_it(tmp_path: Path) -> None:
+    path = tmp_path / "responses.sqlite3"
+
+    async def scenario() -> None:
+        store = waiting_long(path, shared=False)
+        await store.put(stored("resp_1", "first"))
+        await store.put(stored("resp_2", "second"))
+        assert in_file(path) == set()  # not written yet...
+        assert await store.get("resp_1") == stored("resp_1", "first")  # ...and found all the same
+        assert await store.delete("resp_2") and await store.get("resp_2") is None
+        await store.aclose()  # a graceful shutdown: every put written
+        assert in_file(path) == {"resp_1"}
+        again = SQLiteStore(path, shared=False)  # the next run of the server reads it
+        assert await again.get("resp_1") == stored("resp_1", "first")
+        await again.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_another_worker_finds_a_put_still_pending_in_the_first(tmp_path: Path) -> None:
+    """The first worker's window is still open when the second reads: the second waits for it to be
+    written (the first marked it in the file before its put returned) rather than answering 404."""
+    path = tmp_path / "responses.sqlite3"
+
+    async def scenario() -> None:
+        one, two = waiting_long(path), SQLiteStore(path)
+        two.WAIT = 600.0  # the read waits for as long as the test needs
+        await one.put(stored("resp_1"))
+        reading = asyncio.create_task(two.get("resp_1"))
+        for _ in range(20):  # the second worker reads, finds nothing written, and waits
+            await asyncio.sleep(0.01)
+        assert not reading.done() and in_file(path) == set()
+        await one.aclose()  # the first worker's window written: the read goes on and finds it
+        assert await asyncio.wait_for(reading, 60) == stored("resp_1")
+        assert await two.get("resp_never") is None  # nothing pending anywhere: nothing to wait for
+        await two.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_past_the_pending_cap_a_put_waits_for_a_write(tmp_path: Path) -> None:
+    """A writer that falls behind (a disk that stalls) holds the puts up rather than memory growing."""
+    path = tmp_path / "responses.sqlite3"
+
+    async def scenario() -> set[str]:
+        store = waiting_long(path, shared=False)
+        store.MAX_PENDING = 2
+        for n in range(3):
+            await store.put(stored(f"resp_{n}"))
+        written = in_file(path)
+        await store.aclose()
+        return written
+
+    assert asyncio.run(scenario()) == {"resp_0", "resp_1", "resp_2"}
+
+
+def test_a_write_that_fails_is_said_in_the_log_with_what_was_lost(tmp_path: Path) -> None:
+    path = tmp_path / "responses.sqlite3"
+    said: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        store = waiting_long(path, shared=False)
+        store.on_event = lambda kind, message: said.append((kind, message))
+        await store.put(stored("resp_1"))
+        db = sqlite3.connect(path)  # the table gone under it: every write fails
+        db.execute("DROP TABLE responses")
+        db.close()
+        await store.aclose()
+
+    asyncio.run(scenario())
+    assert len(said) == 1, said
+    kind, message = said[0]
+    assert kind == "store_failed" and "resp_1" in message and "no such table" in message
+
+
+_CHILD = """
+import asyncio, sys
+from pathlib import Path
+
+import pytest
+from protoshift.gateway.store import SQLiteStore, StoredResponse
+
+async def main():
+    store = SQLiteStore(Path(sys.argv[1]), shared=False)
+    store.WINDOW = float(sys.argv[2])
+    await store.put(StoredResponse("resp_kept", {"id": "resp_kept", "output": []}, [], []))
+    print("put", flush=True)
+    await asyncio.sleep(3600)  # killed before it ends
+
+asyncio.run(main())
+"""
+
+
+def _killed_after_a_put(path: Path, window: float, *, once_written: bool = False) -> set[str]:
+    """A process that put one response and was then killed (SIGKILL: no close); what the file keeps."""
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(window)], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"put\n"
+        if once_written:  # the file polled (60 s at most), not a time assumed
+            deadline = time.monotonic() + 60
+            while "resp_kept" not in in_file(path) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return in_file(path)
+
+
+@pytest.mark.process
+def test_a_process_killed_loses_only_its_window(tmp_path: Path) -> None:
+    """Written by the store's own thread once the window ends, with no close: a kill after that loses
+    nothing. A kill inside the window loses what it held (the docs' word: at most the window)."""
+    assert _killed_after_a_put(tmp_path / "short.sqlite3", 0.05, once_written=True) == {"resp_kept"}
+    assert _killed_after_a_put(tmp_path / "long.sqlite3", 3600.0) == set()

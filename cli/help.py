@@ -239,7 +239,7 @@ protoshift batch list -n 5
         """
 protoshift aliases
 protoshift aliases set fast claude-haiku-4-5
-protoshift aliases set "gpt-*" anthropic:claude-sonnet-4-5
+protoshift aliases set "gpt-*" anthropic:claude-sonnet-5-5
 protoshift aliases remove fast
 """,
     ),

@@ -4,7 +4,7 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
 (`~/.config/protoshift/config.toml`):
 
     backend = "anthropic"          # anthropic | openai | mock
-    model = "claude-sonnet-4-5"
+    model = "claude-sonnet-5-5"
     max_tokens = 4096
     timeout = 120                  # seconds one attempt may take, start to end [600 for an answer, none for a stream]
     idle_timeout = 600             # seconds a stream may go without content (pings do not count)
@@ -26,7 +26,7 @@ The config file is TOML at `$PROTOSHIFT_CONFIG`, else `$XDG_CONFIG_HOME/protoshi
     [aliases]                                    # `protoshift aliases set NAME MODEL` edits this table
     "4o" = "openai:gpt-4o"
 
-    [prices."claude-sonnet-4-5*"]                # USD per million tokens (cloud/pricing.py has the built-in rows)
+    [prices."claude-sonnet-5-5*"]                # USD per million tokens (cloud/pricing.py has the built-in rows)
     input = 3.0
     output = 15.0
     cache_read = 0.3

@@ -2,7 +2,7 @@
 (`chat -m`, `/model`, and every request `serve` routes). In the config file:
 
     [aliases]
-    "gpt-4o" = "claude-sonnet-4-5"            # a model of the backend the request goes to
+    "gpt-4o" = "claude-sonnet-5-5"            # a model of the backend the request goes to
     "gpt-4o-mini" = "anthropic:claude-haiku-4-5"
     "claude-*haiku*" = "openai:gpt-4.1-mini"   # a pattern (fnmatch), and another backend
 

@@ -67,7 +67,7 @@ BACKENDS: Mapping[str, BackendKind] = {
             "anthropic",
             "protoshift.cloud.anthropic:AnthropicBackend",
             "messages",
-            default_model="claude-sonnet-4-5",
+            default_model="claude-sonnet-5-5",
             default_base_url="https://api.anthropic.com",
             key_env="ANTHROPIC_API_KEY",
             base_url_env="ANTHROPIC_BASE_URL",

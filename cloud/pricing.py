@@ -1,7 +1,7 @@
 """What an exchange cost (the CLI's footer and log, the gateway's budgets and metrics): a price table as data, one row per model pattern, each row dated and sourced,
 overridable per pattern in the config file:
 
-    [prices."claude-sonnet-4-5*"]     # USD per million tokens
+    [prices."claude-sonnet-5-5*"]     # USD per million tokens
     input = 3.0
     output = 15.0
     cache_read = 0.3                  # cached input (a cache hit)

@@ -23,7 +23,7 @@ from tests.fakes import Received, Reply, anthropic_message_reply, anthropic_stre
 
 from .conftest import SERVER_KEY, GatewayFactory, Running
 
-CHAT = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20}
+CHAT = {"model": "claude-sonnet-5-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20}
 
 
 def add_key(store_dir: Path, name: str, **limits: Any) -> str:
@@ -92,7 +92,7 @@ def test_the_openai_sdk_sees_a_limit_as_rate_limit_error_with_the_headers(
         assert int(raw.headers["x-ratelimit-remaining-tokens"]) < 100_000
     for call in (
         lambda: sdk.chat.completions.create(**CHAT),
-        lambda: sdk.responses.create(model="claude-sonnet-4-5", input="hi"),
+        lambda: sdk.responses.create(model="claude-sonnet-5-5", input="hi"),
     ):
         with pytest.raises(openai.RateLimitError) as caught:
             call()
@@ -125,7 +125,7 @@ def test_the_anthropic_sdk_sees_a_limit_as_rate_limit_error_with_the_headers(
     assert headers["anthropic-ratelimit-requests-remaining"] == "0" and int(headers["retry-after"]) >= 1
     assert caught.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
     # count_tokens spends nothing: a key at its limit may still count
-    assert sdk.messages.count_tokens(model="claude-sonnet-4-5", messages=CHAT["messages"]).input_tokens > 0  # type: ignore[arg-type]
+    assert sdk.messages.count_tokens(model="claude-sonnet-5-5", messages=CHAT["messages"]).input_tokens > 0  # type: ignore[arg-type]
 
 
 def test_a_model_is_checked_after_the_aliases(gateway: GatewayFactory, upstream: Any, tmp_path: Path) -> None:
@@ -134,7 +134,7 @@ def test_a_model_is_checked_after_the_aliases(gateway: GatewayFactory, upstream:
     assert oai(running, key).chat.completions.create(**{**CHAT, "model": "fast"}).choices[0].message.content == "ok"
     with pytest.raises(openai.PermissionDeniedError) as caught:
         oai(running, key).chat.completions.create(**CHAT)
-    assert caught.value.code == "model_not_allowed" and "claude-sonnet-4-5" in caught.value.message
+    assert caught.value.code == "model_not_allowed" and "claude-sonnet-5-5" in caught.value.message
     with pytest.raises(anthropic.PermissionDeniedError):
         claude(running, key).messages.create(**CHAT)  # type: ignore[arg-type]
 
@@ -151,9 +151,9 @@ def test_client_keys_beside_server_keys(gateway: GatewayFactory, upstream: Any, 
         oai(running, key).chat.completions.create(**CHAT)
     assert httpx.get(running.url + "/metrics", headers={"authorization": f"Bearer {key}"}).status_code == 401
     metrics = httpx.get(running.url + "/metrics", headers={"authorization": f"Bearer {SERVER_KEY}"}).text
-    assert 'protoshift_client_requests_total{key="alice",model="claude-sonnet-4-5"} 1' in metrics
-    assert 'protoshift_client_tokens_total{key="alice",model="claude-sonnet-4-5",direction="in"} 12' in metrics
-    assert 'protoshift_client_limited_total{key="alice",model="claude-sonnet-4-5",reason="rpm"} 1' in metrics
+    assert 'protoshift_client_requests_total{key="alice",model="claude-sonnet-5-5"} 1' in metrics
+    assert 'protoshift_client_tokens_total{key="alice",model="claude-sonnet-5-5",direction="in"} 12' in metrics
+    assert 'protoshift_client_limited_total{key="alice",model="claude-sonnet-5-5",reason="rpm"} 1' in metrics
     remove_key(tmp_path / "data", "alice")
     deadline = time.monotonic() + 10
     while httpx.get(running.base_url + "/models", headers={"authorization": f"Bearer {key}"}).status_code != 401:

@@ -31,7 +31,7 @@ from .conftest import SERVER_KEY, ServeProcess, serve_env
 
 pytestmark = pytest.mark.process  # real serve processes (and a redis-server): the second step
 
-CHAT = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20}
+CHAT = {"model": "claude-sonnet-5-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20}
 WAIT = 30.0  # seconds any wait below may take on a busy machine before the test fails
 _numbers = itertools.count()
 PRICES = '[prices."claude-budget-*"]\ninput = 4.0\noutput = 0.0\n'  # $4 a million input tokens
@@ -193,7 +193,7 @@ def test_rpm_60_over_three_replicas_is_60_in_all_and_the_sdks_read_the_refusals(
     assert headers["anthropic-ratelimit-requests-limit"] == "1" and "x-ratelimit-limit-requests" not in headers
     assert messages_refused.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
 
-    model = {"key": "alice", "model": "claude-sonnet-4-5"}
+    model = {"key": "alice", "model": "claude-sonnet-5-5"}
     assert metric(three, "protoshift_client_requests_total", **model) == passed
     assert metric(three, "protoshift_client_tokens_total", **model, direction="in") == 12 * passed
     assert metric(three, "protoshift_client_limited_total", **model, reason="rpm") == 150 - passed

@@ -86,8 +86,9 @@ def test_save_then_resume_sends_the_saved_history(start_chat: StartChat, tmp_pat
             {"type": "thinking", "thinking": "Let me think.", "signature": "sig_fake"}
         ]
         assert "stream" not in request
-        # `translate request` accepts the file as it is
-        done = subprocess.run([PROTOSHIFT, "translate", "request", str(saved)], capture_output=True, timeout=60)
+        # `translate request` accepts the file as it is (ending with the answer: a prefill, for a model that takes one)
+        translate = [PROTOSHIFT, "translate", "request", "-m", "claude-haiku-4-5", str(saved)]
+        done = subprocess.run(translate, capture_output=True, timeout=60)
         assert done.returncode == 0, done.stderr
 
         term = start_chat("chat", str(saved), "-i", env=anthropic(server))

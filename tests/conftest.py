@@ -13,6 +13,8 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from tests.bytecode import compile_once
 from tests.fuzz.profiles import PROFILE
 from tests.fuzz.tally import TALLY
+from tests.redis_server import RedisServer
 from tests.trust_store import trust_nothing
 
 # Tests send Ctrl-C (SIGINT) to protoshift processes. A shell without job control (a CI script, `cmd &`
@@ -46,6 +49,16 @@ settings.register_profile("steady", deadline=None, suppress_health_check=[Health
 settings.load_profile("steady")
 
 trust_nothing()  # no test speaks TLS; each client would load certifi's CAs (tests/trust_store.py)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own on a free loopback port, stopped after it."""
+    server = RedisServer(tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,15 +87,6 @@ def test_a_name_is_taken_once(run_cli: RunCLI) -> None:
     add(run_cli, "alice")
     done = run_cli("keys", "add", "alice")
     assert done.returncode == 2 and "a key named 'alice' exists" in done.stderr.decode() and done.stdout == b""
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_with_state_the_keys_live_in_redis(run_cli: RunCLI, cli_env: dict[str, str], redis_server: RedisServer) -> None:

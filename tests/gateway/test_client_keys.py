@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -164,15 +163,6 @@ def test_the_local_store_is_shared_by_the_workers_of_one_machine(tmp_path: Path)
 
 
 # -- Redis: one count for every replica -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def replicas(server: RedisServer, count: int, **options: Any) -> list[RedisKeys]:

@@ -4,7 +4,6 @@ call bounded; stored responses shared, kept under the size cap, and never lost w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,6 @@ from protoshift.gateway.state.responses import RedisResponseStore
 from protoshift.gateway.store import MemoryStore, StoredResponse
 from tests.fakes import free_port
 from tests.redis_server import RedisServer
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def stored(response_id: str, text: str = "hi") -> StoredResponse:

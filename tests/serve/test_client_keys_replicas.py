@@ -38,15 +38,6 @@ PRICES = '[prices."claude-budget-*"]\ninput = 4.0\noutput = 0.0\n'  # $4 a milli
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def processes() -> Iterator[list[ServeProcess]]:
     started: list[ServeProcess] = []
     with ExitStack() as stack:

@@ -7,7 +7,6 @@ a real redis-server on loopback)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -40,15 +39,6 @@ def replaced(args: list[str], **values: str) -> list[str]:
         at = out.index("--" + flag.replace("_", "-"))
         out[at + 1] = value
     return out
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_the_caddyfile_sends_to_every_replica_the_compose_file_runs() -> None:

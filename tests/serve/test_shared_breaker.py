@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,15 +28,6 @@ pytestmark = pytest.mark.process  # real serve processes (and a redis-server): t
 ASK: dict[str, Any] = {"model": "claude-test", "messages": [{"role": "user", "content": "hi"}]}
 COOLDOWN = 1  # seconds (PROTOSHIFT_BREAKER_COOLDOWN): a replica that sees it late sees it half-open, still not closed
 STATES = {"closed": 0, "half-open": 1, "open": 2}
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class Upstream:

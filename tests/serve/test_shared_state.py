@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,6 @@ from tests.redis_server import RedisServer
 from .conftest import GatewayFactory, Running, ServeProcess, serve_env
 
 pytestmark = pytest.mark.process  # real serve processes (and a redis-server): the second step
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def answering(received: Received) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from tests.fakes import FakeServer
@@ -80,3 +81,19 @@ def one_error(done: subprocess.CompletedProcess[bytes], code: int) -> str:
     errors = error_lines(done)
     assert len(errors) == 1, stderr_lines(done)
     return errors[0]
+
+
+def write_config(cli_env: dict[str, str], text: str) -> Path:
+    """The user's config file (0600, as protoshift wants it) in the test's own config home."""
+    path = Path(cli_env["XDG_CONFIG_HOME"]) / "protoshift" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+def logs(run_cli: Any, *args: str) -> list[dict[str, Any]]:
+    """`protoshift logs --json ARGS`, one record per line."""
+    done = run_cli("logs", "--json", *args)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]

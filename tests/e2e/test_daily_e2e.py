@@ -28,24 +28,10 @@ from tests.fakes import (
 from tests.oracles import assert_openai_body
 
 from .conftest import ANTHROPIC_KEY, PROTOSHIFT_CMD, Chat, Serve
-from .helpers import anthropic_bodies, completion, one_error, stderr_lines
+from .helpers import anthropic_bodies, completion, logs, one_error, stderr_lines, write_config
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 PDF = b"%PDF-1.4\n%fake\n"
-
-
-def write_config(cli_env: dict[str, str], text: str) -> Path:
-    path = Path(cli_env["XDG_CONFIG_HOME"]) / "protoshift" / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
-
-
-def logs(run_cli: Any, *args: str) -> list[dict[str, Any]]:
-    done = run_cli("logs", "--json", *args)
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
 def texts(body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -10,22 +10,7 @@ from typing import Any
 from tests.fakes import anthropic_error_reply, anthropic_message_reply, openai_completion_reply, sequence
 
 from .conftest import Chat, Serve
-from .helpers import completion
-
-
-def write_config(cli_env: dict[str, str], text: str) -> Path:
-    path = Path(cli_env["XDG_CONFIG_HOME"]) / "protoshift" / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
-
-
-def logs(run_cli: Any, *args: str) -> list[dict[str, Any]]:
-    done = run_cli("logs", "--json", *args)
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
-
+from .helpers import completion, logs, write_config
 
 NO_OPENAI_KEY = {"OPENAI_API_KEY": ""}
 MISSING = (

@@ -19,6 +19,7 @@ open call) pay no extra call: its subclass gives `_put`, `_start`, `_emit` and `
 from __future__ import annotations
 
 import functools
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -57,7 +58,7 @@ C = TypeVar("C", bound=ChatCall)
 Out = list[dict[str, Any]]
 
 
-class ToolCallStream(Generic[C]):
+class ToolCallStream(ABC, Generic[C]):
     """The calls of a chat stream and what is held while one is open; `_call_type` makes a call."""
 
     __slots__ = ("_by_id", "_calls", "_held", "_open_call")
@@ -69,19 +70,19 @@ class ToolCallStream(Generic[C]):
         self._held: list[tuple[int, C | None, str]] = []  # (kind, call, text) waiting for the open call
         self._open_call: C | None = None
 
-    # ---- what the stream gives --------------------------------------------------------------------
+    # ---- what the stream gives: its subclass makes its own events -----------------------------
 
-    def _put(self, kind: int, call: C | None, text: str, out: Out) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _put(self, kind: int, call: C | None, text: str, out: Out) -> None: ...
 
-    def _start(self, kind: int, call: C | None, out: Out) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _start(self, kind: int, call: C | None, out: Out) -> None: ...
 
-    def _emit(self, kind: int, call: C | None, text: str, out: Out) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _emit(self, kind: int, call: C | None, text: str, out: Out) -> None: ...
 
-    def _close(self, out: Out) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _close(self, out: Out) -> None: ...
 
     # ---- the calls --------------------------------------------------------------------------------
 

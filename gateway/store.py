@@ -110,12 +110,24 @@ class SQLiteStore:
 
     Write-behind: a put returns as soon as its response is in this process's pending map, which `get`
     reads first (what a process stored, it finds at once: the next turn's `previous_response_id`, a `GET`
-    right after the answer). One thread of the store's own, off the event loop (a disk that stalls stalls
-    it, not the loop), writes every put pending in one transaction `WINDOW` seconds after the first of
-    them: one wake-up and one commit per window, not per put. What that costs: a process that dies
-    (killed, crashed) loses the puts of its last window, at most `WINDOW` seconds of answers plus the
-    commit; `aclose` (a graceful shutdown) writes every one. A put or a window that cannot be written is
-    tried again alone, then said in the log (`store_failed`) and left out.
+    right after the answer). `WINDOW` seconds after the first of them, every put pending is written in
+    one transaction: one commit per window, not per put. What that costs: a process that dies (killed,
+    crashed) loses the puts of its last window, at most `WINDOW` seconds of answers; `aclose` (a graceful
+    shutdown) writes every one. A put or a window that cannot be written is tried again alone, then said
+    in the log (`store_failed`) and left out.
+
+    Who writes: the event loop itself, through a connection that never waits for SQLite's lock, and a
+    thread of the store's own for everything that may wait. Why the loop: a window's write is a few
+    microseconds a row into the OS's page cache (WAL, `synchronous=NORMAL`: a commit does not sync the
+    disk), and a thread that wrote it would have to take the GIL back from a busy loop after every SQLite
+    call, up to 5 ms each (`sys.getswitchinterval`), the loop waking it on every turn meanwhile: measured,
+    that cost serve more CPU per stored answer than the write itself (docs/ARCHITECTURE.md, "Stored
+    responses"). What may wait goes to the thread: a window that finds the file locked (another worker
+    writing), every window for `SLOW_FOR` seconds after one that took over `SLOW` (a disk that stalls
+    stalls the thread, not the loop), the checkpoints (which sync the disk: the loop's connection never
+    checkpoints), the size cap's evictions and the expiry sweep, and the reads (`get`, `delete`, which
+    may find the file locked). Whatever is for the file while the thread has an earlier write of it to
+    do goes to the thread too, after it: one order.
 
     Several workers on one file (`shared`): a worker's first put of a window, before it returns, marks in
     the file that this worker has puts pending since then; a read that finds nothing waits for the
@@ -131,10 +143,15 @@ class SQLiteStore:
     WINDOW = 0.02  # seconds from a window's first put to its write: what a crash may lose
     SWEEP_EVERY = 60.0
     BATCH = 256  # calls at most in one transaction (gets, deletes)
-    MAX_PENDING = 4096  # puts waiting for their window; past it a put waits (WAIT at most) for a write
-    WAIT = 5.0  # seconds at most: for other workers' windows, for a write past MAX_PENDING
+    MAX_PENDING = 4096  # puts not written yet; past it a put writes its window at once (WAIT at most)
+    WAIT = 5.0  # seconds at most: for other workers' windows, for a write past MAX_PENDING, for the lock
     CLOSE_WAIT = 30.0  # seconds at most for `aclose` to write what is pending
     STALE = 10.0  # a worker's mark older than this is a worker gone or stuck: not waited for
+    CHECKPOINT_BYTES = (
+        4 * 1024 * 1024
+    )  # written since the last checkpoint: the thread checkpoints (SQLite's own 1,000 pages)
+    SLOW = 0.25  # seconds: a window written by the loop that took longer sends the next ones to the thread...
+    SLOW_FOR = 10.0  # ...for this long
 
     def __init__(
         self,
@@ -152,32 +169,45 @@ class SQLiteStore:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # private before any data
-        self._db = sqlite3.connect(
-            path,
-            check_same_thread=False,
-            timeout=5.0,
-            isolation_level=None,
-            cached_statements=_ROWS + 32,  # the writes' statements, one for each count of rows, stay prepared
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        _schema(self._db)
+        self._waits = self._connect(self.WAIT)  # the thread's (and the schema's, made here once)
+        _schema(self._waits)
+        self._db = self._connect(0.0)  # the loop's: a lock it finds taken is the thread's to wait for
+        self._db.execute("PRAGMA wal_autocheckpoint=0")  # a checkpoint syncs the disk: the thread's job
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
-        self._swept = 0.0  # when expired rows were last swept (monotonic)
+        self._swept = time.monotonic() - self.SWEEP_EVERY  # when the expired rows were last swept (monotonic)
+        self._unsynced = 0  # bytes the loop wrote since it last asked for a checkpoint
+        self._slow_until = 0.0  # monotonic: until then the thread writes the windows
         self._token = secrets.token_hex(8)  # this process's name in the file's marks
-        # What the loop thread and the store's thread share, under the lock: the puts not written yet
-        # (oldest first), their bytes, the ids the size cap took from them, whether a window is open.
+        self._writing_here = threading.Lock()  # the loop's connection, one transaction at a time
+        # What the loops and the store's thread share, under the lock: the puts not written yet (oldest
+        # first) and their bytes, the ids the size cap took from them, the puts being written, the open
+        # window (its timer and loop), and how many writes or marks the thread has still to do.
         self._lock = threading.Lock()
         self._pending: dict[str, _Pending] = {}
         self._pending_bytes = 0
         self._evicted: set[str] = set()
-        self._open = False
-        self._marked: asyncio.Future[Any] | None = None  # shared: the open window's mark, until it is in the file
+        self._writing: dict[str, _Pending] = {}
+        self._window: asyncio.TimerHandle | None = None
+        self._window_loop: asyncio.AbstractEventLoop | None = None
+        self._thread_writes = 0
+
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path,
+            check_same_thread=False,
+            timeout=timeout,
+            isolation_level=None,
+            cached_statements=_ROWS + 32,  # the writes' statements, one for each count of rows, stay prepared
+        )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
+        return db
 
     async def get(self, response_id: str) -> StoredResponse | None:
-        pending = self._pending.get(response_id)
+        pending = self._pending.get(response_id) or self._writing.get(response_id)
         if pending is not None:
             return None if time.time() - pending.at > self.expiry else pending.stored
         began = time.time()
@@ -199,39 +229,38 @@ class SQLiteStore:
                 oldest = next(iter(self._pending))
                 self._take(oldest)
                 self._evicted.add(oldest)
-            opening, self._open = not self._open, True
-            if opening and self.shared:
-                self._marked = loop.create_future()
-            marked, count = self._marked, len(self._pending)
-        if self._thread is None:
-            self._started()
-        if opening:  # the thread told once a window; in it, the mark made before any put of it returns
-            self._jobs.put(_Job("open", pending.at if self.shared else None, loop, marked))
-        if marked is not None and not marked.done():
-            if marked.get_loop() is loop:
-                await asyncio.shield(marked)
-            else:  # a put from another loop than the window's: its own mark
-                await self._call("open", pending.at)
-        if count > self.MAX_PENDING:  # the thread is behind (a disk that stalls): wait for a write
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._call("flush", None), self.WAIT)
+            opening = self._window_loop is None or self._window_loop.is_closed()
+            if opening:
+                self._window = loop.call_later(self.WINDOW, self._write_window)
+                self._window_loop = loop
+            count = len(self._pending) + len(self._writing)
+        if opening and self.shared:  # in the file before any put of the window returns
+            await self._mark(pending.at)
+        if count > self.MAX_PENDING:  # the writes are behind (a disk that stalls): this window now
+            written = self._write_window()
+            if written is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(written), self.WAIT)
 
     async def delete(self, response_id: str) -> bool:
         with self._lock:
             pending = self._take(response_id)
-        deleted: bool = await self._call("delete", response_id)  # after any write of it under way
+        deleted: bool = await self._call("delete", response_id)  # after any write of it the thread has to do
         return deleted or (pending is not None and time.time() - pending.at <= self.expiry)
 
     async def aclose(self) -> None:
         """Everything pending written (CLOSE_WAIT seconds at most), then the file closed."""
+        self._write_window()
         thread = self._thread
         if thread is not None:
             self._jobs.put(None)
             await asyncio.to_thread(thread.join, self.CLOSE_WAIT)
             if thread.is_alive():  # its file still in use by it: left open
-                self.on_event("store_failed", f"{self.path}: {len(self._pending)} stored responses not written in time")
+                left = len(self._pending) + len(self._writing)
+                self.on_event("store_failed", f"{self.path}: {left} stored responses not written in time")
                 return
         self._db.close()
+        self._waits.close()
 
     def _take(self, response_id: str) -> _Pending | None:
         """Out of the pending map (the lock held)."""
@@ -240,6 +269,83 @@ class SQLiteStore:
             self._pending_bytes -= len(pending.blob)
         return pending
 
+    async def _mark(self, since: float) -> None:
+        """In the file: this worker has puts pending since `since` (until its window is written)."""
+        with self._lock:
+            here = self._thread_writes == 0
+            if not here:
+                self._thread_writes += 1
+        if here:
+            try:
+                with self._writing_here:
+                    self._db.execute("INSERT OR REPLACE INTO writers VALUES (?, ?)", (self._token, since))
+                return
+            except Exception as exc:
+                if not _busy(exc):  # the put stays pending all the same; only another worker may miss it
+                    self.on_event("store_failed", f"{self.path}: marking puts pending: {_reason(exc)}")
+                    return
+            with self._lock:
+                self._thread_writes += 1
+        await self._submit("mark", since)
+
+    def _write_window(self) -> asyncio.Future[Any] | None:
+        """The open window ends: every put pending written, here in one transaction, or by the thread
+        (see the class's words on who writes): then the future the thread settles once it is written."""
+        with self._lock:
+            window, loop = self._window, self._window_loop
+            self._window = self._window_loop = None  # a put from now on opens the next window
+            batch = list(self._pending.values())
+            evicted = self._evicted
+            if not batch and not evicted and (loop is None or not self.shared):
+                return None  # nothing to write, and no mark of a window to take back
+            self._pending, self._pending_bytes, self._evicted = {}, 0, set()
+            self._writing.update((pending.stored.id, pending) for pending in batch)
+            here = self._thread_writes == 0 and time.monotonic() >= self._slow_until
+            if not here:
+                self._thread_writes += 1
+        if window is not None:
+            window.cancel()
+        if here:
+            began = time.monotonic()
+            try:
+                with self._writing_here:
+                    over = self._write_each(self._db, batch, evicted, busy_fails=False)
+            except _Busy:
+                with self._lock:
+                    self._thread_writes += 1
+                return self._submit("write", (batch, evicted))
+            took = time.monotonic() - began
+            if took > self.SLOW:
+                self._slow_until = time.monotonic() + self.SLOW_FOR
+                self.on_event(
+                    "store_slow",
+                    f"{self.path}: writing {len(batch)} stored responses took {took * 1000:.0f} ms;"
+                    f" the store's thread writes them for the next {self.SLOW_FOR:.0f} s",
+                )
+            self._written(batch)
+            if over is not None:
+                self._upkeep(over, batch)
+            return None
+        return self._submit("write", (batch, evicted))
+
+    def _written(self, batch: list[_Pending]) -> None:
+        with self._lock:
+            for pending in batch:
+                if self._writing.get(pending.stored.id) is pending:
+                    del self._writing[pending.stored.id]
+
+    def _upkeep(self, over: bool, batch: list[_Pending]) -> None:
+        """After the loop wrote a window: the thread told to evict (past the size cap), to sweep (every
+        SWEEP_EVERY seconds) and to checkpoint (every CHECKPOINT_BYTES written)."""
+        now = time.monotonic()
+        if over or now - self._swept > self.SWEEP_EVERY:
+            self._swept = now
+            self._tell(_Job("trim", {pending.stored.id for pending in batch} if over else set(), None, None))
+        self._unsynced += sum(len(pending.blob) for pending in batch)
+        if self._unsynced > self.CHECKPOINT_BYTES:
+            self._unsynced = 0
+            self._tell(_Job("checkpoint", None, None, None))
+
     async def _others_written(self, began: float) -> None:
         """Once the puts other workers had pending when a read began are written (WAIT seconds at most)."""
         deadline = time.monotonic() + self.WAIT
@@ -247,12 +353,19 @@ class SQLiteStore:
             await asyncio.sleep(self.WINDOW / 2)
 
     async def _call(self, kind: str, argument: Any) -> Any:
+        return await self._submit(kind, argument)  # a caller cancelled leaves the call to be done all the same
+
+    def _submit(self, kind: str, argument: Any) -> asyncio.Future[Any]:
+        """A job for the thread, from a loop; the future the thread settles on that loop."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        self._tell(_Job(kind, argument, loop, future))
+        return future
+
+    def _tell(self, job: _Job | None) -> None:
         if self._thread is None:
             self._started()
-        self._jobs.put(_Job(kind, argument, loop, future))
-        return await future  # a caller cancelled leaves the call to be done all the same
+        self._jobs.put(job)
 
     def _started(self) -> None:
         with self._start:
@@ -263,115 +376,123 @@ class SQLiteStore:
     # -- the store's thread ------------------------------------------------------------------------
 
     def _serve(self) -> None:
-        due: float | None = None  # when the open window is written (monotonic)
         while True:
-            batch = self._next(None if due is None else max(0.0, due - time.monotonic()))
-            closing = None in batch
-            calls: list[_Job] = []
-            flushes: list[_Job] = []
-            for job in batch:
-                if job is None:
-                    continue
-                if job.kind == "open":
-                    due = time.monotonic() + self.WINDOW if due is None else due
-                    if job.argument is not None:
-                        self._mark(job)
-                elif job.kind == "flush":
-                    flushes.append(job)
-                else:
+            calls: list[_Job] = []  # reads and deletes in a row: one transaction
+            for job in self._next():
+                if job is not None and job.kind in _CALLS:
                     calls.append(job)
+                    continue
+                if calls:
+                    self._run(calls)
+                    calls = []
+                if job is None:
+                    return
+                self._chore(job)
             if calls:
                 self._run(calls)
-            if closing or flushes or (due is not None and time.monotonic() >= due):
-                self._flush()
-                due = None
-                _settle(flushes, [None] * len(flushes))
-            if closing:
-                return
 
-    def _next(self, wait: float | None) -> list[_Job | None]:
-        """The calls waiting (BATCH at most), once there is one; none once `wait` seconds have passed."""
-        batch: list[_Job | None] = []
+    def _next(self) -> list[_Job | None]:
+        """The jobs waiting (BATCH at most), once there is one."""
+        batch: list[_Job | None] = [self._jobs.get()]
         with contextlib.suppress(queue.Empty):
-            batch.append(self._jobs.get(timeout=wait))
             while len(batch) < self.BATCH:
                 batch.append(self._jobs.get_nowait())
         return batch
 
-    def _mark(self, job: _Job) -> None:
-        """In the file: this worker has puts pending since `job.argument` (until its window is written)."""
+    def _chore(self, job: _Job) -> None:
+        """A write, a mark, an eviction and sweep, a checkpoint: what fails said in the log."""
         try:
-            self._db.execute("INSERT OR REPLACE INTO writers VALUES (?, ?)", (self._token, job.argument))
-        except Exception as exc:  # the put stays pending all the same; only another worker may miss it
-            self.on_event("store_failed", f"{self.path}: marking puts pending: {_reason(exc)}")
-        _settle([job], [None])
-
-    def _flush(self) -> None:
-        """Every put pending, written in one transaction; one that fails, each alone, and what still
-        fails said in the log."""
-        with self._lock:
-            self._open = False  # a put from now on opens the next window
-            batch = list(self._pending.values())
-            evicted, self._evicted = self._evicted, set()
-        if not batch and not evicted and not self.shared:
-            return
-        try:
-            try:
-                self._write(batch, evicted)
-            except Exception:
-                failed: list[str] = []
-                for pending in batch:
-                    try:
-                        self._write([pending], set())
-                    except Exception as exc:
-                        failed.append(pending.stored.id)
-                        reason = _reason(exc)
-                if failed:
-                    shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
-                    self.on_event("store_failed", f"{self.path}: {len(failed)} not stored ({shown}): {reason}")
+            if job.kind == "write":
+                batch, evicted = job.argument
+                try:
+                    over = self._write_each(self._waits, batch, evicted, busy_fails=True)
+                    if over or (over is not None and time.monotonic() - self._swept > self.SWEEP_EVERY):
+                        self._trim({pending.stored.id for pending in batch} if over else set())
+                finally:
+                    self._written(batch)
+            elif job.kind == "mark":
+                self._waits.execute("INSERT OR REPLACE INTO writers VALUES (?, ?)", (self._token, job.argument))
+            elif job.kind == "trim":
+                self._trim(job.argument)
+            else:  # checkpoint: PASSIVE, so that neither the loop's writes nor the reads wait for it
+                self._waits.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception as exc:
+            self.on_event("store_failed", f"{self.path}: {_CHORES[job.kind]}: {_reason(exc)}")
         finally:
-            with self._lock:
-                for pending in batch:
-                    if self._pending.get(pending.stored.id) is pending:
-                        self._take(pending.stored.id)
+            if job.kind in ("write", "mark"):
+                with self._lock:
+                    self._thread_writes -= 1
+            _settle([job], [None])
 
-    def _write(self, batch: list[_Pending], evicted: set[str]) -> None:
-        """Each statement for many rows, and a transaction of its own: the thread lets go of the GIL (and
-        waits to have it back from a busy loop) once a statement, not once a row, and there is no BEGIN
-        and COMMIT to wait for too."""
-        db = self._db
-        gone = list(evicted)
-        for at in range(0, len(gone), _ROWS):
-            ids = gone[at : at + _ROWS]
-            db.execute(f"DELETE FROM responses WHERE id IN ({','.join('?' * len(ids))})", ids)
-        for at in range(0, len(batch), _ROWS):
-            rows = batch[at : at + _ROWS]
-            values = [v for p in rows for v in (p.stored.id, p.at, len(p.blob), p.blob)]
-            db.execute(  # the triggers keep the total: `added` for a new id, `resized` for one replaced
-                f"INSERT INTO responses VALUES {','.join(['(?,?,?,?)'] * len(rows))} ON CONFLICT (id) DO UPDATE"
-                " SET stored = excluded.stored, size = excluded.size, data = excluded.data",
-                values,
-            )
-        if db.execute("SELECT bytes FROM total").fetchone()[0] > self.max_bytes:
-            self._trim({p.stored.id for p in batch})
-        elif time.monotonic() - self._swept > self.SWEEP_EVERY:
-            self._trim(set())
-        if self.shared:  # after the rows: a read elsewhere that no longer sees the mark finds them
-            db.execute("DELETE FROM writers WHERE token = ?", (self._token,))
+    def _write_each(
+        self, db: sqlite3.Connection, batch: list[_Pending], evicted: set[str], *, busy_fails: bool
+    ) -> bool | None:
+        """Every put of the window in one transaction; one that fails, each alone, and what still fails
+        said in the log (then None). The file found locked raises `_Busy` unless `busy_fails` (the thread,
+        which waited for it). True when the file is past its size cap."""
+        try:
+            return self._write(db, batch, evicted)
+        except Exception as exc:
+            if not busy_fails and _busy(exc):
+                raise _Busy from exc
+        failed: list[str] = []
+        reason = ""
+        for pending in batch:
+            try:
+                self._write(db, [pending], set())
+            except Exception as exc:
+                if not busy_fails and _busy(exc):
+                    raise _Busy from exc
+                failed.append(pending.stored.id)
+                reason = _reason(exc)
+        if failed:
+            shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+            self.on_event("store_failed", f"{self.path}: {len(failed)} not stored ({shown}): {reason}")
+            return None
+        return False
+
+    def _write(self, db: sqlite3.Connection, batch: list[_Pending], evicted: set[str]) -> bool:
+        """One transaction: the ids the size cap took out, the rows (each statement for many), this worker's
+        mark taken back (with the rows: a read elsewhere that no longer sees the mark finds them). True when
+        the file is past its size cap."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            gone = list(evicted)
+            for at in range(0, len(gone), _ROWS):
+                ids = gone[at : at + _ROWS]
+                db.execute(f"DELETE FROM responses WHERE id IN ({','.join('?' * len(ids))})", ids)
+            for at in range(0, len(batch), _ROWS):
+                rows = batch[at : at + _ROWS]
+                values = [v for p in rows for v in (p.stored.id, p.at, len(p.blob), p.blob)]
+                db.execute(  # the triggers keep the total: `added` for a new id, `resized` for one replaced
+                    f"INSERT INTO responses VALUES {','.join(['(?,?,?,?)'] * len(rows))} ON CONFLICT (id) DO UPDATE"
+                    " SET stored = excluded.stored, size = excluded.size, data = excluded.data",
+                    values,
+                )
+            over: bool = db.execute("SELECT bytes FROM total").fetchone()[0] > self.max_bytes
+            if self.shared:
+                db.execute("DELETE FROM writers WHERE token = ?", (self._token,))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return over
 
     def _trim(self, keep: set[str]) -> None:
         """Past the size cap, the oldest gone (not those in `keep`, just stored); what expired swept."""
-        db = self._db
+        db = self._waits
         db.execute("BEGIN IMMEDIATE")
         try:
             total = db.execute("SELECT bytes FROM total").fetchone()[0]
             if total > self.max_bytes:
                 self._evict(total - self.max_bytes, keep)
-            if time.monotonic() - self._swept > self.SWEEP_EVERY:
+            if time.monotonic() - self._swept > self.SWEEP_EVERY or not keep:
                 self._sweep(time.time())
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
     def _run(self, batch: list[_Job]) -> None:
@@ -389,19 +510,20 @@ class SQLiteStore:
         _settle(batch, results)
 
     def _transaction(self, batch: list[_Job]) -> list[Any]:
-        db = self._db
+        db = self._waits
         now = time.time()
         db.execute("BEGIN IMMEDIATE")
         try:
             results = [self._do(job, now) for job in batch]
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         return results
 
     def _do(self, job: _Job, now: float) -> Any:
-        db = self._db
+        db = self._waits
         if job.kind == "get":
             row = db.execute(
                 "SELECT data FROM responses WHERE id = ? AND stored > ?", (job.argument, now - self.expiry)
@@ -421,26 +543,43 @@ class SQLiteStore:
     def _evict(self, excess: int, keep: set[str]) -> None:
         """The oldest go until the rest fits (the ones just stored stay)."""
         gone: list[tuple[str]] = []
-        oldest = self._db.execute("SELECT id, size FROM responses ORDER BY stored")
+        oldest = self._waits.execute("SELECT id, size FROM responses ORDER BY stored")
         while excess > 0 and (rows := oldest.fetchmany(64)):
             for response_id, size in rows:
                 if excess > 0 and response_id not in keep:
                     gone.append((response_id,))
                     excess -= size
         oldest.close()
-        self._db.executemany("DELETE FROM responses WHERE id = ?", gone)
+        self._waits.executemany("DELETE FROM responses WHERE id = ?", gone)
 
     def _sweep(self, now: float) -> None:
-        self._db.execute("DELETE FROM writers WHERE since <= ?", (now - self.STALE,))  # workers gone
-        swept = self._db.execute(
+        self._waits.execute("DELETE FROM writers WHERE since <= ?", (now - self.STALE,))  # workers gone
+        swept = self._waits.execute(
             "DELETE FROM responses WHERE id IN (SELECT id FROM responses WHERE stored <= ? LIMIT 1000)",
             (now - self.expiry,),
         ).rowcount
-        if swept < 1000:  # else more next time
-            self._swept = time.monotonic()
+        self._swept = time.monotonic() if swept < 1000 else 0.0  # else more the next time
 
 
 _ROWS = 200  # rows a statement (4 values each: under SQLite's 32,766 parameters, and its 999 before 3.32)
+_WAL_LIMIT = 64 * 1024 * 1024  # bytes of WAL file kept past a checkpoint; more is given back to the disk
+_CALLS = frozenset({"get", "delete", "others"})  # the thread's jobs that answer a caller
+_CHORES = {  # the thread's other jobs, as the log names what failed
+    "write": "writing stored responses",
+    "mark": "marking puts pending",
+    "trim": "evicting and sweeping",
+    "checkpoint": "checkpointing",
+}
+
+
+class _Busy(Exception):
+    """The file is locked (another worker writes): the loop's write goes to the thread, which waits."""
+
+
+def _busy(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+    )
 
 
 class _Pending(NamedTuple):
@@ -460,9 +599,9 @@ def _reason(exc: BaseException) -> str:
 
 
 class _Job(NamedTuple):
-    kind: str  # get, delete, others (another worker's window open), open (a window: its mark), flush
+    kind: str  # get, delete, others (another worker's window open); write, mark, trim, checkpoint
     argument: Any
-    loop: asyncio.AbstractEventLoop
+    loop: asyncio.AbstractEventLoop | None
     future: asyncio.Future[Any] | None  # None: nobody waits
 
 
@@ -474,7 +613,7 @@ def _settle(batch: list[_Job], results: list[Any]) -> None:
     """Each caller's result handed to its loop: one wake-up per loop, not per call."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
     for job, result in zip(batch, results, strict=True):
-        if job.future is None:
+        if job.future is None or job.loop is None:
             continue
         by_loop.setdefault(job.loop, []).append((job.future, result))
     for loop, settled in by_loop.items():

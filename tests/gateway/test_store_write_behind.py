@@ -149,7 +149,79 @@ def _killed_after_a_put(path: Path, window: float, *, once_written: bool = False
 
 @pytest.mark.process
 def test_a_process_killed_loses_only_its_window(tmp_path: Path) -> None:
-    """Written by the store's own thread once the window ends, with no close: a kill after that loses
+    """Written once the window ends (by the loop), with no close: a kill after that loses
     nothing. A kill inside the window loses what it held (the docs' word: at most the window)."""
     assert _killed_after_a_put(tmp_path / "short.sqlite3", 0.05, once_written=True) == {"resp_kept"}
     assert _killed_after_a_put(tmp_path / "long.sqlite3", 3600.0) == set()
+
+
+def test_a_window_that_finds_the_file_locked_is_the_threads_to_write_and_the_loop_does_not_wait(
+    tmp_path: Path,
+) -> None:
+    """Another worker holding the write lock: the loop's write would wait for it (5 s of a frozen loop);
+    the window goes to the store's thread instead, found meanwhile, and written once the lock is free."""
+    path = tmp_path / "responses.sqlite3"
+
+    async def scenario() -> None:
+        store = waiting_long(path, shared=False)
+        await store.put(stored("resp_1"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another worker's transaction, under way
+        written = store._write_window()
+        assert written is not None and not written.done()  # handed to the thread, which waits for the lock
+        assert await store.get("resp_1") == stored("resp_1")  # the loop goes on, and finds the put meanwhile
+        other.execute("COMMIT")
+        other.close()
+        await asyncio.wait_for(written, 60)
+        assert in_file(path) == {"resp_1"}
+        await store.put(stored("resp_2"))  # the file free again: the loop writes the next window itself
+        assert store._write_window() is None and in_file(path) == {"resp_1", "resp_2"}
+        await store.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_the_loop_never_checkpoints_the_thread_does_and_the_wal_stays_small(tmp_path: Path) -> None:
+    """A checkpoint syncs the disk, so the loop's connection never runs one; the thread does, every
+    CHECKPOINT_BYTES written. Without it the WAL file would hold every write since the server started."""
+    path = tmp_path / "responses.sqlite3"
+    text = "x" * 8000
+
+    async def scenario(checkpoint_bytes: int) -> int:
+        store = waiting_long(path, shared=False)
+        store.CHECKPOINT_BYTES = checkpoint_bytes
+        for n in range(300):  # 300 windows of 8 KB: 2.4 MB written
+            await store.put(stored(f"resp_{n}", text))
+            store._write_window()
+            if n % 10 == 9:
+                await store.get("resp_none")  # after the thread's checkpoints asked for so far
+        wal = (tmp_path / "responses.sqlite3-wal").stat().st_size  # before the close checkpoints it away
+        await store.aclose()
+        return wal
+
+    assert asyncio.run(scenario(64 * 1024)) < 1024 * 1024
+    assert len(in_file(path)) == 300
+    path.unlink()
+    assert asyncio.run(scenario(1 << 40)) > 2 * 1024 * 1024  # the same writes, never checkpointed
+
+
+def test_after_a_slow_write_the_thread_writes_the_windows_and_the_log_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "responses.sqlite3"
+    said: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        store = waiting_long(path, shared=False)
+        store.SLOW = 0.0  # every write the loop does counts as slow
+        store.on_event = lambda kind, message: said.append((kind, message))
+        await store.put(stored("resp_1"))
+        assert store._write_window() is None  # the loop wrote it, and found it slow
+        await store.put(stored("resp_2"))
+        written = store._write_window()
+        assert written is not None  # the next window: the thread's
+        await asyncio.wait_for(written, 60)
+        assert in_file(path) == {"resp_1", "resp_2"}
+        await store.aclose()
+
+    asyncio.run(scenario())
+    assert [kind for kind, _ in said] == ["store_slow"]
+    assert "the store's thread writes them for the next 10 s" in said[0][1]

@@ -9,7 +9,8 @@ read once a second).
 
 Ids come from `secrets.token_hex`: the OS's random source, so two forked workers never repeat each
 other's ids (a seeded `random` would, after a fork), at a third of `uuid.uuid4().hex`'s time (0.45 µs
-vs 1.6 µs here). The hex lengths are uuid4's: 32 digits (`msg_`, `chatcmpl-`), 24 for `toolu_`.
+vs 1.6 µs here). The hex lengths are uuid4's: 32 digits (`msg_`, `chatcmpl-`), 24 for `toolu_`; a
+`resp_` id is OpenAI's length, 48, the first 12 the time (`time_id`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ class Stamps:
 
     def id(self, prefix: str, digits: int = 32) -> str:
         return prefix + self._random_hex(digits)
+
+    def time_id(self, prefix: str, digits: int = 36) -> str:
+        """`prefix` + the time in milliseconds (12 hex digits) + `digits` random ones: ids that sort by
+        when they were made, as OpenAI's `resp_` ids begin with the time. A store keyed by them takes
+        each new one at the end of its index: a response stored touches the index's last page, not a
+        page anywhere in it (random ids made the SQLite store's write 25 µs a response, not 5)."""
+        return f"{prefix}{int(self._clock() * 1000):012x}{self._random_hex(digits)}"
 
     def now(self) -> int:
         return int(self._clock())

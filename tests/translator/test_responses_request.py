@@ -727,7 +727,10 @@ def test_dropped_and_unknown_fields_are_noted() -> None:
 
 
 def test_the_response_id_comes_from_the_stamps() -> None:
-    assert translate(req(), stamps=Stamps.fixed()).response_id == "resp_00000000000000000000000000000001"
+    # the fixed clock's milliseconds (1,700,000,000,000: 12 hex digits), then the count
+    assert (
+        translate(req(), stamps=Stamps.fixed()).response_id == "resp_018bcfe56800000000000000000000000000000000000001"
+    )
 
 
 # ---- hostile input -------------------------------------------------------------------------------

@@ -292,7 +292,7 @@ def test_the_same_stamps_give_the_same_bytes() -> None:
         b'"item_id":"msg_00000000000000000000000000000002","output_index":0,"content_index":0,"delta":"Hi","logprobs":[]}\n\n'
     ) in first
     assert first.startswith(b'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":'
-                            b'{"id":"resp_00000000000000000000000000000001","object":"response","created_at":1700000000,')  # fmt: skip
+                            b'{"id":"resp_018bcfe56800000000000000000000000000000000000001","object":"response","created_at":1700000000,')  # fmt: skip
     assert first.endswith(b"}}\n\n") and first.count(b"event: response.completed\n") == 1
 
 

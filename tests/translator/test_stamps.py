@@ -129,3 +129,15 @@ def test_a_stream_reads_the_clock_once() -> None:
     events = [message_start(), *anthropic_text_events(0, "a", "b", "c"), message_delta("end_turn"), message_stop()]
     chunks = [chunk for event in events for chunk in stream.feed(event)]
     assert {chunk["created"] for chunk in chunks} == {1_700_000_000}
+
+
+def test_time_ids_sort_by_when_they_were_made_and_stay_unguessable() -> None:
+    """`resp_` ids begin with the time (as OpenAI's do), so a store's index takes each new one at its end;
+    the rest is random, so that an id is no easier to guess than a random one of its length."""
+    clock = iter([1_700_000_000.001, 1_700_000_000.002, 1_700_000_001.0])
+    stamps = Stamps(clock=lambda: next(clock))
+    made = [stamps.time_id("resp_") for _ in range(3)]
+    assert made == sorted(made) and len(set(made)) == 3
+    assert all(re.fullmatch(r"resp_[0-9a-f]{48}", made_id) for made_id in made)
+    assert made[0][5:17] == f"{1_700_000_000_001:012x}"
+    assert len({DEFAULT_STAMPS.time_id("resp_")[17:] for _ in range(1000)}) == 1000  # 36 random digits each

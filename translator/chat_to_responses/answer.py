@@ -66,7 +66,7 @@ def response(
     now = stamps.now()
     return response_object(
         fields,
-        response_id=response_id or stamps.id("resp_"),
+        response_id=response_id or stamps.time_id("resp_"),
         created_at=now,
         model=model if isinstance(model, str) and model else _model(req),
         status=status,

@@ -183,7 +183,7 @@ class Stream(ToolCallStream[_Call]):
         self._model = model if isinstance(model, str) else ""
         self._tools = tools
         self._stamps = stamps
-        self._id = response_id or stamps.id("resp_")
+        self._id = response_id or stamps.time_id("resp_")
         self._seq = 0
         self._created = 0
         self._ended = False  # the terminal event was given out

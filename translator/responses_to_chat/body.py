@@ -133,7 +133,7 @@ def request(
         ctx.refuse("previous_response_id", "the stored conversation it names was not given (history): it would be lost")
     fit_to_model(body, ctx.facts, ctx.note, origins_for("responses"))
     ctx.finish(req, strict=strict)
-    return ResponsesTranslation(body, ctx.notes, [], bool(body.get("stream")), tools, stamps.id("resp_"))
+    return ResponsesTranslation(body, ctx.notes, [], bool(body.get("stream")), tools, stamps.time_id("resp_"))
 
 
 def _table(models: Models) -> ModelTable:

@@ -192,6 +192,7 @@ class SQLiteStore:
         self._window: asyncio.TimerHandle | None = None
         self._window_loop: asyncio.AbstractEventLoop | None = None
         self._thread_writes = 0
+        self._closed = False  # `aclose` began: the thread takes no more jobs
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -250,7 +251,10 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         """Everything pending written (CLOSE_WAIT seconds at most), then the file closed."""
+        if self._closed:
+            return
         self._write_window()
+        self._closed = True
         thread = self._thread
         if thread is not None:
             self._jobs.put(None)
@@ -363,6 +367,10 @@ class SQLiteStore:
         return future
 
     def _tell(self, job: _Job | None) -> None:
+        if self._closed:  # nobody left to do it: a caller is told so rather than left waiting
+            if job is not None and job.future is not None:
+                job.future.set_exception(RuntimeError(f"{self.path}: the response store is closed"))
+            return
         if self._thread is None:
             self._started()
         self._jobs.put(job)

@@ -155,11 +155,11 @@ def test_a_process_killed_loses_only_its_window(tmp_path: Path) -> None:
     assert _killed_after_a_put(tmp_path / "long.sqlite3", 3600.0) == set()
 
 
-def test_a_window_that_finds_the_file_locked_is_the_threads_to_write_and_the_loop_does_not_wait(
-    tmp_path: Path,
-) -> None:
-    """Another worker holding the write lock: the loop's write would wait for it (5 s of a frozen loop);
-    the window goes to the store's thread instead, found meanwhile, and written once the lock is free."""
+def test_a_window_that_finds_the_file_locked_waits_for_the_next_and_the_loop_never_waits(tmp_path: Path) -> None:
+    """Another worker holding the write lock: the loop's write would wait for it (5 s of a frozen loop).
+    It is not waited for: the puts stay pending (found all the same) and the next window tries again; a
+    file locked for WAIT seconds hands them to the store's thread, which waits; a close hands them over
+    at once. Nothing put is lost."""
     path = tmp_path / "responses.sqlite3"
 
     async def scenario() -> None:
@@ -167,16 +167,29 @@ def test_a_window_that_finds_the_file_locked_is_the_threads_to_write_and_the_loo
         await store.put(stored("resp_1"))
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another worker's transaction, under way
+        assert store._write_window() is None  # the loop did not wait...
+        assert await store.get("resp_1") == stored("resp_1")  # ...and finds the put meanwhile
+        other.execute("COMMIT")
+        assert store._write_window() is None and in_file(path) == {"resp_1"}  # the next window writes it
+
+        await store.put(stored("resp_2"))
+        other.execute("BEGIN IMMEDIATE")
+        assert store._write_window() is None
+        store.WAIT = 0.0  # locked for longer than WAIT: the thread's to write, once it can
         written = store._write_window()
-        assert written is not None and not written.done()  # handed to the thread, which waits for the lock
-        assert await store.get("resp_1") == stored("resp_1")  # the loop goes on, and finds the put meanwhile
+        assert written is not None and not written.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(written, 60)
+        assert in_file(path) == {"resp_1", "resp_2"}
+
+        await store.put(stored("resp_3"))
+        other.execute("BEGIN IMMEDIATE")
+        closing = asyncio.create_task(store.aclose())  # a close hands them to the thread, which waits
+        await asyncio.sleep(0.05)
         other.execute("COMMIT")
         other.close()
-        await asyncio.wait_for(written, 60)
-        assert in_file(path) == {"resp_1"}
-        await store.put(stored("resp_2"))  # the file free again: the loop writes the next window itself
-        assert store._write_window() is None and in_file(path) == {"resp_1", "resp_2"}
-        await store.aclose()
+        await asyncio.wait_for(closing, 60)
+        assert in_file(path) == {"resp_1", "resp_2", "resp_3"}
 
     asyncio.run(scenario())
 

@@ -1,6 +1,9 @@
 """What storing a Responses answer costs the gateway's process, without the rest of serve: process CPU per
-`SQLiteStore.put` on a loop kept busy between puts as serve's is (16 tasks: 400 µs of work, a short idle,
-a put), minus the same loop putting nothing; with `--baseline REF`, REF's gateway/store.py beside this
+`SQLiteStore.put` on a loop kept busy between puts as serve's is (uvloop, as serve runs; 16 tasks: 400 µs
+of work spread over 20 callbacks, a short idle, a put), minus the same loop putting nothing. The loop
+lets go of the GIL and takes it back around every callback, as serve's does thousands of times a second:
+what a store's own thread pays to get the GIL back from such a loop shows here (a single busy callback
+would hide it); with `--baseline REF`, REF's gateway/store.py beside this
 checkout's, in turns in the same run (the serve benchmark's figures for this swing by ±50 µs on a shared
 machine; these by a few).
 

@@ -250,3 +250,37 @@ def test_a_call_after_the_close_is_refused_not_left_waiting(tmp_path: Path) -> N
             await asyncio.wait_for(store.get("resp_2"), 60)
 
     asyncio.run(scenario())
+
+
+def test_a_window_the_thread_writes_takes_back_its_own_mark_not_the_next_windows(tmp_path: Path) -> None:
+    """Worker one's first window goes to its thread (the file locked); its next window's put marks the
+    file anew. The thread's write of the first takes back the first's mark only: worker two, reading the
+    second window's put, still waits for it rather than answering 404."""
+    path = tmp_path / "responses.sqlite3"
+
+    async def scenario() -> None:
+        one, two = waiting_long(path), SQLiteStore(path)
+        two.WAIT = 600.0  # the read waits for as long as the test needs
+        await one.put(stored("resp_a"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        assert one._write_window() is None  # locked: pending still
+        one.WAIT = 0.0
+        first = one._write_window()  # locked past WAIT: the thread's, which waits for the lock
+        assert first is not None
+        await asyncio.sleep(0.3)  # the thread's busy handler now sleeps tens of ms between its tries
+        other.execute("COMMIT")
+        other.close()
+        await one.put(stored("resp_b"))  # a new window, its mark made at once, likely before the thread's write
+        await asyncio.wait_for(first, 60)
+        assert in_file(path) == {"resp_a"}  # the first window written, its mark with it; resp_b pending
+        reading = asyncio.create_task(two.get("resp_b"))
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert not reading.done()  # resp_b's mark is still in the file: worker two waits
+        assert one._write_window() is None  # one writes its second window
+        assert await asyncio.wait_for(reading, 60) == stored("resp_b")
+        await one.aclose()
+        await two.aclose()
+
+    asyncio.run(scenario())

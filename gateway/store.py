@@ -452,12 +452,23 @@ class SQLiteStore:
                 self._waits.execute("INSERT OR IGNORE INTO writers VALUES (?, ?)", (self._token, job.argument))
             elif job.kind == "sweep":
                 self._sweep_expired()
-            else:  # checkpoint: PASSIVE, so that neither the loop's writes nor the reads wait for it
-                self._waits.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            else:
+                self._checkpoint()
         except Exception as exc:
             self.on_event("store_failed", f"{self.path}: {_CHORES[job.kind]}: {_reason(exc)}")
         finally:
             _settle([job], [None])
+
+    def _checkpoint(self) -> None:
+        """PASSIVE, so that neither the loop's writes nor the reads wait for it; the next write starts the
+        WAL over once a checkpoint has copied all of it. Under a load that never leaves it that moment, the
+        WAL grows: past `_WAL_LIMIT`, a TRUNCATE checkpoint (the loop's windows find the file locked for
+        its while, and are written by the next) gives it back."""
+        try:
+            big = os.stat(f"{self.path}-wal").st_size > _WAL_LIMIT
+        except OSError:
+            big = False
+        self._waits.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if big else 'PASSIVE'})")
 
     def _write_each(
         self, db: sqlite3.Connection, batch: list[_Pending], evicted: set[str], marks: list[float], *, busy_fails: bool

@@ -206,8 +206,7 @@ def test_the_loop_never_checkpoints_the_thread_does_and_the_wal_stays_small(tmp_
         for n in range(300):  # 300 windows of 8 KB: 2.4 MB written
             await store.put(stored(f"resp_{n}", text))
             store._write_window()
-            if n % 10 == 9:
-                await store.get("resp_none")  # after the thread's checkpoints asked for so far
+            await store.get("resp_none")  # the thread's read comes after any checkpoint asked for
         wal = (tmp_path / "responses.sqlite3-wal").stat().st_size  # before the close checkpoints it away
         await store.aclose()
         return wal
@@ -284,3 +283,33 @@ def test_a_window_the_thread_writes_takes_back_its_own_mark_not_the_next_windows
         await two.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_wal_grown_past_its_limit_is_given_back_by_the_next_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load that never leaves the WAL wholly copied grows it; past `_WAL_LIMIT` the thread's checkpoint
+    truncates it (a PASSIVE one leaves the file its size)."""
+    from protoshift.gateway import store as store_module
+
+    path = tmp_path / "responses.sqlite3"
+    wal = tmp_path / "responses.sqlite3-wal"
+
+    async def scenario(limit: int) -> int:
+        monkeypatch.setattr(store_module, "_WAL_LIMIT", limit)
+        store = waiting_long(path, shared=False)
+        store.CHECKPOINT_BYTES = 1 << 40  # none asked for while the WAL grows
+        for n in range(100):  # 100 windows of 8 KB
+            await store.put(stored(f"resp_{n}", "x" * 8000))
+            store._write_window()
+        grown = wal.stat().st_size
+        store._tell(store_module._Job("checkpoint", None, None, None))
+        await store.get("resp_none")  # after the checkpoint
+        after = wal.stat().st_size
+        await store.aclose()
+        assert grown > 800 * 1024
+        return after
+
+    assert asyncio.run(scenario(1 << 40)) > 800 * 1024  # PASSIVE: copied, the file kept
+    path.unlink()
+    assert asyncio.run(scenario(64 * 1024)) == 0  # past the limit: TRUNCATE

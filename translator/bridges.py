@@ -254,9 +254,14 @@ class ResponsesToMessages(ResponsesToChat):
     ) -> Outbound:
         first_leg = replace(shaping, model=None) if shaping.model else shaping  # the model is set on the way to Claude
         to_chat = super().request(request, stream=stream, shaping=first_leg, history=history)
-        # the chat body is made of the checked request (and of thinking blocks checked as they were read)
-        to_claude = _CHAT_TO_MESSAGES.request_checked(shaped(to_chat.body, shaping, stream=stream, api=CHAT), shaping)
-        to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
+        # The chat body is made of the checked request (and of thinking blocks checked as they were read). It
+        # is shaped already (its model the request's, its stream the call's) unless the backend sets the model.
+        chat = shaped(to_chat.body, shaping, stream=stream, api=CHAT) if shaping.model else to_chat.body
+        to_claude = _CHAT_TO_MESSAGES.request_checked(chat, shaping)
+        if to_claude.notes:
+            to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
+        else:
+            to_claude.notes = to_chat.notes
         to_claude.responses, to_claude.request = to_chat.responses, to_chat.request
         return to_claude
 

@@ -125,12 +125,11 @@ def request(
     wanted = 0
     for key in req:
         wanted |= _STEP_OF.get(key, _OTHER)
-    for bit, step in _STEPS:
-        if wanted & bit:
-            try:
-                step(req, body, ctx)
-            except TranslationError as exc:
-                ctx.failed(exc)
+    for step in _steps(wanted):
+        try:
+            step(req, body, ctx)
+        except TranslationError as exc:
+            ctx.failed(exc)
     if req.get("previous_response_id") is not None and history is None:
         ctx.refuse("previous_response_id", "the stored conversation it names was not given (history): it would be lost")
     fit_to_model(body, ctx.facts, ctx.note, origins_for("responses"))
@@ -498,6 +497,17 @@ _STEPS: tuple[tuple[int, _Step], ...] = tuple(
     )
 )
 _OTHER = 1 << 9
+_STEPS_OF: dict[int, tuple[_Step, ...]] = {}  # the steps of each set of bits a request's fields have (at most 1024)
+
+
+def _steps(wanted: int) -> tuple[_Step, ...]:
+    """The steps for the fields a request has, in their order (`wanted`: their bits): a step costs a call."""
+    steps = _STEPS_OF.get(wanted)
+    if steps is None:
+        steps = _STEPS_OF[wanted] = tuple(step for bit, step in _STEPS if wanted & bit)
+    return steps
+
+
 _STEP_OF: dict[str, int] = {
     "model": 0,
     "input": 0,

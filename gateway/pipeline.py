@@ -226,7 +226,7 @@ async def _stream(
                             # kept before the last event goes out: a client may continue from it at once,
                             # and one that leaves once it has it cancels nothing still to do
                             kept = True
-                            await surface.answered(gateway, request, call, final)
+                            await surface.answered(gateway, request, call, final, frames.answer_bytes())
                         if beat is not None:
                             beat.sending = True
                         await send({"type": "http.response.body", "body": data, "more_body": True})

@@ -117,12 +117,12 @@ class SQLiteStore:
     in the log (`store_failed`) and left out.
 
     Who writes: the event loop itself, through a connection that never waits for SQLite's lock, and a
-    thread of the store's own for everything that may wait. Why the loop: a window's write is a few
-    microseconds a row into the OS's page cache (WAL, `synchronous=NORMAL`: a commit does not sync the
-    disk), and a thread that wrote it would have to take the GIL back from a busy loop after every SQLite
-    call, up to 5 ms each (`sys.getswitchinterval`), the loop waking it on every turn meanwhile: measured,
-    that cost serve more CPU per stored answer than the write itself (docs/ARCHITECTURE.md, "Stored
-    responses"). What may wait goes to the thread: a window that finds the file locked (another worker
+    thread of the store's own for everything that may wait. Why the loop: a window's write is 5-15 µs a
+    row into the OS's page cache (WAL, `synchronous=NORMAL`: a commit does not sync the disk; `resp_` ids
+    begin with the time, so each row lands at the end of the id index), and a thread that wrote it would
+    have to take the GIL back from a busy loop after every SQLite call, up to 5 ms each
+    (`sys.getswitchinterval`), the loop waking it on every turn meanwhile: measured through serve, that
+    cost 90-130 µs of CPU per stored answer, several times the write itself. What may wait goes to the thread: a window that finds the file locked (another worker
     writing), every window for `SLOW_FOR` seconds after one that took over `SLOW` (a disk that stalls
     stalls the thread, not the loop), the checkpoints (which sync the disk: the loop's connection never
     checkpoints), the size cap's evictions and the expiry sweep, and the reads (`get`, `delete`, which
@@ -147,9 +147,7 @@ class SQLiteStore:
     WAIT = 5.0  # seconds at most: for other workers' windows, for a write past MAX_PENDING, for the lock
     CLOSE_WAIT = 30.0  # seconds at most for `aclose` to write what is pending
     STALE = 10.0  # a worker's mark older than this is a worker gone or stuck: not waited for
-    CHECKPOINT_BYTES = (
-        4 * 1024 * 1024
-    )  # written since the last checkpoint: the thread checkpoints (SQLite's own 1,000 pages)
+    CHECKPOINT_BYTES = 4 * 1024 * 1024  # written since the last checkpoint: the thread runs one (SQLite's 1,000 pages)
     SLOW = 0.25  # seconds: a window written by the loop that took longer sends the next ones to the thread...
     SLOW_FOR = 10.0  # ...for this long
 
@@ -192,6 +190,7 @@ class SQLiteStore:
         self._window: asyncio.TimerHandle | None = None
         self._window_loop: asyncio.AbstractEventLoop | None = None
         self._thread_writes = 0
+        self._closed = False  # `aclose` began: the thread takes no more jobs
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -250,7 +249,10 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         """Everything pending written (CLOSE_WAIT seconds at most), then the file closed."""
+        if self._closed:
+            return
         self._write_window()
+        self._closed = True
         thread = self._thread
         if thread is not None:
             self._jobs.put(None)
@@ -363,6 +365,10 @@ class SQLiteStore:
         return future
 
     def _tell(self, job: _Job | None) -> None:
+        if self._closed:  # nobody left to do it: a caller is told so rather than left waiting
+            if job is not None and job.future is not None:
+                job.future.set_exception(RuntimeError(f"{self.path}: the response store is closed"))
+            return
         if self._thread is None:
             self._started()
         self._jobs.put(job)

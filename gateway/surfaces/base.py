@@ -76,6 +76,10 @@ class StreamFrames(ABC):
         """The whole answer the stream added up to, where its API says it (Responses' final event)."""
         return None
 
+    def answer_bytes(self) -> bytes | None:
+        """`answer()` as the JSON its client got inside the final event, when the frames made it."""
+        return None
+
     def usage(self) -> JSON | None:
         """The usage the stream said (in its API's shape), for pricing it; None when it said none."""
         return None

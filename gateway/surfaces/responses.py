@@ -63,7 +63,7 @@ class _ResponsesFrames(StreamFrames):
     """Each event as OpenAI frames it; what the stream said of the response so far (its snapshot, the
     items done, the one still open, the final one), for the failure that may end it and for the store."""
 
-    __slots__ = ("done_items", "final", "open_item", "sequence", "snapshot")
+    __slots__ = ("done_items", "final", "final_bytes", "open_item", "sequence", "snapshot")
 
     def __init__(self) -> None:
         self.sequence = -1
@@ -71,6 +71,7 @@ class _ResponsesFrames(StreamFrames):
         self.done_items: list[JSON] = []
         self.open_item: JSON | None = None  # added, not done yet
         self.final: JSON | None = None
+        self.final_bytes: bytes | None = None  # `final` as it went out inside its event: what the store keeps
 
     def frame(self, event: JSON) -> bytes:
         kind = event.get("type")
@@ -87,6 +88,10 @@ class _ResponsesFrames(StreamFrames):
                 self.snapshot = event.get("response")
             else:
                 self.final = event.get("response")
+                if type(event) is not RawEvent and type(number) is int and list(event) == _TERMINAL_KEYS:
+                    # the response encoded once, for the event and for the store (as a JSON answer is)
+                    self.final_bytes = to_json(self.final)
+                    return _terminal_head(kind) + str(number).encode() + b',"response":' + self.final_bytes + b"}\n\n"
         if type(event) is RawEvent and event.data is not None:  # from a backend that speaks Responses: as it came
             return encode_sse(event.data, kind)
         return encode_event(event)
@@ -100,6 +105,9 @@ class _ResponsesFrames(StreamFrames):
 
     def answer(self) -> JSON | None:
         return self.final
+
+    def answer_bytes(self) -> bytes | None:
+        return self.final_bytes
 
     def end(self) -> bytes:
         return b""  # the terminal event (the bridge's) ended it already
@@ -119,9 +127,17 @@ class _ResponsesFrames(StreamFrames):
             "usage": chat_usage_to_responses(None),  # what the upstream used is not known: it broke
             "error": failure(failed.message, status=failed.status, kind=failed.upstream_type, retry_after=retry_after),
         }
-        self.final = response
+        self.final, self.final_bytes = response, None
         self.sequence += 1
         return encode_event({"type": "response.failed", "sequence_number": self.sequence, "response": response})
+
+
+_TERMINAL_KEYS = ["type", "sequence_number", "response"]  # a terminal event as the bridges make it
+
+
+def _terminal_head(kind: str) -> bytes:
+    """A terminal event's frame up to its sequence number: `encode_event`'s bytes, the same to the byte."""
+    return b"event: " + kind.encode() + b'\ndata: {"type":"' + kind.encode() + b'","sequence_number":'
 
 
 class ResponsesSurface(ChatSurface):

@@ -225,3 +225,15 @@ def test_after_a_slow_write_the_thread_writes_the_windows_and_the_log_says_so(tm
     asyncio.run(scenario())
     assert [kind for kind, _ in said] == ["store_slow"]
     assert "the store's thread writes them for the next 10 s" in said[0][1]
+
+
+def test_a_call_after_the_close_is_refused_not_left_waiting(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SQLiteStore(tmp_path / "responses.sqlite3", shared=False)
+        await store.put(stored("resp_1"))
+        await store.aclose()
+        await store.aclose()  # a second close: nothing more to do
+        with pytest.raises(RuntimeError, match="the response store is closed"):
+            await asyncio.wait_for(store.get("resp_2"), 60)
+
+    asyncio.run(scenario())

@@ -89,9 +89,12 @@ def test_every_stored_response_is_there_the_moment_its_client_has_it(
             assert answer_.status_code == 200
             if body["stream"]:
                 last = [line for line in answer_.text.splitlines() if line.startswith("data: ")][-1]
-                ids.append(json.loads(last[len("data: ") :])["response"]["id"])
+                got = json.loads(last[len("data: ") :])["response"]
             else:
-                ids.append(answer_.json()["id"])
+                got = answer_.json()
+            ids.append(got["id"])
+            with httpx.Client(base_url=running.base_url) as reader:  # kept as its client got it
+                assert reader.get(f"/responses/{got['id']}").json() == got
     client_ = sdk(running)
     assert [client_.responses.retrieve(response_id).id for response_id in ids] == ids
 
@@ -431,3 +434,20 @@ def test_a_stream_cut_while_claude_searches_fails_with_the_search_failed(
         ("message", "completed"),
         ("web_search_call", "failed"),
     ]
+
+
+def test_a_terminal_events_frame_is_the_events_own_encoding() -> None:
+    """The frames encode a stream's final response once, for its event and for the store: the event's
+    bytes are `encode_event`'s to the byte, whatever the response holds."""
+    from protoshift.gateway.surfaces.responses import ResponsesSurface
+    from protoshift.translator.chat_to_responses import encode_event
+
+    response = {"id": "resp_1", "output": [{"type": "message", "content": [{"text": 'naïve \u2028 "q" 🚀'}]}], "n": 1.5}
+    for kind in ("response.completed", "response.incomplete", "response.failed"):
+        for number in (0, 7, 12345):
+            event = {"type": kind, "sequence_number": number, "response": response}
+            frames = ResponsesSurface().stream_frames({})
+            assert frames.frame(event) == encode_event(event)
+            assert frames.answer() == response and json.loads(frames.answer_bytes() or b"") == response
+    odd = {"type": "response.completed", "response": response, "sequence_number": 3}  # another key order
+    assert ResponsesSurface().stream_frames({}).frame(odd) == encode_event(odd)

@@ -1,6 +1,9 @@
 """What storing a Responses answer costs the gateway's process, without the rest of serve: process CPU per
-`SQLiteStore.put` on a loop kept busy between puts as serve's is (16 tasks: 400 µs of work, a short idle,
-a put), minus the same loop putting nothing; with `--baseline REF`, REF's gateway/store.py beside this
+`SQLiteStore.put` on a loop kept busy between puts as serve's is (uvloop, as serve runs; 16 tasks: 400 µs
+of work spread over 20 callbacks, a short idle, a put), minus the same loop putting nothing. The loop
+lets go of the GIL and takes it back around every callback, as serve's does thousands of times a second:
+what a store's own thread pays to get the GIL back from such a loop shows here (a single busy callback
+would hide it); with `--baseline REF`, REF's gateway/store.py beside this
 checkout's, in turns in the same run (the serve benchmark's figures for this swing by ±50 µs on a shared
 machine; these by a few).
 
@@ -25,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TASKS = 16
 WORK = 0.0004  # seconds of CPU between two puts of a task (a request's own work)
 IDLE = 0.0002  # and the loop idle (waiting on sockets)
+STEPS = 20  # callbacks a request's work is spread over
 
 
 def answer(n: int) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
@@ -85,9 +89,11 @@ async def cpu_per_put(store_module: ModuleType | None, first: int, puts: int) ->
             for response_id, response, inputs in mine:
                 if store_module is not None and store is not None:
                     await store.put(store_module.StoredResponse(response_id, response, inputs, response["output"]))
-                end = time.perf_counter() + WORK
-                while time.perf_counter() < end:
-                    pass
+                for _ in range(STEPS):  # a request's work in the many callbacks it is on a loop
+                    end = time.perf_counter() + WORK / STEPS
+                    while time.perf_counter() < end:
+                        pass
+                    await asyncio.sleep(0)
                 await asyncio.sleep(IDLE)
 
         began = time.process_time()
@@ -95,6 +101,16 @@ async def cpu_per_put(store_module: ModuleType | None, first: int, puts: int) ->
         if store is not None:
             await store.aclose()
         return (time.process_time() - began) / puts * 1e6
+
+
+def _loop_factory() -> Any:
+    """serve's loop: uvloop, which lets go of the GIL around each poll and takes it back for each callback
+    (a thread that wants the GIL is woken that often), where it is installed; else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def main() -> None:
@@ -119,7 +135,8 @@ def main() -> None:
     first = 0
     for turn in range(args.rounds):
         for label in list(sides)[:: 1 if turn % 2 == 0 else -1]:  # the order reversed every other round
-            figures[label].append(asyncio.run(cpu_per_put(sides[label], first, args.puts)))
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                figures[label].append(runner.run(cpu_per_put(sides[label], first, args.puts)))
             first += args.puts
     floor = statistics.median(figures["no store"])
     print(f"CPU per put, µs ({TASKS} tasks, {WORK * 1e6:.0f} µs of work and {IDLE * 1e6:.0f} µs idle between puts;")

@@ -122,15 +122,18 @@ class SQLiteStore:
     begin with the time, so each row lands at the end of the id index), and a thread that wrote it would
     have to take the GIL back from a busy loop after every SQLite call, up to 5 ms each
     (`sys.getswitchinterval`), the loop waking it on every turn meanwhile: measured through serve, that
-    cost 90-130 µs of CPU per stored answer, several times the write itself. What may wait goes to the thread: a window that finds the file locked (another worker
-    writing), every window for `SLOW_FOR` seconds after one that took over `SLOW` (a disk that stalls
-    stalls the thread, not the loop), the checkpoints (which sync the disk: the loop's connection never
-    checkpoints), the size cap's evictions and the expiry sweep, and the reads (`get`, `delete`, which
-    may find the file locked). Whatever is for the file while the thread has an earlier write of it to
-    do goes to the thread too, after it: one order.
+    cost 90-130 µs of CPU per stored answer, several times the write itself.
 
-    Several workers on one file (`shared`): a worker's first put of a window, before it returns, marks in
-    the file that this worker has puts pending since then; a read that finds nothing waits for the
+    What may wait is not done on the loop: a window that finds the file locked (another worker writing,
+    the thread sweeping) stays pending, found all the same, and the next window tries again; one locked for `WAIT` seconds, or a close's, goes to the thread, which waits for
+    the lock. The thread also writes every window for `SLOW_FOR` seconds after one that took over `SLOW`
+    (a disk that stalls stalls the thread, not the loop), runs the checkpoints (they sync the disk: the
+    loop's connection never checkpoints) and the expiry sweep, and the reads (`get`, `delete`). Past the
+    size cap, the write itself takes the oldest rows out. A put again of an id the thread still has to write goes to the thread too, after it: one order.
+
+    Several workers on one file (`shared`): a worker's put that nothing pending of it covers yet marks in
+    the file, before it returns, that this worker has puts pending since then (one row a mark, taken back
+    by the write of those puts); a read that finds nothing waits for the
     windows other workers opened before it began to be written (at most `WAIT` seconds; a mark older
     than `STALE`, a worker gone, is not waited for) and reads again. So a response answered by one
     worker is found through any other; a miss costs one window more.
@@ -187,9 +190,10 @@ class SQLiteStore:
         self._pending_bytes = 0
         self._evicted: set[str] = set()
         self._writing: dict[str, _Pending] = {}
+        self._marks: list[float] = []  # shared: this worker's marks in the file for what is pending
         self._window: asyncio.TimerHandle | None = None
         self._window_loop: asyncio.AbstractEventLoop | None = None
-        self._thread_writes = 0
+        self._busy_since: float | None = None  # monotonic: since when the loop finds the file locked
         self._closed = False  # `aclose` began: the thread takes no more jobs
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
@@ -219,6 +223,7 @@ class SQLiteStore:
     async def put(self, stored: StoredResponse) -> None:
         pending = _Pending(stored, _blob(stored), time.time())
         loop = asyncio.get_running_loop()
+        mark: float | None = None
         with self._lock:
             self._take(stored.id)
             self._evicted.discard(stored.id)
@@ -228,14 +233,16 @@ class SQLiteStore:
                 oldest = next(iter(self._pending))
                 self._take(oldest)
                 self._evicted.add(oldest)
-            opening = self._window_loop is None or self._window_loop.is_closed()
-            if opening:
+            if self._window_loop is None or self._window_loop.is_closed():  # this put opens a window
                 self._window = loop.call_later(self.WINDOW, self._write_window)
                 self._window_loop = loop
+            if self.shared and not self._marks:  # no mark yet covers what is pending: this put's
+                mark = pending.at
+                self._marks.append(mark)
             count = len(self._pending) + len(self._writing)
-        if opening and self.shared:  # in the file before any put of the window returns
-            await self._mark(pending.at)
-        if count > self.MAX_PENDING:  # the writes are behind (a disk that stalls): this window now
+        if mark is not None:  # in the file before the put returns
+            await self._mark(mark)
+        if count > self.MAX_PENDING:  # the writes are behind (a disk that stalls, a file locked): now
             written = self._write_window()
             if written is not None:
                 with contextlib.suppress(TimeoutError):
@@ -251,7 +258,7 @@ class SQLiteStore:
         """Everything pending written (CLOSE_WAIT seconds at most), then the file closed."""
         if self._closed:
             return
-        self._write_window()
+        self._write_window(closing=True)
         self._closed = True
         thread = self._thread
         if thread is not None:
@@ -272,63 +279,90 @@ class SQLiteStore:
         return pending
 
     async def _mark(self, since: float) -> None:
-        """In the file: this worker has puts pending since `since` (until its window is written)."""
-        with self._lock:
-            here = self._thread_writes == 0
-            if not here:
-                self._thread_writes += 1
-        if here:
-            try:
-                with self._writing_here:
-                    self._db.execute("INSERT OR REPLACE INTO writers VALUES (?, ?)", (self._token, since))
+        """In the file: this worker has puts pending since `since` (until the write of them takes it back)."""
+        try:
+            with self._writing_here:
+                self._db.execute("INSERT OR IGNORE INTO writers VALUES (?, ?)", (self._token, since))
+            return
+        except Exception as exc:
+            if not _busy(exc):  # the put stays pending all the same; only another worker may miss it
+                self.on_event("store_failed", f"{self.path}: marking puts pending: {_reason(exc)}")
                 return
-            except Exception as exc:
-                if not _busy(exc):  # the put stays pending all the same; only another worker may miss it
-                    self.on_event("store_failed", f"{self.path}: marking puts pending: {_reason(exc)}")
-                    return
-            with self._lock:
-                self._thread_writes += 1
-        await self._submit("mark", since)
+        await self._submit("mark", since)  # the file locked: the thread waits for it
 
-    def _write_window(self) -> asyncio.Future[Any] | None:
-        """The open window ends: every put pending written, here in one transaction, or by the thread
-        (see the class's words on who writes): then the future the thread settles once it is written."""
+    def _write_window(self, *, closing: bool = False) -> asyncio.Future[Any] | None:
+        """The open window ends: every put pending written, here in one transaction; or by the thread
+        (see the class's words on who writes), then the future it settles once they are written. A file
+        found locked leaves them pending, tried again a window later (WAIT seconds, then the thread's)."""
+        loop = asyncio.get_running_loop()
         with self._lock:
-            window, loop = self._window, self._window_loop
+            window = self._window
             self._window = self._window_loop = None  # a put from now on opens the next window
             batch = list(self._pending.values())
-            evicted = self._evicted
-            if not batch and not evicted and (loop is None or not self.shared):
-                return None  # nothing to write, and no mark of a window to take back
-            self._pending, self._pending_bytes, self._evicted = {}, 0, set()
-            self._writing.update((pending.stored.id, pending) for pending in batch)
-            here = self._thread_writes == 0 and time.monotonic() >= self._slow_until
-            if not here:
-                self._thread_writes += 1
+            evicted, marks = set(self._evicted), list(self._marks)
+            if not batch and not evicted and not marks:
+                return None
+            to_thread = self._for_the_thread(batch)
+            if to_thread:
+                self._hand_over(batch, evicted)
         if window is not None:
             window.cancel()
-        if here:
-            began = time.monotonic()
-            try:
-                with self._writing_here:
-                    over = self._write_each(self._db, batch, evicted, busy_fails=False)
-            except _Busy:
-                with self._lock:
-                    self._thread_writes += 1
-                return self._submit("write", (batch, evicted))
-            took = time.monotonic() - began
-            if took > self.SLOW:
-                self._slow_until = time.monotonic() + self.SLOW_FOR
-                self.on_event(
-                    "store_slow",
-                    f"{self.path}: writing {len(batch)} stored responses took {took * 1000:.0f} ms;"
-                    f" the store's thread writes them for the next {self.SLOW_FOR:.0f} s",
-                )
-            self._written(batch)
-            if over is not None:
-                self._upkeep(over, batch)
-            return None
-        return self._submit("write", (batch, evicted))
+        if to_thread:
+            return self._submit("write", (batch, evicted, marks))
+        began = time.monotonic()
+        try:
+            with self._writing_here:
+                whole = self._write_each(self._db, batch, evicted, marks, busy_fails=False)
+        except _Busy:  # another worker writing, the thread sweeping: not waited for here
+            with self._lock:
+                if closing:
+                    self._hand_over(batch, evicted)
+                else:
+                    self._busy_since = self._busy_since or began
+                    if self._window_loop is None:
+                        self._window = loop.call_later(self.WINDOW, self._write_window)
+                        self._window_loop = loop
+            return self._submit("write", (batch, evicted, marks)) if closing else None
+        self._written_here(batch, evicted, marks, time.monotonic() - began)
+        if whole:  # (a file that fails every write is not swept nor checkpointed on top)
+            self._upkeep(batch)
+        return None
+
+    def _for_the_thread(self, batch: list[_Pending]) -> bool:
+        """Whether the thread writes this window (the lock held): the disk was slow, the file has been
+        locked for WAIT seconds, or the thread has an older put of one of its ids still to write."""
+        now = time.monotonic()
+        return (
+            now < self._slow_until
+            or (self._busy_since is not None and now - self._busy_since > self.WAIT)
+            or (bool(self._writing) and any(pending.stored.id in self._writing for pending in batch))
+        )
+
+    def _written_here(self, batch: list[_Pending], evicted: set[str], marks: list[float], took: float) -> None:
+        with self._lock:
+            for pending in batch:
+                if self._pending.get(pending.stored.id) is pending:  # not put again meanwhile
+                    self._take(pending.stored.id)
+            self._evicted -= evicted
+            self._marks = [mark for mark in self._marks if mark not in marks]
+            self._busy_since = None
+        if took > self.SLOW:
+            self._slow_until = time.monotonic() + self.SLOW_FOR
+            self.on_event(
+                "store_slow",
+                f"{self.path}: writing {len(batch)} stored responses took {took * 1000:.0f} ms;"
+                f" the store's thread writes them for the next {self.SLOW_FOR:.0f} s",
+            )
+
+    def _hand_over(self, batch: list[_Pending], evicted: set[str]) -> None:
+        """The window's puts (and marks) out of the loop's hands, to the thread's (the lock held)."""
+        for pending in batch:
+            if self._pending.get(pending.stored.id) is pending:
+                self._take(pending.stored.id)
+            self._writing[pending.stored.id] = pending
+        self._evicted -= evicted
+        self._marks = []
+        self._busy_since = None  # the next window tries the file again itself
 
     def _written(self, batch: list[_Pending]) -> None:
         with self._lock:
@@ -336,13 +370,13 @@ class SQLiteStore:
                 if self._writing.get(pending.stored.id) is pending:
                     del self._writing[pending.stored.id]
 
-    def _upkeep(self, over: bool, batch: list[_Pending]) -> None:
-        """After the loop wrote a window: the thread told to evict (past the size cap), to sweep (every
-        SWEEP_EVERY seconds) and to checkpoint (every CHECKPOINT_BYTES written)."""
+    def _upkeep(self, batch: list[_Pending]) -> None:
+        """After the loop wrote a window: the thread told to sweep what expired (every SWEEP_EVERY seconds)
+        and to checkpoint (every CHECKPOINT_BYTES written)."""
         now = time.monotonic()
-        if over or now - self._swept > self.SWEEP_EVERY:
+        if now - self._swept > self.SWEEP_EVERY:
             self._swept = now
-            self._tell(_Job("trim", {pending.stored.id for pending in batch} if over else set(), None, None))
+            self._tell(_Job("sweep", None, None, None))
         self._unsynced += sum(len(pending.blob) for pending in batch)
         if self._unsynced > self.CHECKPOINT_BYTES:
             self._unsynced = 0
@@ -406,46 +440,42 @@ class SQLiteStore:
         return batch
 
     def _chore(self, job: _Job) -> None:
-        """A write, a mark, an eviction and sweep, a checkpoint: what fails said in the log."""
+        """A write, a mark, a sweep, a checkpoint: what fails said in the log."""
         try:
             if job.kind == "write":
-                batch, evicted = job.argument
+                batch, evicted, marks = job.argument
                 try:
-                    over = self._write_each(self._waits, batch, evicted, busy_fails=True)
-                    if over or (over is not None and time.monotonic() - self._swept > self.SWEEP_EVERY):
-                        self._trim({pending.stored.id for pending in batch} if over else set())
+                    self._write_each(self._waits, batch, evicted, marks, busy_fails=True)
                 finally:
                     self._written(batch)
             elif job.kind == "mark":
-                self._waits.execute("INSERT OR REPLACE INTO writers VALUES (?, ?)", (self._token, job.argument))
-            elif job.kind == "trim":
-                self._trim(job.argument)
+                self._waits.execute("INSERT OR IGNORE INTO writers VALUES (?, ?)", (self._token, job.argument))
+            elif job.kind == "sweep":
+                self._sweep_expired()
             else:  # checkpoint: PASSIVE, so that neither the loop's writes nor the reads wait for it
                 self._waits.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except Exception as exc:
             self.on_event("store_failed", f"{self.path}: {_CHORES[job.kind]}: {_reason(exc)}")
         finally:
-            if job.kind in ("write", "mark"):
-                with self._lock:
-                    self._thread_writes -= 1
             _settle([job], [None])
 
     def _write_each(
-        self, db: sqlite3.Connection, batch: list[_Pending], evicted: set[str], *, busy_fails: bool
-    ) -> bool | None:
+        self, db: sqlite3.Connection, batch: list[_Pending], evicted: set[str], marks: list[float], *, busy_fails: bool
+    ) -> bool:
         """Every put of the window in one transaction; one that fails, each alone, and what still fails
-        said in the log (then None). The file found locked raises `_Busy` unless `busy_fails` (the thread,
-        which waited for it). True when the file is past its size cap."""
+        said in the log (then False). The file found locked raises `_Busy` unless `busy_fails` (the
+        thread, which waited for it)."""
         try:
-            return self._write(db, batch, evicted)
+            self._write(db, batch, evicted, marks)
+            return True
         except Exception as exc:
             if not busy_fails and _busy(exc):
                 raise _Busy from exc
         failed: list[str] = []
         reason = ""
-        for pending in batch:
+        for at, pending in enumerate(batch):
             try:
-                self._write(db, [pending], set())
+                self._write(db, [pending], set(), marks if at == len(batch) - 1 else [])
             except Exception as exc:
                 if not busy_fails and _busy(exc):
                     raise _Busy from exc
@@ -454,13 +484,12 @@ class SQLiteStore:
         if failed:
             shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
             self.on_event("store_failed", f"{self.path}: {len(failed)} not stored ({shown}): {reason}")
-            return None
-        return False
+        return not failed
 
-    def _write(self, db: sqlite3.Connection, batch: list[_Pending], evicted: set[str]) -> bool:
-        """One transaction: the ids the size cap took out, the rows (each statement for many), this worker's
-        mark taken back (with the rows: a read elsewhere that no longer sees the mark finds them). True when
-        the file is past its size cap."""
+    def _write(self, db: sqlite3.Connection, batch: list[_Pending], evicted: set[str], marks: list[float]) -> None:
+        """One transaction: the ids the size cap took out, the rows (each statement for many), past the
+        size cap the oldest rows out, and this worker's marks of them taken back (with the rows: a read
+        elsewhere that no longer sees a mark finds them)."""
         db.execute("BEGIN IMMEDIATE")
         try:
             gone = list(evicted)
@@ -475,26 +504,22 @@ class SQLiteStore:
                     " SET stored = excluded.stored, size = excluded.size, data = excluded.data",
                     values,
                 )
-            over: bool = db.execute("SELECT bytes FROM total").fetchone()[0] > self.max_bytes
-            if self.shared:
-                db.execute("DELETE FROM writers WHERE token = ?", (self._token,))
+            total = db.execute("SELECT bytes FROM total").fetchone()[0]
+            if total > self.max_bytes:
+                self._evict(db, total - self.max_bytes, {p.stored.id for p in batch})
+            for mark in marks:
+                db.execute("DELETE FROM writers WHERE token = ? AND since = ?", (self._token, mark))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        return over
 
-    def _trim(self, keep: set[str]) -> None:
-        """Past the size cap, the oldest gone (not those in `keep`, just stored); what expired swept."""
+    def _sweep_expired(self) -> None:
         db = self._waits
         db.execute("BEGIN IMMEDIATE")
         try:
-            total = db.execute("SELECT bytes FROM total").fetchone()[0]
-            if total > self.max_bytes:
-                self._evict(total - self.max_bytes, keep)
-            if time.monotonic() - self._swept > self.SWEEP_EVERY or not keep:
-                self._sweep(time.time())
+            self._sweep(time.time())
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -546,17 +571,17 @@ class SQLiteStore:
             )
         return db.execute("DELETE FROM responses WHERE id = ?", (job.argument,)).rowcount > 0  # delete
 
-    def _evict(self, excess: int, keep: set[str]) -> None:
+    def _evict(self, db: sqlite3.Connection, excess: int, keep: set[str]) -> None:
         """The oldest go until the rest fits (the ones just stored stay)."""
         gone: list[tuple[str]] = []
-        oldest = self._waits.execute("SELECT id, size FROM responses ORDER BY stored")
+        oldest = db.execute("SELECT id, size FROM responses ORDER BY stored")
         while excess > 0 and (rows := oldest.fetchmany(64)):
             for response_id, size in rows:
                 if excess > 0 and response_id not in keep:
                     gone.append((response_id,))
                     excess -= size
         oldest.close()
-        self._waits.executemany("DELETE FROM responses WHERE id = ?", gone)
+        db.executemany("DELETE FROM responses WHERE id = ?", gone)
 
     def _sweep(self, now: float) -> None:
         self._waits.execute("DELETE FROM writers WHERE since <= ?", (now - self.STALE,))  # workers gone
@@ -573,7 +598,7 @@ _CALLS = frozenset({"get", "delete", "others"})  # the thread's jobs that answer
 _CHORES = {  # the thread's other jobs, as the log names what failed
     "write": "writing stored responses",
     "mark": "marking puts pending",
-    "trim": "evicting and sweeping",
+    "sweep": "sweeping expired responses",
     "checkpoint": "checkpointing",
 }
 
@@ -605,7 +630,7 @@ def _reason(exc: BaseException) -> str:
 
 
 class _Job(NamedTuple):
-    kind: str  # get, delete, others (another worker's window open); write, mark, trim, checkpoint
+    kind: str  # get, delete, others (another worker's window open); write, mark, sweep, checkpoint
     argument: Any
     loop: asyncio.AbstractEventLoop | None
     future: asyncio.Future[Any] | None  # None: nobody waits
@@ -650,7 +675,9 @@ def _stored(response_id: str, blob: bytes) -> StoredResponse:
     return StoredResponse(response_id, response, inputs, response.get("output", []) if output is None else output)
 
 
-_VERSION = 2  # PRAGMA user_version of the file's layout: 2, one JSON blob a row (1: three columns of JSON)
+# PRAGMA user_version of the file's layout: 3, a worker's marks one row each (2: one a worker, replaced);
+# 2, one JSON blob a row (1: three columns of JSON)
+_VERSION = 3
 
 
 def _schema(db: sqlite3.Connection) -> None:
@@ -676,8 +703,13 @@ def _schema(db: sqlite3.Connection) -> None:
             )
             db.execute("DROP TABLE responses_1")
         db.execute("CREATE INDEX IF NOT EXISTS by_age ON responses (stored)")
-        # Which workers have puts not written yet, since when (SQLiteStore: a read elsewhere waits for them).
-        db.execute("CREATE TABLE IF NOT EXISTS writers (token TEXT PRIMARY KEY, since REAL NOT NULL)")
+        # Which workers have puts not written yet, since when (SQLiteStore: a read elsewhere waits for them);
+        # a worker may have several, each taken back by the write of its puts.
+        if version < 3:
+            db.execute("DROP TABLE IF EXISTS writers")  # marks last a window: none is lost
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS writers (token TEXT NOT NULL, since REAL NOT NULL, PRIMARY KEY (token, since))"
+        )
         # The sum of the sizes, kept by triggers: a put reads one row, not the whole table.
         db.execute("CREATE TABLE IF NOT EXISTS total (bytes INTEGER NOT NULL)")
         db.execute(

@@ -155,11 +155,11 @@ def test_a_process_killed_loses_only_its_window(tmp_path: Path) -> None:
     assert _killed_after_a_put(tmp_path / "long.sqlite3", 3600.0) == set()
 
 
-def test_a_window_that_finds_the_file_locked_is_the_threads_to_write_and_the_loop_does_not_wait(
-    tmp_path: Path,
-) -> None:
-    """Another worker holding the write lock: the loop's write would wait for it (5 s of a frozen loop);
-    the window goes to the store's thread instead, found meanwhile, and written once the lock is free."""
+def test_a_window_that_finds_the_file_locked_waits_for_the_next_and_the_loop_never_waits(tmp_path: Path) -> None:
+    """Another worker holding the write lock: the loop's write would wait for it (5 s of a frozen loop).
+    It is not waited for: the puts stay pending (found all the same) and the next window tries again; a
+    file locked for WAIT seconds hands them to the store's thread, which waits; a close hands them over
+    at once. Nothing put is lost."""
     path = tmp_path / "responses.sqlite3"
 
     async def scenario() -> None:
@@ -167,16 +167,29 @@ def test_a_window_that_finds_the_file_locked_is_the_threads_to_write_and_the_loo
         await store.put(stored("resp_1"))
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another worker's transaction, under way
+        assert store._write_window() is None  # the loop did not wait...
+        assert await store.get("resp_1") == stored("resp_1")  # ...and finds the put meanwhile
+        other.execute("COMMIT")
+        assert store._write_window() is None and in_file(path) == {"resp_1"}  # the next window writes it
+
+        await store.put(stored("resp_2"))
+        other.execute("BEGIN IMMEDIATE")
+        assert store._write_window() is None
+        store.WAIT = 0.0  # locked for longer than WAIT: the thread's to write, once it can
         written = store._write_window()
-        assert written is not None and not written.done()  # handed to the thread, which waits for the lock
-        assert await store.get("resp_1") == stored("resp_1")  # the loop goes on, and finds the put meanwhile
+        assert written is not None and not written.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(written, 60)
+        assert in_file(path) == {"resp_1", "resp_2"}
+
+        await store.put(stored("resp_3"))
+        other.execute("BEGIN IMMEDIATE")
+        closing = asyncio.create_task(store.aclose())  # a close hands them to the thread, which waits
+        await asyncio.sleep(0.05)
         other.execute("COMMIT")
         other.close()
-        await asyncio.wait_for(written, 60)
-        assert in_file(path) == {"resp_1"}
-        await store.put(stored("resp_2"))  # the file free again: the loop writes the next window itself
-        assert store._write_window() is None and in_file(path) == {"resp_1", "resp_2"}
-        await store.aclose()
+        await asyncio.wait_for(closing, 60)
+        assert in_file(path) == {"resp_1", "resp_2", "resp_3"}
 
     asyncio.run(scenario())
 
@@ -235,5 +248,39 @@ def test_a_call_after_the_close_is_refused_not_left_waiting(tmp_path: Path) -> N
         await store.aclose()  # a second close: nothing more to do
         with pytest.raises(RuntimeError, match="the response store is closed"):
             await asyncio.wait_for(store.get("resp_2"), 60)
+
+    asyncio.run(scenario())
+
+
+def test_a_window_the_thread_writes_takes_back_its_own_mark_not_the_next_windows(tmp_path: Path) -> None:
+    """Worker one's first window goes to its thread (the file locked); its next window's put marks the
+    file anew. The thread's write of the first takes back the first's mark only: worker two, reading the
+    second window's put, still waits for it rather than answering 404."""
+    path = tmp_path / "responses.sqlite3"
+
+    async def scenario() -> None:
+        one, two = waiting_long(path), SQLiteStore(path)
+        two.WAIT = 600.0  # the read waits for as long as the test needs
+        await one.put(stored("resp_a"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        assert one._write_window() is None  # locked: pending still
+        one.WAIT = 0.0
+        first = one._write_window()  # locked past WAIT: the thread's, which waits for the lock
+        assert first is not None
+        await asyncio.sleep(0.3)  # the thread's busy handler now sleeps tens of ms between its tries
+        other.execute("COMMIT")
+        other.close()
+        await one.put(stored("resp_b"))  # a new window, its mark made at once, likely before the thread's write
+        await asyncio.wait_for(first, 60)
+        assert in_file(path) == {"resp_a"}  # the first window written, its mark with it; resp_b pending
+        reading = asyncio.create_task(two.get("resp_b"))
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert not reading.done()  # resp_b's mark is still in the file: worker two waits
+        assert one._write_window() is None  # one writes its second window
+        assert await asyncio.wait_for(reading, 60) == stored("resp_b")
+        await one.aclose()
+        await two.aclose()
 
     asyncio.run(scenario())

@@ -35,7 +35,7 @@ def general_paths() -> Iterator[None]:
     """The short paths off: every request and answer goes through the general code."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(body, "_SHORT_KEYS", frozenset())
-        patch.setattr(answer, "_SHORT_MESSAGE_KEYS", frozenset())
+        patch.setattr(answer, "_text_only", lambda message: False)
         patch.setattr(common, "_SHAPED", frozenset({"model", "input"}))  # in every request: never disjoint
         yield
 
@@ -108,13 +108,36 @@ def test_the_short_request_is_the_one_user_message_after_the_instructions() -> N
     assert claude.body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Say hello."}]}]
 
 
-MESSAGES_ANSWERED = st.one_of(
-    st.fixed_dictionaries(
-        {"role": st.just("assistant"), "content": st.one_of(TEXT, st.none())},
-        optional={"refusal": st.one_of(st.none(), TEXT), "annotations": st.just([]), "tool_calls": st.none()},
-    ),
-    st.just({"role": "assistant", "content": [{"type": "text", "text": "parts"}]}),
-)
+CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+CITE = {"type": "url_citation", "url_citation": {"start_index": 0, "end_index": 1, "url": "https://x.test/"}}
+# What a chat message may say besides its content (the keys `_output` reads, and one it does not).
+SAID: dict[str, st.SearchStrategy[Any]] = {
+    "refusal": TEXT,
+    "annotations": st.sampled_from([[], [CITE], {}]),
+    "tool_calls": st.sampled_from([[], [CALL]]),
+    "function_call": st.just({"name": "f", "arguments": "{}"}),
+    "reasoning_content": TEXT,
+    "reasoning": TEXT,
+    "reasoning_details": st.sampled_from([[], [{"type": "reasoning.text", "text": "r"}]]),
+    "provider_specific_fields": st.sampled_from([{}, {"x": 1}]),
+    "audio": st.just({"id": "a"}),
+}
+
+
+@st.composite
+def messages_answered(draw: st.DrawFn) -> dict[str, Any]:
+    """A message as Claude's answer made chat has it, or as OpenAI-compatible servers send it: some keys
+    null, at most one of them saying something (else the general code takes it anyway)."""
+    if draw(st.integers(0, 9)) == 0:
+        return {"role": "assistant", "content": [{"type": "text", "text": "parts"}]}
+    message: dict[str, Any] = {"role": "assistant", "content": draw(st.one_of(TEXT, TEXT, st.none()))}
+    for key in draw(st.lists(st.sampled_from(sorted(SAID)), unique=True, max_size=4)):
+        message[key] = None
+    for key in draw(st.lists(st.sampled_from(sorted(SAID)), unique=True, max_size=1)):
+        message[key] = draw(SAID[key])
+    return message
+
+
 ECHOED = st.fixed_dictionaries(
     {"model": st.just("gpt-4o"), "input": st.just("hi")},
     optional={
@@ -133,8 +156,8 @@ ECHOED = st.fixed_dictionaries(
 )
 
 
-@SETTINGS
-@given(MESSAGES_ANSWERED, ECHOED, st.sampled_from(["stop", "length", "content_filter", None]))
+@settings(SETTINGS, max_examples=300)
+@given(messages_answered(), ECHOED, st.sampled_from(["stop", "length", "content_filter", None]))
 def test_a_text_answer_is_the_response_the_general_code_makes(
     message: dict[str, Any], request: dict[str, Any], finish: str | None
 ) -> None:

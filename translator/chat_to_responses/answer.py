@@ -86,10 +86,9 @@ def _output(
     stamps: Stamps,
     carried: dict[str, str] | None,
 ) -> list[JSON]:
-    if _SHORT_MESSAGE_KEYS.issuperset(answer) and answer.get("refusal") is None:
-        text = answer.get("content")
-        if type(text) is str:  # only text (most answers): its message item, what the rest would make of it
-            return [_message_item(stamps, status, [_text_part(text, [])])]
+    text = answer.get("content")
+    if type(text) is str and _text_only(answer):  # most answers: their message item, what the rest would make
+        return [_message_item(stamps, status, [_text_part(text, [])])]
     output: list[JSON] = []
     if (reasoning := _reasoning(answer, request, stamps, carried)) is not None:
         output.append(reasoning)
@@ -115,6 +114,23 @@ def _output(
 
 # A chat message of these keys alone holds no more than its text (or a refusal): no reasoning, no search, no call.
 _SHORT_MESSAGE_KEYS = frozenset({"role", "content", "refusal"})
+# What `_output` reads of a message besides its content: null (as OpenAI-compatible servers send most) is absent.
+_READ_KEYS = (
+    "refusal", "tool_calls", "function_call", "reasoning_content", "reasoning", "reasoning_details",
+    "provider_specific_fields",
+)  # fmt: skip
+
+
+def _text_only(answer: dict[str, Any]) -> bool:
+    """The message says nothing `_output` reads but its content: no refusal, reasoning, search or call, no
+    annotation (the keys of Claude's answer made chat, or those `_output` reads all null or empty)."""
+    if _SHORT_MESSAGE_KEYS.issuperset(answer):
+        return answer.get("refusal") is None
+    for key in _READ_KEYS:
+        if answer.get(key) is not None:
+            return False
+    annotations = answer.get("annotations")
+    return annotations is None or annotations == []
 
 
 def _text_part(text: str, annotations: list[JSON]) -> JSON:

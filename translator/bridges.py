@@ -202,6 +202,14 @@ class ResponsesToChat(Bridge):
     def request(
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
+        body, translation = self._to_chat(request, stream, shaping, history)
+        chat = translation.body
+        return Outbound(chat, translation.notes, [], True, chat["model"], responses=translation, request=body)
+
+    def _to_chat(
+        self, request: Mapping[str, Any], stream: bool, shaping: Shaping, history: list[Any] | None
+    ) -> tuple[JSON, ResponsesTranslation]:
+        """The request shaped, and its translation to chat."""
         body = shaped(request, shaping, stream=stream, api=RESPONSES)
         translation = responses_to_chat.request(
             body,
@@ -211,8 +219,7 @@ class ResponsesToChat(Bridge):
             web_search=self.web_search,
             signed_thinking=self.signed_thinking,
         )
-        chat = translation.body
-        return Outbound(chat, translation.notes, [], True, chat["model"], responses=translation, request=body)
+        return body, translation
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:
         return self._to_responses(answer, outbound, checked=False)
@@ -253,11 +260,16 @@ class ResponsesToMessages(ResponsesToChat):
         self, request: Mapping[str, Any], *, stream: bool, shaping: Shaping, history: list[Any] | None = None
     ) -> Outbound:
         first_leg = replace(shaping, model=None) if shaping.model else shaping  # the model is set on the way to Claude
-        to_chat = super().request(request, stream=stream, shaping=first_leg, history=history)
-        # the chat body is made of the checked request (and of thinking blocks checked as they were read)
-        to_claude = _CHAT_TO_MESSAGES.request_checked(shaped(to_chat.body, shaping, stream=stream, api=CHAT), shaping)
-        to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
-        to_claude.responses, to_claude.request = to_chat.responses, to_chat.request
+        body, to_chat = self._to_chat(request, stream, first_leg, history)
+        # The chat body is made of the checked request (and of thinking blocks checked as they were read). It
+        # is shaped already (its model the request's, its stream the call's) unless the backend sets the model.
+        chat = shaped(to_chat.body, shaping, stream=stream, api=CHAT) if shaping.model else to_chat.body
+        to_claude = _CHAT_TO_MESSAGES.request_checked(chat, shaping)
+        if to_claude.notes:
+            to_claude.notes = [*to_chat.notes, *(_on_the_way(note) for note in to_claude.notes)]
+        else:
+            to_claude.notes = to_chat.notes
+        to_claude.responses, to_claude.request = to_chat, body
         return to_claude
 
     def response(self, answer: JSON, outbound: Outbound) -> JSON:

@@ -86,6 +86,9 @@ def _output(
     stamps: Stamps,
     carried: dict[str, str] | None,
 ) -> list[JSON]:
+    text = answer.get("content")
+    if type(text) is str and _text_only(answer):  # most answers: their message item, what the rest would make
+        return [_message_item(stamps, status, [_text_part(text, [])])]
     output: list[JSON] = []
     if (reasoning := _reasoning(answer, request, stamps, carried)) is not None:
         output.append(reasoning)
@@ -94,14 +97,11 @@ def _output(
     text = message_text(answer.get("content"), f"{path}.content")
     refusal = answer.get("refusal")
     if text or not (refusal or answer.get("tool_calls") or answer.get("function_call")):
-        annotations = url_citations(answer.get("annotations"))
-        parts.append({"type": "output_text", "annotations": annotations, "logprobs": [], "text": text})
+        parts.append(_text_part(text, url_citations(answer.get("annotations"))))
     if isinstance(refusal, str) and refusal:
         parts.append({"type": "refusal", "refusal": refusal})
     if parts:
-        output.append(
-            {"id": item_id(stamps, "msg_"), "type": "message", "status": status, "content": parts, "role": "assistant"}
-        )
+        output.append(_message_item(stamps, status, parts))
     calls = answer.get("tool_calls")
     if calls:
         for k, call in enumerate(want_list(calls, f"{path}.tool_calls")):
@@ -110,6 +110,35 @@ def _output(
     elif isinstance(legacy := answer.get("function_call"), dict):
         output.append(_call({"function": legacy}, f"{path}.function_call", "", tools, stamps))
     return output
+
+
+# A chat message of these keys alone holds no more than its text (or a refusal): no reasoning, no search, no call.
+_SHORT_MESSAGE_KEYS = frozenset({"role", "content", "refusal"})
+# What `_output` reads of a message besides its content: null (as OpenAI-compatible servers send most) is absent.
+_READ_KEYS = (
+    "refusal", "tool_calls", "function_call", "reasoning_content", "reasoning", "reasoning_details",
+    "provider_specific_fields",
+)  # fmt: skip
+
+
+def _text_only(answer: dict[str, Any]) -> bool:
+    """The message says nothing `_output` reads but its content: no refusal, reasoning, search or call, no
+    annotation (the keys of Claude's answer made chat, or those `_output` reads all null or empty)."""
+    if _SHORT_MESSAGE_KEYS.issuperset(answer):
+        return answer.get("refusal") is None
+    for key in _READ_KEYS:
+        if answer.get(key) is not None:
+            return False
+    annotations = answer.get("annotations")
+    return annotations is None or annotations == []
+
+
+def _text_part(text: str, annotations: list[JSON]) -> JSON:
+    return {"type": "output_text", "annotations": annotations, "logprobs": [], "text": text}
+
+
+def _message_item(stamps: Stamps, status: str, parts: list[JSON]) -> JSON:
+    return {"id": item_id(stamps, "msg_"), "type": "message", "status": status, "content": parts, "role": "assistant"}
 
 
 def _reasoning(

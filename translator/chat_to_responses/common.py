@@ -47,20 +47,41 @@ _PLAIN: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "truncation": (str, "disabled"),
     "user": (str, None),
 }
-_PLAIN_DEFAULTS: JSON = {key: default for key, (_, default) in _PLAIN.items()}
+# A response object's keys in the order the API sends them (then `completed_at`, `prompt_cache_retention` when
+# there), each with its value until set: the plain fields' defaults; None for what each answer sets.
+_SKELETON: JSON = {
+    key: _PLAIN[key][1] if key in _PLAIN else None
+    for key in (
+        "id", "object", "created_at", "status", "background", "error", "incomplete_details", "instructions",
+        "max_output_tokens", "max_tool_calls", "model", "output", "parallel_tool_calls", "previous_response_id",
+        "prompt_cache_key", "reasoning", "safety_identifier", "service_tier", "temperature", "text", "tool_choice",
+        "tools", "top_logprobs", "top_p", "truncation", "usage", "user", "metadata",
+    )
+}  # fmt: skip
+_SKELETON["object"] = "response"
+# The fields echoed from objects of the request: a request without them (most) is echoed their defaults.
+_SHAPED = frozenset({"reasoning", "text", "service_tier", "tools", "metadata", "prompt_cache_retention"})
 
 
 def echo(request: ResponsesRequest) -> JSON:
-    """The fields of `request` a response repeats, as the API repeats them (its defaults when the request
-    leaves one out). The request is the one `responses_to_chat.request` took, so its values have their
-    types; anything else is taken as left out."""
+    """The response object as `request` decides it: the fields it repeats, as the API repeats them (its
+    defaults when the request leaves one out), in their places; what each answer says (id, status, output,
+    usage...) is set by `response_object`. The request is the one `responses_to_chat.request` took, so its
+    values have their types; anything else is taken as left out."""
     req = request if isinstance(request, dict) else {}
-    fields = dict(_PLAIN_DEFAULTS)
+    fields = dict(_SKELETON)
     for key in _PLAIN.keys() & req.keys():  # most requests give few of them
         kind = _PLAIN[key][0]
         value = req[key]
         if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
             fields[key] = value
+    if _SHAPED.isdisjoint(req):
+        fields["reasoning"] = {"effort": None, "summary": None}
+        fields["service_tier"] = "default"
+        fields["text"] = {"format": {"type": "text"}}
+        fields["tools"] = []
+        fields["metadata"] = {}
+        return fields
     reasoning = req.get("reasoning")
     if isinstance(reasoning, dict):
         reasoning = {key: value for key, value in reasoning.items() if key in RESPONSES_REASONING_KEYS}
@@ -97,41 +118,21 @@ def response_object(
     incomplete: str | None = None,
     completed_at: int | None = None,
 ) -> Response:
-    """A `response` object, its keys in the order the API sends them."""
-    obj: Response = {
-        "id": response_id,
-        "object": "response",
-        "created_at": created_at,
-        "status": status,
-        "background": fields["background"],
-        "error": error,
-        "incomplete_details": {"reason": incomplete} if incomplete else None,
-        "instructions": fields["instructions"],
-        "max_output_tokens": fields["max_output_tokens"],
-        "max_tool_calls": fields["max_tool_calls"],
-        "model": model,
-        "output": output,
-        "parallel_tool_calls": fields["parallel_tool_calls"],
-        "previous_response_id": fields["previous_response_id"],
-        "prompt_cache_key": fields["prompt_cache_key"],
-        "reasoning": fields["reasoning"],
-        "safety_identifier": fields["safety_identifier"],
-        "service_tier": fields["service_tier"],
-        "temperature": fields["temperature"],
-        "text": fields["text"],
-        "tool_choice": fields["tool_choice"],
-        "tools": fields["tools"],
-        "top_logprobs": fields["top_logprobs"],
-        "top_p": fields["top_p"],
-        "truncation": fields["truncation"],
-        "usage": usage,
-        "user": fields["user"],
-        "metadata": fields["metadata"],
-    }
+    """A `response` object, its keys in the order the API sends them: `fields` (`echo`'s) with what this
+    answer says set in their places."""
+    obj: Response = dict(fields)
+    obj["id"] = response_id
+    obj["created_at"] = created_at
+    obj["status"] = status
+    obj["error"] = error
+    obj["incomplete_details"] = {"reason": incomplete} if incomplete else None
+    obj["model"] = model
+    obj["output"] = output
+    obj["usage"] = usage
     if completed_at is not None:
         obj["completed_at"] = completed_at
-    if "prompt_cache_retention" in fields:
-        obj["prompt_cache_retention"] = fields["prompt_cache_retention"]
+        if "prompt_cache_retention" in obj:  # the last key
+            obj["prompt_cache_retention"] = obj.pop("prompt_cache_retention")
     return obj
 
 

@@ -245,16 +245,16 @@ class Stream(ToolCallStream[_Call]):
         stream's hot path (bridges.py: Claude's deltas); the same steps as `_delta`'s for such a chunk."""
         if self._ended or self._finished or not self.started or self._held:
             return None
-        out: list[ResponseEvent] = []
-        if field == "content":
-            if self._open != _MESSAGE or self._part != _TEXT:  # the text opens its item or part
-                self._arrived = self._chars
-                self._chars += len(text)
-                self._put(_TEXT, None, text, out)
-                return out
+        if field == "content" and self._open == _MESSAGE and self._part == _TEXT:  # most deltas of most streams
             self._chars += len(text)
             self._texts.append(text)
             return [self._text_delta(text)]
+        out: list[ResponseEvent] = []
+        if field == "content":  # the text opens its item or part
+            self._arrived = self._chars
+            self._chars += len(text)
+            self._put(_TEXT, None, text, out)
+            return out
         if field == "reasoning_content":
             if self._open != _REASONING:
                 self._put(_REASONING, None, text, out)
@@ -270,9 +270,11 @@ class Stream(ToolCallStream[_Call]):
         return out
 
     def _text_delta(self, text: str) -> ResponseEvent:
+        seq = self._seq  # `_next`, inlined: one event per text delta
+        self._seq = seq + 1
         return {
             "type": "response.output_text.delta",
-            "sequence_number": self._next(),
+            "sequence_number": seq,
             "item_id": self._item,
             "output_index": len(self._output),
             "content_index": len(self._parts),

@@ -111,24 +111,25 @@ def request(
     ctx = Context.of_request(req.get("model"), _table(models))
     body: dict[str, Any] = {"model": ctx.model, "messages": []}
     tools = ToolMap()
-    try:
-        translate_tools(req, body, ctx, tools, Policies(web_search, tool_search, hosted_tools), plain=plain)
-    except TranslationError as exc:
-        ctx.failed(exc)
-    try:
-        _include(req, ctx, searches=web_search == "carry")
-    except TranslationError as exc:
-        ctx.failed(exc)
-    _messages(req, body, ctx, tools, history, signed_thinking)
+    # A short request (one user text, no tools, no include) leaves the tools' and the items' translation nothing to do.
+    if not (history is None and plain and _SHORT_KEYS.issuperset(req) and _short_messages(req, body)):
+        try:
+            translate_tools(req, body, ctx, tools, Policies(web_search, tool_search, hosted_tools), plain=plain)
+        except TranslationError as exc:
+            ctx.failed(exc)
+        try:
+            _include(req, ctx, searches=web_search == "carry")
+        except TranslationError as exc:
+            ctx.failed(exc)
+        _messages(req, body, ctx, tools, history, signed_thinking)
     wanted = 0
     for key in req:
         wanted |= _STEP_OF.get(key, _OTHER)
-    for bit, step in _STEPS:
-        if wanted & bit:
-            try:
-                step(req, body, ctx)
-            except TranslationError as exc:
-                ctx.failed(exc)
+    for step in _steps(wanted):
+        try:
+            step(req, body, ctx)
+        except TranslationError as exc:
+            ctx.failed(exc)
     if req.get("previous_response_id") is not None and history is None:
         ctx.refuse("previous_response_id", "the stored conversation it names was not given (history): it would be lost")
     fit_to_model(body, ctx.facts, ctx.note, origins_for("responses"))
@@ -142,6 +143,22 @@ def _table(models: Models) -> ModelTable:
     if isinstance(models, ModelTable):
         return models.openai_side()
     return DEFAULT_TABLE.with_overrides(models).openai_side()
+
+
+# A request of these fields alone (the short question: `input` a string) may be a short one (`_short_messages`).
+_SHORT_KEYS = frozenset({"model", "input", "instructions", "max_output_tokens", "stream", "store"})
+
+
+def _short_messages(req: dict[str, Any], body: dict[str, Any]) -> bool:
+    """The messages of a request whose `input` is a string (and `instructions` one or absent), as `_messages`
+    makes them, without the item converter; False (nothing done): not such a request, `_messages` decides."""
+    given = req.get("input")
+    instructions = req.get("instructions")
+    if type(given) is not str or not (instructions is None or type(instructions) is str):
+        return False
+    user = {"role": "user", "content": given}
+    body["messages"] = [{"role": "system", "content": instructions}, user] if instructions else [user]
+    return True
 
 
 def _messages(
@@ -480,6 +497,17 @@ _STEPS: tuple[tuple[int, _Step], ...] = tuple(
     )
 )
 _OTHER = 1 << 9
+_STEPS_OF: dict[int, tuple[_Step, ...]] = {}  # the steps of each set of bits a request's fields have (at most 1024)
+
+
+def _steps(wanted: int) -> tuple[_Step, ...]:
+    """The steps for the fields a request has, in their order (`wanted`: their bits): a step costs a call."""
+    steps = _STEPS_OF.get(wanted)
+    if steps is None:
+        steps = _STEPS_OF[wanted] = tuple(step for bit, step in _STEPS if wanted & bit)
+    return steps
+
+
 _STEP_OF: dict[str, int] = {
     "model": 0,
     "input": 0,

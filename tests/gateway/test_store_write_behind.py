@@ -203,6 +203,7 @@ def test_the_loop_never_checkpoints_the_thread_does_and_the_wal_stays_small(tmp_
     async def scenario(checkpoint_bytes: int) -> int:
         store = waiting_long(path, shared=False)
         store.CHECKPOINT_BYTES = checkpoint_bytes
+        store.SWEEP_EVERY = 1e9
         for n in range(300):  # 300 windows of 8 KB: 2.4 MB written
             await store.put(stored(f"resp_{n}", text))
             store._write_window()
@@ -299,6 +300,7 @@ def test_a_wal_grown_past_its_limit_is_given_back_by_the_next_checkpoint(
         monkeypatch.setattr(store_module, "_WAL_LIMIT", limit)
         store = waiting_long(path, shared=False)
         store.CHECKPOINT_BYTES = 1 << 40  # none asked for while the WAL grows
+        store.SWEEP_EVERY = 1e9  # nor a sweep, whose transaction would lock the loop's windows out meanwhile
         for n in range(100):  # 100 windows of 8 KB
             await store.put(stored(f"resp_{n}", "x" * 8000))
             store._write_window()

@@ -75,34 +75,38 @@ def echo(request: ResponsesRequest) -> JSON:
         value = req[key]
         if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
             fields[key] = value
-    if _SHAPED.isdisjoint(req):
-        fields["reasoning"] = {"effort": None, "summary": None}
-        fields["service_tier"] = "default"
-        fields["text"] = {"format": {"type": "text"}}
-        fields["tools"] = []
-        fields["metadata"] = {}
-        return fields
+    fields["reasoning"] = {"effort": None, "summary": None}  # the API's, for a request that leaves them out
+    fields["service_tier"] = "default"
+    fields["text"] = {"format": {"type": "text"}}
+    fields["tools"] = []
+    fields["metadata"] = {}
+    if not _SHAPED.isdisjoint(req):  # most requests give none of them
+        _echo_shaped(req, fields)
+    return fields
+
+
+def _echo_shaped(req: JSON, fields: JSON) -> None:
+    """The objects of the request a response repeats, in place of their defaults in `fields`."""
     reasoning = req.get("reasoning")
     if isinstance(reasoning, dict):
-        reasoning = {key: value for key, value in reasoning.items() if key in RESPONSES_REASONING_KEYS}
-    else:
-        reasoning = {"effort": None, "summary": None}
-    fields["reasoning"] = reasoning
+        fields["reasoning"] = {key: value for key, value in reasoning.items() if key in RESPONSES_REASONING_KEYS}
     text = req.get("text")
-    text = dict(text) if isinstance(text, dict) else {}
-    text.setdefault("format", {"type": "text"})
-    if text["format"] is None:
-        text["format"] = {"type": "text"}
-    fields["text"] = text
+    if isinstance(text, dict):
+        text = dict(text)
+        if text.get("format") is None:
+            text["format"] = fields["text"]["format"]
+        fields["text"] = text
     tier = req.get("service_tier")
-    fields["service_tier"] = tier if isinstance(tier, str) and tier in SERVICE_TIERS else "default"
+    if isinstance(tier, str) and tier in SERVICE_TIERS:
+        fields["service_tier"] = tier
     tools = req.get("tools")
-    fields["tools"] = tools if isinstance(tools, list) else []
+    if isinstance(tools, list):
+        fields["tools"] = tools
     metadata = req.get("metadata")
-    fields["metadata"] = metadata if isinstance(metadata, dict) else {}
+    if isinstance(metadata, dict):
+        fields["metadata"] = metadata
     if isinstance(req.get("prompt_cache_retention"), str):
         fields["prompt_cache_retention"] = req["prompt_cache_retention"]
-    return fields
 
 
 def response_object(

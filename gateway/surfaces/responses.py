@@ -34,7 +34,13 @@ from protoshift.gateway.errors import HTTPFailure, echoed, failure_for
 from protoshift.gateway.store import StoredResponse
 from protoshift.gateway.surfaces.base import Host, StreamFrames
 from protoshift.gateway.surfaces.chat import ChatSurface
-from protoshift.translator.chat_to_responses import cut_short, encode_event, failure, failure_code
+from protoshift.translator.chat_to_responses import (
+    cut_short,
+    encode_event,
+    encode_response_event,
+    failure,
+    failure_code,
+)
 from protoshift.translator.sse import RawEvent
 from protoshift.translator.sse import encode_event as encode_sse
 from protoshift.translator.stamps import DEFAULT_STAMPS
@@ -91,7 +97,7 @@ class _ResponsesFrames(StreamFrames):
                 if type(event) is not RawEvent and type(number) is int and list(event) == _TERMINAL_KEYS:
                     # the response encoded once, for the event and for the store (as a JSON answer is)
                     self.final_bytes = to_json(self.final)
-                    return _terminal_head(kind) + str(number).encode() + b',"response":' + self.final_bytes + b"}\n\n"
+                    return encode_response_event(kind, number, self.final_bytes)
         if type(event) is RawEvent and event.data is not None:  # from a backend that speaks Responses: as it came
             return encode_sse(event.data, kind)
         return encode_event(event)
@@ -133,11 +139,6 @@ class _ResponsesFrames(StreamFrames):
 
 
 _TERMINAL_KEYS = ["type", "sequence_number", "response"]  # a terminal event as the bridges make it
-
-
-def _terminal_head(kind: str) -> bytes:
-    """A terminal event's frame up to its sequence number: `encode_event`'s bytes, the same to the byte."""
-    return b"event: " + kind.encode() + b'\ndata: {"type":"' + kind.encode() + b'","sequence_number":'
 
 
 class ResponsesSurface(ChatSurface):

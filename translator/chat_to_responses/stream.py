@@ -98,13 +98,25 @@ _HEADS: dict[str, bytes] = {}  # `event: TYPE\ndata: ` per type: the few this AP
 
 def encode_event(event: ResponseEvent) -> bytes:
     """One event exactly as OpenAI frames it: `event: TYPE`, `data: JSON`, a blank line."""
-    kind: str = event["type"]
+    return _head(event["type"]) + _json()[1](event) + b"\n\n"
+
+
+def encode_response_event(kind: str, sequence_number: int, response: bytes) -> bytes:
+    """`encode_event({"type": kind, "sequence_number": sequence_number, "response": ...})` to the byte, the
+    response given as its JSON: encoded once, for the event and for whoever keeps it (a store)."""
+    return b"".join((
+        _head(kind), b'{"type":"', kind.encode(), b'","sequence_number":', str(sequence_number).encode(),
+        b',"response":', response, b"}\n\n",
+    ))  # fmt: skip
+
+
+def _head(kind: str) -> bytes:
     head = _HEADS.get(kind)
     if head is None:
         head = b"event: " + kind.encode() + b"\ndata: "
         if len(_HEADS) < 256:  # the API's types, not whatever a caller names
             _HEADS[kind] = head
-    return head + _json()[1](event) + b"\n\n"
+    return head
 
 
 class _Call(ChatCall):
